@@ -1,0 +1,109 @@
+//! Server functions grouped by area. Each one authenticates, authorises by role and supplier
+//! scope, validates, calls a service in `server/`, and maps errors to messages a person can
+//! act on. The browser reaches the server only through these.
+//!
+//! Reads use GET (`input = GetUrl`). Every state-changing function takes `csrf_token` as its
+//! first argument: the request guard checks it before the function runs, and declaring it
+//! is what makes a hydrated `ActionForm` send it.
+
+pub mod auth;
+pub mod orders;
+pub mod sync;
+
+use serde::{Deserialize, Serialize};
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+
+/// What a server function tells the user when it cannot do what was asked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Your session has ended: please sign in again.")]
+    Unauthenticated,
+    #[error("You do not have access to this.")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Something went wrong on our side; nothing was saved. Try again in a moment (reference {0}).")]
+    Internal(String),
+    #[error("The request could not be completed: {0}")]
+    ServerFn(ServerFnErrorErr),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::ServerFn(value)
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod context {
+    //! What every server function needs from the request: state, user, address, with the
+    //! HTTP status set to match the error.
+
+    use super::AppError;
+    use crate::server::auth::csrf::ClientIp;
+    use crate::server::auth::CurrentUser;
+    use crate::server::AppState;
+    use leptos::prelude::*;
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| AppError::Internal("no-state".into()))
+    }
+
+    fn status(code: http::StatusCode) {
+        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+            r.set_status(code);
+        }
+    }
+
+    pub fn parts() -> Option<http::request::Parts> {
+        use_context::<http::request::Parts>()
+    }
+
+    pub fn client_ip() -> String {
+        parts().and_then(|p| p.extensions.get::<ClientIp>().map(|c| c.0.clone())).unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The signed-in user, or 401.
+    pub fn user() -> Result<CurrentUser, AppError> {
+        match parts().and_then(|p| p.extensions.get::<CurrentUser>().cloned()) {
+            Some(u) => Ok(u),
+            None => {
+                status(http::StatusCode::UNAUTHORIZED);
+                Err(AppError::Unauthenticated)
+            }
+        }
+    }
+
+    /// A buyer or admin, or 403.
+    pub fn internal_user() -> Result<CurrentUser, AppError> {
+        let u = user()?;
+        if u.is_internal() {
+            Ok(u)
+        } else {
+            status(http::StatusCode::FORBIDDEN);
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn not_found(what: &str) -> AppError {
+        status(http::StatusCode::NOT_FOUND);
+        AppError::NotFound(what.to_string())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> AppError {
+        status(http::StatusCode::UNPROCESSABLE_ENTITY);
+        AppError::Invalid(message.into())
+    }
+
+    /// Logs the cause with a reference the user can quote; shows only the reference.
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        tracing::error!(error = %e, reference, "server function failed");
+        status(http::StatusCode::INTERNAL_SERVER_ERROR);
+        AppError::Internal(reference)
+    }
+}

@@ -1,0 +1,182 @@
+//! Orders: the supplier's inbox, one order in detail, acknowledging and answering lines.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+use crate::domain::order::{LineAnswerState, OrderStatus};
+
+pub const PAGE_SIZE: i64 = 25;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderFilter {
+    /// PO number, product, or the supplier's own product code.
+    pub q: String,
+    /// An [`OrderStatus`] code, `action` for everything that needs the supplier, or empty.
+    pub status: String,
+    /// `YYYY-MM-DD`: only orders with a line due on or before this day.
+    pub due_before: String,
+    pub page: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub name: String,
+    pub status: OrderStatus,
+    pub supplier_name: String,
+    pub date_order: Option<String>,
+    pub next_due: Option<String>,
+    pub amount_total: String,
+    pub currency: String,
+    pub line_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<OrderSummary>,
+    pub total: i64,
+    pub page: i64,
+    pub page_count: i64,
+    pub counts: Vec<(OrderStatus, i64)>,
+    pub needs_action: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineView {
+    pub id: i64,
+    pub product_code: String,
+    pub description: String,
+    pub vendor_code: String,
+    pub vendor_name: String,
+    pub quantity: String,
+    pub uom: String,
+    pub price_unit: String,
+    pub date_planned: Option<String>,
+    pub qty_received: String,
+    pub open_quantity: String,
+    pub answer: Option<LineAnswerState>,
+    pub proposed_date: Option<String>,
+    pub proposed_quantity: Option<String>,
+    pub reason: Option<String>,
+    pub removed_in_odoo: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    pub at: String,
+    pub actor: Option<String>,
+    pub kind: String,
+    pub detail: String,
+    pub correlation_id: Option<String>,
+}
+
+/// Where one write-back to Odoo stands, as the supplier sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub correlation_id: String,
+    pub kind: String,
+    /// pending, delivered, dead, discarded, conflict
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub id: i64,
+    pub name: String,
+    pub status: OrderStatus,
+    pub supplier_name: String,
+    pub buyer_name: String,
+    pub date_order: Option<String>,
+    pub currency: String,
+    pub amount_total: String,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub change_summary: Option<String>,
+    pub lines: Vec<LineView>,
+    pub events: Vec<EventView>,
+    pub deliveries: Vec<DeliveryView>,
+    pub tolerance_days: i64,
+    pub tolerance_percent: String,
+}
+
+impl OrderDetail {
+    pub fn can_answer(&self) -> bool {
+        !matches!(self.status, OrderStatus::Cancelled | OrderStatus::Received)
+    }
+}
+
+#[server(endpoint = "orders/list", input = GetUrl)]
+pub async fn list_orders(filter: OrderFilter) -> Result<OrderPage, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    crate::server::orders::list(&state.db, &user, &filter).await.map_err(context::internal)
+}
+
+#[server(endpoint = "orders/get", input = GetUrl)]
+pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    match crate::server::orders::detail(&state.db, &user, id, state.settings.tolerance).await.map_err(context::internal)? {
+        Some(d) => Ok(d),
+        // The same answer for "does not exist" and "another supplier's": ids reveal nothing.
+        None => Err(context::not_found("No such order among yours.")),
+    }
+}
+
+#[server(endpoint = "orders/acknowledge")]
+pub async fn acknowledge_order(csrf_token: String, order_id: i64) -> Result<(), AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    use crate::server::orders::ActionError;
+    let user = context::user()?;
+    let state = context::state()?;
+    match crate::server::orders::acknowledge(&state.db, &user, order_id).await {
+        Ok(()) => {
+            state.outbox_wake.notify_one();
+            Ok(())
+        }
+        Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}
+
+/// `answer` is `accept`, `propose` or `reject`; `proposed_date` is `YYYY-MM-DD`.
+#[server(endpoint = "orders/answer-line")]
+pub async fn answer_line(
+    csrf_token: String,
+    order_id: i64,
+    line_id: i64,
+    answer: String,
+    proposed_date: Option<String>,
+    proposed_quantity: Option<String>,
+    reason: Option<String>,
+) -> Result<(), AppError> {
+    use super::context;
+    use crate::server::orders::{ActionError, AnswerInput};
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    let input = AnswerInput {
+        answer,
+        proposed_date: proposed_date.unwrap_or_default(),
+        proposed_quantity: proposed_quantity.unwrap_or_default(),
+        reason: reason.unwrap_or_default(),
+    };
+    match crate::server::orders::answer_line(&state.db, &user, order_id, line_id, &input, &state.settings.tolerance).await {
+        Ok(()) => {
+            state.outbox_wake.notify_one();
+            Ok(())
+        }
+        Err(ActionError::NotFound) => Err(context::not_found("No such order line among yours.")),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}

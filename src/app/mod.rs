@@ -1,0 +1,107 @@
+//! The Leptos UI: the HTML shell, the router, the layout, and pages per audience. Pages talk
+//! to the server only through `api/` server functions; no SQL or Odoo here.
+
+mod login;
+mod orders;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{path, StaticSegment};
+
+use crate::api::auth::{whoami, Logout};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="csrf-token" content=csrf_token()/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The session's CSRF token: from the request on the server, from the page's meta tag in
+/// the browser (so hydration renders the same value).
+pub fn csrf_token() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::server::auth::csrf::CsrfToken>().map(|t| t.0.clone()))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .query_selector("meta[name=csrf-token]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute("content"))
+            .unwrap_or_default()
+    }
+}
+
+/// The hidden field every form carries; the server refuses state changes without it.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    view! { <input type="hidden" name="csrf_token" value=csrf_token()/> }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects never run on the server: this flips only once the WASM bundle hydrated the page.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/millrace.css"/>
+        <Title text="Millrace supplier portal"/>
+        <Router>
+            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=|| view! { <main class="page"><h1>"Page not found"</h1><p><a href="/orders">"Go to your orders"</a></p></main> }>
+                    <Route path=StaticSegment("") view=|| view! { <Redirect path="/orders"/> }/>
+                    <Route path=path!("/login") view=login::LoginPage/>
+                    <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> }/>
+                    <Route path=path!("/orders/:id") view=|| view! { <Layout><orders::OrderPage/></Layout> }/>
+                </Routes>
+            </div>
+        </Router>
+    }
+}
+
+/// Header with navigation and the signed-in user; the page below.
+#[component]
+fn Layout(children: Children) -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| whoami());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/orders">"Millrace"</a>
+            <nav aria-label="Main">
+                <a href="/orders">"Orders"</a>
+            </nav>
+            <Suspense fallback=|| ()>
+                {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| view! {
+                    <div class="who">
+                        <span class="who-name" data-testid="viewer">{v.display_name.clone()}</span>
+                        <span class="who-org">{v.supplier_name.clone().unwrap_or_else(|| "Buyer's staff".into())}</span>
+                        <ActionForm action=logout attr:class="inline">
+                            <CsrfField/>
+                            <button type="submit" class="link">"Sign out"</button>
+                        </ActionForm>
+                    </div>
+                })}
+            </Suspense>
+        </header>
+        <main class="page" id="main">{children()}</main>
+    }
+}

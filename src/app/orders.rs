@@ -1,0 +1,287 @@
+//! The supplier's orders: the inbox with search, filters and pagination, and one order with
+//! its lines, the answers, what reached Odoo, and the history.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::CsrfField;
+use crate::api::orders::{get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter};
+use crate::domain::order::{LineAnswerState, OrderStatus};
+
+/// `2026-12-06 08:00:00` → `2026-12-06 08:00 UTC`. Times are stored and shown in UTC.
+fn when(s: &str) -> String {
+    format!("{} UTC", s.get(..16).unwrap_or(s))
+}
+
+fn day(s: &str) -> String {
+    s.get(..10).unwrap_or(s).to_string()
+}
+
+#[component]
+fn StatusBadge(status: OrderStatus) -> impl IntoView {
+    view! { <span class=format!("badge status-{}", status.code())>{status.label()}</span> }
+}
+
+#[component]
+pub fn OrderList() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| OrderFilter {
+            q: q.get("q").unwrap_or_default(),
+            status: q.get("status").unwrap_or_default(),
+            due_before: q.get("due_before").unwrap_or_default(),
+            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        })
+    };
+    let page = Resource::new(filter, list_orders);
+    let link = move |status: &str, page_no: i64| {
+        let f = filter();
+        let mut pairs = vec![];
+        if !f.q.is_empty() {
+            pairs.push(("q", f.q.clone()));
+        }
+        if !status.is_empty() {
+            pairs.push(("status", status.to_string()));
+        }
+        if !f.due_before.is_empty() {
+            pairs.push(("due_before", f.due_before.clone()));
+        }
+        if page_no > 1 {
+            pairs.push(("page", page_no.to_string()));
+        }
+        let qs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", urlencoding(v))).collect();
+        if qs.is_empty() { "/orders".to_string() } else { format!("/orders?{}", qs.join("&")) }
+    };
+    view! {
+        <h1>"Purchase orders"</h1>
+        <form method="get" action="/orders" class="filters" role="search">
+            <div class="field">
+                <label for="q">"Search"</label>
+                <input id="q" name="q" type="search" placeholder="PO number, product or your code" value=move || filter().q/>
+            </div>
+            <div class="field">
+                <label for="status">"Status"</label>
+                <select id="status" name="status">
+                    <option value="" selected=move || filter().status.is_empty()>"All"</option>
+                    <option value="action" selected=move || filter().status == "action">"Needs my action"</option>
+                    {OrderStatus::ALL.into_iter().map(|s| view! {
+                        <option value=s.code() selected=move || filter().status == s.code()>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="due_before">"Due by"</label>
+                <input id="due_before" name="due_before" type="date" value=move || filter().due_before/>
+            </div>
+            <button type="submit">"Apply"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading orders…"</p> }>
+            {move || page.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(p) => {
+                    let current = filter().status;
+                    view! {
+                        <nav class="chips" aria-label="Filter by status">
+                            <a href=link("action", 1) class:active=current == "action" data-testid="needs-action">
+                                "Needs action " <strong>{p.needs_action}</strong>
+                            </a>
+                            {p.counts.iter().map(|(s, n)| view! {
+                                <a href=link(s.code(), 1) class:active=current == s.code()>{s.label()} " " <strong>{*n}</strong></a>
+                            }).collect_view()}
+                        </nav>
+                        {if p.orders.is_empty() {
+                            view! { <p class="empty">"No orders match. Clear the search or filters to see all your orders."</p> }.into_any()
+                        } else {
+                            view! {
+                                <table class="orders">
+                                    <caption class="sr-only">"Your purchase orders, newest first"</caption>
+                                    <thead><tr><th scope="col">"PO"</th><th scope="col">"Status"</th><th scope="col">"Ordered"</th><th scope="col">"Next due"</th><th scope="col">"Lines"</th><th scope="col" class="num">"Total"</th></tr></thead>
+                                    <tbody>
+                                        {p.orders.into_iter().map(|o| view! {
+                                            <tr data-order=o.name.clone()>
+                                                <td data-label="PO"><a href=format!("/orders/{}", o.id)>{o.name.clone()}</a><div class="sub">{o.supplier_name.clone()}</div></td>
+                                                <td data-label="Status"><StatusBadge status=o.status/></td>
+                                                <td data-label="Ordered">{o.date_order.as_deref().map(day)}</td>
+                                                <td data-label="Next due">{o.next_due.as_deref().map(day)}</td>
+                                                <td data-label="Lines">{o.line_count}</td>
+                                                <td data-label="Total" class="num">{format!("{} {}", o.amount_total, o.currency)}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        }}
+                        <nav class="pager" aria-label="Pages">
+                            <span>{format!("Page {} of {} · {} orders", p.page, p.page_count, p.total)}</span>
+                            {(p.page > 1).then(|| view! { <a href=link(&current, p.page - 1) rel="prev">"Previous"</a> })}
+                            {(p.page < p.page_count).then(|| view! { <a href=link(&current, p.page + 1) rel="next">"Next"</a> })}
+                        </nav>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0));
+    let acknowledge = ServerAction::<AcknowledgeOrder>::new();
+    let answer = ServerAction::<AnswerLine>::new();
+    let order = Resource::new(move || (id(), acknowledge.version().get(), answer.version().get()), |(id, _, _)| get_order(id));
+    view! {
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading the order…"</p> }>
+            {move || order.get().map(|r| match r {
+                Err(e) => view! {
+                    <h1>"Order not available"</h1>
+                    <p class="error" role="alert">{e.to_string()}</p>
+                    <p><a href="/orders">"Back to your orders"</a></p>
+                }.into_any(),
+                Ok(o) => view! { <OrderView order=o acknowledge=acknowledge answer=answer/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderView(order: OrderDetail, acknowledge: ServerAction<AcknowledgeOrder>, answer: ServerAction<AnswerLine>) -> impl IntoView {
+    let can_answer = order.can_answer();
+    let needs_ack = can_answer && (order.acknowledged_at.is_none() || order.change_summary.is_some());
+    let ack_error = move || acknowledge.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let answer_error = move || answer.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let order_id = order.id;
+    let pending = order.deliveries.iter().filter(|d| d.status == "pending").count();
+    let delivered = order.deliveries.iter().filter(|d| d.status == "delivered").count();
+    let stuck = order.deliveries.iter().filter(|d| matches!(d.status.as_str(), "dead" | "conflict")).count();
+    view! {
+        <p><a href="/orders">"← All orders"</a></p>
+        <div class="order-head">
+            <h1>{order.name.clone()}</h1>
+            <StatusBadge status=order.status/>
+        </div>
+        <dl class="facts">
+            <div><dt>"Customer buyer"</dt><dd>{order.buyer_name.clone()}</dd></div>
+            <div><dt>"Supplier"</dt><dd>{order.supplier_name.clone()}</dd></div>
+            <div><dt>"Ordered"</dt><dd>{order.date_order.as_deref().map(when)}</dd></div>
+            <div><dt>"Total"</dt><dd>{format!("{} {}", order.amount_total, order.currency)}</dd></div>
+            <div><dt>"Acknowledged"</dt><dd data-testid="acknowledged">{match (&order.acknowledged_at, &order.acknowledged_by) {
+                (Some(at), by) => format!("{} by {}", when(at), by.clone().unwrap_or_default()),
+                (None, _) => "Not yet".to_string(),
+            }}</dd></div>
+            <div><dt>"Tolerance"</dt><dd>{format!("±{} days, ±{}% quantity: proposals inside are accepted at once", order.tolerance_days, order.tolerance_percent)}</dd></div>
+        </dl>
+        {order.change_summary.clone().map(|c| view! {
+            <div class="banner warn" role="status" data-testid="changed-in-odoo">
+                <strong>"The buyer changed this order after your answer: "</strong>{c}
+                <p>"Review the lines and acknowledge again."</p>
+            </div>
+        })}
+        <p class="sync" data-testid="odoo-sync" aria-live="polite">
+            {if order.deliveries.is_empty() {
+                "Nothing sent to the buyer's system yet.".to_string()
+            } else if stuck > 0 {
+                format!("{stuck} update(s) could not be applied in the buyer's system; the buyer has been told.")
+            } else if pending > 0 {
+                format!("{pending} update(s) on the way to the buyer's system; {delivered} arrived.")
+            } else {
+                format!("All {delivered} update(s) arrived in the buyer's system.")
+            }}
+        </p>
+        {needs_ack.then(|| view! {
+            <ActionForm action=acknowledge attr:class="ack">
+                <CsrfField/>
+                <input type="hidden" name="order_id" value=order_id/>
+                <button type="submit" class="primary" data-testid="acknowledge">"Acknowledge order"</button>
+                <span class="hint">"Accepts every line you have not answered, as ordered."</span>
+            </ActionForm>
+        })}
+        <p class="error" role="alert">{ack_error}</p>
+        <h2>"Lines"</h2>
+        <p class="error" role="alert" data-testid="answer-error">{answer_error}</p>
+        <div class="lines">
+            {order.lines.into_iter().map(|l| view! { <LineCard line=l order_id=order_id can_answer=can_answer answer=answer/> }).collect_view()}
+        </div>
+        <h2>"History"</h2>
+        <ol class="history">
+            {order.events.into_iter().map(|e| view! {
+                <li>
+                    <time>{when(&e.at)}</time>
+                    " " <span class="actor">{e.actor.clone().unwrap_or_else(|| "Odoo".into())}</span>
+                    " " {e.detail.clone()}
+                    {e.correlation_id.clone().map(|c| view! { <span class="ref">" ref " <code>{c}</code></span> })}
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+}
+
+#[component]
+fn LineCard(line: LineView, order_id: i64, can_answer: bool, answer: ServerAction<AnswerLine>) -> impl IntoView {
+    let waiting = matches!(line.answer, Some(LineAnswerState::ProposalPending | LineAnswerState::Rejected));
+    let open_form = can_answer && !waiting && !line.removed_in_odoo;
+    let line_id = line.id;
+    let form_id = format!("line-{line_id}");
+    view! {
+        <article class="line" class:removed=line.removed_in_odoo data-line=line.description.clone()>
+            <header>
+                <h3>{line.description.clone()}</h3>
+                <span class="code">{line.product_code.clone()}</span>
+                {(!line.vendor_code.is_empty()).then(|| view! { <span class="vendor-code" title=line.vendor_name.clone()>"Your code: " {line.vendor_code.clone()}</span> })}
+            </header>
+            <dl class="facts">
+                <div><dt>"Quantity"</dt><dd>{format!("{} {}", line.quantity, line.uom)}</dd></div>
+                <div><dt>"Unit price"</dt><dd>{line.price_unit.clone()}</dd></div>
+                <div><dt>"Requested"</dt><dd>{line.date_planned.as_deref().map(day)}</dd></div>
+                <div><dt>"Received"</dt><dd>{line.qty_received.clone()}</dd></div>
+                <div><dt>"Open"</dt><dd>{line.open_quantity.clone()}</dd></div>
+                <div><dt>"Your answer"</dt><dd data-testid="line-answer">{line.answer.map(|a| a.label()).unwrap_or("Not answered")}
+                    {line.proposed_date.as_deref().map(|d| format!(" · date {}", day(d)))}
+                    {line.proposed_quantity.clone().map(|q| format!(" · quantity {q}"))}
+                    {line.reason.clone().map(|r| format!(" · “{r}”"))}
+                </dd></div>
+            </dl>
+            {line.removed_in_odoo.then(|| view! { <p class="banner warn">"The buyer removed this line."</p> })}
+            {open_form.then(|| view! {
+                <div class="answer">
+                    <ActionForm action=answer attr:class="inline">
+                        <CsrfField/>
+                        <input type="hidden" name="order_id" value=order_id/>
+                        <input type="hidden" name="line_id" value=line_id/>
+                        <input type="hidden" name="answer" value="accept"/>
+                        <button type="submit" data-testid="accept-line">"Accept as ordered"</button>
+                    </ActionForm>
+                    <details>
+                        <summary>"Propose a change or reject"</summary>
+                        <ActionForm action=answer attr:class="form">
+                            <CsrfField/>
+                            <input type="hidden" name="order_id" value=order_id/>
+                            <input type="hidden" name="line_id" value=line_id/>
+                            <fieldset>
+                                <legend>"Your answer"</legend>
+                                <label><input type="radio" name="answer" value="propose" checked/>" Propose a new date and/or quantity"</label>
+                                <label><input type="radio" name="answer" value="reject"/>" Reject the line"</label>
+                            </fieldset>
+                            <label for=format!("{form_id}-date")>"New date"</label>
+                            <input id=format!("{form_id}-date") name="proposed_date" type="date"/>
+                            <label for=format!("{form_id}-qty")>"New quantity"</label>
+                            <input id=format!("{form_id}-qty") name="proposed_quantity" inputmode="decimal"/>
+                            <label for=format!("{form_id}-reason")>"Reason (the buyer reads it)"</label>
+                            <textarea id=format!("{form_id}-reason") name="reason" maxlength="500"></textarea>
+                            <button type="submit" data-testid="send-answer">"Send answer"</button>
+                        </ActionForm>
+                    </details>
+                </div>
+            })}
+        </article>
+    }
+}

@@ -1,0 +1,7 @@
+//! The business vocabulary and rules shared by the server and the browser: order and line
+//! states, change proposals and the tolerance policy, shipment-notice quantity rules.
+//! Invariant: no I/O here (no tokio, sqlx, reqwest, axum); values in, values out.
+
+pub mod order;
+pub mod shipment;
+pub mod tolerance;

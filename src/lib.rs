@@ -1,0 +1,18 @@
+//! Millrace: a supplier collaboration portal for manufacturers that run Odoo.
+//! The browser entry point (`hydrate`) and the module tree; the server entry is `main.rs`.
+
+pub mod api;
+pub mod app;
+pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod odoo_double;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point called by the hydration script the server puts in <head>.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

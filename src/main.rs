@@ -1,0 +1,211 @@
+//! The `millrace` command: `serve`, `demo`, `odoo-double`, `odoo check`. Picks the concrete
+//! backends (SQLite file, real Odoo or the double) and hands them to `server::run`.
+
+#[cfg(feature = "ssr")]
+mod cli {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use anyhow::Context;
+    use clap::{Parser, Subcommand};
+    use leptos::prelude::*;
+    use tokio::sync::{watch, Notify};
+
+    use millrace::odoo_double::{self, DoubleConfig, Seed};
+    use millrace::server::odoo::{OdooClient, OdooSettings, TransportChoice};
+    use millrace::server::settings::{Secret, Settings};
+    use millrace::server::{self, db, AppState};
+
+    #[derive(Parser)]
+    #[command(name = "millrace", version, about = "Supplier collaboration portal for manufacturers that run Odoo")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Serve the portal with the configured database and Odoo (MILLRACE_* variables).
+        Serve {
+            #[arg(long, env = "MILLRACE_PORT", default_value_t = 3000)]
+            port: u16,
+        },
+        /// Start the demo: SQLite in --data-dir and the Odoo double seeded with a demo company.
+        Demo {
+            #[arg(long, default_value_t = 3000)]
+            port: u16,
+            #[arg(long, default_value = "data")]
+            data_dir: PathBuf,
+        },
+        /// Run the Odoo test double on its own.
+        OdooDouble {
+            #[arg(long, default_value_t = 8069)]
+            port: u16,
+            #[arg(long, default_value = "demo")]
+            seed: String,
+            /// Present as Odoo 17, 18 or 19.
+            #[arg(long, default_value_t = 19)]
+            odoo_version: u8,
+        },
+        /// Talk to the configured Odoo.
+        Odoo {
+            #[command(subcommand)]
+            command: OdooCommand,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum OdooCommand {
+        /// Connect with the configured settings and report version, transport, user and what is missing.
+        Check,
+    }
+
+    fn init_tracing() {
+        use tracing_subscriber::EnvFilter;
+        let filter = EnvFilter::try_from_env("MILLRACE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+        if std::env::var("MILLRACE_LOG_FORMAT").as_deref() == Ok("json") {
+            tracing_subscriber::fmt().with_env_filter(filter).json().init();
+        } else {
+            tracing_subscriber::fmt().with_env_filter(filter).init();
+        }
+    }
+
+    fn shutdown_signal() -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down: finishing in-flight work");
+            let _ = tx.send(true);
+        });
+        rx
+    }
+
+    async fn connect_odoo(settings: OdooSettings) -> OdooClient {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match OdooClient::connect(settings.clone()).await {
+                Ok(c) => {
+                    tracing::info!(url = %settings.url, version = c.version, transport = c.transport.name(), "connected to odoo");
+                    return c;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot connect to odoo yet; supplier actions are kept and sent later");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
+
+    async fn serve(settings: Settings, port: u16, banner: Option<String>) -> anyhow::Result<()> {
+        let conf = get_configuration(None).context("reading LEPTOS_* settings")?;
+        let mut leptos_options = conf.leptos_options;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        leptos_options.site_addr = addr;
+        let db = db::open(&settings.database_url).await.context("opening the database")?;
+        if settings.dev_mailbox {
+            server::demo::seed(&db).await.context("seeding demo users")?;
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let settings = Arc::new(settings);
+        let state = AppState {
+            db,
+            settings: settings.clone(),
+            leptos_options,
+            outbox_wake: Arc::new(Notify::new()),
+            poll_wake: Arc::new(Notify::new()),
+        };
+        let odoo = match &settings.odoo {
+            Some(o) => Some(connect_odoo(o.clone()).await),
+            None => {
+                tracing::warn!("no odoo configured (MILLRACE_ODOO_URL): nothing is synced");
+                None
+            }
+        };
+        if let Some(b) = banner {
+            println!("{b}");
+        }
+        tracing::info!(%addr, "millrace listening");
+        server::run(listener, state, odoo, shutdown_signal()).await
+    }
+
+    pub async fn main() -> anyhow::Result<()> {
+        let cli = Cli::parse();
+        init_tracing();
+        match cli.command {
+            Command::Serve { port } => serve(Settings::from_env().map_err(anyhow::Error::msg)?, port, None).await,
+            Command::Demo { port, data_dir } => {
+                std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+                let double_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let double = odoo_double::start(DoubleConfig::default(), double_listener).await?;
+                let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+                settings.database_url = format!("sqlite://{}?mode=rwc", data_dir.join("millrace.db").display());
+                settings.odoo = Some(OdooSettings {
+                    url: double.url.clone(),
+                    database: double.config.database.clone(),
+                    login: double.config.login.clone(),
+                    api_key: Secret::new(double.config.api_key.clone()),
+                    transport: TransportChoice::Auto,
+                    timeout: Duration::from_secs(10),
+                    max_concurrent_calls: 4,
+                });
+                settings.poll_interval = Duration::from_secs(5);
+                settings.dev_mailbox = true;
+                let mut banner = format!(
+                    "Millrace demo: http://127.0.0.1:{port}/\nOdoo double: {}/__double/purchase.order/<PO number> shows what Odoo holds\n{}\n",
+                    double.url,
+                    double.ready_line()
+                );
+                for (role, email, password, _, _) in server::demo::DEMO_LOGINS {
+                    banner.push_str(&format!("login: {} {email} {password}\n", role.code()));
+                }
+                serve(settings, port, Some(banner)).await
+            }
+            Command::OdooDouble { port, seed, odoo_version } => {
+                if !(17..=19).contains(&odoo_version) {
+                    anyhow::bail!("--odoo-version must be 17, 18 or 19");
+                }
+                let seed = match seed.as_str() {
+                    "demo" => Seed::Demo,
+                    "empty" => Seed::Empty,
+                    other => anyhow::bail!("unknown seed '{other}' (demo or empty)"),
+                };
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+                let double = odoo_double::start(DoubleConfig { version: odoo_version, seed, ..DoubleConfig::default() }, listener).await?;
+                println!("{}", double.ready_line());
+                let _ = tokio::signal::ctrl_c().await;
+                Ok(())
+            }
+            Command::Odoo { command: OdooCommand::Check } => {
+                let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+                let odoo = settings.odoo.context("MILLRACE_ODOO_URL is not set")?;
+                match millrace::server::odoo::check::run(odoo).await {
+                    Ok(report) => {
+                        print!("{report}");
+                        if report.is_ok() {
+                            Ok(())
+                        } else {
+                            std::process::exit(1)
+                        }
+                    }
+                    Err(message) => {
+                        eprintln!("odoo check failed: {message}");
+                        std::process::exit(2)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    cli::main().await
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser entry point is `hydrate()` in lib.rs.
+}

@@ -1,0 +1,139 @@
+//! The request guard in front of every route: gives each session a CSRF token, loads the
+//! signed-in user, refuses state-changing requests without the session's token (form field
+//! `csrf_token` or header `x-csrf-token`) or from another origin, and sends anonymous
+//! visitors of pages to `/login`.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use super::session::{load_user, CSRF_KEY};
+use crate::server::AppState;
+
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+const MAX_FORM_BYTES: usize = 1 << 20;
+
+/// The session's CSRF token, for rendering into forms.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+/// The caller's address, for rate limiting and the audit log.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Pages anyone may open.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path.starts_with("/password-reset")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+        || path.starts_with("/hooks/")
+        || path.starts_with("/dev/mailbox")
+        || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/robots.txt")
+}
+
+fn refuse(message: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+        "code": "csrf_failed",
+        "detail": message,
+    });
+    let mut r = (StatusCode::FORBIDDEN, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    r
+}
+
+pub async fn guard(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let token = match session.get::<String>(CSRF_KEY).await {
+        Ok(Some(t)) => t,
+        _ => {
+            let t = new_token();
+            if session.insert(CSRF_KEY, t.clone()).await.is_err() {
+                return (StatusCode::SERVICE_UNAVAILABLE, "session storage unavailable").into_response();
+            }
+            t
+        }
+    };
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    req.extensions_mut().insert(ClientIp(ip));
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    if let Some(user) = load_user(&state.db, &session).await {
+        req.extensions_mut().insert(user);
+    }
+
+    let path = req.uri().path().to_string();
+    let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if state_changing && !path.starts_with("/hooks/") {
+        // Another site's page posting here: its Origin differs from our Host.
+        if let (Some(origin), Some(host)) = (req.headers().get(header::ORIGIN), req.headers().get(header::HOST)) {
+            let origin = origin.to_str().unwrap_or_default();
+            let host = host.to_str().unwrap_or_default();
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            if origin_host != host {
+                return refuse("this request came from another site and was refused");
+            }
+        }
+        let header_token = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let given = if header_token.is_some() {
+            header_token
+        } else if is_form {
+            let (parts, body) = req.into_parts();
+            let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response();
+            };
+            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+            let given = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.clone());
+            // The field stays in the body: state-changing server functions declare it, so a
+            // hydrated ActionForm (which re-encodes only declared arguments) sends it too.
+            req = Request::from_parts(parts, Body::from(bytes));
+            given
+        } else {
+            None
+        };
+        let valid = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
+        if !valid {
+            return refuse("the form was missing its security token or it expired: reload the page and try again");
+        }
+    }
+
+    let signed_in = req.extensions().get::<super::CurrentUser>().is_some();
+    if !state_changing && !signed_in && !is_public(&path) {
+        let next_path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let target = format!("/login?next={}", urlencode(&next_path));
+        return Redirect::to(&target).into_response();
+    }
+    if let Some(user) = req.extensions().get::<super::CurrentUser>() {
+        let internal_only = path.starts_with("/buyer") || path.starts_with("/admin");
+        if internal_only && !user.is_internal() {
+            return (StatusCode::FORBIDDEN, axum::response::Html("<h1>Forbidden</h1><p>This page is for the buyer's staff only.</p><p><a href=\"/orders\">Back to your orders</a></p>")).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap_or_default().trim_start_matches("x=").to_string()
+}

@@ -1,0 +1,9 @@
+//! Accounts and access: argon2id passwords, login with rate limiting, sessions, roles and
+//! supplier scope, and CSRF protection.
+
+pub mod csrf;
+pub mod password;
+pub mod session;
+pub mod users;
+
+pub use session::{CurrentUser, Role};

@@ -1,0 +1,128 @@
+//! Sign-in with per-account and per-IP rate limiting, and user administration primitives.
+
+use tower_sessions::Session;
+
+use super::password;
+use super::session::{Role, EPOCH_KEY, USER_KEY};
+use crate::server::db::{self, Db};
+
+/// Failed attempts allowed per account (and, separately, per address) in the window.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_IP: i64 = 20;
+pub const LOCKOUT_MINUTES: i64 = 15;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LoginError {
+    #[error("the email or password is wrong")]
+    WrongCredentials,
+    #[error("too many failed sign-ins: try again in {minutes} minutes or reset your password")]
+    LockedOut { minutes: i64 },
+    #[error("the portal could not check your sign-in; try again")]
+    Storage,
+}
+
+pub async fn sign_in(db: &Db, session: &Session, email: &str, password: &str, ip: &str) -> Result<i64, LoginError> {
+    let email = email.trim();
+    let since = db::at(-chrono::Duration::minutes(LOCKOUT_MINUTES));
+    let (by_account,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM login_attempts WHERE email = ? AND succeeded = 0 AND at >= ?")
+            .bind(email)
+            .bind(&since)
+            .fetch_one(db)
+            .await
+            .map_err(|_| LoginError::Storage)?;
+    let (by_ip,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND succeeded = 0 AND at >= ?")
+        .bind(ip)
+        .bind(&since)
+        .fetch_one(db)
+        .await
+        .map_err(|_| LoginError::Storage)?;
+    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
+        audit(db, None, "login_locked_out", email, "", ip).await;
+        return Err(LoginError::LockedOut { minutes: LOCKOUT_MINUTES });
+    }
+    let row: Option<(i64, String, i64, i64)> =
+        sqlx::query_as("SELECT id, password_hash, active, session_epoch FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(db)
+            .await
+            .map_err(|_| LoginError::Storage)?;
+    let ok = match &row {
+        Some((_, hash, active, _)) => password::verify(password, hash) && *active == 1,
+        None => {
+            password::verify(password, password::dummy_hash());
+            false
+        }
+    };
+    sqlx::query("INSERT INTO login_attempts (email, ip, succeeded, at) VALUES (?, ?, ?, ?)")
+        .bind(email)
+        .bind(ip)
+        .bind(ok as i64)
+        .bind(db::now())
+        .execute(db)
+        .await
+        .map_err(|_| LoginError::Storage)?;
+    let Some((user_id, _, _, epoch)) = row.filter(|_| ok) else {
+        audit(db, None, "login_failed", email, "", ip).await;
+        return Err(LoginError::WrongCredentials);
+    };
+    // A new session id at sign-in: a session fixed before it is worth nothing after.
+    session.cycle_id().await.map_err(|_| LoginError::Storage)?;
+    session.insert(USER_KEY, user_id).await.map_err(|_| LoginError::Storage)?;
+    session.insert(EPOCH_KEY, epoch).await.map_err(|_| LoginError::Storage)?;
+    audit(db, Some(user_id), "login", email, "", ip).await;
+    Ok(user_id)
+}
+
+pub async fn create_user(
+    db: &Db,
+    email: &str,
+    display_name: &str,
+    password_plain: &str,
+    role: Role,
+    supplier_id: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    let hash = password::hash(password_plain);
+    let r = sqlx::query(
+        "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(email)
+    .bind(display_name)
+    .bind(hash)
+    .bind(role.code())
+    .bind(supplier_id)
+    .bind(db::now())
+    .execute(db)
+    .await?;
+    Ok(r.last_insert_rowid())
+}
+
+/// Ends every session of the user at once (password change, deactivation).
+pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?").bind(user_id).execute(db).await?;
+    Ok(())
+}
+
+pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET active = ? WHERE id = ?").bind(active as i64).bind(user_id).execute(db).await?;
+    if !active {
+        end_all_sessions(db, user_id).await?;
+    }
+    Ok(())
+}
+
+/// Appends to the audit log; failures are logged, never shown to the user.
+pub async fn audit(db: &Db, actor: Option<i64>, action: &str, target: &str, detail: &str, ip: &str) {
+    let r = sqlx::query("INSERT INTO audit_log (at, actor_user_id, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(db::now())
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .bind(ip)
+        .execute(db)
+        .await;
+    if let Err(e) = r {
+        tracing::error!(error = %e, action, "audit write failed");
+    }
+}

@@ -1,0 +1,487 @@
+//! The supplier's orders in the portal database: the inbox with its filters, one order in
+//! detail, and the supplier's answers (acknowledgment, line answers), each written together
+//! with its outbox message in one transaction. Every query is scoped to the user's supplier.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sqlx::{Sqlite, Transaction};
+
+use crate::api::orders::{DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary, PAGE_SIZE};
+use crate::domain::order::{derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus};
+use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{self, Db};
+use crate::server::sync::outbox::{self, OutboxAction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub async fn record_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    order_id: i64,
+    actor: Option<i64>,
+    kind: &str,
+    detail: &str,
+    correlation_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(order_id)
+        .bind(db::now())
+        .bind(actor)
+        .bind(kind)
+        .bind(detail)
+        .bind(correlation_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn order_id_for_odoo(tx: &mut Transaction<'_, Sqlite>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = ?").bind(odoo_id).fetch_optional(&mut **tx).await?;
+    Ok(r.map(|r| r.0))
+}
+
+/// Derives and stores the order's status from what the database holds.
+pub async fn recompute_status(tx: &mut Transaction<'_, Sqlite>, order_id: i64) -> Result<OrderStatus, sqlx::Error> {
+    let (odoo_state, acknowledged_at, change): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT odoo_state, acknowledged_at, odoo_change_summary FROM purchase_orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let lines: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0")
+            .bind(order_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let facts = OrderFacts {
+        cancelled_in_odoo: odoo_state == "cancel",
+        changed_in_odoo: change.is_some(),
+        acknowledged: acknowledged_at.is_some(),
+        lines: lines
+            .into_iter()
+            .map(|(q, r, a)| LineFacts {
+                ordered: q.parse().unwrap_or_default(),
+                received: r.parse().unwrap_or_default(),
+                shipped: Decimal::ZERO,
+                answer: a.as_deref().and_then(LineAnswerState::from_code),
+            })
+            .collect(),
+    };
+    let status = derive_order_status(&facts);
+    sqlx::query("UPDATE purchase_orders SET status = ? WHERE id = ?").bind(status.code()).bind(order_id).execute(&mut **tx).await?;
+    Ok(status)
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    name: String,
+    status: String,
+    supplier_name: String,
+    date_order: Option<String>,
+    next_due: Option<String>,
+    amount_total: String,
+    currency: String,
+    line_count: i64,
+}
+
+fn like(q: &str) -> String {
+    format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<OrderPage, sqlx::Error> {
+    let scope = user.supplier_id;
+    let q = filter.q.trim();
+    let due = NaiveDate::parse_from_str(filter.due_before.trim(), "%Y-%m-%d").ok().map(|d| format!("{d} 23:59:59"));
+    let statuses: Vec<String> = match filter.status.as_str() {
+        "action" => OrderStatus::ALL.iter().filter(|s| s.needs_supplier_action()).map(|s| s.code().to_string()).collect(),
+        s if OrderStatus::from_code(s).is_some() => vec![s.to_string()],
+        _ => vec![],
+    };
+    let status_json = serde_json::to_string(&statuses).unwrap_or_else(|_| "[]".into());
+    const WHERE: &str = "o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1)
+        AND (?2 = '' OR o.name LIKE ?3 ESCAPE '\\' OR EXISTS (
+            SELECT 1 FROM purchase_order_lines l LEFT JOIN vendor_products vp
+              ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
+            WHERE l.order_id = o.id AND (l.description LIKE ?3 ESCAPE '\\' OR l.product_code LIKE ?3 ESCAPE '\\' OR vp.vendor_code LIKE ?3 ESCAPE '\\' OR vp.vendor_name LIKE ?3 ESCAPE '\\')))
+        AND (?4 = '[]' OR o.status IN (SELECT value FROM json_each(?4)))
+        AND (?5 IS NULL OR EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= ?5))";
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE {WHERE}"))
+        .bind(scope)
+        .bind(q)
+        .bind(like(q))
+        .bind(&status_json)
+        .bind(&due)
+        .fetch_one(db)
+        .await?;
+    let page_count = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = filter.page.clamp(1, page_count);
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "SELECT o.id, o.name, o.status, s.name AS supplier_name, o.date_order,
+                (SELECT MIN(l.date_planned) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS next_due,
+                o.amount_total, o.currency,
+                (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS line_count
+         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
+         WHERE {WHERE} ORDER BY o.date_order DESC, o.id DESC LIMIT ?6 OFFSET ?7"
+    ))
+    .bind(scope)
+    .bind(q)
+    .bind(like(q))
+    .bind(&status_json)
+    .bind(&due)
+    .bind(PAGE_SIZE)
+    .bind((page - 1) * PAGE_SIZE)
+    .fetch_all(db)
+    .await?;
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM purchase_orders o WHERE o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1) GROUP BY status",
+    )
+    .bind(scope)
+    .fetch_all(db)
+    .await?;
+    let counts: Vec<(OrderStatus, i64)> = counts.into_iter().filter_map(|(s, n)| Some((OrderStatus::from_code(&s)?, n))).collect();
+    let needs_action = counts.iter().filter(|(s, _)| s.needs_supplier_action()).map(|(_, n)| n).sum();
+    Ok(OrderPage {
+        orders: rows
+            .into_iter()
+            .map(|r| OrderSummary {
+                id: r.id,
+                name: r.name,
+                status: OrderStatus::from_code(&r.status).unwrap_or(OrderStatus::New),
+                supplier_name: r.supplier_name,
+                date_order: r.date_order,
+                next_due: r.next_due,
+                amount_total: r.amount_total,
+                currency: r.currency,
+                line_count: r.line_count,
+            })
+            .collect(),
+        total,
+        page,
+        page_count,
+        counts,
+        needs_action,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    odoo_id: i64,
+    name: String,
+    status: String,
+    supplier_name: String,
+    buyer_name: String,
+    date_order: Option<String>,
+    currency: String,
+    amount_total: String,
+    acknowledged_at: Option<String>,
+    acknowledged_by: Option<String>,
+    odoo_change_summary: Option<String>,
+    date_tolerance_days: Option<i64>,
+    quantity_tolerance_percent: Option<String>,
+}
+
+async fn order_row(db: &Db, user: &CurrentUser, id: i64) -> Result<Option<OrderRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.id, o.odoo_id, o.name, o.status, s.name AS supplier_name, o.buyer_name, o.date_order, o.currency, o.amount_total,
+                o.acknowledged_at, u.display_name AS acknowledged_by, o.odoo_change_summary, s.date_tolerance_days, s.quantity_tolerance_percent
+         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id LEFT JOIN users u ON u.id = o.acknowledged_by
+         WHERE o.id = ?1 AND o.visible = 1 AND (?2 IS NULL OR o.supplier_id = ?2)",
+    )
+    .bind(id)
+    .bind(user.supplier_id)
+    .fetch_optional(db)
+    .await
+}
+
+fn policy_for(row: &OrderRow, default: TolerancePolicy) -> TolerancePolicy {
+    TolerancePolicy {
+        date_days: row.date_tolerance_days.unwrap_or(default.date_days),
+        quantity_percent: row.quantity_tolerance_percent.as_deref().and_then(|p| p.parse().ok()).unwrap_or(default.quantity_percent),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: i64,
+    odoo_id: i64,
+    product_code: String,
+    description: String,
+    vendor_code: Option<String>,
+    vendor_name: Option<String>,
+    quantity: String,
+    uom: String,
+    price_unit: String,
+    date_planned: Option<String>,
+    qty_received: String,
+    answer: Option<String>,
+    proposed_date: Option<String>,
+    proposed_quantity: Option<String>,
+    answer_reason: Option<String>,
+    removed_in_odoo: i64,
+}
+
+async fn line_rows(db: &Db, order_id: i64) -> Result<Vec<LineRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.id, l.odoo_id, l.product_code, l.description, vp.vendor_code, vp.vendor_name, l.quantity, l.uom, l.price_unit, l.date_planned,
+                l.qty_received, l.answer, l.proposed_date, l.proposed_quantity, l.answer_reason, l.removed_in_odoo
+         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
+         LEFT JOIN vendor_products vp ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
+         WHERE l.order_id = ? ORDER BY l.removed_in_odoo, l.sequence, l.id",
+    )
+    .bind(order_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn detail(db: &Db, user: &CurrentUser, id: i64, default_policy: TolerancePolicy) -> Result<Option<OrderDetail>, sqlx::Error> {
+    let Some(o) = order_row(db, user, id).await? else { return Ok(None) };
+    let policy = policy_for(&o, default_policy);
+    let lines = line_rows(db, id).await?;
+    let events: Vec<(String, Option<String>, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT e.at, u.display_name, e.kind, e.detail, e.correlation_id FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
+         WHERE e.order_id = ? ORDER BY e.id DESC",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    let deliveries: Vec<(String, String, String, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT correlation_id, kind, status, attempts, created_at, delivered_at FROM outbox_messages WHERE order_odoo_id = ? ORDER BY id DESC",
+    )
+    .bind(o.odoo_id)
+    .fetch_all(db)
+    .await?;
+    Ok(Some(OrderDetail {
+        id: o.id,
+        name: o.name,
+        status: OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::New),
+        supplier_name: o.supplier_name,
+        buyer_name: o.buyer_name,
+        date_order: o.date_order,
+        currency: o.currency,
+        amount_total: o.amount_total,
+        acknowledged_at: o.acknowledged_at,
+        acknowledged_by: o.acknowledged_by,
+        change_summary: o.odoo_change_summary,
+        tolerance_days: policy.date_days,
+        tolerance_percent: policy.quantity_percent.normalize().to_string(),
+        lines: lines
+            .into_iter()
+            .map(|l| {
+                let q: Decimal = l.quantity.parse().unwrap_or_default();
+                let r: Decimal = l.qty_received.parse().unwrap_or_default();
+                LineView {
+                    id: l.id,
+                    product_code: l.product_code,
+                    description: l.description,
+                    vendor_code: l.vendor_code.unwrap_or_default(),
+                    vendor_name: l.vendor_name.unwrap_or_default(),
+                    quantity: q.normalize().to_string(),
+                    uom: l.uom,
+                    price_unit: l.price_unit,
+                    date_planned: l.date_planned,
+                    qty_received: r.normalize().to_string(),
+                    open_quantity: (q - r).max(Decimal::ZERO).normalize().to_string(),
+                    answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
+                    proposed_date: l.proposed_date,
+                    proposed_quantity: l.proposed_quantity,
+                    reason: l.answer_reason,
+                    removed_in_odoo: l.removed_in_odoo == 1,
+                }
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|(at, actor, kind, detail, correlation_id)| EventView { at, actor, kind, detail, correlation_id })
+            .collect(),
+        deliveries: deliveries
+            .into_iter()
+            .map(|(correlation_id, kind, status, attempts, created_at, delivered_at)| DeliveryView { correlation_id, kind, status, attempts, created_at, delivered_at })
+            .collect(),
+    }))
+}
+
+fn answerable(o: &OrderRow) -> Result<(), ActionError> {
+    match OrderStatus::from_code(&o.status) {
+        Some(OrderStatus::Cancelled) => Err(ActionError::Invalid(format!("{} was cancelled by the buyer; there is nothing to answer.", o.name))),
+        Some(OrderStatus::Received) => Err(ActionError::Invalid(format!("{} has been received in full already.", o.name))),
+        _ => Ok(()),
+    }
+}
+
+/// Acknowledges the whole order: lines not yet answered count as accepted.
+pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), ActionError> {
+    if user.supplier_id.is_none() {
+        return Err(ActionError::Invalid("Only the supplier acknowledges its orders.".into()));
+    }
+    let o = order_row(db, user, order_id).await?.ok_or(ActionError::NotFound)?;
+    answerable(&o)?;
+    if o.acknowledged_at.is_some() && o.odoo_change_summary.is_none() {
+        return Err(ActionError::Invalid(format!("{} is acknowledged already.", o.name)));
+    }
+    let now = db::now();
+    let correlation_id = outbox::new_correlation_id();
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ?, odoo_change_summary = NULL WHERE id = ?")
+        .bind(&now)
+        .bind(user.id)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = ? WHERE order_id = ? AND answer IS NULL AND removed_in_odoo = 0")
+        .bind(&now)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    outbox::enqueue(&mut tx, &correlation_id, &OutboxAction::Acknowledge { order_odoo_id: o.odoo_id, order_name: o.name.clone(), user: format!("{} <{}>", user.display_name, user.email), at: now.clone() }).await?;
+    record_event(&mut tx, order_id, Some(user.id), "acknowledged", "acknowledged the order", Some(&correlation_id)).await?;
+    recompute_status(&mut tx, order_id).await?;
+    tx.commit().await?;
+    tracing::info!(po = %o.name, user = user.id, correlation_id, "acknowledged");
+    Ok(())
+}
+
+/// What the supplier typed in a line's answer form.
+#[derive(Clone, Debug, Default)]
+pub struct AnswerInput {
+    pub answer: String,
+    pub proposed_date: String,
+    pub proposed_quantity: String,
+    pub reason: String,
+}
+
+pub async fn answer_line(db: &Db, user: &CurrentUser, order_id: i64, line_id: i64, input: &AnswerInput, default_policy: &TolerancePolicy) -> Result<(), ActionError> {
+    if user.supplier_id.is_none() {
+        return Err(ActionError::Invalid("Only the supplier answers its order lines.".into()));
+    }
+    let o = order_row(db, user, order_id).await?.ok_or(ActionError::NotFound)?;
+    answerable(&o)?;
+    let line = line_rows(db, order_id).await?.into_iter().find(|l| l.id == line_id).ok_or(ActionError::NotFound)?;
+    if line.removed_in_odoo == 1 {
+        return Err(ActionError::Invalid("This line was removed by the buyer.".into()));
+    }
+    if matches!(line.answer.as_deref(), Some("proposal_pending" | "rejected")) {
+        return Err(ActionError::Invalid("Your previous answer on this line is waiting for the buyer.".into()));
+    }
+    let ordered: Decimal = line.quantity.parse().unwrap_or_default();
+    let requested = line.date_planned.as_deref().and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+    let today = chrono::Utc::now().date_naive();
+    let answer = match input.answer.as_str() {
+        "accept" => LineAnswer::Accept,
+        "reject" => LineAnswer::reject(&input.reason).map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?,
+        "propose" => {
+            let date = match input.proposed_date.trim() {
+                "" => None,
+                d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ActionError::Invalid(format!("“{d}” is not a date: use YYYY-MM-DD.")))?),
+            };
+            let quantity = match input.proposed_quantity.trim() {
+                "" => None,
+                q => Some(q.parse::<Decimal>().map_err(|_| ActionError::Invalid(format!("“{q}” is not a quantity.")))?),
+            };
+            let current_date = requested.unwrap_or(today);
+            LineAnswer::propose(date, quantity, &input.reason, current_date, ordered, today).map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?
+        }
+        other => return Err(ActionError::Invalid(format!("Unknown answer “{other}”: accept, propose or reject."))),
+    };
+    let policy = policy_for(&o, *default_policy);
+    let who = format!("{} <{}>", user.display_name, user.email);
+    let now = db::now();
+    let mut tx = db.begin().await?;
+    let (state, event, action): (LineAnswerState, String, Option<OutboxAction>) = match &answer {
+        LineAnswer::Accept => (LineAnswerState::Accepted, format!("accepted “{}” as ordered", line.description), None),
+        LineAnswer::Reject { reason } => (
+            LineAnswerState::Rejected,
+            format!("rejected “{}”: {reason}", line.description),
+            Some(OutboxAction::Note { order_odoo_id: o.odoo_id, text: format!("{who} cannot deliver “{}”: {reason}. Waiting for a buyer's decision.", line.description) }),
+        ),
+        LineAnswer::Propose { date, quantity, reason } => {
+            let verdict = policy.judge(requested.unwrap_or(today), ordered, *date, *quantity);
+            let what = describe_proposal(*date, *quantity, &line.uom);
+            match verdict {
+                Verdict::AcceptedAutomatically => {
+                    let new_date = date.map(|d| format!("{d} {}", line.date_planned.as_deref().and_then(|p| p.get(11..19)).unwrap_or("08:00:00")));
+                    let action = match (&new_date, quantity) {
+                        (Some(nd), _) => Some(OutboxAction::SetLineDate {
+                            order_odoo_id: o.odoo_id,
+                            line_odoo_id: line.odoo_id,
+                            date_planned: nd.clone(),
+                            seen_date: line.date_planned.clone(),
+                            seen_quantity: line.quantity.clone(),
+                            user: who.clone(),
+                            reason: if quantity.is_some() { format!("{reason} (also {what}, within tolerance)") } else { reason.clone() },
+                        }),
+                        (None, _) => Some(OutboxAction::Note { order_odoo_id: o.odoo_id, text: format!("{who} confirmed “{}” with {what}, within tolerance: {reason}", line.description) }),
+                    };
+                    (LineAnswerState::ProposalAccepted, format!("proposed {what} for “{}”: accepted within tolerance", line.description), action)
+                }
+                Verdict::NeedsBuyer { reasons } => (
+                    LineAnswerState::ProposalPending,
+                    format!("proposed {what} for “{}”: waits for the buyer ({})", line.description, reasons.join("; ")),
+                    Some(OutboxAction::Note { order_odoo_id: o.odoo_id, text: format!("{who} proposes {what} for “{}”: {reason}. Outside tolerance ({}); waiting for a buyer's decision.", line.description, reasons.join("; ")) }),
+                ),
+            }
+        }
+    };
+    let (proposed_date, proposed_quantity, reason) = match &answer {
+        LineAnswer::Propose { date, quantity, reason } => (
+            date.map(|d| format!("{d} {}", line.date_planned.as_deref().and_then(|p| p.get(11..19)).unwrap_or("08:00:00"))),
+            quantity.map(|q| q.normalize().to_string()),
+            Some(reason.clone()),
+        ),
+        LineAnswer::Reject { reason } => (None, None, Some(reason.clone())),
+        LineAnswer::Accept => (None, None, None),
+    };
+    sqlx::query("UPDATE purchase_order_lines SET answer = ?, proposed_date = ?, proposed_quantity = ?, answer_reason = ?, answered_at = ? WHERE id = ?")
+        .bind(state.code())
+        .bind(proposed_date)
+        .bind(proposed_quantity)
+        .bind(reason)
+        .bind(&now)
+        .bind(line_id)
+        .execute(&mut *tx)
+        .await?;
+    let correlation_id = outbox::new_correlation_id();
+    if let Some(action) = &action {
+        outbox::enqueue(&mut tx, &correlation_id, action).await?;
+    }
+    record_event(&mut tx, order_id, Some(user.id), "line_answered", &event, action.as_ref().map(|_| correlation_id.as_str())).await?;
+    // Every line answered: that is an acknowledgment of the order too.
+    let (unanswered,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchase_order_lines WHERE order_id = ? AND answer IS NULL AND removed_in_odoo = 0")
+        .bind(order_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if unanswered == 0 && o.acknowledged_at.is_none() {
+        let ack_id = outbox::new_correlation_id();
+        sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?").bind(&now).bind(user.id).bind(order_id).execute(&mut *tx).await?;
+        outbox::enqueue(&mut tx, &ack_id, &OutboxAction::Acknowledge { order_odoo_id: o.odoo_id, order_name: o.name.clone(), user: who.clone(), at: now.clone() }).await?;
+        record_event(&mut tx, order_id, Some(user.id), "acknowledged", "every line answered: order acknowledged", Some(&ack_id)).await?;
+    }
+    recompute_status(&mut tx, order_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn describe_proposal(date: Option<NaiveDate>, quantity: Option<Decimal>, uom: &str) -> String {
+    match (date, quantity) {
+        (Some(d), Some(q)) => format!("date {d} and quantity {} {uom}", q.normalize()),
+        (Some(d), None) => format!("date {d}"),
+        (None, Some(q)) => format!("quantity {} {uom}", q.normalize()),
+        (None, None) => "no change".into(),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str() + ".",
+        None => String::new(),
+    }
+}

@@ -1,0 +1,90 @@
+//! Settings, loaded once at start from defaults and `MILLRACE_*` environment variables and
+//! validated into typed values, so a bad value fails at start rather than at first use.
+
+use std::time::Duration;
+
+use crate::domain::tolerance::TolerancePolicy;
+use crate::server::odoo::{OdooSettings, TransportChoice};
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `MILLRACE_DATABASE_URL`: `sqlite://path?mode=rwc` (default `sqlite://millrace.db?mode=rwc`).
+    pub database_url: String,
+    /// Odoo connection (`MILLRACE_ODOO_URL`, `_DB`, `_LOGIN`, `_API_KEY`, `_TRANSPORT`).
+    pub odoo: Option<OdooSettings>,
+    /// `MILLRACE_POLL_INTERVAL_SECONDS`: how often the poller asks Odoo for changes (default 30).
+    pub poll_interval: Duration,
+    /// `MILLRACE_WEBHOOK_TOKEN`: the secret in the webhook URL `/hooks/odoo/<token>`; unset disables it.
+    pub webhook_token: Option<Secret>,
+    /// `MILLRACE_OUTBOX_MAX_ATTEMPTS`: deliveries tried before a message is dead-lettered (default 8).
+    pub outbox_max_attempts: u32,
+    /// `MILLRACE_SECURE_COOKIES`: set the Secure flag (behind TLS) (default false).
+    pub secure_cookies: bool,
+    /// `MILLRACE_INCLUDE_RFQS`: also show RFQs in state `sent` to suppliers (default false).
+    pub include_rfqs: bool,
+    /// Global tolerance default (`MILLRACE_TOLERANCE_DAYS`, `MILLRACE_TOLERANCE_PERCENT`).
+    pub tolerance: TolerancePolicy,
+    /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
+    pub dev_mailbox: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name}: cannot read '{v}'")),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        let odoo = match var("MILLRACE_ODOO_URL") {
+            None => None,
+            Some(url) => Some(OdooSettings {
+                url,
+                database: var("MILLRACE_ODOO_DB").ok_or("MILLRACE_ODOO_DB is required with MILLRACE_ODOO_URL")?,
+                login: var("MILLRACE_ODOO_LOGIN").ok_or("MILLRACE_ODOO_LOGIN is required with MILLRACE_ODOO_URL")?,
+                api_key: Secret::new(var("MILLRACE_ODOO_API_KEY").ok_or("MILLRACE_ODOO_API_KEY is required with MILLRACE_ODOO_URL")?),
+                transport: var("MILLRACE_ODOO_TRANSPORT").unwrap_or_default().parse::<TransportChoice>()?,
+                timeout: Duration::from_secs(parse("MILLRACE_ODOO_TIMEOUT_SECONDS", 20u64)?),
+                max_concurrent_calls: parse("MILLRACE_ODOO_MAX_CONCURRENT_CALLS", 4usize)?,
+            }),
+        };
+        Ok(Self {
+            database_url: var("MILLRACE_DATABASE_URL").unwrap_or_else(|| "sqlite://millrace.db?mode=rwc".into()),
+            odoo,
+            poll_interval: Duration::from_secs(parse("MILLRACE_POLL_INTERVAL_SECONDS", 30u64)?),
+            webhook_token: var("MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
+            outbox_max_attempts: parse("MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
+            secure_cookies: parse("MILLRACE_SECURE_COOKIES", false)?,
+            include_rfqs: parse("MILLRACE_INCLUDE_RFQS", false)?,
+            tolerance: TolerancePolicy {
+                date_days: parse("MILLRACE_TOLERANCE_DAYS", TolerancePolicy::default().date_days)?,
+                quantity_percent: parse("MILLRACE_TOLERANCE_PERCENT", TolerancePolicy::default().quantity_percent)?,
+            },
+            dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
+        })
+    }
+}

@@ -1,0 +1,368 @@
+//! Portal → Odoo. Every supplier action that must reach Odoo is written here in the same
+//! transaction as the action, then delivered by [`run_worker`]: leased, retried with capped
+//! exponential backoff and jitter, dead-lettered on permanent errors or after N attempts,
+//! delivered in order per purchase order, and idempotent (Odoo's state is read before each
+//! write, and chatter notes carry the correlation id, so a re-delivery after a crash between
+//! "Odoo wrote" and "we marked it done" changes nothing twice).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::Notify;
+
+use crate::server::db::{self, Db};
+use crate::server::odoo::fields::{MAIL_MESSAGE, PURCHASE_ORDER, PURCHASE_ORDER_LINE};
+use crate::server::odoo::value::{decimal, text};
+use crate::server::odoo::{OdooClient, OdooError, Retry};
+use crate::server::orders;
+
+/// What must happen in Odoo.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OutboxAction {
+    /// Set `acknowledged` on the order and post a chatter note.
+    Acknowledge { order_odoo_id: i64, order_name: String, user: String, at: String },
+    /// Write an accepted date on a line, if the line is still as the supplier saw it.
+    SetLineDate {
+        order_odoo_id: i64,
+        line_odoo_id: i64,
+        date_planned: String,
+        seen_date: Option<String>,
+        seen_quantity: String,
+        user: String,
+        reason: String,
+    },
+    /// A chatter note only (a proposal or rejection waiting for the buyer).
+    Note { order_odoo_id: i64, text: String },
+}
+
+impl OutboxAction {
+    pub fn order_odoo_id(&self) -> i64 {
+        match self {
+            OutboxAction::Acknowledge { order_odoo_id, .. }
+            | OutboxAction::SetLineDate { order_odoo_id, .. }
+            | OutboxAction::Note { order_odoo_id, .. } => *order_odoo_id,
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutboxAction::Acknowledge { .. } => "acknowledge",
+            OutboxAction::SetLineDate { .. } => "set_line_date",
+            OutboxAction::Note { .. } => "note",
+        }
+    }
+}
+
+pub fn new_correlation_id() -> String {
+    format!("mr-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Stores a message inside the caller's transaction.
+pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, correlation_id: &str, action: &OutboxAction) -> Result<i64, sqlx::Error> {
+    let now = db::now();
+    let r = sqlx::query(
+        "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(correlation_id)
+    .bind(action.order_odoo_id())
+    .bind(action.kind())
+    .bind(serde_json::to_string(action).expect("outbox actions serialize"))
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.last_insert_rowid())
+}
+
+/// How long to wait before attempt `attempts + 1`: 2 s doubling, capped at 10 minutes, ±25 % jitter.
+pub fn backoff(attempts: u32) -> Duration {
+    let base = 2u64.saturating_mul(1u64 << attempts.min(20)).min(600);
+    let jitter = rand::thread_rng().gen_range(0.75..1.25);
+    Duration::from_secs_f64(base as f64 * jitter)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Due {
+    id: i64,
+    correlation_id: String,
+    payload: String,
+    attempts: i64,
+}
+
+/// The outcome of one delivery.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// Odoo's order no longer matches what the supplier answered: a buyer must decide.
+    Conflict(String),
+}
+
+pub struct Worker {
+    pub db: Db,
+    pub odoo: OdooClient,
+    pub max_attempts: u32,
+    pub wake: Arc<Notify>,
+    pub lease: Duration,
+}
+
+impl Worker {
+    /// Delivers what is due, oldest first, one message per order at a time. Returns how
+    /// many messages it handled.
+    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+        let now = db::now();
+        // The first undelivered message of each order, if due and not leased by someone else.
+        let due: Vec<Due> = sqlx::query_as(
+            "SELECT m.id, m.correlation_id, m.payload, m.attempts FROM outbox_messages m
+             WHERE m.status = 'pending' AND m.next_attempt_at <= ?1 AND (m.lease_until IS NULL OR m.lease_until < ?1)
+               AND NOT EXISTS (SELECT 1 FROM outbox_messages p WHERE p.order_odoo_id = m.order_odoo_id AND p.id < m.id
+                               AND p.status IN ('pending', 'dead', 'conflict'))
+             ORDER BY m.id LIMIT 50",
+        )
+        .bind(&now)
+        .fetch_all(&self.db)
+        .await?;
+        let mut handled = 0;
+        let lease_until = db::at(chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)));
+        let mut tasks = Vec::new();
+        for m in due {
+            let leased = sqlx::query(
+                "UPDATE outbox_messages SET lease_until = ? WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
+            )
+            .bind(&lease_until)
+            .bind(m.id)
+            .bind(&now)
+            .execute(&self.db)
+            .await?;
+            if leased.rows_affected() == 0 {
+                continue;
+            }
+            handled += 1;
+            let (db, odoo, max) = (self.db.clone(), self.odoo.clone(), self.max_attempts);
+            tasks.push(tokio::spawn(async move { settle(&db, &odoo, m, max).await }));
+        }
+        for t in tasks {
+            if let Ok(Err(e)) = t.await {
+                tracing::error!(error = %e, "outbox bookkeeping failed");
+            }
+        }
+        Ok(handled)
+    }
+}
+
+async fn settle(db: &Db, odoo: &OdooClient, m: Due, max_attempts: u32) -> Result<(), sqlx::Error> {
+    let action: OutboxAction = match serde_json::from_str(&m.payload) {
+        Ok(a) => a,
+        Err(e) => return mark_dead(db, m.id, &format!("unreadable message: {e}")).await,
+    };
+    let span = tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
+    let _enter = span.enter();
+    let attempts = m.attempts as u32 + 1;
+    match deliver(odoo, &m.correlation_id, &action).await {
+        Ok(Outcome::Delivered) => {
+            let mut tx = db.begin().await?;
+            sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = ?, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
+                .bind(attempts as i64)
+                .bind(db::now())
+                .bind(m.id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(order_id) = orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await? {
+                orders::record_event(&mut tx, order_id, None, "delivered_to_odoo", &format!("{} reached Odoo (attempt {attempts})", action.kind()), Some(&m.correlation_id)).await?;
+            }
+            tx.commit().await?;
+            tracing::info!(attempts, "delivered to odoo");
+        }
+        Ok(Outcome::Conflict(why)) => {
+            let mut tx = db.begin().await?;
+            sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = ?, last_error = ?, lease_until = NULL WHERE id = ?")
+                .bind(attempts as i64)
+                .bind(&why)
+                .bind(m.id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(order_id) = orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await? {
+                orders::record_event(&mut tx, order_id, None, "conflict", &why, Some(&m.correlation_id)).await?;
+            }
+            tx.commit().await?;
+            tracing::warn!(reason = %why, "odoo changed since the supplier answered; held for a buyer");
+        }
+        Err(e) if e.retry() == Retry::Transient && attempts < max_attempts => {
+            let mut wait = backoff(attempts - 1);
+            if let OdooError::RateLimited { retry_after: Some(after) } = &e {
+                wait = wait.max(*after);
+            }
+            let next = db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
+            sqlx::query("UPDATE outbox_messages SET attempts = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?")
+                .bind(attempts as i64)
+                .bind(next)
+                .bind(e.to_string())
+                .bind(m.id)
+                .execute(db)
+                .await?;
+            tracing::warn!(error = %e, attempts, "odoo delivery failed, will retry");
+        }
+        Err(e) => {
+            sqlx::query("UPDATE outbox_messages SET attempts = ? WHERE id = ?").bind(attempts as i64).bind(m.id).execute(db).await?;
+            let reason = if e.retry() == Retry::Permanent { format!("odoo refused: {e}") } else { format!("gave up after {attempts} attempts: {e}") };
+            mark_dead(db, m.id, &reason).await?;
+            tracing::error!(error = %e, attempts, "odoo delivery dead-lettered");
+        }
+    }
+    Ok(())
+}
+
+async fn mark_dead(db: &Db, id: i64, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox_messages SET status = 'dead', last_error = ?, lease_until = NULL WHERE id = ?")
+        .bind(reason)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Has a note carrying this correlation id been posted on the order already?
+async fn note_exists(odoo: &OdooClient, order_odoo_id: i64, correlation_id: &str) -> Result<bool, OdooError> {
+    let n = odoo
+        .search_count(
+            MAIL_MESSAGE,
+            json!([["model", "=", PURCHASE_ORDER], ["res_id", "=", order_odoo_id], ["body", "ilike", correlation_id]]),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+async fn post_note_once(odoo: &OdooClient, order_odoo_id: i64, correlation_id: &str, text: &str) -> Result<(), OdooError> {
+    if !note_exists(odoo, order_odoo_id, correlation_id).await? {
+        odoo.message_post(PURCHASE_ORDER, order_odoo_id, &format!("{text} [Millrace ref {correlation_id}]")).await?;
+    }
+    Ok(())
+}
+
+/// Applies one action to Odoo so that applying it twice changes nothing more.
+pub async fn deliver(odoo: &OdooClient, correlation_id: &str, action: &OutboxAction) -> Result<Outcome, OdooError> {
+    match action {
+        OutboxAction::Acknowledge { order_odoo_id, order_name, user, at } => {
+            let order = odoo.read(PURCHASE_ORDER, &[*order_odoo_id], &["state", "acknowledged"]).await?;
+            let Some(order) = order.first() else {
+                return Ok(Outcome::Conflict(format!("{order_name} no longer exists in Odoo")));
+            };
+            if text(order.get("state")).as_deref() == Some("cancel") {
+                return Ok(Outcome::Conflict(format!("{order_name} was cancelled in Odoo before the acknowledgment arrived")));
+            }
+            if order.get("acknowledged") != Some(&json!(true)) {
+                odoo.write(PURCHASE_ORDER, &[*order_odoo_id], json!({"acknowledged": true})).await?;
+            }
+            post_note_once(odoo, *order_odoo_id, correlation_id, &format!("Acknowledged by {user} in the supplier portal at {at} UTC.")).await?;
+            Ok(Outcome::Delivered)
+        }
+        OutboxAction::SetLineDate { order_odoo_id, line_odoo_id, date_planned, seen_date, seen_quantity, user, reason } => {
+            let line = odoo.read(PURCHASE_ORDER_LINE, &[*line_odoo_id], &["date_planned", "product_qty", "name"]).await?;
+            let Some(line) = line.first() else {
+                return Ok(Outcome::Conflict("the line was removed in Odoo after the supplier answered".into()));
+            };
+            let current_date = text(line.get("date_planned"));
+            if current_date.as_deref() != Some(date_planned.as_str()) {
+                let seen_q: rust_decimal::Decimal = seen_quantity.parse().unwrap_or_default();
+                let current_q = decimal(line.get("product_qty"));
+                if current_date != *seen_date || current_q != seen_q {
+                    return Ok(Outcome::Conflict(format!(
+                        "line changed in Odoo after the supplier answered: now {} on {}, the supplier saw {} on {}",
+                        current_q.normalize(),
+                        current_date.as_deref().unwrap_or("no date"),
+                        seen_q.normalize(),
+                        seen_date.as_deref().unwrap_or("no date"),
+                    )));
+                }
+                odoo.write(PURCHASE_ORDER_LINE, &[*line_odoo_id], json!({"date_planned": date_planned})).await?;
+            }
+            let name = text(line.get("name")).unwrap_or_default();
+            post_note_once(odoo, *order_odoo_id, correlation_id, &format!("{user} moved \"{name}\" to {date_planned} UTC: {reason}")).await?;
+            Ok(Outcome::Delivered)
+        }
+        OutboxAction::Note { order_odoo_id, text } => {
+            post_note_once(odoo, *order_odoo_id, correlation_id, text).await?;
+            Ok(Outcome::Delivered)
+        }
+    }
+}
+
+/// Runs until `shutdown` resolves: delivers due messages, then sleeps until woken by a new
+/// message or the next second.
+pub async fn run_worker(worker: Worker, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match worker.run_once().await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "outbox worker could not read the outbox"),
+        }
+        tokio::select! {
+            _ = worker.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// A dead letter, for the buyer and admin screens.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub correlation_id: String,
+    pub order_odoo_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+pub async fn dead_letters(db: &Db) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, correlation_id, order_odoo_id, kind, status, attempts, last_error, created_at FROM outbox_messages WHERE status IN ('dead', 'conflict') ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Puts a dead letter back in line for delivery.
+pub async fn replay(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL WHERE id = ? AND status IN ('dead', 'conflict')",
+    )
+    .bind(db::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives up on a dead letter for good (the reason goes in the audit log).
+pub async fn discard(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = ? AND status IN ('dead', 'conflict')")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        for attempt in 0..30 {
+            let d = backoff(attempt).as_secs_f64();
+            let base = (2u64 << attempt.min(20)).min(600) as f64;
+            assert!(d >= base * 0.75 && d <= base * 1.25, "attempt {attempt}: {d}");
+        }
+        assert!(backoff(40).as_secs_f64() <= 750.0);
+    }
+}
