@@ -7,7 +7,7 @@ mod orders;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::{path, StaticSegment};
+use leptos_router::{path, SsrMode, StaticSegment};
 
 use crate::api::auth::{whoami, Logout};
 
@@ -70,8 +70,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <main class="page"><h1>"Page not found"</h1><p><a href="/orders">"Go to your orders"</a></p></main> }>
                     <Route path=StaticSegment("") view=|| view! { <Redirect path="/orders"/> }/>
                     <Route path=path!("/login") view=login::LoginPage/>
-                    <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> }/>
-                    <Route path=path!("/orders/:id") view=|| view! { <Layout><orders::OrderPage/></Layout> }/>
+                    // Async rendering: the HTML is complete before it is sent, so pages work
+                    // before (and without) hydration.
+                    <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=|| view! { <Layout><orders::OrderPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>
