@@ -14,6 +14,7 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 # The same LEPTOS_* values as scripts/build.sh, so the server is compiled once.
 export LEPTOS_OUTPUT_NAME=millrace LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
 
+mkdir -p target
 say "unit and integration tests"
 cargo test --features ssr 2>&1 | tee target/cargo-test.log
 rust_passed=$(grep -o 'test result: ok. [0-9]* passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')

@@ -18,7 +18,11 @@ mod cli {
     use millrace::server::{self, db, AppState};
 
     #[derive(Parser)]
-    #[command(name = "millrace", version, about = "Supplier collaboration portal for manufacturers that run Odoo")]
+    #[command(
+        name = "millrace",
+        version,
+        about = "Supplier collaboration portal for manufacturers that run Odoo"
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -63,9 +67,13 @@ mod cli {
 
     fn init_tracing() {
         use tracing_subscriber::EnvFilter;
-        let filter = EnvFilter::try_from_env("MILLRACE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+        let filter = EnvFilter::try_from_env("MILLRACE_LOG")
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
         if std::env::var("MILLRACE_LOG_FORMAT").as_deref() == Ok("json") {
-            tracing_subscriber::fmt().with_env_filter(filter).json().init();
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .json()
+                .init();
         } else {
             tracing_subscriber::fmt().with_env_filter(filter).init();
         }
@@ -103,11 +111,17 @@ mod cli {
         let mut leptos_options = conf.leptos_options;
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         leptos_options.site_addr = addr;
-        let db = db::open(&settings.database_url).await.context("opening the database")?;
+        let db = db::open(&settings.database_url)
+            .await
+            .context("opening the database")?;
         if settings.dev_mailbox {
-            server::demo::seed(&db).await.context("seeding demo users")?;
+            server::demo::seed(&db)
+                .await
+                .context("seeding demo users")?;
         }
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let settings = Arc::new(settings);
         let state = AppState {
             db,
@@ -134,13 +148,24 @@ mod cli {
         let cli = Cli::parse();
         init_tracing();
         match cli.command {
-            Command::Serve { port } => serve(Settings::from_env().map_err(anyhow::Error::msg)?, port, None).await,
+            Command::Serve { port } => {
+                serve(
+                    Settings::from_env().map_err(anyhow::Error::msg)?,
+                    port,
+                    None,
+                )
+                .await
+            }
             Command::Demo { port, data_dir } => {
-                std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+                std::fs::create_dir_all(&data_dir)
+                    .with_context(|| format!("creating {}", data_dir.display()))?;
                 let double_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let double = odoo_double::start(DoubleConfig::default(), double_listener).await?;
                 let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
-                settings.database_url = format!("sqlite://{}?mode=rwc", data_dir.join("millrace.db").display());
+                settings.database_url = format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("millrace.db").display()
+                );
                 settings.odoo = Some(OdooSettings {
                     url: double.url.clone(),
                     database: double.config.database.clone(),
@@ -162,7 +187,11 @@ mod cli {
                 }
                 serve(settings, port, Some(banner)).await
             }
-            Command::OdooDouble { port, seed, odoo_version } => {
+            Command::OdooDouble {
+                port,
+                seed,
+                odoo_version,
+            } => {
                 if !(17..=19).contains(&odoo_version) {
                     anyhow::bail!("--odoo-version must be 17, 18 or 19");
                 }
@@ -172,12 +201,22 @@ mod cli {
                     other => anyhow::bail!("unknown seed '{other}' (demo or empty)"),
                 };
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-                let double = odoo_double::start(DoubleConfig { version: odoo_version, seed, ..DoubleConfig::default() }, listener).await?;
+                let double = odoo_double::start(
+                    DoubleConfig {
+                        version: odoo_version,
+                        seed,
+                        ..DoubleConfig::default()
+                    },
+                    listener,
+                )
+                .await?;
                 println!("{}", double.ready_line());
                 let _ = tokio::signal::ctrl_c().await;
                 Ok(())
             }
-            Command::Odoo { command: OdooCommand::Check } => {
+            Command::Odoo {
+                command: OdooCommand::Check,
+            } => {
                 let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
                 let odoo = settings.odoo.context("MILLRACE_ODOO_URL is not set")?;
                 match millrace::server::odoo::check::run(odoo).await {

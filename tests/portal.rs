@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use millrace::odoo_double::{self, DoubleConfig, Faults, RunningDouble, Seed};
-use millrace::server::odoo::{OdooClient, OdooSettings, TransportChoice};
-use millrace::server::settings::{Secret, Settings};
+mod common;
+
+use millrace::odoo_double::{Faults, RunningDouble, Seed};
+use millrace::server::odoo::{OdooClient, TransportChoice};
+use millrace::server::settings::Settings;
 use millrace::server::{self, AppState};
 use serde_json::Value;
 use tokio::sync::{watch, Notify};
@@ -19,26 +21,12 @@ struct TestApp {
     _stop: watch::Sender<bool>,
 }
 
-fn odoo_settings(double: &RunningDouble, transport: TransportChoice) -> OdooSettings {
-    OdooSettings {
-        url: double.url.clone(),
-        database: double.config.database.clone(),
-        login: double.config.login.clone(),
-        api_key: Secret::new(double.config.api_key.clone()),
-        transport,
-        timeout: Duration::from_secs(5),
-        max_concurrent_calls: 4,
-    }
-}
-
 async fn spawn_app() -> TestApp {
-    let double = odoo_double::start(DoubleConfig { seed: Seed::Demo, ..Default::default() }, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .await
-        .unwrap();
+    let double = common::start_double(19, Seed::Demo).await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::from_env().unwrap();
     settings.database_url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    settings.odoo = Some(odoo_settings(&double, TransportChoice::Auto));
+    settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 5;
     let db = server::db::open(&settings.database_url).await.unwrap();
@@ -46,7 +34,9 @@ async fn spawn_app() -> TestApp {
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let odoo = OdooClient::connect(settings.odoo.clone().unwrap()).await.unwrap();
+    let odoo = OdooClient::connect(settings.odoo.clone().unwrap())
+        .await
+        .unwrap();
     let state = AppState {
         db: db.clone(),
         settings: Arc::new(settings),
@@ -56,7 +46,13 @@ async fn spawn_app() -> TestApp {
     };
     let (stop, rx) = watch::channel(false);
     tokio::spawn(server::run(listener, state, Some(odoo), rx));
-    TestApp { url, double, db, _dir: dir, _stop: stop }
+    TestApp {
+        url,
+        double,
+        db,
+        _dir: dir,
+        _stop: stop,
+    }
 }
 
 /// A browser-like client: cookie jar, no automatic redirects.
@@ -68,32 +64,65 @@ struct Browser {
 
 impl Browser {
     async fn open(app: &TestApp) -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut b = Browser { http, base: app.url.clone(), csrf: String::new() };
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut b = Browser {
+            http,
+            base: app.url.clone(),
+            csrf: String::new(),
+        };
         b.refresh_csrf().await;
         b
     }
 
     async fn refresh_csrf(&mut self) {
-        let html = self.http.get(format!("{}/login", self.base)).send().await.unwrap().text().await.unwrap();
-        let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + "name=\"csrf-token\" content=\"".len();
+        let html = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = html
+            .find("name=\"csrf-token\" content=\"")
+            .expect("csrf meta")
+            + "name=\"csrf-token\" content=\"".len();
         self.csrf = html[start..start + 64].to_string();
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         fields.push(("csrf_token", &self.csrf));
-        self.http.post(format!("{}{}", self.base, path)).header("Accept", "application/json").form(&fields).send().await.unwrap()
+        self.http
+            .post(format!("{}{}", self.base, path))
+            .header("Accept", "application/json")
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
-        let r = self.post("/api/login", &[("email", email), ("password", password)]).await;
+        let r = self
+            .post("/api/login", &[("email", email), ("password", password)])
+            .await;
         self.refresh_csrf().await;
         r
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> reqwest::Response {
-        self.http.get(format!("{}{}", self.base, path)).header("Accept", "application/json").query(query).send().await.unwrap()
+        self.http
+            .get(format!("{}{}", self.base, path))
+            .header("Accept", "application/json")
+            .query(query)
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn order(&self, id: &str) -> reqwest::Response {
@@ -101,7 +130,17 @@ impl Browser {
     }
 
     async fn orders(&self, q: &str) -> Value {
-        let r = self.get("/api/orders/list", &[("filter[q]", q), ("filter[status]", ""), ("filter[due_before]", ""), ("filter[page]", "1")]).await;
+        let r = self
+            .get(
+                "/api/orders/list",
+                &[
+                    ("filter[q]", q),
+                    ("filter[status]", ""),
+                    ("filter[due_before]", ""),
+                    ("filter[page]", "1"),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         r.json().await.unwrap()
     }
@@ -135,13 +174,21 @@ where
 
 fn odoo_order(double: &RunningDouble, name: &str) -> (i64, bool, Vec<String>) {
     double.with_env(|env| {
-        let (id, rec) = env.table("purchase.order").find(|(_, r)| r["name"] == name).map(|(i, r)| (*i, r.clone())).unwrap();
+        let (id, rec) = env
+            .table("purchase.order")
+            .find(|(_, r)| r["name"] == name)
+            .map(|(i, r)| (*i, r.clone()))
+            .unwrap();
         let notes = env
             .table("mail.message")
             .filter(|(_, m)| m["model"] == "purchase.order" && m["res_id"] == id)
             .map(|(_, m)| m["body"].as_str().unwrap_or_default().to_string())
             .collect();
-        (id, rec.get("acknowledged") == Some(&Value::Bool(true)), notes)
+        (
+            id,
+            rec.get("acknowledged") == Some(&Value::Bool(true)),
+            notes,
+        )
     })
 }
 
@@ -150,26 +197,45 @@ async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
     let app = spawn_app().await;
     let mut ana = Browser::open(&app).await;
     let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
 
     let page = synced_orders(&ana, 1).await;
     // Gemini Furniture's confirmed orders only; newest first.
     let orders = page["orders"].as_array().unwrap();
-    assert!(orders.iter().all(|o| o["supplier_name"] == "Gemini Furniture"), "{orders:?}");
+    assert!(
+        orders
+            .iter()
+            .all(|o| o["supplier_name"] == "Gemini Furniture"),
+        "{orders:?}"
+    );
     let first = &orders[0];
     let order_id = first["id"].as_i64().unwrap().to_string();
     let name = first["name"].as_str().unwrap().to_string();
 
-    let r = ana.post("/api/orders/acknowledge", &[("order_id", &order_id)]).await;
+    let r = ana
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     eventually("the double holds the acknowledgment and one note", || {
         let (_, acknowledged, notes) = odoo_order(&app.double, &name);
-        async move { acknowledged && notes.iter().any(|n| n.contains("Acknowledged by Ana Silva")) }
+        async move {
+            acknowledged
+                && notes
+                    .iter()
+                    .any(|n| n.contains("Acknowledged by Ana Silva"))
+        }
     })
     .await;
     let detail: Value = ana.order(&order_id).await.json().await.unwrap();
     assert_eq!(detail["status"], "Acknowledged");
-    let correlation = detail["deliveries"][0]["correlation_id"].as_str().unwrap().to_string();
+    let correlation = detail["deliveries"][0]["correlation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     eventually("the delivery is marked delivered", || {
         let ana = &ana;
         let order_id = order_id.clone();
@@ -180,10 +246,16 @@ async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
     })
     .await;
     let (_, _, notes) = odoo_order(&app.double, &name);
-    assert_eq!(notes.iter().filter(|n| n.contains(&correlation)).count(), 1, "{notes:?}");
+    assert_eq!(
+        notes.iter().filter(|n| n.contains(&correlation)).count(),
+        1,
+        "{notes:?}"
+    );
 
     // Acknowledging twice is refused with a message, and nothing more reaches Odoo.
-    let r = ana.post("/api/orders/acknowledge", &[("order_id", &order_id)]).await;
+    let r = ana
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("acknowledged already"));
 }
@@ -194,16 +266,28 @@ async fn another_supplier_cannot_read_or_act_on_the_order() {
     let mut ana = Browser::open(&app).await;
     ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     let mut tom = Browser::open(&app).await;
-    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass").await;
+    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass")
+        .await;
     let page = synced_orders(&ana, 1).await;
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
     let name = page["orders"][0]["name"].as_str().unwrap().to_string();
 
     let r = tom.order(&order_id).await;
     assert_eq!(r.status(), 404);
-    let r = tom.post("/api/orders/acknowledge", &[("order_id", &order_id)]).await;
+    let r = tom
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
     assert_eq!(r.status(), 404);
-    let r = tom.post("/api/orders/answer-line", &[("order_id", &order_id), ("line_id", "1"), ("answer", "accept")]).await;
+    let r = tom
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", "1"),
+                ("answer", "accept"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 404);
     let toms = tom.orders(&name).await;
     assert_eq!(toms["total"], 0, "{toms}");
@@ -216,18 +300,49 @@ async fn another_supplier_cannot_read_or_act_on_the_order() {
 async fn requests_without_session_or_csrf_token_are_refused() {
     let app = spawn_app().await;
     let anonymous = Browser::open(&app).await;
-    let r = anonymous.http.get(format!("{}/orders", app.url)).send().await.unwrap();
+    let r = anonymous
+        .http
+        .get(format!("{}/orders", app.url))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_redirection());
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
-    let r = anonymous.get("/api/orders/list", &[("filter[q]", ""), ("filter[status]", ""), ("filter[due_before]", ""), ("filter[page]", "1")]).await;
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
+    let r = anonymous
+        .get(
+            "/api/orders/list",
+            &[
+                ("filter[q]", ""),
+                ("filter[status]", ""),
+                ("filter[due_before]", ""),
+                ("filter[page]", "1"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 401);
 
     let mut ana = Browser::open(&app).await;
     ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
-    let r = ana.http.post(format!("{}/api/orders/acknowledge", app.url)).form(&[("order_id", "1")]).send().await.unwrap();
+    let r = ana
+        .http
+        .post(format!("{}/api/orders/acknowledge", app.url))
+        .form(&[("order_id", "1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let r = ana.http.post(format!("{}/api/orders/acknowledge", app.url)).header("Origin", "https://evil.example").form(&[("order_id", "1"), ("csrf_token", &ana.csrf)]).send().await.unwrap();
+    let r = ana
+        .http
+        .post(format!("{}/api/orders/acknowledge", app.url))
+        .header("Origin", "https://evil.example")
+        .form(&[("order_id", "1"), ("csrf_token", &ana.csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }
 
@@ -235,16 +350,29 @@ async fn requests_without_session_or_csrf_token_are_refused() {
 async fn login_rotates_the_session_and_locks_out_after_repeated_failures() {
     let app = spawn_app().await;
     let mut b = Browser::open(&app).await;
-    let before = b.http.get(format!("{}/login", app.url)).send().await.unwrap();
+    let before = b
+        .http
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
     drop(before);
     for _ in 0..5 {
         let r = b.sign_in("lea@gemini.example", "wrong password").await;
         assert_eq!(r.status(), 401);
     }
     let r = b.sign_in("lea@gemini.example", "gemini-user-pass").await;
-    assert_eq!(r.status(), 429, "the sixth try is locked out even with the right password");
+    assert_eq!(
+        r.status(),
+        429,
+        "the sixth try is locked out even with the right password"
+    );
     assert!(r.text().await.unwrap().contains("too many failed sign-ins"));
-    let (fails,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'").fetch_one(&app.db).await.unwrap();
+    let (fails,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(fails, 5);
 }
 
@@ -254,32 +382,89 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     let mut ana = Browser::open(&app).await;
     ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order = page["orders"].as_array().unwrap().iter().find(|o| o["line_count"].as_i64().unwrap() >= 2).unwrap().clone();
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["line_count"].as_i64().unwrap() >= 2)
+        .unwrap()
+        .clone();
     let order_id = order["id"].as_i64().unwrap().to_string();
     let detail: Value = ana.order(&order_id).await.json().await.unwrap();
     let line = &detail["lines"][0];
-    let requested = chrono::NaiveDate::parse_from_str(&line["date_planned"].as_str().unwrap()[..10], "%Y-%m-%d").unwrap();
+    let requested = chrono::NaiveDate::parse_from_str(
+        &line["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
     let inside = (requested + chrono::Duration::days(2)).to_string();
     let line_id = line["id"].as_i64().unwrap().to_string();
 
     // Bad input: a clear message, nothing stored.
-    let r = ana.post("/api/orders/answer-line", &[("order_id", &order_id), ("line_id", &line_id), ("answer", "propose"), ("proposed_date", &inside), ("reason", "")]).await;
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &line_id),
+                ("answer", "propose"),
+                ("proposed_date", &inside),
+                ("reason", ""),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("Give a reason"));
 
-    let r = ana.post("/api/orders/answer-line", &[("order_id", &order_id), ("line_id", &line_id), ("answer", "propose"), ("proposed_date", &inside), ("reason", "furnace maintenance")]).await;
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &line_id),
+                ("answer", "propose"),
+                ("proposed_date", &inside),
+                ("reason", "furnace maintenance"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let line_odoo_id: (i64,) = sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?").bind(line["id"].as_i64().unwrap()).fetch_one(&app.db).await.unwrap();
+    let line_odoo_id: (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?")
+            .bind(line["id"].as_i64().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     eventually("the double holds the new date", || {
-        let got = app.double.with_env(|env| env.get("purchase.order.line", line_odoo_id.0).and_then(|l| l["date_planned"].as_str().map(String::from)));
+        let got = app.double.with_env(|env| {
+            env.get("purchase.order.line", line_odoo_id.0)
+                .and_then(|l| l["date_planned"].as_str().map(String::from))
+        });
         let inside = inside.clone();
         async move { got.is_some_and(|d| d.starts_with(&inside)) }
     })
     .await;
 
     let line2 = &detail["lines"][1];
-    let far = (chrono::NaiveDate::parse_from_str(&line2["date_planned"].as_str().unwrap()[..10], "%Y-%m-%d").unwrap() + chrono::Duration::days(30)).to_string();
-    let r = ana.post("/api/orders/answer-line", &[("order_id", &order_id), ("line_id", &line2["id"].as_i64().unwrap().to_string()), ("answer", "propose"), ("proposed_date", &far), ("reason", "steel shortage")]).await;
+    let far = (chrono::NaiveDate::parse_from_str(
+        &line2["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap()
+        + chrono::Duration::days(30))
+    .to_string();
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &line2["id"].as_i64().unwrap().to_string()),
+                ("answer", "propose"),
+                ("proposed_date", &far),
+                ("reason", "steel shortage"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let d: Value = ana.order(&order_id).await.json().await.unwrap();
     assert_eq!(d["status"], "ChangesProposed");
@@ -293,26 +478,48 @@ async fn deliveries_survive_odoo_being_down_and_lost_replies_without_doubling() 
     ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 3).await;
     // Every reply is lost after Odoo wrote: the worker must not post a second note.
-    app.double.set_faults(Faults { lost_reply_rate: 1.0, ..Default::default() });
+    app.double.set_faults(Faults {
+        lost_reply_rate: 1.0,
+        ..Default::default()
+    });
     let order = &page["orders"][0];
-    let r = ana.post("/api/orders/acknowledge", &[("order_id", &order["id"].as_i64().unwrap().to_string())]).await;
+    let r = ana
+        .post(
+            "/api/orders/acknowledge",
+            &[("order_id", &order["id"].as_i64().unwrap().to_string())],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     tokio::time::sleep(Duration::from_secs(3)).await;
     app.double.set_faults(Faults::default());
     // Push the retry forward instead of waiting out the backoff.
-    sqlx::query("UPDATE outbox_messages SET next_attempt_at = '2000-01-01 00:00:00'").execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE outbox_messages SET next_attempt_at = '2000-01-01 00:00:00'")
+        .execute(&app.db)
+        .await
+        .unwrap();
     let name = order["name"].as_str().unwrap().to_string();
     eventually("delivered after the faults stop", || {
         let db = app.db.clone();
         async move {
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox_messages WHERE status = 'delivered'").fetch_one(&db).await.unwrap();
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM outbox_messages WHERE status = 'delivered'")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
             n == 1
         }
     })
     .await;
     let (_, acknowledged, notes) = odoo_order(&app.double, &name);
     assert!(acknowledged);
-    assert_eq!(notes.iter().filter(|n| n.contains("Acknowledged by")).count(), 1, "{notes:?}");
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.contains("Acknowledged by"))
+            .count(),
+        1,
+        "{notes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,25 +530,43 @@ async fn a_change_in_odoo_after_the_answer_shows_as_changed() {
     let page = synced_orders(&ana, 1).await;
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
     let name = page["orders"][0]["name"].as_str().unwrap().to_string();
-    ana.post("/api/orders/acknowledge", &[("order_id", &order_id)]).await;
+    ana.post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
     // The buyer edits a quantity in Odoo.
     let line_id = app.double.with_env(|env| {
-        let po = env.table("purchase.order").find(|(_, r)| r["name"] == name.as_str()).map(|(i, _)| *i).unwrap();
-        env.table("purchase.order.line").find(|(_, l)| l["order_id"] == po).map(|(i, _)| *i).unwrap()
+        let po = env
+            .table("purchase.order")
+            .find(|(_, r)| r["name"] == name.as_str())
+            .map(|(i, _)| *i)
+            .unwrap();
+        env.table("purchase.order.line")
+            .find(|(_, l)| l["order_id"] == po)
+            .map(|(i, _)| *i)
+            .unwrap()
     });
     tokio::time::sleep(Duration::from_millis(1100)).await; // a later write_date second
     app.double.with_env(|env| {
         let user = env.users[0].clone();
         let mut p = serde_json::Map::new();
         p.insert("vals".into(), serde_json::json!({"product_qty": 999.0}));
-        env.execute(&user, "purchase.order.line", "write", Some(vec![line_id]), p).unwrap();
+        env.execute(
+            &user,
+            "purchase.order.line",
+            "write",
+            Some(vec![line_id]),
+            p,
+        )
+        .unwrap();
     });
     eventually("the portal shows the change", || {
         let ana = &ana;
         let order_id = order_id.clone();
         async move {
             let d: Value = ana.order(&order_id).await.json().await.unwrap();
-            d["status"] == "ChangedInOdoo" && d["change_summary"].as_str().is_some_and(|s| s.contains("999"))
+            d["status"] == "ChangedInOdoo"
+                && d["change_summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("999"))
         }
     })
     .await;
@@ -354,13 +579,24 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
     ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     // Odoo refuses everything for a while: the API key stops working (a permanent error).
-    let key = app.double.with_env(|env| std::mem::replace(&mut env.users[0].api_key, "revoked".into()));
+    let key = app
+        .double
+        .with_env(|env| std::mem::replace(&mut env.users[0].api_key, "revoked".into()));
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
-    assert_eq!(ana.post("/api/orders/acknowledge", &[("order_id", &order_id)]).await.status(), 200);
+    assert_eq!(
+        ana.post("/api/orders/acknowledge", &[("order_id", &order_id)])
+            .await
+            .status(),
+        200
+    );
     eventually("the message is dead-lettered at once", || {
         let db = app.db.clone();
         async move {
-            let row: Option<(String, i64)> = sqlx::query_as("SELECT status, attempts FROM outbox_messages").fetch_optional(&db).await.unwrap();
+            let row: Option<(String, i64)> =
+                sqlx::query_as("SELECT status, attempts FROM outbox_messages")
+                    .fetch_optional(&db)
+                    .await
+                    .unwrap();
             row.is_some_and(|(s, a)| s == "dead" && a == 1)
         }
     })
@@ -368,26 +604,58 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
 
     // A supplier may not see or touch dead letters.
     assert_eq!(ana.get("/api/sync/dead-letters", &[]).await.status(), 403);
-    assert_eq!(ana.post("/api/sync/replay", &[("id", "1")]).await.status(), 403);
+    assert_eq!(
+        ana.post("/api/sync/replay", &[("id", "1")]).await.status(),
+        403
+    );
 
     let mut buyer = Browser::open(&app).await;
-    buyer.sign_in("buyer@millrace.example", "buyer-demo-pass").await;
-    let letters: Value = buyer.get("/api/sync/dead-letters", &[]).await.json().await.unwrap();
+    buyer
+        .sign_in("buyer@millrace.example", "buyer-demo-pass")
+        .await;
+    let letters: Value = buyer
+        .get("/api/sync/dead-letters", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(letters[0]["kind"], "acknowledge");
     assert_eq!(letters[0]["supplier_name"], "Gemini Furniture");
-    assert!(letters[0]["error"].as_str().unwrap().contains("odoo refused"), "{letters}");
+    assert!(
+        letters[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("odoo refused"),
+        "{letters}"
+    );
     let id = letters[0]["id"].as_i64().unwrap().to_string();
-    assert_eq!(buyer.post("/api/sync/discard", &[("id", &id), ("reason", " ")]).await.status(), 422);
+    assert_eq!(
+        buyer
+            .post("/api/sync/discard", &[("id", &id), ("reason", " ")])
+            .await
+            .status(),
+        422
+    );
 
     // The key is fixed in Odoo; the buyer replays and the acknowledgment arrives once.
     app.double.with_env(|env| env.users[0].api_key = key);
-    assert_eq!(buyer.post("/api/sync/replay", &[("id", &id)]).await.status(), 200);
+    assert_eq!(
+        buyer
+            .post("/api/sync/replay", &[("id", &id)])
+            .await
+            .status(),
+        200
+    );
     let name = page["orders"][0]["name"].as_str().unwrap().to_string();
     eventually("delivered after replay", || {
         let (_, acknowledged, _) = odoo_order(&app.double, &name);
         async move { acknowledged }
     })
     .await;
-    let (audits,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'outbox_replay'").fetch_one(&app.db).await.unwrap();
+    let (audits,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'outbox_replay'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(audits, 1);
 }

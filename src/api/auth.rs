@@ -20,36 +20,62 @@ pub struct Viewer {
 #[server(endpoint = "whoami", input = GetUrl)]
 pub async fn whoami() -> Result<Option<Viewer>, AppError> {
     use super::context;
-    Ok(context::parts().and_then(|p| p.extensions.get::<crate::server::auth::CurrentUser>().cloned()).map(|u| Viewer {
-        display_name: u.display_name,
-        email: u.email,
-        role: u.role.code().to_string(),
-        supplier_name: u.supplier_name,
-        time_zone: u.time_zone,
-    }))
+    Ok(context::parts()
+        .and_then(|p| {
+            p.extensions
+                .get::<crate::server::auth::CurrentUser>()
+                .cloned()
+        })
+        .map(|u| Viewer {
+            display_name: u.display_name,
+            email: u.email,
+            role: u.role.code().to_string(),
+            supplier_name: u.supplier_name,
+            time_zone: u.time_zone,
+        }))
 }
 
 #[server(endpoint = "login")]
-pub async fn login(csrf_token: String, email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    csrf_token: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     use crate::server::auth::users::{sign_in, LoginError};
     let state = context::state()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(context::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(context::internal)?;
     if email.trim().is_empty() || password.is_empty() {
         return Err(context::invalid("Enter your email and password."));
     }
-    match sign_in(&state.db, &session, &email, &password, &context::client_ip()).await {
+    match sign_in(
+        &state.db,
+        &session,
+        &email,
+        &password,
+        &context::client_ip(),
+    )
+    .await
+    {
         Ok(_) => {
             // Only same-site paths: never an open redirect.
-            let target = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/orders".into());
+            let target = next
+                .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+                .unwrap_or_else(|| "/orders".into());
             leptos_axum::redirect(&target);
             Ok(())
         }
         Err(LoginError::Storage) => Err(context::internal("login storage")),
         Err(e) => {
             if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                r.set_status(if matches!(e, LoginError::LockedOut { .. }) { http::StatusCode::TOO_MANY_REQUESTS } else { http::StatusCode::UNAUTHORIZED });
+                r.set_status(if matches!(e, LoginError::LockedOut { .. }) {
+                    http::StatusCode::TOO_MANY_REQUESTS
+                } else {
+                    http::StatusCode::UNAUTHORIZED
+                });
             }
             Err(AppError::Invalid(format!("Sign-in failed: {e}.")))
         }
@@ -60,7 +86,8 @@ pub async fn login(csrf_token: String, email: String, password: String, next: Op
 pub async fn logout(csrf_token: String) -> Result<(), AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(context::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(context::internal)?;
     session.flush().await.map_err(context::internal)?;
     leptos_axum::redirect("/login");
     Ok(())

@@ -10,9 +10,9 @@ pub mod auth;
 pub mod orders;
 pub mod sync;
 
-use serde::{Deserialize, Serialize};
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
 
 /// What a server function tells the user when it cannot do what was asked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -64,7 +64,9 @@ pub(crate) mod context {
     }
 
     pub fn client_ip() -> String {
-        parts().and_then(|p| p.extensions.get::<ClientIp>().map(|c| c.0.clone())).unwrap_or_else(|| "unknown".into())
+        parts()
+            .and_then(|p| p.extensions.get::<ClientIp>().map(|c| c.0.clone()))
+            .unwrap_or_else(|| "unknown".into())
     }
 
     /// The signed-in user, or 401.

@@ -115,7 +115,9 @@ pub async fn list_orders(filter: OrderFilter) -> Result<OrderPage, AppError> {
     use super::context;
     let user = context::user()?;
     let state = context::state()?;
-    crate::server::orders::list(&state.db, &user, &filter).await.map_err(context::internal)
+    crate::server::orders::list(&state.db, &user, &filter)
+        .await
+        .map_err(context::internal)
 }
 
 #[server(endpoint = "orders/get", input = GetUrl)]
@@ -123,7 +125,10 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
     use super::context;
     let user = context::user()?;
     let state = context::state()?;
-    match crate::server::orders::detail(&state.db, &user, id, state.settings.tolerance).await.map_err(context::internal)? {
+    match crate::server::orders::detail(&state.db, &user, id, state.settings.tolerance)
+        .await
+        .map_err(context::internal)?
+    {
         Some(d) => Ok(d),
         // The same answer for "does not exist" and "another supplier's": ids reveal nothing.
         None => Err(context::not_found("No such order among yours.")),
@@ -170,7 +175,16 @@ pub async fn answer_line(
         proposed_quantity: proposed_quantity.unwrap_or_default(),
         reason: reason.unwrap_or_default(),
     };
-    match crate::server::orders::answer_line(&state.db, &user, order_id, line_id, &input, &state.settings.tolerance).await {
+    match crate::server::orders::answer_line(
+        &state.db,
+        &user,
+        order_id,
+        line_id,
+        &input,
+        &state.settings.tolerance,
+    )
+    .await
+    {
         Ok(()) => {
             state.outbox_wake.notify_one();
             Ok(())

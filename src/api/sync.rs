@@ -26,6 +26,7 @@ pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
     use super::context;
     context::internal_user()?;
     let state = context::state()?;
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
          FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
@@ -36,17 +37,29 @@ pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
     .map_err(context::internal)?;
     Ok(rows
         .into_iter()
-        .map(|(id, correlation_id, order_name, supplier_name, kind, status, attempts, error, created_at)| DeadLetterView {
-            id,
-            correlation_id,
-            order_name,
-            supplier_name,
-            kind,
-            status,
-            attempts,
-            error,
-            created_at,
-        })
+        .map(
+            |(
+                id,
+                correlation_id,
+                order_name,
+                supplier_name,
+                kind,
+                status,
+                attempts,
+                error,
+                created_at,
+            )| DeadLetterView {
+                id,
+                correlation_id,
+                order_name,
+                supplier_name,
+                kind,
+                status,
+                attempts,
+                error,
+                created_at,
+            },
+        )
         .collect())
 }
 
@@ -56,27 +69,59 @@ pub async fn replay_dead_letter(csrf_token: String, id: i64) -> Result<(), AppEr
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::internal_user()?;
     let state = context::state()?;
-    if !crate::server::sync::outbox::replay(&state.db, id).await.map_err(context::internal)? {
-        return Err(context::not_found("No such dead letter (it may have been replayed or discarded already)."));
+    if !crate::server::sync::outbox::replay(&state.db, id)
+        .await
+        .map_err(context::internal)?
+    {
+        return Err(context::not_found(
+            "No such dead letter (it may have been replayed or discarded already).",
+        ));
     }
-    crate::server::auth::users::audit(&state.db, Some(user.id), "outbox_replay", &format!("outbox:{id}"), "", &context::client_ip()).await;
+    crate::server::auth::users::audit(
+        &state.db,
+        Some(user.id),
+        "outbox_replay",
+        &format!("outbox:{id}"),
+        "",
+        &context::client_ip(),
+    )
+    .await;
     state.outbox_wake.notify_one();
     Ok(())
 }
 
 #[server(endpoint = "sync/discard")]
-pub async fn discard_dead_letter(csrf_token: String, id: i64, reason: String) -> Result<(), AppError> {
+pub async fn discard_dead_letter(
+    csrf_token: String,
+    id: i64,
+    reason: String,
+) -> Result<(), AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::internal_user()?;
     let state = context::state()?;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(context::invalid("Give a reason for discarding: it goes in the audit log."));
+        return Err(context::invalid(
+            "Give a reason for discarding: it goes in the audit log.",
+        ));
     }
-    if !crate::server::sync::outbox::discard(&state.db, id).await.map_err(context::internal)? {
-        return Err(context::not_found("No such dead letter (it may have been replayed or discarded already)."));
+    if !crate::server::sync::outbox::discard(&state.db, id)
+        .await
+        .map_err(context::internal)?
+    {
+        return Err(context::not_found(
+            "No such dead letter (it may have been replayed or discarded already).",
+        ));
     }
-    crate::server::auth::users::audit(&state.db, Some(user.id), "outbox_discard", &format!("outbox:{id}"), reason, &context::client_ip()).await;
+    crate::server::auth::users::audit(
+        &state.db,
+        Some(user.id),
+        "outbox_discard",
+        &format!("outbox:{id}"),
+        reason,
+        &context::client_ip(),
+    )
+    .await;
     Ok(())
 }

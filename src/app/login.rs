@@ -10,8 +10,18 @@ use crate::api::auth::Login;
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
-    let next = move || query.with(|q| q.get("next")).unwrap_or_else(|| "/orders".into());
-    let error = move || login.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let next = move || {
+        query
+            .with(|q| q.get("next"))
+            .unwrap_or_else(|| "/orders".into())
+    };
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <main class="page login">
             <h1>"Sign in to Millrace"</h1>

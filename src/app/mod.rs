@@ -36,7 +36,11 @@ pub fn csrf_token() -> String {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::server::auth::csrf::CsrfToken>().map(|t| t.0.clone()))
+            .and_then(|p| {
+                p.extensions
+                    .get::<crate::server::auth::csrf::CsrfToken>()
+                    .map(|t| t.0.clone())
+            })
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::CsrfField;
-use crate::api::orders::{get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter};
+use crate::api::orders::{
+    get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter,
+};
 use crate::domain::order::{LineAnswerState, OrderStatus};
 
 /// `2026-12-06 08:00:00` → `2026-12-06 08:00 UTC`. Times are stored and shown in UTC.
@@ -49,8 +51,15 @@ pub fn OrderList() -> impl IntoView {
         if page_no > 1 {
             pairs.push(("page", page_no.to_string()));
         }
-        let qs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", urlencoding(v))).collect();
-        if qs.is_empty() { "/orders".to_string() } else { format!("/orders?{}", qs.join("&")) }
+        let qs: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencoding(v)))
+            .collect();
+        if qs.is_empty() {
+            "/orders".to_string()
+        } else {
+            format!("/orders?{}", qs.join("&"))
+        }
     };
     view! {
         <h1>"Purchase orders"</h1>
@@ -126,7 +135,9 @@ pub fn OrderList() -> impl IntoView {
 fn urlencoding(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -138,7 +149,10 @@ pub fn OrderPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0));
     let acknowledge = ServerAction::<AcknowledgeOrder>::new();
     let answer = ServerAction::<AnswerLine>::new();
-    let order = Resource::new(move || (id(), acknowledge.version().get(), answer.version().get()), |(id, _, _)| get_order(id));
+    let order = Resource::new(
+        move || (id(), acknowledge.version().get(), answer.version().get()),
+        |(id, _, _)| get_order(id),
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading the order…"</p> }>
             {move || order.get().map(|r| match r {
@@ -154,15 +168,44 @@ pub fn OrderPage() -> impl IntoView {
 }
 
 #[component]
-fn OrderView(order: OrderDetail, acknowledge: ServerAction<AcknowledgeOrder>, answer: ServerAction<AnswerLine>) -> impl IntoView {
+fn OrderView(
+    order: OrderDetail,
+    acknowledge: ServerAction<AcknowledgeOrder>,
+    answer: ServerAction<AnswerLine>,
+) -> impl IntoView {
     let can_answer = order.can_answer();
-    let needs_ack = can_answer && (order.acknowledged_at.is_none() || order.change_summary.is_some());
-    let ack_error = move || acknowledge.value().get().and_then(|r| r.err()).map(|e| e.to_string());
-    let answer_error = move || answer.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let needs_ack =
+        can_answer && (order.acknowledged_at.is_none() || order.change_summary.is_some());
+    let ack_error = move || {
+        acknowledge
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    let answer_error = move || {
+        answer
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     let order_id = order.id;
-    let pending = order.deliveries.iter().filter(|d| d.status == "pending").count();
-    let delivered = order.deliveries.iter().filter(|d| d.status == "delivered").count();
-    let stuck = order.deliveries.iter().filter(|d| matches!(d.status.as_str(), "dead" | "conflict")).count();
+    let pending = order
+        .deliveries
+        .iter()
+        .filter(|d| d.status == "pending")
+        .count();
+    let delivered = order
+        .deliveries
+        .iter()
+        .filter(|d| d.status == "delivered")
+        .count();
+    let stuck = order
+        .deliveries
+        .iter()
+        .filter(|d| matches!(d.status.as_str(), "dead" | "conflict"))
+        .count();
     view! {
         <p><a href="/orders">"← All orders"</a></p>
         <div class="order-head">
@@ -226,8 +269,16 @@ fn OrderView(order: OrderDetail, acknowledge: ServerAction<AcknowledgeOrder>, an
 }
 
 #[component]
-fn LineCard(line: LineView, order_id: i64, can_answer: bool, answer: ServerAction<AnswerLine>) -> impl IntoView {
-    let waiting = matches!(line.answer, Some(LineAnswerState::ProposalPending | LineAnswerState::Rejected));
+fn LineCard(
+    line: LineView,
+    order_id: i64,
+    can_answer: bool,
+    answer: ServerAction<AnswerLine>,
+) -> impl IntoView {
+    let waiting = matches!(
+        line.answer,
+        Some(LineAnswerState::ProposalPending | LineAnswerState::Rejected)
+    );
     let open_form = can_answer && !waiting && !line.removed_in_odoo;
     let line_id = line.id;
     let form_id = format!("line-{line_id}");

@@ -195,8 +195,18 @@ mod tests {
         }
     }
 
-    fn line(ordered: &str, received: &str, shipped: &str, answer: Option<LineAnswerState>) -> LineFacts {
-        LineFacts { ordered: dec(ordered), received: dec(received), shipped: dec(shipped), answer }
+    fn line(
+        ordered: &str,
+        received: &str,
+        shipped: &str,
+        answer: Option<LineAnswerState>,
+    ) -> LineFacts {
+        LineFacts {
+            ordered: dec(ordered),
+            received: dec(received),
+            shipped: dec(shipped),
+            answer,
+        }
     }
 
     fn check(facts: OrderFacts, expected: OrderStatus) {
@@ -204,26 +214,70 @@ mod tests {
     }
 
     fn order(acknowledged: bool, lines: Vec<LineFacts>) -> OrderFacts {
-        OrderFacts { cancelled_in_odoo: false, changed_in_odoo: false, acknowledged, lines }
+        OrderFacts {
+            cancelled_in_odoo: false,
+            changed_in_odoo: false,
+            acknowledged,
+            lines,
+        }
     }
 
     #[test]
     fn statuses_follow_the_most_urgent_fact() {
         use LineAnswerState::*;
-        check(order(false, vec![line("10", "0", "0", None)]), OrderStatus::New);
-        check(order(true, vec![line("10", "0", "0", None)]), OrderStatus::Acknowledged);
-        check(order(false, vec![line("10", "0", "0", Some(Accepted))]), OrderStatus::Acknowledged);
         check(
-            order(false, vec![line("10", "0", "0", Some(Accepted)), line("5", "0", "0", None)]),
+            order(false, vec![line("10", "0", "0", None)]),
             OrderStatus::New,
         );
-        check(order(true, vec![line("10", "0", "0", Some(ProposalPending))]), OrderStatus::ChangesProposed);
-        check(order(true, vec![line("10", "0", "0", Some(Rejected))]), OrderStatus::ChangesProposed);
-        check(order(true, vec![line("10", "0", "0", Some(ProposalRejected))]), OrderStatus::ChangesRejected);
-        check(order(true, vec![line("10", "0", "0", Some(ProposalAccepted))]), OrderStatus::ChangesAccepted);
-        check(order(true, vec![line("10", "0", "4", None)]), OrderStatus::PartiallyShipped);
-        check(order(true, vec![line("10", "3", "7", None)]), OrderStatus::Shipped);
-        check(order(true, vec![line("10", "10", "0", None), line("2", "2", "0", None)]), OrderStatus::Received);
+        check(
+            order(true, vec![line("10", "0", "0", None)]),
+            OrderStatus::Acknowledged,
+        );
+        check(
+            order(false, vec![line("10", "0", "0", Some(Accepted))]),
+            OrderStatus::Acknowledged,
+        );
+        check(
+            order(
+                false,
+                vec![
+                    line("10", "0", "0", Some(Accepted)),
+                    line("5", "0", "0", None),
+                ],
+            ),
+            OrderStatus::New,
+        );
+        check(
+            order(true, vec![line("10", "0", "0", Some(ProposalPending))]),
+            OrderStatus::ChangesProposed,
+        );
+        check(
+            order(true, vec![line("10", "0", "0", Some(Rejected))]),
+            OrderStatus::ChangesProposed,
+        );
+        check(
+            order(true, vec![line("10", "0", "0", Some(ProposalRejected))]),
+            OrderStatus::ChangesRejected,
+        );
+        check(
+            order(true, vec![line("10", "0", "0", Some(ProposalAccepted))]),
+            OrderStatus::ChangesAccepted,
+        );
+        check(
+            order(true, vec![line("10", "0", "4", None)]),
+            OrderStatus::PartiallyShipped,
+        );
+        check(
+            order(true, vec![line("10", "3", "7", None)]),
+            OrderStatus::Shipped,
+        );
+        check(
+            order(
+                true,
+                vec![line("10", "10", "0", None), line("2", "2", "0", None)],
+            ),
+            OrderStatus::Received,
+        );
         let mut changed = order(true, vec![line("10", "10", "0", None)]);
         changed.changed_in_odoo = true;
         check(changed.clone(), OrderStatus::ChangedInOdoo);

@@ -43,13 +43,21 @@ pub enum AsnLineError {
 pub struct ShippedQuantity(Decimal);
 
 impl ShippedQuantity {
-    pub fn parse(value: Decimal, open: Decimal, over_delivery_percent: Decimal) -> Result<Self, AsnLineError> {
+    pub fn parse(
+        value: Decimal,
+        open: Decimal,
+        over_delivery_percent: Decimal,
+    ) -> Result<Self, AsnLineError> {
         if value <= Decimal::ZERO {
             return Err(AsnLineError::NotPositive);
         }
-        let allowed = (open + open * over_delivery_percent / Decimal::ONE_HUNDRED).max(Decimal::ZERO);
+        let allowed =
+            (open + open * over_delivery_percent / Decimal::ONE_HUNDRED).max(Decimal::ZERO);
         if value > allowed {
-            return Err(AsnLineError::MoreThanOpen { value, allowed: allowed.normalize() });
+            return Err(AsnLineError::MoreThanOpen {
+                value,
+                allowed: allowed.normalize(),
+            });
         }
         Ok(Self(value))
     }
@@ -65,7 +73,11 @@ pub fn check_tracking(
     quantity: ShippedQuantity,
     numbers: &[String],
 ) -> Result<Vec<String>, AsnLineError> {
-    let numbers: Vec<String> = numbers.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+    let numbers: Vec<String> = numbers
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
     match tracking {
         Tracking::None => Ok(Vec::new()),
         Tracking::Lot if numbers.is_empty() => Err(AsnLineError::LotMissing),
@@ -76,7 +88,10 @@ pub fn check_tracking(
                 return Err(AsnLineError::SerialFractional);
             }
             if Decimal::from(numbers.len()) != q {
-                return Err(AsnLineError::SerialCountMismatch { expected: q.normalize(), given: numbers.len() });
+                return Err(AsnLineError::SerialCountMismatch {
+                    expected: q.normalize(),
+                    given: numbers.len(),
+                });
             }
             let mut seen = std::collections::HashSet::new();
             for n in &numbers {
@@ -100,7 +115,11 @@ mod tests {
     #[test]
     fn shipped_quantity_respects_open_plus_tolerance() {
         let check = |value: &str, open: &str, pct: &str, ok: bool| {
-            assert_eq!(ShippedQuantity::parse(q(value), q(open), q(pct)).is_ok(), ok, "{value} of {open} +{pct}%");
+            assert_eq!(
+                ShippedQuantity::parse(q(value), q(open), q(pct)).is_ok(),
+                ok,
+                "{value} of {open} +{pct}%"
+            );
         };
         check("10", "10", "0", true);
         check("10.5", "10", "5", true);
@@ -110,7 +129,10 @@ mod tests {
         check("1", "0", "5", false);
         assert_eq!(
             ShippedQuantity::parse(q("12"), q("10"), q("0")),
-            Err(AsnLineError::MoreThanOpen { value: q("12"), allowed: q("10") })
+            Err(AsnLineError::MoreThanOpen {
+                value: q("12"),
+                allowed: q("10")
+            })
         );
     }
 
@@ -121,16 +143,31 @@ mod tests {
         assert!(check_tracking(Tracking::Serial, three, &s(&["a", "b", "c"])).is_ok());
         assert_eq!(
             check_tracking(Tracking::Serial, three, &s(&["a", "b"])),
-            Err(AsnLineError::SerialCountMismatch { expected: q("3"), given: 2 })
+            Err(AsnLineError::SerialCountMismatch {
+                expected: q("3"),
+                given: 2
+            })
         );
         assert_eq!(
             check_tracking(Tracking::Serial, three, &s(&["a", "b", " a "])),
             Err(AsnLineError::SerialDuplicated { serial: "a".into() })
         );
-        assert_eq!(check_tracking(Tracking::Lot, three, &s(&[" "])), Err(AsnLineError::LotMissing));
-        assert_eq!(check_tracking(Tracking::Lot, three, &s(&["L1"])), Ok(s(&["L1"])));
-        assert_eq!(check_tracking(Tracking::None, three, &s(&["x"])), Ok(vec![]));
+        assert_eq!(
+            check_tracking(Tracking::Lot, three, &s(&[" "])),
+            Err(AsnLineError::LotMissing)
+        );
+        assert_eq!(
+            check_tracking(Tracking::Lot, three, &s(&["L1"])),
+            Ok(s(&["L1"]))
+        );
+        assert_eq!(
+            check_tracking(Tracking::None, three, &s(&["x"])),
+            Ok(vec![])
+        );
         let half = ShippedQuantity::parse(q("1.5"), q("5"), q("0")).expect("valid");
-        assert_eq!(check_tracking(Tracking::Serial, half, &s(&["a"])), Err(AsnLineError::SerialFractional));
+        assert_eq!(
+            check_tracking(Tracking::Serial, half, &s(&["a"])),
+            Err(AsnLineError::SerialFractional)
+        );
     }
 }

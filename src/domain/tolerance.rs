@@ -17,7 +17,10 @@ pub struct TolerancePolicy {
 
 impl Default for TolerancePolicy {
     fn default() -> Self {
-        Self { date_days: 2, quantity_percent: Decimal::new(5, 0) }
+        Self {
+            date_days: 2,
+            quantity_percent: Decimal::new(5, 0),
+        }
     }
 }
 
@@ -25,8 +28,14 @@ impl Default for TolerancePolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LineAnswer {
     Accept,
-    Propose { date: Option<NaiveDate>, quantity: Option<Decimal>, reason: String },
-    Reject { reason: String },
+    Propose {
+        date: Option<NaiveDate>,
+        quantity: Option<Decimal>,
+        reason: String,
+    },
+    Reject {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -71,11 +80,17 @@ impl LineAnswer {
                 return Err(LineAnswerError::DateInPast { date: d });
             }
         }
-        Ok(LineAnswer::Propose { date, quantity, reason: parse_reason(reason)? })
+        Ok(LineAnswer::Propose {
+            date,
+            quantity,
+            reason: parse_reason(reason)?,
+        })
     }
 
     pub fn reject(reason: &str) -> Result<Self, LineAnswerError> {
-        Ok(LineAnswer::Reject { reason: parse_reason(reason)? })
+        Ok(LineAnswer::Reject {
+            reason: parse_reason(reason)?,
+        })
     }
 }
 
@@ -85,7 +100,9 @@ fn parse_reason(reason: &str) -> Result<String, LineAnswerError> {
         return Err(LineAnswerError::ReasonMissing);
     }
     if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(LineAnswerError::ReasonTooLong { max: MAX_REASON_CHARS });
+        return Err(LineAnswerError::ReasonTooLong {
+            max: MAX_REASON_CHARS,
+        });
     }
     Ok(reason.to_string())
 }
@@ -117,7 +134,8 @@ impl TolerancePolicy {
         }
         if let Some(quantity) = proposed_quantity {
             if ordered_quantity > Decimal::ZERO {
-                let change = (quantity - ordered_quantity).abs() * Decimal::ONE_HUNDRED / ordered_quantity;
+                let change =
+                    (quantity - ordered_quantity).abs() * Decimal::ONE_HUNDRED / ordered_quantity;
                 if change > self.quantity_percent {
                     reasons.push(format!(
                         "quantity changes {}%, tolerance is ±{}%",
@@ -149,9 +167,16 @@ mod tests {
     }
 
     fn check(date: Option<&str>, qty: Option<&str>, auto: bool) {
-        let policy = TolerancePolicy { date_days: 3, quantity_percent: q("10") };
+        let policy = TolerancePolicy {
+            date_days: 3,
+            quantity_percent: q("10"),
+        };
         let verdict = policy.judge(d("2026-12-10"), q("100"), date.map(d), qty.map(q));
-        assert_eq!(verdict == Verdict::AcceptedAutomatically, auto, "{date:?} {qty:?}: {verdict:?}");
+        assert_eq!(
+            verdict == Verdict::AcceptedAutomatically,
+            auto,
+            "{date:?} {qty:?}: {verdict:?}"
+        );
     }
 
     #[test]
@@ -170,8 +195,16 @@ mod tests {
 
     #[test]
     fn needs_buyer_explains_why() {
-        let policy = TolerancePolicy { date_days: 1, quantity_percent: q("5") };
-        let verdict = policy.judge(d("2026-12-10"), q("10"), Some(d("2026-12-15")), Some(q("12")));
+        let policy = TolerancePolicy {
+            date_days: 1,
+            quantity_percent: q("5"),
+        };
+        let verdict = policy.judge(
+            d("2026-12-10"),
+            q("10"),
+            Some(d("2026-12-15")),
+            Some(q("12")),
+        );
         assert_eq!(
             verdict,
             Verdict::NeedsBuyer {
@@ -187,16 +220,41 @@ mod tests {
     fn proposals_are_checked_at_the_boundary() {
         let today = d("2026-11-26");
         let p = |date: Option<&str>, qty: Option<&str>, reason: &str| {
-            LineAnswer::propose(date.map(d), qty.map(q), reason, d("2026-12-10"), q("10"), today)
+            LineAnswer::propose(
+                date.map(d),
+                qty.map(q),
+                reason,
+                d("2026-12-10"),
+                q("10"),
+                today,
+            )
         };
         assert_eq!(p(None, None, "x"), Err(LineAnswerError::NothingProposed));
-        assert_eq!(p(Some("2026-12-10"), Some("10"), "x"), Err(LineAnswerError::NothingProposed));
-        assert_eq!(p(None, Some("0"), "x"), Err(LineAnswerError::QuantityNotPositive));
-        assert_eq!(p(Some("2026-11-25"), None, "x"), Err(LineAnswerError::DateInPast { date: d("2026-11-25") }));
-        assert_eq!(p(Some("2026-12-12"), None, "  "), Err(LineAnswerError::ReasonMissing));
+        assert_eq!(
+            p(Some("2026-12-10"), Some("10"), "x"),
+            Err(LineAnswerError::NothingProposed)
+        );
+        assert_eq!(
+            p(None, Some("0"), "x"),
+            Err(LineAnswerError::QuantityNotPositive)
+        );
+        assert_eq!(
+            p(Some("2026-11-25"), None, "x"),
+            Err(LineAnswerError::DateInPast {
+                date: d("2026-11-25")
+            })
+        );
+        assert_eq!(
+            p(Some("2026-12-12"), None, "  "),
+            Err(LineAnswerError::ReasonMissing)
+        );
         assert_eq!(
             p(Some("2026-12-12"), Some("10"), " late steel "),
-            Ok(LineAnswer::Propose { date: Some(d("2026-12-12")), quantity: None, reason: "late steel".into() })
+            Ok(LineAnswer::Propose {
+                date: Some(d("2026-12-12")),
+                quantity: None,
+                reason: "late steel".into()
+            })
         );
         assert_eq!(LineAnswer::reject(""), Err(LineAnswerError::ReasonMissing));
         assert!(matches!(

@@ -6,7 +6,20 @@ use serde_json::Value;
 use super::env::Fault;
 
 pub const OPERATORS: &[&str] = &[
-    "=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "not like", "not ilike", "=like", "=ilike",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "like",
+    "ilike",
+    "not like",
+    "not ilike",
+    "=like",
+    "=ilike",
     "child_of",
 ];
 
@@ -16,15 +29,28 @@ pub enum Domain {
     And(Box<Domain>, Box<Domain>),
     Or(Box<Domain>, Box<Domain>),
     Not(Box<Domain>),
-    Leaf { field: String, op: String, value: Value },
+    Leaf {
+        field: String,
+        op: String,
+        value: Value,
+    },
 }
 
 /// Parses a domain list; `check_field` rejects fields the model lacks (as Odoo does).
-pub fn parse(domain: &Value, model: &str, check_field: &dyn Fn(&str) -> bool) -> Result<Domain, Fault> {
+pub fn parse(
+    domain: &Value,
+    model: &str,
+    check_field: &dyn Fn(&str) -> bool,
+) -> Result<Domain, Fault> {
     let items = match domain {
         Value::Array(items) => items,
         Value::Bool(false) | Value::Null => return Ok(Domain::True),
-        other => return Err(Fault::value_error(format!("Domain() invalid item in domain: {}", py_repr(other)))),
+        other => {
+            return Err(Fault::value_error(format!(
+                "Domain() invalid item in domain: {}",
+                py_repr(other)
+            )))
+        }
     };
     let mut stack: Vec<Domain> = Vec::new();
     // Odoo reads prefix notation right to left; consecutive terms are implicitly and-ed.
@@ -33,35 +59,65 @@ pub fn parse(domain: &Value, model: &str, check_field: &dyn Fn(&str) -> bool) ->
             Value::String(op) if op == "&" || op == "|" => {
                 let (a, b) = (stack.pop(), stack.pop());
                 let (Some(a), Some(b)) = (a, b) else {
-                    return Err(Fault::value_error(format!("Domain() invalid item in domain: '{op}'")));
+                    return Err(Fault::value_error(format!(
+                        "Domain() invalid item in domain: '{op}'"
+                    )));
                 };
-                stack.push(if op == "&" { Domain::And(Box::new(a), Box::new(b)) } else { Domain::Or(Box::new(a), Box::new(b)) });
+                stack.push(if op == "&" {
+                    Domain::And(Box::new(a), Box::new(b))
+                } else {
+                    Domain::Or(Box::new(a), Box::new(b))
+                });
             }
             Value::String(op) if op == "!" => {
                 let Some(a) = stack.pop() else {
-                    return Err(Fault::value_error("Domain() invalid item in domain: '!'".to_string()));
+                    return Err(Fault::value_error(
+                        "Domain() invalid item in domain: '!'".to_string(),
+                    ));
                 };
                 stack.push(Domain::Not(Box::new(a)));
             }
             Value::Array(leaf) if leaf.len() == 3 => {
                 let field = leaf[0].as_str().unwrap_or_default().to_string();
                 let op = leaf[1].as_str().unwrap_or_default().to_lowercase();
-                let repr = format!("('{}', '{}', {})", field, leaf[1].as_str().unwrap_or_default(), py_repr(&leaf[2]));
+                let repr = format!(
+                    "('{}', '{}', {})",
+                    field,
+                    leaf[1].as_str().unwrap_or_default(),
+                    py_repr(&leaf[2])
+                );
                 if !OPERATORS.contains(&op.as_str()) {
-                    return Err(Fault::value_error(format!("Invalid operator in condition {repr}")));
+                    return Err(Fault::value_error(format!(
+                        "Invalid operator in condition {repr}"
+                    )));
                 }
                 let first = field.split('.').next().unwrap_or_default();
                 if !check_field(first) {
-                    return Err(Fault::value_error(format!("Invalid field {model}.{first} in condition {repr}")));
+                    return Err(Fault::value_error(format!(
+                        "Invalid field {model}.{first} in condition {repr}"
+                    )));
                 }
-                stack.push(Domain::Leaf { field, op, value: leaf[2].clone() });
+                stack.push(Domain::Leaf {
+                    field,
+                    op,
+                    value: leaf[2].clone(),
+                });
             }
-            other => return Err(Fault::value_error(format!("Domain() invalid item in domain: {}", py_repr(other)))),
+            other => {
+                return Err(Fault::value_error(format!(
+                    "Domain() invalid item in domain: {}",
+                    py_repr(other)
+                )))
+            }
         }
     }
     let mut result = Domain::True;
     while let Some(d) = stack.pop() {
-        result = if result == Domain::True { d } else { Domain::And(Box::new(result), Box::new(d)) };
+        result = if result == Domain::True {
+            d
+        } else {
+            Domain::And(Box::new(result), Box::new(d))
+        };
     }
     Ok(result)
 }
@@ -81,7 +137,10 @@ pub fn py_repr(v: &Value) -> String {
 /// SQL LIKE with `%` and `_`.
 pub fn like(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
-        (pattern.to_lowercase().chars().collect(), text.to_lowercase().chars().collect())
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
     } else {
         (pattern.chars().collect(), text.chars().collect())
     };
@@ -99,7 +158,9 @@ pub fn like(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 /// Compares one stored value (already reduced: many2one to its id, x2many to a list of ids)
 /// with a domain leaf.
 pub fn compare(stored: &Value, op: &str, value: &Value) -> bool {
-    let is_empty = |v: &Value| matches!(v, Value::Bool(false) | Value::Null) || v.as_array().is_some_and(|a| a.is_empty());
+    let is_empty = |v: &Value| {
+        matches!(v, Value::Bool(false) | Value::Null) || v.as_array().is_some_and(|a| a.is_empty())
+    };
     // x2many: true when any linked id matches.
     if let Value::Array(ids) = stored {
         return match op {
@@ -144,7 +205,11 @@ pub fn compare(stored: &Value, op: &str, value: &Value) -> bool {
             };
             let needle = value.as_str().unwrap_or_default();
             let ci = op.contains("ilike");
-            let hit = if op.starts_with('=') { like(needle, &text, ci) } else { like(&format!("%{needle}%"), &text, ci) };
+            let hit = if op.starts_with('=') {
+                like(needle, &text, ci)
+            } else {
+                like(&format!("%{needle}%"), &text, ci)
+            };
             if op.starts_with("not") {
                 !hit
             } else {
@@ -182,17 +247,53 @@ mod tests {
 
     #[test]
     fn prefix_operators_nest() {
-        let d = parse(&json!(["|", ["a", "=", 1], "!", ["b", "=", 2], ["c", "=", 3]]), "m", &|_| true).unwrap();
-        let leaf = |f: &str, v: i64| Box::new(Domain::Leaf { field: f.into(), op: "=".into(), value: json!(v) });
-        assert_eq!(d, Domain::And(Box::new(Domain::Or(leaf("a", 1), Box::new(Domain::Not(leaf("b", 2))))), leaf("c", 3)));
+        let d = parse(
+            &json!(["|", ["a", "=", 1], "!", ["b", "=", 2], ["c", "=", 3]]),
+            "m",
+            &|_| true,
+        )
+        .unwrap();
+        let leaf = |f: &str, v: i64| {
+            Box::new(Domain::Leaf {
+                field: f.into(),
+                op: "=".into(),
+                value: json!(v),
+            })
+        };
+        assert_eq!(
+            d,
+            Domain::And(
+                Box::new(Domain::Or(
+                    leaf("a", 1),
+                    Box::new(Domain::Not(leaf("b", 2)))
+                )),
+                leaf("c", 3)
+            )
+        );
     }
 
     #[test]
     fn bad_domains_are_refused_like_odoo() {
-        let e = parse(&json!([["state", "is", "draft"]]), "purchase.order", &|_| true).unwrap_err();
-        assert_eq!(e.message, "Invalid operator in condition ('state', 'is', 'draft')");
-        let e = parse(&json!([["no_such_field", "=", 1]]), "purchase.order", &|f| f != "no_such_field").unwrap_err();
-        assert_eq!(e.message, "Invalid field purchase.order.no_such_field in condition ('no_such_field', '=', 1)");
+        let e = parse(
+            &json!([["state", "is", "draft"]]),
+            "purchase.order",
+            &|_| true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid operator in condition ('state', 'is', 'draft')"
+        );
+        let e = parse(
+            &json!([["no_such_field", "=", 1]]),
+            "purchase.order",
+            &|f| f != "no_such_field",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid field purchase.order.no_such_field in condition ('no_such_field', '=', 1)"
+        );
         let e = parse(&json!(["draft"]), "purchase.order", &|_| true).unwrap_err();
         assert_eq!(e.message, "Domain() invalid item in domain: 'draft'");
     }
@@ -202,8 +303,16 @@ mod tests {
         assert!(compare(&json!(false), "=", &json!(false)));
         assert!(compare(&json!(7), "in", &json!([1, 7])));
         assert!(compare(&json!([3, 4]), "in", &json!([4])));
-        assert!(compare(&json!("2026-11-26 16:00:24"), ">=", &json!("2026-11-26 16:00:24.5")));
-        assert!(!compare(&json!("2026-11-26 16:00:24"), ">", &json!("2026-11-26 16:00:24")));
+        assert!(compare(
+            &json!("2026-11-26 16:00:24"),
+            ">=",
+            &json!("2026-11-26 16:00:24.5")
+        ));
+        assert!(!compare(
+            &json!("2026-11-26 16:00:24"),
+            ">",
+            &json!("2026-11-26 16:00:24")
+        ));
         assert!(compare(&json!("P00013"), "ilike", &json!("p0001")));
         assert!(compare(&json!("P00013"), "=like", &json!("P%3")));
         assert!(!compare(&json!("P00013"), "=like", &json!("P%4")));

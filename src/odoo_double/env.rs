@@ -23,7 +23,11 @@ pub struct Fault {
 
 impl Fault {
     fn new(name: &'static str, message: impl Into<String>, json2_status: u16) -> Self {
-        Self { name, message: message.into(), json2_status }
+        Self {
+            name,
+            message: message.into(),
+            json2_status,
+        }
     }
     pub fn access_denied() -> Self {
         Self::new("odoo.exceptions.AccessDenied", "Access Denied", 401)
@@ -42,7 +46,10 @@ impl Fault {
         let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         Self::new(
             "odoo.exceptions.MissingError",
-            format!("Record does not exist or has been deleted.\n(Record: {model}({},), User: {uid})", ids.join(", ")),
+            format!(
+                "Record does not exist or has been deleted.\n(Record: {model}({},), User: {uid})",
+                ids.join(", ")
+            ),
             404,
         )
     }
@@ -59,7 +66,11 @@ impl Fault {
         Self::new("odoo.exceptions.ValidationError", message, 422)
     }
     pub fn unknown_method(model: &str, method: &str) -> Self {
-        Self::new("builtins.AttributeError", format!("The method '{model}.{method}' does not exist"), 404)
+        Self::new(
+            "builtins.AttributeError",
+            format!("The method '{model}.{method}' does not exist"),
+            404,
+        )
     }
     pub fn private_method(model: &str, method: &str) -> Self {
         Self::new(
@@ -94,12 +105,20 @@ pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 impl Env {
     pub fn new(version: u8) -> Self {
-        Self { version, tables: HashMap::new(), next_id: HashMap::new(), users: Vec::new(), clock_offset_seconds: 0 }
+        Self {
+            version,
+            tables: HashMap::new(),
+            next_id: HashMap::new(),
+            users: Vec::new(),
+            clock_offset_seconds: 0,
+        }
     }
 
     /// Now, at whole seconds, as Odoo stores `write_date` for comparisons.
     pub fn now(&self) -> String {
-        (Utc::now().naive_utc() + chrono::Duration::seconds(self.clock_offset_seconds)).format(DATETIME_FORMAT).to_string()
+        (Utc::now().naive_utc() + chrono::Duration::seconds(self.clock_offset_seconds))
+            .format(DATETIME_FORMAT)
+            .to_string()
     }
 
     pub fn table(&self, model: &str) -> impl Iterator<Item = (&i64, &Record)> {
@@ -131,7 +150,11 @@ impl Env {
         // Stored computed fields (date_planned, amounts, receipt status) make a line change
         // rewrite its order too, as in Odoo.
         if model == "purchase.order.line" {
-            if let Some(order) = self.get(model, id).and_then(|r| r.get("order_id")).and_then(Value::as_i64) {
+            if let Some(order) = self
+                .get(model, id)
+                .and_then(|r| r.get("order_id"))
+                .and_then(Value::as_i64)
+            {
                 self.touch("purchase.order", order);
             }
         }
@@ -141,7 +164,9 @@ impl Env {
 
     /// A field's value reduced for comparisons: many2one as an id or false, x2many as ids.
     pub fn raw(&self, model: &Model, id: i64, field: &str) -> Value {
-        let Some(rec) = self.get(model.name, id) else { return Value::Bool(false) };
+        let Some(rec) = self.get(model.name, id) else {
+            return Value::Bool(false);
+        };
         match (model.name, field) {
             (_, "id") => json!(id),
             (_, "display_name") => json!(self.display_name(model.name, id)),
@@ -153,7 +178,11 @@ impl Env {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|l| self.raw(line_model, l.as_i64()?, "date_planned").as_str().map(String::from))
+                    .filter_map(|l| {
+                        self.raw(line_model, l.as_i64()?, "date_planned")
+                            .as_str()
+                            .map(String::from)
+                    })
                     .min()
                     .map(Value::String)
                     .unwrap_or(Value::Bool(false))
@@ -183,7 +212,9 @@ impl Env {
                     json!("pending")
                 }
             }
-            ("purchase.order.line", "price_subtotal") => json!(num(rec, "product_qty") * num(rec, "price_unit")),
+            ("purchase.order.line", "price_subtotal") => {
+                json!(num(rec, "product_qty") * num(rec, "price_unit"))
+            }
             ("purchase.order.line", "partner_id") => rec
                 .get("order_id")
                 .and_then(Value::as_i64)
@@ -191,13 +222,16 @@ impl Env {
                 .and_then(|o| o.get("partner_id").cloned())
                 .unwrap_or(Value::Bool(false)),
             _ => match model.field(field) {
+                Some(FieldType::One2many(_, "")) => json!([]),
                 Some(FieldType::One2many(comodel, inverse)) => Value::Array(
                     self.table(comodel)
                         .filter(|(_, r)| r.get(inverse).and_then(Value::as_i64) == Some(id))
                         .map(|(cid, _)| json!(cid))
                         .collect(),
                 ),
-                Some(FieldType::Many2many(_)) => rec.get(field).cloned().unwrap_or_else(|| json!([])),
+                Some(FieldType::Many2many(_)) => {
+                    rec.get(field).cloned().unwrap_or_else(|| json!([]))
+                }
                 Some(FieldType::Boolean) => rec.get(field).cloned().unwrap_or(Value::Bool(false)),
                 Some(FieldType::Float) => json!(num(rec, field)),
                 Some(FieldType::Integer) => rec.get(field).cloned().unwrap_or(json!(0)),
@@ -212,7 +246,10 @@ impl Env {
     fn commercial_partner(&self, id: i64) -> i64 {
         let mut current = id;
         for _ in 0..16 {
-            let parent = self.get("res.partner", current).and_then(|r| r.get("parent_id")).and_then(Value::as_i64);
+            let parent = self
+                .get("res.partner", current)
+                .and_then(|r| r.get("parent_id"))
+                .and_then(Value::as_i64);
             match parent {
                 Some(p) => current = p,
                 None => break,
@@ -222,7 +259,9 @@ impl Env {
     }
 
     pub fn display_name(&self, model: &str, id: i64) -> String {
-        let Some(rec) = self.get(model, id) else { return String::new() };
+        let Some(rec) = self.get(model, id) else {
+            return String::new();
+        };
         let name = rec.get("name").and_then(Value::as_str).unwrap_or_default();
         match model {
             "product.product" => match rec.get("default_code").and_then(Value::as_str) {
@@ -249,7 +288,9 @@ impl Env {
             let raw = self.raw(model, id, f);
             let value = match model.field(f) {
                 Some(FieldType::Many2one(comodel)) => match raw.as_i64() {
-                    Some(target) if load_names => json!([target, self.display_name(comodel, target)]),
+                    Some(target) if load_names => {
+                        json!([target, self.display_name(comodel, target)])
+                    }
                     Some(target) => json!(target),
                     None => Value::Bool(false),
                 },
@@ -261,7 +302,8 @@ impl Env {
     }
 
     fn model_for(&self, user: &DoubleUser, name: &str) -> Result<&'static Model, Fault> {
-        let model = schema::model(name).ok_or_else(|| Fault::user_error(format!("Object {name} doesn't exist")))?;
+        let model = schema::model(name)
+            .ok_or_else(|| Fault::user_error(format!("Object {name} doesn't exist")))?;
         if model.restricted && !user.full_rights {
             return Err(Fault::access_error(model));
         }
@@ -288,26 +330,40 @@ impl Env {
         }
         let model = self.model_for(user, model_name)?;
         let allowed: &[&str] = match method {
-            "search_read" => &["domain", "fields", "offset", "limit", "order", "context", "load"],
+            "search_read" => &[
+                "domain", "fields", "offset", "limit", "order", "context", "load",
+            ],
             "search" => &["domain", "offset", "limit", "order", "context"],
             "search_count" => &["domain", "limit", "context"],
             "read" => &["fields", "load", "context"],
             "create" => &["vals_list", "context"],
             "write" => &["vals", "context"],
-            "unlink" | "button_confirm" | "button_cancel" | "button_lock" | "button_validate" => &["context"],
-            "message_post" => &["body", "message_type", "subtype_xmlid", "context", "body_is_html"],
+            "unlink" | "button_confirm" | "button_cancel" | "button_lock" | "button_validate" => {
+                &["context"]
+            }
+            "message_post" => &[
+                "body",
+                "message_type",
+                "subtype_xmlid",
+                "context",
+                "body_is_html",
+            ],
             "fields_get" => &["allfields", "attributes", "context"],
             _ => return Err(Fault::unknown_method(model_name, method)),
         };
         if let Some(bad) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(Fault::type_error(format!("BaseModel._read_format() got an unexpected keyword argument '{bad}'")));
+            return Err(Fault::type_error(format!(
+                "BaseModel._read_format() got an unexpected keyword argument '{bad}'"
+            )));
         }
         let version = self.version;
         let canon = |f: &str| schema::canonical_field(version, model.name, f);
         match method {
             "search" | "search_read" | "search_count" => {
-                let domain = self.parse_domain(model, params.get("domain").unwrap_or(&Value::Null))?;
-                let mut found = self.search(model, &domain, params.get("order").and_then(Value::as_str))?;
+                let domain =
+                    self.parse_domain(model, params.get("domain").unwrap_or(&Value::Null))?;
+                let mut found =
+                    self.search(model, &domain, params.get("order").and_then(Value::as_str))?;
                 if method == "search_count" {
                     return Ok(json!(found.len()));
                 }
@@ -320,13 +376,24 @@ impl Env {
                     return Ok(json!(found));
                 }
                 let fields = self.field_list(model, params.get("fields"))?;
-                let load = !matches!(params.get("load"), Some(Value::Null) | Some(Value::Bool(false)));
-                Ok(Value::Array(found.iter().map(|id| Value::Object(self.render(model, *id, &fields, load))).collect()))
+                let load = !matches!(
+                    params.get("load"),
+                    Some(Value::Null) | Some(Value::Bool(false))
+                );
+                Ok(Value::Array(
+                    found
+                        .iter()
+                        .map(|id| Value::Object(self.render(model, *id, &fields, load)))
+                        .collect(),
+                ))
             }
             "read" => {
                 let ids = ids.unwrap_or_default();
                 let fields = self.field_list(model, params.get("fields"))?;
-                let load = !matches!(params.get("load"), Some(Value::Null) | Some(Value::Bool(false)));
+                let load = !matches!(
+                    params.get("load"),
+                    Some(Value::Null) | Some(Value::Bool(false))
+                );
                 Ok(Value::Array(
                     ids.iter()
                         .filter(|id| self.get(model.name, **id).is_some())
@@ -338,14 +405,22 @@ impl Env {
                 let (vals_list, single) = match params.get("vals_list") {
                     Some(Value::Array(list)) => (list.clone(), false),
                     Some(one @ Value::Object(_)) => (vec![one.clone()], true),
-                    _ => return Err(Fault::type_error("create() missing 1 required positional argument: 'vals_list'".into())),
+                    _ => {
+                        return Err(Fault::type_error(
+                            "create() missing 1 required positional argument: 'vals_list'".into(),
+                        ))
+                    }
                 };
                 let mut created = Vec::new();
                 for vals in vals_list {
                     let vals = canonical_vals(&vals, &canon)?;
                     created.push(self.create(user, model, vals)?);
                 }
-                Ok(if single { json!(created[0]) } else { json!(created) })
+                Ok(if single {
+                    json!(created[0])
+                } else {
+                    json!(created)
+                })
             }
             "write" => {
                 let ids = ids.unwrap_or_default();
@@ -360,9 +435,14 @@ impl Env {
                 let ids = ids.unwrap_or_default();
                 for id in &ids {
                     if model.name == "purchase.order"
-                        && self.raw(model, *id, "state").as_str().is_some_and(|s| s != "draft" && s != "cancel")
+                        && self
+                            .raw(model, *id, "state")
+                            .as_str()
+                            .is_some_and(|s| s != "draft" && s != "cancel")
                     {
-                        return Err(Fault::user_error("In order to delete a purchase order, you must cancel it first."));
+                        return Err(Fault::user_error(
+                            "In order to delete a purchase order, you must cancel it first.",
+                        ));
                     }
                 }
                 if let Some(t) = self.tables.get_mut(model.name) {
@@ -376,15 +456,21 @@ impl Env {
                 let ids = ids.unwrap_or_default();
                 self.require_existing(model, &ids, user.uid)?;
                 match (model.name, method) {
-                    ("purchase.order", "button_confirm") => ids.iter().try_for_each(|id| self.confirm_order(*id))?,
-                    ("purchase.order", "button_cancel") => ids.iter().for_each(|id| self.cancel_order(*id)),
+                    ("purchase.order", "button_confirm") => {
+                        ids.iter().try_for_each(|id| self.confirm_order(*id))?
+                    }
+                    ("purchase.order", "button_cancel") => {
+                        ids.iter().for_each(|id| self.cancel_order(*id))
+                    }
                     ("purchase.order", "button_lock") => {
                         for id in &ids {
                             self.set(model.name, *id, "locked", json!(true));
                         }
                         return Ok(Value::Null);
                     }
-                    ("stock.picking", "button_validate") => ids.iter().for_each(|id| self.validate_picking(*id)),
+                    ("stock.picking", "button_validate") => {
+                        ids.iter().for_each(|id| self.validate_picking(*id))
+                    }
                     _ => return Err(Fault::unknown_method(model_name, method)),
                 }
                 Ok(Value::Bool(true))
@@ -393,10 +479,19 @@ impl Env {
                 let ids = ids.unwrap_or_default();
                 self.require_existing(model, &ids, user.uid)?;
                 let [id] = ids[..] else {
-                    return Err(Fault::value_error(format!("Expected singleton: {model_name}{ids:?}")));
+                    return Err(Fault::value_error(format!(
+                        "Expected singleton: {model_name}{ids:?}"
+                    )));
                 };
-                let body = params.get("body").and_then(Value::as_str).unwrap_or_default().to_string();
-                let message_type = params.get("message_type").and_then(Value::as_str).unwrap_or("notification");
+                let body = params
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let message_type = params
+                    .get("message_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("notification");
                 let now = self.now();
                 let mut rec = Map::new();
                 for (k, v) in [
@@ -420,7 +515,8 @@ impl Env {
                         f["relation"] = json!(r);
                     }
                     if let FieldType::Selection(opts) = t {
-                        f["selection"] = json!(opts.iter().map(|o| json!([o, o])).collect::<Vec<_>>());
+                        f["selection"] =
+                            json!(opts.iter().map(|o| json!([o, o])).collect::<Vec<_>>());
                     }
                     out.insert(schema::wire_field(self.version, model.name, name), f);
                 }
@@ -432,14 +528,18 @@ impl Env {
 
     fn parse_domain(&self, model: &Model, domain: &Value) -> Result<Domain, Fault> {
         let version = self.version;
-        let canonical = canonical_domain(domain, &|f| schema::canonical_field(version, model.name, f));
+        let canonical =
+            canonical_domain(domain, &|f| schema::canonical_field(version, model.name, f));
         domain::parse(&canonical, model.name, &|f| model.field(f).is_some())
     }
 
     fn field_list(&self, model: &Model, fields: Option<&Value>) -> Result<Vec<String>, Fault> {
         let list: Vec<String> = match fields {
-            Some(Value::Array(a)) if !a.is_empty() => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
-            _ => return Ok(model.fields.iter().map(|(n, _)| n.to_string()).collect()),
+            Some(Value::Array(a)) if !a.is_empty() => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            _ => return Ok(model.all_fields()),
         };
         list.into_iter()
             .map(|wire| {
@@ -447,17 +547,28 @@ impl Env {
                 if model.field(&f).is_some() {
                     Ok(f)
                 } else {
-                    Err(Fault::value_error(format!("Invalid field '{wire}' on '{}'", model.name)))
+                    Err(Fault::value_error(format!(
+                        "Invalid field '{wire}' on '{}'",
+                        model.name
+                    )))
                 }
             })
             .collect()
     }
 
-    pub fn search(&self, model: &Model, domain: &Domain, order: Option<&str>) -> Result<Vec<i64>, Fault> {
+    pub fn search(
+        &self,
+        model: &Model,
+        domain: &Domain,
+        order: Option<&str>,
+    ) -> Result<Vec<i64>, Fault> {
         let mut ids: Vec<i64> = self
             .table(model.name)
             .filter(|(id, rec)| {
-                let active = rec.get("active").map(|a| a != &Value::Bool(false)).unwrap_or(true);
+                let active = rec
+                    .get("active")
+                    .map(|a| a != &Value::Bool(false))
+                    .unwrap_or(true);
                 active && self.matches(model, **id, domain)
             })
             .map(|(id, _)| *id)
@@ -474,7 +585,10 @@ impl Env {
             .collect();
         for (field, _) in &keys {
             if model.field(field).is_none() {
-                return Err(Fault::value_error(format!("Invalid field '{field}' on '{}'", model.name)));
+                return Err(Fault::value_error(format!(
+                    "Invalid field '{field}' on '{}'",
+                    model.name
+                )));
             }
         }
         ids.sort_by(|a, b| {
@@ -500,10 +614,24 @@ impl Env {
             Domain::Leaf { field, op, value } => {
                 if let Some((head, rest)) = field.split_once('.') {
                     // Follow a many2one and test the rest of the path on the target.
-                    let Some(FieldType::Many2one(comodel)) = model.field(head) else { return false };
-                    let Some(target) = self.raw(model, id, head).as_i64() else { return false };
-                    let Some(co) = schema::model(comodel) else { return false };
-                    return self.matches(co, target, &Domain::Leaf { field: rest.to_string(), op: op.clone(), value: value.clone() });
+                    let Some(FieldType::Many2one(comodel)) = model.field(head) else {
+                        return false;
+                    };
+                    let Some(target) = self.raw(model, id, head).as_i64() else {
+                        return false;
+                    };
+                    let Some(co) = schema::model(comodel) else {
+                        return false;
+                    };
+                    return self.matches(
+                        co,
+                        target,
+                        &Domain::Leaf {
+                            field: rest.to_string(),
+                            op: op.clone(),
+                            value: value.clone(),
+                        },
+                    );
                 }
                 let stored = self.raw(model, id, field);
                 if op == "child_of" {
@@ -517,7 +645,10 @@ impl Env {
                         if wanted.contains(&c) {
                             return true;
                         }
-                        current = self.get(model.name, c).and_then(|r| r.get("parent_id")).and_then(Value::as_i64);
+                        current = self
+                            .get(model.name, c)
+                            .and_then(|r| r.get("parent_id"))
+                            .and_then(Value::as_i64);
                     }
                     return false;
                 }
@@ -527,7 +658,11 @@ impl Env {
     }
 
     fn require_existing(&self, model: &Model, ids: &[i64], uid: i64) -> Result<(), Fault> {
-        let missing: Vec<i64> = ids.iter().copied().filter(|id| self.get(model.name, *id).is_none()).collect();
+        let missing: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.get(model.name, *id).is_none())
+            .collect();
         if missing.is_empty() {
             Ok(())
         } else {
@@ -543,31 +678,48 @@ impl Env {
     }
 
     /// Checks and converts one value for a field; returns the value to store.
-    fn check_value(&self, user: &DoubleUser, model: &Model, field: &str, value: &Value) -> Result<Value, Fault> {
+    fn check_value(
+        &self,
+        user: &DoubleUser,
+        model: &Model,
+        field: &str,
+        value: &Value,
+    ) -> Result<Value, Fault> {
         let Some(t) = model.field(field) else {
-            return Err(Fault::value_error(format!("Invalid field '{field}' on '{}'", model.name)));
+            return Err(Fault::value_error(format!(
+                "Invalid field '{field}' on '{}'",
+                model.name
+            )));
         };
         let empty = matches!(value, Value::Bool(false) | Value::Null);
         match t {
-            FieldType::Float | FieldType::Integer if !empty && !value.is_number() => {
-                Err(Fault::type_error("can't multiply sequence by non-int of type 'float'".into()))
-            }
+            FieldType::Float | FieldType::Integer if !empty && !value.is_number() => Err(
+                Fault::type_error("can't multiply sequence by non-int of type 'float'".into()),
+            ),
             FieldType::Datetime if !empty => {
                 let s = value.as_str().unwrap_or_default();
-                NaiveDateTime::parse_from_str(s, DATETIME_FORMAT)
-                    .map_err(|_| Fault::value_error(format!("time data '{s}' does not match format '%Y-%m-%d %H:%M:%S'")))?;
+                NaiveDateTime::parse_from_str(s, DATETIME_FORMAT).map_err(|_| {
+                    Fault::value_error(format!(
+                        "time data '{s}' does not match format '%Y-%m-%d %H:%M:%S'"
+                    ))
+                })?;
                 Ok(value.clone())
             }
-            FieldType::Selection(options) if !empty => {
+            FieldType::Selection(options) if !empty && !options.is_empty() => {
                 let s = value.as_str().unwrap_or_default();
                 if options.contains(&s) {
                     Ok(value.clone())
                 } else {
-                    Err(Fault::value_error(format!("Wrong value for {}.{field}: '{s}'", model.name)))
+                    Err(Fault::value_error(format!(
+                        "Wrong value for {}.{field}: '{s}'",
+                        model.name
+                    )))
                 }
             }
             FieldType::Many2one(comodel) if !empty => {
-                let target = value.as_i64().ok_or_else(|| Fault::type_error(format!("Invalid many2one value {value}")))?;
+                let target = value
+                    .as_i64()
+                    .ok_or_else(|| Fault::type_error(format!("Invalid many2one value {value}")))?;
                 if self.get(comodel, target).is_none() {
                     return Err(Fault::missing(comodel, &[target], user.uid));
                 }
@@ -578,9 +730,17 @@ impl Env {
         }
     }
 
-    fn create(&mut self, user: &DoubleUser, model: &'static Model, vals: Map<String, Value>) -> Result<i64, Fault> {
+    fn create(
+        &mut self,
+        user: &DoubleUser,
+        model: &'static Model,
+        vals: Map<String, Value>,
+    ) -> Result<i64, Fault> {
         for req in model.required {
-            if vals.get(*req).is_none_or(|v| matches!(v, Value::Bool(false) | Value::Null)) {
+            if vals
+                .get(*req)
+                .is_none_or(|v| matches!(v, Value::Bool(false) | Value::Null))
+            {
                 return Err(Fault::validation_error(format!(
                     "The operation cannot be completed: Missing required value for the field '{req}' ({req}).\nModel: '{}' ({})\n- create/update: a mandatory field is not set.",
                     model.description, model.name
@@ -591,7 +751,9 @@ impl Env {
         let mut deferred = Vec::new();
         for (k, v) in &vals {
             match model.field(k) {
-                Some(FieldType::One2many(..)) | Some(FieldType::Many2many(_)) => deferred.push((k.clone(), v.clone())),
+                Some(FieldType::One2many(..)) | Some(FieldType::Many2many(_)) => {
+                    deferred.push((k.clone(), v.clone()))
+                }
                 _ => {
                     rec.insert(k.clone(), self.check_value(user, model, k, v)?);
                 }
@@ -609,7 +771,12 @@ impl Env {
         let now = self.now();
         match model.name {
             "purchase.order" => {
-                let next = self.tables.get("purchase.order").map(|t| t.len()).unwrap_or(0) + 1;
+                let next = self
+                    .tables
+                    .get("purchase.order")
+                    .map(|t| t.len())
+                    .unwrap_or(0)
+                    + 1;
                 rec.entry("name").or_insert(json!(format!("P{next:05}")));
                 rec.entry("state").or_insert(json!("draft"));
                 rec.entry("date_order").or_insert(json!(now));
@@ -622,19 +789,30 @@ impl Env {
                 if let Some(product) = rec.get("product_id").and_then(Value::as_i64) {
                     let name = self.display_name("product.product", product);
                     rec.entry("name").or_insert(json!(name));
-                    let uom = self.get("product.product", product).and_then(|p| p.get("uom_id").cloned());
-                    rec.entry("product_uom_id").or_insert(uom.unwrap_or(json!(1)));
+                    let uom = self
+                        .get("product.product", product)
+                        .and_then(|p| p.get("uom_id").cloned());
+                    rec.entry("product_uom_id")
+                        .or_insert(uom.unwrap_or(json!(1)));
                 }
             }
             _ => {}
         }
     }
 
-    fn write(&mut self, user: &DoubleUser, model: &'static Model, id: i64, vals: &Map<String, Value>) -> Result<(), Fault> {
+    fn write(
+        &mut self,
+        user: &DoubleUser,
+        model: &'static Model,
+        id: i64,
+        vals: &Map<String, Value>,
+    ) -> Result<(), Fault> {
         let mut checked = Vec::new();
         for (k, v) in vals {
             match model.field(k) {
-                Some(FieldType::One2many(..)) | Some(FieldType::Many2many(_)) => self.apply_x2many(user, model, id, k, v)?,
+                Some(FieldType::One2many(..)) | Some(FieldType::Many2many(_)) => {
+                    self.apply_x2many(user, model, id, k, v)?
+                }
                 _ => checked.push((k.clone(), self.check_value(user, model, k, v)?)),
             }
         }
@@ -649,10 +827,20 @@ impl Env {
 
     /// x2many commands: (0,0,vals) create, (1,id,vals) update, (2,id) delete, (3,id) unlink,
     /// (4,id) link, (5) clear, (6,0,ids) replace.
-    fn apply_x2many(&mut self, user: &DoubleUser, model: &'static Model, id: i64, field: &str, commands: &Value) -> Result<(), Fault> {
+    fn apply_x2many(
+        &mut self,
+        user: &DoubleUser,
+        model: &'static Model,
+        id: i64,
+        field: &str,
+        commands: &Value,
+    ) -> Result<(), Fault> {
         let t = model.field(field).expect("caller checked the field");
         let Value::Array(commands) = commands else {
-            return Err(Fault::value_error(format!("Wrong value for {}.{field}: {commands}", model.name)));
+            return Err(Fault::value_error(format!(
+                "Wrong value for {}.{field}: {commands}",
+                model.name
+            )));
         };
         for cmd in commands {
             let c = cmd.as_array().cloned().unwrap_or_default();
@@ -661,13 +849,17 @@ impl Env {
             match (t, code) {
                 (FieldType::One2many(comodel, inverse), 0) => {
                     let co = schema::model(comodel).expect("schema");
-                    let mut vals = canonical_vals(c.get(2).unwrap_or(&Value::Null), &|f| schema::canonical_field(self.version, comodel, f))?;
+                    let mut vals = canonical_vals(c.get(2).unwrap_or(&Value::Null), &|f| {
+                        schema::canonical_field(self.version, comodel, f)
+                    })?;
                     vals.insert(inverse.to_string(), json!(id));
                     self.create(user, co, vals)?;
                 }
                 (FieldType::One2many(comodel, _), 1) => {
                     let co = schema::model(comodel).expect("schema");
-                    let vals = canonical_vals(c.get(2).unwrap_or(&Value::Null), &|f| schema::canonical_field(self.version, comodel, f))?;
+                    let vals = canonical_vals(c.get(2).unwrap_or(&Value::Null), &|f| {
+                        schema::canonical_field(self.version, comodel, f)
+                    })?;
                     self.require_existing(co, &[arg], user.uid)?;
                     self.write(user, co, arg, &vals)?;
                 }
@@ -677,7 +869,13 @@ impl Env {
                     }
                 }
                 (FieldType::One2many(comodel, inverse), 6) => {
-                    let keep: Vec<i64> = c.get(2).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_i64).collect();
+                    let keep: Vec<i64> = c
+                        .get(2)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_i64)
+                        .collect();
                     let current: Vec<i64> = self
                         .table(comodel)
                         .filter(|(_, r)| r.get(inverse).and_then(Value::as_i64) == Some(id))
@@ -696,12 +894,14 @@ impl Env {
                 }
                 (FieldType::Many2many(_), 6) => {
                     let ids = c.get(2).cloned().unwrap_or(json!([]));
-                    if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id)) {
+                    if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id))
+                    {
                         rec.insert(field.into(), ids);
                     }
                 }
                 (FieldType::Many2many(_), 4) => {
-                    if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id)) {
+                    if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id))
+                    {
                         let list = rec.entry(field).or_insert(json!([]));
                         if let Some(a) = list.as_array_mut() {
                             if !a.contains(&json!(arg)) {
@@ -711,11 +911,22 @@ impl Env {
                     }
                 }
                 (FieldType::Many2many(_), 3) => {
-                    if let Some(a) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id)).and_then(|r| r.get_mut(field)).and_then(Value::as_array_mut) {
+                    if let Some(a) = self
+                        .tables
+                        .get_mut(model.name)
+                        .and_then(|t| t.get_mut(&id))
+                        .and_then(|r| r.get_mut(field))
+                        .and_then(Value::as_array_mut)
+                    {
                         a.retain(|v| v != &json!(arg));
                     }
                 }
-                _ => return Err(Fault::value_error(format!("Invalid x2many command {cmd} for {}.{field}", model.name))),
+                _ => {
+                    return Err(Fault::value_error(format!(
+                        "Invalid x2many command {cmd} for {}.{field}",
+                        model.name
+                    )))
+                }
             }
         }
         self.touch(model.name, id);
@@ -734,7 +945,12 @@ impl Env {
         let partner = self.raw(po, id, "partner_id");
         let origin = self.raw(po, id, "name");
         let scheduled = self.raw(po, id, "date_planned");
-        let count = self.tables.get("stock.picking").map(|t| t.len()).unwrap_or(0) + 1;
+        let count = self
+            .tables
+            .get("stock.picking")
+            .map(|t| t.len())
+            .unwrap_or(0)
+            + 1;
         let mut picking = Map::new();
         for (k, v) in [
             ("name", json!(format!("WH/IN/{count:05}"))),
@@ -753,7 +969,9 @@ impl Env {
             .map(|(i, l)| (*i, l.clone()))
             .collect();
         for (line_id, line) in lines {
-            let Some(product) = line.get("product_id").and_then(Value::as_i64) else { continue };
+            let Some(product) = line.get("product_id").and_then(Value::as_i64) else {
+                continue;
+            };
             let qty = num(&line, "product_qty");
             let uom = line.get("product_uom_id").cloned().unwrap_or(json!(1));
             let mut mv = Map::new();
@@ -767,7 +985,10 @@ impl Env {
                 ("state", json!("assigned")),
                 ("purchase_line_id", json!(line_id)),
                 ("picked", json!(false)),
-                ("date", line.get("date_planned").cloned().unwrap_or(json!(false))),
+                (
+                    "date",
+                    line.get("date_planned").cloned().unwrap_or(json!(false)),
+                ),
             ] {
                 mv.insert(k.into(), v);
             }
@@ -818,8 +1039,16 @@ impl Env {
             self.set("stock.move", move_id, "quantity", json!(done));
             self.set("stock.move", move_id, "state", json!("done"));
             if let Some(line) = mv.get("purchase_line_id").and_then(Value::as_i64) {
-                let received = self.get("purchase.order.line", line).map(|l| num(l, "qty_received")).unwrap_or(0.0);
-                self.set("purchase.order.line", line, "qty_received", json!(received + done));
+                let received = self
+                    .get("purchase.order.line", line)
+                    .map(|l| num(l, "qty_received"))
+                    .unwrap_or(0.0);
+                self.set(
+                    "purchase.order.line",
+                    line,
+                    "qty_received",
+                    json!(received + done),
+                );
             }
         }
         self.set("stock.picking", id, "state", json!("done"));
@@ -861,10 +1090,15 @@ fn field_type_name(t: FieldType) -> (&'static str, Option<&'static str>) {
     }
 }
 
-fn canonical_vals(vals: &Value, canon: &dyn Fn(&str) -> String) -> Result<Map<String, Value>, Fault> {
+fn canonical_vals(
+    vals: &Value,
+    canon: &dyn Fn(&str) -> String,
+) -> Result<Map<String, Value>, Fault> {
     match vals {
         Value::Object(m) => Ok(m.iter().map(|(k, v)| (canon(k), v.clone())).collect()),
-        other => Err(Fault::value_error(format!("dictionary update sequence element #0 has length 1; 2 is required ({other})"))),
+        other => Err(Fault::value_error(format!(
+            "dictionary update sequence element #0 has length 1; 2 is required ({other})"
+        ))),
     }
 }
 
@@ -883,7 +1117,11 @@ fn canonical_domain(domain: &Value, canon: &dyn Fn(&str) -> String) -> Value {
                                 None => head,
                             }
                         });
-                        json!([f.map(Value::String).unwrap_or(leaf[0].clone()), leaf[1], leaf[2]])
+                        json!([
+                            f.map(Value::String).unwrap_or(leaf[0].clone()),
+                            leaf[1],
+                            leaf[2]
+                        ])
                     }
                     other => other.clone(),
                 })

@@ -56,8 +56,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/web/version", get(web_version))
         .route("/json/version", get(web_version))
         .route("/jsonrpc", post(jsonrpc))
-        .route("/json/2/{model}/{method}", post(json2).get(json2_wrong_verb))
-        .route("/json/2/{model}", post(json2_no_method).get(json2_no_method))
+        .route(
+            "/json/2/{model}/{method}",
+            post(json2).get(json2_wrong_verb),
+        )
+        .route(
+            "/json/2/{model}",
+            post(json2_no_method).get(json2_no_method),
+        )
         .route("/__double/faults", get(get_faults).post(set_faults))
         .route("/__double/purchase.order/{name}", get(order_page))
         .with_state(shared)
@@ -73,23 +79,36 @@ fn version_payload(version: u8) -> Value {
 }
 
 async fn version_info(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    let id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("id").cloned()).unwrap_or(Value::Null);
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("id").cloned())
+        .unwrap_or(Value::Null);
     if s.faults.lock().expect("faults").down {
         return down();
     }
-    Json(json!({"jsonrpc": "2.0", "id": id, "result": version_payload(s.version())})).into_response()
+    Json(json!({"jsonrpc": "2.0", "id": id, "result": version_payload(s.version())}))
+        .into_response()
 }
 
 async fn web_version(State(s): State<Arc<Shared>>) -> Response {
     let v = s.version();
     if v < 19 {
-        return (StatusCode::NOT_FOUND, Html("<!DOCTYPE html><title>404 Not Found</title>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<!DOCTYPE html><title>404 Not Found</title>"),
+        )
+            .into_response();
     }
-    Json(json!({"version_info": [v, 0, 0, "final", 0, ""], "version": format!("{v}.0")})).into_response()
+    Json(json!({"version_info": [v, 0, 0, "final", 0, ""], "version": format!("{v}.0")}))
+        .into_response()
 }
 
 fn down() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, Html("<html><body><h1>503 Service Unavailable</h1></body></html>")).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html("<html><body><h1>503 Service Unavailable</h1></body></html>"),
+    )
+        .into_response()
 }
 
 /// Applies the configured faults before a model call. `Err` is the response to send
@@ -108,7 +127,8 @@ async fn before_call(s: &Shared) -> Result<bool, Response> {
     }
     if let Some(after) = f.rate_limited_retry_after {
         let mut r = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
-        r.headers_mut().insert("Retry-After", HeaderValue::from(after));
+        r.headers_mut()
+            .insert("Retry-After", HeaderValue::from(after));
         return Err(r);
     }
     let roll: f64 = rand::thread_rng().gen();
@@ -119,7 +139,11 @@ async fn before_call(s: &Shared) -> Result<bool, Response> {
 }
 
 fn lost_reply() -> Response {
-    (StatusCode::BAD_GATEWAY, "injected fault: reply lost after commit").into_response()
+    (
+        StatusCode::BAD_GATEWAY,
+        "injected fault: reply lost after commit",
+    )
+        .into_response()
 }
 
 fn rpc_error(id: Value, name: &str, message: &str) -> Response {
@@ -136,7 +160,10 @@ fn rpc_error(id: Value, name: &str, message: &str) -> Response {
 }
 
 fn find_user(env: &Env, uid: i64, secret: &str) -> Option<DoubleUser> {
-    env.users.iter().find(|u| u.uid == uid && (u.api_key == secret || u.password == secret)).cloned()
+    env.users
+        .iter()
+        .find(|u| u.uid == uid && (u.api_key == secret || u.password == secret))
+        .cloned()
 }
 
 /// Positional parameter names per method, after `ids` for record methods.
@@ -158,14 +185,29 @@ fn positional_names(method: &str) -> (bool, &'static [&'static str]) {
 async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         let mut r = (StatusCode::BAD_REQUEST, "Invalid JSON data").into_response();
-        r.headers_mut().insert("Content-Type", HeaderValue::from_static("text/html; charset=utf-8"));
+        r.headers_mut().insert(
+            "Content-Type",
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         return r;
     };
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let params = req.get("params").cloned().unwrap_or(Value::Null);
-    let service = params.get("service").and_then(Value::as_str).unwrap_or_default().to_string();
-    let method = params.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
-    let args: Vec<Value> = params.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+    let service = params
+        .get("service")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let method = params
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let args: Vec<Value> = params
+        .get("args")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if s.faults.lock().expect("faults").down {
         return down();
     }
@@ -183,20 +225,34 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             let login = args.get(1).and_then(Value::as_str).unwrap_or_default();
             let secret = args.get(2).and_then(Value::as_str).unwrap_or_default();
             if db != s.database {
-                return rpc_error(id, "psycopg2.OperationalError", &format!("FATAL:  database \"{db}\" does not exist\n"));
+                return rpc_error(
+                    id,
+                    "psycopg2.OperationalError",
+                    &format!("FATAL:  database \"{db}\" does not exist\n"),
+                );
             }
             let env = s.env.lock().expect("env");
-            let uid = env.users.iter().find(|u| u.login == login && (u.api_key == secret || u.password == secret)).map(|u| u.uid);
+            let uid = env
+                .users
+                .iter()
+                .find(|u| u.login == login && (u.api_key == secret || u.password == secret))
+                .map(|u| u.uid);
             ok(uid.map(Value::from).unwrap_or(Value::Bool(false)))
         }
-        ("common", other) => rpc_error(id, "builtins.NameError", &format!("Method not available {other}")),
+        ("common", other) => rpc_error(
+            id,
+            "builtins.NameError",
+            &format!("Method not available {other}"),
+        ),
         ("object", "execute_kw" | "execute") => {
             let db = args.first().and_then(Value::as_str).unwrap_or_default();
             if db != s.database {
                 return rpc_error(
                     id,
                     "psycopg2.OperationalError",
-                    &format!("connection to server failed: FATAL:  database \"{db}\" does not exist\n"),
+                    &format!(
+                        "connection to server failed: FATAL:  database \"{db}\" does not exist\n"
+                    ),
                 );
             }
             let lose_reply = match before_call(&s).await {
@@ -205,10 +261,26 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             };
             let uid = args.get(1).and_then(Value::as_i64).unwrap_or(0);
             let secret = args.get(2).and_then(Value::as_str).unwrap_or_default();
-            let model = args.get(3).and_then(Value::as_str).unwrap_or_default().to_string();
-            let model_method = args.get(4).and_then(Value::as_str).unwrap_or_default().to_string();
-            let mut positional: Vec<Value> = args.get(5).and_then(Value::as_array).cloned().unwrap_or_default();
-            let kwargs: Map<String, Value> = args.get(6).and_then(Value::as_object).cloned().unwrap_or_default();
+            let model = args
+                .get(3)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let model_method = args
+                .get(4)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let mut positional: Vec<Value> = args
+                .get(5)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let kwargs: Map<String, Value> = args
+                .get(6)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             let result = {
                 let mut env = s.env.lock().expect("env");
                 let Some(user) = find_user(&env, uid, secret) else {
@@ -238,7 +310,11 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
                 Err(f) => rpc_error(id, f.name, &f.message),
             }
         }
-        ("object", other) => rpc_error(id, "builtins.NameError", &format!("Method not available {other}")),
+        ("object", other) => rpc_error(
+            id,
+            "builtins.NameError",
+            &format!("Method not available {other}"),
+        ),
         (other, _) => rpc_error(id, "builtins.KeyError", other),
     }
 }
@@ -251,24 +327,45 @@ fn json2_error(status: u16, name: &str, message: &str) -> Response {
     )
         .into_response();
     if status == StatusCode::UNAUTHORIZED {
-        r.headers_mut().insert("WWW-Authenticate", HeaderValue::from_static("Bearer "));
+        r.headers_mut()
+            .insert("WWW-Authenticate", HeaderValue::from_static("Bearer "));
     }
     r
 }
 
 async fn json2_no_method() -> Response {
-    json2_error(404, "werkzeug.exceptions.NotFound", "Did you mean POST /json/2/<model>/<method>?")
+    json2_error(
+        404,
+        "werkzeug.exceptions.NotFound",
+        "Did you mean POST /json/2/<model>/<method>?",
+    )
 }
 
 async fn json2_wrong_verb() -> Response {
     json2_no_method().await
 }
 
-const MODEL_METHODS: &[&str] = &["search_read", "search", "search_count", "create", "fields_get", "context_get"];
+const MODEL_METHODS: &[&str] = &[
+    "search_read",
+    "search",
+    "search_count",
+    "create",
+    "fields_get",
+    "context_get",
+];
 
-async fn json2(State(s): State<Arc<Shared>>, Path((model, method)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+async fn json2(
+    State(s): State<Arc<Shared>>,
+    Path((model, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if s.version() < 19 {
-        return (StatusCode::NOT_FOUND, Html("<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>"),
+        )
+            .into_response();
     }
     if s.faults.lock().expect("faults").down {
         return down();
@@ -285,38 +382,81 @@ async fn json2(State(s): State<Arc<Shared>>, Path((model, method)): Path<(String
     let token = headers
         .get("Authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("bearer ").or_else(|| v.strip_prefix("Bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("bearer ")
+                .or_else(|| v.strip_prefix("Bearer "))
+        })
         .map(str::to_string);
     let Some(token) = token else {
-        return json2_error(401, "werkzeug.exceptions.Unauthorized", "User not authenticated, use an API Key with a Bearer Authorization header.");
+        return json2_error(
+            401,
+            "werkzeug.exceptions.Unauthorized",
+            "User not authenticated, use an API Key with a Bearer Authorization header.",
+        );
     };
-    let user = s.env.lock().expect("env").users.iter().find(|u| u.api_key == token).cloned();
+    let user = s
+        .env
+        .lock()
+        .expect("env")
+        .users
+        .iter()
+        .find(|u| u.api_key == token)
+        .cloned();
     let Some(user) = user else {
         return json2_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey");
     };
     let mut params: Map<String, Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(m)) => m,
         Ok(_) => Map::new(),
-        Err(e) => return json2_error(400, "werkzeug.exceptions.BadRequest", &format!("could not parse the body as json: {e}")),
+        Err(e) => {
+            return json2_error(
+                400,
+                "werkzeug.exceptions.BadRequest",
+                &format!("could not parse the body as json: {e}"),
+            )
+        }
     };
-    if super::schema::model(&model).is_none() && !(model == "res.users" && method == "context_get") {
-        return json2_error(404, "werkzeug.exceptions.NotFound", &format!("the model '{model}' does not exist"));
+    if super::schema::model(&model).is_none() && !(model == "res.users" && method == "context_get")
+    {
+        return json2_error(
+            404,
+            "werkzeug.exceptions.NotFound",
+            &format!("the model '{model}' does not exist"),
+        );
     }
-    let ids = params.remove("ids").map(|v| v.as_array().into_iter().flatten().filter_map(Value::as_i64).collect::<Vec<_>>());
+    let ids = params.remove("ids").map(|v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .collect::<Vec<_>>()
+    });
     if ids.is_some() && MODEL_METHODS.contains(&method.as_str()) {
-        return json2_error(422, "werkzeug.exceptions.UnprocessableEntity", &format!("cannot call {model}.{method} with ids"));
+        return json2_error(
+            422,
+            "werkzeug.exceptions.UnprocessableEntity",
+            &format!("cannot call {model}.{method} with ids"),
+        );
     }
     let lose_reply = match before_call(&s).await {
         Ok(lose) => lose,
         Err(r) => return r,
     };
-    let result = s.env.lock().expect("env").execute(&user, &model, &method, ids, params);
+    let result = s
+        .env
+        .lock()
+        .expect("env")
+        .execute(&user, &model, &method, ids, params);
     if lose_reply {
         return lost_reply();
     }
     match result {
         Ok(v) => Json(v).into_response(),
-        Err(Fault { name, message, json2_status }) => {
+        Err(Fault {
+            name,
+            message,
+            json2_status,
+        }) => {
             let (status, name) = if name == "builtins.AttributeError" {
                 (404, "werkzeug.exceptions.NotFound")
             } else {
@@ -340,8 +480,15 @@ async fn set_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> Json
 async fn order_page(State(s): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
     let env = s.env.lock().expect("env");
     let po = super::schema::model("purchase.order").expect("schema");
-    let Some((id, _)) = env.table("purchase.order").find(|(_, r)| r.get("name").and_then(Value::as_str) == Some(name.as_str())) else {
-        return (StatusCode::NOT_FOUND, Html(format!("<p>No purchase order {}</p>", escape(&name)))).into_response();
+    let Some((id, _)) = env
+        .table("purchase.order")
+        .find(|(_, r)| r.get("name").and_then(Value::as_str) == Some(name.as_str()))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(format!("<p>No purchase order {}</p>", escape(&name))),
+        )
+            .into_response();
     };
     let id = *id;
     let text = |f: &str| match env.raw(po, id, f) {
@@ -360,7 +507,12 @@ async fn order_page(State(s): State<Arc<Shared>>, Path(name): Path<String>) -> R
         wd = escape(&text("write_date")),
     );
     let line_model = super::schema::model("purchase.order.line").expect("schema");
-    for line in env.raw(po, id, "order_line").as_array().cloned().unwrap_or_default() {
+    for line in env
+        .raw(po, id, "order_line")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         let lid = line.as_i64().unwrap_or(0);
         let f = |field: &str| match env.raw(line_model, lid, field) {
             Value::String(s) => s,
@@ -377,23 +529,39 @@ async fn order_page(State(s): State<Arc<Shared>>, Path(name): Path<String>) -> R
     html.push_str("</tbody></table><h2>Chatter</h2><ul id=\"chatter\">");
     let mut messages: Vec<(i64, String, String)> = env
         .table("mail.message")
-        .filter(|(_, m)| m.get("model").and_then(Value::as_str) == Some("purchase.order") && m.get("res_id").and_then(Value::as_i64) == Some(id))
+        .filter(|(_, m)| {
+            m.get("model").and_then(Value::as_str) == Some("purchase.order")
+                && m.get("res_id").and_then(Value::as_i64) == Some(id)
+        })
         .map(|(mid, m)| {
             (
                 *mid,
-                m.get("date").and_then(Value::as_str).unwrap_or_default().to_string(),
-                m.get("body").and_then(Value::as_str).unwrap_or_default().to_string(),
+                m.get("date")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                m.get("body")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();
     messages.sort();
     for (_, date, body) in messages.iter().rev() {
-        html.push_str(&format!("<li><time>{}</time> {}</li>", escape(date), escape(body)));
+        html.push_str(&format!(
+            "<li><time>{}</time> {}</li>",
+            escape(date),
+            escape(body)
+        ));
     }
     html.push_str("</ul></body></html>");
     Html(html).into_response()
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

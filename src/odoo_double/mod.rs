@@ -81,7 +81,10 @@ impl RunningDouble {
 }
 
 /// Serves the double on `listener` until the returned handle is stopped or dropped with the runtime.
-pub async fn start(config: DoubleConfig, listener: tokio::net::TcpListener) -> std::io::Result<RunningDouble> {
+pub async fn start(
+    config: DoubleConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<RunningDouble> {
     let addr = listener.local_addr()?;
     let mut env = Env::new(config.version);
     seed::base(&mut env, &config.login, &config.api_key);
@@ -100,5 +103,10 @@ pub async fn start(config: DoubleConfig, listener: tokio::net::TcpListener) -> s
             tracing::error!(error = %e, "odoo double stopped");
         }
     });
-    Ok(RunningDouble { url: format!("http://{addr}"), config, shared, task })
+    Ok(RunningDouble {
+        url: format!("http://{addr}"),
+        config,
+        shared,
+        task,
+    })
 }

@@ -30,7 +30,14 @@ pub struct Model {
 use FieldType::*;
 
 const PO_STATES: &[&str] = &["draft", "sent", "to approve", "purchase", "cancel"];
-const PICKING_STATES: &[&str] = &["draft", "waiting", "confirmed", "assigned", "done", "cancel"];
+const PICKING_STATES: &[&str] = &[
+    "draft",
+    "waiting",
+    "confirmed",
+    "assigned",
+    "done",
+    "cancel",
+];
 const RECEIPT_STATUS: &[&str] = &["pending", "partial", "full"];
 const TRACKING: &[&str] = &["serial", "lot", "none"];
 const MESSAGE_TYPES: &[&str] = &["email", "comment", "notification", "user_notification"];
@@ -41,10 +48,20 @@ pub static MODELS: &[Model] = &[
         name: "res.partner",
         description: "Contact",
         fields: &[
-            ("name", Char), ("display_name", Char), ("is_company", Boolean), ("supplier_rank", Integer),
-            ("parent_id", Many2one("res.partner")), ("commercial_partner_id", Many2one("res.partner")),
-            ("child_ids", One2many("res.partner", "parent_id")), ("email", Char), ("phone", Char),
-            ("ref", Char), ("city", Char), ("active", Boolean), ("create_date", Datetime), ("write_date", Datetime),
+            ("name", Char),
+            ("display_name", Char),
+            ("is_company", Boolean),
+            ("supplier_rank", Integer),
+            ("parent_id", Many2one("res.partner")),
+            ("commercial_partner_id", Many2one("res.partner")),
+            ("child_ids", One2many("res.partner", "parent_id")),
+            ("email", Char),
+            ("phone", Char),
+            ("ref", Char),
+            ("city", Char),
+            ("active", Boolean),
+            ("create_date", Datetime),
+            ("write_date", Datetime),
         ],
         required: &["name"],
         restricted: false,
@@ -52,7 +69,13 @@ pub static MODELS: &[Model] = &[
     Model {
         name: "res.users",
         description: "User",
-        fields: &[("name", Char), ("login", Char), ("partner_id", Many2one("res.partner")), ("tz", Char), ("write_date", Datetime)],
+        fields: &[
+            ("name", Char),
+            ("login", Char),
+            ("partner_id", Many2one("res.partner")),
+            ("tz", Char),
+            ("write_date", Datetime),
+        ],
         required: &["login"],
         restricted: false,
     },
@@ -67,8 +90,11 @@ pub static MODELS: &[Model] = &[
         name: "uom.uom",
         description: "Product Unit of Measure",
         fields: &[
-            ("name", Char), ("relative_factor", Float), ("relative_uom_id", Many2one("uom.uom")),
-            ("active", Boolean), ("write_date", Datetime),
+            ("name", Char),
+            ("relative_factor", Float),
+            ("relative_uom_id", Many2one("uom.uom")),
+            ("active", Boolean),
+            ("write_date", Datetime),
         ],
         required: &["name"],
         restricted: false,
@@ -77,9 +103,15 @@ pub static MODELS: &[Model] = &[
         name: "product.product",
         description: "Product Variant",
         fields: &[
-            ("name", Char), ("display_name", Char), ("default_code", Char), ("uom_id", Many2one("uom.uom")),
-            ("tracking", Selection(TRACKING)), ("is_storable", Boolean), ("purchase_ok", Boolean),
-            ("active", Boolean), ("seller_ids", One2many("product.supplierinfo", "product_id")),
+            ("name", Char),
+            ("display_name", Char),
+            ("default_code", Char),
+            ("uom_id", Many2one("uom.uom")),
+            ("tracking", Selection(TRACKING)),
+            ("is_storable", Boolean),
+            ("purchase_ok", Boolean),
+            ("active", Boolean),
+            ("seller_ids", One2many("product.supplierinfo", "product_id")),
             ("write_date", Datetime),
         ],
         required: &["name"],
@@ -89,9 +121,15 @@ pub static MODELS: &[Model] = &[
         name: "product.supplierinfo",
         description: "Supplier Pricelist",
         fields: &[
-            ("partner_id", Many2one("res.partner")), ("product_id", Many2one("product.product")),
-            ("product_name", Char), ("product_code", Char), ("min_qty", Float), ("price", Float),
-            ("delay", Integer), ("product_uom_id", Many2one("uom.uom")), ("currency_id", Many2one("res.currency")),
+            ("partner_id", Many2one("res.partner")),
+            ("product_id", Many2one("product.product")),
+            ("product_name", Char),
+            ("product_code", Char),
+            ("min_qty", Float),
+            ("price", Float),
+            ("delay", Integer),
+            ("product_uom_id", Many2one("uom.uom")),
+            ("currency_id", Many2one("res.currency")),
             ("write_date", Datetime),
         ],
         required: &["partner_id"],
@@ -101,14 +139,27 @@ pub static MODELS: &[Model] = &[
         name: "purchase.order",
         description: "Purchase Order",
         fields: &[
-            ("name", Char), ("display_name", Char), ("partner_id", Many2one("res.partner")), ("partner_ref", Char),
-            ("state", Selection(PO_STATES)), ("locked", Boolean), ("acknowledged", Boolean),
-            ("date_order", Datetime), ("date_approve", Datetime), ("date_planned", Datetime),
-            ("currency_id", Many2one("res.currency")), ("amount_untaxed", Float), ("amount_total", Float),
+            ("name", Char),
+            ("display_name", Char),
+            ("partner_id", Many2one("res.partner")),
+            ("partner_ref", Char),
+            ("state", Selection(PO_STATES)),
+            ("locked", Boolean),
+            ("acknowledged", Boolean),
+            ("date_order", Datetime),
+            ("date_approve", Datetime),
+            ("date_planned", Datetime),
+            ("currency_id", Many2one("res.currency")),
+            ("amount_untaxed", Float),
+            ("amount_total", Float),
             ("order_line", One2many("purchase.order.line", "order_id")),
-            ("picking_ids", One2many("stock.picking", "purchase_id")), ("receipt_status", Selection(RECEIPT_STATUS)),
-            ("user_id", Many2one("res.users")), ("origin", Char), ("note", Text),
-            ("create_date", Datetime), ("write_date", Datetime),
+            ("picking_ids", One2many("stock.picking", "purchase_id")),
+            ("receipt_status", Selection(RECEIPT_STATUS)),
+            ("user_id", Many2one("res.users")),
+            ("origin", Char),
+            ("note", Text),
+            ("create_date", Datetime),
+            ("write_date", Datetime),
         ],
         required: &["partner_id"],
         restricted: true,
@@ -117,11 +168,21 @@ pub static MODELS: &[Model] = &[
         name: "purchase.order.line",
         description: "Purchase Order Line",
         fields: &[
-            ("order_id", Many2one("purchase.order")), ("sequence", Integer), ("display_type", Selection(DISPLAY_TYPES)),
-            ("name", Text), ("product_id", Many2one("product.product")), ("product_qty", Float),
-            ("product_uom_id", Many2one("uom.uom")), ("price_unit", Float), ("price_subtotal", Float),
-            ("date_planned", Datetime), ("qty_received", Float), ("partner_id", Many2one("res.partner")),
-            ("move_ids", One2many("stock.move", "purchase_line_id")), ("create_date", Datetime), ("write_date", Datetime),
+            ("order_id", Many2one("purchase.order")),
+            ("sequence", Integer),
+            ("display_type", Selection(DISPLAY_TYPES)),
+            ("name", Text),
+            ("product_id", Many2one("product.product")),
+            ("product_qty", Float),
+            ("product_uom_id", Many2one("uom.uom")),
+            ("price_unit", Float),
+            ("price_subtotal", Float),
+            ("date_planned", Datetime),
+            ("qty_received", Float),
+            ("partner_id", Many2one("res.partner")),
+            ("move_ids", One2many("stock.move", "purchase_line_id")),
+            ("create_date", Datetime),
+            ("write_date", Datetime),
         ],
         required: &["order_id"],
         restricted: true,
@@ -130,10 +191,18 @@ pub static MODELS: &[Model] = &[
         name: "stock.picking",
         description: "Transfer",
         fields: &[
-            ("name", Char), ("partner_id", Many2one("res.partner")), ("origin", Char), ("scheduled_date", Datetime),
-            ("date_done", Datetime), ("state", Selection(PICKING_STATES)), ("purchase_id", Many2one("purchase.order")),
-            ("move_ids", One2many("stock.move", "picking_id")), ("move_line_ids", One2many("stock.move.line", "picking_id")),
-            ("carrier_tracking_ref", Char), ("note", Text), ("write_date", Datetime),
+            ("name", Char),
+            ("partner_id", Many2one("res.partner")),
+            ("origin", Char),
+            ("scheduled_date", Datetime),
+            ("date_done", Datetime),
+            ("state", Selection(PICKING_STATES)),
+            ("purchase_id", Many2one("purchase.order")),
+            ("move_ids", One2many("stock.move", "picking_id")),
+            ("move_line_ids", One2many("stock.move.line", "picking_id")),
+            ("carrier_tracking_ref", Char),
+            ("note", Text),
+            ("write_date", Datetime),
         ],
         required: &[],
         restricted: true,
@@ -142,10 +211,17 @@ pub static MODELS: &[Model] = &[
         name: "stock.move",
         description: "Stock Move",
         fields: &[
-            ("name", Char), ("picking_id", Many2one("stock.picking")), ("product_id", Many2one("product.product")),
-            ("product_uom_qty", Float), ("quantity", Float), ("product_uom", Many2one("uom.uom")),
-            ("state", Selection(PICKING_STATES)), ("purchase_line_id", Many2one("purchase.order.line")),
-            ("picked", Boolean), ("move_line_ids", One2many("stock.move.line", "move_id")), ("date", Datetime),
+            ("name", Char),
+            ("picking_id", Many2one("stock.picking")),
+            ("product_id", Many2one("product.product")),
+            ("product_uom_qty", Float),
+            ("quantity", Float),
+            ("product_uom", Many2one("uom.uom")),
+            ("state", Selection(PICKING_STATES)),
+            ("purchase_line_id", Many2one("purchase.order.line")),
+            ("picked", Boolean),
+            ("move_line_ids", One2many("stock.move.line", "move_id")),
+            ("date", Datetime),
             ("write_date", Datetime),
         ],
         required: &["product_id"],
@@ -155,9 +231,15 @@ pub static MODELS: &[Model] = &[
         name: "stock.move.line",
         description: "Product Moves (Stock Move Line)",
         fields: &[
-            ("move_id", Many2one("stock.move")), ("picking_id", Many2one("stock.picking")),
-            ("product_id", Many2one("product.product")), ("quantity", Float), ("lot_id", Many2one("stock.lot")),
-            ("lot_name", Char), ("picked", Boolean), ("product_uom_id", Many2one("uom.uom")), ("write_date", Datetime),
+            ("move_id", Many2one("stock.move")),
+            ("picking_id", Many2one("stock.picking")),
+            ("product_id", Many2one("product.product")),
+            ("quantity", Float),
+            ("lot_id", Many2one("stock.lot")),
+            ("lot_name", Char),
+            ("picked", Boolean),
+            ("product_uom_id", Many2one("uom.uom")),
+            ("write_date", Datetime),
         ],
         required: &["product_id"],
         restricted: true,
@@ -165,7 +247,11 @@ pub static MODELS: &[Model] = &[
     Model {
         name: "stock.lot",
         description: "Lot/Serial",
-        fields: &[("name", Char), ("product_id", Many2one("product.product")), ("write_date", Datetime)],
+        fields: &[
+            ("name", Char),
+            ("product_id", Many2one("product.product")),
+            ("write_date", Datetime),
+        ],
         required: &["name", "product_id"],
         restricted: true,
     },
@@ -173,8 +259,13 @@ pub static MODELS: &[Model] = &[
         name: "mail.message",
         description: "Message",
         fields: &[
-            ("model", Char), ("res_id", Integer), ("body", Text), ("message_type", Selection(MESSAGE_TYPES)),
-            ("author_id", Many2one("res.partner")), ("date", Datetime), ("write_date", Datetime),
+            ("model", Char),
+            ("res_id", Integer),
+            ("body", Text),
+            ("message_type", Selection(MESSAGE_TYPES)),
+            ("author_id", Many2one("res.partner")),
+            ("date", Datetime),
+            ("write_date", Datetime),
         ],
         required: &[],
         restricted: false,
@@ -183,8 +274,13 @@ pub static MODELS: &[Model] = &[
         name: "ir.attachment",
         description: "Attachment",
         fields: &[
-            ("name", Char), ("res_model", Char), ("res_id", Integer), ("datas", Char), ("mimetype", Char),
-            ("file_size", Integer), ("write_date", Datetime),
+            ("name", Char),
+            ("res_model", Char),
+            ("res_id", Integer),
+            ("datas", Char),
+            ("mimetype", Char),
+            ("file_size", Integer),
+            ("write_date", Datetime),
         ],
         required: &["name"],
         restricted: false,
@@ -195,12 +291,106 @@ pub fn model(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)
 }
 
+/// `fields_get` of each model as recorded from Odoo 19.0 (shared/odoo-wire/fields): every
+/// field Odoo has, so the double accepts exactly the names Odoo accepts. Fields the double
+/// does not model read as Odoo's empty value for their type.
+const RECORDED_FIELDS: &[(&str, &str)] = &[
+    ("res.partner", include_str!("fields/res.partner.json")),
+    ("res.users", include_str!("fields/res.users.json")),
+    ("res.currency", include_str!("fields/res.currency.json")),
+    ("uom.uom", include_str!("fields/uom.uom.json")),
+    (
+        "product.product",
+        include_str!("fields/product.product.json"),
+    ),
+    (
+        "product.supplierinfo",
+        include_str!("fields/product.supplierinfo.json"),
+    ),
+    ("purchase.order", include_str!("fields/purchase.order.json")),
+    (
+        "purchase.order.line",
+        include_str!("fields/purchase.order.line.json"),
+    ),
+    ("stock.picking", include_str!("fields/stock.picking.json")),
+    ("stock.move", include_str!("fields/stock.move.json")),
+    (
+        "stock.move.line",
+        include_str!("fields/stock.move.line.json"),
+    ),
+    ("stock.lot", include_str!("fields/stock.lot.json")),
+    ("mail.message", include_str!("fields/mail.message.json")),
+    ("ir.attachment", include_str!("fields/ir.attachment.json")),
+];
+
+type FieldTable =
+    std::collections::HashMap<&'static str, std::collections::HashMap<String, FieldType>>;
+
+fn recorded() -> &'static FieldTable {
+    static TABLE: std::sync::OnceLock<FieldTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        RECORDED_FIELDS
+            .iter()
+            .map(|(model, json)| {
+                let fields: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(json).expect("recorded fields_get is JSON");
+                let types = fields
+                    .into_iter()
+                    .map(|(name, f)| {
+                        let relation = f
+                            .get("relation")
+                            .and_then(|r| r.as_str())
+                            .map(leak)
+                            .unwrap_or("");
+                        let t = match f.get("type").and_then(|t| t.as_str()).unwrap_or("char") {
+                            "integer" => Integer,
+                            "float" | "monetary" => Float,
+                            "boolean" => Boolean,
+                            "date" => Date,
+                            "datetime" => Datetime,
+                            "selection" => Selection(&[]),
+                            "many2one" | "many2one_reference" if !relation.is_empty() => {
+                                Many2one(relation)
+                            }
+                            "one2many" => One2many(relation, ""),
+                            "many2many" => Many2many(relation),
+                            "text" | "html" => Text,
+                            _ => Char,
+                        };
+                        (name, t)
+                    })
+                    .collect();
+                (*model, types)
+            })
+            .collect()
+    })
+}
+
 impl Model {
     pub fn field(&self, name: &str) -> Option<FieldType> {
         if name == "id" {
             return Some(Integer);
         }
-        self.fields.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+            .or_else(|| recorded().get(self.name).and_then(|f| f.get(name)).copied())
+    }
+
+    /// Every field name, modelled or recorded, for reads without a field list.
+    pub fn all_fields(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.fields.iter().map(|(n, _)| n.to_string()).collect();
+        if let Some(rec) = recorded().get(self.name) {
+            let mut more: Vec<&String> = rec
+                .keys()
+                .filter(|k| !names.contains(k) && k.as_str() != "id")
+                .collect();
+            more.sort();
+            names.extend(more.into_iter().cloned());
+        }
+        names
     }
 }
 

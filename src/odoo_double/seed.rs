@@ -17,36 +17,160 @@ pub const DEMO_VENDORS: &[(i64, &str, &str)] = &[
 ];
 
 const PRODUCTS: &[&str] = &[
-    "Oak Panel 18mm", "Birch Plywood 12mm", "Steel Bracket L", "Hinge Soft-Close", "Drawer Slide 450mm", "Cabinet Handle Matte",
-    "Desk Leg Square", "Caster Wheel 50mm", "Foam Cushion 40x40", "Fabric Roll Grey", "Glass Shelf 8mm", "Wood Screw 4x40",
-    "Dowel 8x35", "Edge Band White", "Lacquer Clear 5L", "Varnish Satin 1L", "Aluminium Profile 2m", "Rubber Foot 20mm",
-    "Cable Grommet 60mm", "Monitor Arm", "Gas Lift Cylinder", "Chair Base Nylon", "Armrest Pad", "Mesh Back Frame",
-    "Table Top Walnut", "MDF Board 16mm", "Veneer Sheet Ash", "Hex Bolt M8", "Washer M8", "Nut M8 Nylock",
-    "Steel Tube 25x25", "Powder Coat Black", "Leather Hide Brown", "Thread Polyester", "Zipper 60cm", "Spring Pocket Unit",
-    "Pallet Wrap", "Carton 600x400", "Corner Protector", "Label Roll", "LED Strip 1m", "Power Socket Module",
-    "Lock Cam 20mm", "Key Blank", "Magnetic Catch", "Shelf Pin 5mm", "Back Panel HDF", "Leveling Glide",
-    "Adhesive PVA 10kg", "Sanding Disc P120", "Drill Bit 8mm", "Router Bit Ogee", "Saw Blade 300mm", "Safety Gloves",
-    "Ear Protection", "Dust Mask FFP2", "Control Board v2", "Motor 24V", "Battery Pack 36V", "Sensor Module",
+    "Oak Panel 18mm",
+    "Birch Plywood 12mm",
+    "Steel Bracket L",
+    "Hinge Soft-Close",
+    "Drawer Slide 450mm",
+    "Cabinet Handle Matte",
+    "Desk Leg Square",
+    "Caster Wheel 50mm",
+    "Foam Cushion 40x40",
+    "Fabric Roll Grey",
+    "Glass Shelf 8mm",
+    "Wood Screw 4x40",
+    "Dowel 8x35",
+    "Edge Band White",
+    "Lacquer Clear 5L",
+    "Varnish Satin 1L",
+    "Aluminium Profile 2m",
+    "Rubber Foot 20mm",
+    "Cable Grommet 60mm",
+    "Monitor Arm",
+    "Gas Lift Cylinder",
+    "Chair Base Nylon",
+    "Armrest Pad",
+    "Mesh Back Frame",
+    "Table Top Walnut",
+    "MDF Board 16mm",
+    "Veneer Sheet Ash",
+    "Hex Bolt M8",
+    "Washer M8",
+    "Nut M8 Nylock",
+    "Steel Tube 25x25",
+    "Powder Coat Black",
+    "Leather Hide Brown",
+    "Thread Polyester",
+    "Zipper 60cm",
+    "Spring Pocket Unit",
+    "Pallet Wrap",
+    "Carton 600x400",
+    "Corner Protector",
+    "Label Roll",
+    "LED Strip 1m",
+    "Power Socket Module",
+    "Lock Cam 20mm",
+    "Key Blank",
+    "Magnetic Catch",
+    "Shelf Pin 5mm",
+    "Back Panel HDF",
+    "Leveling Glide",
+    "Adhesive PVA 10kg",
+    "Sanding Disc P120",
+    "Drill Bit 8mm",
+    "Router Bit Ogee",
+    "Saw Blade 300mm",
+    "Safety Gloves",
+    "Ear Protection",
+    "Dust Mask FFP2",
+    "Control Board v2",
+    "Motor 24V",
+    "Battery Pack 36V",
+    "Sensor Module",
 ];
 
+/// Products start where the recorded Odoo's do (product 19 in shared/odoo-wire), so the
+/// recorded exchanges that name products replay against the demo data.
+const FIRST_PRODUCT_ID: i64 = 19;
+
 fn rec(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect()
 }
 
 /// Users, company, currency and units: what every double has.
 pub fn base(env: &mut Env, login: &str, api_key: &str) {
-    env.insert("res.currency", rec(&[("id", json!(1)), ("name", json!("USD")), ("symbol", json!("$"))]));
-    env.insert("uom.uom", rec(&[("id", json!(1)), ("name", json!("Units")), ("relative_factor", json!(1.0)), ("active", json!(true))]));
+    env.insert(
+        "res.currency",
+        rec(&[
+            ("id", json!(1)),
+            ("name", json!("USD")),
+            ("symbol", json!("$")),
+        ]),
+    );
     env.insert(
         "uom.uom",
-        rec(&[("id", json!(2)), ("name", json!("Dozens")), ("relative_factor", json!(12.0)), ("relative_uom_id", json!(1)), ("active", json!(true))]),
+        rec(&[
+            ("id", json!(1)),
+            ("name", json!("Units")),
+            ("relative_factor", json!(1.0)),
+            ("active", json!(true)),
+        ]),
     );
-    env.insert("uom.uom", rec(&[("id", json!(3)), ("name", json!("kg")), ("relative_factor", json!(1.0)), ("active", json!(true))]));
-    env.insert("res.partner", rec(&[("id", json!(1)), ("name", json!("My Company (San Francisco)")), ("is_company", json!(true)), ("active", json!(true))]));
-    env.insert("res.partner", rec(&[("id", json!(3)), ("name", json!("Mitchell Admin")), ("active", json!(true))]));
-    env.insert("res.partner", rec(&[("id", json!(4)), ("name", json!("Low Rights")), ("active", json!(true))]));
-    env.insert("res.users", rec(&[("id", json!(2)), ("name", json!("Mitchell Admin")), ("login", json!(login)), ("partner_id", json!(3))]));
-    env.insert("res.users", rec(&[("id", json!(7)), ("name", json!("Low Rights")), ("login", json!("hub_lowrights")), ("partner_id", json!(4))]));
+    env.insert(
+        "uom.uom",
+        rec(&[
+            ("id", json!(2)),
+            ("name", json!("Dozens")),
+            ("relative_factor", json!(12.0)),
+            ("relative_uom_id", json!(1)),
+            ("active", json!(true)),
+        ]),
+    );
+    env.insert(
+        "uom.uom",
+        rec(&[
+            ("id", json!(3)),
+            ("name", json!("kg")),
+            ("relative_factor", json!(1.0)),
+            ("active", json!(true)),
+        ]),
+    );
+    env.insert(
+        "res.partner",
+        rec(&[
+            ("id", json!(1)),
+            ("name", json!("My Company (San Francisco)")),
+            ("is_company", json!(true)),
+            ("active", json!(true)),
+        ]),
+    );
+    env.insert(
+        "res.partner",
+        rec(&[
+            ("id", json!(3)),
+            ("name", json!("Mitchell Admin")),
+            ("active", json!(true)),
+        ]),
+    );
+    env.insert(
+        "res.partner",
+        rec(&[
+            ("id", json!(4)),
+            ("name", json!("Low Rights")),
+            ("active", json!(true)),
+        ]),
+    );
+    env.insert(
+        "res.users",
+        rec(&[
+            ("id", json!(2)),
+            ("name", json!("Mitchell Admin")),
+            ("login", json!(login)),
+            ("partner_id", json!(3)),
+        ]),
+    );
+    env.insert(
+        "res.users",
+        rec(&[
+            ("id", json!(7)),
+            ("name", json!("Low Rights")),
+            ("login", json!("hub_lowrights")),
+            ("partner_id", json!(4)),
+        ]),
+    );
     env.users.push(DoubleUser {
         uid: 2,
         login: login.to_string(),
@@ -77,7 +201,10 @@ pub fn demo(env: &mut Env) {
                 ("is_company", json!(true)),
                 ("supplier_rank", json!(1)),
                 ("email", json!(format!("orders@{slug}.example"))),
-                ("city", json!(["Antwerp", "Lyon", "Porto", "Leeds", "Graz", "Tampere"][i % 6])),
+                (
+                    "city",
+                    json!(["Antwerp", "Lyon", "Porto", "Leeds", "Graz", "Tampere"][i % 6]),
+                ),
                 ("active", json!(true)),
             ]),
         );
@@ -85,7 +212,19 @@ pub fn demo(env: &mut Env) {
             "res.partner",
             rec(&[
                 ("id", json!(id + 10)),
-                ("name", json!(["Ana Silva", "Tom Baker", "Lea Roux", "Jan Novak", "Mia Berg", "Ole Dahl"][i % 6])),
+                (
+                    "name",
+                    json!(
+                        [
+                            "Ana Silva",
+                            "Tom Baker",
+                            "Lea Roux",
+                            "Jan Novak",
+                            "Mia Berg",
+                            "Ole Dahl"
+                        ][i % 6]
+                    ),
+                ),
                 ("parent_id", json!(id)),
                 ("email", json!(format!("sales@{slug}.example"))),
                 ("active", json!(true)),
@@ -93,8 +232,14 @@ pub fn demo(env: &mut Env) {
         );
     }
     for (i, name) in PRODUCTS.iter().enumerate() {
-        let pid = 100 + i as i64;
-        let tracking = if i % 11 == 5 { "serial" } else if i % 7 == 3 { "lot" } else { "none" };
+        let pid = FIRST_PRODUCT_ID + i as i64;
+        let tracking = if i % 11 == 5 {
+            "serial"
+        } else if i % 7 == 3 {
+            "lot"
+        } else {
+            "none"
+        };
         env.insert(
             "product.product",
             rec(&[
@@ -137,8 +282,11 @@ pub fn demo(env: &mut Env) {
         let ordered = now - chrono::Duration::hours(2 * (200 - i));
         let mut lines = Vec::new();
         for l in 0..(1 + i % 4) {
-            let product = 100 + ((i * 7 + l * 13) % PRODUCTS.len() as i64);
-            let planned = (now + chrono::Duration::days(3 + (i + l * 5) % 40)).date().and_hms_opt(8, 0, 0).expect("valid time");
+            let product = FIRST_PRODUCT_ID + ((i * 7 + l * 13) % PRODUCTS.len() as i64);
+            let planned = (now + chrono::Duration::days(3 + (i + l * 5) % 40))
+                .date()
+                .and_hms_opt(8, 0, 0)
+                .expect("valid time");
             lines.push(json!([0, 0, {
                 "product_id": product,
                 "product_qty": (5 * (1 + (i + l) % 12)) as f64,
@@ -155,7 +303,9 @@ pub fn demo(env: &mut Env) {
         });
         let mut params = Map::new();
         params.insert("vals_list".into(), json!([vals]));
-        let created = env.execute(&admin, "purchase.order", "create", None, params).expect("seed order");
+        let created = env
+            .execute(&admin, "purchase.order", "create", None, params)
+            .expect("seed order");
         let id = created[0].as_i64().expect("id");
         let state = match i % 20 {
             0 => "cancel",
@@ -166,13 +316,28 @@ pub fn demo(env: &mut Env) {
         if state == "sent" {
             let mut p = Map::new();
             p.insert("vals".into(), json!({"state": "sent"}));
-            env.execute(&admin, "purchase.order", "write", Some(vec![id]), p).expect("seed sent");
+            env.execute(&admin, "purchase.order", "write", Some(vec![id]), p)
+                .expect("seed sent");
         }
         if state == "purchase" || state == "cancel" {
-            env.execute(&admin, "purchase.order", "button_confirm", Some(vec![id]), Map::new()).expect("seed confirm");
+            env.execute(
+                &admin,
+                "purchase.order",
+                "button_confirm",
+                Some(vec![id]),
+                Map::new(),
+            )
+            .expect("seed confirm");
         }
         if state == "cancel" {
-            env.execute(&admin, "purchase.order", "button_cancel", Some(vec![id]), Map::new()).expect("seed cancel");
+            env.execute(
+                &admin,
+                "purchase.order",
+                "button_cancel",
+                Some(vec![id]),
+                Map::new(),
+            )
+            .expect("seed cancel");
         }
         // The oldest confirmed orders have been received already.
         if state == "purchase" && i < 30 && i % 3 == 0 {
@@ -181,7 +346,14 @@ pub fn demo(env: &mut Env) {
                 .find(|(_, p)| p.get("purchase_id").and_then(Value::as_i64) == Some(id))
                 .map(|(pid, _)| *pid);
             if let Some(picking) = picking {
-                env.execute(&admin, "stock.picking", "button_validate", Some(vec![picking]), Map::new()).expect("seed receipt");
+                env.execute(
+                    &admin,
+                    "stock.picking",
+                    "button_validate",
+                    Some(vec![picking]),
+                    Map::new(),
+                )
+                .expect("seed receipt");
             }
         }
     }

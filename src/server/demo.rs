@@ -8,31 +8,70 @@ use crate::server::db::{self, Db};
 
 /// (role, email, password, display name, index into DEMO_VENDORS for supplier users)
 pub const DEMO_LOGINS: &[(Role, &str, &str, &str, Option<usize>)] = &[
-    (Role::SupplierAdmin, "ana@gemini.example", "gemini-demo-pass", "Ana Silva", Some(0)),
-    (Role::SupplierAdmin, "tom@woodcorner.example", "woodcorner-demo-pass", "Tom Baker", Some(1)),
-    (Role::SupplierUser, "lea@gemini.example", "gemini-user-pass", "Lea Roux", Some(0)),
-    (Role::Buyer, "buyer@millrace.example", "buyer-demo-pass", "Bea Buyer", None),
-    (Role::Admin, "admin@millrace.example", "admin-demo-pass", "Adam Admin", None),
+    (
+        Role::SupplierAdmin,
+        "ana@gemini.example",
+        "gemini-demo-pass",
+        "Ana Silva",
+        Some(0),
+    ),
+    (
+        Role::SupplierAdmin,
+        "tom@woodcorner.example",
+        "woodcorner-demo-pass",
+        "Tom Baker",
+        Some(1),
+    ),
+    (
+        Role::SupplierUser,
+        "lea@gemini.example",
+        "gemini-user-pass",
+        "Lea Roux",
+        Some(0),
+    ),
+    (
+        Role::Buyer,
+        "buyer@millrace.example",
+        "buyer-demo-pass",
+        "Bea Buyer",
+        None,
+    ),
+    (
+        Role::Admin,
+        "admin@millrace.example",
+        "admin-demo-pass",
+        "Adam Admin",
+        None,
+    ),
 ];
 
 /// Links the first three demo vendors as supplier organisations.
 pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
     for (partner, name, _) in DEMO_VENDORS.iter().take(3) {
-        sqlx::query("INSERT OR IGNORE INTO suppliers (name, odoo_partner_id, created_at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(partner)
-            .bind(db::now())
-            .execute(db)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO suppliers (name, odoo_partner_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(name)
+        .bind(partner)
+        .bind(db::now())
+        .execute(db)
+        .await?;
     }
     for (role, email, password, name, vendor) in DEMO_LOGINS {
-        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = ?").bind(email).fetch_optional(db).await?;
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(db)
+            .await?;
         if exists.is_some() {
             continue;
         }
         let supplier_id = match vendor {
             Some(i) => {
-                let (id,): (i64,) = sqlx::query_as("SELECT id FROM suppliers WHERE odoo_partner_id = ?").bind(DEMO_VENDORS[*i].0).fetch_one(db).await?;
+                let (id,): (i64,) =
+                    sqlx::query_as("SELECT id FROM suppliers WHERE odoo_partner_id = ?")
+                        .bind(DEMO_VENDORS[*i].0)
+                        .fetch_one(db)
+                        .await?;
                 Some(id)
             }
             None => None,

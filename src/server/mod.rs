@@ -50,14 +50,18 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 /// The HTTP application: pages, server functions, webhook, health; behind the session layer
 /// and the request guard (CSRF, user loading, redirect of anonymous visitors).
 pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
-    let store = SqliteStore::new(state.db.clone()).with_table_name("tower_sessions").expect("valid table name");
+    let store = SqliteStore::new(state.db.clone())
+        .with_table_name("tower_sessions")
+        .expect("valid table name");
     store.migrate().await?;
     let sessions = SessionManagerLayer::new(store)
         .with_name("millrace_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(12)));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::hours(12),
+        ));
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let ctx_state = state.clone();
@@ -78,18 +82,29 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::guard,
+        ))
         .layer(sessions)
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state);
     Ok(app)
 }
 
 /// Odoo's "Send Webhook Notification": a hint to poll now. The body is never trusted as data.
-async fn webhook(State(state): State<AppState>, Path(token): Path<String>, body: axum::body::Bytes) -> impl IntoResponse {
+async fn webhook(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
     use subtle::ConstantTimeEq;
-    let Some(expected) = &state.settings.webhook_token else { return StatusCode::NOT_FOUND };
+    let Some(expected) = &state.settings.webhook_token else {
+        return StatusCode::NOT_FOUND;
+    };
     if !bool::from(token.as_bytes().ct_eq(expected.expose().as_bytes())) {
         return StatusCode::NOT_FOUND;
     }
@@ -111,24 +126,50 @@ async fn mailbox(State(state): State<AppState>) -> impl IntoResponse {
     if !state.settings.dev_mailbox {
         return (StatusCode::NOT_FOUND, Html(String::from("not found")));
     }
-    let rows: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT created_at, to_address, subject, body FROM mail_outbox ORDER BY id DESC LIMIT 50").fetch_all(&state.db).await.unwrap_or_default();
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT created_at, to_address, subject, body FROM mail_outbox ORDER BY id DESC LIMIT 50",
+    )
+    .fetch_all(&state.db)
+    .await
+    .unwrap_or_default();
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
-    let items: String = rows.iter().map(|(at, to, subject, body)| format!("<article><h2>{}</h2><p>To {} at {}</p><pre>{}</pre></article>", esc(subject), esc(to), esc(at), esc(body))).collect();
+    let items: String = rows
+        .iter()
+        .map(|(at, to, subject, body)| {
+            format!(
+                "<article><h2>{}</h2><p>To {} at {}</p><pre>{}</pre></article>",
+                esc(subject),
+                esc(to),
+                esc(at),
+                esc(body)
+            )
+        })
+        .collect();
     (StatusCode::OK, Html(format!("<!DOCTYPE html><html><head><meta charset=utf-8><title>Dev mailbox</title></head><body><h1>Dev mailbox</h1>{items}</body></html>")))
 }
 
 /// Runs the poller until shutdown: every interval, or at once when a webhook arrives.
-pub async fn run_poller(db: Db, odoo: OdooClient, settings: Arc<Settings>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_poller(
+    db: Db,
+    odoo: OdooClient,
+    settings: Arc<Settings>,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut polls: u64 = 0;
     loop {
         match sync::poller::poll_once(&db, &odoo, settings.include_rfqs).await {
-            Ok(r) if r.orders_seen > 0 => tracing::info!(orders = r.orders_seen, changed = r.orders_changed_in_odoo, calls = r.odoo_calls, "synced from odoo"),
+            Ok(r) if r.orders_seen > 0 => tracing::info!(
+                orders = r.orders_seen,
+                changed = r.orders_changed_in_odoo,
+                calls = r.odoo_calls,
+                "synced from odoo"
+            ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "poll failed; will try again"),
         }
         polls += 1;
-        if polls % 20 == 0 {
+        if polls.is_multiple_of(20) {
             if let Err(e) = sync::poller::reconcile(&db, &odoo, settings.include_rfqs).await {
                 tracing::warn!(error = %e, "reconciliation failed");
             }
@@ -142,26 +183,46 @@ pub async fn run_poller(db: Db, odoo: OdooClient, settings: Arc<Settings>, wake:
 }
 
 /// Serves the app on `listener` and runs the sync until `shutdown` flips to true.
-pub async fn run(listener: tokio::net::TcpListener, state: AppState, odoo: Option<OdooClient>, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    odoo: Option<OdooClient>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let app = router(state.clone()).await?;
     let mut tasks = Vec::new();
     if let Some(odoo) = odoo {
-        tasks.push(tokio::spawn(run_poller(state.db.clone(), odoo.clone(), state.settings.clone(), state.poll_wake.clone(), shutdown.clone())));
+        tasks.push(tokio::spawn(run_poller(
+            state.db.clone(),
+            odoo.clone(),
+            state.settings.clone(),
+            state.poll_wake.clone(),
+            shutdown.clone(),
+        )));
         let worker = sync::outbox::Worker {
             db: state.db.clone(),
             odoo,
-            max_attempts: state.settings.outbox_max_attempts,
+            retry: sync::outbox::RetryPolicy {
+                max_attempts: state.settings.outbox_max_attempts,
+                ..Default::default()
+            },
             wake: state.outbox_wake.clone(),
             lease: Duration::from_secs(60),
         };
-        tasks.push(tokio::spawn(sync::outbox::run_worker(worker, shutdown.clone())));
+        tasks.push(tokio::spawn(sync::outbox::run_worker(
+            worker,
+            shutdown.clone(),
+        )));
     }
     let mut stop = shutdown.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await?;
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
     }

@@ -6,8 +6,12 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::{Sqlite, Transaction};
 
-use crate::api::orders::{DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary, PAGE_SIZE};
-use crate::domain::order::{derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus};
+use crate::api::orders::{
+    DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary, PAGE_SIZE,
+};
+use crate::domain::order::{
+    derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
+};
 use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
@@ -43,13 +47,22 @@ pub async fn record_event(
     Ok(())
 }
 
-pub async fn order_id_for_odoo(tx: &mut Transaction<'_, Sqlite>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = ?").bind(odoo_id).fetch_optional(&mut **tx).await?;
+pub async fn order_id_for_odoo(
+    tx: &mut Transaction<'_, Sqlite>,
+    odoo_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = ?")
+        .bind(odoo_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(r.map(|r| r.0))
 }
 
 /// Derives and stores the order's status from what the database holds.
-pub async fn recompute_status(tx: &mut Transaction<'_, Sqlite>, order_id: i64) -> Result<OrderStatus, sqlx::Error> {
+pub async fn recompute_status(
+    tx: &mut Transaction<'_, Sqlite>,
+    order_id: i64,
+) -> Result<OrderStatus, sqlx::Error> {
     let (odoo_state, acknowledged_at, change): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT odoo_state, acknowledged_at, odoo_change_summary FROM purchase_orders WHERE id = ?")
             .bind(order_id)
@@ -75,7 +88,11 @@ pub async fn recompute_status(tx: &mut Transaction<'_, Sqlite>, order_id: i64) -
             .collect(),
     };
     let status = derive_order_status(&facts);
-    sqlx::query("UPDATE purchase_orders SET status = ? WHERE id = ?").bind(status.code()).bind(order_id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE purchase_orders SET status = ? WHERE id = ?")
+        .bind(status.code())
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(status)
 }
 
@@ -93,15 +110,31 @@ struct SummaryRow {
 }
 
 fn like(q: &str) -> String {
-    format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    format!(
+        "%{}%",
+        q.trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
 }
 
-pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<OrderPage, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    user: &CurrentUser,
+    filter: &OrderFilter,
+) -> Result<OrderPage, sqlx::Error> {
     let scope = user.supplier_id;
     let q = filter.q.trim();
-    let due = NaiveDate::parse_from_str(filter.due_before.trim(), "%Y-%m-%d").ok().map(|d| format!("{d} 23:59:59"));
+    let due = NaiveDate::parse_from_str(filter.due_before.trim(), "%Y-%m-%d")
+        .ok()
+        .map(|d| format!("{d} 23:59:59"));
     let statuses: Vec<String> = match filter.status.as_str() {
-        "action" => OrderStatus::ALL.iter().filter(|s| s.needs_supplier_action()).map(|s| s.code().to_string()).collect(),
+        "action" => OrderStatus::ALL
+            .iter()
+            .filter(|s| s.needs_supplier_action())
+            .map(|s| s.code().to_string())
+            .collect(),
         s if OrderStatus::from_code(s).is_some() => vec![s.to_string()],
         _ => vec![],
     };
@@ -146,8 +179,15 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<O
     .bind(scope)
     .fetch_all(db)
     .await?;
-    let counts: Vec<(OrderStatus, i64)> = counts.into_iter().filter_map(|(s, n)| Some((OrderStatus::from_code(&s)?, n))).collect();
-    let needs_action = counts.iter().filter(|(s, _)| s.needs_supplier_action()).map(|(_, n)| n).sum();
+    let counts: Vec<(OrderStatus, i64)> = counts
+        .into_iter()
+        .filter_map(|(s, n)| Some((OrderStatus::from_code(&s)?, n)))
+        .collect();
+    let needs_action = counts
+        .iter()
+        .filter(|(s, _)| s.needs_supplier_action())
+        .map(|(_, n)| n)
+        .sum();
     Ok(OrderPage {
         orders: rows
             .into_iter()
@@ -205,7 +245,11 @@ async fn order_row(db: &Db, user: &CurrentUser, id: i64) -> Result<Option<OrderR
 fn policy_for(row: &OrderRow, default: TolerancePolicy) -> TolerancePolicy {
     TolerancePolicy {
         date_days: row.date_tolerance_days.unwrap_or(default.date_days),
-        quantity_percent: row.quantity_tolerance_percent.as_deref().and_then(|p| p.parse().ok()).unwrap_or(default.quantity_percent),
+        quantity_percent: row
+            .quantity_tolerance_percent
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(default.quantity_percent),
     }
 }
 
@@ -242,8 +286,15 @@ async fn line_rows(db: &Db, order_id: i64) -> Result<Vec<LineRow>, sqlx::Error> 
     .await
 }
 
-pub async fn detail(db: &Db, user: &CurrentUser, id: i64, default_policy: TolerancePolicy) -> Result<Option<OrderDetail>, sqlx::Error> {
-    let Some(o) = order_row(db, user, id).await? else { return Ok(None) };
+pub async fn detail(
+    db: &Db,
+    user: &CurrentUser,
+    id: i64,
+    default_policy: TolerancePolicy,
+) -> Result<Option<OrderDetail>, sqlx::Error> {
+    let Some(o) = order_row(db, user, id).await? else {
+        return Ok(None);
+    };
     let policy = policy_for(&o, default_policy);
     let lines = line_rows(db, id).await?;
     let events: Vec<(String, Option<String>, String, String, Option<String>)> = sqlx::query_as(
@@ -253,6 +304,7 @@ pub async fn detail(db: &Db, user: &CurrentUser, id: i64, default_policy: Tolera
     .bind(id)
     .fetch_all(db)
     .await?;
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
     let deliveries: Vec<(String, String, String, i64, String, Option<String>)> = sqlx::query_as(
         "SELECT correlation_id, kind, status, attempts, created_at, delivered_at FROM outbox_messages WHERE order_odoo_id = ? ORDER BY id DESC",
     )
@@ -300,19 +352,40 @@ pub async fn detail(db: &Db, user: &CurrentUser, id: i64, default_policy: Tolera
             .collect(),
         events: events
             .into_iter()
-            .map(|(at, actor, kind, detail, correlation_id)| EventView { at, actor, kind, detail, correlation_id })
+            .map(|(at, actor, kind, detail, correlation_id)| EventView {
+                at,
+                actor,
+                kind,
+                detail,
+                correlation_id,
+            })
             .collect(),
         deliveries: deliveries
             .into_iter()
-            .map(|(correlation_id, kind, status, attempts, created_at, delivered_at)| DeliveryView { correlation_id, kind, status, attempts, created_at, delivered_at })
+            .map(
+                |(correlation_id, kind, status, attempts, created_at, delivered_at)| DeliveryView {
+                    correlation_id,
+                    kind,
+                    status,
+                    attempts,
+                    created_at,
+                    delivered_at,
+                },
+            )
             .collect(),
     }))
 }
 
 fn answerable(o: &OrderRow) -> Result<(), ActionError> {
     match OrderStatus::from_code(&o.status) {
-        Some(OrderStatus::Cancelled) => Err(ActionError::Invalid(format!("{} was cancelled by the buyer; there is nothing to answer.", o.name))),
-        Some(OrderStatus::Received) => Err(ActionError::Invalid(format!("{} has been received in full already.", o.name))),
+        Some(OrderStatus::Cancelled) => Err(ActionError::Invalid(format!(
+            "{} was cancelled by the buyer; there is nothing to answer.",
+            o.name
+        ))),
+        Some(OrderStatus::Received) => Err(ActionError::Invalid(format!(
+            "{} has been received in full already.",
+            o.name
+        ))),
         _ => Ok(()),
     }
 }
@@ -320,12 +393,19 @@ fn answerable(o: &OrderRow) -> Result<(), ActionError> {
 /// Acknowledges the whole order: lines not yet answered count as accepted.
 pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), ActionError> {
     if user.supplier_id.is_none() {
-        return Err(ActionError::Invalid("Only the supplier acknowledges its orders.".into()));
+        return Err(ActionError::Invalid(
+            "Only the supplier acknowledges its orders.".into(),
+        ));
     }
-    let o = order_row(db, user, order_id).await?.ok_or(ActionError::NotFound)?;
+    let o = order_row(db, user, order_id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
     answerable(&o)?;
     if o.acknowledged_at.is_some() && o.odoo_change_summary.is_none() {
-        return Err(ActionError::Invalid(format!("{} is acknowledged already.", o.name)));
+        return Err(ActionError::Invalid(format!(
+            "{} is acknowledged already.",
+            o.name
+        )));
     }
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
@@ -341,8 +421,26 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
         .bind(order_id)
         .execute(&mut *tx)
         .await?;
-    outbox::enqueue(&mut tx, &correlation_id, &OutboxAction::Acknowledge { order_odoo_id: o.odoo_id, order_name: o.name.clone(), user: format!("{} <{}>", user.display_name, user.email), at: now.clone() }).await?;
-    record_event(&mut tx, order_id, Some(user.id), "acknowledged", "acknowledged the order", Some(&correlation_id)).await?;
+    outbox::enqueue(
+        &mut tx,
+        &correlation_id,
+        &OutboxAction::Acknowledge {
+            order_odoo_id: o.odoo_id,
+            order_name: o.name.clone(),
+            user: format!("{} <{}>", user.display_name, user.email),
+            at: now.clone(),
+        },
+    )
+    .await?;
+    record_event(
+        &mut tx,
+        order_id,
+        Some(user.id),
+        "acknowledged",
+        "acknowledged the order",
+        Some(&correlation_id),
+    )
+    .await?;
     recompute_status(&mut tx, order_id).await?;
     tx.commit().await?;
     tracing::info!(po = %o.name, user = user.id, correlation_id, "acknowledged");
@@ -358,51 +456,101 @@ pub struct AnswerInput {
     pub reason: String,
 }
 
-pub async fn answer_line(db: &Db, user: &CurrentUser, order_id: i64, line_id: i64, input: &AnswerInput, default_policy: &TolerancePolicy) -> Result<(), ActionError> {
+pub async fn answer_line(
+    db: &Db,
+    user: &CurrentUser,
+    order_id: i64,
+    line_id: i64,
+    input: &AnswerInput,
+    default_policy: &TolerancePolicy,
+) -> Result<(), ActionError> {
     if user.supplier_id.is_none() {
-        return Err(ActionError::Invalid("Only the supplier answers its order lines.".into()));
+        return Err(ActionError::Invalid(
+            "Only the supplier answers its order lines.".into(),
+        ));
     }
-    let o = order_row(db, user, order_id).await?.ok_or(ActionError::NotFound)?;
+    let o = order_row(db, user, order_id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
     answerable(&o)?;
-    let line = line_rows(db, order_id).await?.into_iter().find(|l| l.id == line_id).ok_or(ActionError::NotFound)?;
+    let line = line_rows(db, order_id)
+        .await?
+        .into_iter()
+        .find(|l| l.id == line_id)
+        .ok_or(ActionError::NotFound)?;
     if line.removed_in_odoo == 1 {
-        return Err(ActionError::Invalid("This line was removed by the buyer.".into()));
+        return Err(ActionError::Invalid(
+            "This line was removed by the buyer.".into(),
+        ));
     }
-    if matches!(line.answer.as_deref(), Some("proposal_pending" | "rejected")) {
-        return Err(ActionError::Invalid("Your previous answer on this line is waiting for the buyer.".into()));
+    if matches!(
+        line.answer.as_deref(),
+        Some("proposal_pending" | "rejected")
+    ) {
+        return Err(ActionError::Invalid(
+            "Your previous answer on this line is waiting for the buyer.".into(),
+        ));
     }
     let ordered: Decimal = line.quantity.parse().unwrap_or_default();
-    let requested = line.date_planned.as_deref().and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+    let requested = line
+        .date_planned
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
     let today = chrono::Utc::now().date_naive();
     let answer = match input.answer.as_str() {
         "accept" => LineAnswer::Accept,
-        "reject" => LineAnswer::reject(&input.reason).map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?,
+        "reject" => LineAnswer::reject(&input.reason)
+            .map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?,
         "propose" => {
             let date = match input.proposed_date.trim() {
                 "" => None,
-                d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ActionError::Invalid(format!("“{d}” is not a date: use YYYY-MM-DD.")))?),
+                d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    ActionError::Invalid(format!("“{d}” is not a date: use YYYY-MM-DD."))
+                })?),
             };
             let quantity = match input.proposed_quantity.trim() {
                 "" => None,
-                q => Some(q.parse::<Decimal>().map_err(|_| ActionError::Invalid(format!("“{q}” is not a quantity.")))?),
+                q => Some(
+                    q.parse::<Decimal>()
+                        .map_err(|_| ActionError::Invalid(format!("“{q}” is not a quantity.")))?,
+                ),
             };
             let current_date = requested.unwrap_or(today);
-            LineAnswer::propose(date, quantity, &input.reason, current_date, ordered, today).map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?
+            LineAnswer::propose(date, quantity, &input.reason, current_date, ordered, today)
+                .map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?
         }
-        other => return Err(ActionError::Invalid(format!("Unknown answer “{other}”: accept, propose or reject."))),
+        other => {
+            return Err(ActionError::Invalid(format!(
+                "Unknown answer “{other}”: accept, propose or reject."
+            )))
+        }
     };
     let policy = policy_for(&o, *default_policy);
     let who = format!("{} <{}>", user.display_name, user.email);
     let now = db::now();
     let mut tx = db.begin().await?;
     let (state, event, action): (LineAnswerState, String, Option<OutboxAction>) = match &answer {
-        LineAnswer::Accept => (LineAnswerState::Accepted, format!("accepted “{}” as ordered", line.description), None),
+        LineAnswer::Accept => (
+            LineAnswerState::Accepted,
+            format!("accepted “{}” as ordered", line.description),
+            None,
+        ),
         LineAnswer::Reject { reason } => (
             LineAnswerState::Rejected,
             format!("rejected “{}”: {reason}", line.description),
-            Some(OutboxAction::Note { order_odoo_id: o.odoo_id, text: format!("{who} cannot deliver “{}”: {reason}. Waiting for a buyer's decision.", line.description) }),
+            Some(OutboxAction::Note {
+                order_odoo_id: o.odoo_id,
+                text: format!(
+                    "{who} cannot deliver “{}”: {reason}. Waiting for a buyer's decision.",
+                    line.description
+                ),
+            }),
         ),
-        LineAnswer::Propose { date, quantity, reason } => {
+        LineAnswer::Propose {
+            date,
+            quantity,
+            reason,
+        } => {
             let verdict = policy.judge(requested.unwrap_or(today), ordered, *date, *quantity);
             let what = describe_proposal(*date, *quantity, &line.uom);
             match verdict {
@@ -431,8 +579,20 @@ pub async fn answer_line(db: &Db, user: &CurrentUser, order_id: i64, line_id: i6
         }
     };
     let (proposed_date, proposed_quantity, reason) = match &answer {
-        LineAnswer::Propose { date, quantity, reason } => (
-            date.map(|d| format!("{d} {}", line.date_planned.as_deref().and_then(|p| p.get(11..19)).unwrap_or("08:00:00"))),
+        LineAnswer::Propose {
+            date,
+            quantity,
+            reason,
+        } => (
+            date.map(|d| {
+                format!(
+                    "{d} {}",
+                    line.date_planned
+                        .as_deref()
+                        .and_then(|p| p.get(11..19))
+                        .unwrap_or("08:00:00")
+                )
+            }),
             quantity.map(|q| q.normalize().to_string()),
             Some(reason.clone()),
         ),
@@ -452,7 +612,15 @@ pub async fn answer_line(db: &Db, user: &CurrentUser, order_id: i64, line_id: i6
     if let Some(action) = &action {
         outbox::enqueue(&mut tx, &correlation_id, action).await?;
     }
-    record_event(&mut tx, order_id, Some(user.id), "line_answered", &event, action.as_ref().map(|_| correlation_id.as_str())).await?;
+    record_event(
+        &mut tx,
+        order_id,
+        Some(user.id),
+        "line_answered",
+        &event,
+        action.as_ref().map(|_| correlation_id.as_str()),
+    )
+    .await?;
     // Every line answered: that is an acknowledgment of the order too.
     let (unanswered,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchase_order_lines WHERE order_id = ? AND answer IS NULL AND removed_in_odoo = 0")
         .bind(order_id)
@@ -460,9 +628,34 @@ pub async fn answer_line(db: &Db, user: &CurrentUser, order_id: i64, line_id: i6
         .await?;
     if unanswered == 0 && o.acknowledged_at.is_none() {
         let ack_id = outbox::new_correlation_id();
-        sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?").bind(&now).bind(user.id).bind(order_id).execute(&mut *tx).await?;
-        outbox::enqueue(&mut tx, &ack_id, &OutboxAction::Acknowledge { order_odoo_id: o.odoo_id, order_name: o.name.clone(), user: who.clone(), at: now.clone() }).await?;
-        record_event(&mut tx, order_id, Some(user.id), "acknowledged", "every line answered: order acknowledged", Some(&ack_id)).await?;
+        sqlx::query(
+            "UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
+        )
+        .bind(&now)
+        .bind(user.id)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+        outbox::enqueue(
+            &mut tx,
+            &ack_id,
+            &OutboxAction::Acknowledge {
+                order_odoo_id: o.odoo_id,
+                order_name: o.name.clone(),
+                user: who.clone(),
+                at: now.clone(),
+            },
+        )
+        .await?;
+        record_event(
+            &mut tx,
+            order_id,
+            Some(user.id),
+            "acknowledged",
+            "every line answered: order acknowledged",
+            Some(&ack_id),
+        )
+        .await?;
     }
     recompute_status(&mut tx, order_id).await?;
     tx.commit().await?;

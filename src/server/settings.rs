@@ -54,7 +54,10 @@ fn var(name: &str) -> Option<String> {
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| format!("{name}: cannot read '{v}'")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}: cannot read '{v}'")),
     }
 }
 
@@ -64,16 +67,24 @@ impl Settings {
             None => None,
             Some(url) => Some(OdooSettings {
                 url,
-                database: var("MILLRACE_ODOO_DB").ok_or("MILLRACE_ODOO_DB is required with MILLRACE_ODOO_URL")?,
-                login: var("MILLRACE_ODOO_LOGIN").ok_or("MILLRACE_ODOO_LOGIN is required with MILLRACE_ODOO_URL")?,
-                api_key: Secret::new(var("MILLRACE_ODOO_API_KEY").ok_or("MILLRACE_ODOO_API_KEY is required with MILLRACE_ODOO_URL")?),
-                transport: var("MILLRACE_ODOO_TRANSPORT").unwrap_or_default().parse::<TransportChoice>()?,
+                database: var("MILLRACE_ODOO_DB")
+                    .ok_or("MILLRACE_ODOO_DB is required with MILLRACE_ODOO_URL")?,
+                login: var("MILLRACE_ODOO_LOGIN")
+                    .ok_or("MILLRACE_ODOO_LOGIN is required with MILLRACE_ODOO_URL")?,
+                api_key: Secret::new(
+                    var("MILLRACE_ODOO_API_KEY")
+                        .ok_or("MILLRACE_ODOO_API_KEY is required with MILLRACE_ODOO_URL")?,
+                ),
+                transport: var("MILLRACE_ODOO_TRANSPORT")
+                    .unwrap_or_default()
+                    .parse::<TransportChoice>()?,
                 timeout: Duration::from_secs(parse("MILLRACE_ODOO_TIMEOUT_SECONDS", 20u64)?),
                 max_concurrent_calls: parse("MILLRACE_ODOO_MAX_CONCURRENT_CALLS", 4usize)?,
             }),
         };
         Ok(Self {
-            database_url: var("MILLRACE_DATABASE_URL").unwrap_or_else(|| "sqlite://millrace.db?mode=rwc".into()),
+            database_url: var("MILLRACE_DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://millrace.db?mode=rwc".into()),
             odoo,
             poll_interval: Duration::from_secs(parse("MILLRACE_POLL_INTERVAL_SECONDS", 30u64)?),
             webhook_token: var("MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
@@ -81,8 +92,14 @@ impl Settings {
             secure_cookies: parse("MILLRACE_SECURE_COOKIES", false)?,
             include_rfqs: parse("MILLRACE_INCLUDE_RFQS", false)?,
             tolerance: TolerancePolicy {
-                date_days: parse("MILLRACE_TOLERANCE_DAYS", TolerancePolicy::default().date_days)?,
-                quantity_percent: parse("MILLRACE_TOLERANCE_PERCENT", TolerancePolicy::default().quantity_percent)?,
+                date_days: parse(
+                    "MILLRACE_TOLERANCE_DAYS",
+                    TolerancePolicy::default().date_days,
+                )?,
+                quantity_percent: parse(
+                    "MILLRACE_TOLERANCE_PERCENT",
+                    TolerancePolicy::default().quantity_percent,
+                )?,
             },
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })

@@ -41,7 +41,10 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/api/")
         || path.starts_with("/hooks/")
         || path.starts_with("/dev/mailbox")
-        || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/robots.txt")
+        || matches!(
+            path,
+            "/favicon.ico" | "/healthz" | "/readyz" | "/robots.txt"
+        )
 }
 
 fn refuse(message: &str) -> Response {
@@ -53,17 +56,29 @@ fn refuse(message: &str) -> Response {
         "detail": message,
     });
     let mut r = (StatusCode::FORBIDDEN, body.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     r
 }
 
-pub async fn guard(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+pub async fn guard(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let token = match session.get::<String>(CSRF_KEY).await {
         Ok(Some(t)) => t,
         _ => {
             let t = new_token();
             if session.insert(CSRF_KEY, t.clone()).await.is_err() {
-                return (StatusCode::SERVICE_UNAVAILABLE, "session storage unavailable").into_response();
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "session storage unavailable",
+                )
+                    .into_response();
             }
             t
         }
@@ -83,7 +98,10 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut req: Req
     let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if state_changing && !path.starts_with("/hooks/") {
         // Another site's page posting here: its Origin differs from our Host.
-        if let (Some(origin), Some(host)) = (req.headers().get(header::ORIGIN), req.headers().get(header::HOST)) {
+        if let (Some(origin), Some(host)) = (
+            req.headers().get(header::ORIGIN),
+            req.headers().get(header::HOST),
+        ) {
             let origin = origin.to_str().unwrap_or_default();
             let host = host.to_str().unwrap_or_default();
             let origin_host = origin.split("://").nth(1).unwrap_or(origin);
@@ -91,7 +109,11 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut req: Req
                 return refuse("this request came from another site and was refused");
             }
         }
-        let header_token = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header_token = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let is_form = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -104,8 +126,12 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut req: Req
             let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
                 return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response();
             };
-            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-            let given = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.clone());
+            let fields: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+            let given = fields
+                .iter()
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.clone());
             // The field stays in the body: state-changing server functions declare it, so a
             // hydrated ActionForm (which re-encodes only declared arguments) sends it too.
             req = Request::from_parts(parts, Body::from(bytes));
@@ -121,7 +147,11 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut req: Req
 
     let signed_in = req.extensions().get::<super::CurrentUser>().is_some();
     if !state_changing && !signed_in && !is_public(&path) {
-        let next_path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let next_path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
         let target = format!("/login?next={}", urlencode(&next_path));
         return Redirect::to(&target).into_response();
     }
@@ -135,5 +165,8 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut req: Req
 }
 
 fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("x", s)]).unwrap_or_default().trim_start_matches("x=").to_string()
+    serde_urlencoded::to_string([("x", s)])
+        .unwrap_or_default()
+        .trim_start_matches("x=")
+        .to_string()
 }

@@ -28,7 +28,14 @@ impl Role {
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
-        [Role::SupplierAdmin, Role::SupplierUser, Role::Buyer, Role::Admin].into_iter().find(|r| r.code() == s)
+        [
+            Role::SupplierAdmin,
+            Role::SupplierUser,
+            Role::Buyer,
+            Role::Admin,
+        ]
+        .into_iter()
+        .find(|r| r.code() == s)
     }
 }
 
@@ -56,6 +63,7 @@ impl CurrentUser {
 pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
     let user_id: i64 = session.get(USER_KEY).await.ok().flatten()?;
     let epoch: i64 = session.get(EPOCH_KEY).await.ok().flatten()?;
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
     let row: Option<(i64, String, String, String, Option<i64>, Option<String>, String, i64, i64)> = sqlx::query_as(
         "SELECT u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.time_zone, u.active, u.session_epoch
          FROM users u LEFT JOIN suppliers s ON s.id = u.supplier_id WHERE u.id = ?",
@@ -65,11 +73,29 @@ pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
     .await
     .ok()
     .flatten();
-    let (id, email, display_name, role, supplier_id, supplier_name, time_zone, active, current_epoch) = row?;
+    let (
+        id,
+        email,
+        display_name,
+        role,
+        supplier_id,
+        supplier_name,
+        time_zone,
+        active,
+        current_epoch,
+    ) = row?;
     if active == 0 || current_epoch != epoch {
         // Ended elsewhere (deactivated, password changed): forget this session for good.
         let _ = session.flush().await;
         return None;
     }
-    Some(CurrentUser { id, email, display_name, role: Role::from_code(&role)?, supplier_id, supplier_name, time_zone })
+    Some(CurrentUser {
+        id,
+        email,
+        display_name,
+        role: Role::from_code(&role)?,
+        supplier_id,
+        supplier_name,
+        time_zone,
+    })
 }

@@ -21,32 +21,44 @@ pub enum LoginError {
     Storage,
 }
 
-pub async fn sign_in(db: &Db, session: &Session, email: &str, password: &str, ip: &str) -> Result<i64, LoginError> {
+pub async fn sign_in(
+    db: &Db,
+    session: &Session,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<i64, LoginError> {
     let email = email.trim();
     let since = db::at(-chrono::Duration::minutes(LOCKOUT_MINUTES));
-    let (by_account,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM login_attempts WHERE email = ? AND succeeded = 0 AND at >= ?")
-            .bind(email)
-            .bind(&since)
-            .fetch_one(db)
-            .await
-            .map_err(|_| LoginError::Storage)?;
-    let (by_ip,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND succeeded = 0 AND at >= ?")
-        .bind(ip)
-        .bind(&since)
-        .fetch_one(db)
-        .await
-        .map_err(|_| LoginError::Storage)?;
+    let (by_account,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM login_attempts WHERE email = ? AND succeeded = 0 AND at >= ?",
+    )
+    .bind(email)
+    .bind(&since)
+    .fetch_one(db)
+    .await
+    .map_err(|_| LoginError::Storage)?;
+    let (by_ip,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND succeeded = 0 AND at >= ?",
+    )
+    .bind(ip)
+    .bind(&since)
+    .fetch_one(db)
+    .await
+    .map_err(|_| LoginError::Storage)?;
     if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
         audit(db, None, "login_locked_out", email, "", ip).await;
-        return Err(LoginError::LockedOut { minutes: LOCKOUT_MINUTES });
+        return Err(LoginError::LockedOut {
+            minutes: LOCKOUT_MINUTES,
+        });
     }
-    let row: Option<(i64, String, i64, i64)> =
-        sqlx::query_as("SELECT id, password_hash, active, session_epoch FROM users WHERE email = ?")
-            .bind(email)
-            .fetch_optional(db)
-            .await
-            .map_err(|_| LoginError::Storage)?;
+    let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, password_hash, active, session_epoch FROM users WHERE email = ?",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await
+    .map_err(|_| LoginError::Storage)?;
     let ok = match &row {
         Some((_, hash, active, _)) => password::verify(password, hash) && *active == 1,
         None => {
@@ -68,8 +80,14 @@ pub async fn sign_in(db: &Db, session: &Session, email: &str, password: &str, ip
     };
     // A new session id at sign-in: a session fixed before it is worth nothing after.
     session.cycle_id().await.map_err(|_| LoginError::Storage)?;
-    session.insert(USER_KEY, user_id).await.map_err(|_| LoginError::Storage)?;
-    session.insert(EPOCH_KEY, epoch).await.map_err(|_| LoginError::Storage)?;
+    session
+        .insert(USER_KEY, user_id)
+        .await
+        .map_err(|_| LoginError::Storage)?;
+    session
+        .insert(EPOCH_KEY, epoch)
+        .await
+        .map_err(|_| LoginError::Storage)?;
     audit(db, Some(user_id), "login", email, "", ip).await;
     Ok(user_id)
 }
@@ -99,12 +117,19 @@ pub async fn create_user(
 
 /// Ends every session of the user at once (password change, deactivation).
 pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?").bind(user_id).execute(db).await?;
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?")
+        .bind(user_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET active = ? WHERE id = ?").bind(active as i64).bind(user_id).execute(db).await?;
+    sqlx::query("UPDATE users SET active = ? WHERE id = ?")
+        .bind(active as i64)
+        .bind(user_id)
+        .execute(db)
+        .await?;
     if !active {
         end_all_sessions(db, user_id).await?;
     }
@@ -112,7 +137,14 @@ pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx:
 }
 
 /// Appends to the audit log; failures are logged, never shown to the user.
-pub async fn audit(db: &Db, actor: Option<i64>, action: &str, target: &str, detail: &str, ip: &str) {
+pub async fn audit(
+    db: &Db,
+    actor: Option<i64>,
+    action: &str,
+    target: &str,
+    detail: &str,
+    ip: &str,
+) {
     let r = sqlx::query("INSERT INTO audit_log (at, actor_user_id, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(db::now())
         .bind(actor)

@@ -15,16 +15,24 @@ pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(std::time::Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
 }
 
 /// Now in UTC as stored: `YYYY-MM-DD HH:MM:SS`.
 pub fn now() -> String {
-    chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string()
+    chrono::Utc::now()
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 pub fn at(offset: chrono::Duration) -> String {
-    (chrono::Utc::now().naive_utc() + offset).format("%Y-%m-%d %H:%M:%S").to_string()
+    (chrono::Utc::now().naive_utc() + offset)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }

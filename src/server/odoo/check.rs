@@ -27,7 +27,15 @@ impl std::fmt::Display for CheckReport {
         for p in &self.problems {
             writeln!(f, "missing: {p}")?;
         }
-        writeln!(f, "{}", if self.is_ok() { "result: ok" } else { "result: problems found" })
+        writeln!(
+            f,
+            "{}",
+            if self.is_ok() {
+                "result: ok"
+            } else {
+                "result: problems found"
+            }
+        )
     }
 }
 
@@ -44,17 +52,37 @@ pub fn explain(e: &OdooError, settings: &OdooSettings) -> String {
 }
 
 pub async fn run(settings: OdooSettings) -> Result<CheckReport, String> {
-    let client = OdooClient::connect(settings.clone()).await.map_err(|e| explain(&e, &settings))?;
+    let client = OdooClient::connect(settings.clone())
+        .await
+        .map_err(|e| explain(&e, &settings))?;
     // JSON-2 authenticates by key alone: make sure the key belongs to the configured login.
-    let me = client.read("res.users", &[client.uid], &["login", "name"]).await.map_err(|e| explain(&e, &settings))?;
-    let login = me.first().and_then(|u| u.get("login")).and_then(Value::as_str).unwrap_or_default().to_string();
+    let me = client
+        .read("res.users", &[client.uid], &["login", "name"])
+        .await
+        .map_err(|e| explain(&e, &settings))?;
+    let login = me
+        .first()
+        .and_then(|u| u.get("login"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if !login.is_empty() && login != settings.login {
-        return Err(format!("the API key belongs to '{login}', not '{}': check MILLRACE_ODOO_LOGIN", settings.login));
+        return Err(format!(
+            "the API key belongs to '{login}', not '{}': check MILLRACE_ODOO_LOGIN",
+            settings.login
+        ));
     }
     let mut report = CheckReport::default();
-    report.lines.push(format!("server: Odoo {} at {}", client.version, settings.url));
-    report.lines.push(format!("transport: {}", client.transport.name()));
-    report.lines.push(format!("user: {login} (uid {})", client.uid));
+    report.lines.push(format!(
+        "server: Odoo {} at {}",
+        client.version, settings.url
+    ));
+    report
+        .lines
+        .push(format!("transport: {}", client.transport.name()));
+    report
+        .lines
+        .push(format!("user: {login} (uid {})", client.uid));
     for (model, fields) in client.fields.required() {
         let mut p = Map::new();
         p.insert("attributes".into(), json!(["type"]));
@@ -69,11 +97,17 @@ pub async fn run(settings: OdooSettings) -> Result<CheckReport, String> {
                 p.insert("domain".into(), json!([]));
                 p.insert("limit".into(), json!(1));
                 if let Err(e) = client.call(model, "search", None, p).await {
-                    report.problems.push(format!("read access to {model} ({e})"));
+                    report
+                        .problems
+                        .push(format!("read access to {model} ({e})"));
                 }
             }
-            Ok(other) => report.problems.push(format!("model {model} (fields_get answered {other})")),
-            Err(e) if e.kind() == Some(ServerErrorKind::Access) => report.problems.push(format!("access right on {model}")),
+            Ok(other) => report
+                .problems
+                .push(format!("model {model} (fields_get answered {other})")),
+            Err(e) if e.kind() == Some(ServerErrorKind::Access) => {
+                report.problems.push(format!("access right on {model}"))
+            }
             Err(e) => report.problems.push(format!("model {model} ({e})")),
         }
     }

@@ -42,7 +42,9 @@ impl std::str::FromStr for TransportChoice {
             "auto" | "" => Ok(TransportChoice::Auto),
             "jsonrpc" | "json-rpc" => Ok(TransportChoice::Force(Transport::JsonRpc)),
             "json2" | "json-2" => Ok(TransportChoice::Force(Transport::Json2)),
-            other => Err(format!("unknown odoo transport '{other}' (use auto, jsonrpc or json2)")),
+            other => Err(format!(
+                "unknown odoo transport '{other}' (use auto, jsonrpc or json2)"
+            )),
         }
     }
 }
@@ -73,7 +75,11 @@ pub struct OdooClient {
 
 impl std::fmt::Debug for OdooClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OdooClient").field("url", &self.settings.url).field("version", &self.version).field("transport", &self.transport).finish()
+        f.debug_struct("OdooClient")
+            .field("url", &self.settings.url)
+            .field("version", &self.version)
+            .field("transport", &self.transport)
+            .finish()
     }
 }
 
@@ -109,7 +115,8 @@ impl OdooClient {
             .get("server_version_info")
             .and_then(|v| v.get(0))
             .and_then(Value::as_u64)
-            .ok_or_else(|| OdooError::Protocol(format!("no server_version_info in {info}")))? as u8;
+            .ok_or_else(|| OdooError::Protocol(format!("no server_version_info in {info}")))?
+            as u8;
         client.fields = FieldNames::for_version(client.version);
         client.transport = match client.settings.transport {
             TransportChoice::Force(t) => t,
@@ -122,11 +129,20 @@ impl OdooClient {
                 let uid = client
                     .rpc("/jsonrpc", json!({"service": "common", "method": "authenticate", "args": [s.database, s.login, s.api_key.expose(), {}]}))
                     .await?;
-                uid.as_i64().ok_or_else(|| OdooError::from_exception("odoo.exceptions.AccessDenied", "wrong login or API key"))?
+                uid.as_i64().ok_or_else(|| {
+                    OdooError::from_exception(
+                        "odoo.exceptions.AccessDenied",
+                        "wrong login or API key",
+                    )
+                })?
             }
             Transport::Json2 => {
-                let ctx = client.call("res.users", "context_get", None, Map::new()).await?;
-                ctx.get("uid").and_then(Value::as_i64).ok_or_else(|| OdooError::Protocol(format!("no uid in {ctx}")))?
+                let ctx = client
+                    .call("res.users", "context_get", None, Map::new())
+                    .await?;
+                ctx.get("uid")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| OdooError::Protocol(format!("no uid in {ctx}")))?
             }
         };
         Ok(client)
@@ -149,12 +165,24 @@ impl OdooClient {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.settings.url.trim_end_matches('/'), path);
         let body = json!({"jsonrpc": "2.0", "method": "call", "params": params, "id": id});
-        let response = self.http.post(url).json(&body).send().await.map_err(|e| OdooError::from_transport(&e))?;
+        let response = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| OdooError::from_transport(&e))?;
         let response = check_status(response).await?;
-        let answer: Value = response.json().await.map_err(|e| OdooError::Protocol(e.to_string()))?;
+        let answer: Value = response
+            .json()
+            .await
+            .map_err(|e| OdooError::Protocol(e.to_string()))?;
         if let Some(error) = answer.get("error") {
             let data = error.get("data");
-            let name = data.and_then(|d| d.get("name")).and_then(Value::as_str).unwrap_or("unknown");
+            let name = data
+                .and_then(|d| d.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
             let message = data
                 .and_then(|d| d.get("message"))
                 .and_then(Value::as_str)
@@ -168,8 +196,18 @@ impl OdooClient {
 
     /// Calls `model.method` with named parameters; `ids` for record methods.
     #[tracing::instrument(skip_all, fields(model, method, transport = self.transport.name()))]
-    pub async fn call(&self, model: &str, method: &str, ids: Option<&[i64]>, params: Map<String, Value>) -> Result<Value, OdooError> {
-        let _permit = self.permits.acquire().await.map_err(|_| OdooError::Protocol("client closed".into()))?;
+    pub async fn call(
+        &self,
+        model: &str,
+        method: &str,
+        ids: Option<&[i64]>,
+        params: Map<String, Value>,
+    ) -> Result<Value, OdooError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| OdooError::Protocol("client closed".into()))?;
         let s = &self.settings;
         match self.transport {
             Transport::JsonRpc => {
@@ -200,10 +238,15 @@ impl OdooClient {
                     .map_err(|e| OdooError::from_transport(&e))?;
                 let status = response.status();
                 if status.is_success() {
-                    return response.json().await.map_err(|e| OdooError::Protocol(e.to_string()));
+                    return response
+                        .json()
+                        .await
+                        .map_err(|e| OdooError::Protocol(e.to_string()));
                 }
                 if status.as_u16() == 429 {
-                    return Err(OdooError::RateLimited { retry_after: retry_after(&response) });
+                    return Err(OdooError::RateLimited {
+                        retry_after: retry_after(&response),
+                    });
                 }
                 let text = response.text().await.unwrap_or_default();
                 match serde_json::from_str::<Value>(&text) {
@@ -211,7 +254,10 @@ impl OdooClient {
                         v["name"].as_str().unwrap_or_default(),
                         v.get("message").and_then(Value::as_str).unwrap_or_default(),
                     )),
-                    _ => Err(OdooError::Http { status: status.as_u16(), body: text.chars().take(300).collect() }),
+                    _ => Err(OdooError::Http {
+                        status: status.as_u16(),
+                        body: text.chars().take(300).collect(),
+                    }),
                 }
             }
         }
@@ -239,7 +285,12 @@ impl OdooClient {
         records(self.call(model, "search_read", None, p).await?)
     }
 
-    pub async fn read(&self, model: &str, ids: &[i64], fields: &[&str]) -> Result<Vec<Map<String, Value>>, OdooError> {
+    pub async fn read(
+        &self,
+        model: &str,
+        ids: &[i64],
+        fields: &[&str],
+    ) -> Result<Vec<Map<String, Value>>, OdooError> {
         let mut p = Map::new();
         p.insert("fields".into(), json!(fields));
         records(self.call(model, "read", Some(ids), p).await?)
@@ -249,7 +300,8 @@ impl OdooClient {
         let mut p = Map::new();
         p.insert("domain".into(), domain);
         let v = self.call(model, "search_count", None, p).await?;
-        v.as_u64().ok_or_else(|| OdooError::Protocol(format!("search_count answered {v}")))
+        v.as_u64()
+            .ok_or_else(|| OdooError::Protocol(format!("search_count answered {v}")))
     }
 
     pub async fn write(&self, model: &str, ids: &[i64], vals: Value) -> Result<(), OdooError> {
@@ -262,7 +314,10 @@ impl OdooClient {
         let mut p = Map::new();
         p.insert("vals_list".into(), json!([vals]));
         let v = self.call(model, "create", None, p).await?;
-        v.get(0).and_then(Value::as_i64).or_else(|| v.as_i64()).ok_or_else(|| OdooError::Protocol(format!("create answered {v}")))
+        v.get(0)
+            .and_then(Value::as_i64)
+            .or_else(|| v.as_i64())
+            .ok_or_else(|| OdooError::Protocol(format!("create answered {v}")))
     }
 
     /// Posts an internal note in the record's chatter.
@@ -271,18 +326,25 @@ impl OdooClient {
         p.insert("body".into(), json!(body));
         p.insert("message_type".into(), json!("comment"));
         p.insert("subtype_xmlid".into(), json!("mail.mt_note"));
-        self.call(model, "message_post", Some(&[id]), p).await.map(|_| ())
+        self.call(model, "message_post", Some(&[id]), p)
+            .await
+            .map(|_| ())
     }
 }
 
 async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, OdooError> {
     let status = response.status();
     if status.as_u16() == 429 {
-        return Err(OdooError::RateLimited { retry_after: retry_after(&response) });
+        return Err(OdooError::RateLimited {
+            retry_after: retry_after(&response),
+        });
     }
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        return Err(OdooError::Http { status: status.as_u16(), body: body.chars().take(300).collect() });
+        return Err(OdooError::Http {
+            status: status.as_u16(),
+            body: body.chars().take(300).collect(),
+        });
     }
     Ok(response)
 }
@@ -305,6 +367,8 @@ fn records(v: Value) -> Result<Vec<Map<String, Value>>, OdooError> {
                 _ => None,
             })
             .collect()),
-        other => Err(OdooError::Protocol(format!("expected a list of records, got {other}"))),
+        other => Err(OdooError::Protocol(format!(
+            "expected a list of records, got {other}"
+        ))),
     }
 }

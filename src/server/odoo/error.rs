@@ -38,7 +38,11 @@ pub enum OdooError {
     #[error("odoo asks us to slow down")]
     RateLimited { retry_after: Option<Duration> },
     #[error("odoo {name}: {message}")]
-    Server { kind: ServerErrorKind, name: String, message: String },
+    Server {
+        kind: ServerErrorKind,
+        name: String,
+        message: String,
+    },
     #[error("unexpected answer from odoo: {0}")]
     Protocol(String),
 }
@@ -46,11 +50,15 @@ pub enum OdooError {
 impl OdooError {
     pub fn retry(&self) -> Retry {
         match self {
-            OdooError::Unreachable { .. } | OdooError::Timeout | OdooError::RateLimited { .. } => Retry::Transient,
+            OdooError::Unreachable { .. } | OdooError::Timeout | OdooError::RateLimited { .. } => {
+                Retry::Transient
+            }
             OdooError::Http { status, .. } if *status >= 500 || *status == 408 => Retry::Transient,
             OdooError::Http { .. } | OdooError::Protocol(_) => Retry::Permanent,
             OdooError::Server { kind, .. } => match kind {
-                ServerErrorKind::SerializationFailure | ServerErrorKind::DatabaseBusy => Retry::Transient,
+                ServerErrorKind::SerializationFailure | ServerErrorKind::DatabaseBusy => {
+                    Retry::Transient
+                }
                 _ => Retry::Permanent,
             },
         }
@@ -65,7 +73,11 @@ impl OdooError {
 
     /// Builds the error from an exception name and message as both transports carry them.
     pub fn from_exception(name: &str, message: &str) -> Self {
-        OdooError::Server { kind: classify(name, message), name: name.to_string(), message: message.to_string() }
+        OdooError::Server {
+            kind: classify(name, message),
+            name: name.to_string(),
+            message: message.to_string(),
+        }
     }
 
     /// From a reqwest failure: connection and timeout problems are transient.
@@ -97,11 +109,19 @@ pub fn classify(name: &str, message: &str) -> ServerErrorKind {
         "MissingError" | "NotFound" => ServerErrorKind::Missing,
         "ValidationError" | "UnprocessableEntity" => ServerErrorKind::Validation,
         "UserError" | "RedirectWarning" => ServerErrorKind::User,
-        "ValueError" | "TypeError" | "KeyError" | "AttributeError" | "NameError" | "BadRequest" => ServerErrorKind::BadArguments,
-        "SerializationFailure" | "TransactionRollbackError" | "LockNotAvailable" => ServerErrorKind::SerializationFailure,
-        "OperationalError" if message.contains("does not exist") => ServerErrorKind::UnknownDatabase,
+        "ValueError" | "TypeError" | "KeyError" | "AttributeError" | "NameError" | "BadRequest" => {
+            ServerErrorKind::BadArguments
+        }
+        "SerializationFailure" | "TransactionRollbackError" | "LockNotAvailable" => {
+            ServerErrorKind::SerializationFailure
+        }
+        "OperationalError" if message.contains("does not exist") => {
+            ServerErrorKind::UnknownDatabase
+        }
         "OperationalError" | "InterfaceError" => ServerErrorKind::DatabaseBusy,
-        _ if message.contains("could not serialize access") => ServerErrorKind::SerializationFailure,
+        _ if message.contains("could not serialize access") => {
+            ServerErrorKind::SerializationFailure
+        }
         _ => ServerErrorKind::Other,
     }
 }
@@ -119,30 +139,129 @@ mod tests {
     #[test]
     fn exceptions_seen_in_the_recordings_are_classified() {
         use ServerErrorKind::*;
-        check("odoo.exceptions.AccessDenied", "Access Denied", AccessDenied, Retry::Permanent);
-        check("odoo.exceptions.AccessError", "You are not allowed", Access, Retry::Permanent);
-        check("odoo.exceptions.MissingError", "Record does not exist", Missing, Retry::Permanent);
-        check("odoo.exceptions.ValidationError", "min > max", Validation, Retry::Permanent);
-        check("odoo.exceptions.UserError", "cancel it first", User, Retry::Permanent);
-        check("builtins.ValueError", "time data", BadArguments, Retry::Permanent);
-        check("builtins.TypeError", "unexpected keyword", BadArguments, Retry::Permanent);
-        check("builtins.AttributeError", "does not exist", BadArguments, Retry::Permanent);
-        check("builtins.KeyError", "nosuchservice", BadArguments, Retry::Permanent);
-        check("builtins.NameError", "Method not available", BadArguments, Retry::Permanent);
-        check("werkzeug.exceptions.Unauthorized", "Invalid apikey", AccessDenied, Retry::Permanent);
-        check("werkzeug.exceptions.NotFound", "the model", Missing, Retry::Permanent);
-        check("psycopg2.OperationalError", "FATAL:  database \"x\" does not exist", UnknownDatabase, Retry::Permanent);
-        check("psycopg2.OperationalError", "server closed the connection unexpectedly", DatabaseBusy, Retry::Transient);
-        check("psycopg2.errors.SerializationFailure", "could not serialize access", SerializationFailure, Retry::Transient);
+        check(
+            "odoo.exceptions.AccessDenied",
+            "Access Denied",
+            AccessDenied,
+            Retry::Permanent,
+        );
+        check(
+            "odoo.exceptions.AccessError",
+            "You are not allowed",
+            Access,
+            Retry::Permanent,
+        );
+        check(
+            "odoo.exceptions.MissingError",
+            "Record does not exist",
+            Missing,
+            Retry::Permanent,
+        );
+        check(
+            "odoo.exceptions.ValidationError",
+            "min > max",
+            Validation,
+            Retry::Permanent,
+        );
+        check(
+            "odoo.exceptions.UserError",
+            "cancel it first",
+            User,
+            Retry::Permanent,
+        );
+        check(
+            "builtins.ValueError",
+            "time data",
+            BadArguments,
+            Retry::Permanent,
+        );
+        check(
+            "builtins.TypeError",
+            "unexpected keyword",
+            BadArguments,
+            Retry::Permanent,
+        );
+        check(
+            "builtins.AttributeError",
+            "does not exist",
+            BadArguments,
+            Retry::Permanent,
+        );
+        check(
+            "builtins.KeyError",
+            "nosuchservice",
+            BadArguments,
+            Retry::Permanent,
+        );
+        check(
+            "builtins.NameError",
+            "Method not available",
+            BadArguments,
+            Retry::Permanent,
+        );
+        check(
+            "werkzeug.exceptions.Unauthorized",
+            "Invalid apikey",
+            AccessDenied,
+            Retry::Permanent,
+        );
+        check(
+            "werkzeug.exceptions.NotFound",
+            "the model",
+            Missing,
+            Retry::Permanent,
+        );
+        check(
+            "psycopg2.OperationalError",
+            "FATAL:  database \"x\" does not exist",
+            UnknownDatabase,
+            Retry::Permanent,
+        );
+        check(
+            "psycopg2.OperationalError",
+            "server closed the connection unexpectedly",
+            DatabaseBusy,
+            Retry::Transient,
+        );
+        check(
+            "psycopg2.errors.SerializationFailure",
+            "could not serialize access",
+            SerializationFailure,
+            Retry::Transient,
+        );
     }
 
     #[test]
     fn transport_failures_are_transient() {
         assert_eq!(OdooError::Timeout.retry(), Retry::Transient);
-        assert_eq!(OdooError::RateLimited { retry_after: None }.retry(), Retry::Transient);
-        assert_eq!(OdooError::Http { status: 503, body: String::new() }.retry(), Retry::Transient);
-        assert_eq!(OdooError::Http { status: 502, body: String::new() }.retry(), Retry::Transient);
-        assert_eq!(OdooError::Http { status: 404, body: String::new() }.retry(), Retry::Permanent);
+        assert_eq!(
+            OdooError::RateLimited { retry_after: None }.retry(),
+            Retry::Transient
+        );
+        assert_eq!(
+            OdooError::Http {
+                status: 503,
+                body: String::new()
+            }
+            .retry(),
+            Retry::Transient
+        );
+        assert_eq!(
+            OdooError::Http {
+                status: 502,
+                body: String::new()
+            }
+            .retry(),
+            Retry::Transient
+        );
+        assert_eq!(
+            OdooError::Http {
+                status: 404,
+                body: String::new()
+            }
+            .retry(),
+            Retry::Permanent
+        );
         assert_eq!(OdooError::Protocol("x".into()).retry(), Retry::Permanent);
     }
 }

@@ -17,14 +17,24 @@ pub fn text(v: Option<&Value>) -> Option<String> {
 /// `(id, display name)` of a many2one; also accepts a bare id (`load=None`).
 pub fn many2one(v: Option<&Value>) -> Option<(i64, String)> {
     match v {
-        Some(Value::Array(a)) => Some((a.first()?.as_i64()?, a.get(1).and_then(Value::as_str).unwrap_or_default().to_string())),
+        Some(Value::Array(a)) => Some((
+            a.first()?.as_i64()?,
+            a.get(1)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        )),
         Some(Value::Number(n)) => Some((n.as_i64()?, String::new())),
         _ => None,
     }
 }
 
 pub fn ids(v: Option<&Value>) -> Vec<i64> {
-    v.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_i64).collect()
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .collect()
 }
 
 /// Odoo floats as decimals, rounded to what a float can mean (6 places).
@@ -64,7 +74,10 @@ mod tests {
 
     #[test]
     fn many2one_pairs_and_bare_ids() {
-        assert_eq!(many2one(Some(&json!([8, "Wood Corner"]))), Some((8, "Wood Corner".into())));
+        assert_eq!(
+            many2one(Some(&json!([8, "Wood Corner"]))),
+            Some((8, "Wood Corner".into()))
+        );
         assert_eq!(many2one(Some(&json!(203))), Some((203, String::new())));
     }
 

@@ -15,7 +15,10 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn start() -> Self {
-        Self { last_write_date: "1970-01-01 00:00:00".into(), seen_at_last: Vec::new() }
+        Self {
+            last_write_date: "1970-01-01 00:00:00".into(),
+            seen_at_last: Vec::new(),
+        }
     }
 
     /// The domain part that selects what is new since this cursor.
@@ -58,7 +61,10 @@ mod tests {
     #[test]
     fn same_second_records_are_not_skipped_nor_repeated() {
         let mut c = Cursor::start();
-        c.advance(&rows(&[(5, "2026-11-26 16:00:23"), (3, "2026-11-26 16:00:24")]));
+        c.advance(&rows(&[
+            (5, "2026-11-26 16:00:23"),
+            (3, "2026-11-26 16:00:24"),
+        ]));
         assert_eq!(c.last_write_date, "2026-11-26 16:00:24");
         assert_eq!(c.seen_at_last, vec![3]);
         // Record 9 written later in the same second: `>=` finds it, `not in` drops 3.
@@ -89,10 +95,21 @@ mod tests {
     #[test]
     fn a_cursor_never_moves_back() {
         // Property: whatever order pages come in, the cursor's date is the maximum seen.
-        let dates = ["2026-01-01 00:00:01", "2026-01-01 00:00:03", "2026-01-01 00:00:02", "2026-01-01 00:00:03"];
+        let dates = [
+            "2026-01-01 00:00:01",
+            "2026-01-01 00:00:03",
+            "2026-01-01 00:00:02",
+            "2026-01-01 00:00:03",
+        ];
         for rotation in 0..dates.len() {
             let mut c = Cursor::start();
-            for (i, d) in dates.iter().cycle().skip(rotation).take(dates.len()).enumerate() {
+            for (i, d) in dates
+                .iter()
+                .cycle()
+                .skip(rotation)
+                .take(dates.len())
+                .enumerate()
+            {
                 c.advance(&rows(&[(i as i64, d)]));
             }
             assert_eq!(c.last_write_date, "2026-01-01 00:00:03");

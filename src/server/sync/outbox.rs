@@ -25,7 +25,12 @@ use crate::server::orders;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OutboxAction {
     /// Set `acknowledged` on the order and post a chatter note.
-    Acknowledge { order_odoo_id: i64, order_name: String, user: String, at: String },
+    Acknowledge {
+        order_odoo_id: i64,
+        order_name: String,
+        user: String,
+        at: String,
+    },
     /// Write an accepted date on a line, if the line is still as the supplier saw it.
     SetLineDate {
         order_odoo_id: i64,
@@ -62,7 +67,11 @@ pub fn new_correlation_id() -> String {
 }
 
 /// Stores a message inside the caller's transaction.
-pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, correlation_id: &str, action: &OutboxAction) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(
+    tx: &mut Transaction<'_, Sqlite>,
+    correlation_id: &str,
+    action: &OutboxAction,
+) -> Result<i64, sqlx::Error> {
     let now = db::now();
     let r = sqlx::query(
         "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -78,11 +87,34 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, correlation_id: &str, act
     Ok(r.last_insert_rowid())
 }
 
-/// How long to wait before attempt `attempts + 1`: 2 s doubling, capped at 10 minutes, ±25 % jitter.
-pub fn backoff(attempts: u32) -> Duration {
-    let base = 2u64.saturating_mul(1u64 << attempts.min(20)).min(600);
-    let jitter = rand::thread_rng().gen_range(0.75..1.25);
-    Duration::from_secs_f64(base as f64 * jitter)
+/// How long to wait between attempts: `base` doubling per failed attempt, capped, ±25 % jitter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    /// Attempts before a message with transient failures is dead-lettered.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(600),
+            max_attempts: 8,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after `failed` failed attempts (1 for the first failure).
+    pub fn delay(&self, failed: u32) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32 << failed.saturating_sub(1).min(20))
+            .min(self.cap);
+        exp.mul_f64(rand::thread_rng().gen_range(0.75..1.25))
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -104,8 +136,10 @@ pub enum Outcome {
 pub struct Worker {
     pub db: Db,
     pub odoo: OdooClient,
-    pub max_attempts: u32,
+    pub retry: RetryPolicy,
     pub wake: Arc<Notify>,
+    /// How long a claimed message stays claimed: a worker that dies mid-delivery leaves its
+    /// lease to expire, and another takes the message over.
     pub lease: Duration,
 }
 
@@ -126,8 +160,11 @@ impl Worker {
         .fetch_all(&self.db)
         .await?;
         let mut handled = 0;
-        let lease_until = db::at(chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)));
-        let mut tasks = Vec::new();
+        let lease_until =
+            db::at(chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)));
+        // Deliveries run concurrently (the client bounds calls per Odoo database); dropping
+        // this set, as when the worker is stopped, aborts them.
+        let mut tasks = tokio::task::JoinSet::new();
         for m in due {
             let leased = sqlx::query(
                 "UPDATE outbox_messages SET lease_until = ? WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
@@ -141,11 +178,11 @@ impl Worker {
                 continue;
             }
             handled += 1;
-            let (db, odoo, max) = (self.db.clone(), self.odoo.clone(), self.max_attempts);
-            tasks.push(tokio::spawn(async move { settle(&db, &odoo, m, max).await }));
+            let (db, odoo, retry) = (self.db.clone(), self.odoo.clone(), self.retry);
+            tasks.spawn(async move { settle(&db, &odoo, m, retry).await });
         }
-        for t in tasks {
-            if let Ok(Err(e)) = t.await {
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(Err(e)) = done {
                 tracing::error!(error = %e, "outbox bookkeeping failed");
             }
         }
@@ -153,12 +190,13 @@ impl Worker {
     }
 }
 
-async fn settle(db: &Db, odoo: &OdooClient, m: Due, max_attempts: u32) -> Result<(), sqlx::Error> {
+async fn settle(db: &Db, odoo: &OdooClient, m: Due, retry: RetryPolicy) -> Result<(), sqlx::Error> {
     let action: OutboxAction = match serde_json::from_str(&m.payload) {
         Ok(a) => a,
         Err(e) => return mark_dead(db, m.id, &format!("unreadable message: {e}")).await,
     };
-    let span = tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
+    let span =
+        tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
     let _enter = span.enter();
     let attempts = m.attempts as u32 + 1;
     match deliver(odoo, &m.correlation_id, &action).await {
@@ -170,8 +208,18 @@ async fn settle(db: &Db, odoo: &OdooClient, m: Due, max_attempts: u32) -> Result
                 .bind(m.id)
                 .execute(&mut *tx)
                 .await?;
-            if let Some(order_id) = orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await? {
-                orders::record_event(&mut tx, order_id, None, "delivered_to_odoo", &format!("{} reached Odoo (attempt {attempts})", action.kind()), Some(&m.correlation_id)).await?;
+            if let Some(order_id) =
+                orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+            {
+                orders::record_event(
+                    &mut tx,
+                    order_id,
+                    None,
+                    "delivered_to_odoo",
+                    &format!("{} reached Odoo (attempt {attempts})", action.kind()),
+                    Some(&m.correlation_id),
+                )
+                .await?;
             }
             tx.commit().await?;
             tracing::info!(attempts, "delivered to odoo");
@@ -184,18 +232,32 @@ async fn settle(db: &Db, odoo: &OdooClient, m: Due, max_attempts: u32) -> Result
                 .bind(m.id)
                 .execute(&mut *tx)
                 .await?;
-            if let Some(order_id) = orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await? {
-                orders::record_event(&mut tx, order_id, None, "conflict", &why, Some(&m.correlation_id)).await?;
+            if let Some(order_id) =
+                orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+            {
+                orders::record_event(
+                    &mut tx,
+                    order_id,
+                    None,
+                    "conflict",
+                    &why,
+                    Some(&m.correlation_id),
+                )
+                .await?;
             }
             tx.commit().await?;
             tracing::warn!(reason = %why, "odoo changed since the supplier answered; held for a buyer");
         }
-        Err(e) if e.retry() == Retry::Transient && attempts < max_attempts => {
-            let mut wait = backoff(attempts - 1);
-            if let OdooError::RateLimited { retry_after: Some(after) } = &e {
+        Err(e) if e.retry() == Retry::Transient && attempts < retry.max_attempts => {
+            let mut wait = retry.delay(attempts);
+            if let OdooError::RateLimited {
+                retry_after: Some(after),
+            } = &e
+            {
                 wait = wait.max(*after);
             }
-            let next = db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
+            let next =
+                db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
             sqlx::query("UPDATE outbox_messages SET attempts = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?")
                 .bind(attempts as i64)
                 .bind(next)
@@ -206,8 +268,16 @@ async fn settle(db: &Db, odoo: &OdooClient, m: Due, max_attempts: u32) -> Result
             tracing::warn!(error = %e, attempts, "odoo delivery failed, will retry");
         }
         Err(e) => {
-            sqlx::query("UPDATE outbox_messages SET attempts = ? WHERE id = ?").bind(attempts as i64).bind(m.id).execute(db).await?;
-            let reason = if e.retry() == Retry::Permanent { format!("odoo refused: {e}") } else { format!("gave up after {attempts} attempts: {e}") };
+            sqlx::query("UPDATE outbox_messages SET attempts = ? WHERE id = ?")
+                .bind(attempts as i64)
+                .bind(m.id)
+                .execute(db)
+                .await?;
+            let reason = if e.retry() == Retry::Permanent {
+                format!("odoo refused: {e}")
+            } else {
+                format!("gave up after {attempts} attempts: {e}")
+            };
             mark_dead(db, m.id, &reason).await?;
             tracing::error!(error = %e, attempts, "odoo delivery dead-lettered");
         }
@@ -225,44 +295,108 @@ async fn mark_dead(db: &Db, id: i64, reason: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Has a note carrying this correlation id been posted on the order already?
-async fn note_exists(odoo: &OdooClient, order_odoo_id: i64, correlation_id: &str) -> Result<bool, OdooError> {
+async fn note_exists(
+    odoo: &OdooClient,
+    order_odoo_id: i64,
+    correlation_id: &str,
+) -> Result<bool, OdooError> {
     let n = odoo
         .search_count(
             MAIL_MESSAGE,
-            json!([["model", "=", PURCHASE_ORDER], ["res_id", "=", order_odoo_id], ["body", "ilike", correlation_id]]),
+            json!([
+                ["model", "=", PURCHASE_ORDER],
+                ["res_id", "=", order_odoo_id],
+                ["body", "ilike", correlation_id]
+            ]),
         )
         .await?;
     Ok(n > 0)
 }
 
-async fn post_note_once(odoo: &OdooClient, order_odoo_id: i64, correlation_id: &str, text: &str) -> Result<(), OdooError> {
+async fn post_note_once(
+    odoo: &OdooClient,
+    order_odoo_id: i64,
+    correlation_id: &str,
+    text: &str,
+) -> Result<(), OdooError> {
     if !note_exists(odoo, order_odoo_id, correlation_id).await? {
-        odoo.message_post(PURCHASE_ORDER, order_odoo_id, &format!("{text} [Millrace ref {correlation_id}]")).await?;
+        odoo.message_post(
+            PURCHASE_ORDER,
+            order_odoo_id,
+            &format!("{text} [Millrace ref {correlation_id}]"),
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// Applies one action to Odoo so that applying it twice changes nothing more.
-pub async fn deliver(odoo: &OdooClient, correlation_id: &str, action: &OutboxAction) -> Result<Outcome, OdooError> {
+pub async fn deliver(
+    odoo: &OdooClient,
+    correlation_id: &str,
+    action: &OutboxAction,
+) -> Result<Outcome, OdooError> {
     match action {
-        OutboxAction::Acknowledge { order_odoo_id, order_name, user, at } => {
-            let order = odoo.read(PURCHASE_ORDER, &[*order_odoo_id], &["state", "acknowledged"]).await?;
+        OutboxAction::Acknowledge {
+            order_odoo_id,
+            order_name,
+            user,
+            at,
+        } => {
+            let order = odoo
+                .read(
+                    PURCHASE_ORDER,
+                    &[*order_odoo_id],
+                    &["state", "acknowledged"],
+                )
+                .await?;
             let Some(order) = order.first() else {
-                return Ok(Outcome::Conflict(format!("{order_name} no longer exists in Odoo")));
+                return Ok(Outcome::Conflict(format!(
+                    "{order_name} no longer exists in Odoo"
+                )));
             };
             if text(order.get("state")).as_deref() == Some("cancel") {
-                return Ok(Outcome::Conflict(format!("{order_name} was cancelled in Odoo before the acknowledgment arrived")));
+                return Ok(Outcome::Conflict(format!(
+                    "{order_name} was cancelled in Odoo before the acknowledgment arrived"
+                )));
             }
             if order.get("acknowledged") != Some(&json!(true)) {
-                odoo.write(PURCHASE_ORDER, &[*order_odoo_id], json!({"acknowledged": true})).await?;
+                odoo.write(
+                    PURCHASE_ORDER,
+                    &[*order_odoo_id],
+                    json!({"acknowledged": true}),
+                )
+                .await?;
             }
-            post_note_once(odoo, *order_odoo_id, correlation_id, &format!("Acknowledged by {user} in the supplier portal at {at} UTC.")).await?;
+            post_note_once(
+                odoo,
+                *order_odoo_id,
+                correlation_id,
+                &format!("Acknowledged by {user} in the supplier portal at {at} UTC."),
+            )
+            .await?;
             Ok(Outcome::Delivered)
         }
-        OutboxAction::SetLineDate { order_odoo_id, line_odoo_id, date_planned, seen_date, seen_quantity, user, reason } => {
-            let line = odoo.read(PURCHASE_ORDER_LINE, &[*line_odoo_id], &["date_planned", "product_qty", "name"]).await?;
+        OutboxAction::SetLineDate {
+            order_odoo_id,
+            line_odoo_id,
+            date_planned,
+            seen_date,
+            seen_quantity,
+            user,
+            reason,
+        } => {
+            let line = odoo
+                .read(
+                    PURCHASE_ORDER_LINE,
+                    &[*line_odoo_id],
+                    &["date_planned", "product_qty", "name"],
+                )
+                .await?;
             let Some(line) = line.first() else {
-                return Ok(Outcome::Conflict("the line was removed in Odoo after the supplier answered".into()));
+                return Ok(Outcome::Conflict(
+                    "the line was removed in Odoo after the supplier answered".into(),
+                ));
             };
             let current_date = text(line.get("date_planned"));
             if current_date.as_deref() != Some(date_planned.as_str()) {
@@ -277,13 +411,27 @@ pub async fn deliver(odoo: &OdooClient, correlation_id: &str, action: &OutboxAct
                         seen_date.as_deref().unwrap_or("no date"),
                     )));
                 }
-                odoo.write(PURCHASE_ORDER_LINE, &[*line_odoo_id], json!({"date_planned": date_planned})).await?;
+                odoo.write(
+                    PURCHASE_ORDER_LINE,
+                    &[*line_odoo_id],
+                    json!({"date_planned": date_planned}),
+                )
+                .await?;
             }
             let name = text(line.get("name")).unwrap_or_default();
-            post_note_once(odoo, *order_odoo_id, correlation_id, &format!("{user} moved \"{name}\" to {date_planned} UTC: {reason}")).await?;
+            post_note_once(
+                odoo,
+                *order_odoo_id,
+                correlation_id,
+                &format!("{user} moved \"{name}\" to {date_planned} UTC: {reason}"),
+            )
+            .await?;
             Ok(Outcome::Delivered)
         }
-        OutboxAction::Note { order_odoo_id, text } => {
+        OutboxAction::Note {
+            order_odoo_id,
+            text,
+        } => {
             post_note_once(odoo, *order_odoo_id, correlation_id, text).await?;
             Ok(Outcome::Delivered)
         }
@@ -358,11 +506,16 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_a_cap() {
-        for attempt in 0..30 {
-            let d = backoff(attempt).as_secs_f64();
-            let base = (2u64 << attempt.min(20)).min(600) as f64;
-            assert!(d >= base * 0.75 && d <= base * 1.25, "attempt {attempt}: {d}");
+        let policy = RetryPolicy::default();
+        for failed in 1..30u32 {
+            let d = policy.delay(failed).as_secs_f64();
+            let base = (2u64 << (failed - 1).min(20)).min(600) as f64;
+            assert!(
+                d >= base * 0.75 && d <= base * 1.25,
+                "after {failed} failures: {d}"
+            );
         }
-        assert!(backoff(40).as_secs_f64() <= 750.0);
+        assert!(policy.delay(40).as_secs_f64() <= 750.0);
+        assert!(policy.delay(1).as_secs_f64() >= 1.5);
     }
 }

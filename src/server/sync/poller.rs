@@ -10,7 +10,9 @@ use serde_json::{json, Map, Value};
 use super::cursor::Cursor;
 use crate::server::db::{self, Db};
 use crate::server::odoo::client::SearchOptions;
-use crate::server::odoo::fields::{PARTNER, PRODUCT, PURCHASE_ORDER, PURCHASE_ORDER_LINE, SUPPLIER_INFO};
+use crate::server::odoo::fields::{
+    PARTNER, PRODUCT, PURCHASE_ORDER, PURCHASE_ORDER_LINE, SUPPLIER_INFO,
+};
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
 use crate::server::orders;
@@ -33,12 +35,16 @@ pub struct PollReport {
 }
 
 async fn load_cursor(db: &Db, model: &str) -> Result<Cursor, sqlx::Error> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT last_write_date, seen_ids FROM sync_cursors WHERE model = ?")
-        .bind(model)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT last_write_date, seen_ids FROM sync_cursors WHERE model = ?")
+            .bind(model)
+            .fetch_optional(db)
+            .await?;
     Ok(match row {
-        Some((d, ids)) => Cursor { last_write_date: d, seen_at_last: serde_json::from_str(&ids).unwrap_or_default() },
+        Some((d, ids)) => Cursor {
+            last_write_date: d,
+            seen_at_last: serde_json::from_str(&ids).unwrap_or_default(),
+        },
         None => Cursor::start(),
     })
 }
@@ -59,7 +65,10 @@ async fn save_cursor(db: &Db, model: &str, c: &Cursor) -> Result<(), sqlx::Error
 
 /// Forget the cursor so the next poll reads everything again (a supplier was linked).
 pub async fn reset_cursor(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sync_cursors WHERE model = ?").bind(PURCHASE_ORDER).execute(db).await?;
+    sqlx::query("DELETE FROM sync_cursors WHERE model = ?")
+        .bind(PURCHASE_ORDER)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -76,8 +85,14 @@ fn order_states(odoo: &OdooClient, include_rfqs: bool) -> Vec<&'static str> {
 
 /// Reads everything changed since the cursor, page by page, until Odoo has nothing newer.
 #[tracing::instrument(skip_all)]
-pub async fn poll_once(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result<PollReport, SyncError> {
-    let suppliers: Vec<(i64, i64)> = sqlx::query_as("SELECT odoo_partner_id, id FROM suppliers").fetch_all(db).await?;
+pub async fn poll_once(
+    db: &Db,
+    odoo: &OdooClient,
+    include_rfqs: bool,
+) -> Result<PollReport, SyncError> {
+    let suppliers: Vec<(i64, i64)> = sqlx::query_as("SELECT odoo_partner_id, id FROM suppliers")
+        .fetch_all(db)
+        .await?;
     let mut report = PollReport::default();
     if suppliers.is_empty() {
         return Ok(report);
@@ -95,48 +110,86 @@ pub async fn poll_once(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
                 PURCHASE_ORDER,
                 Value::Array(domain),
                 &f.order_fields(),
-                SearchOptions { order: Some("write_date asc, id asc"), limit: Some(PAGE_SIZE), offset: None },
+                SearchOptions {
+                    order: Some("write_date asc, id asc"),
+                    limit: Some(PAGE_SIZE),
+                    offset: None,
+                },
             )
             .await?;
         report.odoo_calls += 1;
         if orders.is_empty() {
             break;
         }
-        let order_ids: Vec<i64> = orders.iter().filter_map(|o| o.get("id").and_then(Value::as_i64)).collect();
+        let order_ids: Vec<i64> = orders
+            .iter()
+            .filter_map(|o| o.get("id").and_then(Value::as_i64))
+            .collect();
         let lines = odoo
             .search_read(
                 PURCHASE_ORDER_LINE,
                 json!([["order_id", "in", order_ids]]),
                 &f.line_fields(),
-                SearchOptions { order: Some("order_id asc, sequence asc, id asc"), ..Default::default() },
+                SearchOptions {
+                    order: Some("order_id asc, sequence asc, id asc"),
+                    ..Default::default()
+                },
             )
             .await?;
         report.odoo_calls += 1;
         // Which linked supplier each order belongs to (orders may name a contact person).
-        let partners: HashSet<i64> = orders.iter().filter_map(|o| many2one(o.get("partner_id")).map(|p| p.0)).collect();
+        let partners: HashSet<i64> = orders
+            .iter()
+            .filter_map(|o| many2one(o.get("partner_id")).map(|p| p.0))
+            .collect();
         let partners: Vec<i64> = partners.into_iter().collect();
         let commercial: HashMap<i64, i64> = odoo
             .read(PARTNER, &partners, &["commercial_partner_id"])
             .await?
             .iter()
-            .filter_map(|p| Some((p.get("id")?.as_i64()?, many2one(p.get("commercial_partner_id"))?.0)))
+            .filter_map(|p| {
+                Some((
+                    p.get("id")?.as_i64()?,
+                    many2one(p.get("commercial_partner_id"))?.0,
+                ))
+            })
             .collect();
         report.odoo_calls += 1;
-        let products: HashSet<i64> = lines.iter().filter_map(|l| many2one(l.get("product_id")).map(|p| p.0)).collect();
+        let products: HashSet<i64> = lines
+            .iter()
+            .filter_map(|l| many2one(l.get("product_id")).map(|p| p.0))
+            .collect();
         let products: Vec<i64> = products.into_iter().collect();
-        let product_rows = odoo.read(PRODUCT, &products, &["default_code", "tracking"]).await?;
+        let product_rows = odoo
+            .read(PRODUCT, &products, &["default_code", "tracking"])
+            .await?;
         report.odoo_calls += 1;
         let product_info: HashMap<i64, (String, String)> = product_rows
             .iter()
             .filter_map(|p| {
-                Some((p.get("id")?.as_i64()?, (text(p.get("default_code")).unwrap_or_default(), text(p.get("tracking")).unwrap_or("none".into()))))
+                Some((
+                    p.get("id")?.as_i64()?,
+                    (
+                        text(p.get("default_code")).unwrap_or_default(),
+                        text(p.get("tracking")).unwrap_or("none".into()),
+                    ),
+                ))
             })
             .collect();
         let infos = odoo
             .search_read(
                 SUPPLIER_INFO,
-                json!([["product_id", "in", products], ["partner_id", "in", partner_ids]]),
-                &["partner_id", "product_id", "product_code", "product_name", "delay"],
+                json!([
+                    ["product_id", "in", products],
+                    ["partner_id", "in", partner_ids]
+                ]),
+                &[
+                    "partner_id",
+                    "product_id",
+                    "product_code",
+                    "product_name",
+                    "delay",
+                ],
                 SearchOptions::default(),
             )
             .await?;
@@ -154,9 +207,25 @@ pub async fn poll_once(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
             let id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
             let write_date = text(o.get("write_date")).unwrap_or_default();
             page.push((id, write_date));
-            let partner = many2one(o.get("partner_id")).map(|p| p.0).unwrap_or_default();
-            let Some(supplier_id) = commercial.get(&partner).and_then(|c| supplier_of.get(c)).copied() else { continue };
-            let changed = store_order(db, supplier_id, o, lines_by_order.get(&id).map(Vec::as_slice).unwrap_or(&[]), &product_info, f.line_uom).await?;
+            let partner = many2one(o.get("partner_id"))
+                .map(|p| p.0)
+                .unwrap_or_default();
+            let Some(supplier_id) = commercial
+                .get(&partner)
+                .and_then(|c| supplier_of.get(c))
+                .copied()
+            else {
+                continue;
+            };
+            let changed = store_order(
+                db,
+                supplier_id,
+                o,
+                lines_by_order.get(&id).map(Vec::as_slice).unwrap_or(&[]),
+                &product_info,
+                f.line_uom,
+            )
+            .await?;
             report.orders_seen += 1;
             report.orders_changed_in_odoo += changed as usize;
         }
@@ -171,7 +240,11 @@ pub async fn poll_once(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
 
 async fn store_vendor_products(db: &Db, infos: &[Map<String, Value>]) -> Result<(), sqlx::Error> {
     for i in infos {
-        let (Some((partner, _)), Some((product, _))) = (many2one(i.get("partner_id")), many2one(i.get("product_id"))) else { continue };
+        let (Some((partner, _)), Some((product, _))) =
+            (many2one(i.get("partner_id")), many2one(i.get("product_id")))
+        else {
+            continue;
+        };
         sqlx::query(
             "INSERT INTO vendor_products (odoo_partner_id, product_odoo_id, vendor_code, vendor_name, lead_time_days) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (odoo_partner_id, product_odoo_id) DO UPDATE SET vendor_code = excluded.vendor_code, vendor_name = excluded.vendor_name, lead_time_days = excluded.lead_time_days",
@@ -212,11 +285,12 @@ async fn store_order(
     let state = text(o.get("state")).unwrap_or_default();
     let now = db::now();
     let mut tx = db.begin().await?;
-    let existing: Option<(i64, String, Option<String>)> =
-        sqlx::query_as("SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = ?")
-            .bind(odoo_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let existing: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = ?",
+    )
+    .bind(odoo_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     if existing.is_none() && state == "cancel" {
         // Cancelled before the supplier ever saw it: nothing to show.
         return Ok(false);
@@ -260,7 +334,15 @@ async fn store_order(
             .execute(&mut *tx)
             .await?;
             let id = r.last_insert_rowid();
-            orders::record_event(&mut tx, id, None, "released", "released to you in Odoo", None).await?;
+            orders::record_event(
+                &mut tx,
+                id,
+                None,
+                "released",
+                "released to you in Odoo",
+                None,
+            )
+            .await?;
             id
         }
     };
@@ -271,7 +353,8 @@ async fn store_order(
     .bind(order_id)
     .fetch_all(&mut *tx)
     .await?;
-    let answered = existing.as_ref().is_some_and(|(_, _, ack)| ack.is_some()) || stored.iter().any(|l| l.answer.is_some());
+    let answered = existing.as_ref().is_some_and(|(_, _, ack)| ack.is_some())
+        || stored.iter().any(|l| l.answer.is_some());
     let mut changes: Vec<String> = Vec::new();
     if let Some((_, old_state, _)) = &existing {
         if *old_state != state && state == "cancel" {
@@ -288,14 +371,24 @@ async fn store_order(
         let quantity = decimal(l.get("product_qty"));
         let date_planned = text(l.get("date_planned"));
         let product = many2one(l.get("product_id"));
-        let (code, _tracking) = product.as_ref().and_then(|(id, _)| products.get(id).cloned()).unwrap_or_default();
+        let (code, _tracking) = product
+            .as_ref()
+            .and_then(|(id, _)| products.get(id).cloned())
+            .unwrap_or_default();
         let description = text(l.get("name")).unwrap_or_default();
-        let uom = many2one(l.get(line_uom_field)).map(|u| u.1).unwrap_or_default();
+        let uom = many2one(l.get(line_uom_field))
+            .map(|u| u.1)
+            .unwrap_or_default();
         match stored.iter().find(|s| s.odoo_id == line_id) {
             Some(s) => {
                 let old_q: Decimal = s.quantity.parse().unwrap_or_default();
                 if old_q != quantity {
-                    changes.push(format!("{}: quantity {} → {}", short(&s.description), old_q.normalize(), quantity.normalize()));
+                    changes.push(format!(
+                        "{}: quantity {} → {}",
+                        short(&s.description),
+                        old_q.normalize(),
+                        quantity.normalize()
+                    ));
                 }
                 let ours = s.proposed_date.is_some() && s.proposed_date == date_planned;
                 if s.date_planned != date_planned && !ours {
@@ -350,16 +443,31 @@ async fn store_order(
     for s in &stored {
         if !seen_lines.contains(&s.odoo_id) {
             changes.push(format!("line removed: {}", short(&s.description)));
-            sqlx::query("UPDATE purchase_order_lines SET removed_in_odoo = 1 WHERE odoo_id = ?").bind(s.odoo_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE purchase_order_lines SET removed_in_odoo = 1 WHERE odoo_id = ?")
+                .bind(s.odoo_id)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     let changed_after_answer = answered && !changes.is_empty();
     if changed_after_answer {
         let summary = changes.join("; ");
-        sqlx::query("UPDATE purchase_orders SET odoo_change_summary = ? WHERE id = ?").bind(&summary).bind(order_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE purchase_orders SET odoo_change_summary = ? WHERE id = ?")
+            .bind(&summary)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
         orders::record_event(&mut tx, order_id, None, "changed_in_odoo", &summary, None).await?;
     } else if !changes.is_empty() && existing.is_some() {
-        orders::record_event(&mut tx, order_id, None, "updated_in_odoo", &changes.join("; "), None).await?;
+        orders::record_event(
+            &mut tx,
+            order_id,
+            None,
+            "updated_in_odoo",
+            &changes.join("; "),
+            None,
+        )
+        .await?;
     }
     orders::recompute_status(&mut tx, order_id).await?;
     tx.commit().await?;
@@ -378,15 +486,33 @@ fn day(s: &str) -> &str {
 /// Finds orders the portal shows that Odoo no longer shows to the supplier (deleted,
 /// moved to another vendor, back to draft) and hides them, with an event.
 pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result<usize, SyncError> {
-    let partner_ids: Vec<(i64,)> = sqlx::query_as("SELECT odoo_partner_id FROM suppliers").fetch_all(db).await?;
+    let partner_ids: Vec<(i64,)> = sqlx::query_as("SELECT odoo_partner_id FROM suppliers")
+        .fetch_all(db)
+        .await?;
     if partner_ids.is_empty() {
         return Ok(0);
     }
     let partner_ids: Vec<i64> = partner_ids.into_iter().map(|p| p.0).collect();
     let mut p = Map::new();
-    p.insert("domain".into(), json!([["partner_id", "child_of", partner_ids], ["state", "in", order_states(odoo, include_rfqs)]]));
-    let visible: HashSet<i64> = odoo.call(PURCHASE_ORDER, "search", None, p).await?.as_array().into_iter().flatten().filter_map(Value::as_i64).collect();
-    let stored: Vec<(i64, i64)> = sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = 1").fetch_all(db).await?;
+    p.insert(
+        "domain".into(),
+        json!([
+            ["partner_id", "child_of", partner_ids],
+            ["state", "in", order_states(odoo, include_rfqs)]
+        ]),
+    );
+    let visible: HashSet<i64> = odoo
+        .call(PURCHASE_ORDER, "search", None, p)
+        .await?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .collect();
+    let stored: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = 1")
+            .fetch_all(db)
+            .await?;
     let mut hidden = 0;
     for (id, odoo_id) in stored {
         if !visible.contains(&odoo_id) {
@@ -395,7 +521,15 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            orders::record_event(&mut tx, id, None, "withdrawn_in_odoo", "no longer released to you in Odoo", None).await?;
+            orders::record_event(
+                &mut tx,
+                id,
+                None,
+                "withdrawn_in_odoo",
+                "no longer released to you in Odoo",
+                None,
+            )
+            .await?;
             tx.commit().await?;
             hidden += 1;
         }
