@@ -297,6 +297,7 @@ pub async fn detail(
     };
     let policy = policy_for(&o, default_policy);
     let lines = line_rows(db, id).await?;
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
     let events: Vec<(String, Option<String>, String, String, Option<String>)> = sqlx::query_as(
         "SELECT e.at, u.display_name, e.kind, e.detail, e.correlation_id FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
          WHERE e.order_id = ? ORDER BY e.id DESC",
