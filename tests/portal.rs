@@ -10,7 +10,7 @@ use millrace::odoo_double::{Faults, RunningDouble, Seed};
 use millrace::server::odoo::{OdooClient, TransportChoice};
 use millrace::server::settings::Settings;
 use millrace::server::{self, AppState};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
 
 struct TestApp {
@@ -658,4 +658,216 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
             .await
             .unwrap();
     assert_eq!(audits, 1);
+}
+
+fn asn_form<'a>(
+    lines: &'a [(String, &'a str, &'a str)],
+    carrier: &'a str,
+) -> Vec<(String, String)> {
+    let today = chrono::Utc::now().date_naive();
+    let mut f = vec![
+        ("shipment[ship_date]".to_string(), today.to_string()),
+        (
+            "shipment[expected_arrival]".to_string(),
+            (today + chrono::Duration::days(3)).to_string(),
+        ),
+        ("shipment[carrier]".to_string(), carrier.to_string()),
+        (
+            "shipment[tracking_number]".to_string(),
+            "1Z999AA10123456784".to_string(),
+        ),
+        ("shipment[package_count]".to_string(), "2".to_string()),
+    ];
+    for (i, (line, qty, lots)) in lines.iter().enumerate() {
+        f.push((format!("shipment[lines][{i}][line_id]"), line.clone()));
+        f.push((format!("shipment[lines][{i}][quantity]"), qty.to_string()));
+        f.push((format!("shipment[lines][{i}][lots]"), lots.to_string()));
+    }
+    f
+}
+
+impl Browser {
+    async fn post_owned(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
+        let fields: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(path, &fields).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    synced_orders(&ana, 1).await;
+    let lines: Value = ana
+        .get("/api/shipments/open-lines", &[("orders", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lines = lines.as_array().unwrap();
+    let lot_line = lines
+        .iter()
+        .find(|l| l["tracking"] == "lot")
+        .expect("a lot-tracked open line")
+        .clone();
+    let plain = lines
+        .iter()
+        .find(|l| l["tracking"] == "none" && l["order_id"] == lot_line["order_id"])
+        .or_else(|| lines.iter().find(|l| l["tracking"] == "none"))
+        .unwrap()
+        .clone();
+    let open: rust_decimal::Decimal = lot_line["open_quantity"].as_str().unwrap().parse().unwrap();
+    let lot_id = lot_line["line_id"].as_i64().unwrap().to_string();
+    let plain_id = plain["line_id"].as_i64().unwrap().to_string();
+
+    // Everything wrong at once: each problem named, nothing stored.
+    let too_many = (open + rust_decimal::Decimal::ONE).to_string();
+    let r = ana
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(
+                &[(lot_id.clone(), &too_many, ""), (plain_id.clone(), "1", "")],
+                " ",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Carrier: say who carries the goods"),
+        "{body}"
+    );
+    assert!(body.contains("may still be shipped"), "{body}");
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM shipment_notices")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let r = ana
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(&[(lot_id.clone(), "1", "")], "DHL"),
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("give a lot number"));
+
+    // Another supplier cannot ship Ana's lines.
+    let mut tom = Browser::open(&app).await;
+    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass")
+        .await;
+    let r = tom
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(&[(plain_id.clone(), "1", "")], "DHL"),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+
+    let r = ana
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(
+                &[
+                    (lot_id.clone(), "2", "LOT-2026-11"),
+                    (plain_id.clone(), "1", ""),
+                ],
+                "DHL",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let list: Value = ana
+        .get("/api/shipments/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["number"], "ASN-000001");
+    assert_eq!(
+        tom.get("/api/shipments/list", &[])
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+        json!([])
+    );
+
+    let line_odoo: (i64,) = sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?")
+        .bind(lot_line["line_id"].as_i64())
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    // What "Odoo" holds for the line's receipt: tracking ref, state, (quantity, lot) per move line.
+    let receipt = |env: &mut millrace::odoo_double::Env| {
+        let mv = *env
+            .ids_where("stock.move", "purchase_line_id", &json!(line_odoo.0))
+            .first()?;
+        let picking = env.value("stock.move", mv, "picking_id").as_i64()?;
+        let mut mls: Vec<(f64, Value)> = env
+            .ids_where("stock.move.line", "move_id", &json!(mv))
+            .into_iter()
+            .map(|ml| {
+                (
+                    env.value("stock.move.line", ml, "quantity")
+                        .as_f64()
+                        .unwrap_or(0.0),
+                    env.value("stock.move.line", ml, "lot_name"),
+                )
+            })
+            .collect();
+        mls.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let demand = env.value("stock.move", mv, "product_uom_qty").as_f64()?;
+        Some((
+            env.value("stock.picking", picking, "carrier_tracking_ref"),
+            env.value("stock.picking", picking, "state"),
+            mls,
+            demand,
+        ))
+    };
+    eventually(
+        "the receipt holds the lot and the tracking number, not validated",
+        || {
+            let got = app.double.with_env(receipt);
+            async move {
+                got.is_some_and(|(tracking, state, mls, _)| {
+                    tracking == json!("DHL 1Z999AA10123456784")
+                        && state == json!("assigned")
+                        && mls == vec![(2.0, json!("LOT-2026-11"))]
+                })
+            }
+        },
+    )
+    .await;
+
+    // Cancelling puts Odoo's receipt back as it was.
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(
+        tom.post("/api/shipments/cancel", &[("id", &id)])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        ana.post("/api/shipments/cancel", &[("id", &id)])
+            .await
+            .status(),
+        200
+    );
+    eventually("the move line is back to the demand, without a lot", || {
+        let got = app.double.with_env(receipt);
+        async move {
+            got.is_some_and(|(tracking, _, mls, demand)| {
+                tracking == json!(false) && mls == vec![(demand, json!(false))]
+            })
+        }
+    })
+    .await;
+    assert_eq!(
+        ana.post("/api/shipments/cancel", &[("id", &id)])
+            .await
+            .status(),
+        422
+    );
 }

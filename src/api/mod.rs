@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod orders;
+pub mod shipments;
 pub mod sync;
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};

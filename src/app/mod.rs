@@ -3,6 +3,7 @@
 
 mod login;
 mod orders;
+mod shipments;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -78,6 +79,8 @@ pub fn App() -> impl IntoView {
                     // before (and without) hydration.
                     <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=|| view! { <Layout><orders::OrderPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/shipments") view=|| view! { <Layout><shipments::ShipmentList/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/shipments/new") view=|| view! { <Layout><shipments::NewShipment/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>
@@ -94,6 +97,7 @@ fn Layout(children: Children) -> impl IntoView {
             <a class="brand" href="/orders">"Millrace"</a>
             <nav aria-label="Main">
                 <a href="/orders">"Orders"</a>
+                <a href="/shipments">"Shipments"</a>
             </nav>
             <Suspense fallback=|| ()>
                 {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| view! {

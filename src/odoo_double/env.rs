@@ -162,6 +162,21 @@ impl Env {
 
     // ---------------------------------------------------------------- values
 
+    /// A field's value as Odoo would compare it (tests read what "Odoo" holds with this).
+    pub fn value(&self, model: &str, id: i64, field: &str) -> Value {
+        schema::model(model)
+            .map(|m| self.raw(m, id, field))
+            .unwrap_or(Value::Bool(false))
+    }
+
+    /// Ids of the records of `model` whose `field` equals `value`.
+    pub fn ids_where(&self, model: &str, field: &str, value: &Value) -> Vec<i64> {
+        let ids: Vec<i64> = self.table(model).map(|(id, _)| *id).collect();
+        ids.into_iter()
+            .filter(|id| &self.value(model, *id, field) == value)
+            .collect()
+    }
+
     /// A field's value reduced for comparisons: many2one as an id or false, x2many as ids.
     pub fn raw(&self, model: &Model, id: i64, field: &str) -> Value {
         let Some(rec) = self.get(model.name, id) else {

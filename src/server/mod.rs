@@ -7,6 +7,7 @@ pub mod demo;
 pub mod odoo;
 pub mod orders;
 pub mod settings;
+pub mod shipments;
 pub mod sync;
 
 use std::net::SocketAddr;

@@ -68,21 +68,22 @@ pub async fn recompute_status(
             .bind(order_id)
             .fetch_one(&mut **tx)
             .await?;
-    let lines: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0")
+    let lines: Vec<(i64, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0")
             .bind(order_id)
             .fetch_all(&mut **tx)
             .await?;
+    let shipped = shipped_by_line(tx, order_id).await?;
     let facts = OrderFacts {
         cancelled_in_odoo: odoo_state == "cancel",
         changed_in_odoo: change.is_some(),
         acknowledged: acknowledged_at.is_some(),
         lines: lines
             .into_iter()
-            .map(|(q, r, a)| LineFacts {
+            .map(|(id, q, r, a)| LineFacts {
                 ordered: q.parse().unwrap_or_default(),
                 received: r.parse().unwrap_or_default(),
-                shipped: Decimal::ZERO,
+                shipped: shipped.get(&id).copied().unwrap_or_default(),
                 answer: a.as_deref().and_then(LineAnswerState::from_code),
             })
             .collect(),
@@ -94,6 +95,25 @@ pub async fn recompute_status(
         .execute(&mut **tx)
         .await?;
     Ok(status)
+}
+
+/// Quantity announced on shipment notices not cancelled, per line of the order.
+pub async fn shipped_by_line(
+    tx: &mut Transaction<'_, Sqlite>,
+    order_id: i64,
+) -> Result<std::collections::HashMap<i64, Decimal>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT sl.line_id, sl.quantity FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
+         JOIN purchase_order_lines l ON l.id = sl.line_id WHERE l.order_id = ? AND n.status <> 'cancelled'",
+    )
+    .bind(order_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut shipped = std::collections::HashMap::new();
+    for (line, q) in rows {
+        *shipped.entry(line).or_insert(Decimal::ZERO) += q.parse::<Decimal>().unwrap_or_default();
+    }
+    Ok(shipped)
 }
 
 #[derive(sqlx::FromRow)]

@@ -43,6 +43,9 @@ pub struct Settings {
     pub include_rfqs: bool,
     /// Global tolerance default (`MILLRACE_TOLERANCE_DAYS`, `MILLRACE_TOLERANCE_PERCENT`).
     pub tolerance: TolerancePolicy,
+    /// `MILLRACE_OVER_DELIVERY_PERCENT`: how much more than the open quantity a shipment
+    /// notice may announce, per line (default 0; overridable per supplier).
+    pub over_delivery_percent: rust_decimal::Decimal,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
 }
@@ -101,6 +104,10 @@ impl Settings {
                     TolerancePolicy::default().quantity_percent,
                 )?,
             },
+            over_delivery_percent: parse(
+                "MILLRACE_OVER_DELIVERY_PERCENT",
+                rust_decimal::Decimal::ZERO,
+            )?,
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })
     }

@@ -5,3 +5,4 @@
 pub mod cursor;
 pub mod outbox;
 pub mod poller;
+pub mod prefill;

@@ -43,6 +43,25 @@ pub enum OutboxAction {
     },
     /// A chatter note only (a proposal or rejection waiting for the buyer).
     Note { order_odoo_id: i64, text: String },
+    /// Prefill the order's open receipt with what the shipment notices announce (cumulative
+    /// for the order): scheduled date, carrier tracking, quantities and lot names on the
+    /// move lines. Never validated: the warehouse validates on arrival.
+    AsnPrefill {
+        order_odoo_id: i64,
+        notices: Vec<String>,
+        expected_arrival: Option<String>,
+        tracking_ref: String,
+        lines: Vec<PrefillLine>,
+        note: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrefillLine {
+    pub line_odoo_id: i64,
+    /// Announced in total; "0" puts Odoo's own default (the demand, no lot) back.
+    pub quantity: String,
+    pub lot_names: Vec<String>,
 }
 
 impl OutboxAction {
@@ -50,7 +69,8 @@ impl OutboxAction {
         match self {
             OutboxAction::Acknowledge { order_odoo_id, .. }
             | OutboxAction::SetLineDate { order_odoo_id, .. }
-            | OutboxAction::Note { order_odoo_id, .. } => *order_odoo_id,
+            | OutboxAction::Note { order_odoo_id, .. }
+            | OutboxAction::AsnPrefill { order_odoo_id, .. } => *order_odoo_id,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -58,6 +78,7 @@ impl OutboxAction {
             OutboxAction::Acknowledge { .. } => "acknowledge",
             OutboxAction::SetLineDate { .. } => "set_line_date",
             OutboxAction::Note { .. } => "note",
+            OutboxAction::AsnPrefill { .. } => "asn_prefill",
         }
     }
 }
@@ -433,6 +454,33 @@ pub async fn deliver(
             text,
         } => {
             post_note_once(odoo, *order_odoo_id, correlation_id, text).await?;
+            Ok(Outcome::Delivered)
+        }
+        OutboxAction::AsnPrefill {
+            order_odoo_id,
+            notices,
+            expected_arrival,
+            tracking_ref,
+            lines,
+            note,
+        } => {
+            if let Some(why) = super::prefill::prefill_receipt(
+                odoo,
+                *order_odoo_id,
+                expected_arrival.as_deref(),
+                tracking_ref,
+                lines,
+            )
+            .await?
+            {
+                return Ok(Outcome::Conflict(why));
+            }
+            let text = if notices.is_empty() {
+                note.clone()
+            } else {
+                format!("{note}; receipt prefilled from {}", notices.join(", "))
+            };
+            post_note_once(odoo, *order_odoo_id, correlation_id, &text).await?;
             Ok(Outcome::Delivered)
         }
     }

@@ -371,7 +371,7 @@ async fn store_order(
         let quantity = decimal(l.get("product_qty"));
         let date_planned = text(l.get("date_planned"));
         let product = many2one(l.get("product_id"));
-        let (code, _tracking) = product
+        let (code, tracking) = product
             .as_ref()
             .and_then(|(id, _)| products.get(id).cloned())
             .unwrap_or_default();
@@ -400,11 +400,12 @@ async fn store_order(
                     ));
                 }
                 sqlx::query(
-                    "UPDATE purchase_order_lines SET sequence = ?, product_odoo_id = ?, product_code = ?, description = ?, quantity = ?, uom = ?, price_unit = ?, date_planned = ?, qty_received = ? WHERE odoo_id = ?",
+                    "UPDATE purchase_order_lines SET sequence = ?, product_odoo_id = ?, product_code = ?, tracking = ?, description = ?, quantity = ?, uom = ?, price_unit = ?, date_planned = ?, qty_received = ? WHERE odoo_id = ?",
                 )
                 .bind(l.get("sequence").and_then(Value::as_i64).unwrap_or(10))
                 .bind(product.as_ref().map(|p| p.0))
                 .bind(&code)
+                .bind(&tracking)
                 .bind(&description)
                 .bind(quantity.to_string())
                 .bind(&uom)
@@ -420,8 +421,8 @@ async fn store_order(
                     changes.push(format!("line added: {}", short(&description)));
                 }
                 sqlx::query(
-                    "INSERT INTO purchase_order_lines (odoo_id, order_id, sequence, product_odoo_id, product_code, description, quantity, uom, price_unit, date_planned, qty_received)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    "INSERT INTO purchase_order_lines (odoo_id, order_id, sequence, product_odoo_id, product_code, tracking, description, quantity, uom, price_unit, date_planned, qty_received)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                      ON CONFLICT (odoo_id) DO UPDATE SET order_id = excluded.order_id, removed_in_odoo = 0",
                 )
                 .bind(line_id)
@@ -429,6 +430,7 @@ async fn store_order(
                 .bind(l.get("sequence").and_then(Value::as_i64).unwrap_or(10))
                 .bind(product.as_ref().map(|p| p.0))
                 .bind(&code)
+                .bind(&tracking)
                 .bind(&description)
                 .bind(quantity.to_string())
                 .bind(&uom)

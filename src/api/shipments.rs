@@ -1,0 +1,149 @@
+//! Advance shipment notices: open lines to ship from, submitting, listing, cancelling.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+/// A line of one of the supplier's orders with quantity left to ship.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenLine {
+    pub line_id: i64,
+    pub order_id: i64,
+    pub order_name: String,
+    pub description: String,
+    pub product_code: String,
+    /// none, lot or serial (Odoo's product tracking)
+    pub tracking: String,
+    pub open_quantity: String,
+    pub uom: String,
+    pub date_planned: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentLineInput {
+    pub line_id: i64,
+    /// Empty: this line is not in the shipment.
+    #[serde(default)]
+    pub quantity: String,
+    /// Lot number, or serial numbers one per line.
+    #[serde(default)]
+    pub lots: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentInput {
+    pub ship_date: String,
+    pub expected_arrival: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub package_count: String,
+    #[serde(default)]
+    pub lines: Vec<ShipmentLineInput>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentLineView {
+    pub order_id: i64,
+    pub order_name: String,
+    pub description: String,
+    pub quantity: String,
+    pub uom: String,
+    pub lot_numbers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentSummary {
+    pub id: i64,
+    pub number: String,
+    /// submitted, cancelled or received
+    pub status: String,
+    pub ship_date: String,
+    pub expected_arrival: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub package_count: i64,
+    pub created_at: String,
+    pub lines: Vec<ShipmentLineView>,
+}
+
+/// Open lines of the chosen orders (`orders`: comma-separated ids), or of all the
+/// supplier's orders when empty.
+#[server(endpoint = "shipments/open-lines", input = GetUrl)]
+pub async fn open_lines(orders: String) -> Result<Vec<OpenLine>, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    let mut ids = Vec::new();
+    for part in orders.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        ids.push(
+            part.parse::<i64>()
+                .map_err(|_| context::invalid(format!("“{part}” is not an order id.")))?,
+        );
+    }
+    crate::server::shipments::open_lines(&state.db, &user, &ids)
+        .await
+        .map_err(context::internal)
+}
+
+#[server(endpoint = "shipments/list", input = GetUrl)]
+pub async fn list_shipments() -> Result<Vec<ShipmentSummary>, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    crate::server::shipments::list(&state.db, &user)
+        .await
+        .map_err(context::internal)
+}
+
+#[server(endpoint = "shipments/submit")]
+pub async fn submit_shipment(
+    csrf_token: String,
+    shipment: ShipmentInput,
+) -> Result<String, AppError> {
+    use super::context;
+    use crate::server::orders::ActionError;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    match crate::server::shipments::submit(
+        &state.db,
+        &user,
+        &shipment,
+        state.settings.over_delivery_percent,
+    )
+    .await
+    {
+        Ok(number) => {
+            state.outbox_wake.notify_one();
+            leptos_axum::redirect(&format!("/shipments?created={number}"));
+            Ok(number)
+        }
+        Err(ActionError::NotFound) => Err(context::not_found(
+            "One of the lines is not among your open order lines.",
+        )),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}
+
+#[server(endpoint = "shipments/cancel")]
+pub async fn cancel_shipment(csrf_token: String, id: i64) -> Result<String, AppError> {
+    use super::context;
+    use crate::server::orders::ActionError;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    match crate::server::shipments::cancel(&state.db, &user, id).await {
+        Ok(number) => {
+            state.outbox_wake.notify_one();
+            Ok(number)
+        }
+        Err(ActionError::NotFound) => {
+            Err(context::not_found("No such shipment notice among yours."))
+        }
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}

@@ -1,0 +1,512 @@
+//! Advance shipment notices: the supplier's open lines, submitting a notice (checked in full
+//! before anything is stored, then stored with its outbox messages in one transaction),
+//! listing and cancelling. Every query is scoped to the user's supplier.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sqlx::{Sqlite, Transaction};
+
+use crate::api::shipments::{OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary};
+use crate::domain::order::OrderStatus;
+use crate::domain::shipment::{check_tracking, ShippedQuantity, Tracking};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{self, Db};
+use crate::server::orders::{self, record_event, ActionError};
+use crate::server::sync::outbox::{self, OutboxAction, PrefillLine};
+
+/// Lines of the supplier's orders that may still be shipped.
+pub async fn open_lines(
+    db: &Db,
+    user: &CurrentUser,
+    order_ids: &[i64],
+) -> Result<Vec<OpenLine>, sqlx::Error> {
+    let Some(supplier) = user.supplier_id else {
+        return Ok(Vec::new());
+    };
+    let ids = serde_json::to_string(order_ids).unwrap_or_else(|_| "[]".into());
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let rows: Vec<(i64, i64, String, String, String, String, String, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT l.id, o.id, o.name, l.description, l.product_code, l.tracking, l.quantity, l.qty_received, l.uom, l.date_planned, o.status
+         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
+         WHERE o.supplier_id = ?1 AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'
+           AND (?2 = '[]' OR o.id IN (SELECT value FROM json_each(?2)))
+         ORDER BY o.date_order DESC, o.id DESC, l.sequence, l.id",
+    )
+    .bind(supplier)
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    let shipped = shipped_for_supplier(db, supplier).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(
+                id,
+                order_id,
+                order_name,
+                description,
+                product_code,
+                tracking,
+                q,
+                r,
+                uom,
+                date_planned,
+                status,
+            )| {
+                let status = OrderStatus::from_code(&status)?;
+                if matches!(status, OrderStatus::Cancelled | OrderStatus::Received) {
+                    return None;
+                }
+                let open = open_quantity(&q, &r, shipped.get(&id).copied().unwrap_or_default());
+                (open > Decimal::ZERO).then(|| OpenLine {
+                    line_id: id,
+                    order_id,
+                    order_name,
+                    description,
+                    product_code,
+                    tracking,
+                    open_quantity: open.normalize().to_string(),
+                    uom,
+                    date_planned,
+                })
+            },
+        )
+        .collect())
+}
+
+fn open_quantity(ordered: &str, received: &str, shipped: Decimal) -> Decimal {
+    let q: Decimal = ordered.parse().unwrap_or_default();
+    let r: Decimal = received.parse().unwrap_or_default();
+    (q - r - shipped).max(Decimal::ZERO)
+}
+
+async fn shipped_for_supplier(
+    db: &Db,
+    supplier: i64,
+) -> Result<HashMap<i64, Decimal>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT sl.line_id, sl.quantity FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
+         WHERE n.supplier_id = ? AND n.status <> 'cancelled'",
+    )
+    .bind(supplier)
+    .fetch_all(db)
+    .await?;
+    let mut m = HashMap::new();
+    for (l, q) in rows {
+        *m.entry(l).or_insert(Decimal::ZERO) += q.parse::<Decimal>().unwrap_or_default();
+    }
+    Ok(m)
+}
+
+fn parse_day(value: &str, field: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{field}: enter a date (YYYY-MM-DD)."))
+}
+
+/// The lot or serial numbers typed for a line: one per line of text, or comma-separated.
+fn split_numbers(text: &str) -> Vec<String> {
+    text.split(['\n', ',', ';'])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Checks everything, then stores the notice, its lines, the orders' events and one outbox
+/// message per order, in one transaction. Returns the notice number.
+pub async fn submit(
+    db: &Db,
+    user: &CurrentUser,
+    input: &ShipmentInput,
+    default_over_delivery: Decimal,
+) -> Result<String, ActionError> {
+    let Some(supplier) = user.supplier_id else {
+        return Err(ActionError::Invalid(
+            "Only a supplier announces shipments.".into(),
+        ));
+    };
+    let mut problems = Vec::new();
+    let ship_date = parse_day(&input.ship_date, "Ship date")
+        .map_err(|e| problems.push(e))
+        .ok();
+    let arrival = parse_day(&input.expected_arrival, "Expected arrival")
+        .map_err(|e| problems.push(e))
+        .ok();
+    if let (Some(s), Some(a)) = (ship_date, arrival) {
+        if a < s {
+            problems.push("Expected arrival: it cannot be before the ship date.".into());
+        }
+    }
+    let carrier = input.carrier.trim();
+    if carrier.is_empty() {
+        problems.push("Carrier: say who carries the goods.".into());
+    }
+    let tracking_number = input.tracking_number.trim();
+    if tracking_number.is_empty() {
+        problems.push("Tracking number: enter the carrier's tracking number.".into());
+    }
+    let packages = match input.package_count.trim().parse::<i64>() {
+        Ok(n) if (1..=10_000).contains(&n) => n,
+        _ => {
+            problems.push("Packages: enter a whole number of packages, at least 1.".into());
+            0
+        }
+    };
+    let wanted: Vec<_> = input
+        .lines
+        .iter()
+        .filter(|l| !l.quantity.trim().is_empty())
+        .collect();
+    if wanted.is_empty() {
+        problems.push("Lines: enter a shipped quantity on at least one line.".into());
+    }
+
+    let mut tx = db.begin().await?;
+    let (over,): (Option<String>,) =
+        sqlx::query_as("SELECT over_delivery_percent FROM suppliers WHERE id = ?")
+            .bind(supplier)
+            .fetch_one(&mut *tx)
+            .await?;
+    let over: Decimal = over
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(default_over_delivery);
+    let mut checked = Vec::new();
+    for l in &wanted {
+        #[allow(clippy::type_complexity)] // one row of the query below, read once
+        let row: Option<(i64, i64, i64, String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT l.id, l.odoo_id, o.id, o.name, l.description, l.tracking, l.quantity, l.qty_received, o.status
+             FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
+             WHERE l.id = ? AND o.supplier_id = ? AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'",
+        )
+        .bind(l.line_id)
+        .bind(supplier)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Another supplier's line, or one that does not exist: the same answer.
+        let Some((
+            line_id,
+            line_odoo_id,
+            order_id,
+            order_name,
+            description,
+            tracking,
+            q,
+            r,
+            status,
+        )) = row
+        else {
+            return Err(ActionError::NotFound);
+        };
+        let label = format!("Line “{description}” on {order_name}");
+        if matches!(
+            OrderStatus::from_code(&status),
+            Some(OrderStatus::Cancelled | OrderStatus::Received)
+        ) {
+            problems.push(format!(
+                "{label}: the order is {}; nothing more can be shipped.",
+                status.replace('_', " ")
+            ));
+            continue;
+        }
+        let shipped = orders::shipped_by_line(&mut tx, order_id)
+            .await?
+            .get(&line_id)
+            .copied()
+            .unwrap_or_default();
+        let open = open_quantity(&q, &r, shipped);
+        let value = match l.quantity.trim().parse::<Decimal>() {
+            Ok(v) => v,
+            Err(_) => {
+                problems.push(format!(
+                    "{label}: “{}” is not a quantity.",
+                    l.quantity.trim()
+                ));
+                continue;
+            }
+        };
+        let quantity = match ShippedQuantity::parse(value, open, over) {
+            Ok(q) => q,
+            Err(e) => {
+                problems.push(format!("{label}: {e}."));
+                continue;
+            }
+        };
+        match check_tracking(
+            Tracking::from_odoo(&tracking),
+            quantity,
+            &split_numbers(&l.lots),
+        ) {
+            Ok(numbers) => checked.push((line_id, line_odoo_id, order_id, quantity, numbers)),
+            Err(e) => problems.push(format!("{label}: {e}.")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ActionError::Invalid(format!(
+            "Nothing was sent. Please fix: {}",
+            problems.join(" ")
+        )));
+    }
+    let (ship_date, arrival) = (ship_date.expect("checked"), arrival.expect("checked"));
+
+    let now = db::now();
+    let correlation_id = outbox::new_correlation_id();
+    let r = sqlx::query(
+        "INSERT INTO shipment_notices (number, supplier_id, status, ship_date, expected_arrival, carrier, tracking_number, package_count, created_by, created_at, correlation_id)
+         VALUES ('', ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(supplier)
+    .bind(ship_date.to_string())
+    .bind(arrival.to_string())
+    .bind(carrier)
+    .bind(tracking_number)
+    .bind(packages)
+    .bind(user.id)
+    .bind(&now)
+    .bind(&correlation_id)
+    .execute(&mut *tx)
+    .await?;
+    let notice_id = r.last_insert_rowid();
+    let number = format!("ASN-{notice_id:06}");
+    sqlx::query("UPDATE shipment_notices SET number = ? WHERE id = ?")
+        .bind(&number)
+        .bind(notice_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut orders_touched: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (line_id, _, order_id, quantity, numbers) in &checked {
+        sqlx::query("INSERT INTO shipment_notice_lines (notice_id, line_id, quantity, lot_numbers) VALUES (?, ?, ?, ?)")
+            .bind(notice_id)
+            .bind(line_id)
+            .bind(quantity.value().normalize().to_string())
+            .bind(serde_json::to_string(numbers).unwrap_or_else(|_| "[]".into()))
+            .execute(&mut *tx)
+            .await?;
+        orders_touched
+            .entry(*order_id)
+            .or_default()
+            .push(quantity.value().normalize().to_string());
+    }
+    for order_id in orders_touched.keys() {
+        let detail = format!("announced shipment {number}: ships {ship_date}, arrives {arrival}, {carrier} {tracking_number}, {packages} package(s)");
+        let message_id = outbox::new_correlation_id();
+        enqueue_prefill(
+            &mut tx,
+            *order_id,
+            &message_id,
+            &format!("{} <{}> announced {number}", user.display_name, user.email),
+        )
+        .await?;
+        record_event(
+            &mut tx,
+            *order_id,
+            Some(user.id),
+            "shipment_announced",
+            &detail,
+            Some(&message_id),
+        )
+        .await?;
+        orders::recompute_status(&mut tx, *order_id).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(asn = %number, supplier, lines = checked.len(), "shipment announced");
+    Ok(number)
+}
+
+/// Queues the receipt prefill for one order: what all its notices not cancelled announce,
+/// so the last delivery leaves Odoo's receipt matching the portal.
+async fn enqueue_prefill(
+    tx: &mut Transaction<'_, Sqlite>,
+    order_id: i64,
+    correlation_id: &str,
+    note: &str,
+) -> Result<(), sqlx::Error> {
+    let (order_odoo_id,): (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let rows: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT l.odoo_id, sl.quantity, sl.lot_numbers, n.number, n.expected_arrival, n.carrier, n.tracking_number
+         FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id JOIN purchase_order_lines l ON l.id = sl.line_id
+         WHERE l.order_id = ? AND n.status <> 'cancelled' ORDER BY n.id, sl.id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let all_lines: Vec<(i64,)> = sqlx::query_as(
+        "SELECT odoo_id FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0",
+    )
+    .bind(order_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut lines: BTreeMap<i64, PrefillLine> = all_lines
+        .into_iter()
+        .map(|(id,)| {
+            (
+                id,
+                PrefillLine {
+                    line_odoo_id: id,
+                    quantity: "0".into(),
+                    lot_names: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    let (mut arrival, mut tracking, mut numbers) = (None, Vec::new(), Vec::new());
+    for (line, q, lots, number, expected, carrier, tracking_number) in rows {
+        let entry = lines.entry(line).or_insert(PrefillLine {
+            line_odoo_id: line,
+            quantity: "0".into(),
+            lot_names: Vec::new(),
+        });
+        let total = entry.quantity.parse::<Decimal>().unwrap_or_default()
+            + q.parse::<Decimal>().unwrap_or_default();
+        entry.quantity = total.normalize().to_string();
+        entry
+            .lot_names
+            .extend(serde_json::from_str::<Vec<String>>(&lots).unwrap_or_default());
+        arrival = Some(expected);
+        let t = format!("{carrier} {tracking_number}");
+        if !tracking.contains(&t) {
+            tracking.push(t);
+        }
+        if !numbers.contains(&number) {
+            numbers.push(number);
+        }
+    }
+    let action = OutboxAction::AsnPrefill {
+        order_odoo_id,
+        notices: numbers,
+        expected_arrival: arrival.map(|a| format!("{a} 12:00:00")),
+        tracking_ref: tracking.join(", "),
+        lines: lines.into_values().collect(),
+        note: note.to_string(),
+    };
+    outbox::enqueue(tx, correlation_id, &action).await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, sqlx::Error> {
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let notices: Vec<(i64, String, String, String, String, String, String, i64, String)> = sqlx::query_as(
+        "SELECT n.id, n.number, n.status, n.ship_date, n.expected_arrival, n.carrier, n.tracking_number, n.package_count, n.created_at
+         FROM shipment_notices n WHERE (?1 IS NULL OR n.supplier_id = ?1) ORDER BY n.id DESC LIMIT 200",
+    )
+    .bind(user.supplier_id)
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::new();
+    for (
+        id,
+        number,
+        status,
+        ship_date,
+        expected_arrival,
+        carrier,
+        tracking_number,
+        package_count,
+        created_at,
+    ) in notices
+    {
+        let lines: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT o.id, o.name, l.description, sl.quantity, l.uom, sl.lot_numbers FROM shipment_notice_lines sl
+             JOIN purchase_order_lines l ON l.id = sl.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ? ORDER BY sl.id",
+        )
+        .bind(id)
+        .fetch_all(db)
+        .await?;
+        out.push(ShipmentSummary {
+            id,
+            number,
+            status,
+            ship_date,
+            expected_arrival,
+            carrier,
+            tracking_number,
+            package_count,
+            created_at,
+            lines: lines
+                .into_iter()
+                .map(
+                    |(order_id, order_name, description, quantity, uom, lots)| ShipmentLineView {
+                        order_id,
+                        order_name,
+                        description,
+                        quantity,
+                        uom,
+                        lot_numbers: serde_json::from_str(&lots).unwrap_or_default(),
+                    },
+                )
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Cancels a notice that has not been received; Odoo's receipt is prefilled again without it.
+pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<String, ActionError> {
+    let Some(supplier) = user.supplier_id else {
+        return Err(ActionError::Invalid(
+            "Only the supplier cancels its shipment notices.".into(),
+        ));
+    };
+    let mut tx = db.begin().await?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT number, status FROM shipment_notices WHERE id = ? AND supplier_id = ?",
+    )
+    .bind(notice_id)
+    .bind(supplier)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((number, status)) = row else {
+        return Err(ActionError::NotFound);
+    };
+    if status != "submitted" {
+        return Err(ActionError::Invalid(format!(
+            "{number} is {status}; only a submitted notice can be cancelled."
+        )));
+    }
+    let orders_of: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT DISTINCT o.id, o.status FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id
+         JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ?",
+    )
+    .bind(notice_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if orders_of
+        .iter()
+        .all(|(_, s)| s == OrderStatus::Received.code())
+    {
+        return Err(ActionError::Invalid(format!(
+            "{number} has been received already."
+        )));
+    }
+    sqlx::query("UPDATE shipment_notices SET status = 'cancelled', cancelled_at = ? WHERE id = ?")
+        .bind(db::now())
+        .bind(notice_id)
+        .execute(&mut *tx)
+        .await?;
+    for (order_id, _) in &orders_of {
+        let message_id = outbox::new_correlation_id();
+        enqueue_prefill(
+            &mut tx,
+            *order_id,
+            &message_id,
+            &format!("{} <{}> cancelled {number}", user.display_name, user.email),
+        )
+        .await?;
+        record_event(
+            &mut tx,
+            *order_id,
+            Some(user.id),
+            "shipment_cancelled",
+            &format!("cancelled shipment {number}"),
+            Some(&message_id),
+        )
+        .await?;
+        orders::recompute_status(&mut tx, *order_id).await?;
+    }
+    tx.commit().await?;
+    Ok(number)
+}
