@@ -289,28 +289,49 @@ pub async fn submit(
     }
     for order_id in orders_touched.keys() {
         let detail = format!("announced shipment {number}: ships {ship_date}, arrives {arrival}, {carrier} {tracking_number}, {packages} package(s)");
-        let message_id = outbox::new_correlation_id();
-        enqueue_prefill(
+        refresh_order(
             &mut tx,
             *order_id,
-            &message_id,
-            &format!("{} <{}> announced {number}", user.display_name, user.email),
-        )
-        .await?;
-        record_event(
-            &mut tx,
-            *order_id,
-            Some(user.id),
+            user,
+            &format!("announced {number}"),
             "shipment_announced",
             &detail,
-            Some(&message_id),
         )
         .await?;
-        orders::recompute_status(&mut tx, *order_id).await?;
     }
     tx.commit().await?;
     tracing::info!(asn = %number, supplier, lines = checked.len(), "shipment announced");
     Ok(number)
+}
+
+/// After a notice changed: queue the order's prefill, record the event, recompute its status.
+async fn refresh_order(
+    tx: &mut Transaction<'_, Sqlite>,
+    order_id: i64,
+    user: &CurrentUser,
+    what: &str,
+    event_kind: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    let message_id = outbox::new_correlation_id();
+    enqueue_prefill(
+        tx,
+        order_id,
+        &message_id,
+        &format!("{} <{}> {what}", user.display_name, user.email),
+    )
+    .await?;
+    record_event(
+        tx,
+        order_id,
+        Some(user.id),
+        event_kind,
+        detail,
+        Some(&message_id),
+    )
+    .await?;
+    orders::recompute_status(tx, order_id).await?;
+    Ok(())
 }
 
 /// Queues the receipt prefill for one order: what all its notices not cancelled announce,
@@ -488,24 +509,15 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
         .execute(&mut *tx)
         .await?;
     for (order_id, _) in &orders_of {
-        let message_id = outbox::new_correlation_id();
-        enqueue_prefill(
+        refresh_order(
             &mut tx,
             *order_id,
-            &message_id,
-            &format!("{} <{}> cancelled {number}", user.display_name, user.email),
-        )
-        .await?;
-        record_event(
-            &mut tx,
-            *order_id,
-            Some(user.id),
+            user,
+            &format!("cancelled {number}"),
             "shipment_cancelled",
             &format!("cancelled shipment {number}"),
-            Some(&message_id),
         )
         .await?;
-        orders::recompute_status(&mut tx, *order_id).await?;
     }
     tx.commit().await?;
     Ok(number)
