@@ -22,6 +22,10 @@ struct TestApp {
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let double = common::start_double(19, Seed::Demo).await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::from_env().unwrap();
@@ -29,6 +33,7 @@ async fn spawn_app() -> TestApp {
     settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 5;
+    configure(&mut settings);
     let db = server::db::open(&settings.database_url).await.unwrap();
     server::demo::seed(&db).await.unwrap();
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
@@ -870,4 +875,234 @@ async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
             .status(),
         422
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_link_works_once_and_ends_every_session() {
+    let app = spawn_app().await;
+    let mut old_session = Browser::open(&app).await;
+    old_session
+        .sign_in("lea@gemini.example", "gemini-user-pass")
+        .await;
+    assert_eq!(
+        old_session.get("/api/shipments/list", &[]).await.status(),
+        200
+    );
+
+    let anonymous = Browser::open(&app).await;
+    let known = anonymous
+        .post(
+            "/api/password-reset/request",
+            &[("email", "lea@gemini.example")],
+        )
+        .await;
+    let unknown = anonymous
+        .post(
+            "/api/password-reset/request",
+            &[("email", "nobody@example.com")],
+        )
+        .await;
+    assert_eq!(known.status(), 200);
+    assert_eq!(
+        known.text().await.unwrap(),
+        unknown.text().await.unwrap(),
+        "the answer does not reveal accounts"
+    );
+    let mails: Vec<(String, String)> = sqlx::query_as("SELECT to_address, body FROM mail_outbox")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].0, "lea@gemini.example");
+    let link = mails[0]
+        .1
+        .lines()
+        .find(|l| l.contains("/password-reset/"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM password_reset_tokens")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_ne!(stored, token, "only a hash of the token is stored");
+
+    let r = anonymous
+        .post(
+            "/api/password-reset/complete",
+            &[
+                ("token", &token),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("at least 10 characters"));
+    let r = anonymous
+        .post(
+            "/api/password-reset/complete",
+            &[
+                ("token", &token),
+                ("password", "a-new-long-password"),
+                ("confirm", "a-new-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let r = anonymous
+        .post(
+            "/api/password-reset/complete",
+            &[
+                ("token", &token),
+                ("password", "another-long-password"),
+                ("confirm", "another-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "the link works once");
+
+    // The session opened before the reset is over; the old password no longer works.
+    assert_eq!(
+        old_session.get("/api/shipments/list", &[]).await.status(),
+        401
+    );
+    let mut b = Browser::open(&app).await;
+    assert_eq!(
+        b.sign_in("lea@gemini.example", "gemini-user-pass")
+            .await
+            .status(),
+        401
+    );
+    let r = b.sign_in("lea@gemini.example", "a-new-long-password").await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+
+    // An expired link is refused.
+    anonymous
+        .post(
+            "/api/password-reset/request",
+            &[("email", "ana@gemini.example")],
+        )
+        .await;
+    let body: (String,) = sqlx::query_as("SELECT body FROM mail_outbox ORDER BY id DESC LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let token = body
+        .0
+        .lines()
+        .find(|l| l.contains("/password-reset/"))
+        .unwrap()
+        .trim()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    sqlx::query("UPDATE password_reset_tokens SET expires_at = '2000-01-01 00:00:00'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let r = anonymous
+        .post(
+            "/api/password-reset/complete",
+            &[
+                ("token", &token),
+                ("password", "a-new-long-password"),
+                ("confirm", "a-new-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("not valid any more"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_data() {
+    let app = spawn_app_with(|s| {
+        s.poll_interval = Duration::from_secs(3600);
+        s.webhook_token = Some(millrace::server::settings::Secret::new("hook-secret-123"));
+    })
+    .await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    eventually("the first poll has stored its cursor", || {
+        let db = app.db.clone();
+        async move { sqlx::query("SELECT 1 FROM sync_cursors").fetch_optional(&db).await.unwrap().is_some() }
+    })
+    .await;
+    let before = ana.orders("").await["total"].as_i64().unwrap();
+    // A buyer confirms a new order for Gemini Furniture in Odoo.
+    let id = app.double.with_env(|env| {
+        let admin = env.users[0].clone();
+        let mut p = serde_json::Map::new();
+        p.insert("vals_list".into(), json!([{"partner_id": 10, "order_line": [[0, 0, {"product_id": 19, "product_qty": 3.0, "price_unit": 9.5}]]}]));
+        let id = env.execute(&admin, "purchase.order", "create", None, p).unwrap()[0].as_i64().unwrap();
+        env.execute(&admin, "purchase.order", "button_confirm", Some(vec![id]), serde_json::Map::new()).unwrap();
+        id
+    });
+    let name = app
+        .double
+        .with_env(|env| env.value("purchase.order", id, "name"));
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/hooks/odoo/wrong-token", app.url))
+        .json(&json!({"_model": "purchase.order", "_id": id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        ana.orders("").await["total"].as_i64().unwrap(),
+        before,
+        "no poll without a valid webhook"
+    );
+    let r = http
+        .post(format!("{}/hooks/odoo/hook-secret-123", app.url))
+        .json(&json!({"_action": "Send Webhook Notification(#1)", "_model": "purchase.order", "_id": id, "name": "FORGED", "state": "purchase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    eventually("the order is there after the webhook", || {
+        let ana = &ana;
+        async move { ana.orders("").await["total"].as_i64().unwrap() == before + 1 }
+    })
+    .await;
+    let found = ana.orders(name.as_str().unwrap()).await;
+    assert_eq!(
+        found["orders"][0]["name"], name,
+        "the name comes from Odoo, not the webhook body"
+    );
+    assert_eq!(ana.orders("FORGED").await["total"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_hides_orders_odoo_no_longer_releases_to_the_supplier() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let total = page["total"].as_i64().unwrap();
+    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
+    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    // In Odoo the order moves to a vendor the portal does not serve.
+    app.double.with_env(|env| {
+        let admin = env.users[0].clone();
+        let id = env.ids_where("purchase.order", "name", &json!(name))[0];
+        let mut p = serde_json::Map::new();
+        p.insert("vals".into(), json!({"partner_id": 15}));
+        env.execute(&admin, "purchase.order", "write", Some(vec![id]), p)
+            .unwrap();
+    });
+    let odoo = OdooClient::connect(common::odoo_settings(&app.double, TransportChoice::Auto))
+        .await
+        .unwrap();
+    let hidden = millrace::server::sync::poller::reconcile(&app.db, &odoo, false)
+        .await
+        .unwrap();
+    assert_eq!(hidden, 1);
+    assert_eq!(ana.orders("").await["total"].as_i64().unwrap(), total - 1);
+    assert_eq!(ana.order(&order_id).await.status(), 404);
 }

@@ -92,3 +92,58 @@ pub async fn logout(csrf_token: String) -> Result<(), AppError> {
     leptos_axum::redirect("/login");
     Ok(())
 }
+
+#[server(endpoint = "password-reset/request")]
+pub async fn request_password_reset(csrf_token: String, email: String) -> Result<String, AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let state = context::state()?;
+    if !email.contains('@') {
+        return Err(context::invalid(
+            "Enter the email address you sign in with.",
+        ));
+    }
+    crate::server::auth::reset::request(
+        &state.db,
+        &email,
+        &state.settings.public_url,
+        &context::client_ip(),
+    )
+    .await
+    .map_err(context::internal)?;
+    // The same answer whether or not the address has an account.
+    Ok("If an account uses this address, a link to choose a new password is on its way. It works once, within an hour.".into())
+}
+
+#[server(endpoint = "password-reset/complete")]
+pub async fn complete_password_reset(
+    csrf_token: String,
+    token: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use super::context;
+    use crate::server::auth::reset::ResetError;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let state = context::state()?;
+    match crate::server::auth::reset::complete(
+        &state.db,
+        &token,
+        &password,
+        &confirm,
+        &context::client_ip(),
+    )
+    .await
+    {
+        Ok(()) => {
+            leptos_axum::redirect("/login?reset=1");
+            Ok(())
+        }
+        Err(ResetError::Storage) => Err(context::internal("password reset storage")),
+        Err(e) => Err(context::invalid(format!(
+            "{}{}.",
+            e.to_string()[..1].to_uppercase(),
+            &e.to_string()[1..]
+        ))),
+    }
+}

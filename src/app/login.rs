@@ -15,6 +15,7 @@ pub fn LoginPage() -> impl IntoView {
             .with(|q| q.get("next"))
             .unwrap_or_else(|| "/orders".into())
     };
+    let was_reset = move || query.with(|q| q.get("reset")).is_some();
     let error = move || {
         login
             .value()
@@ -26,6 +27,7 @@ pub fn LoginPage() -> impl IntoView {
         <main class="page login">
             <h1>"Sign in to Millrace"</h1>
             <p class="hint">"The supplier portal of your customer's purchasing team."</p>
+            {move || was_reset().then(|| view! { <p class="banner ok" role="status">"Your password was changed and every session was signed out. Sign in with the new password."</p> })}
             <ActionForm action=login attr:class="card form" attr:aria-describedby="login-error">
                 <CsrfField/>
                 <input type="hidden" name="next" value=next/>
@@ -38,6 +40,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p><a href="/password-reset">"Forgot your password?"</a></p>
         </main>
     }
 }

@@ -3,6 +3,7 @@
 
 mod login;
 mod orders;
+mod password_reset;
 mod shipments;
 
 use leptos::prelude::*;
@@ -75,6 +76,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <main class="page"><h1>"Page not found"</h1><p><a href="/orders">"Go to your orders"</a></p></main> }>
                     <Route path=StaticSegment("") view=|| view! { <Redirect path="/orders"/> }/>
                     <Route path=path!("/login") view=login::LoginPage/>
+                    <Route path=path!("/password-reset") view=password_reset::RequestReset/>
+                    <Route path=path!("/password-reset/:token") view=password_reset::ChooseNewPassword/>
                     // Async rendering: the HTML is complete before it is sent, so pages work
                     // before (and without) hydration.
                     <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> } ssr=SsrMode::Async/>

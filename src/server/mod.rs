@@ -134,15 +134,29 @@ async fn mailbox(State(state): State<AppState>) -> impl IntoResponse {
     .await
     .unwrap_or_default();
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
+    // Links in a mail become clickable, as in a mail client.
+    let linkify = |body: &str| {
+        body.lines()
+            .map(|l| {
+                let l = esc(l);
+                if l.starts_with("http://") || l.starts_with("https://") {
+                    format!("<a href=\"{l}\">{l}</a>")
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let items: String = rows
         .iter()
         .map(|(at, to, subject, body)| {
             format!(
-                "<article><h2>{}</h2><p>To {} at {}</p><pre>{}</pre></article>",
+                "<article><h2>{}</h2><p>To <span class=\"to\">{}</span> at {}</p><pre>{}</pre></article>",
                 esc(subject),
                 esc(to),
                 esc(at),
-                esc(body)
+                linkify(body)
             )
         })
         .collect();

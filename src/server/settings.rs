@@ -46,6 +46,9 @@ pub struct Settings {
     /// `MILLRACE_OVER_DELIVERY_PERCENT`: how much more than the open quantity a shipment
     /// notice may announce, per line (default 0; overridable per supplier).
     pub over_delivery_percent: rust_decimal::Decimal,
+    /// `MILLRACE_PUBLIC_URL`: the address users reach the portal at, for links in mail
+    /// (never taken from the request's Host header) (default `http://127.0.0.1:3000`).
+    pub public_url: String,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
 }
@@ -108,6 +111,8 @@ impl Settings {
                 "MILLRACE_OVER_DELIVERY_PERCENT",
                 rust_decimal::Decimal::ZERO,
             )?,
+            public_url: var("MILLRACE_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into()),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })
     }

@@ -1,0 +1,136 @@
+//! Password reset by an emailed, single-use link that expires. Only a hash of the token is
+//! stored; the answer to a request never tells whether the address has an account.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::password;
+use super::users::audit;
+use crate::server::db::{self, Db};
+
+pub const LINK_VALID_MINUTES: i64 = 60;
+/// Reset mails per address per hour, so the form cannot be used to flood an inbox.
+pub const MAX_REQUESTS_PER_HOUR: i64 = 3;
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResetError {
+    #[error("this link is not valid any more (it was used, or it expired): ask for a new one")]
+    InvalidLink,
+    #[error("the password must have at least {min} characters")]
+    TooShort { min: usize },
+    #[error("the two passwords differ")]
+    Mismatch,
+    #[error("the portal could not store the change; try again")]
+    Storage,
+}
+
+/// Sends a reset link if `email` belongs to an active account (through the mail outbox,
+/// which the demo shows as a mailbox). Says nothing either way.
+pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result<(), sqlx::Error> {
+    let email = email.trim();
+    let user: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, display_name FROM users WHERE email = ? AND active = 1")
+            .bind(email)
+            .fetch_optional(db)
+            .await?;
+    let Some((user_id, name)) = user else {
+        audit(db, None, "password_reset_unknown_email", email, "", ip).await;
+        return Ok(());
+    };
+    // Links expire an hour after they are made: the unexpired ones are this hour's requests.
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = ? AND expires_at >= ?",
+    )
+    .bind(user_id)
+    .bind(db::now())
+    .fetch_one(db)
+    .await?;
+    if recent >= MAX_REQUESTS_PER_HOUR {
+        audit(db, Some(user_id), "password_reset_throttled", email, "", ip).await;
+        return Ok(());
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let link = format!(
+        "{}/password-reset/{token}",
+        public_url.trim_end_matches('/')
+    );
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(db::at(chrono::Duration::minutes(LINK_VALID_MINUTES)))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES (?, ?, ?, ?)")
+        .bind(email)
+        .bind("Reset your Millrace password")
+        .bind(format!(
+            "Hello {name},\n\nSomeone (hopefully you) asked to reset your password for the supplier portal.\nOpen this link within {LINK_VALID_MINUTES} minutes to choose a new one; it works once:\n\n{link}\n\nIf you did not ask, ignore this message: your password stays as it is.\n"
+        ))
+        .bind(db::now())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    audit(db, Some(user_id), "password_reset_requested", email, "", ip).await;
+    Ok(())
+}
+
+/// Sets a new password with a valid link; the link is used up and every session of the
+/// user ends (`users.session_epoch`, see `session::load_user`).
+pub async fn complete(
+    db: &Db,
+    token: &str,
+    new_password: &str,
+    confirm: &str,
+    ip: &str,
+) -> Result<(), ResetError> {
+    if new_password.chars().count() < password::MIN_PASSWORD_CHARS {
+        return Err(ResetError::TooShort {
+            min: password::MIN_PASSWORD_CHARS,
+        });
+    }
+    if new_password != confirm {
+        return Err(ResetError::Mismatch);
+    }
+    let hash = password::hash(new_password);
+    let mut tx = db.begin().await.map_err(|_| ResetError::Storage)?;
+    let used = sqlx::query("UPDATE password_reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at >= ?")
+        .bind(db::now())
+        .bind(token_hash(token))
+        .bind(db::now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|_| ResetError::Storage)?;
+    if used.rows_affected() != 1 {
+        return Err(ResetError::InvalidLink);
+    }
+    let (user_id,): (i64,) =
+        sqlx::query_as("SELECT user_id FROM password_reset_tokens WHERE token_hash = ?")
+            .bind(token_hash(token))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|_| ResetError::Storage)?;
+    // The new password and the end of every open session, together.
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+    )
+    .bind(&hash)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|_| ResetError::Storage)?;
+    tx.commit().await.map_err(|_| ResetError::Storage)?;
+    audit(db, Some(user_id), "password_reset", "", "", ip).await;
+    Ok(())
+}
