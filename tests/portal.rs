@@ -6,6 +6,7 @@ use std::time::Duration;
 
 mod common;
 
+use chrono::TimeZone;
 use millrace::odoo_double::{Faults, RunningDouble, Seed};
 use millrace::server::odoo::{OdooClient, TransportChoice};
 use millrace::server::settings::Settings;
@@ -1028,7 +1029,13 @@ async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_
     ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     eventually("the first poll has stored its cursor", || {
         let db = app.db.clone();
-        async move { sqlx::query("SELECT 1 FROM sync_cursors").fetch_optional(&db).await.unwrap().is_some() }
+        async move {
+            sqlx::query("SELECT 1 FROM sync_cursors")
+                .fetch_optional(&db)
+                .await
+                .unwrap()
+                .is_some()
+        }
     })
     .await;
     let before = ana.orders("").await["total"].as_i64().unwrap();
@@ -1105,4 +1112,116 @@ async fn reconciliation_hides_orders_odoo_no_longer_releases_to_the_supplier() {
     assert_eq!(hidden, 1);
     assert_eq!(ana.orders("").await["total"].as_i64().unwrap(), total - 1);
     assert_eq!(ana.order(&order_id).await.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    // The demo puts Ana in Europe/Brussels.
+    let first = page["orders"][0]["date_order"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.ends_with(" CET") || first.ends_with(" CEST"),
+        "{first}"
+    );
+    let (stored,): (String,) =
+        sqlx::query_as("SELECT date_order FROM purchase_orders WHERE id = ?")
+            .bind(page["orders"][0]["id"].as_i64())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let expected = chrono_tz::Europe::Brussels
+        .from_utc_datetime(
+            &chrono::NaiveDateTime::parse_from_str(&stored, "%Y-%m-%d %H:%M:%S").unwrap(),
+        )
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string();
+    assert_eq!(first, expected);
+
+    assert_eq!(
+        ana.post("/api/account/time-zone", &[("time_zone", "Mars/Olympus")])
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        ana.post("/api/account/time-zone", &[("time_zone", "Asia/Tokyo")])
+            .await
+            .status(),
+        200
+    );
+    let again = ana.orders("").await;
+    assert!(again["orders"][0]["date_order"]
+        .as_str()
+        .unwrap()
+        .ends_with(" JST"));
+
+    // Password change: the current one is checked, and every session ends.
+    let mut other = Browser::open(&app).await;
+    other
+        .sign_in("ana@gemini.example", "gemini-demo-pass")
+        .await;
+    let r = ana
+        .post(
+            "/api/account/password",
+            &[
+                ("current", "nope"),
+                ("password", "a-brand-new-pass"),
+                ("confirm", "a-brand-new-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = ana
+        .post(
+            "/api/account/password",
+            &[
+                ("current", "gemini-demo-pass"),
+                ("password", "a-brand-new-pass"),
+                ("confirm", "a-brand-new-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(other.get("/api/shipments/list", &[]).await.status(), 401);
+    assert_eq!(ana.get("/api/shipments/list", &[]).await.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivating_a_user_ends_their_open_session_at_once() {
+    let app = spawn_app().await;
+    let mut lea = Browser::open(&app).await;
+    lea.sign_in("lea@gemini.example", "gemini-user-pass").await;
+    assert_eq!(lea.get("/api/shipments/list", &[]).await.status(), 200);
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = 'lea@gemini.example'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    millrace::server::auth::users::set_active(&app.db, id, false)
+        .await
+        .unwrap();
+    assert_eq!(lea.get("/api/shipments/list", &[]).await.status(), 401);
+    let r = lea
+        .http
+        .get(format!("{}/orders", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_redirection(),
+        "pages send a deactivated user to /login"
+    );
+    let mut again = Browser::open(&app).await;
+    assert_eq!(
+        again
+            .sign_in("lea@gemini.example", "gemini-user-pass")
+            .await
+            .status(),
+        401
+    );
 }

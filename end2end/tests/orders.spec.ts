@@ -132,3 +132,17 @@ test("the orders page fits a phone screen", async ({ browser }) => {
   await page.screenshot({ path: "test-results/orders-phone.png", fullPage: false });
   await context.close();
 });
+
+test("a user picks a time zone and the order page shows times in it", async ({ page }) => {
+  await signIn(page, TOM);
+  await page.getByTestId("viewer").click();
+  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel(/Time zone/).selectOption("Asia/Tokyo");
+  await page.getByRole("button", { name: "Save time zone" }).click();
+  await expect(page.getByTestId("zone-status")).toHaveText("Saved.");
+  await page.goto("/orders");
+  await hydrated(page);
+  await page.locator("table.orders tbody tr a").first().click();
+  await expect(page.locator(".facts dd").nth(2)).toContainText("JST");
+});

@@ -147,3 +147,84 @@ pub async fn complete_password_reset(
         ))),
     }
 }
+
+/// The zones a user may choose from (IANA names).
+#[server(endpoint = "account/time-zones", input = GetUrl)]
+pub async fn time_zones() -> Result<Vec<String>, AppError> {
+    use super::context;
+    context::user()?;
+    Ok(crate::server::time::zone_names()
+        .into_iter()
+        .map(String::from)
+        .collect())
+}
+
+#[server(endpoint = "account/time-zone")]
+pub async fn update_time_zone(csrf_token: String, time_zone: String) -> Result<(), AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    if !crate::server::time::is_known_zone(&time_zone) {
+        return Err(context::invalid(format!(
+            "“{time_zone}” is not a time zone; pick one from the list."
+        )));
+    }
+    sqlx::query("UPDATE users SET time_zone = ? WHERE id = ?")
+        .bind(&time_zone)
+        .bind(user.id)
+        .execute(&state.db)
+        .await
+        .map_err(context::internal)?;
+    Ok(())
+}
+
+/// Changes the password; every session of the user ends, this one included.
+#[server(endpoint = "account/password")]
+pub async fn change_password(
+    csrf_token: String,
+    current: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use super::context;
+    use crate::server::auth::password::{self as pw, MIN_PASSWORD_CHARS};
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = ?")
+        .bind(user.id)
+        .fetch_one(&state.db)
+        .await
+        .map_err(context::internal)?;
+    if !pw::verify(&current, &hash) {
+        return Err(context::invalid("Your current password is not right."));
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(context::invalid(format!(
+            "The new password must have at least {MIN_PASSWORD_CHARS} characters."
+        )));
+    }
+    if password != confirm {
+        return Err(context::invalid("The two new passwords differ."));
+    }
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+    )
+    .bind(pw::hash(&password))
+    .bind(user.id)
+    .execute(&state.db)
+    .await
+    .map_err(context::internal)?;
+    crate::server::auth::users::audit(
+        &state.db,
+        Some(user.id),
+        "password_changed",
+        &user.email,
+        "",
+        &context::client_ip(),
+    )
+    .await;
+    leptos_axum::redirect("/login?reset=1");
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The Leptos UI: the HTML shell, the router, the layout, and pages per audience. Pages talk
 //! to the server only through `api/` server functions; no SQL or Odoo here.
 
+mod account;
 mod login;
 mod orders;
 mod password_reset;
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
                     // before (and without) hydration.
                     <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=|| view! { <Layout><orders::OrderPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=|| view! { <Layout><account::AccountPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments") view=|| view! { <Layout><shipments::ShipmentList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments/new") view=|| view! { <Layout><shipments::NewShipment/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
@@ -105,7 +107,7 @@ fn Layout(children: Children) -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| view! {
                     <div class="who">
-                        <span class="who-name" data-testid="viewer">{v.display_name.clone()}</span>
+                        <a class="who-name" data-testid="viewer" href="/account">{v.display_name.clone()}</a>
                         <span class="who-org">{v.supplier_name.clone().unwrap_or_else(|| "Buyer's staff".into())}</span>
                         <ActionForm action=logout attr:class="inline">
                             <CsrfField/>

@@ -10,9 +10,9 @@ use crate::api::orders::{
 };
 use crate::domain::order::{LineAnswerState, OrderStatus};
 
-/// `2026-12-06 08:00:00` → `2026-12-06 08:00 UTC`. Times are stored and shown in UTC.
+/// Times arrive formatted in the user's time zone (`2026-12-06 09:00 CET`).
 fn when(s: &str) -> String {
-    format!("{} UTC", s.get(..16).unwrap_or(s))
+    s.to_string()
 }
 
 fn day(s: &str) -> String {

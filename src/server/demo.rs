@@ -6,6 +6,14 @@ use crate::server::auth::users::create_user;
 use crate::server::auth::Role;
 use crate::server::db::{self, Db};
 
+/// Each demo user's time zone, so the demo shows times converted.
+const DEMO_TIME_ZONES: &[(&str, &str)] = &[
+    ("ana@gemini.example", "Europe/Brussels"),
+    ("tom@woodcorner.example", "Europe/London"),
+    ("lea@gemini.example", "Europe/Paris"),
+    ("buyer@millrace.example", "America/Los_Angeles"),
+];
+
 /// (role, email, password, display name, index into DEMO_VENDORS for supplier users)
 pub const DEMO_LOGINS: &[(Role, &str, &str, &str, Option<usize>)] = &[
     (
@@ -76,7 +84,14 @@ pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
             }
             None => None,
         };
-        create_user(db, email, name, password, *role, supplier_id).await?;
+        let id = create_user(db, email, name, password, *role, supplier_id).await?;
+        if let Some((_, zone)) = DEMO_TIME_ZONES.iter().find(|(e, _)| e == email) {
+            sqlx::query("UPDATE users SET time_zone = ? WHERE id = ?")
+                .bind(zone)
+                .bind(id)
+                .execute(db)
+                .await?;
+        }
     }
     Ok(())
 }

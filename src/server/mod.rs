@@ -9,6 +9,7 @@ pub mod orders;
 pub mod settings;
 pub mod shipments;
 pub mod sync;
+pub mod time;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

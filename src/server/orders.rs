@@ -16,6 +16,7 @@ use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
 use crate::server::sync::outbox::{self, OutboxAction};
+use crate::server::time::UserClock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -208,6 +209,7 @@ pub async fn list(
         .filter(|(s, _)| s.needs_supplier_action())
         .map(|(_, n)| n)
         .sum();
+    let clock = UserClock::for_zone(&user.time_zone);
     Ok(OrderPage {
         orders: rows
             .into_iter()
@@ -216,8 +218,8 @@ pub async fn list(
                 name: r.name,
                 status: OrderStatus::from_code(&r.status).unwrap_or(OrderStatus::New),
                 supplier_name: r.supplier_name,
-                date_order: r.date_order,
-                next_due: r.next_due,
+                date_order: clock.opt(r.date_order),
+                next_due: clock.opt(r.next_due),
                 amount_total: r.amount_total,
                 currency: r.currency,
                 line_count: r.line_count,
@@ -315,6 +317,7 @@ pub async fn detail(
     let Some(o) = order_row(db, user, id).await? else {
         return Ok(None);
     };
+    let clock = UserClock::for_zone(&user.time_zone);
     let policy = policy_for(&o, default_policy);
     let lines = line_rows(db, id).await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
@@ -338,10 +341,10 @@ pub async fn detail(
         status: OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::New),
         supplier_name: o.supplier_name,
         buyer_name: o.buyer_name,
-        date_order: o.date_order,
+        date_order: clock.opt(o.date_order),
         currency: o.currency,
         amount_total: o.amount_total,
-        acknowledged_at: o.acknowledged_at,
+        acknowledged_at: clock.opt(o.acknowledged_at),
         acknowledged_by: o.acknowledged_by,
         change_summary: o.odoo_change_summary,
         tolerance_days: policy.date_days,
@@ -360,11 +363,11 @@ pub async fn detail(
                     quantity: q.normalize().to_string(),
                     uom: l.uom,
                     price_unit: l.price_unit,
-                    date_planned: l.date_planned,
+                    date_planned: clock.opt(l.date_planned),
                     qty_received: r.normalize().to_string(),
                     open_quantity: (q - r).max(Decimal::ZERO).normalize().to_string(),
                     answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
-                    proposed_date: l.proposed_date,
+                    proposed_date: clock.opt(l.proposed_date),
                     proposed_quantity: l.proposed_quantity,
                     reason: l.answer_reason,
                     removed_in_odoo: l.removed_in_odoo == 1,
@@ -374,7 +377,7 @@ pub async fn detail(
         events: events
             .into_iter()
             .map(|(at, actor, kind, detail, correlation_id)| EventView {
-                at,
+                at: clock.datetime(&at),
                 actor,
                 kind,
                 detail,
@@ -389,8 +392,8 @@ pub async fn detail(
                     kind,
                     status,
                     attempts,
-                    created_at,
-                    delivered_at,
+                    created_at: clock.datetime(&created_at),
+                    delivered_at: clock.opt(delivered_at),
                 },
             )
             .collect(),

@@ -1,0 +1,55 @@
+//! The user's own settings: time zone, password.
+
+use leptos::prelude::*;
+
+use super::CsrfField;
+use crate::api::auth::{time_zones, whoami, ChangePassword, UpdateTimeZone};
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let update_zone = ServerAction::<UpdateTimeZone>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let viewer = Resource::new(move || update_zone.version().get(), |_| whoami());
+    let zones = Resource::new(|| (), |_| time_zones());
+    let zone_result = move || update_zone.value().get();
+    view! {
+        <h1>"Your account"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || match (viewer.get(), zones.get()) {
+                (Some(Ok(Some(v))), Some(Ok(zones))) => view! {
+                    <p>{format!("{} · {}", v.display_name, v.email)}</p>
+                    <ActionForm action=update_zone attr:class="card form">
+                        <CsrfField/>
+                        <label for="time_zone">"Time zone (times on every page are shown in it)"</label>
+                        <select id="time_zone" name="time_zone">
+                            {zones.into_iter().map(|z| {
+                                let selected = z == v.time_zone;
+                                view! { <option value=z.clone() selected=selected>{z.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                        <p role="status" data-testid="zone-status">{move || match zone_result() {
+                            Some(Ok(())) => "Saved.".to_string(),
+                            Some(Err(e)) => e.to_string(),
+                            None => String::new(),
+                        }}</p>
+                        <button type="submit">"Save time zone"</button>
+                    </ActionForm>
+                }.into_any(),
+                _ => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            }}
+        </Transition>
+        <h2>"Change password"</h2>
+        <ActionForm action=change attr:class="card form">
+            <CsrfField/>
+            <label for="current">"Current password"</label>
+            <input id="current" name="current" type="password" autocomplete="current-password" required/>
+            <label for="password">"New password (at least 10 characters)"</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required/>
+            <label for="confirm">"The same again"</label>
+            <input id="confirm" name="confirm" type="password" autocomplete="new-password" required/>
+            <p class="hint">"Changing it signs you out everywhere, here included."</p>
+            <p class="error" role="alert">{move || change.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+            <button type="submit">"Change password"</button>
+        </ActionForm>
+    }
+}
