@@ -140,11 +140,7 @@ pub async fn complete_password_reset(
             Ok(())
         }
         Err(ResetError::Storage) => Err(context::internal("password reset storage")),
-        Err(e) => Err(context::invalid(format!(
-            "{}{}.",
-            e.to_string()[..1].to_uppercase(),
-            &e.to_string()[1..]
-        ))),
+        Err(e) => Err(context::invalid(super::sentence(&e.to_string()))),
     }
 }
 
@@ -188,7 +184,7 @@ pub async fn change_password(
     confirm: String,
 ) -> Result<(), AppError> {
     use super::context;
-    use crate::server::auth::password::{self as pw, MIN_PASSWORD_CHARS};
+    use crate::server::auth::password as pw;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -200,13 +196,8 @@ pub async fn change_password(
     if !pw::verify(&current, &hash) {
         return Err(context::invalid("Your current password is not right."));
     }
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(context::invalid(format!(
-            "The new password must have at least {MIN_PASSWORD_CHARS} characters."
-        )));
-    }
-    if password != confirm {
-        return Err(context::invalid("The two new passwords differ."));
+    if let Err(e) = pw::check_new(&password, &confirm) {
+        return Err(context::invalid(super::sentence(&e.to_string())));
     }
     sqlx::query(
         "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",

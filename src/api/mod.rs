@@ -39,6 +39,16 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// An error message as a sentence: capital first letter, final stop.
+#[cfg(feature = "ssr")]
+pub(crate) fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
     //! What every server function needs from the request: state, user, address, with the

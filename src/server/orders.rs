@@ -524,7 +524,7 @@ pub async fn answer_line(
     let answer = match input.answer.as_str() {
         "accept" => LineAnswer::Accept,
         "reject" => LineAnswer::reject(&input.reason)
-            .map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?,
+            .map_err(|e| ActionError::Invalid(crate::api::sentence(&e.to_string())))?,
         "propose" => {
             let date = match input.proposed_date.trim() {
                 "" => None,
@@ -541,7 +541,7 @@ pub async fn answer_line(
             };
             let current_date = requested.unwrap_or(today);
             LineAnswer::propose(date, quantity, &input.reason, current_date, ordered, today)
-                .map_err(|e| ActionError::Invalid(capitalize(&e.to_string())))?
+                .map_err(|e| ActionError::Invalid(crate::api::sentence(&e.to_string())))?
         }
         other => {
             return Err(ActionError::Invalid(format!(
@@ -692,13 +692,5 @@ fn describe_proposal(date: Option<NaiveDate>, quantity: Option<Decimal>, uom: &s
         (Some(d), None) => format!("date {d}"),
         (None, Some(q)) => format!("quantity {} {uom}", q.normalize()),
         (None, None) => "no change".into(),
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str() + ".",
-        None => String::new(),
     }
 }

@@ -7,6 +7,28 @@ use argon2::Argon2;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
+/// Why a new password is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NewPasswordError {
+    #[error("the password must have at least {min} characters")]
+    TooShort { min: usize },
+    #[error("the two passwords differ")]
+    Mismatch,
+}
+
+/// The rules every new password follows (sign-up, reset, change).
+pub fn check_new(password: &str, confirm: &str) -> Result<(), NewPasswordError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(NewPasswordError::TooShort {
+            min: MIN_PASSWORD_CHARS,
+        });
+    }
+    if password != confirm {
+        return Err(NewPasswordError::Mismatch);
+    }
+    Ok(())
+}
+
 pub fn hash(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

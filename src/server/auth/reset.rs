@@ -23,10 +23,8 @@ fn token_hash(token: &str) -> String {
 pub enum ResetError {
     #[error("this link is not valid any more (it was used, or it expired): ask for a new one")]
     InvalidLink,
-    #[error("the password must have at least {min} characters")]
-    TooShort { min: usize },
-    #[error("the two passwords differ")]
-    Mismatch,
+    #[error(transparent)]
+    Refused(#[from] password::NewPasswordError),
     #[error("the portal could not store the change; try again")]
     Storage,
 }
@@ -95,14 +93,7 @@ pub async fn complete(
     confirm: &str,
     ip: &str,
 ) -> Result<(), ResetError> {
-    if new_password.chars().count() < password::MIN_PASSWORD_CHARS {
-        return Err(ResetError::TooShort {
-            min: password::MIN_PASSWORD_CHARS,
-        });
-    }
-    if new_password != confirm {
-        return Err(ResetError::Mismatch);
-    }
+    password::check_new(new_password, confirm)?;
     let hash = password::hash(new_password);
     let mut tx = db.begin().await.map_err(|_| ResetError::Storage)?;
     let used = sqlx::query("UPDATE password_reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at >= ?")
