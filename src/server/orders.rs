@@ -433,7 +433,7 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
     }
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
-    let mut tx = db.begin().await?;
+    let mut tx = db::write(db).await?;
     sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ?, odoo_change_summary = NULL WHERE id = ?")
         .bind(&now)
         .bind(user.id)
@@ -552,7 +552,7 @@ pub async fn answer_line(
     let policy = policy_for(&o, *default_policy);
     let who = format!("{} <{}>", user.display_name, user.email);
     let now = db::now();
-    let mut tx = db.begin().await?;
+    let mut tx = db::write(db).await?;
     let (state, event, action): (LineAnswerState, String, Option<OutboxAction>) = match &answer {
         LineAnswer::Accept => (
             LineAnswerState::Accepted,

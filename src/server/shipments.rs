@@ -162,7 +162,7 @@ pub async fn submit(
         problems.push("Lines: enter a shipped quantity on at least one line.".into());
     }
 
-    let mut tx = db.begin().await?;
+    let mut tx = db::write(db).await?;
     let (over,): (Option<String>,) =
         sqlx::query_as("SELECT over_delivery_percent FROM suppliers WHERE id = ?")
             .bind(supplier)
@@ -472,7 +472,7 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
             "Only the supplier cancels its shipment notices.".into(),
         ));
     };
-    let mut tx = db.begin().await?;
+    let mut tx = db::write(db).await?;
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT number, status FROM shipment_notices WHERE id = ? AND supplier_id = ?",
     )

@@ -61,7 +61,7 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
         "{}/password-reset/{token}",
         public_url.trim_end_matches('/')
     );
-    let mut tx = db.begin().await?;
+    let mut tx = db::write(db).await?;
     sqlx::query(
         "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
     )
@@ -95,7 +95,7 @@ pub async fn complete(
 ) -> Result<(), ResetError> {
     password::check_new(new_password, confirm)?;
     let hash = password::hash(new_password);
-    let mut tx = db.begin().await.map_err(|_| ResetError::Storage)?;
+    let mut tx = db::write(db).await.map_err(|_| ResetError::Storage)?;
     let used = sqlx::query("UPDATE password_reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at >= ?")
         .bind(db::now())
         .bind(token_hash(token))

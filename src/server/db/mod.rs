@@ -23,6 +23,13 @@ pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
     Ok(pool)
 }
 
+/// A transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock up front,
+/// so concurrent writers wait (busy timeout) instead of failing when a read-then-write
+/// transaction finds another writer got there first (SQLITE_BUSY_SNAPSHOT in WAL mode).
+pub async fn write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Now in UTC as stored: `YYYY-MM-DD HH:MM:SS`.
 pub fn now() -> String {
     chrono::Utc::now()

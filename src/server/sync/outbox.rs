@@ -222,7 +222,7 @@ async fn settle(db: &Db, odoo: &OdooClient, m: Due, retry: RetryPolicy) -> Resul
     let attempts = m.attempts as u32 + 1;
     match deliver(odoo, &m.correlation_id, &action).await {
         Ok(Outcome::Delivered) => {
-            let mut tx = db.begin().await?;
+            let mut tx = db::write(db).await?;
             sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = ?, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
                 .bind(attempts as i64)
                 .bind(db::now())
@@ -246,7 +246,7 @@ async fn settle(db: &Db, odoo: &OdooClient, m: Due, retry: RetryPolicy) -> Resul
             tracing::info!(attempts, "delivered to odoo");
         }
         Ok(Outcome::Conflict(why)) => {
-            let mut tx = db.begin().await?;
+            let mut tx = db::write(db).await?;
             sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = ?, last_error = ?, lease_until = NULL WHERE id = ?")
                 .bind(attempts as i64)
                 .bind(&why)

@@ -284,7 +284,7 @@ async fn store_order(
     let name = text(o.get("name")).unwrap_or_default();
     let state = text(o.get("state")).unwrap_or_default();
     let now = db::now();
-    let mut tx = db.begin().await?;
+    let mut tx = db::write(db).await?;
     let existing: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = ?",
     )
@@ -518,7 +518,7 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
     let mut hidden = 0;
     for (id, odoo_id) in stored {
         if !visible.contains(&odoo_id) {
-            let mut tx = db.begin().await?;
+            let mut tx = db::write(db).await?;
             sqlx::query("UPDATE purchase_orders SET visible = 0, odoo_change_summary = 'no longer released to you in Odoo' WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)
