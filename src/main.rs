@@ -178,6 +178,7 @@ mod cli {
                 settings.poll_interval = Duration::from_secs(5);
                 settings.dev_mailbox = true;
                 settings.public_url = format!("http://127.0.0.1:{port}");
+                settings.upload_dir = data_dir.join("uploads");
                 let mut banner = format!(
                     "Millrace demo: http://127.0.0.1:{port}/\nOdoo double: {}/__double/purchase.order/<PO number> shows what Odoo holds\n{}\n",
                     double.url,

@@ -456,6 +456,7 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
             db: db.clone(),
             odoo: odoo.clone(),
             retry,
+            upload_dir: dir.path().to_path_buf(),
             wake: Arc::new(Notify::new()),
             lease: Duration::from_millis(700),
         };

@@ -34,6 +34,7 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 5;
+    settings.upload_dir = dir.path().join("uploads");
     configure(&mut settings);
     let db = server::db::open(&settings.database_url).await.unwrap();
     server::demo::seed(&db).await.unwrap();
@@ -1224,4 +1225,146 @@ async fn deactivating_a_user_ends_their_open_session_at_once() {
             .status(),
         401
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_attached_to_a_notice_reaches_odoo_once_and_only_its_supplier_can_download_it() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    synced_orders(&ana, 1).await;
+    let lines: Value = ana
+        .get("/api/shipments/open-lines", &[("orders", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let line = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["tracking"] == "none")
+        .unwrap()
+        .clone();
+    let r = ana
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(
+                &[(line["line_id"].as_i64().unwrap().to_string(), "1", "")],
+                "DHL",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let notice = ana
+        .get("/api/shipments/list", &[])
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let upload = |b: &Browser, token: Option<String>, name: &str, bytes: Vec<u8>| {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(t) = token {
+            form = form.text("csrf_token", t);
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+        b.http
+            .post(format!("{}/shipments/{notice}/documents", b.base))
+            .multipart(form)
+            .send()
+    };
+    let pdf = b"%PDF-1.7\n% certificate of conformance\n".to_vec();
+
+    let r = upload(&ana, None, "coc.pdf", pdf.clone()).await.unwrap();
+    assert_eq!(r.status(), 403, "no token, no upload");
+    let r = upload(
+        &ana,
+        Some(ana.csrf.clone()),
+        "coc.pdf",
+        b"MZ\x90 not a pdf".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("error="),
+        "a disguised file is refused"
+    );
+    let r = upload(&ana, Some(ana.csrf.clone()), "../coc.pdf", pdf.clone())
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("uploaded="),
+        "{:?}",
+        r.headers()
+    );
+    let list: Value = ana
+        .get("/api/shipments/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["documents"][0]["file_name"], "coc.pdf");
+    let doc = list[0]["documents"][0]["id"].as_i64().unwrap();
+
+    let got = ana
+        .http
+        .get(format!("{}/shipments/{notice}/documents/{doc}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), pdf);
+    let mut tom = Browser::open(&app).await;
+    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass")
+        .await;
+    let r = tom
+        .http
+        .get(format!("{}/shipments/{notice}/documents/{doc}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = upload(&tom, Some(tom.csrf.clone()), "x.pdf", pdf.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "another supplier cannot attach to the notice"
+    );
+
+    eventually(
+        "the document is an attachment on the receipt in Odoo",
+        || {
+            let atts = app.double.with_env(|env| {
+                env.ids_where(
+                    "ir.attachment",
+                    "name",
+                    &json!(format!("ASN-000001 coc.pdf")),
+                )
+                .into_iter()
+                .map(|id| {
+                    (
+                        env.value("ir.attachment", id, "res_model"),
+                        env.value("ir.attachment", id, "datas"),
+                    )
+                })
+                .collect::<Vec<_>>()
+            });
+            async move {
+                atts.len() == 1
+                    && atts[0].0 == json!("stock.picking")
+                    && atts[0].1 == json!("JVBERi0xLjcKJSBjZXJ0aWZpY2F0ZSBvZiBjb25mb3JtYW5jZQo=")
+            }
+        },
+    )
+    .await;
 }

@@ -43,6 +43,22 @@ test("a supplier announces a shipment: errors are named, the notice is listed, O
   }).toPass({ timeout: 20_000 });
 });
 
+test("a supplier attaches a certificate of conformance; a file that is not a document is refused", async ({ page }) => {
+  await signIn(page, ANA);
+  await page.goto("/shipments");
+  await hydrated(page);
+  const card = page.locator("article[data-asn]").filter({ has: page.getByTestId("upload") }).first();
+  const number = (await card.getAttribute("data-asn"))!;
+  await card.getByLabel(/Attach a document/).setInputFiles({ name: "notes.pdf", mimeType: "application/pdf", buffer: Buffer.from("MZ this is not a pdf") });
+  await card.getByTestId("upload").click();
+  await expect(page.getByTestId("upload-error")).toContainText("is not a PDF, PNG or JPEG file");
+  const again = page.locator(`article[data-asn="${number}"]`);
+  await again.getByLabel(/Attach a document/).setInputFiles({ name: "coc.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\n% certificate of conformance\n") });
+  await again.getByTestId("upload").click();
+  await expect(page.getByTestId("uploaded")).toContainText(`coc.pdf attached to ${number}`);
+  await expect(page.locator(`article[data-asn="${number}"] .documents a`)).toHaveText("coc.pdf");
+});
+
 test("another supplier does not see the notice and cannot cancel it", async ({ page }) => {
   await signIn(page, ANA);
   await page.goto("/shipments");

@@ -66,6 +66,14 @@ pub struct ShipmentSummary {
     pub package_count: i64,
     pub created_at: String,
     pub lines: Vec<ShipmentLineView>,
+    pub documents: Vec<DocumentView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocumentView {
+    pub id: i64,
+    pub file_name: String,
+    pub size_bytes: i64,
 }
 
 /// Open lines of the chosen orders (`orders`: comma-separated ids), or of all the

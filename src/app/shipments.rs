@@ -17,6 +17,8 @@ pub fn ShipmentList() -> impl IntoView {
     let shipments = Resource::new(move || cancel.version().get(), |_| list_shipments());
     let query = use_query_map();
     let created = move || query.with(|q| q.get("created"));
+    let uploaded = move || query.with(|q| q.get("uploaded"));
+    let upload_error = move || query.with(|q| q.get("error"));
     let cancel_error = move || {
         cancel
             .value()
@@ -30,6 +32,8 @@ pub fn ShipmentList() -> impl IntoView {
             <a class="button primary" href="/shipments/new">"Announce a shipment"</a>
         </div>
         {move || created().map(|n| view! { <p class="banner ok" role="status" data-testid="created">{format!("{n} sent. The buyer's receipt is prefilled as soon as it reaches their system.")}</p> })}
+        {move || uploaded().map(|m| view! { <p class="banner ok" role="status" data-testid="uploaded">{m}</p> })}
+        <p class="error" role="alert" data-testid="upload-error">{upload_error}</p>
         <p class="error" role="alert">{cancel_error}</p>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading shipment notices…"</p> }>
             {move || shipments.get().map(|r| match r {
@@ -61,6 +65,22 @@ pub fn ShipmentList() -> impl IntoView {
                                             </li>
                                         }).collect_view()}
                                     </ul>
+                                    {(!s.documents.is_empty()).then(|| view! {
+                                        <p class="documents">"Documents: "
+                                            {s.documents.iter().map(|d| view! {
+                                                <a href=format!("/shipments/{id}/documents/{}", d.id) download>{d.file_name.clone()}</a>
+                                                {format!(" ({} KB) ", (d.size_bytes + 1023) / 1024)}
+                                            }).collect_view()}
+                                        </p>
+                                    })}
+                                    {cancellable.then(|| view! {
+                                        <form method="post" enctype="multipart/form-data" action=format!("/shipments/{id}/documents") class="upload">
+                                            <CsrfField/>
+                                            <label for=format!("file-{id}")>"Attach a document (PDF, PNG or JPEG, up to 10 MB)"</label>
+                                            <input id=format!("file-{id}") name="file" type="file" accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg" required/>
+                                            <button type="submit" data-testid="upload">"Attach"</button>
+                                        </form>
+                                    })}
                                     {cancellable.then(|| view! {
                                         <ActionForm action=cancel attr:class="inline">
                                             <CsrfField/>

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod odoo;
 pub mod orders;
 pub mod settings;
@@ -71,6 +72,16 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/hooks/odoo/{token}", post(webhook))
         .route("/dev/mailbox", get(mailbox))
+        .route(
+            "/shipments/{id}/documents",
+            post(documents::upload).layer(axum::extract::DefaultBodyLimit::max(
+                documents::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/shipments/{id}/documents/{document}",
+            get(documents::download),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -218,6 +229,7 @@ pub async fn run(
         let worker = sync::outbox::Worker {
             db: state.db.clone(),
             odoo,
+            upload_dir: state.settings.upload_dir.clone(),
             retry: sync::outbox::RetryPolicy {
                 max_attempts: state.settings.outbox_max_attempts,
                 ..Default::default()

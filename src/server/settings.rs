@@ -49,6 +49,8 @@ pub struct Settings {
     /// `MILLRACE_PUBLIC_URL`: the address users reach the portal at, for links in mail
     /// (never taken from the request's Host header) (default `http://127.0.0.1:3000`).
     pub public_url: String,
+    /// `MILLRACE_UPLOAD_DIR`: where uploaded documents are stored (default `uploads`).
+    pub upload_dir: std::path::PathBuf,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
 }
@@ -113,6 +115,9 @@ impl Settings {
             )?,
             public_url: var("MILLRACE_PUBLIC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:3000".into()),
+            upload_dir: var("MILLRACE_UPLOAD_DIR")
+                .unwrap_or_else(|| "uploads".into())
+                .into(),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })
     }

@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::{Sqlite, Transaction};
 
-use crate::api::shipments::{OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary};
+use crate::api::shipments::{
+    DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
+};
 use crate::domain::order::OrderStatus;
 use crate::domain::shipment::{check_tracking, ShippedQuantity, Tracking};
 use crate::server::auth::CurrentUser;
@@ -437,6 +439,10 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
         .bind(id)
         .fetch_all(db)
         .await?;
+        let documents: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, file_name, size_bytes FROM shipment_documents WHERE notice_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(db)
+            .await?;
         out.push(ShipmentSummary {
             id,
             number,
@@ -447,6 +453,14 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
             tracking_number,
             package_count,
             created_at,
+            documents: documents
+                .into_iter()
+                .map(|(id, file_name, size_bytes)| DocumentView {
+                    id,
+                    file_name,
+                    size_bytes,
+                })
+                .collect(),
             lines: lines
                 .into_iter()
                 .map(

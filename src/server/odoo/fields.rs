@@ -12,6 +12,7 @@ pub const PICKING: &str = "stock.picking";
 pub const STOCK_MOVE: &str = "stock.move";
 pub const STOCK_MOVE_LINE: &str = "stock.move.line";
 pub const UOM: &str = "uom.uom";
+pub const ATTACHMENT: &str = "ir.attachment";
 
 /// Field names that differ between the versions we support.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -54,6 +54,25 @@ pub enum OutboxAction {
         lines: Vec<PrefillLine>,
         note: String,
     },
+    /// Attach an uploaded document to the order's open receipt (or to the order when there
+    /// is none) as an `ir.attachment`.
+    Attach {
+        order_odoo_id: i64,
+        name: String,
+        mimetype: String,
+        sha256: String,
+        document_id: i64,
+    },
+}
+
+impl OutboxAction {
+    /// Whether delivering this action needs the stored file of an uploaded document.
+    fn document(&self) -> Option<&str> {
+        match self {
+            OutboxAction::Attach { sha256, .. } => Some(sha256),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,7 +89,8 @@ impl OutboxAction {
             OutboxAction::Acknowledge { order_odoo_id, .. }
             | OutboxAction::SetLineDate { order_odoo_id, .. }
             | OutboxAction::Note { order_odoo_id, .. }
-            | OutboxAction::AsnPrefill { order_odoo_id, .. } => *order_odoo_id,
+            | OutboxAction::AsnPrefill { order_odoo_id, .. }
+            | OutboxAction::Attach { order_odoo_id, .. } => *order_odoo_id,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -79,6 +99,7 @@ impl OutboxAction {
             OutboxAction::SetLineDate { .. } => "set_line_date",
             OutboxAction::Note { .. } => "note",
             OutboxAction::AsnPrefill { .. } => "asn_prefill",
+            OutboxAction::Attach { .. } => "attach_document",
         }
     }
 }
@@ -158,6 +179,8 @@ pub struct Worker {
     pub db: Db,
     pub odoo: OdooClient,
     pub retry: RetryPolicy,
+    /// Where uploaded documents are stored (for `Attach`).
+    pub upload_dir: std::path::PathBuf,
     pub wake: Arc<Notify>,
     /// How long a claimed message stays claimed: a worker that dies mid-delivery leaves its
     /// lease to expire, and another takes the message over.
@@ -199,8 +222,13 @@ impl Worker {
                 continue;
             }
             handled += 1;
-            let (db, odoo, retry) = (self.db.clone(), self.odoo.clone(), self.retry);
-            tasks.spawn(async move { settle(&db, &odoo, m, retry).await });
+            let (db, odoo, retry, dir) = (
+                self.db.clone(),
+                self.odoo.clone(),
+                self.retry,
+                self.upload_dir.clone(),
+            );
+            tasks.spawn(async move { settle(&db, &odoo, m, retry, &dir).await });
         }
         while let Some(done) = tasks.join_next().await {
             if let Ok(Err(e)) = done {
@@ -211,7 +239,13 @@ impl Worker {
     }
 }
 
-async fn settle(db: &Db, odoo: &OdooClient, m: Due, retry: RetryPolicy) -> Result<(), sqlx::Error> {
+async fn settle(
+    db: &Db,
+    odoo: &OdooClient,
+    m: Due,
+    retry: RetryPolicy,
+    upload_dir: &std::path::Path,
+) -> Result<(), sqlx::Error> {
     let action: OutboxAction = match serde_json::from_str(&m.payload) {
         Ok(a) => a,
         Err(e) => return mark_dead(db, m.id, &format!("unreadable message: {e}")).await,
@@ -220,7 +254,21 @@ async fn settle(db: &Db, odoo: &OdooClient, m: Due, retry: RetryPolicy) -> Resul
         tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
     let _enter = span.enter();
     let attempts = m.attempts as u32 + 1;
-    match deliver(odoo, &m.correlation_id, &action).await {
+    let file = match action.document() {
+        Some(sha) => match tokio::fs::read(upload_dir.join(sha)).await {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                return mark_dead(
+                    db,
+                    m.id,
+                    &format!("the uploaded file is missing from the upload directory: {e}"),
+                )
+                .await
+            }
+        },
+        None => None,
+    };
+    match deliver(odoo, &m.correlation_id, &action, file.as_deref()).await {
         Ok(Outcome::Delivered) => {
             let mut tx = db::write(db).await?;
             sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = ?, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
@@ -356,6 +404,7 @@ pub async fn deliver(
     odoo: &OdooClient,
     correlation_id: &str,
     action: &OutboxAction,
+    file: Option<&[u8]>,
 ) -> Result<Outcome, OdooError> {
     match action {
         OutboxAction::Acknowledge {
@@ -481,6 +530,28 @@ pub async fn deliver(
                 format!("{note}; receipt prefilled from {}", notices.join(", "))
             };
             post_note_once(odoo, *order_odoo_id, correlation_id, &text).await?;
+            Ok(Outcome::Delivered)
+        }
+        OutboxAction::Attach {
+            order_odoo_id,
+            name,
+            mimetype,
+            ..
+        } => {
+            let Some(bytes) = file else {
+                return Ok(Outcome::Conflict(
+                    "the uploaded file is not available".into(),
+                ));
+            };
+            super::prefill::attach_document(
+                odoo,
+                *order_odoo_id,
+                correlation_id,
+                name,
+                mimetype,
+                bytes,
+            )
+            .await?;
             Ok(Outcome::Delivered)
         }
     }

@@ -1,13 +1,13 @@
-//! Prefilling Odoo's incoming receipt from shipment notices: scheduled date, carrier
-//! tracking reference, quantities and lot names on the move lines. Never validated: the
-//! warehouse validates on arrival. Reads before each write and writes only what differs, so
+//! What a shipment notice does to Odoo's incoming receipt: the prefill (scheduled date,
+//! carrier tracking reference, quantities and lot names on the move lines; never validated:
+//! the warehouse validates on arrival) and the documents attached to it. Reads before each write and writes only what differs, so
 //! a second delivery changes nothing.
 
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::outbox::PrefillLine;
-use crate::server::odoo::fields::{PICKING, STOCK_MOVE, STOCK_MOVE_LINE};
+use crate::server::odoo::fields::{ATTACHMENT, PICKING, STOCK_MOVE, STOCK_MOVE_LINE};
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
 
@@ -125,6 +125,60 @@ pub async fn prefill_receipt(
             .await?;
     }
     Ok(None)
+}
+
+/// Attaches a document to the order's open receipt, or to the order when it has none, once:
+/// the attachment's description carries the correlation id, looked for before creating.
+pub async fn attach_document(
+    odoo: &OdooClient,
+    order_odoo_id: i64,
+    correlation_id: &str,
+    name: &str,
+    mimetype: &str,
+    bytes: &[u8],
+) -> Result<(), OdooError> {
+    use base64::Engine;
+    let already = odoo
+        .search_count(
+            ATTACHMENT,
+            json!([["description", "ilike", correlation_id]]),
+        )
+        .await?;
+    if already > 0 {
+        return Ok(());
+    }
+    let receipt = odoo
+        .search_read(
+            PICKING,
+            json!([
+                ["purchase_id", "=", order_odoo_id],
+                ["state", "not in", ["done", "cancel"]]
+            ]),
+            &["id"],
+            Default::default(),
+        )
+        .await?;
+    let (res_model, res_id) = match receipt
+        .first()
+        .and_then(|r| r.get("id"))
+        .and_then(Value::as_i64)
+    {
+        Some(picking) => (PICKING, picking),
+        None => (crate::server::odoo::fields::PURCHASE_ORDER, order_odoo_id),
+    };
+    odoo.create(
+        ATTACHMENT,
+        json!({
+            "name": name,
+            "res_model": res_model,
+            "res_id": res_id,
+            "mimetype": mimetype,
+            "datas": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "description": format!("Uploaded in the Millrace supplier portal [Millrace ref {correlation_id}]"),
+        }),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The move lines a receipt line should hold: one per serial number, one for the lot, or

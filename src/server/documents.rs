@@ -1,0 +1,273 @@
+//! Documents attached to shipment notices: a plain multipart upload (works without
+//! JavaScript), checked for size and type by their first bytes, stored by content hash
+//! under the upload directory, recorded with the notice and sent to Odoo as an
+//! `ir.attachment` through the outbox. Downloads are scoped to the supplier.
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use super::auth::session::CSRF_KEY;
+use super::auth::CurrentUser;
+use super::db;
+use super::sync::outbox::{self, OutboxAction};
+use super::AppState;
+
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The kinds of file accepted, recognised by their first bytes, not by their name.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]) {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// A file name safe to show and to send on: no path, no control characters, not too long.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
+        .take(120)
+        .collect();
+    if cleaned.trim().is_empty() {
+        "document".into()
+    } else {
+        cleaned.trim().to_string()
+    }
+}
+
+fn back(message: &str, ok: bool) -> Response {
+    let key = if ok { "uploaded" } else { "error" };
+    let q = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
+    Redirect::to(&format!("/shipments?{q}")).into_response()
+}
+
+/// `POST /shipments/{id}/documents`: `csrf_token` then `file` (multipart).
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(notice_id): Path<i64>,
+    session: Session,
+    user: Option<axum::Extension<CurrentUser>>,
+    mut form: Multipart,
+) -> Response {
+    let Some(axum::Extension(user)) = user else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(supplier) = user.supplier_id else {
+        return (StatusCode::FORBIDDEN, "only suppliers attach documents").into_response();
+    };
+    // The request guard cannot read multipart bodies: the token is checked here, first field.
+    let expected: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    let mut token_ok = false;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return back("The upload was cut off or is larger than 10 MB.", false),
+        };
+        match field.name() {
+            Some("csrf_token") => {
+                let given = field.text().await.unwrap_or_default();
+                token_ok = expected
+                    .as_deref()
+                    .is_some_and(|e| bool::from(given.as_bytes().ct_eq(e.as_bytes())));
+            }
+            Some("file") if token_ok => {
+                let name = clean_file_name(field.file_name().unwrap_or("document"));
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, b.to_vec())),
+                    Err(_) => {
+                        return back("The upload was cut off or is larger than 10 MB.", false)
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !token_ok {
+        return (
+            StatusCode::FORBIDDEN,
+            "the form was missing its security token or it expired: reload the page and try again",
+        )
+            .into_response();
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return back("Choose a file to attach.", false);
+    };
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return back("The file is larger than 10 MB.", false);
+    }
+    let Some(mime) = sniff(&bytes) else {
+        return back(&format!("“{name}” is not a PDF, PNG or JPEG file."), false);
+    };
+    let notice: Option<(String, String)> = match sqlx::query_as(
+        "SELECT number, status FROM shipment_notices WHERE id = ? AND supplier_id = ?",
+    )
+    .bind(notice_id)
+    .bind(supplier)
+    .fetch_optional(&state.db)
+    .await
+    {
+        Ok(n) => n,
+        Err(e) => return internal(e),
+    };
+    let Some((number, status)) = notice else {
+        return (StatusCode::NOT_FOUND, "no such shipment notice among yours").into_response();
+    };
+    if status == "cancelled" {
+        return back(
+            &format!("{number} is cancelled: documents can no longer be attached."),
+            false,
+        );
+    }
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dir = &state.settings.upload_dir;
+    if let Err(e) = tokio::fs::create_dir_all(dir).await {
+        return internal(e);
+    }
+    // Written (and synced) before the row that points at it: a crash leaves at worst an
+    // unreferenced file, never a row without its file.
+    let path = dir.join(&sha);
+    let write = async {
+        use tokio::io::AsyncWriteExt;
+        let mut f = tokio::fs::File::create(&path).await?;
+        f.write_all(&bytes).await?;
+        f.sync_all().await
+    };
+    if let Err(e) = write.await {
+        return internal(e);
+    }
+    let result = async {
+        let mut tx = db::write(&state.db).await?;
+        let r = sqlx::query(
+            "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(notice_id)
+        .bind(&name)
+        .bind(mime)
+        .bind(bytes.len() as i64)
+        .bind(&sha)
+        .bind(user.id)
+        .bind(db::now())
+        .execute(&mut *tx)
+        .await?;
+        let document_id = r.last_insert_rowid();
+        let orders: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT DISTINCT o.id, o.odoo_id FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id
+             JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ?",
+        )
+        .bind(notice_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (order_id, order_odoo_id) in orders {
+            let correlation_id = outbox::new_correlation_id();
+            let action = OutboxAction::Attach {
+                order_odoo_id,
+                name: format!("{number} {name}"),
+                mimetype: mime.to_string(),
+                sha256: sha.clone(),
+                document_id,
+            };
+            outbox::enqueue(&mut tx, &correlation_id, &action).await?;
+            super::orders::record_event(
+                &mut tx,
+                order_id,
+                Some(user.id),
+                "document_attached",
+                &format!("attached {name} to {number}"),
+                Some(&correlation_id),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    };
+    if let Err(e) = result.await {
+        return internal(e);
+    }
+    state.outbox_wake.notify_one();
+    back(&format!("{name} attached to {number}."), true)
+}
+
+/// `GET /shipments/{id}/documents/{document}`: the file, for the supplier who owns it and staff.
+pub async fn download(
+    State(state): State<AppState>,
+    Path((notice_id, document_id)): Path<(i64, i64)>,
+    user: Option<axum::Extension<CurrentUser>>,
+) -> Response {
+    let Some(axum::Extension(user)) = user else {
+        return Redirect::to("/login").into_response();
+    };
+    let row: Option<(String, String, String)> = match sqlx::query_as(
+        "SELECT d.file_name, d.mime_type, d.sha256 FROM shipment_documents d JOIN shipment_notices n ON n.id = d.notice_id
+         WHERE d.id = ? AND n.id = ? AND (?3 IS NULL OR n.supplier_id = ?3)",
+    )
+    .bind(document_id)
+    .bind(notice_id)
+    .bind(user.supplier_id)
+    .fetch_optional(&state.db)
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let Some((name, mime, sha)) = row else {
+        return (StatusCode::NOT_FOUND, "no such document among yours").into_response();
+    };
+    match tokio::fs::read(state.settings.upload_dir.join(&sha)).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, mime),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    tracing::error!(error = %e, reference, "document handling failed");
+    back(&format!("Something went wrong on our side; nothing was saved. Try again (reference {reference})."), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_recognised_by_content_and_names_are_cleaned() {
+        assert_eq!(sniff(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0]),
+            Some("image/png")
+        );
+        assert_eq!(sniff(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"MZ\x90\x00 an exe named coc.pdf"), None);
+        assert_eq!(clean_file_name("C:\\\\docs\\\\coc.pdf"), "coc.pdf");
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("a\u{0}b<script>.pdf"), "abscript.pdf");
+        assert_eq!(clean_file_name("   "), "document");
+    }
+}
