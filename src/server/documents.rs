@@ -167,14 +167,8 @@ pub async fn upload(
         .execute(&mut *tx)
         .await?;
         let document_id = r.last_insert_rowid();
-        let orders: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT DISTINCT o.id, o.odoo_id FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id
-             JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ?",
-        )
-        .bind(notice_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (order_id, order_odoo_id) in orders {
+        for order in super::shipments::orders_of_notice(&mut tx, notice_id).await? {
+            let (order_id, order_odoo_id) = (order.id, order.odoo_id);
             let correlation_id = outbox::new_correlation_id();
             let action = OutboxAction::Attach {
                 order_odoo_id,

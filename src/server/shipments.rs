@@ -502,16 +502,10 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
             "{number} is {status}; only a submitted notice can be cancelled."
         )));
     }
-    let orders_of: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT DISTINCT o.id, o.status FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id
-         JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ?",
-    )
-    .bind(notice_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let orders_of = orders_of_notice(&mut tx, notice_id).await?;
     if orders_of
         .iter()
-        .all(|(_, s)| s == OrderStatus::Received.code())
+        .all(|o| o.status == OrderStatus::Received.code())
     {
         return Err(ActionError::Invalid(format!(
             "{number} has been received already."
@@ -522,7 +516,7 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
         .bind(notice_id)
         .execute(&mut *tx)
         .await?;
-    for (order_id, _) in &orders_of {
+    for NoticeOrder { id: order_id, .. } in &orders_of {
         refresh_order(
             &mut tx,
             *order_id,
@@ -535,4 +529,25 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
     }
     tx.commit().await?;
     Ok(number)
+}
+
+/// An order one of whose lines is on a notice.
+#[derive(sqlx::FromRow)]
+pub struct NoticeOrder {
+    pub id: i64,
+    pub odoo_id: i64,
+    pub status: String,
+}
+
+pub async fn orders_of_notice(
+    tx: &mut Transaction<'_, Sqlite>,
+    notice_id: i64,
+) -> Result<Vec<NoticeOrder>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT o.id, o.odoo_id, o.status FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id
+         JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ?",
+    )
+    .bind(notice_id)
+    .fetch_all(&mut **tx)
+    .await
 }
