@@ -5,6 +5,7 @@ pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod documents;
+pub mod notify;
 pub mod odoo;
 pub mod orders;
 pub mod settings;
@@ -239,6 +240,13 @@ pub async fn run(
         };
         tasks.push(tokio::spawn(sync::outbox::run_worker(
             worker,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(smtp) = state.settings.smtp.clone() {
+        tasks.push(tokio::spawn(notify::run_mailer(
+            state.db.clone(),
+            smtp,
             shutdown.clone(),
         )));
     }

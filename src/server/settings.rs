@@ -25,6 +25,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Where mail goes.
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    /// `smtp://user:password@host:587?tls=required`, `smtps://...` (lettre's URL form); holds a secret.
+    pub url: Secret,
+    /// The From address, e.g. `Millrace <portal@example.com>`.
+    pub from: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `MILLRACE_DATABASE_URL`: `sqlite://path?mode=rwc` (default `sqlite://millrace.db?mode=rwc`).
@@ -51,6 +60,9 @@ pub struct Settings {
     pub public_url: String,
     /// `MILLRACE_UPLOAD_DIR`: where uploaded documents are stored (default `uploads`).
     pub upload_dir: std::path::PathBuf,
+    /// `MILLRACE_SMTP_URL` and `MILLRACE_MAIL_FROM`: send mail over SMTP; unset keeps mail
+    /// in the outbox (the demo's mailbox shows it).
+    pub smtp: Option<SmtpSettings>,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
 }
@@ -118,6 +130,11 @@ impl Settings {
             upload_dir: var("MILLRACE_UPLOAD_DIR")
                 .unwrap_or_else(|| "uploads".into())
                 .into(),
+            smtp: var("MILLRACE_SMTP_URL").map(|url| SmtpSettings {
+                url: Secret::new(url),
+                from: var("MILLRACE_MAIL_FROM")
+                    .unwrap_or_else(|| "Millrace <no-reply@localhost>".into()),
+            }),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })
     }
