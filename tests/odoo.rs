@@ -451,31 +451,43 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
         cap: Duration::from_millis(100),
         max_attempts: 1_000,
     };
+    // Each worker is a separate "process": its own connection pool, so killing it (aborting
+    // its task, then closing its connections, which rolls back whatever it had open) is what
+    // SQLite sees when a process dies.
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
     let spawn_worker = || {
-        let worker = Worker {
-            db: db.clone(),
-            odoo: odoo.clone(),
-            retry,
-            upload_dir: dir.path().to_path_buf(),
-            wake: Arc::new(Notify::new()),
-            lease: Duration::from_millis(700),
-        };
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            let _keep = _tx;
-            outbox::run_worker(worker, rx).await
-        })
+        let (odoo, url, upload_dir) = (odoo.clone(), db_url.clone(), dir.path().to_path_buf());
+        async move {
+            let pool = millrace::server::db::open(&url).await.unwrap();
+            let worker = Worker {
+                db: pool.clone(),
+                odoo,
+                retry,
+                upload_dir,
+                wake: Arc::new(Notify::new()),
+                lease: Duration::from_millis(700),
+            };
+            let (_tx, rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(async move {
+                let _keep = _tx;
+                outbox::run_worker(worker, rx).await
+            });
+            (task, pool)
+        }
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
     let mut kills = 0;
     loop {
-        let a = spawn_worker();
-        let b = spawn_worker();
+        let a = spawn_worker().await;
+        let b = spawn_worker().await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         // Killed mid-flight: whatever they leased stays leased until the lease expires.
-        a.abort();
-        b.abort();
-        kills += 2;
+        for (task, pool) in [a, b] {
+            task.abort();
+            let _ = task.await;
+            pool.close().await;
+            kills += 1;
+        }
         let (open,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM outbox_messages WHERE status = 'pending'")
                 .fetch_one(&db)
