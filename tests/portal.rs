@@ -53,6 +53,18 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     };
     let (stop, rx) = watch::channel(false);
     tokio::spawn(server::run(listener, state, Some(odoo), rx));
+    // Tests start from a portal that has finished its first poll (its cursor is stored).
+    for _ in 0..200 {
+        if sqlx::query("SELECT 1 FROM sync_cursors")
+            .fetch_optional(&db)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     TestApp {
         url,
         double,
@@ -1460,5 +1472,60 @@ async fn with_smtp_configured_the_reset_mail_is_sent_over_smtp() {
             sent.is_some()
         }
     })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_shows_odoos_receipts_and_follows_them_when_the_warehouse_validates() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["status"] == "New")
+        .unwrap()
+        .clone();
+    let id = order["id"].as_i64().unwrap().to_string();
+    let name = order["name"].as_str().unwrap().to_string();
+    let detail: Value = ana.order(&id).await.json().await.unwrap();
+    assert_eq!(
+        detail["receipts"][0]["state"], "assigned",
+        "{}",
+        detail["receipts"]
+    );
+    let receipt_name = detail["receipts"][0]["name"].as_str().unwrap().to_string();
+    assert!(receipt_name.starts_with("WH/IN/"));
+
+    // The warehouse validates the receipt in Odoo: everything arrives.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.double.with_env(|env| {
+        let admin = env.users[0].clone();
+        let po = env.ids_where("purchase.order", "name", &json!(name))[0];
+        let picking = env.ids_where("stock.picking", "purchase_id", &json!(po))[0];
+        env.execute(
+            &admin,
+            "stock.picking",
+            "button_validate",
+            Some(vec![picking]),
+            serde_json::Map::new(),
+        )
+        .unwrap();
+    });
+    eventually(
+        "the portal shows the receipt done and the order received",
+        || {
+            let ana = &ana;
+            let id = id.clone();
+            async move {
+                let d: Value = ana.order(&id).await.json().await.unwrap();
+                d["receipts"][0]["state"] == "done"
+                    && d["status"] == "Received"
+                    && d["lines"][0]["open_quantity"] == "0"
+            }
+        },
+    )
     .await;
 }

@@ -146,3 +146,20 @@ test("a user picks a time zone and the order page shows times in it", async ({ p
   await page.locator("table.orders tbody tr a").first().click();
   await expect(page.locator(".facts dd").nth(2)).toContainText("JST");
 });
+
+test("a supplier accepts each line; with every line answered the order is acknowledged", async ({ page }) => {
+  await signIn(page, ANA);
+  await page.goto("/orders?status=new");
+  await hydrated(page);
+  await page.locator("table.orders tbody tr a").nth(2).click();
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Receipts at the buyer's warehouse" })).toBeVisible();
+  const lines = page.locator("article.line");
+  const count = await lines.count();
+  for (let i = 0; i < count; i++) {
+    await page.locator("article.line").nth(i).getByTestId("accept-line").click();
+    await expect(page.locator("article.line").nth(i).getByTestId("line-answer")).toHaveText("Accepted");
+  }
+  await expect(page.locator(".order-head .badge")).toHaveText("Acknowledged");
+  await expect(page.getByTestId("acknowledged")).toContainText("by Ana Silva");
+});

@@ -85,3 +85,28 @@ test("a supplier cancels its own notice before it is received", async ({ page })
   await card.getByTestId("cancel-asn").click();
   await expect(page.locator(`article[data-asn="${number}"] .badge`)).toHaveText("cancelled");
 });
+
+test("serial-tracked lines need one serial number per unit", async ({ page }) => {
+  await signIn(page, ANA);
+  await page.goto("/shipments/new");
+  await hydrated(page);
+  // Every order with open lines, so that a serial-tracked line is among them.
+  for (const box of await page.locator("label.check input").all()) await box.check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await hydrated(page);
+  const serialLine = page.locator(".ship-line").filter({ has: page.getByLabel(/Serial numbers/) }).first();
+  await expect(serialLine).toBeVisible();
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel("Ship date").fill(today);
+  await page.getByLabel("Expected arrival").fill(today);
+  await page.getByLabel("Carrier").fill("UPS");
+  await page.getByLabel("Tracking number").fill("1Z12345");
+  await serialLine.getByLabel(/Quantity shipped/).fill("2");
+  await serialLine.getByLabel(/Serial numbers/).fill("SN-001");
+  await page.getByTestId("submit-asn").click();
+  await expect(page.getByTestId("asn-error")).toContainText("give 2 serial number(s), one per unit, not 1");
+  await serialLine.getByLabel(/Serial numbers/).fill("SN-001\nSN-002");
+  await page.getByTestId("submit-asn").click();
+  await expect(page).toHaveURL(/\/shipments\?created=ASN-/);
+  await expect(page.locator("article[data-asn]").first()).toContainText("SN-001, SN-002");
+});

@@ -84,6 +84,28 @@ pub struct DeliveryView {
     pub delivered_at: Option<String>,
 }
 
+/// One of Odoo's incoming receipts for the order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    pub name: String,
+    /// Odoo's picking state: draft, waiting, confirmed, assigned, done, cancel
+    pub state: String,
+    pub scheduled_date: Option<String>,
+    pub date_done: Option<String>,
+    pub carrier_tracking_ref: String,
+}
+
+impl ReceiptView {
+    pub fn state_label(&self) -> &'static str {
+        match self.state.as_str() {
+            "done" => "Received",
+            "cancel" => "Cancelled",
+            "assigned" => "Expected",
+            _ => "Planned",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderDetail {
     pub id: i64,
@@ -100,6 +122,7 @@ pub struct OrderDetail {
     pub lines: Vec<LineView>,
     pub events: Vec<EventView>,
     pub deliveries: Vec<DeliveryView>,
+    pub receipts: Vec<ReceiptView>,
     pub tolerance_days: i64,
     pub tolerance_percent: String,
 }

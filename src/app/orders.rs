@@ -254,6 +254,20 @@ fn OrderView(
         <div class="lines">
             {order.lines.into_iter().map(|l| view! { <LineCard line=l order_id=order_id can_answer=can_answer answer=answer/> }).collect_view()}
         </div>
+        {(!order.receipts.is_empty()).then(|| view! {
+            <h2>"Receipts at the buyer's warehouse"</h2>
+            <ul class="receipts">
+                {order.receipts.iter().map(|r| view! {
+                    <li data-receipt=r.name.clone()>
+                        <strong>{r.name.clone()}</strong>" · "
+                        <span class="receipt-state">{r.state_label()}</span>
+                        {r.scheduled_date.clone().map(|d| format!(" · expected {d}"))}
+                        {r.date_done.clone().map(|d| format!(" · received {d}"))}
+                        {(!r.carrier_tracking_ref.is_empty()).then(|| format!(" · tracking {}", r.carrier_tracking_ref))}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
         <h2>"History"</h2>
         <ol class="history">
             {order.events.into_iter().map(|e| view! {

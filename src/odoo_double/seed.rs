@@ -233,7 +233,7 @@ pub fn demo(env: &mut Env) {
     }
     for (i, name) in PRODUCTS.iter().enumerate() {
         let pid = FIRST_PRODUCT_ID + i as i64;
-        let tracking = if i % 11 == 5 {
+        let tracking = if i % 11 == 5 || i % 30 == 6 {
             "serial"
         } else if i % 7 == 3 {
             "lot"

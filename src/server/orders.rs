@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use sqlx::{Sqlite, Transaction};
 
 use crate::api::orders::{
-    DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary, PAGE_SIZE,
+    DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary,
+    ReceiptView, PAGE_SIZE,
 };
 use crate::domain::order::{
     derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
@@ -335,6 +336,13 @@ pub async fn detail(
     .bind(o.odoo_id)
     .fetch_all(db)
     .await?;
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let receipts: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT name, state, scheduled_date, date_done, carrier_tracking_ref FROM receipts WHERE order_id = ? ORDER BY odoo_id",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
     Ok(Some(OrderDetail {
         id: o.id,
         name: o.name,
@@ -372,6 +380,16 @@ pub async fn detail(
                     reason: l.answer_reason,
                     removed_in_odoo: l.removed_in_odoo == 1,
                 }
+            })
+            .collect(),
+        receipts: receipts
+            .into_iter()
+            .map(|(name, state, scheduled, done, tracking)| ReceiptView {
+                name,
+                state,
+                scheduled_date: clock.opt(scheduled),
+                date_done: clock.opt(done),
+                carrier_tracking_ref: tracking,
             })
             .collect(),
         events: events

@@ -11,7 +11,7 @@ use super::cursor::Cursor;
 use crate::server::db::{self, Db};
 use crate::server::odoo::client::SearchOptions;
 use crate::server::odoo::fields::{
-    PARTNER, PRODUCT, PURCHASE_ORDER, PURCHASE_ORDER_LINE, SUPPLIER_INFO,
+    PARTNER, PICKING, PRODUCT, PURCHASE_ORDER, PURCHASE_ORDER_LINE, SUPPLIER_INFO,
 };
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
@@ -195,6 +195,22 @@ pub async fn poll_once(
             .await?;
         report.odoo_calls += 1;
         store_vendor_products(db, &infos).await?;
+        let receipts = odoo
+            .search_read(
+                PICKING,
+                json!([["purchase_id", "in", order_ids]]),
+                &[
+                    "name",
+                    "state",
+                    "scheduled_date",
+                    "date_done",
+                    "purchase_id",
+                    "carrier_tracking_ref",
+                ],
+                SearchOptions::default(),
+            )
+            .await?;
+        report.odoo_calls += 1;
 
         let mut lines_by_order: HashMap<i64, Vec<&Map<String, Value>>> = HashMap::new();
         for l in &lines {
@@ -229,6 +245,7 @@ pub async fn poll_once(
             report.orders_seen += 1;
             report.orders_changed_in_odoo += changed as usize;
         }
+        store_receipts(db, &receipts).await?;
         cursor.advance(&page);
         save_cursor(db, PURCHASE_ORDER, &cursor).await?;
         if (orders.len() as u64) < PAGE_SIZE {
@@ -254,6 +271,34 @@ async fn store_vendor_products(db: &Db, infos: &[Map<String, Value>]) -> Result<
         .bind(text(i.get("product_code")).unwrap_or_default())
         .bind(text(i.get("product_name")).unwrap_or_default())
         .bind(i.get("delay").and_then(Value::as_i64).unwrap_or(0))
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stores the receipts of orders the portal shows (others are skipped).
+async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), sqlx::Error> {
+    for r in receipts {
+        let (Some(id), Some((order_odoo_id, _))) = (
+            r.get("id").and_then(Value::as_i64),
+            many2one(r.get("purchase_id")),
+        ) else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO receipts (odoo_id, order_id, name, state, scheduled_date, date_done, carrier_tracking_ref)
+             SELECT ?, o.id, ?, ?, ?, ?, ? FROM purchase_orders o WHERE o.odoo_id = ?
+             ON CONFLICT (odoo_id) DO UPDATE SET name = excluded.name, state = excluded.state, scheduled_date = excluded.scheduled_date,
+               date_done = excluded.date_done, carrier_tracking_ref = excluded.carrier_tracking_ref",
+        )
+        .bind(id)
+        .bind(text(r.get("name")).unwrap_or_default())
+        .bind(text(r.get("state")).unwrap_or_default())
+        .bind(text(r.get("scheduled_date")))
+        .bind(text(r.get("date_done")))
+        .bind(text(r.get("carrier_tracking_ref")).unwrap_or_default())
+        .bind(order_odoo_id)
         .execute(db)
         .await?;
     }
