@@ -420,10 +420,11 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
             let target = format!("{} 08:00:00", base + chrono::Duration::days(step));
             let correlation = outbox::new_correlation_id();
             let mut tx = db.begin().await.unwrap();
-            let action = OutboxAction::SetLineDate {
+            let action = OutboxAction::UpdateLine {
                 order_odoo_id: *order,
                 line_odoo_id: *line,
-                date_planned: target.clone(),
+                date_planned: Some(target.clone()),
+                product_qty: None,
                 seen_date: Some(seen),
                 seen_quantity: d.with_env(|env| {
                     env.get("purchase.order.line", *line).unwrap()["product_qty"].to_string()

@@ -1529,3 +1529,174 @@ async fn the_order_shows_odoos_receipts_and_follows_them_when_the_warehouse_vali
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot_decide() {
+    let app = spawn_app_with(|s| s.ack_window_hours = 0).await;
+    let mut ana = Browser::open(&app).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= 2)
+        .unwrap()
+        .clone();
+    let order_id = order["id"].as_i64().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let (l1, l2) = (&detail["lines"][0], &detail["lines"][1]);
+    let far = |l: &Value| {
+        (chrono::NaiveDate::parse_from_str(&l["date_planned"].as_str().unwrap()[..10], "%Y-%m-%d")
+            .unwrap()
+            + chrono::Duration::days(20))
+        .to_string()
+    };
+    let (id1, id2) = (
+        l1["id"].as_i64().unwrap().to_string(),
+        l2["id"].as_i64().unwrap().to_string(),
+    );
+    let far1 = far(l1);
+    for (id, date) in [(&id1, far1.clone()), (&id2, far(l2))] {
+        let r = ana
+            .post(
+                "/api/orders/answer-line",
+                &[
+                    ("order_id", &order_id),
+                    ("line_id", id),
+                    ("answer", "propose"),
+                    ("proposed_date", &date),
+                    ("proposed_quantity", "1"),
+                    ("reason", "capacity"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
+    // Suppliers cannot see or decide.
+    assert_eq!(
+        ana.get("/api/buyer/exceptions", &[("supplier", "")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        ana.post(
+            "/api/buyer/decide",
+            &[("line_id", &id1), ("decision", "approve")]
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        ana.http
+            .get(format!("{}/buyer/exceptions", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let mut buyer = Browser::open(&app).await;
+    buyer
+        .sign_in("buyer@millrace.example", "buyer-demo-pass")
+        .await;
+    let x: Value = buyer
+        .get("/api/buyer/exceptions", &[("supplier", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        x["proposals"].as_array().unwrap().len(),
+        2,
+        "{}",
+        x["proposals"]
+    );
+    assert!(
+        !x["late_acknowledgments"].as_array().unwrap().is_empty(),
+        "with a 0 h window every new order is late"
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[("line_id", &id2), ("decision", "reject"), ("reason", " ")]
+            )
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[("line_id", &id1), ("decision", "approve")]
+            )
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[
+                    ("line_id", &id2),
+                    ("decision", "reject"),
+                    ("reason", "we need the full quantity")
+                ]
+            )
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[("line_id", &id1), ("decision", "approve")]
+            )
+            .await
+            .status(),
+        404,
+        "decided once"
+    );
+
+    let line_odoo: (i64,) = sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?")
+        .bind(l1["id"].as_i64())
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    eventually("Odoo holds the approved date and quantity", || {
+        let (date, qty) = app.double.with_env(|env| {
+            (
+                env.value("purchase.order.line", line_odoo.0, "date_planned"),
+                env.value("purchase.order.line", line_odoo.0, "product_qty"),
+            )
+        });
+        let far1 = far1.clone();
+        async move { date.as_str().is_some_and(|d| d.starts_with(&far1)) && qty == json!(1.0) }
+    })
+    .await;
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
+    assert_eq!(d["lines"][1]["answer"], "ProposalRejected");
+    assert_eq!(d["lines"][1]["buyer_reason"], "we need the full quantity");
+    assert_eq!(d["status"], "ChangesRejected");
+    // The supplier may answer the rejected line again.
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &id2),
+                ("answer", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}

@@ -7,6 +7,7 @@
 //! is what makes a hydrated `ActionForm` send it.
 
 pub mod auth;
+pub mod exceptions;
 pub mod orders;
 pub mod shipments;
 pub mod sync;

@@ -60,6 +60,8 @@ pub struct LineView {
     pub proposed_date: Option<String>,
     pub proposed_quantity: Option<String>,
     pub reason: Option<String>,
+    /// Why the buyer turned the proposal down.
+    pub buyer_reason: Option<String>,
     pub removed_in_odoo: bool,
 }
 

@@ -2,6 +2,7 @@
 //! to the server only through `api/` server functions; no SQL or Odoo here.
 
 mod account;
+mod buyer;
 mod login;
 mod orders;
 mod password_reset;
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                     // before (and without) hydration.
                     <Route path=path!("/orders") view=|| view! { <Layout><orders::OrderList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=|| view! { <Layout><orders::OrderPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/buyer/exceptions") view=|| view! { <Layout><buyer::ExceptionsPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=|| view! { <Layout><account::AccountPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments") view=|| view! { <Layout><shipments::ShipmentList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments/new") view=|| view! { <Layout><shipments::NewShipment/></Layout> } ssr=SsrMode::Async/>
@@ -103,6 +105,11 @@ fn Layout(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 <a href="/orders">"Orders"</a>
                 <a href="/shipments">"Shipments"</a>
+                <Suspense fallback=|| ()>
+                    {move || viewer.get().and_then(|v| v.ok()).flatten().filter(|v| v.role == "buyer" || v.role == "admin").map(|_| view! {
+                        <a href="/buyer/exceptions">"Exceptions"</a>
+                    })}
+                </Suspense>
             </nav>
             <Suspense fallback=|| ()>
                 {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| view! {

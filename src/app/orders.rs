@@ -316,6 +316,9 @@ fn LineCard(
                 </dd></div>
             </dl>
             {line.removed_in_odoo.then(|| view! { <p class="banner warn">"The buyer removed this line."</p> })}
+            {line.buyer_reason.clone().filter(|_| line.answer == Some(LineAnswerState::ProposalRejected)).map(|r| view! {
+                <p class="banner warn" data-testid="buyer-reason">"The buyer turned your proposal down: " {r} ". Answer the line again."</p>
+            })}
             {open_form.then(|| view! {
                 <div class="answer">
                     <ActionForm action=answer attr:class="inline">

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod documents;
+pub mod exceptions;
 pub mod notify;
 pub mod odoo;
 pub mod orders;

@@ -293,13 +293,14 @@ struct LineRow {
     proposed_date: Option<String>,
     proposed_quantity: Option<String>,
     answer_reason: Option<String>,
+    buyer_reason: Option<String>,
     removed_in_odoo: i64,
 }
 
 async fn line_rows(db: &Db, order_id: i64) -> Result<Vec<LineRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.id, l.odoo_id, l.product_code, l.description, vp.vendor_code, vp.vendor_name, l.quantity, l.uom, l.price_unit, l.date_planned,
-                l.qty_received, l.answer, l.proposed_date, l.proposed_quantity, l.answer_reason, l.removed_in_odoo
+                l.qty_received, l.answer, l.proposed_date, l.proposed_quantity, l.answer_reason, l.buyer_reason, l.removed_in_odoo
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
          LEFT JOIN vendor_products vp ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
          WHERE l.order_id = ? ORDER BY l.removed_in_odoo, l.sequence, l.id",
@@ -378,6 +379,7 @@ pub async fn detail(
                     proposed_date: clock.opt(l.proposed_date),
                     proposed_quantity: l.proposed_quantity,
                     reason: l.answer_reason,
+                    buyer_reason: l.buyer_reason,
                     removed_in_odoo: l.removed_in_odoo == 1,
                 }
             })
@@ -598,18 +600,16 @@ pub async fn answer_line(
             match verdict {
                 Verdict::AcceptedAutomatically => {
                     let new_date = date.map(|d| format!("{d} {}", line.date_planned.as_deref().and_then(|p| p.get(11..19)).unwrap_or("08:00:00")));
-                    let action = match (&new_date, quantity) {
-                        (Some(nd), _) => Some(OutboxAction::SetLineDate {
-                            order_odoo_id: o.odoo_id,
-                            line_odoo_id: line.odoo_id,
-                            date_planned: nd.clone(),
-                            seen_date: line.date_planned.clone(),
-                            seen_quantity: line.quantity.clone(),
-                            user: who.clone(),
-                            reason: if quantity.is_some() { format!("{reason} (also {what}, within tolerance)") } else { reason.clone() },
-                        }),
-                        (None, _) => Some(OutboxAction::Note { order_odoo_id: o.odoo_id, text: format!("{who} confirmed “{}” with {what}, within tolerance: {reason}", line.description) }),
-                    };
+                    let action = Some(OutboxAction::UpdateLine {
+                        order_odoo_id: o.odoo_id,
+                        line_odoo_id: line.odoo_id,
+                        date_planned: new_date,
+                        product_qty: quantity.map(|q| q.normalize().to_string()),
+                        seen_date: line.date_planned.clone(),
+                        seen_quantity: line.quantity.clone(),
+                        user: who.clone(),
+                        reason: format!("{reason} (within tolerance)"),
+                    });
                     (LineAnswerState::ProposalAccepted, format!("proposed {what} for “{}”: accepted within tolerance", line.description), action)
                 }
                 Verdict::NeedsBuyer { reasons } => (

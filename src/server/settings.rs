@@ -63,6 +63,9 @@ pub struct Settings {
     /// `MILLRACE_SMTP_URL` and `MILLRACE_MAIL_FROM`: send mail over SMTP; unset keeps mail
     /// in the outbox (the demo's mailbox shows it).
     pub smtp: Option<SmtpSettings>,
+    /// `MILLRACE_ACK_WINDOW_HOURS`: hours after release before an unacknowledged order
+    /// shows as late (default 24; per supplier where set).
+    pub ack_window_hours: i64,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
 }
@@ -135,6 +138,7 @@ impl Settings {
                 from: var("MILLRACE_MAIL_FROM")
                     .unwrap_or_else(|| "Millrace <no-reply@localhost>".into()),
             }),
+            ack_window_hours: parse("MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })
     }

@@ -31,11 +31,14 @@ pub enum OutboxAction {
         user: String,
         at: String,
     },
-    /// Write an accepted date on a line, if the line is still as the supplier saw it.
-    SetLineDate {
+    /// Write an accepted date and/or quantity on a line, if the line is still as the supplier saw it.
+    UpdateLine {
         order_odoo_id: i64,
         line_odoo_id: i64,
-        date_planned: String,
+        /// New `date_planned` (naive UTC), if it changes.
+        date_planned: Option<String>,
+        /// New `product_qty`, if it changes.
+        product_qty: Option<String>,
         seen_date: Option<String>,
         seen_quantity: String,
         user: String,
@@ -87,7 +90,7 @@ impl OutboxAction {
     pub fn order_odoo_id(&self) -> i64 {
         match self {
             OutboxAction::Acknowledge { order_odoo_id, .. }
-            | OutboxAction::SetLineDate { order_odoo_id, .. }
+            | OutboxAction::UpdateLine { order_odoo_id, .. }
             | OutboxAction::Note { order_odoo_id, .. }
             | OutboxAction::AsnPrefill { order_odoo_id, .. }
             | OutboxAction::Attach { order_odoo_id, .. } => *order_odoo_id,
@@ -96,7 +99,7 @@ impl OutboxAction {
     pub fn kind(&self) -> &'static str {
         match self {
             OutboxAction::Acknowledge { .. } => "acknowledge",
-            OutboxAction::SetLineDate { .. } => "set_line_date",
+            OutboxAction::UpdateLine { .. } => "update_line",
             OutboxAction::Note { .. } => "note",
             OutboxAction::AsnPrefill { .. } => "asn_prefill",
             OutboxAction::Attach { .. } => "attach_document",
@@ -447,10 +450,11 @@ pub async fn deliver(
             .await?;
             Ok(Outcome::Delivered)
         }
-        OutboxAction::SetLineDate {
+        OutboxAction::UpdateLine {
             order_odoo_id,
             line_odoo_id,
             date_planned,
+            product_qty,
             seen_date,
             seen_quantity,
             user,
@@ -469,31 +473,65 @@ pub async fn deliver(
                 ));
             };
             let current_date = text(line.get("date_planned"));
-            if current_date.as_deref() != Some(date_planned.as_str()) {
-                let seen_q: rust_decimal::Decimal = seen_quantity.parse().unwrap_or_default();
-                let current_q = decimal(line.get("product_qty"));
-                if current_date != *seen_date || current_q != seen_q {
-                    return Ok(Outcome::Conflict(format!(
-                        "line changed in Odoo after the supplier answered: now {} on {}, the supplier saw {} on {}",
-                        current_q.normalize(),
-                        current_date.as_deref().unwrap_or("no date"),
-                        seen_q.normalize(),
-                        seen_date.as_deref().unwrap_or("no date"),
-                    )));
+            let current_q = decimal(line.get("product_qty"));
+            let seen_q: rust_decimal::Decimal = seen_quantity.parse().unwrap_or_default();
+            let target_q: Option<rust_decimal::Decimal> =
+                product_qty.as_deref().and_then(|q| q.parse().ok());
+            // Each field must be as the supplier saw it, or already as wanted (a re-delivery).
+            let date_ok = match date_planned {
+                Some(d) => {
+                    current_date.as_deref() == Some(d.as_str()) || current_date == *seen_date
                 }
+                None => true,
+            };
+            let qty_ok = match target_q {
+                Some(q) => current_q == q || current_q == seen_q,
+                None => current_q == seen_q || date_planned.is_none(),
+            };
+            if !date_ok || !qty_ok {
+                return Ok(Outcome::Conflict(format!(
+                    "line changed in Odoo after the supplier answered: now {} on {}, the supplier saw {} on {}",
+                    current_q.normalize(),
+                    current_date.as_deref().unwrap_or("no date"),
+                    seen_q.normalize(),
+                    seen_date.as_deref().unwrap_or("no date"),
+                )));
+            }
+            let mut vals = serde_json::Map::new();
+            if let Some(d) = date_planned {
+                if current_date.as_deref() != Some(d.as_str()) {
+                    vals.insert("date_planned".into(), json!(d));
+                }
+            }
+            if let Some(q) = target_q {
+                if current_q != q {
+                    vals.insert(
+                        "product_qty".into(),
+                        json!(q.to_string().parse::<f64>().unwrap_or_default()),
+                    );
+                }
+            }
+            if !vals.is_empty() {
                 odoo.write(
                     PURCHASE_ORDER_LINE,
                     &[*line_odoo_id],
-                    json!({"date_planned": date_planned}),
+                    serde_json::Value::Object(vals),
                 )
                 .await?;
             }
             let name = text(line.get("name")).unwrap_or_default();
+            let mut what = Vec::new();
+            if let Some(d) = date_planned {
+                what.push(format!("date {d} UTC"));
+            }
+            if let Some(q) = product_qty {
+                what.push(format!("quantity {q}"));
+            }
             post_note_once(
                 odoo,
                 *order_odoo_id,
                 correlation_id,
-                &format!("{user} moved \"{name}\" to {date_planned} UTC: {reason}"),
+                &format!("{user}: \"{name}\" now {}: {reason}", what.join(" and ")),
             )
             .await?;
             Ok(Outcome::Delivered)

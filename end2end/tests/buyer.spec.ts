@@ -1,0 +1,48 @@
+import { test, expect } from "@playwright/test";
+import { ANA, DOUBLE_URL, hydrated, signIn } from "./helpers";
+
+const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
+
+test("a buyer approves a proposal and the Odoo double shows the new date", async ({ page }) => {
+  // The supplier proposes a date far outside tolerance.
+  await signIn(page, ANA);
+  await page.goto("/orders?status=new");
+  await hydrated(page);
+  const link = page.locator("table.orders tbody tr a").nth(3);
+  const name = (await link.textContent())!.trim();
+  await link.click();
+  await hydrated(page);
+  const line = page.locator("article.line").first();
+  await line.getByText("Propose a change or reject").click();
+  await line.getByLabel("New date", { exact: true }).fill("2027-06-30");
+  await line.getByLabel("Reason (the buyer reads it)").fill("furnace rebuild");
+  await line.getByRole("button", { name: "Send answer" }).click();
+  await expect(page.locator("article.line").first().getByTestId("line-answer")).toContainText("Proposal awaiting buyer");
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  await signIn(page, BUYER);
+  await page.getByRole("link", { name: "Exceptions" }).click();
+  await expect(page.getByRole("heading", { name: "Exceptions" })).toBeVisible();
+  await hydrated(page);
+  const proposal = page.locator("article[data-proposal]", { hasText: name }).first();
+  await expect(proposal).toContainText("furnace rebuild");
+  await proposal.getByTestId("approve").click();
+  await expect(page.locator("article[data-proposal]", { hasText: name })).toHaveCount(0);
+
+  await expect(async () => {
+    const html = await (await page.request.get(`${DOUBLE_URL}/__double/purchase.order/${name}`)).text();
+    expect(html).toContain("2027-06-30");
+  }).toPass({ timeout: 20_000 });
+});
+
+test("a supplier cannot reach the buyer's pages or their server functions", async ({ page }) => {
+  await signIn(page, ANA);
+  await expect(page.getByRole("link", { name: "Exceptions" })).toHaveCount(0);
+  const res = await page.goto("/buyer/exceptions");
+  expect(res!.status()).toBe(403);
+  await expect(page.getByText("This page is for the buyer's staff only")).toBeVisible();
+  const api = await page.request.get("/api/buyer/exceptions?supplier=", { headers: { Accept: "application/json" } });
+  expect(api.status()).toBe(403);
+  const admin = await page.goto("/admin/suppliers");
+  expect(admin!.status()).toBe(403);
+});

@@ -1,0 +1,102 @@
+//! The buyer's exceptions: late acknowledgments, proposals awaiting a decision, write-backs
+//! to Odoo that could not be applied. Buyers and admins only.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::sync::DeadLetterView;
+use super::AppError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LateAcknowledgment {
+    pub order_id: i64,
+    pub order_name: String,
+    pub supplier_name: String,
+    pub released_at: String,
+    pub age_hours: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingProposal {
+    pub line_id: i64,
+    pub order_id: i64,
+    pub order_name: String,
+    pub supplier_name: String,
+    pub description: String,
+    pub quantity: String,
+    pub uom: String,
+    pub date_planned: Option<String>,
+    pub proposed_date: Option<String>,
+    pub proposed_quantity: Option<String>,
+    pub reason: String,
+    /// proposal_pending, or rejected (the supplier cannot deliver the line)
+    pub answer: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupplierChoice {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionsView {
+    pub late_acknowledgments: Vec<LateAcknowledgment>,
+    pub proposals: Vec<PendingProposal>,
+    pub sync_problems: Vec<DeadLetterView>,
+    pub suppliers: Vec<SupplierChoice>,
+}
+
+/// `supplier`: a supplier id to show only its exceptions, or empty for all.
+#[server(endpoint = "buyer/exceptions", input = GetUrl)]
+pub async fn exceptions(supplier: String) -> Result<ExceptionsView, AppError> {
+    use super::context;
+    context::internal_user()?;
+    let state = context::state()?;
+    let supplier = supplier.trim().parse::<i64>().ok();
+    crate::server::exceptions::overview(&state.db, supplier, state.settings.ack_window_hours)
+        .await
+        .map_err(context::internal)
+}
+
+/// `decision` is `approve` or `reject`; a rejection needs a reason the supplier will read.
+#[server(endpoint = "buyer/decide")]
+pub async fn decide_proposal(
+    csrf_token: String,
+    line_id: i64,
+    decision: String,
+    reason: Option<String>,
+) -> Result<(), AppError> {
+    use super::context;
+    use crate::server::orders::ActionError;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::internal_user()?;
+    let state = context::state()?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(context::invalid(format!(
+                "Unknown decision “{other}”: approve or reject."
+            )))
+        }
+    };
+    match crate::server::exceptions::decide(
+        &state.db,
+        &user,
+        line_id,
+        approve,
+        reason.as_deref().unwrap_or_default(),
+    )
+    .await
+    {
+        Ok(()) => {
+            state.outbox_wake.notify_one();
+            Ok(())
+        }
+        Err(ActionError::NotFound) => Err(context::not_found("No proposal waits on this line.")),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}

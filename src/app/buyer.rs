@@ -1,0 +1,153 @@
+//! The buyer's exceptions: one screen with what needs the purchasing team.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::CsrfField;
+use crate::api::exceptions::{exceptions, DecideProposal};
+use crate::api::sync::{DiscardDeadLetter, ReplayDeadLetter};
+
+#[component]
+pub fn ExceptionsPage() -> impl IntoView {
+    let query = use_query_map();
+    let supplier = move || query.with(|q| q.get("supplier")).unwrap_or_default();
+    let decide = ServerAction::<DecideProposal>::new();
+    let replay = ServerAction::<ReplayDeadLetter>::new();
+    let discard = ServerAction::<DiscardDeadLetter>::new();
+    let data = Resource::new(
+        move || {
+            (
+                supplier(),
+                decide.version().get(),
+                replay.version().get(),
+                discard.version().get(),
+            )
+        },
+        |(s, ..)| exceptions(s),
+    );
+    let error = move || {
+        decide
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| replay.value().get().and_then(|r| r.err()))
+            .or_else(|| discard.value().get().and_then(|r| r.err()))
+            .map(|e| e.to_string())
+    };
+    view! {
+        <h1>"Exceptions"</h1>
+        <p class="error" role="alert" data-testid="exceptions-error">{error}</p>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading exceptions…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(x) => {
+                    let current = supplier();
+                    view! {
+                        <form method="get" action="/buyer/exceptions" class="filters">
+                            <div class="field">
+                                <label for="supplier">"Supplier"</label>
+                                <select id="supplier" name="supplier">
+                                    <option value="" selected=current.is_empty()>"All suppliers"</option>
+                                    {x.suppliers.iter().map(|s| view! { <option value=s.id selected=current == s.id.to_string()>{s.name.clone()}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <button type="submit">"Apply"</button>
+                        </form>
+                        <nav class="chips" aria-label="Counts">
+                            <a href="#proposals">"Proposals to decide " <strong data-testid="count-proposals">{x.proposals.len()}</strong></a>
+                            <a href="#late">"Late acknowledgments " <strong data-testid="count-late">{x.late_acknowledgments.len()}</strong></a>
+                            <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.sync_problems.len()}</strong></a>
+                        </nav>
+
+                        <h2 id="proposals">"Proposals awaiting a decision"</h2>
+                        {if x.proposals.is_empty() { view! { <p class="empty">"Nothing to decide."</p> }.into_any() } else { view! {
+                            <div class="lines">
+                                {x.proposals.into_iter().map(|p| {
+                                    let line_id = p.line_id;
+                                    let rejection = p.answer == "rejected";
+                                    view! {
+                                        <article class="line" data-proposal=p.line_id>
+                                            <header>
+                                                <h3><a href=format!("/orders/{}", p.order_id)>{p.order_name.clone()}</a>{format!(" · {}", p.description)}</h3>
+                                                <span class="sub">{p.supplier_name.clone()}</span>
+                                            </header>
+                                            <p>{format!("Ordered {} {} for {}", p.quantity, p.uom, p.date_planned.as_deref().and_then(|d| d.get(..10)).unwrap_or("no date"))}</p>
+                                            <p><strong>{if rejection { "The supplier cannot deliver: ".to_string() } else {
+                                                format!("Proposed: {}{}", p.proposed_date.as_deref().and_then(|d| d.get(..10)).map(|d| format!("date {d} ")).unwrap_or_default(), p.proposed_quantity.clone().map(|q| format!("quantity {q}")).unwrap_or_default())
+                                            }}</strong>{format!(" “{}”", p.reason)}</p>
+                                            {(!rejection).then(|| view! {
+                                                <div class="answer">
+                                                    <ActionForm action=decide attr:class="inline">
+                                                        <CsrfField/>
+                                                        <input type="hidden" name="line_id" value=line_id/>
+                                                        <input type="hidden" name="decision" value="approve"/>
+                                                        <button type="submit" class="primary" data-testid="approve">"Approve"</button>
+                                                    </ActionForm>
+                                                    <ActionForm action=decide attr:class="form">
+                                                        <CsrfField/>
+                                                        <input type="hidden" name="line_id" value=line_id/>
+                                                        <input type="hidden" name="decision" value="reject"/>
+                                                        <label for=format!("reject-{line_id}")>"Reason for rejecting (the supplier reads it)"</label>
+                                                        <input id=format!("reject-{line_id}") name="reason"/>
+                                                        <button type="submit" data-testid="reject">"Reject"</button>
+                                                    </ActionForm>
+                                                </div>
+                                            })}
+                                        </article>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }.into_any() }}
+
+                        <h2 id="late">"Not acknowledged in time"</h2>
+                        {if x.late_acknowledgments.is_empty() { view! { <p class="empty">"Every order is acknowledged in time."</p> }.into_any() } else { view! {
+                            <table class="orders">
+                                <thead><tr><th scope="col">"PO"</th><th scope="col">"Supplier"</th><th scope="col">"Released"</th><th scope="col" class="num">"Waiting"</th></tr></thead>
+                                <tbody>
+                                    {x.late_acknowledgments.into_iter().map(|l| view! {
+                                        <tr data-late=l.order_name.clone()>
+                                            <td data-label="PO"><a href=format!("/orders/{}", l.order_id)>{l.order_name.clone()}</a></td>
+                                            <td data-label="Supplier">{l.supplier_name.clone()}</td>
+                                            <td data-label="Released">{l.released_at.get(..16).unwrap_or(&l.released_at).to_string()}" UTC"</td>
+                                            <td data-label="Waiting" class="num">{format!("{} h", l.age_hours)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() }}
+
+                        <h2 id="sync">"Could not be written to Odoo"</h2>
+                        {if x.sync_problems.is_empty() { view! { <p class="empty">"Everything reached Odoo."</p> }.into_any() } else { view! {
+                            <div class="lines">
+                                {x.sync_problems.into_iter().map(|d| {
+                                    let id = d.id;
+                                    view! {
+                                        <article class="line" data-dead=d.correlation_id.clone()>
+                                            <header><h3>{format!("{} · {}", d.order_name.clone().unwrap_or_default(), d.kind)}</h3><span class="sub">{d.supplier_name.clone().unwrap_or_default()}</span></header>
+                                            <p>{format!("{} after {} attempt(s): {}", d.status, d.attempts, d.error.clone().unwrap_or_default())}</p>
+                                            <p class="hint">"ref " <code>{d.correlation_id.clone()}</code></p>
+                                            <div class="answer">
+                                                <ActionForm action=replay attr:class="inline">
+                                                    <CsrfField/>
+                                                    <input type="hidden" name="id" value=id/>
+                                                    <button type="submit" data-testid="replay">"Send again"</button>
+                                                </ActionForm>
+                                                <ActionForm action=discard attr:class="form">
+                                                    <CsrfField/>
+                                                    <input type="hidden" name="id" value=id/>
+                                                    <label for=format!("discard-{id}")>"Reason for discarding"</label>
+                                                    <input id=format!("discard-{id}") name="reason"/>
+                                                    <button type="submit">"Discard"</button>
+                                                </ActionForm>
+                                            </div>
+                                        </article>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }.into_any() }}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
