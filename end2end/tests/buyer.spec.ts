@@ -33,6 +33,11 @@ test("a buyer approves a proposal and the Odoo double shows the new date", async
     const html = await (await page.request.get(`${DOUBLE_URL}/__double/purchase.order/${name}`)).text();
     expect(html).toContain("2027-06-30");
   }).toPass({ timeout: 20_000 });
+
+  // The screen exports as CSV.
+  const csv = await page.request.get((await page.getByTestId("csv").getAttribute("href"))!);
+  expect(csv.headers()["content-type"]).toContain("text/csv");
+  expect(await csv.text()).toMatch(/^category,order,supplier,detail,since\r\n/);
 });
 
 test("a supplier cannot reach the buyer's pages or their server functions", async ({ page }) => {

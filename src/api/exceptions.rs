@@ -35,6 +35,17 @@ pub struct PendingProposal {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AtRiskDelivery {
+    pub order_id: i64,
+    pub order_name: String,
+    pub supplier_name: String,
+    pub description: String,
+    pub open_quantity: String,
+    pub requested: String,
+    pub why: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SupplierChoice {
     pub id: i64,
     pub name: String,
@@ -44,6 +55,7 @@ pub struct SupplierChoice {
 pub struct ExceptionsView {
     pub late_acknowledgments: Vec<LateAcknowledgment>,
     pub proposals: Vec<PendingProposal>,
+    pub at_risk: Vec<AtRiskDelivery>,
     pub sync_problems: Vec<DeadLetterView>,
     pub suppliers: Vec<SupplierChoice>,
 }

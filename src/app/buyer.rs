@@ -52,10 +52,12 @@ pub fn ExceptionsPage() -> impl IntoView {
                                 </select>
                             </div>
                             <button type="submit">"Apply"</button>
+                            <a class="button" href=format!("/buyer/exceptions.csv?supplier={current}") download data-testid="csv">"Export CSV"</a>
                         </form>
                         <nav class="chips" aria-label="Counts">
                             <a href="#proposals">"Proposals to decide " <strong data-testid="count-proposals">{x.proposals.len()}</strong></a>
                             <a href="#late">"Late acknowledgments " <strong data-testid="count-late">{x.late_acknowledgments.len()}</strong></a>
+                            <a href="#risk">"At-risk deliveries " <strong data-testid="count-risk">{x.at_risk.len()}</strong></a>
                             <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.sync_problems.len()}</strong></a>
                         </nav>
 
@@ -110,6 +112,24 @@ pub fn ExceptionsPage() -> impl IntoView {
                                             <td data-label="Supplier">{l.supplier_name.clone()}</td>
                                             <td data-label="Released">{l.released_at.get(..16).unwrap_or(&l.released_at).to_string()}" UTC"</td>
                                             <td data-label="Waiting" class="num">{format!("{} h", l.age_hours)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() }}
+
+                        <h2 id="risk">"At-risk deliveries"</h2>
+                        {if x.at_risk.is_empty() { view! { <p class="empty">"Every open line is on track."</p> }.into_any() } else { view! {
+                            <table class="orders">
+                                <thead><tr><th scope="col">"PO"</th><th scope="col">"Supplier"</th><th scope="col">"Line"</th><th scope="col">"Requested"</th><th scope="col">"Why"</th></tr></thead>
+                                <tbody>
+                                    {x.at_risk.into_iter().map(|r| view! {
+                                        <tr data-risk=r.order_name.clone()>
+                                            <td data-label="PO"><a href=format!("/orders/{}", r.order_id)>{r.order_name.clone()}</a></td>
+                                            <td data-label="Supplier">{r.supplier_name.clone()}</td>
+                                            <td data-label="Line">{format!("{} ({} open)", r.description, r.open_quantity)}</td>
+                                            <td data-label="Requested">{r.requested.clone()}</td>
+                                            <td data-label="Why">{r.why.clone()}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -3,5 +3,6 @@
 //! Invariant: no I/O here (no tokio, sqlx, reqwest, axum); values in, values out.
 
 pub mod order;
+pub mod risk;
 pub mod shipment;
 pub mod tolerance;

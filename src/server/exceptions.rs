@@ -2,9 +2,17 @@
 //! tolerance, write-backs Odoo refused or that met a changed order. And the buyer's
 //! decision on a proposal, written back to Odoo through the outbox.
 
-use crate::api::exceptions::{ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice};
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::api::exceptions::{
+    AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
+};
 use crate::api::sync::DeadLetterView;
 use crate::domain::order::LineAnswerState;
+use crate::domain::risk::delivery_risk;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
 use crate::server::orders::{self, record_event, ActionError};
@@ -68,6 +76,7 @@ pub async fn overview(
         sqlx::query_as("SELECT id, name FROM suppliers ORDER BY name")
             .fetch_all(db)
             .await?;
+    let at_risk = at_risk(db, supplier).await?;
     Ok(ExceptionsView {
         late_acknowledgments: late,
         proposals: proposals
@@ -102,6 +111,7 @@ pub async fn overview(
                 },
             )
             .collect(),
+        at_risk,
         sync_problems: problems
             .into_iter()
             .map(
@@ -229,4 +239,136 @@ pub async fn decide(
     orders::recompute_status(&mut tx, order_id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Open lines whose delivery is at risk (see `domain::risk`), most overdue first.
+async fn at_risk(db: &Db, supplier: Option<i64>) -> Result<Vec<AtRiskDelivery>, sqlx::Error> {
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned
+         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
+         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND (?1 IS NULL OR o.supplier_id = ?1)",
+    )
+    .bind(supplier)
+    .fetch_all(db)
+    .await?;
+    let notices: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id WHERE n.status <> 'cancelled'",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut announced: HashMap<i64, (Decimal, Option<NaiveDate>)> = HashMap::new();
+    for (line, q, arrival) in notices {
+        let e = announced.entry(line).or_insert((Decimal::ZERO, None));
+        e.0 += q.parse::<Decimal>().unwrap_or_default();
+        let a = NaiveDate::parse_from_str(&arrival, "%Y-%m-%d").ok();
+        e.1 = e.1.max(a);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let mut out: Vec<(i64, AtRiskDelivery)> = lines
+        .into_iter()
+        .filter_map(
+            |(
+                line_id,
+                order_id,
+                order_name,
+                supplier_name,
+                description,
+                uom,
+                q,
+                r,
+                date_planned,
+            )| {
+                let requested =
+                    NaiveDate::parse_from_str(date_planned.as_deref()?.get(..10)?, "%Y-%m-%d")
+                        .ok()?;
+                let open = (q.parse::<Decimal>().unwrap_or_default()
+                    - r.parse::<Decimal>().unwrap_or_default())
+                .max(Decimal::ZERO);
+                let (shipped, arrival) = announced
+                    .get(&line_id)
+                    .copied()
+                    .unwrap_or((Decimal::ZERO, None));
+                let risk = delivery_risk(requested, today, open, shipped, arrival)?;
+                Some((
+                    (requested - today).num_days(),
+                    AtRiskDelivery {
+                        order_id,
+                        order_name,
+                        supplier_name,
+                        description,
+                        open_quantity: format!("{} {uom}", open.normalize()),
+                        requested: requested.to_string(),
+                        why: risk.describe(),
+                    },
+                ))
+            },
+        )
+        .collect();
+    out.sort_by_key(|(days, _)| *days);
+    Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
+/// The screen as CSV: one row per exception, category first.
+pub fn to_csv(view: &ExceptionsView) -> String {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let mut rows = vec!["category,order,supplier,detail,since".to_string()];
+    let mut push =
+        |cells: [&str; 5]| rows.push(cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+    for p in &view.proposals {
+        let what = format!(
+            "{}: {}{} ({})",
+            p.description,
+            p.proposed_date
+                .as_deref()
+                .map(|d| format!("date {} ", d.get(..10).unwrap_or(d)))
+                .unwrap_or_default(),
+            p.proposed_quantity
+                .as_deref()
+                .map(|q| format!("quantity {q}"))
+                .unwrap_or_default(),
+            p.reason
+        );
+        push(["proposal", &p.order_name, &p.supplier_name, &what, ""]);
+    }
+    for l in &view.late_acknowledgments {
+        push([
+            "late acknowledgment",
+            &l.order_name,
+            &l.supplier_name,
+            &format!("waiting {} h", l.age_hours),
+            &l.released_at,
+        ]);
+    }
+    for r in &view.at_risk {
+        push([
+            "at-risk delivery",
+            &r.order_name,
+            &r.supplier_name,
+            &format!("{} ({} open): {}", r.description, r.open_quantity, r.why),
+            &r.requested,
+        ]);
+    }
+    for d in &view.sync_problems {
+        let detail = format!(
+            "{} {}: {}",
+            d.kind,
+            d.status,
+            d.error.as_deref().unwrap_or_default()
+        );
+        push([
+            "sync problem",
+            d.order_name.as_deref().unwrap_or_default(),
+            d.supplier_name.as_deref().unwrap_or_default(),
+            &detail,
+            &d.created_at,
+        ]);
+    }
+    rows.join("\r\n") + "\r\n"
 }

@@ -74,6 +74,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/hooks/odoo/{token}", post(webhook))
         .route("/dev/mailbox", get(mailbox))
+        .route("/buyer/exceptions.csv", get(exceptions_csv))
         .route(
             "/shipments/{id}/documents",
             post(documents::upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -134,6 +135,42 @@ async fn webhook(
     tracing::info!(model = %hint.get("_model").unwrap_or(&serde_json::Value::Null), id = %hint.get("_id").unwrap_or(&serde_json::Value::Null), "odoo webhook: polling now");
     state.poll_wake.notify_one();
     StatusCode::OK
+}
+
+/// `GET /buyer/exceptions.csv?supplier=<id>`: the exceptions screen as a spreadsheet.
+async fn exceptions_csv(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<auth::CurrentUser>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
+        return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
+    };
+    let supplier = q.get("supplier").and_then(|s| s.parse::<i64>().ok());
+    match exceptions::overview(&state.db, supplier, state.settings.ack_window_hours).await {
+        Ok(view) => {
+            tracing::info!(user = user.id, "exceptions exported");
+            (
+                [
+                    (http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        http::header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"exceptions.csv\"",
+                    ),
+                ],
+                exceptions::to_csv(&view),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "exceptions export failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the export failed; try again",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// The demo's mailbox: mail the portal would have sent.
