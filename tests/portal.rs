@@ -165,6 +165,18 @@ impl Browser {
     }
 }
 
+/// A browser signed in as `email`.
+async fn signed_in(app: &TestApp, email: &str, password: &str) -> Browser {
+    let mut b = Browser::open(app).await;
+    let r = b.sign_in(email, password).await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "sign-in as {email}: {}",
+        r.status()
+    );
+    b
+}
+
 /// The supplier's first page of orders once the poller has stored at least `min`.
 async fn synced_orders(b: &Browser, min: i64) -> Value {
     for _ in 0..100 {
@@ -282,11 +294,8 @@ async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_supplier_cannot_read_or_act_on_the_order() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
-    let mut tom = Browser::open(&app).await;
-    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass")
-        .await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let tom = signed_in(&app, "tom@woodcorner.example", "woodcorner-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
     let name = page["orders"][0]["name"].as_str().unwrap().to_string();
@@ -343,8 +352,7 @@ async fn requests_without_session_or_csrf_token_are_refused() {
         .await;
     assert_eq!(r.status(), 401);
 
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let r = ana
         .http
         .post(format!("{}/api/orders/acknowledge", app.url))
@@ -398,8 +406,7 @@ async fn login_rotates_the_session_and_locks_out_after_repeated_failures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_waits() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let order = page["orders"]
         .as_array()
@@ -493,8 +500,7 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_survive_odoo_being_down_and_lost_replies_without_doubling() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 3).await;
     // Every reply is lost after Odoo wrote: the worker must not post a second note.
     app.double.set_faults(Faults {
@@ -544,8 +550,7 @@ async fn deliveries_survive_odoo_being_down_and_lost_replies_without_doubling() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_in_odoo_after_the_answer_shows_as_changed() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
     let name = page["orders"][0]["name"].as_str().unwrap().to_string();
@@ -594,8 +599,7 @@ async fn a_change_in_odoo_after_the_answer_shows_as_changed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_it() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     // Odoo refuses everything for a while: the API key stops working (a permanent error).
     let key = app
@@ -716,8 +720,7 @@ impl Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
     let lines: Value = ana
         .get("/api/shipments/open-lines", &[("orders", "")])
@@ -773,9 +776,7 @@ async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
     assert!(r.text().await.unwrap().contains("give a lot number"));
 
     // Another supplier cannot ship Ana's lines.
-    let mut tom = Browser::open(&app).await;
-    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass")
-        .await;
+    let tom = signed_in(&app, "tom@woodcorner.example", "woodcorner-demo-pass").await;
     let r = tom
         .post_owned(
             "/api/shipments/submit",
@@ -1038,8 +1039,7 @@ async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_
         s.webhook_token = Some(millrace::server::settings::Secret::new("hook-secret-123"));
     })
     .await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     eventually("the first poll has stored its cursor", || {
         let db = app.db.clone();
         async move {
@@ -1101,8 +1101,7 @@ async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_hides_orders_odoo_no_longer_releases_to_the_supplier() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let total = page["total"].as_i64().unwrap();
     let name = page["orders"][0]["name"].as_str().unwrap().to_string();
@@ -1130,8 +1129,7 @@ async fn reconciliation_hides_orders_odoo_no_longer_releases_to_the_supplier() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     // The demo puts Ana in Europe/Brussels.
     let first = page["orders"][0]["date_order"]
@@ -1208,8 +1206,7 @@ async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivating_a_user_ends_their_open_session_at_once() {
     let app = spawn_app().await;
-    let mut lea = Browser::open(&app).await;
-    lea.sign_in("lea@gemini.example", "gemini-user-pass").await;
+    let lea = signed_in(&app, "lea@gemini.example", "gemini-user-pass").await;
     assert_eq!(lea.get("/api/shipments/list", &[]).await.status(), 200);
     let (id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = 'lea@gemini.example'")
         .fetch_one(&app.db)
@@ -1242,8 +1239,7 @@ async fn deactivating_a_user_ends_their_open_session_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_attached_to_a_notice_reaches_odoo_once_and_only_its_supplier_can_download_it() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
     let lines: Value = ana
         .get("/api/shipments/open-lines", &[("orders", "")])
@@ -1334,9 +1330,7 @@ async fn a_document_attached_to_a_notice_reaches_odoo_once_and_only_its_supplier
         .unwrap();
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().to_vec(), pdf);
-    let mut tom = Browser::open(&app).await;
-    tom.sign_in("tom@woodcorner.example", "woodcorner-demo-pass")
-        .await;
+    let tom = signed_in(&app, "tom@woodcorner.example", "woodcorner-demo-pass").await;
     let r = tom
         .http
         .get(format!("{}/shipments/{notice}/documents/{doc}", app.url))
@@ -1478,8 +1472,7 @@ async fn with_smtp_configured_the_reset_mail_is_sent_over_smtp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_order_shows_odoos_receipts_and_follows_them_when_the_warehouse_validates() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let order = page["orders"]
         .as_array()
@@ -1533,8 +1526,7 @@ async fn the_order_shows_odoos_receipts_and_follows_them_when_the_warehouse_vali
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot_decide() {
     let app = spawn_app_with(|s| s.ack_window_hours = 0).await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let order = page["orders"]
         .as_array()
@@ -1704,8 +1696,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_only() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
-    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let lines: Value = ana
         .get("/api/shipments/open-lines", &[("orders", "")])
         .await
