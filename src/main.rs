@@ -10,7 +10,7 @@ mod cli {
     use anyhow::Context;
     use clap::{Parser, Subcommand};
     use leptos::prelude::*;
-    use tokio::sync::{watch, Notify};
+    use tokio::sync::watch;
 
     use millrace::odoo_double::{self, DoubleConfig, Seed};
     use millrace::server::odoo::{OdooClient, OdooSettings, TransportChoice};
@@ -123,13 +123,7 @@ mod cli {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let settings = Arc::new(settings);
-        let state = AppState {
-            db,
-            settings: settings.clone(),
-            leptos_options,
-            outbox_wake: Arc::new(Notify::new()),
-            poll_wake: Arc::new(Notify::new()),
-        };
+        let state = AppState::new(db, settings.clone(), leptos_options);
         let odoo = match &settings.odoo {
             Some(o) => Some(connect_odoo(o.clone()).await),
             None => {

@@ -465,6 +465,7 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
                 odoo,
                 retry,
                 upload_dir,
+                health: Default::default(),
                 wake: Arc::new(Notify::new()),
                 lease: Duration::from_millis(700),
             };

@@ -12,7 +12,7 @@ use millrace::server::odoo::{OdooClient, TransportChoice};
 use millrace::server::settings::Settings;
 use millrace::server::{self, AppState};
 use serde_json::{json, Value};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 struct TestApp {
     url: String,
@@ -44,13 +44,7 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let odoo = OdooClient::connect(settings.odoo.clone().unwrap())
         .await
         .unwrap();
-    let state = AppState {
-        db: db.clone(),
-        settings: Arc::new(settings),
-        leptos_options: conf.leptos_options,
-        outbox_wake: Arc::new(Notify::new()),
-        poll_wake: Arc::new(Notify::new()),
-    };
+    let state = AppState::new(db.clone(), Arc::new(settings), conf.leptos_options);
     let (stop, rx) = watch::channel(false);
     tokio::spawn(server::run(listener, state, Some(odoo), rx));
     // Tests start from a portal that has finished its first poll (its cursor is stored).
@@ -1779,4 +1773,87 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_reports_the_database_migrations_worker_and_odoo_and_metrics_are_exposed() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(format!("{}/healthz", app.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let r = http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ready: Value = r.json().await.unwrap();
+    assert_eq!(ready["database"], "ok");
+    assert_eq!(
+        ready["migrations"]["applied"],
+        ready["migrations"]["expected"]
+    );
+    assert_eq!(ready["outbox_worker"], "alive");
+    assert_eq!(ready["odoo"]["reachable"], true);
+
+    // Odoo goes down: the portal stays ready (actions are kept) and says for how long.
+    app.double.set_faults(Faults {
+        down: true,
+        ..Default::default()
+    });
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    ana.post(
+        "/api/orders/acknowledge",
+        &[(
+            "order_id",
+            &page["orders"][0]["id"].as_i64().unwrap().to_string(),
+        )],
+    )
+    .await;
+    eventually("readyz sees Odoo down", || {
+        let http = http.clone();
+        let url = app.url.clone();
+        async move {
+            let r: Value = http
+                .get(format!("{url}/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["ready"] == true
+                && r["odoo"]["reachable"] == false
+                && r["odoo"]["unreachable_for_seconds"].as_i64().is_some()
+        }
+    })
+    .await;
+    let metrics = http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "millrace_http_request_duration_seconds_bucket{route=\"/api/orders/list\"",
+        "millrace_odoo_call_duration_seconds_count{model=\"purchase.order\"",
+        "millrace_outbox_deliveries_total{outcome=\"retry\"}",
+        "millrace_outbox_depth 1",
+        "millrace_active_sessions",
+        "millrace_outbox_oldest_pending_age_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+    app.double.set_faults(Faults::default());
 }

@@ -12,6 +12,7 @@ pub mod orders;
 pub mod settings;
 pub mod shipments;
 pub mod sync;
+pub mod telemetry;
 pub mod time;
 
 use std::net::SocketAddr;
@@ -44,6 +45,25 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// Wakes the poller (a webhook arrived).
     pub poll_wake: Arc<Notify>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub health: Arc<telemetry::Health>,
+    /// Whether this instance runs the outbox worker (it does when Odoo is configured).
+    pub worker_expected: bool,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Arc<Settings>, leptos_options: LeptosOptions) -> Self {
+        Self {
+            db,
+            settings,
+            leptos_options,
+            outbox_wake: Arc::new(Notify::new()),
+            poll_wake: Arc::new(Notify::new()),
+            metrics: telemetry::metrics_handle(),
+            health: Arc::new(telemetry::Health::default()),
+            worker_expected: false,
+        }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -72,6 +92,8 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
     let ctx_state = state.clone();
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(telemetry::readyz))
+        .route("/metrics", get(telemetry::metrics_endpoint))
         .route("/hooks/odoo/{token}", post(webhook))
         .route("/dev/mailbox", get(mailbox))
         .route("/buyer/exceptions.csv", get(exceptions_csv))
@@ -102,6 +124,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             state.clone(),
             auth::csrf::guard,
         ))
+        .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(sessions)
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
@@ -251,10 +274,12 @@ pub async fn run_poller(
 /// Serves the app on `listener` and runs the sync until `shutdown` flips to true.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    mut state: AppState,
     odoo: Option<OdooClient>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    state.worker_expected = odoo.is_some();
+    let odoo = odoo.map(|o| o.observed_by(state.health.clone()));
     let app = router(state.clone()).await?;
     let mut tasks = Vec::new();
     if let Some(odoo) = odoo {
@@ -269,6 +294,7 @@ pub async fn run(
             db: state.db.clone(),
             odoo,
             upload_dir: state.settings.upload_dir.clone(),
+            health: state.health.clone(),
             retry: sync::outbox::RetryPolicy {
                 max_attempts: state.settings.outbox_max_attempts,
                 ..Default::default()

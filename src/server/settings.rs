@@ -66,6 +66,8 @@ pub struct Settings {
     /// `MILLRACE_ACK_WINDOW_HOURS`: hours after release before an unacknowledged order
     /// shows as late (default 24; per supplier where set).
     pub ack_window_hours: i64,
+    /// `MILLRACE_METRICS_TOKEN`: when set, `/metrics` wants `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
 }
@@ -139,6 +141,7 @@ impl Settings {
                     .unwrap_or_else(|| "Millrace <no-reply@localhost>".into()),
             }),
             ack_window_hours: parse("MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
+            metrics_token: var("MILLRACE_METRICS_TOKEN").map(Secret::new),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
         })
     }

@@ -43,7 +43,7 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/dev/mailbox")
         || matches!(
             path,
-            "/favicon.ico" | "/healthz" | "/readyz" | "/robots.txt"
+            "/favicon.ico" | "/healthz" | "/readyz" | "/metrics" | "/robots.txt"
         )
 }
 

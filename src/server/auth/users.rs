@@ -47,6 +47,8 @@ pub async fn sign_in(
     .await
     .map_err(|_| LoginError::Storage)?;
     if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
+        metrics::counter!(crate::server::telemetry::LOGIN_FAILURES, "reason" => "locked_out")
+            .increment(1);
         audit(db, None, "login_locked_out", email, "", ip).await;
         return Err(LoginError::LockedOut {
             minutes: LOCKOUT_MINUTES,
@@ -75,6 +77,7 @@ pub async fn sign_in(
         .await
         .map_err(|_| LoginError::Storage)?;
     let Some((user_id, _, _, epoch)) = row.filter(|_| ok) else {
+        metrics::counter!(crate::server::telemetry::LOGIN_FAILURES, "reason" => "wrong_credentials").increment(1);
         audit(db, None, "login_failed", email, "", ip).await;
         return Err(LoginError::WrongCredentials);
     };

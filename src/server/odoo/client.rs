@@ -71,6 +71,8 @@ pub struct OdooClient {
     pub fields: FieldNames,
     permits: Arc<Semaphore>,
     next_id: Arc<AtomicU64>,
+    /// Told whether Odoo answers (for `/readyz`).
+    health: Option<Arc<crate::server::telemetry::Health>>,
 }
 
 impl std::fmt::Debug for OdooClient {
@@ -109,6 +111,7 @@ impl OdooClient {
             uid: 0,
             fields: FieldNames::for_version(19),
             next_id: Arc::new(AtomicU64::new(1)),
+            health: None,
         };
         let info = client.rpc("/web/webclient/version_info", json!({})).await?;
         client.version = info
@@ -146,6 +149,12 @@ impl OdooClient {
             }
         };
         Ok(client)
+    }
+
+    /// Reports every call's outcome to `health` from now on.
+    pub fn observed_by(mut self, health: Arc<crate::server::telemetry::Health>) -> Self {
+        self.health = Some(health);
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -194,9 +203,36 @@ impl OdooClient {
         Ok(answer.get("result").cloned().unwrap_or(Value::Null))
     }
 
-    /// Calls `model.method` with named parameters; `ids` for record methods.
-    #[tracing::instrument(skip_all, fields(model, method, transport = self.transport.name()))]
+    /// Calls `model.method` with named parameters; `ids` for record methods. Timed by
+    /// model, method and transport; its outcome feeds `/readyz`.
     pub async fn call(
+        &self,
+        model: &str,
+        method: &str,
+        ids: Option<&[i64]>,
+        params: Map<String, Value>,
+    ) -> Result<Value, OdooError> {
+        let start = std::time::Instant::now();
+        let result = self.call_inner(model, method, ids, params).await;
+        metrics::histogram!(
+            crate::server::telemetry::ODOO_CALL_SECONDS,
+            "model" => model.to_string(),
+            "method" => method.to_string(),
+            "transport" => self.transport.name()
+        )
+        .record(start.elapsed().as_secs_f64());
+        if let Some(h) = &self.health {
+            match &result {
+                // Odoo answered, even if with an error of its own.
+                Ok(_) | Err(OdooError::Server { .. }) => h.odoo_answered(),
+                Err(_) => h.odoo_failed(),
+            }
+        }
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(model, method, transport = self.transport.name()))]
+    async fn call_inner(
         &self,
         model: &str,
         method: &str,

@@ -184,6 +184,8 @@ pub struct Worker {
     pub retry: RetryPolicy,
     /// Where uploaded documents are stored (for `Attach`).
     pub upload_dir: std::path::PathBuf,
+    /// Where the worker's heartbeat goes (`/readyz`).
+    pub health: Arc<crate::server::telemetry::Health>,
     pub wake: Arc<Notify>,
     /// How long a claimed message stays claimed: a worker that dies mid-delivery leaves its
     /// lease to expire, and another takes the message over.
@@ -273,6 +275,7 @@ async fn settle(
     };
     match deliver(odoo, &m.correlation_id, &action, file.as_deref()).await {
         Ok(Outcome::Delivered) => {
+            metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "delivered").increment(1);
             let mut tx = db::write(db).await?;
             sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = ?, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
                 .bind(attempts as i64)
@@ -297,6 +300,8 @@ async fn settle(
             tracing::info!(attempts, "delivered to odoo");
         }
         Ok(Outcome::Conflict(why)) => {
+            metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "conflict")
+                .increment(1);
             let mut tx = db::write(db).await?;
             sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = ?, last_error = ?, lease_until = NULL WHERE id = ?")
                 .bind(attempts as i64)
@@ -321,6 +326,8 @@ async fn settle(
             tracing::warn!(reason = %why, "odoo changed since the supplier answered; held for a buyer");
         }
         Err(e) if e.retry() == Retry::Transient && attempts < retry.max_attempts => {
+            metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "retry")
+                .increment(1);
             let mut wait = retry.delay(attempts);
             if let OdooError::RateLimited {
                 retry_after: Some(after),
@@ -340,6 +347,8 @@ async fn settle(
             tracing::warn!(error = %e, attempts, "odoo delivery failed, will retry");
         }
         Err(e) => {
+            metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "dead")
+                .increment(1);
             sqlx::query("UPDATE outbox_messages SET attempts = ? WHERE id = ?")
                 .bind(attempts as i64)
                 .bind(m.id)
@@ -602,6 +611,10 @@ pub async fn run_worker(worker: Worker, mut shutdown: tokio::sync::watch::Receiv
         if *shutdown.borrow() {
             break;
         }
+        worker.health.worker_heartbeat.store(
+            crate::server::telemetry::unix_now(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         match worker.run_once().await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
