@@ -28,11 +28,15 @@ LOG=$DATA/demo.log
 target/debug/millrace demo --port "$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 150); do
-  grep -q '^login: admin' "$LOG" 2>/dev/null && curl -fsS -o /dev/null "http://127.0.0.1:$PORT/login" 2>/dev/null && break
+ready=0
+for _ in $(seq 1 300); do
+  grep -q '^login: admin' "$LOG" 2>/dev/null \
+    && python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://127.0.0.1:$PORT/login" 2>/dev/null \
+    && { ready=1; break; }
   kill -0 $PID 2>/dev/null || { cat "$LOG"; echo "demo exited" >&2; exit 1; }
   sleep 0.2
 done
+(( ready )) || { cat "$LOG"; echo "the demo did not start within 60 s" >&2; exit 1; }
 DOUBLE_URL=$(sed -n 's/^odoo-double: url=\([^ ]*\).*/\1/p' "$LOG" | head -1)
 [[ -n $DOUBLE_URL ]] || { cat "$LOG"; echo "no odoo-double line in the demo output" >&2; exit 1; }
 say "demo up on 127.0.0.1:$PORT, odoo double at $DOUBLE_URL"

@@ -26,41 +26,9 @@ pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
     use super::context;
     context::internal_user()?;
     let state = context::state()?;
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
-        "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
-         FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status IN ('dead', 'conflict') ORDER BY m.id",
-    )
-    .fetch_all(&state.db)
-    .await
-    .map_err(context::internal)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                correlation_id,
-                order_name,
-                supplier_name,
-                kind,
-                status,
-                attempts,
-                error,
-                created_at,
-            )| DeadLetterView {
-                id,
-                correlation_id,
-                order_name,
-                supplier_name,
-                kind,
-                status,
-                attempts,
-                error,
-                created_at,
-            },
-        )
-        .collect())
+    crate::server::exceptions::sync_problems(&state.db, None)
+        .await
+        .map_err(context::internal)
 }
 
 #[server(endpoint = "sync/replay")]

@@ -63,15 +63,7 @@ pub async fn overview(
     .bind(supplier)
     .fetch_all(db)
     .await?;
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let problems: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
-        "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
-         FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status IN ('dead', 'conflict') AND (?1 IS NULL OR o.supplier_id = ?1) ORDER BY m.id",
-    )
-    .bind(supplier)
-    .fetch_all(db)
-    .await?;
+    let problems = sync_problems(db, supplier).await?;
     let suppliers: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM suppliers ORDER BY name")
             .fetch_all(db)
@@ -112,37 +104,54 @@ pub async fn overview(
             )
             .collect(),
         at_risk,
-        sync_problems: problems
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    correlation_id,
-                    order_name,
-                    supplier_name,
-                    kind,
-                    status,
-                    attempts,
-                    error,
-                    created_at,
-                )| DeadLetterView {
-                    id,
-                    correlation_id,
-                    order_name,
-                    supplier_name,
-                    kind,
-                    status,
-                    attempts,
-                    error,
-                    created_at,
-                },
-            )
-            .collect(),
+        sync_problems: problems,
         suppliers: suppliers
             .into_iter()
             .map(|(id, name)| SupplierChoice { id, name })
             .collect(),
     })
+}
+
+/// Write-backs that could not be applied (dead letters and conflicts), with business context.
+pub async fn sync_problems(
+    db: &Db,
+    supplier: Option<i64>,
+) -> Result<Vec<DeadLetterView>, sqlx::Error> {
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
+         FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
+         WHERE m.status IN ('dead', 'conflict') AND (?1 IS NULL OR o.supplier_id = ?1) ORDER BY m.id",
+    )
+    .bind(supplier)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                correlation_id,
+                order_name,
+                supplier_name,
+                kind,
+                status,
+                attempts,
+                error,
+                created_at,
+            )| DeadLetterView {
+                id,
+                correlation_id,
+                order_name,
+                supplier_name,
+                kind,
+                status,
+                attempts,
+                error,
+                created_at,
+            },
+        )
+        .collect())
 }
 
 /// Approves a proposal (its date and quantity go to Odoo) or rejects it with a reason the

@@ -454,41 +454,58 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
     let mut tx = db::write(db).await?;
-    sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ?, odoo_change_summary = NULL WHERE id = ?")
-        .bind(&now)
-        .bind(user.id)
-        .bind(order_id)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = ? WHERE order_id = ? AND answer IS NULL AND removed_in_odoo = 0")
         .bind(&now)
         .bind(order_id)
         .execute(&mut *tx)
         .await?;
-    outbox::enqueue(
+    mark_acknowledged(
         &mut tx,
+        &o,
+        user,
+        &now,
         &correlation_id,
-        &OutboxAction::Acknowledge {
-            order_odoo_id: o.odoo_id,
-            order_name: o.name.clone(),
-            user: format!("{} <{}>", user.display_name, user.email),
-            at: now.clone(),
-        },
-    )
-    .await?;
-    record_event(
-        &mut tx,
-        order_id,
-        Some(user.id),
-        "acknowledged",
         "acknowledged the order",
-        Some(&correlation_id),
     )
     .await?;
     recompute_status(&mut tx, order_id).await?;
     tx.commit().await?;
     tracing::info!(po = %o.name, user = user.id, correlation_id, "acknowledged");
     Ok(())
+}
+
+/// Records the acknowledgment (clearing any "changed by buyer" flag: the supplier has seen
+/// it), queues it for Odoo and writes the event, in the caller's transaction.
+async fn mark_acknowledged(
+    tx: &mut Transaction<'_, Sqlite>,
+    o: &OrderRow,
+    user: &CurrentUser,
+    now: &str,
+    correlation_id: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ?, odoo_change_summary = NULL WHERE id = ?")
+        .bind(now)
+        .bind(user.id)
+        .bind(o.id)
+        .execute(&mut **tx)
+        .await?;
+    let action = OutboxAction::Acknowledge {
+        order_odoo_id: o.odoo_id,
+        order_name: o.name.clone(),
+        user: format!("{} <{}>", user.display_name, user.email),
+        at: now.to_string(),
+    };
+    outbox::enqueue(tx, correlation_id, &action).await?;
+    record_event(
+        tx,
+        o.id,
+        Some(user.id),
+        "acknowledged",
+        detail,
+        Some(correlation_id),
+    )
+    .await
 }
 
 /// What the supplier typed in a line's answer form.
@@ -670,32 +687,13 @@ pub async fn answer_line(
         .await?;
     if unanswered == 0 && o.acknowledged_at.is_none() {
         let ack_id = outbox::new_correlation_id();
-        sqlx::query(
-            "UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",
-        )
-        .bind(&now)
-        .bind(user.id)
-        .bind(order_id)
-        .execute(&mut *tx)
-        .await?;
-        outbox::enqueue(
+        mark_acknowledged(
             &mut tx,
+            &o,
+            user,
+            &now,
             &ack_id,
-            &OutboxAction::Acknowledge {
-                order_odoo_id: o.odoo_id,
-                order_name: o.name.clone(),
-                user: who.clone(),
-                at: now.clone(),
-            },
-        )
-        .await?;
-        record_event(
-            &mut tx,
-            order_id,
-            Some(user.id),
-            "acknowledged",
             "every line answered: order acknowledged",
-            Some(&ack_id),
         )
         .await?;
     }
