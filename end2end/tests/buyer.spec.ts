@@ -51,3 +51,38 @@ test("a supplier cannot reach the buyer's pages or their server functions", asyn
   const admin = await page.goto("/admin/suppliers");
   expect(admin!.status()).toBe(403);
 });
+
+test("a write Odoo refused is dead-lettered, and the buyer sends it again once Odoo accepts writes", async ({ page }) => {
+  const faults = (body: object) => page.request.post(`${DOUBLE_URL}/__double/faults`, { data: body });
+  await faults({ refuse_writes: true });
+  try {
+    await signIn(page, ANA);
+    await page.goto("/orders?status=new");
+    await hydrated(page);
+    const link = page.locator("table.orders tbody tr a").first();
+    const name = (await link.textContent())!.trim();
+    await link.click();
+    await hydrated(page);
+    await page.getByTestId("acknowledge").click();
+    await expect(async () => {
+      await page.reload();
+      await expect(page.getByTestId("odoo-sync")).toContainText("could not be applied");
+    }).toPass({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    await signIn(page, BUYER);
+    await page.goto("/buyer/exceptions");
+    await hydrated(page);
+    const problem = page.locator("article[data-dead]", { hasText: name }).first();
+    await expect(problem).toContainText("odoo refused");
+    await faults({});
+    await problem.getByTestId("replay").click();
+    await expect(page.locator("article[data-dead]", { hasText: name })).toHaveCount(0);
+    await expect(async () => {
+      const html = await (await page.request.get(`${DOUBLE_URL}/__double/purchase.order/${name}`)).text();
+      expect(html).toContain('<dd id="acknowledged">true</dd>');
+    }).toPass({ timeout: 20_000 });
+  } finally {
+    await faults({});
+  }
+});

@@ -154,7 +154,14 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
         .await
         .map_err(context::internal)?
     {
-        Some(d) => Ok(d),
+        Some(d) => {
+            if user.supplier_id.is_some() {
+                crate::server::orders::record_view(&state.db, &user, d.id)
+                    .await
+                    .map_err(context::internal)?;
+            }
+            Ok(d)
+        }
         // The same answer for "does not exist" and "another supplier's": ids reveal nothing.
         None => Err(context::not_found("No such order among yours.")),
     }

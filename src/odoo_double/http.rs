@@ -34,6 +34,28 @@ pub struct Faults {
     pub hang: bool,
     /// Answer every request 503, as a server that is down behind a proxy.
     pub down: bool,
+    /// Refuse every write with an AccessError, as when the integration user lost its
+    /// rights (a permanent error: the portal dead-letters at once).
+    pub refuse_writes: bool,
+}
+
+const WRITE_METHODS: &[&str] = &[
+    "create",
+    "write",
+    "unlink",
+    "message_post",
+    "button_confirm",
+    "button_cancel",
+    "button_validate",
+    "button_lock",
+];
+
+/// The AccessError a write gets while `refuse_writes` is on.
+fn refused(s: &Shared, model: &str, method: &str) -> Option<Fault> {
+    let on = s.faults.lock().expect("faults").refuse_writes;
+    (on && WRITE_METHODS.contains(&method))
+        .then(|| super::schema::model(model).map(Fault::access_error))
+        .flatten()
 }
 
 pub struct Shared {
@@ -300,7 +322,10 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
                 for (name, value) in names.iter().zip(positional) {
                     named.insert((*name).to_string(), value);
                 }
-                env.execute(&user, &model, &model_method, ids, named)
+                match refused(&s, &model, &model_method) {
+                    Some(fault) => Err(fault),
+                    None => env.execute(&user, &model, &model_method, ids, named),
+                }
             };
             if lose_reply {
                 return lost_reply();
@@ -442,11 +467,14 @@ async fn json2(
         Ok(lose) => lose,
         Err(r) => return r,
     };
-    let result = s
-        .env
-        .lock()
-        .expect("env")
-        .execute(&user, &model, &method, ids, params);
+    let result = match refused(&s, &model, &method) {
+        Some(fault) => Err(fault),
+        None => s
+            .env
+            .lock()
+            .expect("env")
+            .execute(&user, &model, &method, ids, params),
+    };
     if lose_reply {
         return lost_reply();
     }

@@ -474,6 +474,21 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
     Ok(())
 }
 
+/// Notes the first time each supplier user opens an order, for the order's history.
+pub async fn record_view(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_events (order_id, at, actor_user_id, kind, detail)
+         SELECT ?1, ?2, ?3, 'viewed', 'opened the order'
+         WHERE NOT EXISTS (SELECT 1 FROM order_events WHERE order_id = ?1 AND actor_user_id = ?3 AND kind = 'viewed')",
+    )
+    .bind(order_id)
+    .bind(db::now())
+    .bind(user.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Records the acknowledgment (clearing any "changed by buyer" flag: the supplier has seen
 /// it), queues it for Odoo and writes the event, in the caller's transaction.
 async fn mark_acknowledged(

@@ -286,21 +286,43 @@ async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), 
         ) else {
             continue;
         };
+        let name = text(r.get("name")).unwrap_or_default();
+        let state = text(r.get("state")).unwrap_or_default();
+        let mut tx = db::write(db).await?;
+        let Some(order_id) = orders::order_id_for_odoo(&mut tx, order_odoo_id).await? else {
+            continue;
+        };
+        let before: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM receipts WHERE odoo_id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
-            "INSERT INTO receipts (odoo_id, order_id, name, state, scheduled_date, date_done, carrier_tracking_ref)
-             SELECT ?, o.id, ?, ?, ?, ?, ? FROM purchase_orders o WHERE o.odoo_id = ?
+            "INSERT INTO receipts (odoo_id, order_id, name, state, scheduled_date, date_done, carrier_tracking_ref) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (odoo_id) DO UPDATE SET name = excluded.name, state = excluded.state, scheduled_date = excluded.scheduled_date,
                date_done = excluded.date_done, carrier_tracking_ref = excluded.carrier_tracking_ref",
         )
         .bind(id)
-        .bind(text(r.get("name")).unwrap_or_default())
-        .bind(text(r.get("state")).unwrap_or_default())
+        .bind(order_id)
+        .bind(&name)
+        .bind(&state)
         .bind(text(r.get("scheduled_date")))
         .bind(text(r.get("date_done")))
         .bind(text(r.get("carrier_tracking_ref")).unwrap_or_default())
-        .bind(order_odoo_id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+        if state == "done" && before.is_some_and(|(b,)| b != "done") {
+            orders::record_event(
+                &mut tx,
+                order_id,
+                None,
+                "received",
+                &format!("the warehouse received {name}"),
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
     }
     Ok(())
 }
