@@ -1562,7 +1562,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
 
     // Suppliers cannot see or decide.
     assert_eq!(
-        ana.get("/api/buyer/exceptions", &[("supplier", "")])
+        ana.get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
             .await
             .status(),
         403
@@ -1591,7 +1591,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
     let x: Value = buyer
-        .get("/api/buyer/exceptions", &[("supplier", "")])
+        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
         .await
         .json()
         .await
@@ -1605,6 +1605,45 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
     assert!(
         !x["late_acknowledgments"].as_array().unwrap().is_empty(),
         "with a 0 h window every new order is late"
+    );
+    // The demo's orders name Mitchell Admin as their purchase representative.
+    assert_eq!(x["buyers"], json!(["Mitchell Admin"]));
+    let other: Value = buyer
+        .get(
+            "/api/buyer/exceptions",
+            &[("supplier", ""), ("buyer", "Someone Else")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["proposals"], json!([]));
+    assert_eq!(other["late_acknowledgments"], json!([]));
+    let mitchell: Value = buyer
+        .get(
+            "/api/buyer/exceptions",
+            &[("supplier", ""), ("buyer", "Mitchell Admin")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mitchell["proposals"].as_array().unwrap().len(), 2);
+    let csv = buyer
+        .http
+        .get(format!(
+            "{}/buyer/exceptions.csv?buyer=Someone%20Else",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv, "category,order,supplier,detail,since\r\n",
+        "the export follows the filter"
     );
     assert_eq!(
         buyer
@@ -1729,7 +1768,7 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
     let x: Value = buyer
-        .get("/api/buyer/exceptions", &[("supplier", "")])
+        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
         .await
         .json()
         .await

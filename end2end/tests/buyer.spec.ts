@@ -46,7 +46,7 @@ test("a supplier cannot reach the buyer's pages or their server functions", asyn
   const res = await page.goto("/buyer/exceptions");
   expect(res!.status()).toBe(403);
   await expect(page.getByText("This page is for the buyer's staff only")).toBeVisible();
-  const api = await page.request.get("/api/buyer/exceptions?supplier=", { headers: { Accept: "application/json" } });
+  const api = await page.request.get("/api/buyer/exceptions?supplier=&buyer=", { headers: { Accept: "application/json" } });
   expect(api.status()).toBe(403);
   const admin = await page.goto("/admin/suppliers");
   expect(admin!.status()).toBe(403);

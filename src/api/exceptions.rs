@@ -58,16 +58,21 @@ pub struct ExceptionsView {
     pub at_risk: Vec<AtRiskDelivery>,
     pub sync_problems: Vec<DeadLetterView>,
     pub suppliers: Vec<SupplierChoice>,
+    /// Purchase representatives named on orders, for the buyer filter.
+    pub buyers: Vec<String>,
 }
 
-/// `supplier`: a supplier id to show only its exceptions, or empty for all.
+/// `supplier`: a supplier id, `buyer`: a purchase representative's name; empty for all.
 #[server(endpoint = "buyer/exceptions", input = GetUrl)]
-pub async fn exceptions(supplier: String) -> Result<ExceptionsView, AppError> {
+pub async fn exceptions(supplier: String, buyer: String) -> Result<ExceptionsView, AppError> {
     use super::context;
     context::internal_user()?;
     let state = context::state()?;
-    let supplier = supplier.trim().parse::<i64>().ok();
-    crate::server::exceptions::overview(&state.db, supplier, state.settings.ack_window_hours)
+    let scope = crate::server::exceptions::Scope {
+        supplier: supplier.trim().parse::<i64>().ok(),
+        buyer: Some(buyer.trim().to_string()).filter(|b| !b.is_empty()),
+    };
+    crate::server::exceptions::overview(&state.db, &scope, state.settings.ack_window_hours)
         .await
         .map_err(context::internal)
 }

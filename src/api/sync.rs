@@ -26,7 +26,7 @@ pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
     use super::context;
     context::internal_user()?;
     let state = context::state()?;
-    crate::server::exceptions::sync_problems(&state.db, None)
+    crate::server::exceptions::sync_problems(&state.db, &Default::default())
         .await
         .map_err(context::internal)
 }

@@ -11,6 +11,7 @@ use crate::api::sync::{DiscardDeadLetter, ReplayDeadLetter};
 pub fn ExceptionsPage() -> impl IntoView {
     let query = use_query_map();
     let supplier = move || query.with(|q| q.get("supplier")).unwrap_or_default();
+    let buyer = move || query.with(|q| q.get("buyer")).unwrap_or_default();
     let decide = ServerAction::<DecideProposal>::new();
     let replay = ServerAction::<ReplayDeadLetter>::new();
     let discard = ServerAction::<DiscardDeadLetter>::new();
@@ -18,12 +19,13 @@ pub fn ExceptionsPage() -> impl IntoView {
         move || {
             (
                 supplier(),
+                buyer(),
                 decide.version().get(),
                 replay.version().get(),
                 discard.version().get(),
             )
         },
-        |(s, ..)| exceptions(s),
+        |(s, b, ..)| exceptions(s, b),
     );
     let error = move || {
         decide
@@ -42,6 +44,8 @@ pub fn ExceptionsPage() -> impl IntoView {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 Ok(x) => {
                     let current = supplier();
+                    let current_buyer = buyer();
+                    let csv_query = format!("supplier={}&buyer={}", super::url_encode(&current), super::url_encode(&current_buyer));
                     view! {
                         <form method="get" action="/buyer/exceptions" class="filters">
                             <div class="field">
@@ -51,8 +55,15 @@ pub fn ExceptionsPage() -> impl IntoView {
                                     {x.suppliers.iter().map(|s| view! { <option value=s.id selected=current == s.id.to_string()>{s.name.clone()}</option> }).collect_view()}
                                 </select>
                             </div>
+                            <div class="field">
+                                <label for="buyer">"Buyer"</label>
+                                <select id="buyer" name="buyer">
+                                    <option value="" selected=current_buyer.is_empty()>"All buyers"</option>
+                                    {x.buyers.iter().map(|b| view! { <option value=b.clone() selected=current_buyer == *b>{b.clone()}</option> }).collect_view()}
+                                </select>
+                            </div>
                             <button type="submit">"Apply"</button>
-                            <a class="button" href=format!("/buyer/exceptions.csv?supplier={current}") download data-testid="csv">"Export CSV"</a>
+                            <a class="button" href=format!("/buyer/exceptions.csv?{csv_query}") download data-testid="csv">"Export CSV"</a>
                         </form>
                         <nav class="chips" aria-label="Counts">
                             <a href="#proposals">"Proposals to decide " <strong data-testid="count-proposals">{x.proposals.len()}</strong></a>

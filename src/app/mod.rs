@@ -58,6 +58,18 @@ pub fn csrf_token() -> String {
     }
 }
 
+/// Percent-encodes a query-string value.
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The hidden field every form carries; the server refuses state changes without it.
 #[component]
 pub fn CsrfField() -> impl IntoView {

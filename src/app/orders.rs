@@ -53,7 +53,7 @@ pub fn OrderList() -> impl IntoView {
         }
         let qs: Vec<String> = pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", urlencoding(v)))
+            .map(|(k, v)| format!("{k}={}", super::url_encode(v)))
             .collect();
         if qs.is_empty() {
             "/orders".to_string()
@@ -130,17 +130,6 @@ pub fn OrderList() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -18,9 +18,17 @@ use crate::server::db::{self, Db};
 use crate::server::orders::{self, record_event, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction};
 
+/// Which exceptions to show: one supplier's, one buyer's (the PO's purchase representative
+/// in Odoo), or all.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub supplier: Option<i64>,
+    pub buyer: Option<String>,
+}
+
 pub async fn overview(
     db: &Db,
-    supplier: Option<i64>,
+    scope: &Scope,
     default_window_hours: i64,
 ) -> Result<ExceptionsView, sqlx::Error> {
     let now = chrono::Utc::now().naive_utc();
@@ -29,9 +37,10 @@ pub async fn overview(
         "SELECT o.id, o.name, s.name, COALESCE(o.date_approve, o.date_order), s.ack_window_hours
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
          WHERE o.visible = 1 AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
-           AND (?1 IS NULL OR o.supplier_id = ?1)",
+           AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2)",
     )
-    .bind(supplier)
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
     let mut late: Vec<LateAcknowledgment> = rows
@@ -57,18 +66,20 @@ pub async fn overview(
     let proposals: Vec<(i64, i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1)
+         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2)
          ORDER BY l.answered_at",
     )
-    .bind(supplier)
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
-    let problems = sync_problems(db, supplier).await?;
+    let problems = sync_problems(db, scope).await?;
     let suppliers: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM suppliers ORDER BY name")
             .fetch_all(db)
             .await?;
-    let at_risk = at_risk(db, supplier).await?;
+    let at_risk = at_risk(db, scope).await?;
+    let buyers: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT buyer_name FROM purchase_orders WHERE buyer_name <> '' ORDER BY buyer_name").fetch_all(db).await?;
     Ok(ExceptionsView {
         late_acknowledgments: late,
         proposals: proposals
@@ -109,21 +120,20 @@ pub async fn overview(
             .into_iter()
             .map(|(id, name)| SupplierChoice { id, name })
             .collect(),
+        buyers: buyers.into_iter().map(|(b,)| b).collect(),
     })
 }
 
 /// Write-backs that could not be applied (dead letters and conflicts), with business context.
-pub async fn sync_problems(
-    db: &Db,
-    supplier: Option<i64>,
-) -> Result<Vec<DeadLetterView>, sqlx::Error> {
+pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
          FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status IN ('dead', 'conflict') AND (?1 IS NULL OR o.supplier_id = ?1) ORDER BY m.id",
+         WHERE m.status IN ('dead', 'conflict') AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2) ORDER BY m.id",
     )
-    .bind(supplier)
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
     Ok(rows
@@ -251,14 +261,15 @@ pub async fn decide(
 }
 
 /// Open lines whose delivery is at risk (see `domain::risk`), most overdue first.
-async fn at_risk(db: &Db, supplier: Option<i64>) -> Result<Vec<AtRiskDelivery>, sqlx::Error> {
+async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND (?1 IS NULL OR o.supplier_id = ?1)",
+         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2)",
     )
-    .bind(supplier)
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
     let notices: Vec<(i64, String, String)> = sqlx::query_as(

@@ -169,8 +169,14 @@ async fn exceptions_csv(
     let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
         return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
     };
-    let supplier = q.get("supplier").and_then(|s| s.parse::<i64>().ok());
-    match exceptions::overview(&state.db, supplier, state.settings.ack_window_hours).await {
+    let scope = exceptions::Scope {
+        supplier: q.get("supplier").and_then(|s| s.parse::<i64>().ok()),
+        buyer: q
+            .get("buyer")
+            .map(|b| b.trim().to_string())
+            .filter(|b| !b.is_empty()),
+    };
+    match exceptions::overview(&state.db, &scope, state.settings.ack_window_hours).await {
         Ok(view) => {
             tracing::info!(user = user.id, "exceptions exported");
             (
