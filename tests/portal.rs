@@ -1896,3 +1896,73 @@ async fn readyz_reports_the_database_migrations_worker_and_odoo_and_metrics_are_
     }
     app.double.set_faults(Faults::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= 2)
+        .unwrap()
+        .clone();
+    let order_id = order["id"].as_i64().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let mut ids = Vec::new();
+    for l in detail["lines"].as_array().unwrap().iter().take(2) {
+        let id = l["id"].as_i64().unwrap().to_string();
+        let r = ana
+            .post(
+                "/api/orders/answer-line",
+                &[
+                    ("order_id", &order_id),
+                    ("line_id", &id),
+                    ("answer", "propose"),
+                    ("proposed_quantity", "1"),
+                    ("reason", "short of stock"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        ids.push(id);
+    }
+    let form = |b: &Browser| {
+        vec![
+            ("line_id", ids[0].clone()),
+            ("line_id", ids[1].clone()),
+            ("csrf_token", b.csrf.clone()),
+        ]
+    };
+    let r = ana
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&form(&ana))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let r = buyer
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&[("line_id", ids[0].clone())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token, no bulk approval");
+    let r = buyer
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&form(&buyer))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/buyer/exceptions?bulk=2");
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
+    assert_eq!(d["lines"][1]["answer"], "ProposalAccepted");
+}

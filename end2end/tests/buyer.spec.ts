@@ -86,3 +86,34 @@ test("a write Odoo refused is dead-lettered, and the buyer sends it again once O
     await faults({});
   }
 });
+
+test("a buyer ticks two proposals and approves them together", async ({ page }) => {
+  await signIn(page, ANA);
+  await page.goto("/orders?status=new");
+  await hydrated(page);
+  // The last new order on the page with at least two lines (earlier tests use the first ones).
+  const rows = page.locator("table.orders tbody tr").filter({ has: page.locator('td[data-label="Lines"]', { hasText: /^[2-9]$/ }) });
+  await rows.last().locator("a").first().click();
+  await hydrated(page);
+  const name = (await page.locator(".order-head h1").textContent())!.trim();
+  for (const i of [0, 1]) {
+    const line = page.locator("article.line").nth(i);
+    await line.getByText("Propose a change or reject").click();
+    await line.getByLabel("New quantity").fill("1");
+    await line.getByLabel("Reason (the buyer reads it)").fill("allocation");
+    await line.getByRole("button", { name: "Send answer" }).click();
+    await expect(page.locator("article.line").nth(i).getByTestId("line-answer")).toContainText("Proposal awaiting buyer");
+  }
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  await signIn(page, BUYER);
+  await page.goto("/buyer/exceptions");
+  await hydrated(page);
+  const mine = page.locator("article[data-proposal]", { hasText: name });
+  await expect(mine).toHaveCount(2);
+  await mine.nth(0).getByTestId("tick").check();
+  await mine.nth(1).getByTestId("tick").check();
+  await page.getByTestId("bulk-approve").click();
+  await expect(page.getByTestId("bulk-result")).toHaveText("2 proposal(s) approved.");
+  await expect(page.locator("article[data-proposal]", { hasText: name })).toHaveCount(0);
+});

@@ -73,6 +73,16 @@ pub fn ExceptionsPage() -> impl IntoView {
                         </nav>
 
                         <h2 id="proposals">"Proposals awaiting a decision"</h2>
+                        {move || query.with(|q| q.get("bulk")).filter(|b| b != "none").map(|n| view! {
+                            <p class="banner ok" role="status" data-testid="bulk-result">{format!("{n} proposal(s) approved.")}</p>
+                        })}
+                        {(x.proposals.iter().filter(|p| p.answer == "proposal_pending").count() > 1).then(|| view! {
+                            <form method="post" action="/buyer/proposals/approve" class="card bulk" id="bulk-approve">
+                                <CsrfField/>
+                                <p>"Tick proposals below and approve them together."</p>
+                                <button type="submit" data-testid="bulk-approve">"Approve ticked proposals"</button>
+                            </form>
+                        })}
                         {if x.proposals.is_empty() { view! { <p class="empty">"Nothing to decide."</p> }.into_any() } else { view! {
                             <div class="lines">
                                 {x.proposals.into_iter().map(|p| {
@@ -89,6 +99,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                                                 format!("Proposed: {}{}", p.proposed_date.as_deref().and_then(|d| d.get(..10)).map(|d| format!("date {d} ")).unwrap_or_default(), p.proposed_quantity.clone().map(|q| format!("quantity {q}")).unwrap_or_default())
                                             }}</strong>{format!(" “{}”", p.reason)}</p>
                                             {(!rejection).then(|| view! {
+                                                <label class="check"><input type="checkbox" name="line_id" value=line_id form="bulk-approve" data-testid="tick"/>" Include in bulk approval"</label>
                                                 <div class="answer">
                                                     <ActionForm action=decide attr:class="inline">
                                                         <CsrfField/>

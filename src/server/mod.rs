@@ -97,6 +97,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .route("/hooks/odoo/{token}", post(webhook))
         .route("/dev/mailbox", get(mailbox))
         .route("/buyer/exceptions.csv", get(exceptions_csv))
+        .route("/buyer/proposals/approve", post(approve_proposals))
         .route(
             "/shipments/{id}/documents",
             post(documents::upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -200,6 +201,41 @@ async fn exceptions_csv(
                 .into_response()
         }
     }
+}
+
+/// `POST /buyer/proposals/approve` with one `line_id` per ticked proposal: approves them all
+/// (a plain form, so it works before hydration), then back to the exceptions screen.
+async fn approve_proposals(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<auth::CurrentUser>>,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
+        return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let ids: Vec<i64> = fields
+        .iter()
+        .filter(|(k, _)| k == "line_id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return axum::response::Redirect::to("/buyer/exceptions?bulk=none").into_response();
+    }
+    let mut approved = 0;
+    for id in &ids {
+        match exceptions::decide(&state.db, &user, *id, true, "").await {
+            Ok(()) => approved += 1,
+            // Decided meanwhile by someone else: nothing to do for that one.
+            Err(orders::ActionError::NotFound) => {}
+            Err(e) => {
+                tracing::error!(error = %e, line = id, "bulk approval failed");
+                break;
+            }
+        }
+    }
+    state.outbox_wake.notify_one();
+    axum::response::Redirect::to(&format!("/buyer/exceptions?bulk={approved}")).into_response()
 }
 
 /// The demo's mailbox: mail the portal would have sent.
