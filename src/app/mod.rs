@@ -58,6 +58,12 @@ pub fn csrf_token() -> String {
     }
 }
 
+/// The date part of a time the server formatted (`2026-12-06 09:00 CET` → `2026-12-06`).
+/// Times arrive already in the user's time zone.
+pub(crate) fn day(s: &str) -> String {
+    s.get(..10).unwrap_or(s).to_string()
+}
+
 /// Percent-encodes a query-string value.
 pub(crate) fn url_encode(s: &str) -> String {
     s.bytes()

@@ -10,14 +10,7 @@ use crate::api::orders::{
 };
 use crate::domain::order::{LineAnswerState, OrderStatus};
 
-/// Times arrive formatted in the user's time zone (`2026-12-06 09:00 CET`).
-fn when(s: &str) -> String {
-    s.to_string()
-}
-
-fn day(s: &str) -> String {
-    s.get(..10).unwrap_or(s).to_string()
-}
+use super::day;
 
 #[component]
 fn StatusBadge(status: OrderStatus) -> impl IntoView {
@@ -204,10 +197,10 @@ fn OrderView(
         <dl class="facts">
             <div><dt>"Customer buyer"</dt><dd>{order.buyer_name.clone()}</dd></div>
             <div><dt>"Supplier"</dt><dd>{order.supplier_name.clone()}</dd></div>
-            <div><dt>"Ordered"</dt><dd>{order.date_order.as_deref().map(when)}</dd></div>
+            <div><dt>"Ordered"</dt><dd>{order.date_order.clone()}</dd></div>
             <div><dt>"Total"</dt><dd>{format!("{} {}", order.amount_total, order.currency)}</dd></div>
             <div><dt>"Acknowledged"</dt><dd data-testid="acknowledged">{match (&order.acknowledged_at, &order.acknowledged_by) {
-                (Some(at), by) => format!("{} by {}", when(at), by.clone().unwrap_or_default()),
+                (Some(at), by) => format!("{at} by {}", by.clone().unwrap_or_default()),
                 (None, _) => "Not yet".to_string(),
             }}</dd></div>
             <div><dt>"Tolerance"</dt><dd>{format!("±{} days, ±{}% quantity: proposals inside are accepted at once", order.tolerance_days, order.tolerance_percent)}</dd></div>
@@ -261,7 +254,7 @@ fn OrderView(
         <ol class="history">
             {order.events.into_iter().map(|e| view! {
                 <li>
-                    <time>{when(&e.at)}</time>
+                    <time>{e.at.clone()}</time>
                     " " <span class="actor">{e.actor.clone().unwrap_or_else(|| "Odoo".into())}</span>
                     " " {e.detail.clone()}
                     {e.correlation_id.clone().map(|c| view! { <span class="ref">" ref " <code>{c}</code></span> })}

@@ -7,9 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::CsrfField;
 use crate::api::shipments::{list_shipments, open_lines, CancelShipment, OpenLine, SubmitShipment};
 
-fn day(s: &str) -> String {
-    s.get(..10).unwrap_or(s).to_string()
-}
+use super::day;
 
 #[component]
 pub fn ShipmentList() -> impl IntoView {

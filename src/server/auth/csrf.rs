@@ -69,6 +69,12 @@ pub async fn guard(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // Static files need no session, user or token: skip the session store for them (every
+    // page loads the bundle, the stylesheet and the icon).
+    let path = req.uri().path();
+    if req.method() == Method::GET && (path.starts_with("/pkg/") || path == "/favicon.ico") {
+        return next.run(req).await;
+    }
     let token = match session.get::<String>(CSRF_KEY).await {
         Ok(Some(t)) => t,
         _ => {
