@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ANA, DOUBLE_URL, hydrated, signIn } from "./helpers";
+import { ANA, DOUBLE_URL, hydrated, signIn, signOut } from "./helpers";
 
 const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
 
@@ -18,7 +18,7 @@ test("a buyer approves a proposal and the Odoo double shows the new date", async
   await line.getByLabel("Reason (the buyer reads it)").fill("furnace rebuild");
   await line.getByRole("button", { name: "Send answer" }).click();
   await expect(page.locator("article.line").first().getByTestId("line-answer")).toContainText("Proposal awaiting buyer");
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
 
   await signIn(page, BUYER);
   await page.getByRole("link", { name: "Exceptions" }).click();
@@ -68,7 +68,7 @@ test("a write Odoo refused is dead-lettered, and the buyer sends it again once O
       await page.reload();
       await expect(page.getByTestId("odoo-sync")).toContainText("could not be applied");
     }).toPass({ timeout: 20_000 });
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await signOut(page);
 
     await signIn(page, BUYER);
     await page.goto("/buyer/exceptions");
@@ -104,7 +104,7 @@ test("a buyer ticks two proposals and approves them together", async ({ page }) 
     await line.getByRole("button", { name: "Send answer" }).click();
     await expect(page.locator("article.line").nth(i).getByTestId("line-answer")).toContainText("Proposal awaiting buyer");
   }
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
 
   await signIn(page, BUYER);
   await page.goto("/buyer/exceptions");

@@ -28,3 +28,9 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** Signs out and waits for the sign-in page, so the next sign-in does not race the redirect. */
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+}

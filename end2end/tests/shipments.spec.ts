@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ANA, TOM, DOUBLE_URL, hydrated, signIn } from "./helpers";
+import { ANA, TOM, DOUBLE_URL, hydrated, signIn, signOut } from "./helpers";
 
 test("a supplier announces a shipment: errors are named, the notice is listed, Odoo's receipt is prefilled", async ({ page }) => {
   await signIn(page, ANA);
@@ -66,7 +66,7 @@ test("another supplier does not see the notice and cannot cancel it", async ({ p
   const first = page.locator("article[data-asn]").first();
   await expect(first).toBeVisible();
   const number = await first.getAttribute("data-asn");
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
   await signIn(page, TOM);
   await page.goto("/shipments");
   await hydrated(page);
