@@ -16,11 +16,12 @@
 #   4. cargo install wasm-bindgen-cli at the pinned version (must equal the project's
 #      wasm-bindgen crate version in Cargo.lock).
 #   5. optional: --with-chromium (Debian chromium + chromium-driver, for Playwright),
+#      --with-postgres (Debian postgresql-15: the storage tests' throwaway servers),
 #      --with-wasm-opt (npm install -g binaryen@132: wasm-opt for release builds),
 #      --with-cargo-leptos (cargo install cargo-leptos, pinned; slow: ~45 min).
 # Downloads only through apt, cargo (crates.io) and npm.
 #
-# Usage (as root): bash setup-wasm.sh [--with-chromium] [--with-wasm-opt]
+# Usage (as root): bash setup-wasm.sh [--with-chromium] [--with-postgres] [--with-wasm-opt]
 #                                     [--with-cargo-leptos] [--no-sysroot]
 # Env overrides: WASM_BINDGEN_VERSION (default 0.2.130), CARGO_LEPTOS_VERSION (0.3.11),
 #                BINARYEN_VERSION (132.0.0)
@@ -35,10 +36,11 @@ MIN_RUST_MINOR=88            # Leptos 0.8 needs Rust >= 1.88
 DEB_RUSTC=/usr/bin/rustc
 DEB_CARGO=/usr/bin/cargo
 
-WITH_CHROMIUM=0; WITH_CARGO_LEPTOS=0; WITH_SYSROOT=1; WITH_WASM_OPT=0
+WITH_CHROMIUM=0; WITH_POSTGRES=0; WITH_CARGO_LEPTOS=0; WITH_SYSROOT=1; WITH_WASM_OPT=0
 for a in "$@"; do
   case $a in
     --with-chromium) WITH_CHROMIUM=1 ;;
+    --with-postgres) WITH_POSTGRES=1 ;;
     --with-cargo-leptos) WITH_CARGO_LEPTOS=1 ;;
     --with-wasm-opt) WITH_WASM_OPT=1 ;;
     --no-sysroot) WITH_SYSROOT=0 ;;
@@ -152,6 +154,10 @@ fi
 # ---- 5. optional extras --------------------------------------------------------------
 if (( WITH_CHROMIUM )); then
   apt_install chromium chromium-driver
+fi
+if (( WITH_POSTGRES )); then
+  # The storage tests start throwaway servers from these binaries (initdb, postgres).
+  apt_install postgresql-15
 fi
 if (( WITH_WASM_OPT )); then
   if [[ $(wasm-opt --version 2>/dev/null) == "wasm-opt version ${BINARYEN_VERSION%%.*} "* ]]; then

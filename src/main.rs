@@ -34,6 +34,9 @@ mod cli {
         Serve {
             #[arg(long, env = "MILLRACE_PORT", default_value_t = 3000)]
             port: u16,
+            /// Address to listen on; 0.0.0.0 behind a load balancer.
+            #[arg(long, env = "MILLRACE_BIND", default_value = "127.0.0.1")]
+            bind: std::net::IpAddr,
         },
         /// Start the demo: SQLite in --data-dir and the Odoo double seeded with a demo company.
         Demo {
@@ -106,10 +109,15 @@ mod cli {
         }
     }
 
-    async fn serve(settings: Settings, port: u16, banner: Option<String>) -> anyhow::Result<()> {
+    async fn serve(
+        settings: Settings,
+        bind: std::net::IpAddr,
+        port: u16,
+        banner: Option<String>,
+    ) -> anyhow::Result<()> {
         let conf = get_configuration(None).context("reading LEPTOS_* settings")?;
         let mut leptos_options = conf.leptos_options;
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = std::net::SocketAddr::new(bind, port);
         leptos_options.site_addr = addr;
         let db = db::open(&settings.database_url)
             .await
@@ -142,9 +150,10 @@ mod cli {
         let cli = Cli::parse();
         init_tracing();
         match cli.command {
-            Command::Serve { port } => {
+            Command::Serve { port, bind } => {
                 serve(
                     Settings::from_env().map_err(anyhow::Error::msg)?,
+                    bind,
                     port,
                     None,
                 )
@@ -156,10 +165,14 @@ mod cli {
                 let double_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let double = odoo_double::start(DoubleConfig::default(), double_listener).await?;
                 let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
-                settings.database_url = format!(
-                    "sqlite://{}?mode=rwc",
-                    data_dir.join("millrace.db").display()
-                );
+                // SQLite in the data folder, unless MILLRACE_DATABASE_URL names PostgreSQL
+                // (the demo then seeds that database).
+                if db::Backend::of(&settings.database_url).ok() != Some(db::Backend::Postgres) {
+                    settings.database_url = format!(
+                        "sqlite://{}?mode=rwc",
+                        data_dir.join("millrace.db").display()
+                    );
+                }
                 settings.odoo = Some(OdooSettings {
                     url: double.url.clone(),
                     database: double.config.database.clone(),
@@ -181,7 +194,7 @@ mod cli {
                 for (role, email, password, _, _) in server::demo::DEMO_LOGINS {
                     banner.push_str(&format!("login: {} {email} {password}\n", role.code()));
                 }
-                serve(settings, port, Some(banner)).await
+                serve(settings, [127, 0, 0, 1].into(), port, Some(banner)).await
             }
             Command::OdooDouble {
                 port,

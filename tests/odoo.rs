@@ -375,12 +375,8 @@ async fn odoo_check_reports_the_server_and_one_clear_line_per_wrong_setting() {
 async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_killed_workers() {
     let d = common::start_double(19, Seed::Demo).await;
     let dir = tempfile::tempdir().unwrap();
-    let db = millrace::server::db::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("c.db").display()
-    ))
-    .await
-    .unwrap();
+    let db_url = common::database_url(dir.path()).await;
+    let db = millrace::server::db::open(&db_url).await.unwrap();
     let odoo = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
         .await
         .unwrap();
@@ -454,8 +450,7 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
     };
     // Each worker is a separate "process": its own connection pool, so killing it (aborting
     // its task, then closing its connections, which rolls back whatever it had open) is what
-    // SQLite sees when a process dies.
-    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    // the database sees when a process dies.
     let spawn_worker = || {
         let (odoo, url, upload_dir) = (odoo.clone(), db_url.clone(), dir.path().to_path_buf());
         async move {
@@ -468,6 +463,7 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
                 health: Default::default(),
                 wake: Arc::new(Notify::new()),
                 lease: Duration::from_millis(700),
+                instance: "chaos".into(),
             };
             let (_tx, rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(async move {

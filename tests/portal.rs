@@ -7,6 +7,7 @@ use std::time::Duration;
 mod common;
 
 use chrono::TimeZone;
+use common::Browser;
 use millrace::odoo_double::{Faults, RunningDouble, Seed};
 use millrace::server::odoo::{OdooClient, TransportChoice};
 use millrace::server::settings::Settings;
@@ -30,7 +31,7 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let double = common::start_double(19, Seed::Demo).await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::from_env().unwrap();
-    settings.database_url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    settings.database_url = common::database_url(dir.path()).await;
     settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 5;
@@ -68,100 +69,9 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
-/// A browser-like client: cookie jar, no automatic redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-impl Browser {
-    async fn open(app: &TestApp) -> Self {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let mut b = Browser {
-            http,
-            base: app.url.clone(),
-            csrf: String::new(),
-        };
-        b.refresh_csrf().await;
-        b
-    }
-
-    async fn refresh_csrf(&mut self) {
-        let html = self
-            .http
-            .get(format!("{}/login", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let start = html
-            .find("name=\"csrf-token\" content=\"")
-            .expect("csrf meta")
-            + "name=\"csrf-token\" content=\"".len();
-        self.csrf = html[start..start + 64].to_string();
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut fields: Vec<(&str, &str)> = form.to_vec();
-        fields.push(("csrf_token", &self.csrf));
-        self.http
-            .post(format!("{}{}", self.base, path))
-            .header("Accept", "application/json")
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
-        let r = self
-            .post("/api/login", &[("email", email), ("password", password)])
-            .await;
-        self.refresh_csrf().await;
-        r
-    }
-
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .get(format!("{}{}", self.base, path))
-            .header("Accept", "application/json")
-            .query(query)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn order(&self, id: &str) -> reqwest::Response {
-        self.get("/api/orders/get", &[("id", id)]).await
-    }
-
-    async fn orders(&self, q: &str) -> Value {
-        let r = self
-            .get(
-                "/api/orders/list",
-                &[
-                    ("filter[q]", q),
-                    ("filter[status]", ""),
-                    ("filter[due_before]", ""),
-                    ("filter[page]", "1"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), 200, "{:?}", r.text().await);
-        r.json().await.unwrap()
-    }
-}
-
 /// A browser signed in as `email`.
 async fn signed_in(app: &TestApp, email: &str, password: &str) -> Browser {
-    let mut b = Browser::open(app).await;
+    let mut b = Browser::open(&app.url).await;
     let r = b.sign_in(email, password).await;
     assert!(
         r.status().is_success() || r.status().is_redirection(),
@@ -220,7 +130,7 @@ fn odoo_order(double: &RunningDouble, name: &str) -> (i64, bool, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
     let app = spawn_app().await;
-    let mut ana = Browser::open(&app).await;
+    let mut ana = Browser::open(&app.url).await;
     let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     assert!(
         r.status().is_success() || r.status().is_redirection(),
@@ -321,7 +231,7 @@ async fn another_supplier_cannot_read_or_act_on_the_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_without_session_or_csrf_token_are_refused() {
     let app = spawn_app().await;
-    let anonymous = Browser::open(&app).await;
+    let anonymous = Browser::open(&app.url).await;
     let r = anonymous
         .http
         .get(format!("{}/orders", app.url))
@@ -370,7 +280,7 @@ async fn requests_without_session_or_csrf_token_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_rotates_the_session_and_locks_out_after_repeated_failures() {
     let app = spawn_app().await;
-    let mut b = Browser::open(&app).await;
+    let mut b = Browser::open(&app.url).await;
     let before = b
         .http
         .get(format!("{}/login", app.url))
@@ -450,7 +360,7 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let line_odoo_id: (i64,) =
-        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?")
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
             .bind(line["id"].as_i64().unwrap())
             .fetch_one(&app.db)
             .await
@@ -626,7 +536,7 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
         403
     );
 
-    let mut buyer = Browser::open(&app).await;
+    let mut buyer = Browser::open(&app.url).await;
     buyer
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
@@ -808,11 +718,12 @@ async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
         json!([])
     );
 
-    let line_odoo: (i64,) = sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?")
-        .bind(lot_line["line_id"].as_i64())
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let line_odoo: (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
+            .bind(lot_line["line_id"].as_i64())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     // What "Odoo" holds for the line's receipt: tracking ref, state, (quantity, lot) per move line.
     let receipt = |env: &mut millrace::odoo_double::Env| {
         let mv = *env
@@ -889,7 +800,7 @@ async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_reset_link_works_once_and_ends_every_session() {
     let app = spawn_app().await;
-    let mut old_session = Browser::open(&app).await;
+    let mut old_session = Browser::open(&app.url).await;
     old_session
         .sign_in("lea@gemini.example", "gemini-user-pass")
         .await;
@@ -898,7 +809,7 @@ async fn a_password_reset_link_works_once_and_ends_every_session() {
         200
     );
 
-    let anonymous = Browser::open(&app).await;
+    let anonymous = Browser::open(&app.url).await;
     let known = anonymous
         .post(
             "/api/password-reset/request",
@@ -977,7 +888,7 @@ async fn a_password_reset_link_works_once_and_ends_every_session() {
         old_session.get("/api/shipments/list", &[]).await.status(),
         401
     );
-    let mut b = Browser::open(&app).await;
+    let mut b = Browser::open(&app.url).await;
     assert_eq!(
         b.sign_in("lea@gemini.example", "gemini-user-pass")
             .await
@@ -1135,7 +1046,7 @@ async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
         "{first}"
     );
     let (stored,): (String,) =
-        sqlx::query_as("SELECT date_order FROM purchase_orders WHERE id = ?")
+        sqlx::query_as("SELECT date_order FROM purchase_orders WHERE id = $1")
             .bind(page["orders"][0]["id"].as_i64())
             .fetch_one(&app.db)
             .await
@@ -1167,7 +1078,7 @@ async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
         .ends_with(" JST"));
 
     // Password change: the current one is checked, and every session ends.
-    let mut other = Browser::open(&app).await;
+    let mut other = Browser::open(&app.url).await;
     other
         .sign_in("ana@gemini.example", "gemini-demo-pass")
         .await;
@@ -1220,7 +1131,7 @@ async fn deactivating_a_user_ends_their_open_session_at_once() {
         r.status().is_redirection(),
         "pages send a deactivated user to /login"
     );
-    let mut again = Browser::open(&app).await;
+    let mut again = Browser::open(&app.url).await;
     assert_eq!(
         again
             .sign_in("lea@gemini.example", "gemini-user-pass")
@@ -1433,7 +1344,7 @@ async fn with_smtp_configured_the_reset_mail_is_sent_over_smtp() {
         });
     })
     .await;
-    let anonymous = Browser::open(&app).await;
+    let anonymous = Browser::open(&app.url).await;
     anonymous
         .post(
             "/api/password-reset/request",
@@ -1586,7 +1497,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
         403
     );
 
-    let mut buyer = Browser::open(&app).await;
+    let mut buyer = Browser::open(&app.url).await;
     buyer
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
@@ -1691,11 +1602,12 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
         "decided once"
     );
 
-    let line_odoo: (i64,) = sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = ?")
-        .bind(l1["id"].as_i64())
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let line_odoo: (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
+            .bind(l1["id"].as_i64())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     eventually("Odoo holds the approved date and quantity", || {
         let (date, qty) = app.double.with_env(|env| {
             (
@@ -1745,7 +1657,7 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
         .clone();
     // The open-lines view shows times in Ana's zone; the rule works on the stored UTC date.
     let (requested,): (String,) =
-        sqlx::query_as("SELECT date_planned FROM purchase_order_lines WHERE id = ?")
+        sqlx::query_as("SELECT date_planned FROM purchase_order_lines WHERE id = $1")
             .bind(line["line_id"].as_i64())
             .fetch_one(&app.db)
             .await
@@ -1763,7 +1675,7 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
         200
     );
 
-    let mut buyer = Browser::open(&app).await;
+    let mut buyer = Browser::open(&app.url).await;
     buyer
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;

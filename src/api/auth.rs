@@ -166,7 +166,7 @@ pub async fn update_time_zone(csrf_token: String, time_zone: String) -> Result<(
             "“{time_zone}” is not a time zone; pick one from the list."
         )));
     }
-    sqlx::query("UPDATE users SET time_zone = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
         .bind(&time_zone)
         .bind(user.id)
         .execute(&state.db)
@@ -188,7 +188,7 @@ pub async fn change_password(
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
-    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = ?")
+    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
         .bind(user.id)
         .fetch_one(&state.db)
         .await
@@ -200,7 +200,7 @@ pub async fn change_password(
         return Err(context::invalid(super::sentence(&e.to_string())));
     }
     sqlx::query(
-        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE id = $2",
     )
     .bind(pw::hash(&password))
     .bind(user.id)

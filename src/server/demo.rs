@@ -57,7 +57,7 @@ pub const DEMO_LOGINS: &[(Role, &str, &str, &str, Option<usize>)] = &[
 pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
     for (partner, name, _) in DEMO_VENDORS.iter().take(3) {
         sqlx::query(
-            "INSERT OR IGNORE INTO suppliers (name, odoo_partner_id, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO suppliers (name, odoo_partner_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (odoo_partner_id) DO NOTHING",
         )
         .bind(name)
         .bind(partner)
@@ -66,7 +66,7 @@ pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
         .await?;
     }
     for (role, email, password, name, vendor) in DEMO_LOGINS {
-        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = ?")
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(db)
             .await?;
@@ -76,7 +76,7 @@ pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
         let supplier_id = match vendor {
             Some(i) => {
                 let (id,): (i64,) =
-                    sqlx::query_as("SELECT id FROM suppliers WHERE odoo_partner_id = ?")
+                    sqlx::query_as("SELECT id FROM suppliers WHERE odoo_partner_id = $1")
                         .bind(DEMO_VENDORS[*i].0)
                         .fetch_one(db)
                         .await?;
@@ -86,7 +86,7 @@ pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
         };
         let id = create_user(db, email, name, password, *role, supplier_id).await?;
         if let Some((_, zone)) = DEMO_TIME_ZONES.iter().find(|(e, _)| e == email) {
-            sqlx::query("UPDATE users SET time_zone = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
                 .bind(zone)
                 .bind(id)
                 .execute(db)

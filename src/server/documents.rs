@@ -113,7 +113,7 @@ pub async fn upload(
         return back(&format!("“{name}” is not a PDF, PNG or JPEG file."), false);
     };
     let notice: Option<(String, String)> = match sqlx::query_as(
-        "SELECT number, status FROM shipment_notices WHERE id = ? AND supplier_id = ?",
+        "SELECT number, status FROM shipment_notices WHERE id = $1 AND supplier_id = $2",
     )
     .bind(notice_id)
     .bind(supplier)
@@ -154,8 +154,8 @@ pub async fn upload(
     }
     let result = async {
         let mut tx = db::write(&state.db).await?;
-        let r = sqlx::query(
-            "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        let r: (i64,) = sqlx::query_as(
+            "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(notice_id)
         .bind(&name)
@@ -164,9 +164,9 @@ pub async fn upload(
         .bind(&sha)
         .bind(user.id)
         .bind(db::now())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        let document_id = r.last_insert_rowid();
+        let document_id = r.0;
         for order in super::shipments::orders_of_notice(&mut tx, notice_id).await? {
             let (order_id, order_odoo_id) = (order.id, order.odoo_id);
             let correlation_id = outbox::new_correlation_id();
@@ -209,7 +209,7 @@ pub async fn download(
     };
     let row: Option<(String, String, String)> = match sqlx::query_as(
         "SELECT d.file_name, d.mime_type, d.sha256 FROM shipment_documents d JOIN shipment_notices n ON n.id = d.notice_id
-         WHERE d.id = ? AND n.id = ? AND (?3 IS NULL OR n.supplier_id = ?3)",
+         WHERE d.id = $1 AND n.id = $2 AND ($3 IS NULL OR n.supplier_id = $3)",
     )
     .bind(document_id)
     .bind(notice_id)

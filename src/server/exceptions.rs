@@ -37,7 +37,7 @@ pub async fn overview(
         "SELECT o.id, o.name, s.name, COALESCE(o.date_approve, o.date_order), s.ack_window_hours
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
          WHERE o.visible = 1 AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
-           AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2)",
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)",
     )
     .bind(scope.supplier)
     .bind(&scope.buyer)
@@ -66,7 +66,7 @@ pub async fn overview(
     let proposals: Vec<(i64, i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2)
+         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)
          ORDER BY l.answered_at",
     )
     .bind(scope.supplier)
@@ -130,7 +130,7 @@ pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>
     let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
          FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status IN ('dead', 'conflict') AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2) ORDER BY m.id",
+         WHERE m.status IN ('dead', 'conflict') AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY m.id",
     )
     .bind(scope.supplier)
     .bind(&scope.buyer)
@@ -183,7 +183,7 @@ pub async fn decide(
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let row: Option<(i64, i64, i64, String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT o.id, o.odoo_id, l.odoo_id, l.description, l.quantity, l.date_planned, l.proposed_date, l.proposed_quantity, o.name
-         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = ? AND l.answer = 'proposal_pending'",
+         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = $1 AND l.answer = 'proposal_pending'",
     )
     .bind(line_id)
     .fetch_optional(&mut *tx)
@@ -233,7 +233,7 @@ pub async fn decide(
             OutboxAction::Note { order_odoo_id, text: format!("{who} rejected the supplier's proposal on “{description}” ({order_name}): {reason}") },
         )
     };
-    sqlx::query("UPDATE purchase_order_lines SET answer = ?, buyer_reason = ?, decided_by = ?, decided_at = ? WHERE id = ?")
+    sqlx::query("UPDATE purchase_order_lines SET answer = $1, buyer_reason = $2, decided_by = $3, decided_at = $4 WHERE id = $5")
         .bind(state.code())
         .bind(if reason.is_empty() { None } else { Some(reason) })
         .bind(user.id)
@@ -266,7 +266,7 @@ async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Er
     let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND (?1 IS NULL OR o.supplier_id = ?1) AND (?2 IS NULL OR o.buyer_name = ?2)",
+         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)",
     )
     .bind(scope.supplier)
     .bind(&scope.buyer)

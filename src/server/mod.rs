@@ -29,7 +29,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::sync::{watch, Notify};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::app::{shell, App};
 use db::Db;
@@ -49,6 +48,8 @@ pub struct AppState {
     pub health: Arc<telemetry::Health>,
     /// Whether this instance runs the outbox worker (it does when Odoo is configured).
     pub worker_expected: bool,
+    /// This process among the instances sharing the database (`<pid>-<random>`).
+    pub instance: String,
 }
 
 impl AppState {
@@ -62,6 +63,11 @@ impl AppState {
             metrics: telemetry::metrics_handle(),
             health: Arc::new(telemetry::Health::default()),
             worker_expected: false,
+            instance: format!(
+                "{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
         }
     }
 }
@@ -75,10 +81,7 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 /// The HTTP application: pages, server functions, webhook, health; behind the session layer
 /// and the request guard (CSRF, user loading, redirect of anonymous visitors).
 pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
-    let store = SqliteStore::new(state.db.clone())
-        .with_table_name("tower_sessions")
-        .expect("valid table name");
-    store.migrate().await?;
+    let store = db::sessions::Sessions::open(&state.settings.database_url).await?;
     let sessions = SessionManagerLayer::new(store)
         .with_name("millrace_session")
         .with_http_only(true)
@@ -279,36 +282,83 @@ async fn mailbox(State(state): State<AppState>) -> impl IntoResponse {
     (StatusCode::OK, Html(format!("<!DOCTYPE html><html><head><meta charset=utf-8><title>Dev mailbox</title></head><body><h1>Dev mailbox</h1>{items}</body></html>")))
 }
 
-/// Runs the poller until shutdown: every interval, or at once when a webhook arrives.
+/// Polls Odoo while this instance holds the poller lease of its Odoo database; the other
+/// instances stand by and take over when the lease runs out. A webhook that reaches a
+/// standby instance is passed on to the holder through the lease row.
 pub async fn run_poller(
     db: Db,
     odoo: OdooClient,
     settings: Arc<Settings>,
+    instance: String,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let name = match &settings.odoo {
+        Some(o) => format!("poller:{}/{}", o.url, o.database),
+        None => "poller".to_string(),
+    };
+    let ttl = (settings.poll_interval * 3).max(Duration::from_secs(15));
+    let tick = settings.poll_interval.min(Duration::from_secs(1));
     let mut polls: u64 = 0;
+    let mut last_poll: Option<std::time::Instant> = None;
+    let mut woken = true;
     loop {
-        match sync::poller::poll_once(&db, &odoo, settings.include_rfqs).await {
-            Ok(r) if r.orders_seen > 0 => tracing::info!(
-                orders = r.orders_seen,
-                changed = r.orders_changed_in_odoo,
-                calls = r.odoo_calls,
-                "synced from odoo"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "poll failed; will try again"),
-        }
-        polls += 1;
-        if polls.is_multiple_of(20) {
-            if let Err(e) = sync::poller::reconcile(&db, &odoo, settings.include_rfqs).await {
-                tracing::warn!(error = %e, "reconciliation failed");
+        let leader = match sync::lease::hold(&db, &name, &instance, ttl).await {
+            Ok(leader) => leader,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the poller lease");
+                false
             }
+        };
+        if leader {
+            let requested = sync::lease::take_request(&db, &name, &instance)
+                .await
+                .unwrap_or(false);
+            let due = last_poll.is_none_or(|t| t.elapsed() >= settings.poll_interval);
+            if woken || requested || due {
+                polls += 1;
+                let work = poll_and_reconcile(&db, &odoo, &settings, polls);
+                tokio::pin!(work);
+                // A long first sync must not lose the lease to a standby instance.
+                let mut renew = tokio::time::interval(ttl / 3);
+                renew.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = &mut work => break,
+                        _ = renew.tick() => {
+                            let _ = sync::lease::hold(&db, &name, &instance, ttl).await;
+                        }
+                    }
+                }
+                last_poll = Some(std::time::Instant::now());
+            }
+        } else if woken {
+            let _ = sync::lease::request_run(&db, &name).await;
         }
+        woken = false;
         tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(settings.poll_interval) => {}
+            _ = wake.notified() => woken = true,
+            _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => break,
+        }
+    }
+    let _ = sync::lease::release(&db, &name, &instance).await;
+}
+
+async fn poll_and_reconcile(db: &Db, odoo: &OdooClient, settings: &Settings, polls: u64) {
+    match sync::poller::poll_once(db, odoo, settings.include_rfqs).await {
+        Ok(r) if r.orders_seen > 0 => tracing::info!(
+            orders = r.orders_seen,
+            changed = r.orders_changed_in_odoo,
+            calls = r.odoo_calls,
+            "synced from odoo"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "poll failed; will try again"),
+    }
+    if polls.is_multiple_of(20) {
+        if let Err(e) = sync::poller::reconcile(db, odoo, settings.include_rfqs).await {
+            tracing::warn!(error = %e, "reconciliation failed");
         }
     }
 }
@@ -329,6 +379,7 @@ pub async fn run(
             state.db.clone(),
             odoo.clone(),
             state.settings.clone(),
+            state.instance.clone(),
             state.poll_wake.clone(),
             shutdown.clone(),
         )));
@@ -339,10 +390,12 @@ pub async fn run(
             health: state.health.clone(),
             retry: sync::outbox::RetryPolicy {
                 max_attempts: state.settings.outbox_max_attempts,
+                cap: state.settings.outbox_retry_cap,
                 ..Default::default()
             },
             wake: state.outbox_wake.clone(),
-            lease: Duration::from_secs(60),
+            lease: state.settings.outbox_lease,
+            instance: state.instance.clone(),
         };
         tasks.push(tokio::spawn(sync::outbox::run_worker(
             worker,

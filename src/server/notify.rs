@@ -50,13 +50,27 @@ async fn send_due(
     let now = db::now();
     let due: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
         "SELECT id, to_address, subject, body, attempts FROM mail_outbox
-         WHERE sent_at IS NULL AND attempts < ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT 20",
+         WHERE sent_at IS NULL AND attempts < $1 AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY id LIMIT 20",
     )
     .bind(MAX_MAIL_ATTEMPTS)
     .bind(&now)
     .fetch_all(db)
     .await?;
     for (id, to, subject, body, attempts) in due {
+        // Claim it for five minutes, so another instance does not send it too; if this one
+        // dies mid-send, the mail goes out again after that (mail is at least once).
+        let claimed = sqlx::query(
+            "UPDATE mail_outbox SET next_attempt_at = $1
+             WHERE id = $2 AND sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $3)",
+        )
+        .bind(db::at(chrono::Duration::minutes(5)))
+        .bind(id)
+        .bind(&now)
+        .execute(db)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            continue;
+        }
         let message = to
             .parse::<Mailbox>()
             .map_err(|e| e.to_string())
@@ -79,7 +93,7 @@ async fn send_due(
         };
         match outcome {
             Ok(()) => {
-                sqlx::query("UPDATE mail_outbox SET sent_at = ?, attempts = ? WHERE id = ?")
+                sqlx::query("UPDATE mail_outbox SET sent_at = $1, attempts = $2 WHERE id = $3")
                     .bind(db::now())
                     .bind(attempts + 1)
                     .bind(id)
@@ -89,7 +103,7 @@ async fn send_due(
             }
             Err(e) => {
                 let wait = chrono::Duration::seconds(30 * (1 << attempts.min(8)));
-                sqlx::query("UPDATE mail_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
+                sqlx::query("UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
                     .bind(attempts + 1)
                     .bind(&e)
                     .bind(db::at(wait))

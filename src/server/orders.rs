@@ -2,9 +2,9 @@
 //! detail, and the supplier's answers (acknowledgment, line answers), each written together
 //! with its outbox message in one transaction. Every query is scoped to the user's supplier.
 
+use crate::server::db::Tx;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sqlx::{Sqlite, Transaction};
 
 use crate::api::orders::{
     DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary,
@@ -30,14 +30,14 @@ pub enum ActionError {
 }
 
 pub async fn record_event(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     order_id: i64,
     actor: Option<i64>,
     kind: &str,
     detail: &str,
     correlation_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES (?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(order_id)
         .bind(db::now())
         .bind(actor)
@@ -49,11 +49,8 @@ pub async fn record_event(
     Ok(())
 }
 
-pub async fn order_id_for_odoo(
-    tx: &mut Transaction<'_, Sqlite>,
-    odoo_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = ?")
+pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
         .bind(odoo_id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -61,17 +58,14 @@ pub async fn order_id_for_odoo(
 }
 
 /// Derives and stores the order's status from what the database holds.
-pub async fn recompute_status(
-    tx: &mut Transaction<'_, Sqlite>,
-    order_id: i64,
-) -> Result<OrderStatus, sqlx::Error> {
+pub async fn recompute_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, sqlx::Error> {
     let (odoo_state, acknowledged_at, change): (String, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT odoo_state, acknowledged_at, odoo_change_summary FROM purchase_orders WHERE id = ?")
+        sqlx::query_as("SELECT odoo_state, acknowledged_at, odoo_change_summary FROM purchase_orders WHERE id = $1")
             .bind(order_id)
             .fetch_one(&mut **tx)
             .await?;
     let lines: Vec<(i64, String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0")
+        sqlx::query_as("SELECT id, quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0")
             .bind(order_id)
             .fetch_all(&mut **tx)
             .await?;
@@ -91,7 +85,7 @@ pub async fn recompute_status(
             .collect(),
     };
     let status = derive_order_status(&facts);
-    sqlx::query("UPDATE purchase_orders SET status = ? WHERE id = ?")
+    sqlx::query("UPDATE purchase_orders SET status = $1 WHERE id = $2")
         .bind(status.code())
         .bind(order_id)
         .execute(&mut **tx)
@@ -101,12 +95,12 @@ pub async fn recompute_status(
 
 /// Quantity announced on shipment notices not cancelled, per line of the order.
 pub async fn shipped_by_line(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     order_id: i64,
 ) -> Result<std::collections::HashMap<i64, Decimal>, sqlx::Error> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT sl.line_id, sl.quantity FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
-         JOIN purchase_order_lines l ON l.id = sl.line_id WHERE l.order_id = ? AND n.status <> 'cancelled'",
+         JOIN purchase_order_lines l ON l.id = sl.line_id WHERE l.order_id = $1 AND n.status <> 'cancelled'",
     )
     .bind(order_id)
     .fetch_all(&mut **tx)
@@ -135,6 +129,7 @@ fn like(q: &str) -> String {
     format!(
         "%{}%",
         q.trim()
+            .to_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")
@@ -160,43 +155,56 @@ pub async fn list(
         s if OrderStatus::from_code(s).is_some() => vec![s.to_string()],
         _ => vec![],
     };
-    let status_json = serde_json::to_string(&statuses).unwrap_or_else(|_| "[]".into());
-    const WHERE: &str = "o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1)
-        AND (?2 = '' OR o.name LIKE ?3 ESCAPE '\\' OR EXISTS (
+    // $1 supplier scope, $2 search text, $3 its LIKE pattern, $4 due date, then the statuses.
+    let status_in = if statuses.is_empty() {
+        "TRUE".to_string()
+    } else {
+        format!("o.status IN ({})", db::placeholders(5, statuses.len()))
+    };
+    let filter_sql = format!(
+        "o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1)
+        AND ($2 = '' OR LOWER(o.name) LIKE $3 ESCAPE '\\' OR EXISTS (
             SELECT 1 FROM purchase_order_lines l LEFT JOIN vendor_products vp
               ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
-            WHERE l.order_id = o.id AND (l.description LIKE ?3 ESCAPE '\\' OR l.product_code LIKE ?3 ESCAPE '\\' OR vp.vendor_code LIKE ?3 ESCAPE '\\' OR vp.vendor_name LIKE ?3 ESCAPE '\\')))
-        AND (?4 = '[]' OR o.status IN (SELECT value FROM json_each(?4)))
-        AND (?5 IS NULL OR EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= ?5))";
-    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE {WHERE}"))
-        .bind(scope)
-        .bind(q)
-        .bind(like(q))
-        .bind(&status_json)
-        .bind(&due)
+            WHERE l.order_id = o.id AND (LOWER(l.description) LIKE $3 ESCAPE '\\' OR LOWER(l.product_code) LIKE $3 ESCAPE '\\'
+                OR LOWER(vp.vendor_code) LIKE $3 ESCAPE '\\' OR LOWER(vp.vendor_name) LIKE $3 ESCAPE '\\')))
+        AND ($4 IS NULL OR EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= $4))
+        AND {status_in}"
+    );
+    macro_rules! bind_filter {
+        ($query:expr) => {{
+            let mut query = $query.bind(scope).bind(q).bind(like(q)).bind(&due);
+            for status in &statuses {
+                query = query.bind(status);
+            }
+            query
+        }};
+    }
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE {filter_sql}"
+    );
+    let (total,): (i64,) = bind_filter!(sqlx::query_as(&count_sql))
         .fetch_one(db)
         .await?;
     let page_count = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = filter.page.clamp(1, page_count);
-    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+    let limit = 5 + statuses.len();
+    let rows_sql = format!(
         "SELECT o.id, o.name, o.status, s.name AS supplier_name, o.date_order,
                 (SELECT MIN(l.date_planned) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS next_due,
                 o.amount_total, o.currency,
                 (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS line_count
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE {WHERE} ORDER BY o.date_order DESC, o.id DESC LIMIT ?6 OFFSET ?7"
-    ))
-    .bind(scope)
-    .bind(q)
-    .bind(like(q))
-    .bind(&status_json)
-    .bind(&due)
-    .bind(PAGE_SIZE)
-    .bind((page - 1) * PAGE_SIZE)
-    .fetch_all(db)
-    .await?;
+         WHERE {filter_sql} ORDER BY o.date_order DESC, o.id DESC LIMIT ${limit} OFFSET ${}",
+        limit + 1
+    );
+    let rows: Vec<SummaryRow> = bind_filter!(sqlx::query_as(&rows_sql))
+        .bind(PAGE_SIZE)
+        .bind((page - 1) * PAGE_SIZE)
+        .fetch_all(db)
+        .await?;
     let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status, COUNT(*) FROM purchase_orders o WHERE o.visible = 1 AND (?1 IS NULL OR o.supplier_id = ?1) GROUP BY status",
+        "SELECT status, COUNT(*) FROM purchase_orders o WHERE o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) GROUP BY status",
     )
     .bind(scope)
     .fetch_all(db)
@@ -257,7 +265,7 @@ async fn order_row(db: &Db, user: &CurrentUser, id: i64) -> Result<Option<OrderR
         "SELECT o.id, o.odoo_id, o.name, o.status, s.name AS supplier_name, o.buyer_name, o.date_order, o.currency, o.amount_total,
                 o.acknowledged_at, u.display_name AS acknowledged_by, o.odoo_change_summary, s.date_tolerance_days, s.quantity_tolerance_percent
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id LEFT JOIN users u ON u.id = o.acknowledged_by
-         WHERE o.id = ?1 AND o.visible = 1 AND (?2 IS NULL OR o.supplier_id = ?2)",
+         WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2)",
     )
     .bind(id)
     .bind(user.supplier_id)
@@ -303,7 +311,7 @@ async fn line_rows(db: &Db, order_id: i64) -> Result<Vec<LineRow>, sqlx::Error> 
                 l.qty_received, l.answer, l.proposed_date, l.proposed_quantity, l.answer_reason, l.buyer_reason, l.removed_in_odoo
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
          LEFT JOIN vendor_products vp ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
-         WHERE l.order_id = ? ORDER BY l.removed_in_odoo, l.sequence, l.id",
+         WHERE l.order_id = $1 ORDER BY l.removed_in_odoo, l.sequence, l.id",
     )
     .bind(order_id)
     .fetch_all(db)
@@ -325,21 +333,21 @@ pub async fn detail(
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let events: Vec<(String, Option<String>, String, String, Option<String>)> = sqlx::query_as(
         "SELECT e.at, u.display_name, e.kind, e.detail, e.correlation_id FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
-         WHERE e.order_id = ? ORDER BY e.id DESC",
+         WHERE e.order_id = $1 ORDER BY e.id DESC",
     )
     .bind(id)
     .fetch_all(db)
     .await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let deliveries: Vec<(String, String, String, i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT correlation_id, kind, status, attempts, created_at, delivered_at FROM outbox_messages WHERE order_odoo_id = ? ORDER BY id DESC",
+        "SELECT correlation_id, kind, status, attempts, created_at, delivered_at FROM outbox_messages WHERE order_odoo_id = $1 ORDER BY id DESC",
     )
     .bind(o.odoo_id)
     .fetch_all(db)
     .await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let receipts: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
-        "SELECT name, state, scheduled_date, date_done, carrier_tracking_ref FROM receipts WHERE order_id = ? ORDER BY odoo_id",
+        "SELECT name, state, scheduled_date, date_done, carrier_tracking_ref FROM receipts WHERE order_id = $1 ORDER BY odoo_id",
     )
     .bind(id)
     .fetch_all(db)
@@ -454,7 +462,7 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
     let mut tx = db::write(db).await?;
-    sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = ? WHERE order_id = ? AND answer IS NULL AND removed_in_odoo = 0")
+    sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = $1 WHERE order_id = $2 AND answer IS NULL AND removed_in_odoo = 0")
         .bind(&now)
         .bind(order_id)
         .execute(&mut *tx)
@@ -478,8 +486,8 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
 pub async fn record_view(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO order_events (order_id, at, actor_user_id, kind, detail)
-         SELECT ?1, ?2, ?3, 'viewed', 'opened the order'
-         WHERE NOT EXISTS (SELECT 1 FROM order_events WHERE order_id = ?1 AND actor_user_id = ?3 AND kind = 'viewed')",
+         SELECT $1, $2, $3, 'viewed', 'opened the order'
+         WHERE NOT EXISTS (SELECT 1 FROM order_events WHERE order_id = $1 AND actor_user_id = $3 AND kind = 'viewed')",
     )
     .bind(order_id)
     .bind(db::now())
@@ -492,14 +500,14 @@ pub async fn record_view(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
 /// Records the acknowledgment (clearing any "changed by buyer" flag: the supplier has seen
 /// it), queues it for Odoo and writes the event, in the caller's transaction.
 async fn mark_acknowledged(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     o: &OrderRow,
     user: &CurrentUser,
     now: &str,
     correlation_id: &str,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE purchase_orders SET acknowledged_at = ?, acknowledged_by = ?, odoo_change_summary = NULL WHERE id = ?")
+    sqlx::query("UPDATE purchase_orders SET acknowledged_at = $1, acknowledged_by = $2, odoo_change_summary = NULL WHERE id = $3")
         .bind(now)
         .bind(user.id)
         .bind(o.id)
@@ -673,7 +681,7 @@ pub async fn answer_line(
         LineAnswer::Reject { reason } => (None, None, Some(reason.clone())),
         LineAnswer::Accept => (None, None, None),
     };
-    sqlx::query("UPDATE purchase_order_lines SET answer = ?, proposed_date = ?, proposed_quantity = ?, answer_reason = ?, answered_at = ? WHERE id = ?")
+    sqlx::query("UPDATE purchase_order_lines SET answer = $1, proposed_date = $2, proposed_quantity = $3, answer_reason = $4, answered_at = $5 WHERE id = $6")
         .bind(state.code())
         .bind(proposed_date)
         .bind(proposed_quantity)
@@ -696,7 +704,7 @@ pub async fn answer_line(
     )
     .await?;
     // Every line answered: that is an acknowledgment of the order too.
-    let (unanswered,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchase_order_lines WHERE order_id = ? AND answer IS NULL AND removed_in_odoo = 0")
+    let (unanswered,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchase_order_lines WHERE order_id = $1 AND answer IS NULL AND removed_in_odoo = 0")
         .bind(order_id)
         .fetch_one(&mut *tx)
         .await?;

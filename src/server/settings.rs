@@ -46,6 +46,13 @@ pub struct Settings {
     pub webhook_token: Option<Secret>,
     /// `MILLRACE_OUTBOX_MAX_ATTEMPTS`: deliveries tried before a message is dead-lettered (default 8).
     pub outbox_max_attempts: u32,
+    /// `MILLRACE_OUTBOX_LEASE_SECONDS`: how long a delivery stays claimed by one instance;
+    /// a crashed instance's deliveries are taken over after it (default 120). A delivery
+    /// is cut off at half of it.
+    pub outbox_lease: Duration,
+    /// `MILLRACE_OUTBOX_RETRY_CAP_SECONDS`: the longest wait between two delivery attempts
+    /// (default 600; backoff starts at 2 s and doubles, with jitter).
+    pub outbox_retry_cap: Duration,
     /// `MILLRACE_SECURE_COOKIES`: set the Secure flag (behind TLS) (default false).
     pub secure_cookies: bool,
     /// `MILLRACE_INCLUDE_RFQS`: also show RFQs in state `sent` to suppliers (default false).
@@ -114,6 +121,11 @@ impl Settings {
             poll_interval: Duration::from_secs(parse("MILLRACE_POLL_INTERVAL_SECONDS", 30u64)?),
             webhook_token: var("MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
             outbox_max_attempts: parse("MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
+            outbox_lease: Duration::from_secs(parse("MILLRACE_OUTBOX_LEASE_SECONDS", 120u64)?),
+            outbox_retry_cap: Duration::from_secs(parse(
+                "MILLRACE_OUTBOX_RETRY_CAP_SECONDS",
+                600u64,
+            )?),
             secure_cookies: parse("MILLRACE_SECURE_COOKIES", false)?,
             include_rfqs: parse("MILLRACE_INCLUDE_RFQS", false)?,
             tolerance: TolerancePolicy {

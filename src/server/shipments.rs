@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::server::db::Tx;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sqlx::{Sqlite, Transaction};
 
 use crate::api::shipments::{
     DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
@@ -27,19 +27,42 @@ pub async fn open_lines(
     let Some(supplier) = user.supplier_id else {
         return Ok(Vec::new());
     };
-    let ids = serde_json::to_string(order_ids).unwrap_or_else(|_| "[]".into());
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, i64, String, String, String, String, String, String, String, Option<String>, String)> = sqlx::query_as(
+    // A notice covers a handful of orders; more ids than that are not a real request.
+    let order_ids = &order_ids[..order_ids.len().min(100)];
+    let order_in = if order_ids.is_empty() {
+        "TRUE".to_string()
+    } else {
+        format!("o.id IN ({})", db::placeholders(2, order_ids.len()))
+    };
+    let sql = format!(
         "SELECT l.id, o.id, o.name, l.description, l.product_code, l.tracking, l.quantity, l.qty_received, l.uom, l.date_planned, o.status
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-         WHERE o.supplier_id = ?1 AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'
-           AND (?2 = '[]' OR o.id IN (SELECT value FROM json_each(?2)))
-         ORDER BY o.date_order DESC, o.id DESC, l.sequence, l.id",
-    )
-    .bind(supplier)
-    .bind(&ids)
-    .fetch_all(db)
-    .await?;
+         WHERE o.supplier_id = $1 AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'
+           AND {order_in}
+         ORDER BY o.date_order DESC, o.id DESC, l.sequence, l.id"
+    );
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let mut query = sqlx::query_as::<
+        _,
+        (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+        ),
+    >(&sql)
+    .bind(supplier);
+    for id in order_ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(db).await?;
     let shipped = shipped_for_supplier(db, supplier).await?;
     Ok(rows
         .into_iter()
@@ -90,7 +113,7 @@ async fn shipped_for_supplier(
 ) -> Result<HashMap<i64, Decimal>, sqlx::Error> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT sl.line_id, sl.quantity FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
-         WHERE n.supplier_id = ? AND n.status <> 'cancelled'",
+         WHERE n.supplier_id = $1 AND n.status <> 'cancelled'",
     )
     .bind(supplier)
     .fetch_all(db)
@@ -166,7 +189,7 @@ pub async fn submit(
 
     let mut tx = db::write(db).await?;
     let (over,): (Option<String>,) =
-        sqlx::query_as("SELECT over_delivery_percent FROM suppliers WHERE id = ?")
+        sqlx::query_as("SELECT over_delivery_percent FROM suppliers WHERE id = $1")
             .bind(supplier)
             .fetch_one(&mut *tx)
             .await?;
@@ -179,7 +202,7 @@ pub async fn submit(
         let row: Option<(i64, i64, i64, String, String, String, String, String, String)> = sqlx::query_as(
             "SELECT l.id, l.odoo_id, o.id, o.name, l.description, l.tracking, l.quantity, l.qty_received, o.status
              FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-             WHERE l.id = ? AND o.supplier_id = ? AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'",
+             WHERE l.id = $1 AND o.supplier_id = $2 AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'",
         )
         .bind(l.line_id)
         .bind(supplier)
@@ -253,9 +276,9 @@ pub async fn submit(
 
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
-    let r = sqlx::query(
+    let r: (i64,) = sqlx::query_as(
         "INSERT INTO shipment_notices (number, supplier_id, status, ship_date, expected_arrival, carrier, tracking_number, package_count, created_by, created_at, correlation_id)
-         VALUES ('', ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ('', $1, 'submitted', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(supplier)
     .bind(ship_date.to_string())
@@ -266,18 +289,18 @@ pub async fn submit(
     .bind(user.id)
     .bind(&now)
     .bind(&correlation_id)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    let notice_id = r.last_insert_rowid();
+    let notice_id = r.0;
     let number = format!("ASN-{notice_id:06}");
-    sqlx::query("UPDATE shipment_notices SET number = ? WHERE id = ?")
+    sqlx::query("UPDATE shipment_notices SET number = $1 WHERE id = $2")
         .bind(&number)
         .bind(notice_id)
         .execute(&mut *tx)
         .await?;
     let mut orders_touched: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for (line_id, _, order_id, quantity, numbers) in &checked {
-        sqlx::query("INSERT INTO shipment_notice_lines (notice_id, line_id, quantity, lot_numbers) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO shipment_notice_lines (notice_id, line_id, quantity, lot_numbers) VALUES ($1, $2, $3, $4)")
             .bind(notice_id)
             .bind(line_id)
             .bind(quantity.value().normalize().to_string())
@@ -308,7 +331,7 @@ pub async fn submit(
 
 /// After a notice changed: queue the order's prefill, record the event, recompute its status.
 async fn refresh_order(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     order_id: i64,
     user: &CurrentUser,
     what: &str,
@@ -339,26 +362,26 @@ async fn refresh_order(
 /// Queues the receipt prefill for one order: what all its notices not cancelled announce,
 /// so the last delivery leaves Odoo's receipt matching the portal.
 async fn enqueue_prefill(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     order_id: i64,
     correlation_id: &str,
     note: &str,
 ) -> Result<(), sqlx::Error> {
     let (order_odoo_id,): (i64,) =
-        sqlx::query_as("SELECT odoo_id FROM purchase_orders WHERE id = ?")
+        sqlx::query_as("SELECT odoo_id FROM purchase_orders WHERE id = $1")
             .bind(order_id)
             .fetch_one(&mut **tx)
             .await?;
     let rows: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
         "SELECT l.odoo_id, sl.quantity, sl.lot_numbers, n.number, n.expected_arrival, n.carrier, n.tracking_number
          FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id JOIN purchase_order_lines l ON l.id = sl.line_id
-         WHERE l.order_id = ? AND n.status <> 'cancelled' ORDER BY n.id, sl.id",
+         WHERE l.order_id = $1 AND n.status <> 'cancelled' ORDER BY n.id, sl.id",
     )
     .bind(order_id)
     .fetch_all(&mut **tx)
     .await?;
     let all_lines: Vec<(i64,)> = sqlx::query_as(
-        "SELECT odoo_id FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0",
+        "SELECT odoo_id FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
     )
     .bind(order_id)
     .fetch_all(&mut **tx)
@@ -414,7 +437,7 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let notices: Vec<(i64, String, String, String, String, String, String, i64, String)> = sqlx::query_as(
         "SELECT n.id, n.number, n.status, n.ship_date, n.expected_arrival, n.carrier, n.tracking_number, n.package_count, n.created_at
-         FROM shipment_notices n WHERE (?1 IS NULL OR n.supplier_id = ?1) ORDER BY n.id DESC LIMIT 200",
+         FROM shipment_notices n WHERE ($1 IS NULL OR n.supplier_id = $1) ORDER BY n.id DESC LIMIT 200",
     )
     .bind(user.supplier_id)
     .fetch_all(db)
@@ -434,12 +457,12 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
     {
         let lines: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
             "SELECT o.id, o.name, l.description, sl.quantity, l.uom, sl.lot_numbers FROM shipment_notice_lines sl
-             JOIN purchase_order_lines l ON l.id = sl.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ? ORDER BY sl.id",
+             JOIN purchase_order_lines l ON l.id = sl.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = $1 ORDER BY sl.id",
         )
         .bind(id)
         .fetch_all(db)
         .await?;
-        let documents: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, file_name, size_bytes FROM shipment_documents WHERE notice_id = ? ORDER BY id")
+        let documents: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, file_name, size_bytes FROM shipment_documents WHERE notice_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(db)
             .await?;
@@ -488,7 +511,7 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
     };
     let mut tx = db::write(db).await?;
     let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT number, status FROM shipment_notices WHERE id = ? AND supplier_id = ?",
+        "SELECT number, status FROM shipment_notices WHERE id = $1 AND supplier_id = $2",
     )
     .bind(notice_id)
     .bind(supplier)
@@ -511,11 +534,13 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
             "{number} has been received already."
         )));
     }
-    sqlx::query("UPDATE shipment_notices SET status = 'cancelled', cancelled_at = ? WHERE id = ?")
-        .bind(db::now())
-        .bind(notice_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE shipment_notices SET status = 'cancelled', cancelled_at = $1 WHERE id = $2",
+    )
+    .bind(db::now())
+    .bind(notice_id)
+    .execute(&mut *tx)
+    .await?;
     for NoticeOrder { id: order_id, .. } in &orders_of {
         refresh_order(
             &mut tx,
@@ -540,12 +565,12 @@ pub struct NoticeOrder {
 }
 
 pub async fn orders_of_notice(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     notice_id: i64,
 ) -> Result<Vec<NoticeOrder>, sqlx::Error> {
     sqlx::query_as(
         "SELECT DISTINCT o.id, o.odoo_id, o.status FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id
-         JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = ?",
+         JOIN purchase_orders o ON o.id = l.order_id WHERE sl.notice_id = $1",
     )
     .bind(notice_id)
     .fetch_all(&mut **tx)

@@ -2,6 +2,7 @@
 //! exposes Prometheus metrics. Metric names live here, and labels stay bounded (route
 //! patterns and outcomes, never a PO number).
 
+use super::db::Backend;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -114,11 +115,13 @@ pub async fn metrics_endpoint(
             .fetch_one(&state.db)
             .await
             .unwrap_or((0,));
-    let sessions: (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > unixepoch()")
-            .fetch_one(&state.db)
-            .await
-            .unwrap_or((0,));
+    let sessions: (i64,) = sqlx::query_as(match super::db::backend(&state.db) {
+        Backend::Sqlite => "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > unixepoch()",
+        Backend::Postgres => "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > now()",
+    })
+    .fetch_one(&state.db)
+    .await
+    .unwrap_or((0,));
     let oldest_age = depth
         .1
         .and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S").ok())
@@ -144,11 +147,11 @@ pub async fn metrics_endpoint(
 /// unready: supplier actions are kept and sent later).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let db_ok = sqlx::query("SELECT 1").execute(&state.db).await.is_ok();
-    let applied: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+    let applied: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(&state.db)
         .await
         .unwrap_or((0,));
-    let expected = sqlx::migrate!("./migrations").iter().count() as i64;
+    let expected = super::db::backend(&state.db).migrator().iter().count() as i64;
     let migrations_ok = applied.0 == expected;
     let now = unix_now();
     let heartbeat = state.health.worker_heartbeat.load(Ordering::Relaxed);
@@ -158,6 +161,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let ready = db_ok && migrations_ok && worker_ok;
     let body = json!({
         "ready": ready,
+        "instance": state.instance,
         "database": if db_ok { "ok" } else { "unreachable" },
         "migrations": { "applied": applied.0, "expected": expected },
         "outbox_worker": if !state.worker_expected { "not configured" } else if worker_ok { "alive" } else { "stalled" },

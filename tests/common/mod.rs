@@ -1,6 +1,11 @@
 //! Shared by the black-box test binaries: starting the Odoo double and pointing a client at it.
+#![allow(dead_code)] // each test binary uses its own part of this
 
 use std::time::Duration;
+
+mod browser;
+#[allow(unused_imports)] // not every test binary drives a browser
+pub use browser::Browser;
 
 use millrace::odoo_double::{self, DoubleConfig, RunningDouble, Seed};
 use millrace::server::odoo::{OdooSettings, TransportChoice};
@@ -29,5 +34,20 @@ pub fn odoo_settings(d: &RunningDouble, transport: TransportChoice) -> OdooSetti
         transport,
         timeout: Duration::from_secs(5),
         max_concurrent_calls: 4,
+    }
+}
+
+/// The database a test runs on: a fresh SQLite file in `dir`, or with
+/// `MILLRACE_TEST_DATABASE=postgres` a fresh database on the throwaway PostgreSQL server
+/// (see `millrace::server::db::throwaway`). scripts/test.sh runs the suites both ways.
+pub async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("MILLRACE_TEST_DATABASE").as_deref() {
+        Ok("postgres") => millrace::server::db::throwaway::fresh_database()
+            .await
+            .expect("a throwaway PostgreSQL database"),
+        Ok("sqlite") | Ok("") | Err(_) => {
+            format!("sqlite://{}?mode=rwc", dir.join("t.db").display())
+        }
+        Ok(other) => panic!("MILLRACE_TEST_DATABASE={other}: expected sqlite or postgres"),
     }
 }

@@ -32,9 +32,9 @@ pub enum ResetError {
 /// Sends a reset link if `email` belongs to an active account (through the mail outbox,
 /// which the demo shows as a mailbox). Says nothing either way.
 pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result<(), sqlx::Error> {
-    let email = email.trim();
+    let email = &email.trim().to_lowercase();
     let user: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, display_name FROM users WHERE email = ? AND active = 1")
+        sqlx::query_as("SELECT id, display_name FROM users WHERE email = $1 AND active = 1")
             .bind(email)
             .fetch_optional(db)
             .await?;
@@ -44,7 +44,7 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
     };
     // Links expire an hour after they are made: the unexpired ones are this hour's requests.
     let (recent,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = ? AND expires_at >= ?",
+        "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = $1 AND expires_at >= $2",
     )
     .bind(user_id)
     .bind(db::now())
@@ -63,14 +63,14 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
     );
     let mut tx = db::write(db).await?;
     sqlx::query(
-        "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
+        "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
     )
     .bind(token_hash(&token))
     .bind(user_id)
     .bind(db::at(chrono::Duration::minutes(LINK_VALID_MINUTES)))
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(email)
         .bind("Reset your Millrace password")
         .bind(format!(
@@ -96,7 +96,7 @@ pub async fn complete(
     password::check_new(new_password, confirm)?;
     let hash = password::hash(new_password);
     let mut tx = db::write(db).await.map_err(|_| ResetError::Storage)?;
-    let used = sqlx::query("UPDATE password_reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at >= ?")
+    let used = sqlx::query("UPDATE password_reset_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at >= $3")
         .bind(db::now())
         .bind(token_hash(token))
         .bind(db::now())
@@ -107,14 +107,14 @@ pub async fn complete(
         return Err(ResetError::InvalidLink);
     }
     let (user_id,): (i64,) =
-        sqlx::query_as("SELECT user_id FROM password_reset_tokens WHERE token_hash = ?")
+        sqlx::query_as("SELECT user_id FROM password_reset_tokens WHERE token_hash = $1")
             .bind(token_hash(token))
             .fetch_one(&mut *tx)
             .await
             .map_err(|_| ResetError::Storage)?;
     // The new password and the end of every open session, together.
     sqlx::query(
-        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE id = $2",
     )
     .bind(&hash)
     .bind(user_id)

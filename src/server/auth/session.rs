@@ -66,7 +66,7 @@ pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let row: Option<(i64, String, String, String, Option<i64>, Option<String>, String, i64, i64)> = sqlx::query_as(
         "SELECT u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.time_zone, u.active, u.session_epoch
-         FROM users u LEFT JOIN suppliers s ON s.id = u.supplier_id WHERE u.id = ?",
+         FROM users u LEFT JOIN suppliers s ON s.id = u.supplier_id WHERE u.id = $1",
     )
     .bind(user_id)
     .fetch_optional(db)

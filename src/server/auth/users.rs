@@ -28,10 +28,10 @@ pub async fn sign_in(
     password: &str,
     ip: &str,
 ) -> Result<i64, LoginError> {
-    let email = email.trim();
+    let email = &email.trim().to_lowercase();
     let since = db::at(-chrono::Duration::minutes(LOCKOUT_MINUTES));
     let (by_account,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM login_attempts WHERE email = ? AND succeeded = 0 AND at >= ?",
+        "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND succeeded = 0 AND at >= $2",
     )
     .bind(email)
     .bind(&since)
@@ -39,7 +39,7 @@ pub async fn sign_in(
     .await
     .map_err(|_| LoginError::Storage)?;
     let (by_ip,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND succeeded = 0 AND at >= ?",
+        "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND succeeded = 0 AND at >= $2",
     )
     .bind(ip)
     .bind(&since)
@@ -55,7 +55,7 @@ pub async fn sign_in(
         });
     }
     let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, password_hash, active, session_epoch FROM users WHERE email = ?",
+        "SELECT id, password_hash, active, session_epoch FROM users WHERE email = $1",
     )
     .bind(email)
     .fetch_optional(db)
@@ -68,7 +68,7 @@ pub async fn sign_in(
             false
         }
     };
-    sqlx::query("INSERT INTO login_attempts (email, ip, succeeded, at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO login_attempts (email, ip, succeeded, at) VALUES ($1, $2, $3, $4)")
         .bind(email)
         .bind(ip)
         .bind(ok as i64)
@@ -104,23 +104,23 @@ pub async fn create_user(
     supplier_id: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
     let hash = password::hash(password_plain);
-    let r = sqlx::query(
-        "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(email)
+    .bind(email.trim().to_lowercase())
     .bind(display_name)
     .bind(hash)
     .bind(role.code())
     .bind(supplier_id)
     .bind(db::now())
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(id)
 }
 
 /// Ends every session of the user at once (password change, deactivation).
 pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?")
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1")
         .bind(user_id)
         .execute(db)
         .await?;
@@ -128,7 +128,7 @@ pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<(), sqlx::Error> 
 }
 
 pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET active = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
         .bind(active as i64)
         .bind(user_id)
         .execute(db)
@@ -148,7 +148,7 @@ pub async fn audit(
     detail: &str,
     ip: &str,
 ) {
-    let r = sqlx::query("INSERT INTO audit_log (at, actor_user_id, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?)")
+    let r = sqlx::query("INSERT INTO audit_log (at, actor_user_id, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(db::now())
         .bind(actor)
         .bind(action)

@@ -1,33 +1,128 @@
 //! The portal database: opening it, migrating it, and the clock format it stores.
-//! SQLite is the embedded default (WAL, synchronous FULL so a reported write survives a crash).
+//!
+//! SQLite is the embedded default (WAL, synchronous FULL so a reported write survives a
+//! crash); PostgreSQL serves several instances at once. Both go through sqlx's `Any`
+//! driver, so every query is written once in the SQL both understand: `$N` placeholders,
+//! `ON CONFLICT`, `RETURNING`, integers and text (datetimes are `YYYY-MM-DD HH:MM:SS`
+//! strings, which sort the same in both), and no engine-specific functions.
 
 use std::str::FromStr;
+use std::sync::Once;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
-pub type Db = SqlitePool;
+pub mod sessions;
+pub mod throwaway;
 
+pub type Db = AnyPool;
+pub type Tx<'c> = sqlx::Transaction<'c, Any>;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Result<Backend, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(sqlx::Error::Configuration(
+                "MILLRACE_DATABASE_URL must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// The backend of an open pool.
+pub fn backend(db: &Db) -> Backend {
+    match db.connect_options().database_url.scheme() {
+        "sqlite" => Backend::Sqlite,
+        _ => Backend::Postgres,
+    }
+}
+
+/// Opens (creating a SQLite file if missing) and migrates the database at `url`.
 pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    let backend = Backend::of(url)?;
+    let mut options = AnyConnectOptions::from_str(url)?;
+    options = options.disable_statement_logging();
+    let pool = match backend {
+        Backend::Sqlite => {
+            // What SqliteConnectOptions would set, as statements: `Any` cannot carry them.
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(16)
+                .connect_with(options)
+                .await?
+        }
+    };
+    backend.migrator().run(&pool).await?;
     Ok(pool)
 }
 
-/// A transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock up front,
-/// so concurrent writers wait (busy timeout) instead of failing when a read-then-write
-/// transaction finds another writer got there first (SQLITE_BUSY_SNAPSHOT in WAL mode).
-pub async fn write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    db.begin_with("BEGIN IMMEDIATE").await
+/// A transaction that will write. Both backends serialize writers the same way, so code
+/// that reads and then writes in one transaction behaves identically on either:
+/// `BEGIN IMMEDIATE` takes SQLite's write lock up front (concurrent writers wait, within
+/// the busy timeout, instead of failing with SQLITE_BUSY_SNAPSHOT); on PostgreSQL a
+/// transaction-scoped advisory lock does the same across every instance.
+pub async fn write(db: &Db) -> Result<Tx<'static>, sqlx::Error> {
+    match backend(db) {
+        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            // The wrapping SELECT: `Any` cannot carry the lock function's `void` result.
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// The advisory lock key of [`write`] ("millrace" in ASCII, fits in an i64).
+const WRITE_LOCK: i64 = 0x6d_69_6c_6c_72_61_63_65;
+
+/// `$first, $first+1, ...`: `count` placeholders for an `IN (...)` list.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Now in UTC as stored: `YYYY-MM-DD HH:MM:SS`.

@@ -3,6 +3,7 @@
 //! durable, retried, idempotent, ordered per purchase order).
 
 pub mod cursor;
+pub mod lease;
 pub mod outbox;
 pub mod poller;
 pub mod prefill;

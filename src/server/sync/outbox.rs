@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::db::Tx;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 use tokio::sync::Notify;
 
 use crate::server::db::{self, Db};
@@ -113,13 +113,13 @@ pub fn new_correlation_id() -> String {
 
 /// Stores a message inside the caller's transaction.
 pub async fn enqueue(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     correlation_id: &str,
     action: &OutboxAction,
 ) -> Result<i64, sqlx::Error> {
     let now = db::now();
-    let r = sqlx::query(
-        "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    let r: (i64,) = sqlx::query_as(
+        "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(correlation_id)
     .bind(action.order_odoo_id())
@@ -127,9 +127,9 @@ pub async fn enqueue(
     .bind(serde_json::to_string(action).expect("outbox actions serialize"))
     .bind(&now)
     .bind(&now)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(r.0)
 }
 
 /// How long to wait between attempts: `base` doubling per failed attempt, capped, ±25 % jitter.
@@ -168,6 +168,10 @@ struct Due {
     correlation_id: String,
     payload: String,
     attempts: i64,
+    /// This claim's fencing token (`lease_owner`): outcomes are recorded only while the
+    /// message is still leased under it.
+    #[sqlx(skip)]
+    lease: String,
 }
 
 /// The outcome of one delivery.
@@ -190,6 +194,8 @@ pub struct Worker {
     /// How long a claimed message stays claimed: a worker that dies mid-delivery leaves its
     /// lease to expire, and another takes the message over.
     pub lease: Duration,
+    /// Which instance this worker belongs to: the first part of its lease tokens.
+    pub instance: String,
 }
 
 impl Worker {
@@ -200,7 +206,7 @@ impl Worker {
         // The first undelivered message of each order, if due and not leased by someone else.
         let due: Vec<Due> = sqlx::query_as(
             "SELECT m.id, m.correlation_id, m.payload, m.attempts FROM outbox_messages m
-             WHERE m.status = 'pending' AND m.next_attempt_at <= ?1 AND (m.lease_until IS NULL OR m.lease_until < ?1)
+             WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until < $1)
                AND NOT EXISTS (SELECT 1 FROM outbox_messages p WHERE p.order_odoo_id = m.order_odoo_id AND p.id < m.id
                                AND p.status IN ('pending', 'dead', 'conflict'))
              ORDER BY m.id LIMIT 50",
@@ -214,13 +220,15 @@ impl Worker {
         // Deliveries run concurrently (the client bounds calls per Odoo database); dropping
         // this set, as when the worker is stopped, aborts them.
         let mut tasks = tokio::task::JoinSet::new();
-        for m in due {
+        for mut m in due {
+            m.lease = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());
             let leased = sqlx::query(
-                "UPDATE outbox_messages SET lease_until = ? WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
+                "UPDATE outbox_messages SET lease_until = $1, lease_owner = $4 WHERE id = $2 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
             )
             .bind(&lease_until)
             .bind(m.id)
             .bind(&now)
+            .bind(&m.lease)
             .execute(&self.db)
             .await?;
             if leased.rows_affected() == 0 {
@@ -233,7 +241,10 @@ impl Worker {
                 self.retry,
                 self.upload_dir.clone(),
             );
-            tasks.spawn(async move { settle(&db, &odoo, m, retry, &dir).await });
+            // A delivery that outlived its lease could run beside the next holder's, so it
+            // is cut off at half the lease and retried instead.
+            let budget = self.lease / 2;
+            tasks.spawn(async move { settle(&db, &odoo, m, retry, &dir, budget).await });
         }
         while let Some(done) = tasks.join_next().await {
             if let Ok(Err(e)) = done {
@@ -250,10 +261,11 @@ async fn settle(
     m: Due,
     retry: RetryPolicy,
     upload_dir: &std::path::Path,
+    budget: Duration,
 ) -> Result<(), sqlx::Error> {
     let action: OutboxAction = match serde_json::from_str(&m.payload) {
         Ok(a) => a,
-        Err(e) => return mark_dead(db, m.id, &format!("unreadable message: {e}")).await,
+        Err(e) => return mark_dead(db, &m, &format!("unreadable message: {e}")).await,
     };
     let span =
         tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
@@ -265,7 +277,7 @@ async fn settle(
             Err(e) => {
                 return mark_dead(
                     db,
-                    m.id,
+                    &m,
                     &format!("the uploaded file is missing from the upload directory: {e}"),
                 )
                 .await
@@ -273,16 +285,29 @@ async fn settle(
         },
         None => None,
     };
-    match deliver(odoo, &m.correlation_id, &action, file.as_deref()).await {
+    let delivery = tokio::time::timeout(
+        budget,
+        deliver(odoo, &m.correlation_id, &action, file.as_deref()),
+    )
+    .await
+    .unwrap_or(Err(OdooError::Timeout));
+    match delivery {
         Ok(Outcome::Delivered) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "delivered").increment(1);
             let mut tx = db::write(db).await?;
-            sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = ?, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?")
+            let r = sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = $1, delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $3 AND lease_owner = $4")
                 .bind(attempts as i64)
                 .bind(db::now())
                 .bind(m.id)
+                .bind(&m.lease)
                 .execute(&mut *tx)
                 .await?;
+            if r.rows_affected() == 0 {
+                // The lease ran out mid-delivery and another worker holds the message now;
+                // it finds this write in Odoo (delivery is idempotent) and records it.
+                tracing::warn!("lease lost during delivery; the new holder records the outcome");
+                return Ok(());
+            }
             if let Some(order_id) =
                 orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
@@ -303,12 +328,17 @@ async fn settle(
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "conflict")
                 .increment(1);
             let mut tx = db::write(db).await?;
-            sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = ?, last_error = ?, lease_until = NULL WHERE id = ?")
+            let r = sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = $1, last_error = $2, lease_until = NULL WHERE id = $3 AND lease_owner = $4")
                 .bind(attempts as i64)
                 .bind(&why)
                 .bind(m.id)
+                .bind(&m.lease)
                 .execute(&mut *tx)
                 .await?;
+            if r.rows_affected() == 0 {
+                tracing::warn!("lease lost during delivery; the new holder records the outcome");
+                return Ok(());
+            }
             if let Some(order_id) =
                 orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
@@ -337,11 +367,12 @@ async fn settle(
             }
             let next =
                 db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
-            sqlx::query("UPDATE outbox_messages SET attempts = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?")
+            sqlx::query("UPDATE outbox_messages SET attempts = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
                 .bind(attempts as i64)
                 .bind(next)
                 .bind(e.to_string())
                 .bind(m.id)
+                .bind(&m.lease)
                 .execute(db)
                 .await?;
             tracing::warn!(error = %e, attempts, "odoo delivery failed, will retry");
@@ -349,27 +380,31 @@ async fn settle(
         Err(e) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "dead")
                 .increment(1);
-            sqlx::query("UPDATE outbox_messages SET attempts = ? WHERE id = ?")
-                .bind(attempts as i64)
-                .bind(m.id)
-                .execute(db)
-                .await?;
+            sqlx::query(
+                "UPDATE outbox_messages SET attempts = $1 WHERE id = $2 AND lease_owner = $3",
+            )
+            .bind(attempts as i64)
+            .bind(m.id)
+            .bind(&m.lease)
+            .execute(db)
+            .await?;
             let reason = if e.retry() == Retry::Permanent {
                 format!("odoo refused: {e}")
             } else {
                 format!("gave up after {attempts} attempts: {e}")
             };
-            mark_dead(db, m.id, &reason).await?;
+            mark_dead(db, &m, &reason).await?;
             tracing::error!(error = %e, attempts, "odoo delivery dead-lettered");
         }
     }
     Ok(())
 }
 
-async fn mark_dead(db: &Db, id: i64, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox_messages SET status = 'dead', last_error = ?, lease_until = NULL WHERE id = ?")
+async fn mark_dead(db: &Db, m: &Due, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox_messages SET status = 'dead', last_error = $1, lease_until = NULL WHERE id = $2 AND lease_owner = $3")
         .bind(reason)
-        .bind(id)
+        .bind(m.id)
+        .bind(&m.lease)
         .execute(db)
         .await?;
     Ok(())
@@ -652,7 +687,7 @@ pub async fn dead_letters(db: &Db) -> Result<Vec<DeadLetter>, sqlx::Error> {
 /// Puts a dead letter back in line for delivery.
 pub async fn replay(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL WHERE id = ? AND status IN ('dead', 'conflict')",
+        "UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL WHERE id = $2 AND status IN ('dead', 'conflict')",
     )
     .bind(db::now())
     .bind(id)
@@ -663,7 +698,7 @@ pub async fn replay(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
 
 /// Gives up on a dead letter for good (the reason goes in the audit log).
 pub async fn discard(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = ? AND status IN ('dead', 'conflict')")
+    let r = sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status IN ('dead', 'conflict')")
         .bind(id)
         .execute(db)
         .await?;

@@ -36,7 +36,7 @@ pub struct PollReport {
 
 async fn load_cursor(db: &Db, model: &str) -> Result<Cursor, sqlx::Error> {
     let row: Option<(String, String)> =
-        sqlx::query_as("SELECT last_write_date, seen_ids FROM sync_cursors WHERE model = ?")
+        sqlx::query_as("SELECT last_write_date, seen_ids FROM sync_cursors WHERE model = $1")
             .bind(model)
             .fetch_optional(db)
             .await?;
@@ -51,7 +51,7 @@ async fn load_cursor(db: &Db, model: &str) -> Result<Cursor, sqlx::Error> {
 
 async fn save_cursor(db: &Db, model: &str, c: &Cursor) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO sync_cursors (model, last_write_date, seen_ids, updated_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO sync_cursors (model, last_write_date, seen_ids, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (model) DO UPDATE SET last_write_date = excluded.last_write_date, seen_ids = excluded.seen_ids, updated_at = excluded.updated_at",
     )
     .bind(model)
@@ -65,7 +65,7 @@ async fn save_cursor(db: &Db, model: &str, c: &Cursor) -> Result<(), sqlx::Error
 
 /// Forget the cursor so the next poll reads everything again (a supplier was linked).
 pub async fn reset_cursor(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sync_cursors WHERE model = ?")
+    sqlx::query("DELETE FROM sync_cursors WHERE model = $1")
         .bind(PURCHASE_ORDER)
         .execute(db)
         .await?;
@@ -263,7 +263,7 @@ async fn store_vendor_products(db: &Db, infos: &[Map<String, Value>]) -> Result<
             continue;
         };
         sqlx::query(
-            "INSERT INTO vendor_products (odoo_partner_id, product_odoo_id, vendor_code, vendor_name, lead_time_days) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO vendor_products (odoo_partner_id, product_odoo_id, vendor_code, vendor_name, lead_time_days) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (odoo_partner_id, product_odoo_id) DO UPDATE SET vendor_code = excluded.vendor_code, vendor_name = excluded.vendor_name, lead_time_days = excluded.lead_time_days",
         )
         .bind(partner)
@@ -293,12 +293,12 @@ async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), 
             continue;
         };
         let before: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM receipts WHERE odoo_id = ?")
+            sqlx::query_as("SELECT state FROM receipts WHERE odoo_id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
         sqlx::query(
-            "INSERT INTO receipts (odoo_id, order_id, name, state, scheduled_date, date_done, carrier_tracking_ref) VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO receipts (odoo_id, order_id, name, state, scheduled_date, date_done, carrier_tracking_ref) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (odoo_id) DO UPDATE SET name = excluded.name, state = excluded.state, scheduled_date = excluded.scheduled_date,
                date_done = excluded.date_done, carrier_tracking_ref = excluded.carrier_tracking_ref",
         )
@@ -353,7 +353,7 @@ async fn store_order(
     let now = db::now();
     let mut tx = db::write(db).await?;
     let existing: Option<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = ?",
+        "SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = $1",
     )
     .bind(odoo_id)
     .fetch_optional(&mut *tx)
@@ -365,7 +365,7 @@ async fn store_order(
     let order_id = match &existing {
         Some((id, ..)) => {
             sqlx::query(
-                "UPDATE purchase_orders SET name = ?, supplier_id = ?, odoo_state = ?, date_order = ?, date_approve = ?, currency = ?, amount_total = ?, buyer_name = ?, odoo_write_date = ?, visible = 1, synced_at = ? WHERE id = ?",
+                "UPDATE purchase_orders SET name = $1, supplier_id = $2, odoo_state = $3, date_order = $4, date_approve = $5, currency = $6, amount_total = $7, buyer_name = $8, odoo_write_date = $9, visible = 1, synced_at = $10 WHERE id = $11",
             )
             .bind(&name)
             .bind(supplier_id)
@@ -383,9 +383,9 @@ async fn store_order(
             *id
         }
         None => {
-            let r = sqlx::query(
+            let r: (i64,) = sqlx::query_as(
                 "INSERT INTO purchase_orders (odoo_id, name, supplier_id, odoo_state, date_order, date_approve, currency, amount_total, buyer_name, odoo_write_date, status, synced_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11) RETURNING id",
             )
             .bind(odoo_id)
             .bind(&name)
@@ -398,9 +398,9 @@ async fn store_order(
             .bind(many2one(o.get("user_id")).map(|c| c.1).unwrap_or_default())
             .bind(text(o.get("write_date")).unwrap_or_default())
             .bind(&now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            let id = r.last_insert_rowid();
+            let id = r.0;
             orders::record_event(
                 &mut tx,
                 id,
@@ -415,7 +415,7 @@ async fn store_order(
     };
 
     let stored: Vec<StoredLine> = sqlx::query_as(
-        "SELECT odoo_id, quantity, date_planned, proposed_date, answer, description FROM purchase_order_lines WHERE order_id = ? AND removed_in_odoo = 0",
+        "SELECT odoo_id, quantity, date_planned, proposed_date, answer, description FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
     )
     .bind(order_id)
     .fetch_all(&mut *tx)
@@ -467,7 +467,7 @@ async fn store_order(
                     ));
                 }
                 sqlx::query(
-                    "UPDATE purchase_order_lines SET sequence = ?, product_odoo_id = ?, product_code = ?, tracking = ?, description = ?, quantity = ?, uom = ?, price_unit = ?, date_planned = ?, qty_received = ? WHERE odoo_id = ?",
+                    "UPDATE purchase_order_lines SET sequence = $1, product_odoo_id = $2, product_code = $3, tracking = $4, description = $5, quantity = $6, uom = $7, price_unit = $8, date_planned = $9, qty_received = $10 WHERE odoo_id = $11",
                 )
                 .bind(l.get("sequence").and_then(Value::as_i64).unwrap_or(10))
                 .bind(product.as_ref().map(|p| p.0))
@@ -489,7 +489,7 @@ async fn store_order(
                 }
                 sqlx::query(
                     "INSERT INTO purchase_order_lines (odoo_id, order_id, sequence, product_odoo_id, product_code, tracking, description, quantity, uom, price_unit, date_planned, qty_received)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                      ON CONFLICT (odoo_id) DO UPDATE SET order_id = excluded.order_id, removed_in_odoo = 0",
                 )
                 .bind(line_id)
@@ -512,7 +512,7 @@ async fn store_order(
     for s in &stored {
         if !seen_lines.contains(&s.odoo_id) {
             changes.push(format!("line removed: {}", short(&s.description)));
-            sqlx::query("UPDATE purchase_order_lines SET removed_in_odoo = 1 WHERE odoo_id = ?")
+            sqlx::query("UPDATE purchase_order_lines SET removed_in_odoo = 1 WHERE odoo_id = $1")
                 .bind(s.odoo_id)
                 .execute(&mut *tx)
                 .await?;
@@ -521,7 +521,7 @@ async fn store_order(
     let changed_after_answer = answered && !changes.is_empty();
     if changed_after_answer {
         let summary = changes.join("; ");
-        sqlx::query("UPDATE purchase_orders SET odoo_change_summary = ? WHERE id = ?")
+        sqlx::query("UPDATE purchase_orders SET odoo_change_summary = $1 WHERE id = $2")
             .bind(&summary)
             .bind(order_id)
             .execute(&mut *tx)
@@ -586,7 +586,7 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
     for (id, odoo_id) in stored {
         if !visible.contains(&odoo_id) {
             let mut tx = db::write(db).await?;
-            sqlx::query("UPDATE purchase_orders SET visible = 0, odoo_change_summary = 'no longer released to you in Odoo' WHERE id = ?")
+            sqlx::query("UPDATE purchase_orders SET visible = 0, odoo_change_summary = 'no longer released to you in Odoo' WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -1,0 +1,95 @@
+//! A browser-like client for the black-box tests.
+
+use serde_json::Value;
+
+/// A browser-like client: cookie jar, no automatic redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+    /// Where requests go; tests with several instances switch it.
+    pub base: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub async fn open(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut b = Browser {
+            http,
+            base: base.to_string(),
+            csrf: String::new(),
+        };
+        b.refresh_csrf().await;
+        b
+    }
+
+    pub async fn refresh_csrf(&mut self) {
+        let html = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = html
+            .find("name=\"csrf-token\" content=\"")
+            .expect("csrf meta")
+            + "name=\"csrf-token\" content=\"".len();
+        self.csrf = html[start..start + 64].to_string();
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf_token", &self.csrf));
+        self.http
+            .post(format!("{}{}", self.base, path))
+            .header("Accept", "application/json")
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        let r = self
+            .post("/api/login", &[("email", email), ("password", password)])
+            .await;
+        self.refresh_csrf().await;
+        r
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .get(format!("{}{}", self.base, path))
+            .header("Accept", "application/json")
+            .query(query)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn order(&self, id: &str) -> reqwest::Response {
+        self.get("/api/orders/get", &[("id", id)]).await
+    }
+
+    pub async fn orders(&self, q: &str) -> Value {
+        let r = self
+            .get(
+                "/api/orders/list",
+                &[
+                    ("filter[q]", q),
+                    ("filter[status]", ""),
+                    ("filter[due_before]", ""),
+                    ("filter[page]", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+        r.json().await.unwrap()
+    }
+}
