@@ -1,0 +1,208 @@
+//! The storage layer on both databases, side by side: every test here runs once on a
+//! fresh SQLite file and once on a fresh PostgreSQL database (the throwaway server, or
+//! `MILLRACE_TEST_POSTGRES_URL`), and must behave the same on each.
+
+use std::time::Duration;
+
+use millrace::server::auth::session::Role;
+use millrace::server::db::{self, Backend, Db};
+use millrace::server::sync::lease;
+
+/// A fresh database of each kind, migrated (the folder holds the SQLite file).
+async fn both() -> (Vec<(Backend, Db)>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let postgres = db::throwaway::fresh_database()
+        .await
+        .expect("a throwaway PostgreSQL database");
+    let mut out = Vec::new();
+    for url in [sqlite, postgres] {
+        let backend = Backend::of(&url).unwrap();
+        out.push((backend, db::open(&url).await.unwrap()));
+    }
+    (out, dir)
+}
+
+#[tokio::test]
+async fn migrations_are_all_applied_and_both_backends_have_the_same_versions() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let (applied,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(
+            applied as usize,
+            backend.migrator().iter().count(),
+            "{backend:?}"
+        );
+        // Both backends carry the same versions.
+        let versions: Vec<i64> = backend.migrator().iter().map(|m| m.version).collect();
+        let other = match backend {
+            Backend::Sqlite => Backend::Postgres,
+            Backend::Postgres => Backend::Sqlite,
+        };
+        let other_versions: Vec<i64> = other.migrator().iter().map(|m| m.version).collect();
+        assert_eq!(versions, other_versions);
+    }
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_runs_out_or_is_released() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let ttl = Duration::from_secs(60);
+        assert!(
+            lease::hold(&db, "poller:x", "a", ttl).await.unwrap(),
+            "{backend:?}"
+        );
+        assert!(
+            !lease::hold(&db, "poller:x", "b", ttl).await.unwrap(),
+            "{backend:?}"
+        );
+        // The holder renews; another lease name is independent.
+        assert!(lease::hold(&db, "poller:x", "a", ttl).await.unwrap());
+        assert!(lease::hold(&db, "poller:y", "b", ttl).await.unwrap());
+        // A request from a standby reaches the holder once.
+        lease::request_run(&db, "poller:x").await.unwrap();
+        assert!(!lease::take_request(&db, "poller:x", "b").await.unwrap());
+        assert!(lease::take_request(&db, "poller:x", "a").await.unwrap());
+        assert!(!lease::take_request(&db, "poller:x", "a").await.unwrap());
+        // Released: the next one takes it at once.
+        lease::release(&db, "poller:x", "a").await.unwrap();
+        assert!(
+            lease::hold(&db, "poller:x", "b", ttl).await.unwrap(),
+            "{backend:?}"
+        );
+        // Run out: taken over.
+        assert!(lease::hold(&db, "poller:z", "a", Duration::from_secs(0))
+            .await
+            .unwrap());
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(
+            lease::hold(&db, "poller:z", "b", ttl).await.unwrap(),
+            "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_are_serialized_so_read_then_write_loses_no_update() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        sqlx::query(
+            "INSERT INTO sync_cursors (model, last_write_date, seen_ids, updated_at) VALUES ('counter', '0', '[]', '')",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = db::write(&db).await.unwrap();
+                let (n,): (String,) = sqlx::query_as(
+                    "SELECT last_write_date FROM sync_cursors WHERE model = 'counter'",
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let next = n.parse::<i64>().unwrap() + 1;
+                sqlx::query("UPDATE sync_cursors SET last_write_date = $1 WHERE model = 'counter'")
+                    .bind(next.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (n,): (String,) =
+            sqlx::query_as("SELECT last_write_date FROM sync_cursors WHERE model = 'counter'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(n, "20", "{backend:?}: every increment kept");
+    }
+}
+
+#[tokio::test]
+async fn emails_are_one_account_whatever_their_case() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let id = millrace::server::auth::users::create_user(
+            &db,
+            "Ana@Example.COM",
+            "Ana",
+            "a-long-password-1",
+            Role::Buyer,
+            None,
+        )
+        .await
+        .unwrap();
+        let again = millrace::server::auth::users::create_user(
+            &db,
+            "ana@example.com",
+            "Ana again",
+            "a-long-password-1",
+            Role::Buyer,
+            None,
+        )
+        .await;
+        assert!(
+            again.is_err(),
+            "{backend:?}: a second account for the same address"
+        );
+        let (email,): (String,) = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(email, "ana@example.com");
+    }
+}
+
+#[tokio::test]
+async fn text_search_ignores_case_and_treats_wildcards_as_text_on_both() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        for (partner, name) in [
+            (1, "Gemini 100% Oak"),
+            (2, "gemini_birch"),
+            (3, "Woodcorner"),
+        ] {
+            sqlx::query(
+                "INSERT INTO suppliers (name, odoo_partner_id, created_at) VALUES ($1, $2, '')",
+            )
+            .bind(name)
+            .bind(partner)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+        let search = |pattern: &'static str| {
+            let db = db.clone();
+            async move {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT name FROM suppliers WHERE LOWER(name) LIKE $1 ESCAPE '\\' ORDER BY name",
+                )
+                .bind(pattern)
+                .fetch_all(&db)
+                .await
+                .unwrap();
+                rows.into_iter().map(|(n,)| n).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            search("%gemini%").await,
+            ["Gemini 100% Oak", "gemini_birch"],
+            "{backend:?}"
+        );
+        assert_eq!(search("%100\\%%").await, ["Gemini 100% Oak"], "{backend:?}");
+        assert_eq!(search("%i\\_b%").await, ["gemini_birch"], "{backend:?}");
+    }
+}
