@@ -2,6 +2,7 @@
 //! as recorded in shared/odoo-wire: `false` for empty, many2one as `[id, name]`, x2many
 //! commands, second-resolution `write_date`, errors named like Odoo's exceptions.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
@@ -92,9 +93,15 @@ pub struct DoubleUser {
     pub partner_id: i64,
 }
 
+/// Parent id → child ids, for one many2one field.
+type ChildIndex = HashMap<i64, Vec<i64>>;
+
 pub struct Env {
     pub version: u8,
     tables: HashMap<&'static str, BTreeMap<i64, Record>>,
+    /// (model, many2one field) → parent id → child ids: one2many reads and computed
+    /// amounts without scanning whole tables. Built on first use, dropped on any change.
+    children: RefCell<HashMap<(String, String), ChildIndex>>,
     next_id: HashMap<&'static str, i64>,
     pub users: Vec<DoubleUser>,
     /// Seconds added to the wall clock (tests move time forward).
@@ -108,6 +115,7 @@ impl Env {
         Self {
             version,
             tables: HashMap::new(),
+            children: RefCell::default(),
             next_id: HashMap::new(),
             users: Vec::new(),
             clock_offset_seconds: 0,
@@ -125,6 +133,29 @@ impl Env {
         self.tables.get(model).into_iter().flat_map(|t| t.iter())
     }
 
+    /// The tables, for a change: the children index is rebuilt after it.
+    fn tables_mut(&mut self) -> &mut HashMap<&'static str, BTreeMap<i64, Record>> {
+        self.children.get_mut().clear();
+        &mut self.tables
+    }
+
+    /// Ids of the `model` records whose many2one `field` is `parent`, in id order.
+    pub fn children_of(&self, model: &str, field: &str, parent: i64) -> Vec<i64> {
+        let mut cache = self.children.borrow_mut();
+        let index = cache
+            .entry((model.to_string(), field.to_string()))
+            .or_insert_with(|| {
+                let mut index = ChildIndex::new();
+                for (id, rec) in self.table(model) {
+                    if let Some(p) = rec.get(field).and_then(Value::as_i64) {
+                        index.entry(p).or_default().push(*id);
+                    }
+                }
+                index
+            });
+        index.get(&parent).cloned().unwrap_or_default()
+    }
+
     pub fn get(&self, model: &str, id: i64) -> Option<&Record> {
         self.tables.get(model).and_then(|t| t.get(&id))
     }
@@ -138,13 +169,17 @@ impl Env {
         let now = self.now();
         rec.entry("create_date").or_insert(json!(now.clone()));
         rec.entry("write_date").or_insert(json!(now));
-        self.tables.entry(model).or_default().insert(id, rec);
+        self.tables_mut().entry(model).or_default().insert(id, rec);
         id
     }
 
     fn touch(&mut self, model: &str, id: i64) {
         let now = self.now();
-        if let Some(rec) = self.tables.get_mut(model).and_then(|t| t.get_mut(&id)) {
+        if let Some(rec) = self
+            .tables_mut()
+            .get_mut(model)
+            .and_then(|t| t.get_mut(&id))
+        {
             rec.insert("write_date".into(), json!(now));
         }
         // Stored computed fields (date_planned, amounts, receipt status) make a line change
@@ -204,17 +239,19 @@ impl Env {
             }
             ("purchase.order", "amount_untaxed" | "amount_total") => {
                 let total: f64 = self
-                    .table("purchase.order.line")
-                    .filter(|(_, l)| l.get("order_id").and_then(Value::as_i64) == Some(id))
-                    .map(|(_, l)| num(l, "product_qty") * num(l, "price_unit"))
+                    .children_of("purchase.order.line", "order_id", id)
+                    .into_iter()
+                    .filter_map(|l| self.get("purchase.order.line", l))
+                    .map(|l| num(l, "product_qty") * num(l, "price_unit"))
                     .sum();
                 json!((total * 100.0).round() / 100.0)
             }
             ("purchase.order", "receipt_status") => {
                 let states: Vec<&str> = self
-                    .table("stock.picking")
-                    .filter(|(_, p)| p.get("purchase_id").and_then(Value::as_i64) == Some(id))
-                    .filter_map(|(_, p)| p.get("state").and_then(Value::as_str))
+                    .children_of("stock.picking", "purchase_id", id)
+                    .into_iter()
+                    .filter_map(|p| self.get("stock.picking", p))
+                    .filter_map(|p| p.get("state").and_then(Value::as_str))
                     .filter(|s| *s != "cancel")
                     .collect();
                 if states.is_empty() {
@@ -239,9 +276,9 @@ impl Env {
             _ => match model.field(field) {
                 Some(FieldType::One2many(_, "")) => json!([]),
                 Some(FieldType::One2many(comodel, inverse)) => Value::Array(
-                    self.table(comodel)
-                        .filter(|(_, r)| r.get(inverse).and_then(Value::as_i64) == Some(id))
-                        .map(|(cid, _)| json!(cid))
+                    self.children_of(comodel, inverse, id)
+                        .into_iter()
+                        .map(|cid| json!(cid))
                         .collect(),
                 ),
                 Some(FieldType::Many2many(_)) => {
@@ -460,7 +497,7 @@ impl Env {
                         ));
                     }
                 }
-                if let Some(t) = self.tables.get_mut(model.name) {
+                if let Some(t) = self.tables_mut().get_mut(model.name) {
                     for id in ids {
                         t.remove(&id);
                     }
@@ -686,7 +723,11 @@ impl Env {
     }
 
     fn set(&mut self, model: &str, id: i64, field: &str, value: Value) {
-        if let Some(rec) = self.tables.get_mut(model).and_then(|t| t.get_mut(&id)) {
+        if let Some(rec) = self
+            .tables_mut()
+            .get_mut(model)
+            .and_then(|t| t.get_mut(&id))
+        {
             rec.insert(field.into(), value);
         }
         self.touch(model, id);
@@ -831,7 +872,11 @@ impl Env {
                 _ => checked.push((k.clone(), self.check_value(user, model, k, v)?)),
             }
         }
-        if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id)) {
+        if let Some(rec) = self
+            .tables_mut()
+            .get_mut(model.name)
+            .and_then(|t| t.get_mut(&id))
+        {
             for (k, v) in checked {
                 rec.insert(k, v);
             }
@@ -879,7 +924,7 @@ impl Env {
                     self.write(user, co, arg, &vals)?;
                 }
                 (FieldType::One2many(comodel, _), 2 | 3) => {
-                    if let Some(t) = self.tables.get_mut(comodel) {
+                    if let Some(t) = self.tables_mut().get_mut(comodel) {
                         t.remove(&arg);
                     }
                 }
@@ -896,7 +941,7 @@ impl Env {
                         .filter(|(_, r)| r.get(inverse).and_then(Value::as_i64) == Some(id))
                         .map(|(i, _)| *i)
                         .collect();
-                    if let Some(t) = self.tables.get_mut(comodel) {
+                    if let Some(t) = self.tables_mut().get_mut(comodel) {
                         for other in current.into_iter().filter(|c| !keep.contains(c)) {
                             t.remove(&other);
                         }
@@ -909,13 +954,19 @@ impl Env {
                 }
                 (FieldType::Many2many(_), 6) => {
                     let ids = c.get(2).cloned().unwrap_or(json!([]));
-                    if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id))
+                    if let Some(rec) = self
+                        .tables_mut()
+                        .get_mut(model.name)
+                        .and_then(|t| t.get_mut(&id))
                     {
                         rec.insert(field.into(), ids);
                     }
                 }
                 (FieldType::Many2many(_), 4) => {
-                    if let Some(rec) = self.tables.get_mut(model.name).and_then(|t| t.get_mut(&id))
+                    if let Some(rec) = self
+                        .tables_mut()
+                        .get_mut(model.name)
+                        .and_then(|t| t.get_mut(&id))
                     {
                         let list = rec.entry(field).or_insert(json!([]));
                         if let Some(a) = list.as_array_mut() {
@@ -927,7 +978,7 @@ impl Env {
                 }
                 (FieldType::Many2many(_), 3) => {
                     if let Some(a) = self
-                        .tables
+                        .tables_mut()
                         .get_mut(model.name)
                         .and_then(|t| t.get_mut(&id))
                         .and_then(|r| r.get_mut(field))

@@ -20,6 +20,8 @@ pub enum Seed {
     Empty,
     /// The demo company (see [`seed::demo`]).
     Demo,
+    /// Benchmark volume (see [`seed::bulk`]): confirmed orders for one vendor.
+    Bulk { orders: usize, lines: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -88,8 +90,10 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let mut env = Env::new(config.version);
     seed::base(&mut env, &config.login, &config.api_key);
-    if config.seed == Seed::Demo {
-        seed::demo(&mut env);
+    match config.seed {
+        Seed::Empty => {}
+        Seed::Demo => seed::demo(&mut env),
+        Seed::Bulk { orders, lines } => seed::bulk(&mut env, orders, lines),
     }
     let shared = Arc::new(http::Shared {
         env: Mutex::new(env),

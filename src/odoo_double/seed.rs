@@ -191,6 +191,65 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
 
 /// The demo company: vendors, products, pricelists and 200 purchase orders.
 pub fn demo(env: &mut Env) {
+    catalogue(env);
+    demo_orders(env);
+}
+
+/// Benchmark data: the demo's vendors and products, and `orders` confirmed purchase
+/// orders of `lines` lines each, all for the first demo vendor (Gemini Furniture).
+/// Records are inserted as Odoo stores them after confirmation (no receipts), which keeps
+/// seeding linear in the number of records.
+pub fn bulk(env: &mut Env, orders: usize, lines: usize) {
+    catalogue(env);
+    let now = chrono::Utc::now().naive_utc();
+    let fmt = |d: chrono::NaiveDateTime| d.format(super::env::DATETIME_FORMAT).to_string();
+    let (vendor, _, _) = DEMO_VENDORS[0];
+    for i in 0..orders as i64 {
+        let ordered = fmt(now - chrono::Duration::minutes(orders as i64 - i));
+        let order = env.insert(
+            "purchase.order",
+            rec(&[
+                ("name", json!(format!("B{:06}", i + 1))),
+                ("partner_id", json!(vendor)),
+                ("state", json!("purchase")),
+                ("date_order", json!(ordered)),
+                ("date_approve", json!(ordered)),
+                ("currency_id", json!(1)),
+                ("user_id", json!(2)),
+            ]),
+        );
+        for l in 0..lines as i64 {
+            let product = FIRST_PRODUCT_ID + ((i * 7 + l * 13) % PRODUCTS.len() as i64);
+            let planned = (now + chrono::Duration::days(3 + (i + l * 5) % 40))
+                .date()
+                .and_hms_opt(8, 0, 0)
+                .expect("valid time");
+            env.insert(
+                "purchase.order.line",
+                rec(&[
+                    ("order_id", json!(order)),
+                    ("sequence", json!(10 + l)),
+                    ("product_id", json!(product)),
+                    (
+                        "name",
+                        json!(PRODUCTS[(product - FIRST_PRODUCT_ID) as usize]),
+                    ),
+                    ("product_qty", json!((5 * (1 + (i + l) % 12)) as f64)),
+                    ("product_uom_id", json!(1)),
+                    (
+                        "price_unit",
+                        json!(((product * 37) % 400) as f64 / 4.0 + 2.5),
+                    ),
+                    ("date_planned", json!(fmt(planned))),
+                    ("qty_received", json!(0.0)),
+                ]),
+            );
+        }
+    }
+}
+
+/// Vendors (with a contact person each), products and vendor pricelists.
+fn catalogue(env: &mut Env) {
     for (i, (id, name, _)) in DEMO_VENDORS.iter().enumerate() {
         let slug = name.to_lowercase().replace([' ', '&'], "");
         env.insert(
@@ -274,6 +333,10 @@ pub fn demo(env: &mut Env) {
             );
         }
     }
+}
+
+/// 200 purchase orders spread over the vendors, in mixed states.
+fn demo_orders(env: &mut Env) {
     let now = chrono::Utc::now().naive_utc();
     let fmt = |d: chrono::NaiveDateTime| d.format(super::env::DATETIME_FORMAT).to_string();
     let admin = env.users[0].clone();

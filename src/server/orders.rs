@@ -136,6 +136,31 @@ fn like(q: &str) -> String {
     )
 }
 
+/// A bind argument of a query assembled from the filters in force.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Adds `a` to `args` and returns its placeholder.
+fn arg(args: &mut Vec<Arg>, a: Arg) -> String {
+    args.push(a);
+    format!("${}", args.len())
+}
+
+fn bind_args<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        query = match a {
+            Arg::Int(i) => query.bind(*i),
+            Arg::Text(t) => query.bind(t.as_str()),
+        };
+    }
+    query
+}
+
 pub async fn list(
     db: &Db,
     user: &CurrentUser,
@@ -155,60 +180,79 @@ pub async fn list(
         s if OrderStatus::from_code(s).is_some() => vec![s.to_string()],
         _ => vec![],
     };
-    // $1 supplier scope, $2 search text, $3 its LIKE pattern, $4 due date, then the statuses.
-    let status_in = if statuses.is_empty() {
-        "TRUE".to_string()
-    } else {
-        format!("o.status IN ({})", db::placeholders(5, statuses.len()))
-    };
-    let filter_sql = format!(
-        "o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1)
-        AND ($2 = '' OR LOWER(o.name) LIKE $3 ESCAPE '\\' OR EXISTS (
-            SELECT 1 FROM purchase_order_lines l LEFT JOIN vendor_products vp
-              ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
-            WHERE l.order_id = o.id AND (LOWER(l.description) LIKE $3 ESCAPE '\\' OR LOWER(l.product_code) LIKE $3 ESCAPE '\\'
-                OR LOWER(vp.vendor_code) LIKE $3 ESCAPE '\\' OR LOWER(vp.vendor_name) LIKE $3 ESCAPE '\\')))
-        AND ($4 IS NULL OR EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= $4))
-        AND {status_in}"
-    );
-    macro_rules! bind_filter {
-        ($query:expr) => {{
-            let mut query = $query.bind(scope).bind(q).bind(like(q)).bind(&due);
-            for status in &statuses {
-                query = query.bind(status);
-            }
-            query
-        }};
+    // Only the conditions in force go into the SQL, so the planner sees plain predicates
+    // (and uses the inbox index for `supplier_id = $1`) rather than `$1 IS NULL OR ...`.
+    let mut args = Vec::new();
+    let mut clauses = vec!["o.visible = 1".to_string()];
+    if let Some(supplier) = scope {
+        clauses.push(format!(
+            "o.supplier_id = {}",
+            arg(&mut args, Arg::Int(supplier))
+        ));
     }
+    if !q.is_empty() {
+        let p = arg(&mut args, Arg::Text(like(q)));
+        clauses.push(format!(
+            "(LOWER(o.name) LIKE {p} ESCAPE '\\' OR EXISTS (
+                SELECT 1 FROM purchase_order_lines l LEFT JOIN vendor_products vp
+                  ON vp.product_odoo_id = l.product_odoo_id AND vp.odoo_partner_id = s.odoo_partner_id
+                WHERE l.order_id = o.id AND (LOWER(l.description) LIKE {p} ESCAPE '\\' OR LOWER(l.product_code) LIKE {p} ESCAPE '\\'
+                    OR LOWER(vp.vendor_code) LIKE {p} ESCAPE '\\' OR LOWER(vp.vendor_name) LIKE {p} ESCAPE '\\')))"
+        ));
+    }
+    if let Some(due) = due {
+        let p = arg(&mut args, Arg::Text(due));
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= {p})"
+        ));
+    }
+    if !statuses.is_empty() {
+        let list: Vec<String> = statuses
+            .iter()
+            .map(|st| arg(&mut args, Arg::Text(st.clone())))
+            .collect();
+        clauses.push(format!("o.status IN ({})", list.join(", ")));
+    }
+    let filter_sql = clauses.join(" AND ");
     let count_sql = format!(
         "SELECT COUNT(*) FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE {filter_sql}"
     );
-    let (total,): (i64,) = bind_filter!(sqlx::query_as(&count_sql))
+    let (total,): (i64,) = bind_args(sqlx::query_as(&count_sql), &args)
         .fetch_one(db)
         .await?;
     let page_count = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = filter.page.clamp(1, page_count);
-    let limit = 5 + statuses.len();
+    // The page's ids first; the per-order aggregates only for those.
     let rows_sql = format!(
         "SELECT o.id, o.name, o.status, s.name AS supplier_name, o.date_order,
                 (SELECT MIN(l.date_planned) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS next_due,
                 o.amount_total, o.currency,
                 (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS line_count
-         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE {filter_sql} ORDER BY o.date_order DESC, o.id DESC LIMIT ${limit} OFFSET ${}",
-        limit + 1
+         FROM (SELECT o.id FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
+               WHERE {filter_sql} ORDER BY o.date_order DESC, o.id DESC LIMIT ${} OFFSET ${}) page
+         JOIN purchase_orders o ON o.id = page.id JOIN suppliers s ON s.id = o.supplier_id
+         ORDER BY o.date_order DESC, o.id DESC",
+        args.len() + 1,
+        args.len() + 2
     );
-    let rows: Vec<SummaryRow> = bind_filter!(sqlx::query_as(&rows_sql))
+    let rows: Vec<SummaryRow> = bind_args(sqlx::query_as(&rows_sql), &args)
         .bind(PAGE_SIZE)
         .bind((page - 1) * PAGE_SIZE)
         .fetch_all(db)
         .await?;
-    let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status, COUNT(*) FROM purchase_orders o WHERE o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) GROUP BY status",
-    )
-    .bind(scope)
-    .fetch_all(db)
-    .await?;
+    let counts: Vec<(String, i64)> = match scope {
+        Some(supplier) => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM purchase_orders WHERE supplier_id = $1 AND visible = 1 GROUP BY status",
+        )
+        .bind(supplier)
+        .fetch_all(db)
+        .await?,
+        None => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM purchase_orders WHERE visible = 1 GROUP BY status",
+        )
+        .fetch_all(db)
+        .await?,
+    };
     let counts: Vec<(OrderStatus, i64)> = counts
         .into_iter()
         .filter_map(|(s, n)| Some((OrderStatus::from_code(&s)?, n)))

@@ -17,7 +17,9 @@ use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
 use crate::server::orders;
 
-pub const PAGE_SIZE: u64 = 200;
+/// Orders per page. A page costs six Odoo calls whatever its size, so a first sync of
+/// 10,000 orders of ten lines makes ~120 calls (bench/README.md).
+pub const PAGE_SIZE: u64 = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

@@ -1,0 +1,669 @@
+//! Millrace's benchmarks: each figure beside its reference, measured in the same run on
+//! the same machine, reported as a ratio. Run with `scripts/bench.sh` (or
+//! `cargo bench --features ssr --bench millrace` after a release build of the site);
+//! the results go to stdout and to `bench/last-run.md`. See bench/README.md.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use millrace::api::shipments::{ShipmentInput, ShipmentLineInput};
+use millrace::odoo_double::{self, DoubleConfig, RunningDouble, Seed};
+use millrace::server::auth::session::{CurrentUser, Role};
+use millrace::server::db::{self, Db};
+use millrace::server::odoo::{OdooClient, OdooSettings, TransportChoice};
+use millrace::server::settings::Secret;
+use serde_json::Value;
+
+const USERS: usize = 50;
+const LOAD_SECONDS: u64 = 10;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut out = Report::default();
+    out.line(&format!(
+        "# Millrace benchmarks\n\nRun {} on {} ({} cores). `scripts/bench.sh` reruns them.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string())
+            )
+            .unwrap_or_else(|| "unknown CPU".into()),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+    ));
+    // MILLRACE_BENCH_ONLY=inbox,writes,sync,bundle runs some of them (the default: all).
+    let only = std::env::var("MILLRACE_BENCH_ONLY").unwrap_or_default();
+    let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    if run("bundle") {
+        bundle(&mut out);
+    }
+    let dir = tempfile::tempdir().unwrap();
+
+    // 1,000 open orders of 10 lines for one supplier.
+    if run("inbox") || run("writes") {
+        let small = start_double(1_000, 10).await;
+        if run("inbox") {
+            inbox_and_click_to_odoo(&mut out, &small, dir.path()).await;
+        }
+        if run("writes") {
+            durable_writes(&mut out, &small, dir.path()).await;
+        }
+    }
+
+    // 10,000 orders, 100,000 lines.
+    if run("sync") {
+        let big = start_double(10_000, 10).await;
+        sync_and_memory(&mut out, &big, dir.path()).await;
+    }
+
+    if only.is_empty() {
+        std::fs::write("bench/last-run.md", &out.text).unwrap();
+        eprintln!("written: bench/last-run.md");
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    text: String,
+}
+
+impl Report {
+    fn line(&mut self, s: &str) {
+        println!("{s}");
+        self.text.push_str(s);
+        self.text.push('\n');
+    }
+}
+
+async fn start_double(orders: usize, lines: usize) -> RunningDouble {
+    let t = Instant::now();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let d = odoo_double::start(
+        DoubleConfig {
+            seed: Seed::Bulk { orders, lines },
+            ..Default::default()
+        },
+        listener,
+    )
+    .await
+    .unwrap();
+    eprintln!("double with {orders} orders seeded in {:.1?}", t.elapsed());
+    d
+}
+
+fn odoo_settings(d: &RunningDouble) -> OdooSettings {
+    OdooSettings {
+        url: d.url.clone(),
+        database: d.config.database.clone(),
+        login: d.config.login.clone(),
+        api_key: Secret::new(d.config.api_key.clone()),
+        transport: TransportChoice::Auto,
+        timeout: Duration::from_secs(60),
+        max_concurrent_calls: 4,
+    }
+}
+
+/// Syncs everything the double holds into `db`; returns (seconds, Odoo calls).
+async fn full_sync(db: &Db, d: &RunningDouble) -> (f64, usize) {
+    millrace::server::demo::seed(db).await.unwrap();
+    let odoo = OdooClient::connect(odoo_settings(d)).await.unwrap();
+    let t = Instant::now();
+    let mut calls = 0;
+    loop {
+        let r = millrace::server::sync::poller::poll_once(db, &odoo, false)
+            .await
+            .unwrap();
+        calls += r.odoo_calls;
+        if r.orders_seen == 0 {
+            break;
+        }
+    }
+    (t.elapsed().as_secs_f64(), calls)
+}
+
+// ------------------------------------------------------------------ the app as a process
+
+struct App {
+    url: String,
+    child: std::process::Child,
+}
+
+impl App {
+    async fn start(database_url: &str, d: &RunningDouble, dir: &std::path::Path) -> App {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_millrace"))
+            .args(["serve", "--port", &port.to_string()])
+            .env("LEPTOS_OUTPUT_NAME", "millrace")
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("LEPTOS_SITE_PKG_DIR", "pkg")
+            .env("MILLRACE_DATABASE_URL", database_url)
+            .env("MILLRACE_ODOO_URL", &d.url)
+            .env("MILLRACE_ODOO_DB", &d.config.database)
+            .env("MILLRACE_ODOO_LOGIN", &d.config.login)
+            .env("MILLRACE_ODOO_API_KEY", &d.config.api_key)
+            .env("MILLRACE_ODOO_TIMEOUT_SECONDS", "60")
+            .env("MILLRACE_POLL_INTERVAL_SECONDS", "30")
+            .env("MILLRACE_DEV_MAILBOX", "true")
+            .env("MILLRACE_UPLOAD_DIR", dir.join("uploads"))
+            .env("MILLRACE_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let app = App {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        for _ in 0..600 {
+            if let Ok(r) = reqwest::get(format!("{}/readyz", app.url)).await {
+                if r.status() == 200 {
+                    return app;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the app did not become ready");
+    }
+
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A signed-in supplier: its client (cookie jar) and CSRF token.
+async fn sign_in(base: &str) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let token = |html: String| {
+        let marker = "name=\"csrf-token\" content=\"";
+        let start = html.find(marker).expect("csrf meta") + marker.len();
+        html[start..start + 64].to_string()
+    };
+    let html = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = token(html);
+    let r = http
+        .post(format!("{base}/api/login"))
+        .header("Accept", "application/json")
+        .form(&[
+            ("email", "ana@gemini.example"),
+            ("password", "gemini-demo-pass"),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "sign-in: {}",
+        r.status()
+    );
+    let html = http
+        .get(format!("{base}/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (http, token(html))
+}
+
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+}
+
+/// `clients.len()` users, each sending its next GET as soon as the last one answered.
+async fn load(clients: &[reqwest::Client], urls: Vec<String>, seconds: u64) -> Load {
+    let urls = Arc::new(urls);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let errors = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let (c, urls, errors) = (c.clone(), urls.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = i;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match c.get(&urls[n % urls.len()]).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                n += 7;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    Load {
+        rps: all.len() as f64 / seconds as f64,
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
+        errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// A trivial axum endpoint in this process: the reference for the portal's pages.
+async fn trivial_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+// ------------------------------------------------------------------ 1. inbox, click to Odoo
+
+async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("inbox.db").display());
+    let db = db::open(&url).await.unwrap();
+    full_sync(&db, d).await;
+    let app = App::start(&url, d, dir).await;
+    let mut clients = Vec::new();
+    let mut csrf = Vec::new();
+    for _ in 0..USERS {
+        let (c, t) = sign_in(&app.url).await;
+        clients.push(c);
+        csrf.push(t);
+    }
+    let ids: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = 1 ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let pages: Vec<String> = (1..=20)
+        .map(|p| format!("{}/orders?page={p}", app.url))
+        .collect();
+    let details: Vec<String> = ids
+        .iter()
+        .map(|(id, _)| format!("{}/orders/{id}", app.url))
+        .collect();
+    let trivial = trivial_server().await;
+
+    let _ = load(&clients, vec![trivial.clone()], 2).await; // warm-up
+    let reference = load(&clients, vec![trivial], LOAD_SECONDS).await;
+    let _ = load(&clients, pages.clone(), 2).await;
+    let inbox = load(&clients, pages, LOAD_SECONDS).await;
+    let detail = load(&clients, details, LOAD_SECONDS).await;
+    out.line(&format!(
+        "## Supplier inbox ({} open orders of 10 lines, {USERS} signed-in users, {LOAD_SECONDS} s each)\n",
+        ids.len()
+    ));
+    out.line("| what | requests/s | p50 ms | p99 ms | errors | ratio to trivial | target |");
+    out.line("|---|---|---|---|---|---|---|");
+    for (name, l) in [
+        ("trivial axum endpoint (reference)", &reference),
+        ("`/orders` inbox page (SSR HTML, 20 pages)", &inbox),
+        ("`/orders/<id>` order detail (SSR HTML)", &detail),
+    ] {
+        let target = if std::ptr::eq(l, &reference) {
+            String::new()
+        } else {
+            format!(
+                "≥ 0.25x: {}; p99 ≤ 50 ms: {}",
+                verdict(l.rps / reference.rps >= 0.25),
+                verdict(l.p99_ms <= 50.0)
+            )
+        };
+        out.line(&format!(
+            "| {name} | {:.0} | {:.1} | {:.1} | {} | {:.2}x | {target} |",
+            l.rps,
+            l.p50_ms,
+            l.p99_ms,
+            l.errors,
+            l.rps / reference.rps
+        ));
+    }
+
+    // A supplier's click to Odoo holding the change: 100 acknowledgments, one at a time.
+    let mut latencies = Vec::new();
+    for (id, odoo_id) in ids.iter().take(100) {
+        let t = Instant::now();
+        let r = clients[0]
+            .post(format!("{}/api/orders/acknowledge", app.url))
+            .header("Accept", "application/json")
+            .form(&[
+                ("order_id", id.to_string()),
+                ("csrf_token", csrf[0].clone()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "acknowledge: {:?}", r.text().await);
+        loop {
+            let done = d.with_env(|env| {
+                env.table("purchase.order")
+                    .any(|(i, o)| i == odoo_id && o.get("acknowledged") == Some(&Value::Bool(true)))
+            });
+            if done {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(30) {
+                panic!("acknowledgment never reached the double");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    out.line(&format!(
+        "\n## Click to Odoo (acknowledge → the double holds it, Odoo healthy, 100 clicks)\n\n| p50 ms | p99 ms | target p99 ≤ 1000 ms |\n|---|---|---|\n| {:.0} | {:.0} | {} |\n",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        verdict(percentile(&latencies, 0.99) <= 1000.0)
+    ));
+}
+
+// ------------------------------------------------------------------ 2. durable writes
+
+async fn durable_writes(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
+    out.line(
+        "## Durable writes (1,000 acknowledgments, then 1,000 shipment notices, 50 at a time)\n",
+    );
+    out.line("| database | raw commits/s, 1 row each | raw rows/s, 100 per commit | acknowledgments/s | ratio to 1-row | ASNs/s | ratio to 100-row rows/s | targets (≥ 5x 1-row; ≥ 0.5x 100-row) |");
+    out.line("|---|---|---|---|---|---|---|---|");
+    let pg = db::throwaway::start(false).expect("a PostgreSQL server for the benchmark");
+    let pg_url = {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{pg}/postgres"))
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut admin, "CREATE DATABASE bench")
+            .await
+            .unwrap();
+        format!("{pg}/bench")
+    };
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("writes.db").display());
+    for (name, url) in [
+        ("SQLite (WAL, synchronous FULL)", sqlite_url),
+        ("PostgreSQL 15 (fsync on)", pg_url),
+    ] {
+        let db = db::open(&url).await.unwrap();
+        full_sync(&db, d).await;
+        sqlx::query("CREATE TABLE bench_commits (payload TEXT NOT NULL)")
+            .execute(&db)
+            .await
+            .unwrap();
+        let one = raw_commits(&db, 1).await;
+        let hundred = raw_commits(&db, 100).await;
+        let (user_id, supplier_id): (i64, i64) =
+            sqlx::query_as("SELECT id, supplier_id FROM users WHERE email = 'ana@gemini.example'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        let user = CurrentUser {
+            id: user_id,
+            email: "ana@gemini.example".into(),
+            display_name: "Ana".into(),
+            role: Role::SupplierAdmin,
+            supplier_id: Some(supplier_id),
+            supplier_name: Some("Gemini Furniture".into()),
+            time_zone: "UTC".into(),
+        };
+        let ids: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = 1 ORDER BY id")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        let ids: Vec<i64> = ids.into_iter().map(|(i,)| i).collect();
+        let acks = concurrently(&ids, |id| {
+            let (db, user) = (db.clone(), user.clone());
+            async move {
+                millrace::server::orders::acknowledge(&db, &user, id)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        // One notice per order, for one unit of its first untracked (or lot) line.
+        let today = chrono::Utc::now().date_naive();
+        let mut inputs = Vec::new();
+        for id in &ids {
+            let lines = millrace::server::shipments::open_lines(&db, &user, &[*id])
+                .await
+                .unwrap();
+            if let Some(l) = lines.iter().find(|l| l.tracking != "serial") {
+                inputs.push(ShipmentInput {
+                    ship_date: today.to_string(),
+                    expected_arrival: (today + chrono::Duration::days(3)).to_string(),
+                    carrier: "DHL".into(),
+                    tracking_number: format!("1Z{id:08}"),
+                    package_count: "1".into(),
+                    lines: vec![ShipmentLineInput {
+                        line_id: l.line_id,
+                        quantity: "1".into(),
+                        lots: if l.tracking == "lot" {
+                            "LOT-1".into()
+                        } else {
+                            String::new()
+                        },
+                    }],
+                });
+            }
+        }
+        let indexes: Vec<i64> = (0..inputs.len() as i64).collect();
+        let inputs = Arc::new(inputs);
+        let asns = concurrently(&indexes, |i| {
+            let (db, user, inputs) = (db.clone(), user.clone(), inputs.clone());
+            async move {
+                millrace::server::shipments::submit(
+                    &db,
+                    &user,
+                    &inputs[i as usize],
+                    rust_decimal::Decimal::ZERO,
+                )
+                .await
+                .is_ok()
+            }
+        })
+        .await;
+        out.line(&format!(
+            "| {name} | {one:.0} | {hundred:.0} | {acks:.0} | {:.2}x | {asns:.0} | {:.2}x | {}, {} |",
+            acks / one,
+            asns / hundred,
+            verdict(acks / one >= 5.0),
+            verdict(asns / hundred >= 0.5),
+        ));
+        db.close().await;
+    }
+    out.line("");
+}
+
+/// Rows per second written by one connection, `rows` per committed transaction, for 3 s.
+async fn raw_commits(db: &Db, rows: usize) -> f64 {
+    let t = Instant::now();
+    let mut written = 0;
+    while t.elapsed() < Duration::from_secs(3) {
+        let mut tx = db.begin().await.unwrap();
+        for _ in 0..rows {
+            sqlx::query("INSERT INTO bench_commits (payload) VALUES ($1)")
+                .bind("a row of about the size of an acknowledgment's event")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        written += rows;
+    }
+    written as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Runs `f` over `items`, `USERS` at a time; returns successes per second.
+async fn concurrently<F, Fut>(items: &[i64], f: F) -> f64
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let t = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    let mut ok = 0usize;
+    for item in items {
+        if set.len() >= USERS {
+            ok += set.join_next().await.unwrap().unwrap() as usize;
+        }
+        set.spawn(f(*item));
+    }
+    while let Some(r) = set.join_next().await {
+        ok += r.unwrap() as usize;
+    }
+    assert!(
+        ok > items.len() * 9 / 10,
+        "only {ok} of {} writes succeeded",
+        items.len()
+    );
+    ok as f64 / t.elapsed().as_secs_f64()
+}
+
+// ------------------------------------------------------------------ 3. sync, 4. memory
+
+async fn sync_and_memory(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("sync.db").display());
+    let db = db::open(&url).await.unwrap();
+    let (seconds, calls) = full_sync(&db, d).await;
+    let (orders, lines): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM purchase_orders), (SELECT COUNT(*) FROM purchase_order_lines)",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    out.line(&format!(
+        "## First sync from the Odoo double\n\n| orders | lines | seconds | Odoo calls | lines per call | target ≥ 500 lines per call |\n|---|---|---|---|---|---|\n| {orders} | {lines} | {seconds:.1} | {calls} | {:.0} | {} |\n",
+        lines as f64 / calls as f64,
+        verdict(lines as f64 / calls as f64 >= 500.0)
+    ));
+
+    let app = App::start(&url, d, dir).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let at_rest = app.rss_mb();
+    let mut clients = Vec::new();
+    for _ in 0..USERS {
+        clients.push(sign_in(&app.url).await.0);
+    }
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM purchase_orders ORDER BY id DESC LIMIT 2000")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let mut urls: Vec<String> = (1..=50)
+        .map(|p| format!("{}/orders?page={p}", app.url))
+        .collect();
+    urls.extend(ids.iter().map(|(id,)| format!("{}/orders/{id}", app.url)));
+    let peak = Arc::new(std::sync::Mutex::new(0f64));
+    let sampler = {
+        let (peak, pid) = (peak.clone(), app.child.id());
+        tokio::spawn(async move {
+            loop {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                if let Some(kb) = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+                {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(kb / 1024.0);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let under_load = load(&clients, urls, LOAD_SECONDS).await;
+    sampler.abort();
+    let peak = *peak.lock().unwrap();
+    out.line(&format!(
+        "## Resident memory of `millrace serve` with {orders} orders\n\n| at rest MB | peak under load MB ({USERS} users, inbox pages and details, {:.0} requests/s, p99 {:.0} ms) | target ≤ 150 MB |\n|---|---|---|\n| {at_rest:.0} | {peak:.0} | {} |\n",
+        under_load.rps,
+        under_load.p99_ms,
+        verdict(peak <= 150.0)
+    ));
+}
+
+// ------------------------------------------------------------------ bundle
+
+fn bundle(out: &mut Report) {
+    let path = "target/site/pkg/millrace.wasm";
+    let Ok(raw) = std::fs::read(path) else {
+        out.line("## WebAssembly bundle\n\nnot built (run scripts/build.sh --release first)\n");
+        return;
+    };
+    let gz = std::process::Command::new("gzip")
+        .args(["-9", "-c", path])
+        .output()
+        .map(|o| o.stdout.len())
+        .unwrap_or(0);
+    let optimized = std::process::Command::new("wasm-opt")
+        .arg("--version")
+        .output()
+        .is_ok();
+    out.line(&format!(
+        "## WebAssembly bundle ({})\n\n| raw KB | gzip -9 KB | target ≤ 600 KB gzip |\n|---|---|---|\n| {:.0} | {:.0} | {} |\n",
+        if optimized { "release, wasm-opt -Oz" } else { "release, no wasm-opt" },
+        raw.len() as f64 / 1024.0,
+        gz as f64 / 1024.0,
+        verdict(gz as f64 / 1024.0 <= 600.0)
+    ));
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "**missed**"
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (bench/main.rs) on this machine and writes bench/last-run.md:
+# installs what is missing (scripts/setup.sh --with-postgres --with-wasm-opt), builds the
+# site in release (the WebAssembly bundle is measured), then `cargo bench`, which starts
+# the Odoo double, `millrace serve` processes and a throwaway PostgreSQL by itself.
+# Takes about 15 minutes on 2 cores, most of it the release builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --with-postgres --with-wasm-opt
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+export LEPTOS_OUTPUT_NAME=millrace LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+bash scripts/build.sh --release
+cargo bench --features ssr --bench millrace
