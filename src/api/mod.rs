@@ -6,6 +6,7 @@
 //! first argument: the request guard checks it before the function runs, and declaring it
 //! is what makes a hydrated `ActionForm` send it.
 
+pub mod admin;
 pub mod auth;
 pub mod exceptions;
 pub mod orders;
@@ -101,6 +102,21 @@ pub(crate) mod context {
             status(http::StatusCode::FORBIDDEN);
             Err(AppError::Forbidden)
         }
+    }
+
+    /// An admin, or 403.
+    pub fn admin_user() -> Result<CurrentUser, AppError> {
+        let u = user()?;
+        if u.role == crate::server::auth::session::Role::Admin {
+            Ok(u)
+        } else {
+            Err(forbidden())
+        }
+    }
+
+    pub fn forbidden() -> AppError {
+        status(http::StatusCode::FORBIDDEN);
+        AppError::Forbidden
     }
 
     pub fn not_found(what: &str) -> AppError {

@@ -2,6 +2,7 @@
 //! to the server only through `api/` server functions; no SQL or Odoo here.
 
 mod account;
+mod admin;
 mod buyer;
 mod login;
 mod orders;
@@ -106,6 +107,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=|| view! { <Layout><account::AccountPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments") view=|| view! { <Layout><shipments::ShipmentList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments/new") view=|| view! { <Layout><shipments::NewShipment/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/team") view=|| view! { <Layout><admin::TeamPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/suppliers") view=|| view! { <Layout><admin::SuppliersPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/suppliers/:id") view=|| view! { <Layout><admin::SupplierPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/staff") view=|| view! { <Layout><admin::StaffPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=|| view! { <Layout><admin::AuditPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>
@@ -124,8 +130,16 @@ fn Layout(children: Children) -> impl IntoView {
                 <a href="/orders">"Orders"</a>
                 <a href="/shipments">"Shipments"</a>
                 <Suspense fallback=|| ()>
-                    {move || viewer.get().and_then(|v| v.ok()).flatten().filter(|v| v.role == "buyer" || v.role == "admin").map(|_| view! {
-                        <a href="/buyer/exceptions">"Exceptions"</a>
+                    {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| match v.role.as_str() {
+                        "buyer" => view! { <a href="/buyer/exceptions">"Exceptions"</a> }.into_any(),
+                        "admin" => view! {
+                            <a href="/buyer/exceptions">"Exceptions"</a>
+                            <a href="/admin/suppliers">"Suppliers"</a>
+                            <a href="/admin/staff">"Staff"</a>
+                            <a href="/admin/audit">"Audit log"</a>
+                        }.into_any(),
+                        "supplier_admin" => view! { <a href="/team">"Team"</a> }.into_any(),
+                        _ => ().into_any(),
                     })}
                 </Suspense>
             </nav>

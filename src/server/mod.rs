@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: storage, accounts, the Odoo client, the sync,
 //! and the wiring of the HTTP application. `main.rs` picks the backends and calls [`run`].
 
+pub mod admin;
 pub mod auth;
 pub mod db;
 pub mod demo;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub worker_expected: bool,
     /// This process among the instances sharing the database (`<pid>-<random>`).
     pub instance: String,
+    /// Odoo, when configured (admins search its vendors).
+    pub odoo: Option<OdooClient>,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             metrics: telemetry::metrics_handle(),
             health: Arc::new(telemetry::Health::default()),
             worker_expected: false,
+            odoo: None,
             instance: format!(
                 "{}-{}",
                 std::process::id(),
@@ -372,6 +376,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     state.worker_expected = odoo.is_some();
     let odoo = odoo.map(|o| o.observed_by(state.health.clone()));
+    state.odoo = odoo.clone();
     let app = router(state.clone()).await?;
     let mut tasks = Vec::new();
     if let Some(odoo) = odoo {

@@ -172,8 +172,16 @@ pub async fn guard(
     }
     if let Some(user) = req.extensions().get::<super::CurrentUser>() {
         let internal_only = path.starts_with("/buyer") || path.starts_with("/admin");
-        if internal_only && !user.is_internal() {
-            return (StatusCode::FORBIDDEN, axum::response::Html("<h1>Forbidden</h1><p>This page is for the buyer's staff only.</p><p><a href=\"/orders\">Back to your orders</a></p>")).into_response();
+        let admin_only = path.starts_with("/admin");
+        if (internal_only && !user.is_internal())
+            || (admin_only && user.role != super::session::Role::Admin)
+        {
+            let whom = if admin_only {
+                "administrators"
+            } else {
+                "the buyer's staff"
+            };
+            return (StatusCode::FORBIDDEN, axum::response::Html(format!("<h1>Forbidden</h1><p>This page is for {whom} only.</p><p><a href=\"/orders\">Back to your orders</a></p>"))).into_response();
         }
     }
     next.run(req).await

@@ -12,7 +12,7 @@ pub const LINK_VALID_MINUTES: i64 = 60;
 /// Reset mails per address per hour, so the form cannot be used to flood an inbox.
 pub const MAX_REQUESTS_PER_HOUR: i64 = 3;
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -44,7 +44,7 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
     };
     // Links expire an hour after they are made: the unexpired ones are this hour's requests.
     let (recent,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = $1 AND expires_at >= $2",
+        "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = $1 AND expires_at >= $2 AND purpose = 'reset'",
     )
     .bind(user_id)
     .bind(db::now())

@@ -1,0 +1,317 @@
+//! Onboarding: supplier organisations linked to Odoo vendors and their settings (admins),
+//! teams by invitation with deactivation (admins for everyone, supplier admins for their
+//! own organisation), and the audit log (admins).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupplierSettings {
+    pub id: i64,
+    pub name: String,
+    pub odoo_partner_id: i64,
+    /// Empty: the global default.
+    pub ack_window_hours: String,
+    pub date_tolerance_days: String,
+    pub quantity_tolerance_percent: String,
+    pub over_delivery_percent: String,
+    pub active_users: i64,
+    pub visible_orders: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VendorHit {
+    pub odoo_partner_id: i64,
+    pub name: String,
+    pub city: String,
+    pub email: String,
+    /// Odoo counts it as a vendor (it has purchase history or pricelists).
+    pub is_vendor: bool,
+    pub linked_supplier_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuppliersView {
+    pub suppliers: Vec<SupplierSettings>,
+    /// The vendor search's results, when a search was made.
+    pub hits: Option<Vec<VendorHit>>,
+    /// Why the search could not be made (Odoo down, not configured).
+    pub search_problem: Option<String>,
+    /// The global defaults, shown beside empty per-supplier fields.
+    pub defaults: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
+    /// Invited, and the link not used yet.
+    pub invitation_pending: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamView {
+    /// The organisation's name, or None for the staff.
+    pub organisation: Option<String>,
+    pub supplier_id: Option<i64>,
+    pub members: Vec<TeamMember>,
+    /// (role code, label) the viewer may give here.
+    pub roles: Vec<(String, String)>,
+    /// The viewer's own id (no deactivate button on one's own row).
+    pub viewer_id: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[cfg(feature = "ssr")]
+fn action_error(e: crate::server::orders::ActionError, missing: &str) -> AppError {
+    use super::context;
+    use crate::server::orders::ActionError;
+    match e {
+        ActionError::NotFound => context::not_found(missing),
+        ActionError::Invalid(m) => context::invalid(m),
+        ActionError::Db(e) => context::internal(e),
+    }
+}
+
+/// The organisations, and Odoo's vendors matching `q` when it is not empty.
+#[server(endpoint = "admin/suppliers", input = GetUrl)]
+pub async fn admin_suppliers(q: String) -> Result<SuppliersView, AppError> {
+    use super::context;
+    context::admin_user()?;
+    let state = context::state()?;
+    let suppliers = crate::server::admin::suppliers(&state.db)
+        .await
+        .map_err(context::internal)?;
+    let (mut hits, mut search_problem) = (None, None);
+    if q.trim().chars().count() >= 2 {
+        match &state.odoo {
+            None => search_problem = Some("No Odoo is configured (MILLRACE_ODOO_URL).".into()),
+            Some(odoo) => match crate::server::admin::search_vendors(&state.db, odoo, &q).await {
+                Ok(h) => hits = Some(h),
+                Err(e) => {
+                    search_problem = Some(format!(
+                        "Odoo did not answer the search: {e}. Try again in a moment."
+                    ))
+                }
+            },
+        }
+    } else if !q.trim().is_empty() {
+        search_problem = Some("Type at least two letters of the vendor's name.".into());
+    }
+    let t = &state.settings.tolerance;
+    Ok(SuppliersView {
+        suppliers,
+        hits,
+        search_problem,
+        defaults: format!(
+            "acknowledge within {} h, dates ±{} days, quantities ±{} %, over-delivery {} %",
+            state.settings.ack_window_hours,
+            t.date_days,
+            t.quantity_percent,
+            state.settings.over_delivery_percent
+        ),
+    })
+}
+
+/// Creates the organisation for an Odoo vendor; returns its id.
+#[server(endpoint = "admin/link-vendor")]
+pub async fn link_vendor(csrf_token: String, partner_id: i64) -> Result<i64, AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::admin_user()?;
+    let state = context::state()?;
+    let odoo = state
+        .odoo
+        .clone()
+        .ok_or_else(|| context::invalid("No Odoo is configured (MILLRACE_ODOO_URL)."))?;
+    let (id, _) = crate::server::admin::link_vendor(
+        &state.db,
+        &odoo,
+        &user,
+        partner_id,
+        &context::client_ip(),
+    )
+    .await
+    .map_err(|e| action_error(e, "No such partner."))?;
+    // Its orders are read at once; on several instances the poller's holder is asked.
+    state.poll_wake.notify_one();
+    leptos_axum::redirect(&format!("/admin/suppliers/{id}"));
+    Ok(id)
+}
+
+#[server(endpoint = "admin/supplier", input = GetUrl)]
+pub async fn supplier_detail(id: i64) -> Result<SupplierSettings, AppError> {
+    use super::context;
+    context::admin_user()?;
+    let state = context::state()?;
+    crate::server::admin::suppliers(&state.db)
+        .await
+        .map_err(context::internal)?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| context::not_found("No such supplier organisation."))
+}
+
+/// Empty fields mean "the global default".
+#[server(endpoint = "admin/supplier-settings")]
+pub async fn update_supplier_settings(
+    csrf_token: String,
+    supplier_id: i64,
+    ack_window_hours: String,
+    date_tolerance_days: String,
+    quantity_tolerance_percent: String,
+    over_delivery_percent: String,
+) -> Result<(), AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::admin_user()?;
+    let state = context::state()?;
+    crate::server::admin::update_settings(
+        &state.db,
+        &user,
+        supplier_id,
+        &crate::server::admin::SettingsInput {
+            ack_window_hours: &ack_window_hours,
+            date_tolerance_days: &date_tolerance_days,
+            quantity_tolerance_percent: &quantity_tolerance_percent,
+            over_delivery_percent: &over_delivery_percent,
+        },
+        &context::client_ip(),
+    )
+    .await
+    .map_err(|e| action_error(e, "No such supplier organisation."))
+}
+
+/// The team the viewer manages: `supplier` (an organisation id) for admins, empty for the
+/// staff; supplier admins always see their own organisation.
+#[server(endpoint = "team/list", input = GetUrl)]
+pub async fn team(supplier: String) -> Result<TeamView, AppError> {
+    use super::context;
+    use crate::server::auth::session::Role;
+    let user = context::user()?;
+    let state = context::state()?;
+    let scope = crate::server::admin::team_scope(&user, supplier.trim().parse().ok())
+        .map_err(|_| context::forbidden())?;
+    let organisation = match scope {
+        Some(org) => Some(
+            crate::server::admin::suppliers(&state.db)
+                .await
+                .map_err(context::internal)?
+                .into_iter()
+                .find(|s| s.id == org)
+                .map(|s| s.name)
+                .ok_or_else(|| context::not_found("No such supplier organisation."))?,
+        ),
+        None => None,
+    };
+    let members = crate::server::admin::team(&state.db, scope)
+        .await
+        .map_err(context::internal)?;
+    let roles = if scope.is_some() {
+        vec![Role::SupplierUser, Role::SupplierAdmin]
+    } else {
+        vec![Role::Buyer, Role::Admin]
+    };
+    Ok(TeamView {
+        organisation,
+        supplier_id: scope,
+        members,
+        roles: roles
+            .into_iter()
+            .map(|r| (r.code().to_string(), role_label(r.code()).to_string()))
+            .collect(),
+        viewer_id: user.id,
+    })
+}
+
+/// What a role is called on screen.
+pub fn role_label(code: &str) -> &'static str {
+    match code {
+        "supplier_admin" => "Supplier admin (invites colleagues)",
+        "supplier_user" => "Supplier user",
+        "buyer" => "Buyer",
+        "admin" => "Admin",
+        _ => "Unknown role",
+    }
+}
+
+#[server(endpoint = "team/invite")]
+pub async fn invite_user(
+    csrf_token: String,
+    supplier: String,
+    email: String,
+    display_name: String,
+    role: String,
+) -> Result<String, AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    crate::server::admin::invite(
+        &state.db,
+        &user,
+        &crate::server::admin::Invitation {
+            email: &email,
+            display_name: &display_name,
+            role: &role,
+            supplier_id: supplier.trim().parse().ok(),
+        },
+        &state.settings.public_url,
+        &context::client_ip(),
+    )
+    .await
+    .map_err(|e| action_error(e, "No such supplier organisation."))?;
+    Ok(format!(
+        "Invitation sent to {}; the link is valid {} days.",
+        email.trim().to_lowercase(),
+        crate::server::admin::INVITATION_VALID_DAYS
+    ))
+}
+
+/// Deactivating ends every session of the user at once.
+#[server(endpoint = "team/set-active")]
+pub async fn set_user_active(
+    csrf_token: String,
+    user_id: i64,
+    active: bool,
+) -> Result<(), AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    crate::server::admin::set_active(&state.db, &user, user_id, active, &context::client_ip())
+        .await
+        .map_err(|e| action_error(e, "No such user among those you manage."))
+}
+
+/// Newest first; `action` and `actor` match parts, `from`/`to` are days (YYYY-MM-DD).
+#[server(endpoint = "admin/audit", input = GetUrl)]
+pub async fn audit_entries(
+    action: String,
+    actor: String,
+    from: String,
+    to: String,
+) -> Result<Vec<AuditEntry>, AppError> {
+    use super::context;
+    let user = context::admin_user()?;
+    let state = context::state()?;
+    crate::server::admin::audit_log(&state.db, &user, &action, &actor, &from, &to)
+        .await
+        .map_err(|e| action_error(e, "Not found."))
+}

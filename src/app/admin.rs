@@ -1,0 +1,268 @@
+//! Onboarding screens: supplier organisations (admins), teams (admins, and supplier admins
+//! for their own organisation), the audit log (admins).
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::CsrfField;
+use crate::api::admin::{
+    admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
+    SetUserActive, UpdateSupplierSettings,
+};
+
+/// `/admin/suppliers`: the organisations, and linking a new one to an Odoo vendor.
+#[component]
+pub fn SuppliersPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.with(|m| m.get("q")).unwrap_or_default();
+    let link = ServerAction::<LinkVendor>::new();
+    let data = Resource::new(
+        move || (q(), link.version().get()),
+        |(q, _)| admin_suppliers(q),
+    );
+    view! {
+        <h1>"Supplier organisations"</h1>
+        <p class="error" role="alert" data-testid="link-error">{move || link.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(v) => view! {
+                    <p class="hint">{format!("Defaults for every organisation: {}.", v.defaults)}</p>
+                    {if v.suppliers.is_empty() { view! { <p class="empty">"No organisation yet: link the first one below."</p> }.into_any() } else { view! {
+                        <table class="orders">
+                            <thead><tr><th scope="col">"Organisation"</th><th scope="col">"Odoo partner"</th><th scope="col" class="num">"Active users"</th><th scope="col" class="num">"Orders"</th></tr></thead>
+                            <tbody>
+                                {v.suppliers.into_iter().map(|s| view! {
+                                    <tr data-supplier=s.name.clone()>
+                                        <td data-label="Organisation"><a href=format!("/admin/suppliers/{}", s.id)>{s.name.clone()}</a></td>
+                                        <td data-label="Odoo partner">{s.odoo_partner_id}</td>
+                                        <td data-label="Active users" class="num">{s.active_users}</td>
+                                        <td data-label="Orders" class="num">{s.visible_orders}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any() }}
+                    <h2>"Link a vendor from Odoo"</h2>
+                    <form method="get" action="/admin/suppliers" class="filters" role="search">
+                        <div class="field">
+                            <label for="q">"Vendor name in Odoo"</label>
+                            <input id="q" name="q" value=q() placeholder="e.g. Azure" autocomplete="off"/>
+                        </div>
+                        <button type="submit">"Search Odoo"</button>
+                    </form>
+                    {v.search_problem.map(|p| view! { <p class="error" role="alert" data-testid="search-problem">{p}</p> })}
+                    {v.hits.map(|hits| if hits.is_empty() { view! { <p class="empty">"No company in Odoo has that in its name."</p> }.into_any() } else { view! {
+                        <ul class="hits">
+                            {hits.into_iter().map(|h| view! {
+                                <li class="card" data-vendor=h.name.clone()>
+                                    <strong>{h.name.clone()}</strong>
+                                    <span class="sub">{[h.city.clone(), h.email.clone(), if h.is_vendor { "vendor".to_string() } else { "not a vendor yet in Odoo".to_string() }].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")}</span>
+                                    {match h.linked_supplier_id {
+                                        Some(id) => view! { <a href=format!("/admin/suppliers/{id}")>"Linked: open"</a> }.into_any(),
+                                        None => view! {
+                                            <ActionForm action=link attr:class="inline">
+                                                <CsrfField/>
+                                                <input type="hidden" name="partner_id" value=h.odoo_partner_id/>
+                                                <button type="submit" class="primary" data-testid="link">"Link as supplier"</button>
+                                            </ActionForm>
+                                        }.into_any(),
+                                    }}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any() })}
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// `/admin/suppliers/<id>`: the organisation's settings and its users.
+#[component]
+pub fn SupplierPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|i| i.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let save = ServerAction::<UpdateSupplierSettings>::new();
+    let data = Resource::new(
+        move || (id(), save.version().get()),
+        |(id, _)| supplier_detail(id),
+    );
+    view! {
+        <p><a href="/admin/suppliers">"← All organisations"</a></p>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <h1>"Supplier organisation"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(s) => view! {
+                    <h1>{s.name.clone()}</h1>
+                    <p class="sub">{format!("Odoo partner {} · {} orders in the portal", s.odoo_partner_id, s.visible_orders)}</p>
+                    <h2>"Settings"</h2>
+                    <ActionForm action=save attr:class="card form">
+                        <CsrfField/>
+                        <input type="hidden" name="supplier_id" value=s.id/>
+                        <p class="hint">"Leave a field empty to use the default for every organisation."</p>
+                        <label for="ack_window_hours">"Hours to acknowledge a released order"</label>
+                        <input id="ack_window_hours" name="ack_window_hours" inputmode="numeric" value=s.ack_window_hours.clone()/>
+                        <label for="date_tolerance_days">"Date changes accepted without a buyer (± days)"</label>
+                        <input id="date_tolerance_days" name="date_tolerance_days" inputmode="numeric" value=s.date_tolerance_days.clone()/>
+                        <label for="quantity_tolerance_percent">"Quantity changes accepted without a buyer (± %)"</label>
+                        <input id="quantity_tolerance_percent" name="quantity_tolerance_percent" inputmode="decimal" value=s.quantity_tolerance_percent.clone()/>
+                        <label for="over_delivery_percent">"Shipments may exceed the open quantity by (%)"</label>
+                        <input id="over_delivery_percent" name="over_delivery_percent" inputmode="decimal" value=s.over_delivery_percent.clone()/>
+                        <p role="status" data-testid="settings-status">{move || match save.value().get() {
+                            Some(Ok(())) => "Saved.".to_string(),
+                            Some(Err(e)) => e.to_string(),
+                            None => String::new(),
+                        }}</p>
+                        <button type="submit">"Save settings"</button>
+                    </ActionForm>
+                    <Team supplier=s.id.to_string()/>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// `/admin/staff`: buyers and admins.
+#[component]
+pub fn StaffPage() -> impl IntoView {
+    view! {
+        <h1>"Staff"</h1>
+        <Team supplier=String::new()/>
+    }
+}
+
+/// `/team`: a supplier admin's colleagues.
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    view! {
+        <h1>"Your team"</h1>
+        <Team supplier=String::new()/>
+    }
+}
+
+/// The users of one organisation (or the staff): invite, deactivate, reactivate.
+#[component]
+fn Team(supplier: String) -> impl IntoView {
+    let invite = ServerAction::<InviteUser>::new();
+    let set_active = ServerAction::<SetUserActive>::new();
+    let asked = supplier.clone();
+    let data = Resource::new(
+        move || (invite.version().get(), set_active.version().get()),
+        move |_| team(asked.clone()),
+    );
+    view! {
+        <h2>"Users"</h2>
+        <p class="error" role="alert" data-testid="team-error">{move || set_active.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading users…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(t) => {
+                    let viewer = t.viewer_id;
+                    let scope = t.supplier_id.map(|s| s.to_string()).unwrap_or_default();
+                    view! {
+                        {t.organisation.clone().map(|o| view! { <p class="sub">{o}</p> })}
+                        {if t.members.is_empty() { view! { <p class="empty">"Nobody yet: invite the first user below."</p> }.into_any() } else { view! {
+                            <table class="orders">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+                                <tbody>
+                                    {t.members.into_iter().map(|m| {
+                                        let status = if !m.active { "Deactivated" } else if m.invitation_pending { "Invited" } else { "Active" };
+                                        view! {
+                                            <tr data-user=m.email.clone()>
+                                                <td data-label="Name">{m.display_name.clone()}</td>
+                                                <td data-label="Email">{m.email.clone()}</td>
+                                                <td data-label="Role">{role_label(&m.role)}</td>
+                                                <td data-label="Status" data-testid="user-status">{status}</td>
+                                                <td>{(m.id != viewer).then(|| view! {
+                                                    <ActionForm action=set_active attr:class="inline">
+                                                        <CsrfField/>
+                                                        <input type="hidden" name="user_id" value=m.id/>
+                                                        <input type="hidden" name="active" value={(!m.active).to_string()}/>
+                                                        <button type="submit" data-testid={if m.active { "deactivate" } else { "reactivate" }}>
+                                                            {if m.active { "Deactivate" } else { "Reactivate" }}
+                                                        </button>
+                                                    </ActionForm>
+                                                })}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() }}
+                        <h2>"Invite someone"</h2>
+                        <ActionForm action=invite attr:class="card form">
+                            <CsrfField/>
+                            <input type="hidden" name="supplier" value=scope/>
+                            <label for="invite-name">"Name"</label>
+                            <input id="invite-name" name="display_name" autocomplete="off" required/>
+                            <label for="invite-email">"Email"</label>
+                            <input id="invite-email" name="email" type="email" autocomplete="off" required/>
+                            <label for="invite-role">"Role"</label>
+                            <select id="invite-role" name="role">
+                                {t.roles.into_iter().map(|(code, label)| view! { <option value=code>{label}</option> }).collect_view()}
+                            </select>
+                            <p class="hint">"They get an email with a link to choose their password, valid 7 days."</p>
+                            <p role="status" data-testid="invite-status">{move || match invite.value().get() {
+                                Some(Ok(m)) => m,
+                                Some(Err(e)) => e.to_string(),
+                                None => String::new(),
+                            }}</p>
+                            <button type="submit" data-testid="invite">"Send invitation"</button>
+                        </ActionForm>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// `/admin/audit`: who did what, when, from where.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &'static str| move || query.with(|m| m.get(k)).unwrap_or_default();
+    let (action, actor, from, to) = (get("action"), get("actor"), get("from"), get("to"));
+    let data = Resource::new(
+        move || (action(), actor(), from(), to()),
+        |(a, b, c, d)| audit_entries(a, b, c, d),
+    );
+    view! {
+        <h1>"Audit log"</h1>
+        <form method="get" action="/admin/audit" class="filters">
+            <div class="field"><label for="action">"Action contains"</label><input id="action" name="action" value=action()/></div>
+            <div class="field"><label for="actor">"By (email contains)"</label><input id="actor" name="actor" value=actor()/></div>
+            <div class="field"><label for="from">"From"</label><input id="from" name="from" type="date" value=from()/></div>
+            <div class="field"><label for="to">"To"</label><input id="to" name="to" type="date" value=to()/></div>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(rows) if rows.is_empty() => view! { <p class="empty">"Nothing matches."</p> }.into_any(),
+                Ok(rows) => view! {
+                    <table class="orders">
+                        <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"Action"</th><th scope="col">"On"</th><th scope="col">"Detail"</th><th scope="col">"From"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|e| view! {
+                                <tr data-audit=e.action.clone()>
+                                    <td data-label="When">{e.at.clone()}</td>
+                                    <td data-label="Who">{e.actor.clone()}</td>
+                                    <td data-label="Action">{e.action.clone()}</td>
+                                    <td data-label="On">{e.target.clone()}</td>
+                                    <td data-label="Detail">{e.detail.clone()}</td>
+                                    <td data-label="From">{e.ip.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
