@@ -17,7 +17,7 @@ use crate::server::db::{self, Db};
 use crate::server::odoo::client::SearchOptions;
 use crate::server::odoo::value::{many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
-use crate::server::orders::ActionError;
+use crate::server::orders::{like, ActionError};
 
 /// How long an invitation link stays valid.
 pub const INVITATION_VALID_DAYS: i64 = 7;
@@ -511,9 +511,9 @@ pub async fn audit_log(
            AND a.at >= $4 AND a.at <= $5
          ORDER BY a.id DESC LIMIT 500",
     )
-    .bind(contains(action))
+    .bind(like(action))
     .bind(actor.trim())
-    .bind(contains(actor))
+    .bind(like(actor))
     .bind(&from)
     .bind(&to)
     .fetch_all(db)
@@ -530,18 +530,6 @@ pub async fn audit_log(
             ip,
         })
         .collect())
-}
-
-/// A LIKE pattern for "contains `s`", wildcards in `s` taken literally.
-fn contains(s: &str) -> String {
-    format!(
-        "%{}%",
-        s.trim()
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
 }
 
 #[cfg(test)]

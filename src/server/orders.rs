@@ -125,7 +125,9 @@ struct SummaryRow {
     line_count: i64,
 }
 
-fn like(q: &str) -> String {
+/// A LIKE pattern for "contains `q`", case-folded, its wildcards taken literally (the
+/// query says `ESCAPE` with a single backslash).
+pub(crate) fn like(q: &str) -> String {
     format!(
         "%{}%",
         q.trim()
