@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod exceptions;
 pub mod orders;
+pub mod performance;
 pub mod shipments;
 pub mod sync;
 

@@ -7,6 +7,7 @@ mod buyer;
 mod login;
 mod orders;
 mod password_reset;
+mod performance;
 mod shipments;
 
 use leptos::prelude::*;
@@ -107,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=|| view! { <Layout><account::AccountPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments") view=|| view! { <Layout><shipments::ShipmentList/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/shipments/new") view=|| view! { <Layout><shipments::NewShipment/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/performance") view=|| view! { <Layout><performance::PerformancePage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/team") view=|| view! { <Layout><admin::TeamPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/suppliers") view=|| view! { <Layout><admin::SuppliersPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/suppliers/:id") view=|| view! { <Layout><admin::SupplierPage/></Layout> } ssr=SsrMode::Async/>
@@ -129,6 +131,7 @@ fn Layout(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 <a href="/orders">"Orders"</a>
                 <a href="/shipments">"Shipments"</a>
+                <a href="/performance">"Performance"</a>
                 <Suspense fallback=|| ()>
                     {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| match v.role.as_str() {
                         "buyer" => view! { <a href="/buyer/exceptions">"Exceptions"</a> }.into_any(),

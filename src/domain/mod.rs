@@ -3,6 +3,7 @@
 //! Invariant: no I/O here (no tokio, sqlx, reqwest, axum); values in, values out.
 
 pub mod order;
+pub mod performance;
 pub mod risk;
 pub mod shipment;
 pub mod tolerance;

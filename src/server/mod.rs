@@ -10,6 +10,7 @@ pub mod exceptions;
 pub mod notify;
 pub mod odoo;
 pub mod orders;
+pub mod performance;
 pub mod settings;
 pub mod shipments;
 pub mod sync;
