@@ -587,6 +587,23 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
     assert_eq!(audits, 1);
 }
 
+/// The first of the supplier's open lines with this tracking (`none`, `lot`, `serial`).
+async fn open_line(b: &Browser, tracking: &str) -> Value {
+    let lines: Value = b
+        .get("/api/shipments/open-lines", &[("orders", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["tracking"] == tracking)
+        .unwrap_or_else(|| panic!("an open line tracked by {tracking}"))
+        .clone()
+}
+
 fn asn_form<'a>(
     lines: &'a [(String, &'a str, &'a str)],
     carrier: &'a str,
@@ -1146,19 +1163,7 @@ async fn a_document_attached_to_a_notice_reaches_odoo_once_and_only_its_supplier
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
-    let lines: Value = ana
-        .get("/api/shipments/open-lines", &[("orders", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let line = lines
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["tracking"] == "none")
-        .unwrap()
-        .clone();
+    let line = open_line(&ana, "none").await;
     let r = ana
         .post_owned(
             "/api/shipments/submit",
@@ -1642,19 +1647,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
 async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_only() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
-    let lines: Value = ana
-        .get("/api/shipments/open-lines", &[("orders", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let line = lines
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["tracking"] == "none")
-        .unwrap()
-        .clone();
+    let line = open_line(&ana, "none").await;
     // The open-lines view shows times in Ana's zone; the rule works on the stored UTC date.
     let (requested,): (String,) =
         sqlx::query_as("SELECT date_planned FROM purchase_order_lines WHERE id = $1")
@@ -2321,4 +2314,123 @@ async fn performance_is_every_supplier_for_buyers_and_only_its_own_for_a_supplie
     let r = performance(&buyer, String::new(), "yesterday").await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("must look like"));
+}
+
+// ------------------------------------------------------------------ ASN against receipt
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_that_differs_from_the_notice_shows_for_the_buyer_and_the_supplier() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    synced_orders(&ana, 1).await;
+    let line = open_line(&ana, "lot").await;
+    let line_id = line["line_id"].as_i64().unwrap();
+    let order_id = line["order_id"].as_i64().unwrap();
+    let r = ana
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(&[(line_id.to_string(), "2", "LOT-A")], "DHL"),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let (line_odoo,): (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
+            .bind(line_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    // The prefill reached the receipt; the warehouse books 1 of lot LOT-B and validates.
+    let prefilled = |env: &mut millrace::odoo_double::Env| {
+        let mv = *env
+            .ids_where("stock.move", "purchase_line_id", &json!(line_odoo))
+            .first()?;
+        let ml = *env
+            .ids_where("stock.move.line", "move_id", &json!(mv))
+            .first()?;
+        (env.value("stock.move.line", ml, "lot_name") == json!("LOT-A")).then(|| {
+            (
+                env.value("stock.move", mv, "picking_id").as_i64().unwrap(),
+                ml,
+            )
+        })
+    };
+    eventually("the receipt is prefilled", || {
+        let got = app.double.with_env(prefilled);
+        async move { got.is_some() }
+    })
+    .await;
+    app.double.with_env(|env| {
+        let (picking, ml) = prefilled(env).unwrap();
+        let admin = env.users[0].clone();
+        let mut vals = serde_json::Map::new();
+        vals.insert("vals".into(), json!({"quantity": 1.0, "lot_name": "LOT-B"}));
+        env.execute(&admin, "stock.move.line", "write", Some(vec![ml]), vals)
+            .unwrap();
+        env.execute(
+            &admin,
+            "stock.picking",
+            "button_validate",
+            Some(vec![picking]),
+            serde_json::Map::new(),
+        )
+        .unwrap();
+    });
+
+    // The buyer sees it among the exceptions; the supplier on its order, and in its history.
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        let v: Value = buyer
+            .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+            .await
+            .json()
+            .await
+            .unwrap();
+        found = v["discrepancies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["line_id"] == line_id)
+            .cloned()
+            .unwrap_or(Value::Null);
+        if !found.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found["kind"], "short", "{found}");
+    assert_eq!(found["detail"], "short: 2 announced, 1 received");
+    let detail: Value = ana.order(&order_id.to_string()).await.json().await.unwrap();
+    assert!(
+        detail["discrepancies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["line_id"] == line_id && d["kind"] == "short"),
+        "{}",
+        detail["discrepancies"]
+    );
+    assert!(detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "discrepancy"
+            && e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("short: 2 announced, 1 received")));
+    let (lot,): (String,) =
+        sqlx::query_as("SELECT lot_name FROM received_lots WHERE line_odoo_id = $1")
+            .bind(line_odoo)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(lot, "LOT-B", "the lot the warehouse booked is kept");
+    let csv = buyer
+        .get("/buyer/exceptions.csv", &[("supplier", ""), ("buyer", "")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("shipment vs receipt"), "{csv}");
 }

@@ -45,6 +45,19 @@ pub struct AtRiskDelivery {
     pub why: String,
 }
 
+/// A line whose validated receipt does not match what shipment notices announced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptDiscrepancy {
+    pub order_id: i64,
+    pub order_name: String,
+    pub supplier_name: String,
+    pub line_id: i64,
+    pub description: String,
+    /// short, over, without_notice or different_lots
+    pub kind: String,
+    pub detail: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SupplierChoice {
     pub id: i64,
@@ -56,6 +69,7 @@ pub struct ExceptionsView {
     pub late_acknowledgments: Vec<LateAcknowledgment>,
     pub proposals: Vec<PendingProposal>,
     pub at_risk: Vec<AtRiskDelivery>,
+    pub discrepancies: Vec<ReceiptDiscrepancy>,
     pub sync_problems: Vec<DeadLetterView>,
     pub suppliers: Vec<SupplierChoice>,
     /// Purchase representatives named on orders, for the buyer filter.

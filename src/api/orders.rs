@@ -125,6 +125,8 @@ pub struct OrderDetail {
     pub events: Vec<EventView>,
     pub deliveries: Vec<DeliveryView>,
     pub receipts: Vec<ReceiptView>,
+    /// Lines whose receipt does not match the shipment notices (settled orders only).
+    pub discrepancies: Vec<crate::api::exceptions::ReceiptDiscrepancy>,
     pub tolerance_days: i64,
     pub tolerance_percent: String,
 }

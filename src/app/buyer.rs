@@ -69,6 +69,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                             <a href="#proposals">"Proposals to decide " <strong data-testid="count-proposals">{x.proposals.len()}</strong></a>
                             <a href="#late">"Late acknowledgments " <strong data-testid="count-late">{x.late_acknowledgments.len()}</strong></a>
                             <a href="#risk">"At-risk deliveries " <strong data-testid="count-risk">{x.at_risk.len()}</strong></a>
+                            <a href="#received">"Shipment vs receipt " <strong data-testid="count-received">{x.discrepancies.len()}</strong></a>
                             <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.sync_problems.len()}</strong></a>
                         </nav>
 
@@ -152,6 +153,23 @@ pub fn ExceptionsPage() -> impl IntoView {
                                             <td data-label="Line">{format!("{} ({} open)", r.description, r.open_quantity)}</td>
                                             <td data-label="Requested">{r.requested.clone()}</td>
                                             <td data-label="Why">{r.why.clone()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() }}
+
+                        <h2 id="received">"Received against shipment notices"</h2>
+                        {if x.discrepancies.is_empty() { view! { <p class="empty">"Every validated receipt matches its shipment notices."</p> }.into_any() } else { view! {
+                            <table class="orders">
+                                <thead><tr><th scope="col">"PO"</th><th scope="col">"Supplier"</th><th scope="col">"Line"</th><th scope="col">"What differs"</th></tr></thead>
+                                <tbody>
+                                    {x.discrepancies.into_iter().map(|d| view! {
+                                        <tr data-discrepancy=d.kind.clone()>
+                                            <td data-label="PO"><a href=format!("/orders/{}", d.order_id)>{d.order_name.clone()}</a></td>
+                                            <td data-label="Supplier">{d.supplier_name.clone()}</td>
+                                            <td data-label="Line">{d.description.clone()}</td>
+                                            <td data-label="What differs">{d.detail.clone()}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

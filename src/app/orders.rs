@@ -250,6 +250,14 @@ fn OrderView(
                 }).collect_view()}
             </ul>
         })}
+        {(!order.discrepancies.is_empty()).then(|| view! {
+            <h2>"Received against the shipment notices"</h2>
+            <ul class="discrepancies" role="list">
+                {order.discrepancies.iter().map(|d| view! {
+                    <li data-discrepancy=d.kind.clone()><strong>{d.description.clone()}</strong>{format!(": {}", d.detail)}</li>
+                }).collect_view()}
+            </ul>
+        })}
         <h2>"History"</h2>
         <ol class="history">
             {order.events.into_iter().map(|e| view! {

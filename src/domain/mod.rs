@@ -2,6 +2,7 @@
 //! states, change proposals and the tolerance policy, shipment-notice quantity rules.
 //! Invariant: no I/O here (no tokio, sqlx, reqwest, axum); values in, values out.
 
+pub mod discrepancy;
 pub mod order;
 pub mod performance;
 pub mod risk;

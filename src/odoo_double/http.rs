@@ -88,6 +88,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__double/faults", get(get_faults).post(set_faults))
         .route("/__double/purchase.order/{name}", get(order_page))
+        .route(
+            "/__double/purchase.order/{name}/receive",
+            axum::routing::post(receive),
+        )
         .with_state(shared)
 }
 
@@ -505,6 +509,60 @@ async fn set_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> Json
 }
 
 /// What Odoo holds for one purchase order, as a buyer would see it in Odoo's form view.
+#[derive(serde::Deserialize, Default)]
+struct Receive {
+    /// Book this much less than each move line says (the warehouse counted fewer).
+    #[serde(default)]
+    short: f64,
+}
+
+/// The warehouse validates the order's open receipts, as booked on their move lines
+/// (minus `short` on each): what a test needs to see a receipt differ from a notice.
+async fn receive(
+    State(s): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    Json(r): Json<Receive>,
+) -> Response {
+    let mut env = s.env.lock().expect("env");
+    let admin = env.users[0].clone();
+    let Some(order) = env
+        .table("purchase.order")
+        .find(|(_, o)| o.get("name").and_then(Value::as_str) == Some(name.as_str()))
+        .map(|(id, _)| *id)
+    else {
+        return (StatusCode::NOT_FOUND, format!("no purchase order {name}")).into_response();
+    };
+    let pickings: Vec<i64> = env
+        .ids_where("stock.picking", "purchase_id", &json!(order))
+        .into_iter()
+        .filter(|p| {
+            !matches!(
+                env.value("stock.picking", *p, "state").as_str(),
+                Some("done" | "cancel")
+            )
+        })
+        .collect();
+    for picking in &pickings {
+        for ml in env.ids_where("stock.move.line", "picking_id", &json!(picking)) {
+            let q = env
+                .value("stock.move.line", ml, "quantity")
+                .as_f64()
+                .unwrap_or(0.0);
+            let mut vals = serde_json::Map::new();
+            vals.insert("vals".into(), json!({"quantity": (q - r.short).max(0.0)}));
+            let _ = env.execute(&admin, "stock.move.line", "write", Some(vec![ml]), vals);
+        }
+        let _ = env.execute(
+            &admin,
+            "stock.picking",
+            "button_validate",
+            Some(vec![*picking]),
+            serde_json::Map::new(),
+        );
+    }
+    Json(json!({"validated": pickings})).into_response()
+}
+
 async fn order_page(State(s): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
     let env = s.env.lock().expect("env");
     let po = super::schema::model("purchase.order").expect("schema");

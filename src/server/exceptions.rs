@@ -74,6 +74,15 @@ pub async fn overview(
     .fetch_all(db)
     .await?;
     let problems = sync_problems(db, scope).await?;
+    let discrepancies = crate::server::discrepancies::find(
+        db,
+        &crate::server::discrepancies::Filter {
+            supplier: scope.supplier,
+            buyer: scope.buyer.clone(),
+            order: None,
+        },
+    )
+    .await?;
     let suppliers: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM suppliers ORDER BY name")
             .fetch_all(db)
@@ -115,6 +124,7 @@ pub async fn overview(
             )
             .collect(),
         at_risk,
+        discrepancies,
         sync_problems: problems,
         suppliers: suppliers
             .into_iter()
@@ -373,6 +383,15 @@ pub fn to_csv(view: &ExceptionsView) -> String {
             &r.supplier_name,
             &format!("{} ({} open): {}", r.description, r.open_quantity, r.why),
             &r.requested,
+        ]);
+    }
+    for d in &view.discrepancies {
+        push([
+            "shipment vs receipt",
+            &d.order_name,
+            &d.supplier_name,
+            &format!("{}: {}", d.description, d.detail),
+            "",
         ]);
     }
     for d in &view.sync_problems {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod discrepancies;
 pub mod documents;
 pub mod exceptions;
 pub mod notify;

@@ -398,6 +398,14 @@ pub async fn detail(
     .bind(id)
     .fetch_all(db)
     .await?;
+    let discrepancies = crate::server::discrepancies::find(
+        db,
+        &crate::server::discrepancies::Filter {
+            order: Some(o.id),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(Some(OrderDetail {
         id: o.id,
         name: o.name,
@@ -410,6 +418,7 @@ pub async fn detail(
         acknowledged_at: clock.opt(o.acknowledged_at),
         acknowledged_by: o.acknowledged_by,
         change_summary: o.odoo_change_summary,
+        discrepancies,
         tolerance_days: policy.date_days,
         tolerance_percent: policy.quantity_percent.normalize().to_string(),
         lines: lines

@@ -367,14 +367,28 @@ async fn settle(
             }
             let next =
                 db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
-            sqlx::query("UPDATE outbox_messages SET attempts = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
+            let mut tx = db::write(db).await?;
+            let r = sqlx::query("UPDATE outbox_messages SET attempts = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
                 .bind(attempts as i64)
-                .bind(next)
+                .bind(&next)
                 .bind(e.to_string())
                 .bind(m.id)
                 .bind(&m.lease)
-                .execute(db)
+                .execute(&mut *tx)
                 .await?;
+            if r.rows_affected() == 1 {
+                attempt_event(
+                    &mut tx,
+                    &action,
+                    &m.correlation_id,
+                    &format!(
+                        "{} did not reach Odoo (attempt {attempts}: {e}); next try at {next} UTC",
+                        action.kind()
+                    ),
+                )
+                .await?;
+            }
+            tx.commit().await?;
             tracing::warn!(error = %e, attempts, "odoo delivery failed, will retry");
         }
         Err(e) => {
@@ -394,8 +408,41 @@ async fn settle(
                 format!("gave up after {attempts} attempts: {e}")
             };
             mark_dead(db, &m, &reason).await?;
+            let mut tx = db::write(db).await?;
+            attempt_event(
+                &mut tx,
+                &action,
+                &m.correlation_id,
+                &format!(
+                    "{} could not be written to Odoo (attempt {attempts}: {reason}); the buyer's team is told",
+                    action.kind()
+                ),
+            )
+            .await?;
+            tx.commit().await?;
             tracing::error!(error = %e, attempts, "odoo delivery dead-lettered");
         }
+    }
+    Ok(())
+}
+
+/// One delivery attempt that did not go through, in the order's history.
+async fn attempt_event(
+    tx: &mut Tx<'_>,
+    action: &OutboxAction,
+    correlation_id: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    if let Some(order_id) = orders::order_id_for_odoo(tx, action.order_odoo_id()).await? {
+        orders::record_event(
+            tx,
+            order_id,
+            None,
+            "delivery_failed",
+            detail,
+            Some(correlation_id),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -254,7 +254,119 @@ pub async fn poll_once(
             break;
         }
     }
+    sync_received_lots(db, odoo, &mut report).await?;
     Ok(report)
+}
+
+/// Reads what validated receipts booked per order line and lot (two calls for up to 200
+/// receipts), then notes in each order's history where that differs from the shipment
+/// notices.
+async fn sync_received_lots(
+    db: &Db,
+    odoo: &OdooClient,
+    report: &mut PollReport,
+) -> Result<(), SyncError> {
+    let pending: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT odoo_id, order_id FROM receipts WHERE state = 'done' AND lots_synced = 0 ORDER BY odoo_id LIMIT 200",
+    )
+    .fetch_all(db)
+    .await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = pending.iter().map(|(r, _)| *r).collect();
+    let moves = odoo
+        .search_read(
+            "stock.move",
+            json!([["picking_id", "in", ids]]),
+            &["purchase_line_id"],
+            SearchOptions::default(),
+        )
+        .await?;
+    report.odoo_calls += 1;
+    let move_lines = odoo
+        .search_read(
+            "stock.move.line",
+            json!([["picking_id", "in", ids]]),
+            &["move_id", "picking_id", "lot_id", "lot_name", "quantity"],
+            SearchOptions::default(),
+        )
+        .await?;
+    report.odoo_calls += 1;
+    let line_of_move: HashMap<i64, i64> = moves
+        .iter()
+        .filter_map(|m| {
+            Some((
+                m.get("id").and_then(Value::as_i64)?,
+                many2one(m.get("purchase_line_id"))?.0,
+            ))
+        })
+        .collect();
+    let mut tx = db::write(db).await?;
+    for ml in &move_lines {
+        let (Some((move_id, _)), Some((picking, _))) =
+            (many2one(ml.get("move_id")), many2one(ml.get("picking_id")))
+        else {
+            continue;
+        };
+        let Some(line) = line_of_move.get(&move_id) else {
+            continue;
+        };
+        let lot = text(ml.get("lot_name"))
+            .filter(|l| !l.is_empty())
+            .or_else(|| many2one(ml.get("lot_id")).map(|l| l.1));
+        let Some(lot) = lot else { continue };
+        sqlx::query(
+            "INSERT INTO received_lots (receipt_odoo_id, line_odoo_id, lot_name, quantity) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(picking)
+        .bind(line)
+        .bind(&lot)
+        .bind(decimal(ml.get("quantity")).normalize().to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (receipt, _) in &pending {
+        sqlx::query("UPDATE receipts SET lots_synced = 1 WHERE odoo_id = $1")
+            .bind(receipt)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let mut orders_seen = HashSet::new();
+    for (_, order) in pending {
+        if !orders_seen.insert(order) {
+            continue;
+        }
+        let found = crate::server::discrepancies::find(
+            db,
+            &crate::server::discrepancies::Filter {
+                order: Some(order),
+                ..Default::default()
+            },
+        )
+        .await?;
+        if found.is_empty() {
+            continue;
+        }
+        let detail = found
+            .iter()
+            .map(|d| format!("{}: {}", d.description, d.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut tx = db::write(db).await?;
+        orders::record_event(
+            &mut tx,
+            order,
+            None,
+            "discrepancy",
+            &format!("received against the shipment notices: {detail}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 async fn store_vendor_products(db: &Db, infos: &[Map<String, Value>]) -> Result<(), sqlx::Error> {
