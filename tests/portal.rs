@@ -36,6 +36,8 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 5;
     settings.upload_dir = dir.path().join("uploads");
+    // Digests are sent by tests that want them (notify::send_digests), not at start.
+    settings.digest_hours = 0;
     configure(&mut settings);
     let db = server::db::open(&settings.database_url).await.unwrap();
     server::demo::seed(&db).await.unwrap();
@@ -2433,4 +2435,184 @@ async fn a_receipt_that_differs_from_the_notice_shows_for_the_buyer_and_the_supp
         .await
         .unwrap();
     assert!(csv.contains("shipment vs receipt"), "{csv}");
+}
+
+// ------------------------------------------------------------------ notifications
+
+/// Creates and confirms a purchase order in the double, as a buyer would in Odoo.
+fn release_order_in_odoo(double: &RunningDouble, vendor: i64) -> String {
+    double.with_env(|env| {
+        let admin = env.users[0].clone();
+        let planned = (chrono::Utc::now() + chrono::Duration::days(20))
+            .format("%Y-%m-%d 08:00:00")
+            .to_string();
+        let mut params = serde_json::Map::new();
+        params.insert(
+            "vals_list".into(),
+            json!([{"partner_id": vendor, "user_id": 2, "order_line": [[0, 0, {
+                "product_id": 19, "product_qty": 4.0, "price_unit": 12.5, "date_planned": planned
+            }]]}]),
+        );
+        let id = env
+            .execute(&admin, "purchase.order", "create", None, params)
+            .unwrap()[0]
+            .as_i64()
+            .unwrap();
+        env.execute(
+            &admin,
+            "purchase.order",
+            "button_confirm",
+            Some(vec![id]),
+            serde_json::Map::new(),
+        )
+        .unwrap();
+        env.value("purchase.order", id, "name")
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+}
+
+async fn mails_to(app: &TestApp, to: &str) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT subject, body FROM mail_outbox WHERE to_address = $1 ORDER BY id")
+        .bind(to)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn released_and_changed_orders_are_mailed_to_the_suppliers_users_who_want_it() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let lea = signed_in(&app, "lea@gemini.example", "gemini-user-pass").await;
+    synced_orders(&ana, 1).await;
+    // The first sync is history, not news: nobody was mailed about the demo's orders.
+    assert!(mails_to(&app, "ana@gemini.example").await.is_empty());
+    // Lea turns order mails off (an unticked checkbox is absent from the form).
+    let r = lea.post("/api/account/notifications/update", &[]).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let prefs: Value = lea
+        .get("/api/account/notifications", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prefs["order_mails"], false);
+
+    let name = release_order_in_odoo(&app.double, 10);
+    eventually("Ana is told about the new order", || {
+        let (app, name) = (&app, &name);
+        async move {
+            mails_to(app, "ana@gemini.example")
+                .await
+                .iter()
+                .any(|(subject, _)| subject == &format!("New purchase order {name}"))
+        }
+    })
+    .await;
+    let (_, body) = mails_to(&app, "ana@gemini.example").await.pop().unwrap();
+    assert!(body.contains("/orders/"), "a link to the order: {body}");
+    assert!(mails_to(&app, "lea@gemini.example").await.is_empty());
+    assert!(mails_to(&app, "tom@woodcorner.example").await.is_empty());
+
+    // The buyer moves the line in Odoo: Ana hears of it too.
+    app.double.with_env(|env| {
+        let admin = env.users[0].clone();
+        let order = env.ids_where("purchase.order", "name", &json!(name))[0];
+        let line = env.ids_where("purchase.order.line", "order_id", &json!(order))[0];
+        let mut vals = serde_json::Map::new();
+        vals.insert("vals".into(), json!({"product_qty": 6.0}));
+        env.execute(
+            &admin,
+            "purchase.order.line",
+            "write",
+            Some(vec![line]),
+            vals,
+        )
+        .unwrap();
+    });
+    eventually("Ana is told about the change", || {
+        let (app, name) = (&app, &name);
+        async move {
+            mails_to(app, "ana@gemini.example")
+                .await
+                .iter()
+                .any(|(subject, body)| {
+                    subject == &format!("Purchase order {name} changed")
+                        && body.contains("quantity 4 → 6")
+                })
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let line_id = detail["lines"][0]["id"].as_i64().unwrap().to_string();
+    let far = (chrono::Utc::now() + chrono::Duration::days(200))
+        .date_naive()
+        .to_string();
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &line_id),
+                ("answer", "propose"),
+                ("proposed_date", &far),
+                ("reason", "furnace rebuild"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+
+    let send = || {
+        millrace::server::notify::send_digests(
+            &app.db,
+            24,
+            "http://portal.example",
+            chrono::Duration::hours(24),
+            None,
+        )
+    };
+    assert_eq!(send().await.unwrap(), 2, "the buyer and the admin");
+    let (subject, body) = mails_to(&app, "buyer@millrace.example")
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        subject.contains("exceptions need the purchasing team"),
+        "{subject}"
+    );
+    assert!(body.contains("Proposals awaiting a decision (1)"), "{body}");
+    assert!(
+        body.contains("furnace") || body.contains(detail["name"].as_str().unwrap()),
+        "{body}"
+    );
+    assert!(body.contains("http://portal.example/buyer/exceptions"));
+    assert_eq!(send().await.unwrap(), 0, "once per period");
+
+    // The buyer asks for it now; a supplier cannot.
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let r = buyer.post("/api/account/digest-now", &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("on its way"));
+    assert_eq!(mails_to(&app, "buyer@millrace.example").await.len(), 2);
+    assert_eq!(ana.post("/api/account/digest-now", &[]).await.status(), 403);
+
+    // Turned off, it stops (the admin still gets it).
+    let r = buyer.post("/api/account/notifications/update", &[]).await;
+    assert_eq!(r.status(), 200);
+    sqlx::query("UPDATE users SET digest_sent_at = NULL")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(send().await.unwrap(), 1);
+    assert_eq!(mails_to(&app, "buyer@millrace.example").await.len(), 2);
 }

@@ -219,3 +219,82 @@ pub async fn change_password(
     leptos_axum::redirect("/login?reset=1");
     Ok(())
 }
+
+/// Which mails the user gets; `staff` says which of them apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MailPreferences {
+    pub order_mails: bool,
+    pub digest: bool,
+    pub staff: bool,
+}
+
+#[server(endpoint = "account/notifications", input = GetUrl)]
+pub async fn notification_settings() -> Result<MailPreferences, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    let (orders, digest): (i64, i64) =
+        sqlx::query_as("SELECT notify_orders, notify_digest FROM users WHERE id = $1")
+            .bind(user.id)
+            .fetch_one(&state.db)
+            .await
+            .map_err(context::internal)?;
+    Ok(MailPreferences {
+        order_mails: orders == 1,
+        digest: digest == 1,
+        staff: user.is_internal(),
+    })
+}
+
+/// Checkboxes: present ("on") means yes. Each user sets only the mails of their role.
+#[server(endpoint = "account/notifications/update")]
+pub async fn update_notifications(
+    csrf_token: String,
+    order_mails: Option<String>,
+    digest: Option<String>,
+) -> Result<(), AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    let column = if user.is_internal() {
+        "notify_digest"
+    } else {
+        "notify_orders"
+    };
+    let on = if user.is_internal() {
+        digest
+    } else {
+        order_mails
+    };
+    sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2"))
+        .bind(on.is_some() as i64)
+        .bind(user.id)
+        .execute(&state.db)
+        .await
+        .map_err(context::internal)?;
+    Ok(())
+}
+
+/// Staff: the exceptions digest now, to oneself.
+#[server(endpoint = "account/digest-now")]
+pub async fn send_digest_now(csrf_token: String) -> Result<String, AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::internal_user()?;
+    let state = context::state()?;
+    let sent = crate::server::notify::send_digests(
+        &state.db,
+        state.settings.ack_window_hours,
+        &state.settings.public_url,
+        chrono::Duration::zero(),
+        Some(user.id),
+    )
+    .await
+    .map_err(context::internal)?;
+    Ok(if sent == 1 {
+        format!("The digest is on its way to {}.", user.email)
+    } else {
+        "Nothing needs the purchasing team right now: no digest sent.".into()
+    })
+}

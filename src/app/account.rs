@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 
 use super::CsrfField;
-use crate::api::auth::{time_zones, whoami, ChangePassword, UpdateTimeZone};
+use crate::api::auth::{
+    notification_settings, time_zones, whoami, ChangePassword, SendDigestNow, UpdateNotifications,
+    UpdateTimeZone,
+};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -38,6 +41,7 @@ pub fn AccountPage() -> impl IntoView {
                 _ => view! { <p class="loading">"Loading…"</p> }.into_any(),
             }}
         </Transition>
+        <Notifications/>
         <h2>"Change password"</h2>
         <ActionForm action=change attr:class="card form">
             <CsrfField/>
@@ -51,5 +55,48 @@ pub fn AccountPage() -> impl IntoView {
             <p class="error" role="alert">{move || change.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
             <button type="submit">"Change password"</button>
         </ActionForm>
+    }
+}
+
+/// Which mails the user gets.
+#[component]
+fn Notifications() -> impl IntoView {
+    let update = ServerAction::<UpdateNotifications>::new();
+    let digest_now = ServerAction::<SendDigestNow>::new();
+    let settings = Resource::new(move || update.version().get(), |_| notification_settings());
+    view! {
+        <h2>"Email"</h2>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || settings.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(n) => view! {
+                    <ActionForm action=update attr:class="card form">
+                        <CsrfField/>
+                        {if n.staff { view! {
+                            <label class="check"><input type="checkbox" name="digest" checked=n.digest data-testid="notify-digest"/>" Email me a digest of the exceptions (daily, when there are any)"</label>
+                        }.into_any() } else { view! {
+                            <label class="check"><input type="checkbox" name="order_mails" checked=n.order_mails data-testid="notify-orders"/>" Email me when an order is released to us or changed by the buyer"</label>
+                        }.into_any() }}
+                        <p role="status" data-testid="notify-status">{move || match update.value().get() {
+                            Some(Ok(())) => "Saved.".to_string(),
+                            Some(Err(e)) => e.to_string(),
+                            None => String::new(),
+                        }}</p>
+                        <button type="submit">"Save email settings"</button>
+                    </ActionForm>
+                    {n.staff.then(|| view! {
+                        <ActionForm action=digest_now attr:class="inline">
+                            <CsrfField/>
+                            <button type="submit" data-testid="digest-now">"Email me the digest now"</button>
+                        </ActionForm>
+                        <p role="status" data-testid="digest-status">{move || match digest_now.value().get() {
+                            Some(Ok(m)) => m,
+                            Some(Err(e)) => e.to_string(),
+                            None => String::new(),
+                        }}</p>
+                    })}
+                }.into_any(),
+            })}
+        </Transition>
     }
 }

@@ -352,8 +352,12 @@ pub async fn run_poller(
 }
 
 async fn poll_and_reconcile(db: &Db, odoo: &OdooClient, settings: &Settings, polls: u64) {
-    match sync::poller::poll_once(db, odoo, settings.include_rfqs).await {
-        Ok(r) if r.orders_seen > 0 => tracing::info!(
+    let options = sync::poller::PollOptions {
+        include_rfqs: settings.include_rfqs,
+        public_url: Some(settings.public_url.clone()),
+    };
+    match sync::poller::poll_once(db, odoo, &options).await {
+        Ok(r) if r.orders_changed_in_odoo > 0 => tracing::info!(
             orders = r.orders_seen,
             changed = r.orders_changed_in_odoo,
             calls = r.odoo_calls,
@@ -365,6 +369,41 @@ async fn poll_and_reconcile(db: &Db, odoo: &OdooClient, settings: &Settings, pol
     if polls.is_multiple_of(20) {
         if let Err(e) = sync::poller::reconcile(db, odoo, settings.include_rfqs).await {
             tracing::warn!(error = %e, "reconciliation failed");
+        }
+    }
+}
+
+/// Sends the exceptions digest when it is due, on one instance at a time (the `digest`
+/// lease), checking every five minutes.
+async fn run_digests(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let holder = sync::lease::hold(
+            &state.db,
+            "digest",
+            &state.instance,
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap_or(false);
+        if holder {
+            let every = chrono::Duration::hours(state.settings.digest_hours);
+            match notify::send_digests(
+                &state.db,
+                state.settings.ack_window_hours,
+                &state.settings.public_url,
+                every,
+                None,
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(digests = n, "exceptions digests queued"),
+                Err(e) => tracing::warn!(error = %e, "exceptions digest failed; will try again"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = shutdown.changed() => break,
         }
     }
 }
@@ -408,6 +447,9 @@ pub async fn run(
             worker,
             shutdown.clone(),
         )));
+    }
+    if state.settings.digest_hours > 0 {
+        tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
     }
     if let Some(smtp) = state.settings.smtp.clone() {
         tasks.push(tokio::spawn(notify::run_mailer(

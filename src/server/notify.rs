@@ -116,3 +116,194 @@ async fn send_due(
     }
     Ok(())
 }
+
+// ------------------------------------------------------------------ templates
+
+/// Mail about one purchase order, to the supplier's users.
+pub enum OrderMail<'a> {
+    Released { order: &'a str },
+    Changed { order: &'a str, changes: &'a str },
+}
+
+impl OrderMail<'_> {
+    /// (subject, body) for `name`, with a link to the order.
+    pub fn render(&self, name: &str, link: &str) -> (String, String) {
+        match self {
+            OrderMail::Released { order } => (
+                format!("New purchase order {order}"),
+                format!(
+                    "Hello {name},\n\nPurchase order {order} was released to you.\nPlease acknowledge it, or answer line by line:\n\n{link}\n\nYou get this mail because order mails are on in your account settings.\n"
+                ),
+            ),
+            OrderMail::Changed { order, changes } => (
+                format!("Purchase order {order} changed"),
+                format!(
+                    "Hello {name},\n\nThe buyer changed purchase order {order}: {changes}.\nPlease check it:\n\n{link}\n\nYou get this mail because order mails are on in your account settings.\n"
+                ),
+            ),
+        }
+    }
+}
+
+/// Queues `mail` for every active user of the supplier who wants order mails, in the
+/// transaction that recorded the change (so it is sent once, or not at all).
+pub async fn order_mail(
+    tx: &mut db::Tx<'_>,
+    supplier_id: i64,
+    order_id: i64,
+    mail: &OrderMail<'_>,
+    public_url: &str,
+) -> Result<usize, sqlx::Error> {
+    let recipients: Vec<(String, String)> = sqlx::query_as(
+        "SELECT email, display_name FROM users
+         WHERE supplier_id = $1 AND active = 1 AND notify_orders = 1 AND password_hash <> ''",
+    )
+    .bind(supplier_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let link = format!("{}/orders/{order_id}", public_url.trim_end_matches('/'));
+    for (email, name) in &recipients {
+        let (subject, body) = mail.render(name, &link);
+        queue(tx, email, &subject, &body).await?;
+    }
+    Ok(recipients.len())
+}
+
+async fn queue(
+    tx: &mut db::Tx<'_>,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(to)
+    .bind(subject)
+    .bind(body)
+    .bind(db::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The exceptions digest for buyers and admins: what needs them now, by category.
+pub fn digest_body(
+    name: &str,
+    view: &crate::api::exceptions::ExceptionsView,
+    link: &str,
+) -> Option<(String, String)> {
+    let sections: [(&str, Vec<String>); 5] = [
+        (
+            "Proposals awaiting a decision",
+            view.proposals
+                .iter()
+                .map(|p| format!("{} · {}: {}", p.order_name, p.supplier_name, p.description))
+                .collect(),
+        ),
+        (
+            "Not acknowledged in time",
+            view.late_acknowledgments
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} · {}: waiting {} h",
+                        l.order_name, l.supplier_name, l.age_hours
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "At-risk deliveries",
+            view.at_risk
+                .iter()
+                .map(|r| format!("{} · {}: {}", r.order_name, r.supplier_name, r.why))
+                .collect(),
+        ),
+        (
+            "Received against shipment notices",
+            view.discrepancies
+                .iter()
+                .map(|d| format!("{} · {}: {}", d.order_name, d.supplier_name, d.detail))
+                .collect(),
+        ),
+        (
+            "Could not be written to Odoo",
+            view.sync_problems
+                .iter()
+                .map(|d| format!("{} · {}", d.order_name.clone().unwrap_or_default(), d.kind))
+                .collect(),
+        ),
+    ];
+    let total: usize = sections.iter().map(|(_, items)| items.len()).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut body = format!("Hello {name},\n\n{total} things need the purchasing team:\n");
+    for (title, items) in &sections {
+        if items.is_empty() {
+            continue;
+        }
+        body.push_str(&format!("\n{title} ({})\n", items.len()));
+        for item in items.iter().take(10) {
+            body.push_str(&format!("  - {item}\n"));
+        }
+        if items.len() > 10 {
+            body.push_str(&format!("  - and {} more\n", items.len() - 10));
+        }
+    }
+    body.push_str(&format!("\nAll of it, with filters: {link}\n\nYou get this digest because it is on in your account settings.\n"));
+    Some((
+        format!("Millrace: {total} exceptions need the purchasing team"),
+        body,
+    ))
+}
+
+/// Sends the digest to every buyer and admin who wants it and has not had one for
+/// `every`; `only` limits it to one user and ignores `every` (a user asking for it now).
+/// Returns how many digests were queued.
+pub async fn send_digests(
+    db: &Db,
+    ack_window_hours: i64,
+    public_url: &str,
+    every: chrono::Duration,
+    only: Option<i64>,
+) -> Result<usize, sqlx::Error> {
+    let due_before = db::at(-every);
+    let staff: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, email, display_name FROM users
+         WHERE role IN ('buyer', 'admin') AND active = 1 AND password_hash <> ''
+           AND (($1 = 0 AND notify_digest = 1 AND (digest_sent_at IS NULL OR digest_sent_at <= $2)) OR id = $1)",
+    )
+    .bind(only.unwrap_or(0))
+    .bind(&due_before)
+    .fetch_all(db)
+    .await?;
+    if staff.is_empty() {
+        return Ok(0);
+    }
+    let view = crate::server::exceptions::overview(
+        db,
+        &crate::server::exceptions::Scope::default(),
+        ack_window_hours,
+    )
+    .await?;
+    let link = format!("{}/buyer/exceptions", public_url.trim_end_matches('/'));
+    let mut sent = 0;
+    for (id, email, name) in staff {
+        // Nothing to say: no mail, and the next check may still send one today.
+        let Some((subject, body)) = digest_body(&name, &view, &link) else {
+            continue;
+        };
+        let mut tx = db::write(db).await?;
+        queue(&mut tx, &email, &subject, &body).await?;
+        sqlx::query("UPDATE users SET digest_sent_at = $1 WHERE id = $2")
+            .bind(db::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        sent += 1;
+    }
+    Ok(sent)
+}

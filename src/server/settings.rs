@@ -53,6 +53,9 @@ pub struct Settings {
     /// `MILLRACE_OUTBOX_RETRY_CAP_SECONDS`: the longest wait between two delivery attempts
     /// (default 600; backoff starts at 2 s and doubles, with jitter).
     pub outbox_retry_cap: Duration,
+    /// `MILLRACE_DIGEST_HOURS`: how often buyers and admins get the exceptions digest
+    /// (default 24; 0 turns it off).
+    pub digest_hours: i64,
     /// `MILLRACE_SECURE_COOKIES`: set the Secure flag (behind TLS) (default false).
     pub secure_cookies: bool,
     /// `MILLRACE_INCLUDE_RFQS`: also show RFQs in state `sent` to suppliers (default false).
@@ -122,6 +125,7 @@ impl Settings {
             webhook_token: var("MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
             outbox_max_attempts: parse("MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
             outbox_lease: Duration::from_secs(parse("MILLRACE_OUTBOX_LEASE_SECONDS", 120u64)?),
+            digest_hours: parse("MILLRACE_DIGEST_HOURS", 24i64)?,
             outbox_retry_cap: Duration::from_secs(parse(
                 "MILLRACE_OUTBOX_RETRY_CAP_SECONDS",
                 600u64,

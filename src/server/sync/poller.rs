@@ -85,13 +85,25 @@ fn order_states(odoo: &OdooClient, include_rfqs: bool) -> Vec<&'static str> {
     states
 }
 
+/// How a poll runs.
+#[derive(Clone, Debug, Default)]
+pub struct PollOptions {
+    /// Also show RFQs in state `sent`.
+    pub include_rfqs: bool,
+    /// Where the portal is, for links in mail; None: no order mails.
+    pub public_url: Option<String>,
+}
+
 /// Reads everything changed since the cursor, page by page, until Odoo has nothing newer.
+/// Supplier users are mailed about released and changed orders, except while the cursor
+/// starts from nothing (a first sync, or a supplier just linked: history, not news).
 #[tracing::instrument(skip_all)]
 pub async fn poll_once(
     db: &Db,
     odoo: &OdooClient,
-    include_rfqs: bool,
+    options: &PollOptions,
 ) -> Result<PollReport, SyncError> {
+    let include_rfqs = options.include_rfqs;
     let suppliers: Vec<(i64, i64)> = sqlx::query_as("SELECT odoo_partner_id, id FROM suppliers")
         .fetch_all(db)
         .await?;
@@ -102,7 +114,16 @@ pub async fn poll_once(
     let partner_ids: Vec<i64> = suppliers.iter().map(|(p, _)| *p).collect();
     let supplier_of: HashMap<i64, i64> = suppliers.into_iter().collect();
     let mut cursor = load_cursor(db, PURCHASE_ORDER).await?;
+    let mail_to = options
+        .public_url
+        .as_deref()
+        .filter(|_| cursor != Cursor::start());
     let f = odoo.fields;
+    // Odoo's write_date has whole seconds: a record seen at the cursor's last second may
+    // have changed again within that second. Each poll therefore starts by reading that
+    // second again (storing is idempotent: unchanged records change nothing); the ids
+    // seen at it only keep the pages of one poll moving forward.
+    cursor.seen_at_last.clear();
     loop {
         let mut domain = cursor.domain();
         domain.push(json!(["partner_id", "child_of", partner_ids]));
@@ -242,6 +263,7 @@ pub async fn poll_once(
                 lines_by_order.get(&id).map(Vec::as_slice).unwrap_or(&[]),
                 &product_info,
                 f.line_uom,
+                mail_to,
             )
             .await?;
             report.orders_seen += 1;
@@ -460,6 +482,7 @@ async fn store_order(
     lines: &[&Map<String, Value>],
     products: &HashMap<i64, (String, String)>,
     line_uom_field: &str,
+    mail_to: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let odoo_id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
     let name = text(o.get("name")).unwrap_or_default();
@@ -524,6 +547,10 @@ async fn store_order(
                 None,
             )
             .await?;
+            if let Some(url) = mail_to {
+                let mail = crate::server::notify::OrderMail::Released { order: &name };
+                crate::server::notify::order_mail(&mut tx, supplier_id, id, &mail, url).await?;
+            }
             id
         }
     };
@@ -633,6 +660,14 @@ async fn store_order(
         }
     }
     let changed_after_answer = answered && !changes.is_empty();
+    if let (Some(url), false, true) = (mail_to, changes.is_empty(), existing.is_some()) {
+        let summary = changes.join("; ");
+        let mail = crate::server::notify::OrderMail::Changed {
+            order: &name,
+            changes: &summary,
+        };
+        crate::server::notify::order_mail(&mut tx, supplier_id, order_id, &mail, url).await?;
+    }
     if changed_after_answer {
         let summary = changes.join("; ");
         sqlx::query("UPDATE purchase_orders SET odoo_change_summary = $1 WHERE id = $2")

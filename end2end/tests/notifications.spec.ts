@@ -1,0 +1,46 @@
+import { test, expect } from "@playwright/test";
+import { hydrated, signIn, signOut, TOM } from "./helpers";
+
+const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
+
+test("a supplier chooses its order mails; a buyer gets the exceptions digest in the mailbox", async ({ page }) => {
+  await signIn(page, TOM);
+  await page.goto("/account");
+  await hydrated(page);
+  const orders = page.getByTestId("notify-orders");
+  await expect(orders).toBeChecked();
+  await orders.uncheck();
+  await page.getByRole("button", { name: "Save email settings" }).click();
+  await expect(page.getByTestId("notify-status")).toHaveText("Saved.");
+  await page.reload();
+  await expect(page.getByTestId("notify-orders")).not.toBeChecked();
+  await expect(page.getByTestId("digest-now")).toHaveCount(0);
+  await hydrated(page);
+  await page.getByTestId("notify-orders").check();
+  await page.getByRole("button", { name: "Save email settings" }).click();
+  await expect(page.getByTestId("notify-status")).toHaveText("Saved.");
+
+  // Something for the buyer: a proposal outside tolerance.
+  await page.goto("/orders?status=new");
+  await hydrated(page);
+  await page.locator("table.orders tbody tr a").first().click();
+  await hydrated(page);
+  const line = page.locator("article.line").first();
+  await line.getByText("Propose a change or reject").click();
+  await line.getByLabel("New quantity").fill("1");
+  await line.getByLabel("Reason (the buyer reads it)").fill("kiln down for a month");
+  await line.getByRole("button", { name: "Send answer" }).click();
+  await expect(page.locator("article.line").first().getByTestId("line-answer")).toContainText("Proposal awaiting buyer");
+  await signOut(page);
+
+  await signIn(page, BUYER);
+  await page.goto("/account");
+  await hydrated(page);
+  await expect(page.getByTestId("notify-digest")).toBeChecked();
+  await page.getByTestId("digest-now").click();
+  await expect(page.getByTestId("digest-status")).toContainText("on its way to buyer@millrace.example");
+  await page.goto("/dev/mailbox");
+  const digest = page.locator("article", { hasText: "buyer@millrace.example" }).filter({ hasText: "exceptions need the purchasing team" }).first();
+  await expect(digest).toContainText("Proposals awaiting a decision");
+  await expect(digest).toContainText("/buyer/exceptions");
+});

@@ -1,0 +1,4 @@
+-- Per-user mail preferences, and when each staff member last got the exceptions digest.
+ALTER TABLE users ADD COLUMN notify_orders INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN notify_digest INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN digest_sent_at TEXT;
