@@ -6,18 +6,25 @@ use leptos_router::hooks::use_query_map;
 use crate::api::performance::performance;
 use crate::domain::performance::{Ratio, Scorecard};
 
+// Integer arithmetic only: formatting floats would add its code to the browser bundle.
+
 fn percent(r: Ratio) -> String {
-    match r.percent() {
-        Some(p) => format!("{p:.0} %"),
+    match r.whole_percent() {
+        Some(p) => format!("{p} %"),
         None => "—".into(),
     }
 }
 
 fn hours(h: Option<f64>) -> String {
-    match h {
-        Some(h) if h < 48.0 => format!("{h:.1} h"),
-        Some(h) => format!("{:.1} days", h / 24.0),
-        None => "—".into(),
+    let Some(h) = h else {
+        return "—".into();
+    };
+    let tenths = (h * 10.0).round() as i64;
+    if tenths < 480 {
+        format!("{}.{} h", tenths / 10, tenths % 10)
+    } else {
+        let day_tenths = (h * 10.0 / 24.0).round() as i64;
+        format!("{}.{} days", day_tenths / 10, day_tenths % 10)
     }
 }
 
@@ -97,9 +104,9 @@ fn MonthChart(months: Vec<(String, Scorecard)>) -> impl IntoView {
         ("On time", "bar-ontime"),
         ("In full", "bar-infull"),
     ];
-    let (bar, gap, height) = (14.0, 18.0, 160.0);
-    let group = bar * SERIES.len() as f64 + gap;
-    let width = 40.0 + group * months.len() as f64;
+    let (bar, gap, height): (i64, i64, i64) = (14, 18, 160);
+    let group = bar * SERIES.len() as i64 + gap;
+    let width = 40 + group * months.len() as i64;
     let summary = months
         .iter()
         .map(|(m, c)| {
@@ -114,28 +121,28 @@ fn MonthChart(months: Vec<(String, Scorecard)>) -> impl IntoView {
         .join("; ");
     view! {
         <figure class="chart">
-            <svg role="img" aria-label=summary viewBox=format!("0 0 {width} {}", height + 40.0) width=width height=height + 40.0 data-testid="month-chart">
-                {[0.0, 50.0, 100.0].into_iter().map(|p| {
-                    let y = 10.0 + height * (1.0 - p / 100.0);
+            <svg role="img" aria-label=summary viewBox=format!("0 0 {width} {}", height + 40) width=width height=height + 40 data-testid="month-chart">
+                {[0i64, 50, 100].into_iter().map(|p| {
+                    let y = 10 + height * (100 - p) / 100;
                     view! {
                         <line x1="34" x2=width y1=y y2=y class="grid"/>
-                        <text x="30" y=y + 4.0 text-anchor="end" class="axis">{format!("{p:.0}%")}</text>
+                        <text x="30" y=y + 4 text-anchor="end" class="axis">{format!("{p}%")}</text>
                     }
                 }).collect_view()}
                 {months.iter().enumerate().map(|(i, (month, card))| {
-                    let x0 = 40.0 + group * i as f64;
+                    let x0 = 40 + group * i as i64;
                     let values = [card.acknowledged, card.on_time, card.in_full];
                     view! {
                         {values.into_iter().zip(SERIES).enumerate().map(|(k, (ratio, (name, class)))| {
-                            let p = ratio.percent().unwrap_or(0.0);
-                            let h = height * p / 100.0;
+                            let p = ratio.whole_percent().unwrap_or(0) as i64;
+                            let h = height * p / 100;
                             view! {
-                                <rect x=x0 + bar * k as f64 y=10.0 + height - h width=bar - 2.0 height=h class=class>
+                                <rect x=x0 + bar * k as i64 y=10 + height - h width=bar - 2 height=h class=class>
                                     <title>{format!("{month} · {name}: {} ({} of {})", percent(ratio), ratio.hits, ratio.of)}</title>
                                 </rect>
                             }
                         }).collect_view()}
-                        <text x=x0 + bar * 1.5 y=height + 28.0 text-anchor="middle" class="axis">{month.clone()}</text>
+                        <text x=x0 + bar * 3 / 2 y=height + 28 text-anchor="middle" class="axis">{month.clone()}</text>
                     }
                 }).collect_view()}
             </svg>

@@ -40,6 +40,12 @@ impl Ratio {
         (self.of > 0).then(|| 100.0 * self.hits as f64 / self.of as f64)
     }
 
+    /// The percentage rounded to a whole number, in integer arithmetic (the browser
+    /// bundle then carries no float formatting).
+    pub fn whole_percent(self) -> Option<u32> {
+        (self.of > 0).then(|| (200 * self.hits + self.of) / (2 * self.of))
+    }
+
     fn count(&mut self, hit: bool) {
         self.of += 1;
         self.hits += hit as u32;
@@ -154,6 +160,14 @@ mod tests {
             confirmed: Some(day(confirmed)),
             announced: announced.map(Decimal::from),
         }
+    }
+
+    #[test]
+    fn whole_percentages_round_half_up() {
+        assert_eq!(Ratio { hits: 1, of: 3 }.whole_percent(), Some(33));
+        assert_eq!(Ratio { hits: 2, of: 3 }.whole_percent(), Some(67));
+        assert_eq!(Ratio { hits: 1, of: 8 }.whole_percent(), Some(13));
+        assert_eq!(Ratio { hits: 0, of: 0 }.whole_percent(), None);
     }
 
     #[test]

@@ -19,31 +19,61 @@ pub struct Filter {
 
 /// The discrepancies of settled orders (a validated receipt, none open), newest first.
 pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, i64, String, String, String, String)> = sqlx::query_as(
+    // Only the filters in force go into the SQL (an order's page must not scan them all);
+    // `l` and `o` are the line and its order in each of the three queries below.
+    let mut clauses = vec![
+        "l.removed_in_odoo = 0 AND o.visible = 1".to_string(),
+        "o.id IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done')".to_string(),
+        "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state NOT IN ('done', 'cancel'))"
+            .to_string(),
+    ];
+    let mut ints: Vec<i64> = Vec::new();
+    let mut buyer: Option<String> = None;
+    if let Some(order) = filter.order {
+        ints.push(order);
+        clauses.push(format!("o.id = ${}", ints.len()));
+    }
+    if let Some(supplier) = filter.supplier {
+        ints.push(supplier);
+        clauses.push(format!("o.supplier_id = ${}", ints.len()));
+    }
+    if let Some(b) = &filter.buyer {
+        buyer = Some(b.clone());
+        clauses.push(format!("o.buyer_name = ${}", ints.len() + 1));
+    }
+    let scope = clauses.join(" AND ");
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut q = $query;
+            for i in &ints {
+                q = q.bind(*i);
+            }
+            if let Some(b) = &buyer {
+                q = q.bind(b.as_str());
+            }
+            q
+        }};
+    }
+    let lines_sql = format!(
         "SELECT l.id, l.odoo_id, o.id, o.name, s.name, l.description, l.qty_received
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
          JOIN suppliers s ON s.id = o.supplier_id
-         WHERE l.removed_in_odoo = 0 AND o.visible = 1
-           AND ($1 = 0 OR o.supplier_id = $1) AND ($2 = '' OR o.buyer_name = $2) AND ($3 = 0 OR o.id = $3)
-           AND EXISTS (SELECT 1 FROM receipts r WHERE r.order_id = o.id AND r.state = 'done')
-           AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.order_id = o.id AND r.state NOT IN ('done', 'cancel'))
-         ORDER BY o.id DESC, l.sequence, l.id",
-    )
-    .bind(filter.supplier.unwrap_or(0))
-    .bind(filter.buyer.clone().unwrap_or_default())
-    .bind(filter.order.unwrap_or(0))
-    .fetch_all(db)
-    .await?;
+         WHERE {scope} ORDER BY o.id DESC, l.sequence, l.id"
+    );
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let lines: Vec<(i64, i64, i64, String, String, String, String)> =
+        bound!(sqlx::query_as(&lines_sql)).fetch_all(db).await?;
     if lines.is_empty() {
         return Ok(Vec::new());
     }
-    let notices: Vec<(i64, String, String)> = sqlx::query_as(
+    let notices_sql = format!(
         "SELECT nl.line_id, nl.quantity, nl.lot_numbers FROM shipment_notice_lines nl
-         JOIN shipment_notices n ON n.id = nl.notice_id WHERE n.status <> 'cancelled'",
-    )
-    .fetch_all(db)
-    .await?;
+         JOIN shipment_notices n ON n.id = nl.notice_id
+         JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
+         WHERE n.status <> 'cancelled' AND {scope}"
+    );
+    let notices: Vec<(i64, String, String)> =
+        bound!(sqlx::query_as(&notices_sql)).fetch_all(db).await?;
     let mut announced: HashMap<i64, (Decimal, Vec<String>)> = HashMap::new();
     for (line, quantity, lots) in notices {
         let entry = announced.entry(line).or_default();
@@ -52,10 +82,12 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
             .1
             .extend(serde_json::from_str::<Vec<String>>(&lots).unwrap_or_default());
     }
-    let booked: Vec<(i64, String)> =
-        sqlx::query_as("SELECT line_odoo_id, lot_name FROM received_lots")
-            .fetch_all(db)
-            .await?;
+    let booked_sql = format!(
+        "SELECT rl.line_odoo_id, rl.lot_name FROM received_lots rl
+         JOIN purchase_order_lines l ON l.odoo_id = rl.line_odoo_id JOIN purchase_orders o ON o.id = l.order_id
+         WHERE {scope}"
+    );
+    let booked: Vec<(i64, String)> = bound!(sqlx::query_as(&booked_sql)).fetch_all(db).await?;
     let mut received_lots: HashMap<i64, Vec<String>> = HashMap::new();
     for (line, lot) in booked {
         received_lots.entry(line).or_default().push(lot);

@@ -374,9 +374,14 @@ async fn poll_and_reconcile(db: &Db, odoo: &OdooClient, settings: &Settings, pol
 }
 
 /// Sends the exceptions digest when it is due, on one instance at a time (the `digest`
-/// lease), checking every five minutes.
+/// lease), checking every five minutes, the first time five minutes after start (a
+/// starting instance has other work).
 async fn run_digests(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = shutdown.changed() => break,
+        }
         let holder = sync::lease::hold(
             &state.db,
             "digest",
@@ -400,10 +405,6 @@ async fn run_digests(state: AppState, mut shutdown: watch::Receiver<bool>) {
                 Ok(n) => tracing::info!(digests = n, "exceptions digests queued"),
                 Err(e) => tracing::warn!(error = %e, "exceptions digest failed; will try again"),
             }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
-            _ = shutdown.changed() => break,
         }
     }
 }
