@@ -1978,6 +1978,12 @@ async fn an_admin_links_a_vendor_and_its_invited_admin_sees_only_its_own_orders(
     let r = zoe.sign_in("zoe@azure.example", "").await;
     assert!(!r.status().is_success());
     let token = invitation_token(&app, "zoe@azure.example").await;
+    let (invitation,): (String,) =
+        sqlx::query_as("SELECT body FROM mail_outbox WHERE to_address = 'zoe@azure.example'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(invitation.contains("for Azure Interior"), "{invitation}");
     let r = zoe
         .post(
             "/api/password-reset/complete",

@@ -347,15 +347,17 @@ pub async fn invite(
         return Err(ActionError::Invalid(format!("{}.", problems.join("; "))));
     }
     let mut tx = db::write(db).await?;
-    if let Some(org) = org {
-        let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM suppliers WHERE id = $1")
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if known.is_none() {
-            return Err(ActionError::NotFound);
+    let organisation = match org {
+        Some(org) => {
+            let known: Option<(String,)> =
+                sqlx::query_as("SELECT name FROM suppliers WHERE id = $1")
+                    .bind(org)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            known.ok_or(ActionError::NotFound)?.0
         }
-    }
+        None => "the purchasing team".to_string(),
+    };
     let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
         .bind(&email)
         .fetch_optional(&mut *tx)
@@ -393,14 +395,6 @@ pub async fn invite(
         "{}/password-reset/{token}",
         public_url.trim_end_matches('/')
     );
-    let organisation = match org {
-        Some(_) => inviter
-            .supplier_name
-            .clone()
-            .filter(|_| inviter.role == Role::SupplierAdmin)
-            .unwrap_or_else(|| "your organisation".into()),
-        None => "the purchasing team".into(),
-    };
     sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&email)
         .bind("You are invited to the Millrace supplier portal")
