@@ -867,39 +867,24 @@ async fn a_password_reset_link_works_once_and_ends_every_session() {
         .unwrap();
     assert_ne!(stored, token, "only a hash of the token is stored");
 
-    let r = anonymous
-        .post(
-            "/api/password-reset/complete",
-            &[
-                ("token", &token),
-                ("password", "short"),
-                ("confirm", "short"),
-            ],
-        )
-        .await;
+    let r = choose_password(&anonymous, &token, "short", "short").await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("at least 10 characters"));
-    let r = anonymous
-        .post(
-            "/api/password-reset/complete",
-            &[
-                ("token", &token),
-                ("password", "a-new-long-password"),
-                ("confirm", "a-new-long-password"),
-            ],
-        )
-        .await;
+    let r = choose_password(
+        &anonymous,
+        &token,
+        "a-new-long-password",
+        "a-new-long-password",
+    )
+    .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let r = anonymous
-        .post(
-            "/api/password-reset/complete",
-            &[
-                ("token", &token),
-                ("password", "another-long-password"),
-                ("confirm", "another-long-password"),
-            ],
-        )
-        .await;
+    let r = choose_password(
+        &anonymous,
+        &token,
+        "another-long-password",
+        "another-long-password",
+    )
+    .await;
     assert_eq!(r.status(), 422, "the link works once");
 
     // The session opened before the reset is over; the old password no longer works.
@@ -942,16 +927,13 @@ async fn a_password_reset_link_works_once_and_ends_every_session() {
         .execute(&app.db)
         .await
         .unwrap();
-    let r = anonymous
-        .post(
-            "/api/password-reset/complete",
-            &[
-                ("token", &token),
-                ("password", "a-new-long-password"),
-                ("confirm", "a-new-long-password"),
-            ],
-        )
-        .await;
+    let r = choose_password(
+        &anonymous,
+        &token,
+        "a-new-long-password",
+        "a-new-long-password",
+    )
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("not valid any more"));
 }
@@ -1876,6 +1858,24 @@ async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
 
 // ------------------------------------------------------------------ onboarding
 
+/// Chooses a password through a reset or invitation link's token.
+async fn choose_password(
+    b: &Browser,
+    token: &str,
+    password: &str,
+    confirm: &str,
+) -> reqwest::Response {
+    b.post(
+        "/api/password-reset/complete",
+        &[
+            ("token", token),
+            ("password", password),
+            ("confirm", confirm),
+        ],
+    )
+    .await
+}
+
 /// The invitation link in the newest mail to `to`.
 async fn invitation_token(app: &TestApp, to: &str) -> String {
     let (body,): (String,) = sqlx::query_as(
@@ -1984,27 +1984,9 @@ async fn an_admin_links_a_vendor_and_its_invited_admin_sees_only_its_own_orders(
             .await
             .unwrap();
     assert!(invitation.contains("for Azure Interior"), "{invitation}");
-    let r = zoe
-        .post(
-            "/api/password-reset/complete",
-            &[
-                ("token", &token),
-                ("password", "zoe-chose-this-one"),
-                ("confirm", "zoe-chose-this-one"),
-            ],
-        )
-        .await;
+    let r = choose_password(&zoe, &token, "zoe-chose-this-one", "zoe-chose-this-one").await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let r = zoe
-        .post(
-            "/api/password-reset/complete",
-            &[
-                ("token", &token),
-                ("password", "zoe-chose-another"),
-                ("confirm", "zoe-chose-another"),
-            ],
-        )
-        .await;
+    let r = choose_password(&zoe, &token, "zoe-chose-another", "zoe-chose-another").await;
     assert_eq!(r.status(), 422, "the link works once");
     let r = zoe.sign_in("zoe@azure.example", "zoe-chose-this-one").await;
     assert!(r.status().is_success() || r.status().is_redirection());

@@ -6,10 +6,10 @@
 //!   as supplier users or supplier admins;
 //! - everyone else: nothing here.
 
-use rand::RngCore;
 use serde_json::{json, Value};
 
 use crate::api::admin::{AuditEntry, SupplierSettings, TeamMember, VendorHit};
+use crate::server::auth::reset;
 use crate::server::auth::session::Role;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
@@ -380,31 +380,24 @@ pub async fn invite(
     .bind(db::now())
     .fetch_one(&mut *tx)
     .await?;
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    sqlx::query(
-        "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, purpose) VALUES ($1, $2, $3, 'invitation')",
+    let link = reset::issue_link(
+        &mut tx,
+        user_id,
+        reset::Purpose::Invitation,
+        chrono::Duration::days(INVITATION_VALID_DAYS),
+        public_url,
     )
-    .bind(crate::server::auth::reset::token_hash(&token))
-    .bind(user_id)
-    .bind(db::at(chrono::Duration::days(INVITATION_VALID_DAYS)))
-    .execute(&mut *tx)
     .await?;
-    let link = format!(
-        "{}/password-reset/{token}",
-        public_url.trim_end_matches('/')
-    );
-    sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&email)
-        .bind("You are invited to the Millrace supplier portal")
-        .bind(format!(
+    crate::server::notify::queue(
+        &mut tx,
+        &email,
+        "You are invited to the Millrace supplier portal",
+        &format!(
             "Hello {name},\n\n{} invited you to the supplier portal, for {organisation}.\nOpen this link within {INVITATION_VALID_DAYS} days to choose your password; it works once:\n\n{link}\n\nThen sign in with {email}.\n",
             inviter.display_name
-        ))
-        .bind(db::now())
-        .execute(&mut *tx)
-        .await?;
+        ),
+    )
+    .await?;
     tx.commit().await?;
     audit(
         db,

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::api::exceptions::ReceiptDiscrepancy;
 use crate::domain::discrepancy::{line_discrepancy, Discrepancy};
-use crate::server::db::Db;
+use crate::server::db::{arg, bind_args, Arg, Db};
 
 /// Which lines to look at.
 #[derive(Clone, Debug, Default)]
@@ -27,33 +27,23 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
         "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state NOT IN ('done', 'cancel'))"
             .to_string(),
     ];
-    let mut ints: Vec<i64> = Vec::new();
-    let mut buyer: Option<String> = None;
+    let mut args = Vec::new();
     if let Some(order) = filter.order {
-        ints.push(order);
-        clauses.push(format!("o.id = ${}", ints.len()));
+        clauses.push(format!("o.id = {}", arg(&mut args, Arg::Int(order))));
     }
     if let Some(supplier) = filter.supplier {
-        ints.push(supplier);
-        clauses.push(format!("o.supplier_id = ${}", ints.len()));
+        clauses.push(format!(
+            "o.supplier_id = {}",
+            arg(&mut args, Arg::Int(supplier))
+        ));
     }
     if let Some(b) = &filter.buyer {
-        buyer = Some(b.clone());
-        clauses.push(format!("o.buyer_name = ${}", ints.len() + 1));
+        clauses.push(format!(
+            "o.buyer_name = {}",
+            arg(&mut args, Arg::Text(b.clone()))
+        ));
     }
     let scope = clauses.join(" AND ");
-    macro_rules! bound {
-        ($query:expr) => {{
-            let mut q = $query;
-            for i in &ints {
-                q = q.bind(*i);
-            }
-            if let Some(b) = &buyer {
-                q = q.bind(b.as_str());
-            }
-            q
-        }};
-    }
     let lines_sql = format!(
         "SELECT l.id, l.odoo_id, o.id, o.name, s.name, l.description, l.qty_received
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
@@ -62,7 +52,9 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
     );
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let lines: Vec<(i64, i64, i64, String, String, String, String)> =
-        bound!(sqlx::query_as(&lines_sql)).fetch_all(db).await?;
+        bind_args(sqlx::query_as(&lines_sql), &args)
+            .fetch_all(db)
+            .await?;
     if lines.is_empty() {
         return Ok(Vec::new());
     }
@@ -72,8 +64,9 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
          JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
          WHERE n.status <> 'cancelled' AND {scope}"
     );
-    let notices: Vec<(i64, String, String)> =
-        bound!(sqlx::query_as(&notices_sql)).fetch_all(db).await?;
+    let notices: Vec<(i64, String, String)> = bind_args(sqlx::query_as(&notices_sql), &args)
+        .fetch_all(db)
+        .await?;
     let mut announced: HashMap<i64, (Decimal, Vec<String>)> = HashMap::new();
     for (line, quantity, lots) in notices {
         let entry = announced.entry(line).or_default();
@@ -87,7 +80,9 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
          JOIN purchase_order_lines l ON l.odoo_id = rl.line_odoo_id JOIN purchase_orders o ON o.id = l.order_id
          WHERE {scope}"
     );
-    let booked: Vec<(i64, String)> = bound!(sqlx::query_as(&booked_sql)).fetch_all(db).await?;
+    let booked: Vec<(i64, String)> = bind_args(sqlx::query_as(&booked_sql), &args)
+        .fetch_all(db)
+        .await?;
     let mut received_lots: HashMap<i64, Vec<String>> = HashMap::new();
     for (line, lot) in booked {
         received_lots.entry(line).or_default().push(lot);

@@ -169,7 +169,8 @@ pub async fn order_mail(
     Ok(recipients.len())
 }
 
-async fn queue(
+/// Puts one mail in the outbox, in the caller's transaction.
+pub async fn queue(
     tx: &mut db::Tx<'_>,
     to: &str,
     subject: &str,

@@ -15,7 +15,7 @@ use crate::domain::order::{
 };
 use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
 use crate::server::auth::CurrentUser;
-use crate::server::db::{self, Db};
+use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::sync::outbox::{self, OutboxAction};
 use crate::server::time::UserClock;
 
@@ -136,31 +136,6 @@ pub(crate) fn like(q: &str) -> String {
             .replace('%', "\\%")
             .replace('_', "\\_")
     )
-}
-
-/// A bind argument of a query assembled from the filters in force.
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-/// Adds `a` to `args` and returns its placeholder.
-fn arg(args: &mut Vec<Arg>, a: Arg) -> String {
-    args.push(a);
-    format!("${}", args.len())
-}
-
-fn bind_args<'q, O>(
-    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    args: &'q [Arg],
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-    for a in args {
-        query = match a {
-            Arg::Int(i) => query.bind(*i),
-            Arg::Text(t) => query.bind(t.as_str()),
-        };
-    }
-    query
 }
 
 pub async fn list(

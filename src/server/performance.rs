@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
 use crate::domain::performance::{LineFacts, OrderFacts};
-use crate::server::db::Db;
+use crate::server::db::{arg, bind_args, Arg, Db};
 
 /// A supplier organisation's released orders of the period, by supplier: (id, name, orders).
 pub async fn facts(
@@ -16,42 +16,57 @@ pub async fn facts(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(i64, String, Vec<OrderFacts>)>, sqlx::Error> {
-    let from = format!("{from} 00:00:00");
-    let to = format!("{to} 23:59:59");
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let orders: Vec<(i64, i64, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    // The orders in scope (`o`), in each query below: released in the period, of the
+    // supplier when one is asked for.
+    let mut args = Vec::new();
+    let mut scope = format!(
+        "o.visible = 1 AND COALESCE(o.date_approve, o.date_order) >= {} AND COALESCE(o.date_approve, o.date_order) <= {}",
+        arg(&mut args, Arg::Text(format!("{from} 00:00:00"))),
+        arg(&mut args, Arg::Text(format!("{to} 23:59:59")))
+    );
+    if let Some(supplier) = supplier {
+        scope.push_str(&format!(
+            " AND o.supplier_id = {}",
+            arg(&mut args, Arg::Int(supplier))
+        ));
+    }
+    let orders_sql = format!(
         "SELECT o.id, s.id, s.name, COALESCE(o.date_approve, o.date_order), o.acknowledged_at,
                 (SELECT MAX(r.date_done) FROM receipts r WHERE r.order_id = o.id AND r.state = 'done')
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_state = 'purchase'
-           AND COALESCE(o.date_approve, o.date_order) >= $1 AND COALESCE(o.date_approve, o.date_order) <= $2
-           AND ($3 = 0 OR s.id = $3)
-         ORDER BY s.name, s.id, o.id",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(supplier.unwrap_or(0))
-    .fetch_all(db)
-    .await?;
+         WHERE o.odoo_state = 'purchase' AND {scope}
+         ORDER BY s.name, s.id, o.id"
+    );
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, Option<String>, String, String, Option<String>)> = sqlx::query_as(
+    let orders: Vec<(
+        i64,
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = bind_args(sqlx::query_as(&orders_sql), &args)
+        .fetch_all(db)
+        .await?;
+    let lines_sql = format!(
         "SELECT l.id, l.order_id, l.answer, l.quantity, l.qty_received, l.date_planned
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-         WHERE l.removed_in_odoo = 0 AND o.visible = 1
-           AND COALESCE(o.date_approve, o.date_order) >= $1 AND COALESCE(o.date_approve, o.date_order) <= $2
-           AND ($3 = 0 OR o.supplier_id = $3)",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(supplier.unwrap_or(0))
-    .fetch_all(db)
-    .await?;
-    let announced_rows: Vec<(i64, String)> = sqlx::query_as(
+         WHERE l.removed_in_odoo = 0 AND {scope}"
+    );
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let lines: Vec<(i64, i64, Option<String>, String, String, Option<String>)> =
+        bind_args(sqlx::query_as(&lines_sql), &args)
+            .fetch_all(db)
+            .await?;
+    let announced_sql = format!(
         "SELECT nl.line_id, nl.quantity FROM shipment_notice_lines nl
-         JOIN shipment_notices n ON n.id = nl.notice_id WHERE n.status <> 'cancelled'",
-    )
-    .fetch_all(db)
-    .await?;
+         JOIN shipment_notices n ON n.id = nl.notice_id
+         JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
+         WHERE n.status <> 'cancelled' AND {scope}"
+    );
+    let announced_rows: Vec<(i64, String)> = bind_args(sqlx::query_as(&announced_sql), &args)
+        .fetch_all(db)
+        .await?;
     let mut announced: HashMap<i64, Decimal> = HashMap::new();
     for (line, q) in announced_rows {
         *announced.entry(line).or_default() += q.parse::<Decimal>().unwrap_or_default();

@@ -12,7 +12,7 @@ pub const LINK_VALID_MINUTES: i64 = 60;
 /// Reset mails per address per hour, so the form cannot be used to flood an inbox.
 pub const MAX_REQUESTS_PER_HOUR: i64 = 3;
 
-pub(crate) fn token_hash(token: &str) -> String {
+fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -54,34 +54,63 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
         audit(db, Some(user_id), "password_reset_throttled", email, "", ip).await;
         return Ok(());
     }
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let link = format!(
-        "{}/password-reset/{token}",
-        public_url.trim_end_matches('/')
-    );
     let mut tx = db::write(db).await?;
-    sqlx::query(
-        "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+    let link = issue_link(
+        &mut tx,
+        user_id,
+        Purpose::Reset,
+        chrono::Duration::minutes(LINK_VALID_MINUTES),
+        public_url,
     )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(db::at(chrono::Duration::minutes(LINK_VALID_MINUTES)))
-    .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(email)
-        .bind("Reset your Millrace password")
-        .bind(format!(
+    crate::server::notify::queue(
+        &mut tx,
+        email,
+        "Reset your Millrace password",
+        &format!(
             "Hello {name},\n\nSomeone (hopefully you) asked to reset your password for the supplier portal.\nOpen this link within {LINK_VALID_MINUTES} minutes to choose a new one; it works once:\n\n{link}\n\nIf you did not ask, ignore this message: your password stays as it is.\n"
-        ))
-        .bind(db::now())
-        .execute(&mut *tx)
-        .await?;
+        ),
+    )
+    .await?;
     tx.commit().await?;
     audit(db, Some(user_id), "password_reset_requested", email, "", ip).await;
     Ok(())
+}
+
+/// What a single-use link is for; both set a password when used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Reset,
+    Invitation,
+}
+
+/// Makes a single-use link to choose a password, valid for `valid`; stores only its hash.
+pub async fn issue_link(
+    tx: &mut db::Tx<'_>,
+    user_id: i64,
+    purpose: Purpose,
+    valid: chrono::Duration,
+    public_url: &str,
+) -> Result<String, sqlx::Error> {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    sqlx::query(
+        "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, purpose) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(db::at(valid))
+    .bind(match purpose {
+        Purpose::Reset => "reset",
+        Purpose::Invitation => "invitation",
+    })
+    .execute(&mut **tx)
+    .await?;
+    Ok(format!(
+        "{}/password-reset/{token}",
+        public_url.trim_end_matches('/')
+    ))
 }
 
 /// Sets a new password with a valid link; the link is used up and every session of the

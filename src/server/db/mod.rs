@@ -117,6 +117,33 @@ pub async fn write(db: &Db) -> Result<Tx<'static>, sqlx::Error> {
 /// The advisory lock key of [`write`] ("millrace" in ASCII, fits in an i64).
 const WRITE_LOCK: i64 = 0x6d_69_6c_6c_72_61_63_65;
 
+/// A bind argument of a query assembled from the filters in force (only those go into
+/// the SQL, so the planner sees plain predicates it can use indexes for).
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Adds `a` to `args` and returns its placeholder (`$n`).
+pub fn arg(args: &mut Vec<Arg>, a: Arg) -> String {
+    args.push(a);
+    format!("${}", args.len())
+}
+
+/// Binds `args` in order.
+pub fn bind_args<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        query = match a {
+            Arg::Int(i) => query.bind(*i),
+            Arg::Text(t) => query.bind(t.as_str()),
+        };
+    }
+    query
+}
+
 /// `$first, $first+1, ...`: `count` placeholders for an `IN (...)` list.
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
