@@ -13,7 +13,8 @@ mod cli {
     use tokio::sync::watch;
 
     use millrace::odoo_double::{self, DoubleConfig, Seed};
-    use millrace::server::odoo::{OdooClient, OdooSettings, TransportChoice};
+    use millrace::server::odoo::{OdooSettings, TransportChoice};
+    use millrace::server::secrets::SealingKeys;
     use millrace::server::settings::{Secret, Settings};
     use millrace::server::{self, db, AppState};
 
@@ -92,23 +93,6 @@ mod cli {
         rx
     }
 
-    async fn connect_odoo(settings: OdooSettings) -> OdooClient {
-        let mut wait = Duration::from_secs(1);
-        loop {
-            match OdooClient::connect(settings.clone()).await {
-                Ok(c) => {
-                    tracing::info!(url = %settings.url, version = c.version, transport = c.transport.name(), "connected to odoo");
-                    return c;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot connect to odoo yet; supplier actions are kept and sent later");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(60));
-                }
-            }
-        }
-    }
-
     async fn serve(
         settings: Settings,
         bind: std::net::IpAddr,
@@ -132,18 +116,37 @@ mod cli {
             .with_context(|| format!("binding {addr}"))?;
         let settings = Arc::new(settings);
         let state = AppState::new(db, settings.clone(), leptos_options);
-        let odoo = match &settings.odoo {
-            Some(o) => Some(connect_odoo(o.clone()).await),
-            None => {
-                tracing::warn!("no odoo configured (MILLRACE_ODOO_URL): nothing is synced");
-                None
-            }
-        };
+        if settings.odoo.is_none() {
+            tracing::info!(
+                "no MILLRACE_ODOO_URL: Odoo settings saved on /admin/odoo are used, if any"
+            );
+        }
         if let Some(b) = banner {
             println!("{b}");
         }
         tracing::info!(%addr, "millrace listening");
-        server::run(listener, state, odoo, shutdown_signal()).await
+        server::run(listener, state, shutdown_signal()).await
+    }
+
+    /// The data folder's server key (`secret.key`, made on first start, readable by its owner only).
+    fn demo_sealing_key(data_dir: &std::path::Path) -> anyhow::Result<SealingKeys> {
+        let path = data_dir.join("secret.key");
+        if !path.exists() {
+            use std::io::Write;
+            #[cfg(unix)]
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            options.mode(0o600);
+            let mut f = options
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            f.write_all(SealingKeys::generate().as_bytes())?;
+        }
+        let key = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        SealingKeys::parse(&key, &[]).map_err(anyhow::Error::msg)
     }
 
     pub async fn main() -> anyhow::Result<()> {
@@ -183,6 +186,10 @@ mod cli {
                     max_concurrent_calls: 4,
                 });
                 settings.poll_interval = Duration::from_secs(5);
+                // The demo's admin can store Odoo settings: a server key per data folder.
+                if settings.sealing.is_none() {
+                    settings.sealing = Some(demo_sealing_key(&data_dir)?);
+                }
                 settings.dev_mailbox = true;
                 settings.public_url = format!("http://127.0.0.1:{port}");
                 settings.upload_dir = data_dir.join("uploads");

@@ -457,7 +457,7 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
             let pool = millrace::server::db::open(&url).await.unwrap();
             let worker = Worker {
                 db: pool.clone(),
-                odoo,
+                odoo: millrace::server::odoo::OdooLink::fixed(odoo),
                 retry,
                 upload_dir,
                 health: Default::default(),

@@ -44,12 +44,9 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let odoo = OdooClient::connect(settings.odoo.clone().unwrap())
-        .await
-        .unwrap();
     let state = AppState::new(db.clone(), Arc::new(settings), conf.leptos_options);
     let (stop, rx) = watch::channel(false);
-    tokio::spawn(server::run(listener, state, Some(odoo), rx));
+    tokio::spawn(server::run(listener, state, rx));
     // Tests start from a portal that has finished its first poll (its cursor is stored).
     for _ in 0..200 {
         if sqlx::query("SELECT 1 FROM sync_cursors")
@@ -510,7 +507,7 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
     // Odoo refuses everything for a while: the API key stops working (a permanent error).
     let key = app
         .double
-        .with_env(|env| std::mem::replace(&mut env.users[0].api_key, "revoked".into()));
+        .with_env(|env| std::mem::replace(&mut env.users[0].api_keys, vec!["revoked".into()]));
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
     assert_eq!(
         ana.post("/api/orders/acknowledge", &[("order_id", &order_id)])
@@ -567,7 +564,7 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
     );
 
     // The key is fixed in Odoo; the buyer replays and the acknowledgment arrives once.
-    app.double.with_env(|env| env.users[0].api_key = key);
+    app.double.with_env(|env| env.users[0].api_keys = key);
     assert_eq!(
         buyer
             .post("/api/sync/replay", &[("id", &id)])
@@ -2247,12 +2244,7 @@ async fn performance(b: &Browser, supplier: String, from: &str) -> reqwest::Resp
 async fn performance_is_every_supplier_for_buyers_and_only_its_own_for_a_supplier() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
-    let page = synced_orders(&ana, 1).await;
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
-    let r = ana
-        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
-        .await;
-    assert_eq!(r.status(), 200);
+    acknowledge_first(&ana).await;
     let (wood,): (i64,) = sqlx::query_as("SELECT id FROM suppliers WHERE odoo_partner_id = 11")
         .fetch_one(&app.db)
         .await
@@ -2603,4 +2595,216 @@ async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
         .unwrap();
     assert_eq!(send().await.unwrap(), 1);
     assert_eq!(mails_to(&app, "buyer@millrace.example").await.len(), 2);
+}
+
+async fn apply(b: &Browser, form: Vec<(&'static str, String)>) -> reqwest::Response {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/api/admin/odoo/apply", &fields).await
+}
+
+/// Acknowledges the supplier's first order; returns its name.
+async fn acknowledge_first(b: &Browser) -> String {
+    let page = synced_orders(b, 1).await;
+    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let r = b
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
+    assert_eq!(r.status(), 200);
+    page["orders"][0]["name"].as_str().unwrap().to_string()
+}
+
+/// The double as an Odoo user managing their API keys (Preferences → Account Security).
+fn odoo_api_key(double: &RunningDouble, add: Option<&str>, revoke: Option<&str>) {
+    double.with_env(|env| {
+        let user = &mut env.users[0];
+        if let Some(k) = add {
+            user.api_keys.push(k.to_string());
+        }
+        if let Some(k) = revoke {
+            user.api_keys.retain(|x| x != k);
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_rotates_the_odoo_api_key_on_the_page_and_deliveries_go_on() {
+    use millrace::server::secrets::SealingKeys;
+    let server_key = SealingKeys::generate();
+    let sealing = SealingKeys::parse(&server_key, &[]).unwrap();
+    let app = spawn_app_with(|s| s.sealing = Some(sealing.clone())).await;
+    let old_key = app.double.config.api_key.clone();
+    let admin = signed_in(&app, "admin@millrace.example", "admin-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let form = |key: &'static str, intent: &'static str, url: String| {
+        vec![
+            ("url", url),
+            ("database", "mfg".to_string()),
+            ("login", "admin".to_string()),
+            ("api_key", key.to_string()),
+            ("intent", intent.to_string()),
+        ]
+    };
+
+    // Nobody but an admin reads or changes the connection.
+    for b in [&ana, &buyer] {
+        assert_eq!(b.get("/api/admin/odoo", &[]).await.status(), 403);
+        let r = apply(b, form("x", "save", app.double.url.clone())).await;
+        assert_eq!(r.status(), 403);
+    }
+    let view: Value = admin
+        .get("/api/admin/odoo", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["source"], "Environment");
+    assert_eq!(view["running_revision"], 0);
+    assert!(
+        view["connected"].as_str().unwrap().starts_with("Odoo 19"),
+        "{view}"
+    );
+    assert!(
+        !view.to_string().contains(&old_key),
+        "the key is never shown back"
+    );
+
+    // Wrong input and wrong keys: a message to act on, nothing stored.
+    let r = apply(
+        &admin,
+        form("new-key-2", "save", "ftp://odoo.example".into()),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("must start with https://"));
+    let r = apply(&admin, form("not-a-key", "test", app.double.url.clone())).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Odoo refused login 'admin' with this API key: check the login and the API key"));
+    let r = apply(&admin, form("not-a-key", "save", app.double.url.clone())).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .starts_with("{\"Invalid\":\"Not saved: "));
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM odoo_connection")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.0, 0);
+
+    // Rotation: a second key in Odoo, tested, saved here, then the first revoked in Odoo.
+    odoo_api_key(&app.double, Some("new-key-2"), None);
+    let r = apply(&admin, form("new-key-2", "test", app.double.url.clone())).await;
+    assert_eq!(r.status(), 200);
+    let tested: Value = r.json().await.unwrap();
+    assert!(tested["saved_revision"].is_null());
+    assert!(tested["lines"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("server: Odoo 19"));
+    let r = apply(
+        &admin,
+        form("new-key-2", "save", format!("{}/", app.double.url)),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(saved["saved_revision"], 1);
+    odoo_api_key(&app.double, None, Some(&old_key));
+
+    // Stored sealed: no column holds the key, nor does the audit log.
+    let row: (String, String, String, String, String, i64) = sqlx::query_as(
+        "SELECT url, login, key_id, api_key_nonce, api_key_sealed, revision FROM odoo_connection",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(row.0, app.double.url, "the trailing slash is dropped");
+    assert!(![&row.2, &row.3, &row.4]
+        .iter()
+        .any(|c| c.contains("new-key-2")));
+    let audit: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, detail FROM audit_log WHERE action LIKE 'odoo_connection%' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "odoo_connection_tested",
+            "odoo_connection_refused",
+            "odoo_connection_tested",
+            "odoo_connection_saved"
+        ]
+    );
+    assert!(audit[3].1.contains("API key replaced"), "{audit:?}");
+    assert!(!audit
+        .iter()
+        .any(|(_, d)| d.contains("new-key-2") || d.contains(&old_key)));
+
+    // The running worker uses the new key: an acknowledgment reaches Odoo, the old key revoked.
+    let name = acknowledge_first(&ana).await;
+    eventually("acknowledged in Odoo with the new key", || {
+        let (_, acknowledged, _) = odoo_order(&app.double, &name);
+        async move { acknowledged }
+    })
+    .await;
+    let view: Value = admin
+        .get("/api/admin/odoo", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["source"], "AdminPage");
+    assert_eq!(
+        (view["revision"].clone(), view["running_revision"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(view["saved_by"], "admin@millrace.example");
+
+    // Saving with the key left empty keeps it.
+    let r = apply(&admin, form("", "save", app.double.url.clone())).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let audit: (String,) = sqlx::query_as(
+        "SELECT detail FROM audit_log WHERE action = 'odoo_connection_saved' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        audit.0.starts_with("revision 2: API key kept"),
+        "{}",
+        audit.0
+    );
+
+    // Another instance, started with the environment's (now revoked) key, uses what was
+    // saved; without the server key it says what is missing instead of guessing.
+    let mut other = Settings::from_env().unwrap();
+    other.odoo = Some(common::odoo_settings(&app.double, TransportChoice::Auto));
+    other.sealing = Some(SealingKeys::parse(&server_key, &[]).unwrap());
+    let (wanted, revision) = millrace::server::connection::wanted(&app.db, &other)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((wanted.api_key.expose(), revision), ("new-key-2", 2));
+    other.sealing = None;
+    let e = millrace::server::connection::wanted(&app.db, &other)
+        .await
+        .unwrap_err();
+    assert!(e.contains("MILLRACE_SECRET_KEY"), "{e}");
+    // After a server key rotation the stored key opens with the previous key.
+    let next = SealingKeys::generate();
+    other.sealing = Some(SealingKeys::parse(&next, &[&server_key]).unwrap());
+    let (wanted, _) = millrace::server::connection::wanted(&app.db, &other)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(wanted.api_key.expose(), "new-key-2");
 }

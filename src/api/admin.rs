@@ -89,6 +89,11 @@ fn action_error(e: crate::server::orders::ActionError, missing: &str) -> AppErro
     }
 }
 
+/// Why vendors cannot be searched or linked right now.
+#[cfg(feature = "ssr")]
+const NO_ODOO: &str =
+    "The portal is not connected to Odoo: see Odoo connection (/admin/odoo) for why.";
+
 /// The organisations, and Odoo's vendors matching `q` when it is not empty.
 #[server(endpoint = "admin/suppliers", input = GetUrl)]
 pub async fn admin_suppliers(q: String) -> Result<SuppliersView, AppError> {
@@ -100,9 +105,9 @@ pub async fn admin_suppliers(q: String) -> Result<SuppliersView, AppError> {
         .map_err(context::internal)?;
     let (mut hits, mut search_problem) = (None, None);
     if q.trim().chars().count() >= 2 {
-        match &state.odoo {
-            None => search_problem = Some("No Odoo is configured (MILLRACE_ODOO_URL).".into()),
-            Some(odoo) => match crate::server::admin::search_vendors(&state.db, odoo, &q).await {
+        match state.odoo.client() {
+            None => search_problem = Some(NO_ODOO.into()),
+            Some(odoo) => match crate::server::admin::search_vendors(&state.db, &odoo, &q).await {
                 Ok(h) => hits = Some(h),
                 Err(e) => {
                     search_problem = Some(format!(
@@ -138,8 +143,8 @@ pub async fn link_vendor(csrf_token: String, partner_id: i64) -> Result<i64, App
     let state = context::state()?;
     let odoo = state
         .odoo
-        .clone()
-        .ok_or_else(|| context::invalid("No Odoo is configured (MILLRACE_ODOO_URL)."))?;
+        .client()
+        .ok_or_else(|| context::invalid(NO_ODOO))?;
     let (id, _) = crate::server::admin::link_vendor(
         &state.db,
         &odoo,

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod connection;
 pub mod exceptions;
 pub mod orders;
 pub mod performance;
@@ -47,6 +48,7 @@ impl FromServerFnError for AppError {
 pub(crate) fn sentence(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
+        Some(f) if s.ends_with('.') => format!("{}{}", f.to_uppercase(), c.as_str()),
         Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
         None => String::new(),
     }

@@ -1,5 +1,5 @@
 //! Onboarding screens: supplier organisations (admins), teams (admins, and supplier admins
-//! for their own organisation), the audit log (admins).
+//! for their own organisation), the audit log and the Odoo connection (admins).
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -9,6 +9,7 @@ use crate::api::admin::{
     admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
     SetUserActive, UpdateSupplierSettings,
 };
+use crate::api::connection::{odoo_connection, ApplyOdooConnection, ConnectionSource};
 
 /// `/admin/suppliers`: the organisations, and linking a new one to an Odoo vendor.
 #[component]
@@ -264,5 +265,86 @@ pub fn AuditPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// `/admin/odoo`: the Odoo connection: where it comes from, whether this instance is
+/// connected, and new settings (tested before they are saved; the API key never shown).
+#[component]
+pub fn OdooPage() -> impl IntoView {
+    let apply = ServerAction::<ApplyOdooConnection>::new();
+    let data = Resource::new(move || apply.version().get(), |_| odoo_connection());
+    view! {
+        <h1>"Odoo connection"</h1>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(v) => {
+                    let source = match v.source {
+                        ConnectionSource::AdminPage => format!(
+                            "Saved on this page by {} on {} (revision {}).",
+                            v.saved_by.clone().unwrap_or_else(|| "a former admin".into()),
+                            v.saved_at.clone().unwrap_or_default(),
+                            v.revision.unwrap_or_default()
+                        ),
+                        ConnectionSource::Environment => "From the server's MILLRACE_ODOO_* settings; saving here takes over from them.".to_string(),
+                        ConnectionSource::None => "Not configured: enter the settings below.".to_string(),
+                    };
+                    let stale = v.revision.is_some() && v.running_revision != v.revision;
+                    view! {
+                        <section class="card" data-testid="connection-status">
+                            <p data-testid="connection-source">{source}</p>
+                            {(!v.url.is_empty()).then(|| view! {
+                                <p>{format!("{} · database {} · as {}", v.url, v.database, v.login)}</p>
+                            })}
+                            <p data-testid="connection-state" class=if v.connected.is_some() && !stale { "ok" } else { "error" }>
+                                {match (&v.connected, stale) {
+                                    (Some(c), false) => format!("This instance is connected: {c}."),
+                                    (Some(c), true) => format!("This instance still runs on earlier settings ({c}); it switches within seconds, or keeps them while the new ones fail."),
+                                    (None, _) => "This instance is not connected to Odoo; supplier answers wait in the outbox and nothing is lost.".to_string(),
+                                }}
+                            </p>
+                            {v.problem.clone().map(|p| view! { <p class="error" role="alert" data-testid="connection-problem">{p}</p> })}
+                        </section>
+                        <h2>"Settings"</h2>
+                        {(!v.can_save).then(|| view! {
+                            <p class="hint" data-testid="no-sealing-key">"Saving needs MILLRACE_SECRET_KEY on the server (it seals the API key). You can still test settings here."</p>
+                        })}
+                        <ActionForm action=apply attr:class="card form">
+                            <CsrfField/>
+                            <label for="odoo-url">"Odoo URL"</label>
+                            <input id="odoo-url" name="url" type="url" value=v.url.clone() placeholder="https://mycompany.odoo.com" required/>
+                            <label for="odoo-db">"Database"</label>
+                            <input id="odoo-db" name="database" value=v.database.clone() autocomplete="off" required/>
+                            <label for="odoo-login">"Login of the portal's Odoo user"</label>
+                            <input id="odoo-login" name="login" value=v.login.clone() autocomplete="off" required/>
+                            <label for="odoo-key">"API key"</label>
+                            <input id="odoo-key" name="api_key" type="password" autocomplete="new-password" placeholder="leave empty to keep the current key"/>
+                            <p class="hint">"To rotate the key: create a second API key for this user in Odoo, save it here, then revoke the old one in Odoo once every instance has switched (each checks every 5 seconds; its /readyz shows the revision it runs). Deliveries go on meanwhile."</p>
+                            <div class="actions">
+                                <button type="submit" name="intent" value="test" data-testid="test-connection">"Test connection"</button>
+                                <button type="submit" name="intent" value="save" class="primary" data-testid="save-connection">"Save"</button>
+                            </div>
+                        </ActionForm>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+        <section data-testid="check-outcome" aria-live="polite">
+            {move || apply.value().get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(o) => view! {
+                    <p class="ok">{match o.saved_revision {
+                        Some(rev) => format!("Saved as revision {rev}; this instance now uses it, the others within seconds."),
+                        None => "Odoo accepted these settings; nothing was saved yet.".to_string(),
+                    }}</p>
+                    <ul>{o.lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                    {(!o.problems.is_empty()).then(|| view! {
+                        <p class="error">"Missing in Odoo:"</p>
+                        <ul>{o.problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    })}
+                }.into_any(),
+            })}
+        </section>
     }
 }

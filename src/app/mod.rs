@@ -114,6 +114,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/suppliers/:id") view=|| view! { <Layout><admin::SupplierPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/staff") view=|| view! { <Layout><admin::StaffPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=|| view! { <Layout><admin::AuditPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/odoo") view=|| view! { <Layout><admin::OdooPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>
@@ -140,6 +141,7 @@ fn Layout(children: Children) -> impl IntoView {
                             <a href="/admin/suppliers">"Suppliers"</a>
                             <a href="/admin/staff">"Staff"</a>
                             <a href="/admin/audit">"Audit log"</a>
+                            <a href="/admin/odoo">"Odoo"</a>
                         }.into_any(),
                         "supplier_admin" => view! { <a href="/team">"Team"</a> }.into_any(),
                         _ => ().into_any(),

@@ -88,9 +88,17 @@ pub struct DoubleUser {
     pub uid: i64,
     pub login: String,
     pub password: String,
-    pub api_key: String,
+    /// Like Odoo's `res.users.apikeys`: a user may hold several keys (rotation).
+    pub api_keys: Vec<String>,
     pub full_rights: bool,
     pub partner_id: i64,
+}
+
+impl DoubleUser {
+    /// Whether `secret` is one of the user's API keys or the password.
+    pub fn accepts(&self, secret: &str) -> bool {
+        self.password == secret || self.api_keys.iter().any(|k| k == secret)
+    }
 }
 
 /// Parent id → child ids, for one many2one field.

@@ -87,6 +87,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(json2_no_method).get(json2_no_method),
         )
         .route("/__double/faults", get(get_faults).post(set_faults))
+        .route("/__double/api-keys", post(api_keys))
         .route("/__double/purchase.order/{name}", get(order_page))
         .route(
             "/__double/purchase.order/{name}/receive",
@@ -188,7 +189,7 @@ fn rpc_error(id: Value, name: &str, message: &str) -> Response {
 fn find_user(env: &Env, uid: i64, secret: &str) -> Option<DoubleUser> {
     env.users
         .iter()
-        .find(|u| u.uid == uid && (u.api_key == secret || u.password == secret))
+        .find(|u| u.uid == uid && u.accepts(secret))
         .cloned()
 }
 
@@ -261,7 +262,7 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             let uid = env
                 .users
                 .iter()
-                .find(|u| u.login == login && (u.api_key == secret || u.password == secret))
+                .find(|u| u.login == login && u.accepts(secret))
                 .map(|u| u.uid);
             ok(uid.map(Value::from).unwrap_or(Value::Bool(false)))
         }
@@ -429,7 +430,7 @@ async fn json2(
         .expect("env")
         .users
         .iter()
-        .find(|u| u.api_key == token)
+        .find(|u| u.api_keys.contains(&token))
         .cloned();
     let Some(user) = user else {
         return json2_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey");
@@ -518,6 +519,31 @@ struct Receive {
 
 /// The warehouse validates the order's open receipts, as booked on their move lines
 /// (minus `short` on each): what a test needs to see a receipt differ from a notice.
+/// `POST /__double/api-keys` `{"login": "admin", "add": "k2"}` or `{"login": ..., "revoke":
+/// "k1"}`: what an Odoo user does under Preferences → Account Security (key rotation).
+#[derive(serde::Deserialize)]
+struct ApiKeyChange {
+    login: String,
+    #[serde(default)]
+    add: Option<String>,
+    #[serde(default)]
+    revoke: Option<String>,
+}
+
+async fn api_keys(State(s): State<Arc<Shared>>, Json(c): Json<ApiKeyChange>) -> Response {
+    let mut env = s.env.lock().expect("env");
+    let Some(user) = env.users.iter_mut().find(|u| u.login == c.login) else {
+        return (StatusCode::NOT_FOUND, format!("no user {}", c.login)).into_response();
+    };
+    if let Some(k) = c.add.filter(|k| !k.is_empty()) {
+        user.api_keys.push(k);
+    }
+    if let Some(k) = c.revoke {
+        user.api_keys.retain(|x| *x != k);
+    }
+    Json(json!({"keys": user.api_keys.len()})).into_response()
+}
+
 async fn receive(
     State(s): State<Arc<Shared>>,
     Path(name): Path<String>,

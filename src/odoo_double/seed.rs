@@ -175,7 +175,7 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
         uid: 2,
         login: login.to_string(),
         password: format!("{api_key}-password"),
-        api_key: api_key.to_string(),
+        api_keys: vec![api_key.to_string()],
         full_rights: true,
         partner_id: 3,
     });
@@ -183,7 +183,7 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
         uid: 7,
         login: "hub_lowrights".into(),
         password: "lowrights-password".into(),
-        api_key: format!("{api_key}-lowrights"),
+        api_keys: vec![format!("{api_key}-lowrights")],
         full_rights: false,
         partner_id: 4,
     });

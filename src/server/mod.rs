@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod connection;
 pub mod db;
 pub mod demo;
 pub mod discrepancies;
@@ -12,6 +13,7 @@ pub mod notify;
 pub mod odoo;
 pub mod orders;
 pub mod performance;
+pub mod secrets;
 pub mod settings;
 pub mod shipments;
 pub mod sync;
@@ -35,7 +37,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{shell, App};
 use db::Db;
-use odoo::OdooClient;
+use odoo::{OdooClient, OdooLink};
 use settings::Settings;
 
 #[derive(Clone)]
@@ -49,16 +51,15 @@ pub struct AppState {
     pub poll_wake: Arc<Notify>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub health: Arc<telemetry::Health>,
-    /// Whether this instance runs the outbox worker (it does when Odoo is configured).
-    pub worker_expected: bool,
     /// This process among the instances sharing the database (`<pid>-<random>`).
     pub instance: String,
-    /// Odoo, when configured (admins search its vendors).
-    pub odoo: Option<OdooClient>,
+    /// The current Odoo client, when connected; swapped when an admin saves new settings.
+    pub odoo: OdooLink,
 }
 
 impl AppState {
     pub fn new(db: Db, settings: Arc<Settings>, leptos_options: LeptosOptions) -> Self {
+        let health = Arc::new(telemetry::Health::default());
         Self {
             db,
             settings,
@@ -66,9 +67,8 @@ impl AppState {
             outbox_wake: Arc::new(Notify::new()),
             poll_wake: Arc::new(Notify::new()),
             metrics: telemetry::metrics_handle(),
-            health: Arc::new(telemetry::Health::default()),
-            worker_expected: false,
-            odoo: None,
+            odoo: OdooLink::observed_by(health.clone()),
+            health,
             instance: format!(
                 "{}-{}",
                 std::process::id(),
@@ -293,22 +293,32 @@ async fn mailbox(State(state): State<AppState>) -> impl IntoResponse {
 /// standby instance is passed on to the holder through the lease row.
 pub async fn run_poller(
     db: Db,
-    odoo: OdooClient,
+    link: OdooLink,
     settings: Arc<Settings>,
     instance: String,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let name = match &settings.odoo {
-        Some(o) => format!("poller:{}/{}", o.url, o.database),
-        None => "poller".to_string(),
-    };
     let ttl = (settings.poll_interval * 3).max(Duration::from_secs(15));
     let tick = settings.poll_interval.min(Duration::from_secs(1));
     let mut polls: u64 = 0;
     let mut last_poll: Option<std::time::Instant> = None;
     let mut woken = true;
+    let mut held: Option<String> = None;
     loop {
+        let Some(odoo) = link.client() else {
+            // Not connected (yet): the connection manager is at it.
+            tokio::select! {
+                _ = link.changed() => continue,
+                _ = shutdown.changed() => break,
+            }
+        };
+        // One poller per Odoo database; new settings may name another.
+        let name = format!("poller:{}/{}", odoo.url(), odoo.database());
+        if let Some(old) = held.take().filter(|h| *h != name) {
+            let _ = sync::lease::release(&db, &old, &instance).await;
+        }
+        held = Some(name.clone());
         let leader = match sync::lease::hold(&db, &name, &instance, ttl).await {
             Ok(leader) => leader,
             Err(e) => {
@@ -348,7 +358,9 @@ pub async fn run_poller(
             _ = shutdown.changed() => break,
         }
     }
-    let _ = sync::lease::release(&db, &name, &instance).await;
+    if let Some(name) = held {
+        let _ = sync::lease::release(&db, &name, &instance).await;
+    }
 }
 
 async fn poll_and_reconcile(db: &Db, odoo: &OdooClient, settings: &Settings, polls: u64) {
@@ -409,46 +421,47 @@ async fn run_digests(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Serves the app on `listener` and runs the sync until `shutdown` flips to true.
+/// Serves the app on `listener` and runs the sync until `shutdown` flips to true. Odoo is
+/// connected in the background ([`connection::run_manager`]): pages are served while Odoo
+/// is down, and supplier actions wait in the outbox.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    mut state: AppState,
-    odoo: Option<OdooClient>,
+    state: AppState,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    state.worker_expected = odoo.is_some();
-    let odoo = odoo.map(|o| o.observed_by(state.health.clone()));
-    state.odoo = odoo.clone();
     let app = router(state.clone()).await?;
-    let mut tasks = Vec::new();
-    if let Some(odoo) = odoo {
-        tasks.push(tokio::spawn(run_poller(
-            state.db.clone(),
-            odoo.clone(),
-            state.settings.clone(),
-            state.instance.clone(),
-            state.poll_wake.clone(),
-            shutdown.clone(),
-        )));
-        let worker = sync::outbox::Worker {
-            db: state.db.clone(),
-            odoo,
-            upload_dir: state.settings.upload_dir.clone(),
-            health: state.health.clone(),
-            retry: sync::outbox::RetryPolicy {
-                max_attempts: state.settings.outbox_max_attempts,
-                cap: state.settings.outbox_retry_cap,
-                ..Default::default()
-            },
-            wake: state.outbox_wake.clone(),
-            lease: state.settings.outbox_lease,
-            instance: state.instance.clone(),
-        };
-        tasks.push(tokio::spawn(sync::outbox::run_worker(
-            worker,
-            shutdown.clone(),
-        )));
-    }
+    let mut tasks = vec![tokio::spawn(connection::run_manager(
+        state.db.clone(),
+        state.settings.clone(),
+        state.odoo.clone(),
+        shutdown.clone(),
+    ))];
+    tasks.push(tokio::spawn(run_poller(
+        state.db.clone(),
+        state.odoo.clone(),
+        state.settings.clone(),
+        state.instance.clone(),
+        state.poll_wake.clone(),
+        shutdown.clone(),
+    )));
+    let worker = sync::outbox::Worker {
+        db: state.db.clone(),
+        odoo: state.odoo.clone(),
+        upload_dir: state.settings.upload_dir.clone(),
+        health: state.health.clone(),
+        retry: sync::outbox::RetryPolicy {
+            max_attempts: state.settings.outbox_max_attempts,
+            cap: state.settings.outbox_retry_cap,
+            ..Default::default()
+        },
+        wake: state.outbox_wake.clone(),
+        lease: state.settings.outbox_lease,
+        instance: state.instance.clone(),
+    };
+    tasks.push(tokio::spawn(sync::outbox::run_worker(
+        worker,
+        shutdown.clone(),
+    )));
     if state.settings.digest_hours > 0 {
         tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::domain::tolerance::TolerancePolicy;
 use crate::server::odoo::{OdooSettings, TransportChoice};
+use crate::server::secrets::SealingKeys;
 
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -80,6 +81,11 @@ pub struct Settings {
     pub metrics_token: Option<Secret>,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
     pub dev_mailbox: bool,
+    /// `MILLRACE_SECRET_KEY` (32 random bytes, base64) and `MILLRACE_SECRET_KEY_PREVIOUS`
+    /// (comma-separated older keys, during a rotation): seal secrets stored in the
+    /// database (the Odoo API key set on the admin page). Unset: nothing can be stored,
+    /// and Odoo is configured by the `MILLRACE_ODOO_*` variables only.
+    pub sealing: Option<SealingKeys>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -159,6 +165,18 @@ impl Settings {
             ack_window_hours: parse("MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
             metrics_token: var("MILLRACE_METRICS_TOKEN").map(Secret::new),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
+            sealing: match var("MILLRACE_SECRET_KEY") {
+                None => None,
+                Some(current) => {
+                    let previous = var("MILLRACE_SECRET_KEY_PREVIOUS").unwrap_or_default();
+                    let previous: Vec<&str> = previous
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .collect();
+                    Some(SealingKeys::parse(&current, &previous)?)
+                }
+            },
         })
     }
 }

@@ -155,7 +155,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let migrations_ok = applied.0 == expected;
     let now = unix_now();
     let heartbeat = state.health.worker_heartbeat.load(Ordering::Relaxed);
-    let worker_ok = !state.worker_expected || (heartbeat > 0 && now - heartbeat < 30);
+    let link = state.odoo.state();
+    let worker_ok = heartbeat > 0 && now - heartbeat < 30;
     let failing_since = state.health.odoo_failing_since.load(Ordering::Relaxed);
     let last_ok = state.health.odoo_last_ok.load(Ordering::Relaxed);
     let ready = db_ok && migrations_ok && worker_ok;
@@ -164,7 +165,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "instance": state.instance,
         "database": if db_ok { "ok" } else { "unreachable" },
         "migrations": { "applied": applied.0, "expected": expected },
-        "outbox_worker": if !state.worker_expected { "not configured" } else if worker_ok { "alive" } else { "stalled" },
+        "outbox_worker": if worker_ok { "alive" } else { "stalled" },
+        "odoo_connection": if !link.configured { json!({"configured": false}) }
+            else { json!({"configured": true, "revision": state.odoo.revision(), "problem": link.problem}) },
         "odoo": if failing_since > 0 { json!({"reachable": false, "unreachable_for_seconds": now - failing_since}) }
                 else if last_ok > 0 { json!({"reachable": true, "last_answer_seconds_ago": now - last_ok}) }
                 else { json!({"reachable": null}) },

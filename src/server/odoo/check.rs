@@ -39,27 +39,102 @@ impl std::fmt::Display for CheckReport {
     }
 }
 
+/// Where the settings came from, so a problem names the thing to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Given {
+    /// `MILLRACE_ODOO_*` variables (`millrace odoo check`, `serve`).
+    Environment,
+    /// The admin page's form.
+    AdminPage,
+}
+
+impl Given {
+    fn url(self) -> &'static str {
+        match self {
+            Given::Environment => "MILLRACE_ODOO_URL",
+            Given::AdminPage => "the URL",
+        }
+    }
+    fn database(self) -> &'static str {
+        match self {
+            Given::Environment => "MILLRACE_ODOO_DB",
+            Given::AdminPage => "the database name",
+        }
+    }
+    fn credentials(self) -> &'static str {
+        match self {
+            Given::Environment => "MILLRACE_ODOO_LOGIN and MILLRACE_ODOO_API_KEY",
+            Given::AdminPage => "the login and the API key",
+        }
+    }
+    fn login(self) -> &'static str {
+        match self {
+            Given::Environment => "MILLRACE_ODOO_LOGIN",
+            Given::AdminPage => "the login",
+        }
+    }
+}
+
 /// Turns a connection failure into the one line an admin can act on.
-pub fn explain(e: &OdooError, settings: &OdooSettings) -> String {
+pub fn explain(e: &OdooError, settings: &OdooSettings, given: Given) -> String {
     match e {
-        OdooError::Unreachable { detail } => format!("cannot reach {} ({detail}): check MILLRACE_ODOO_URL", settings.url),
-        OdooError::Timeout => format!("{} did not answer in time: check MILLRACE_ODOO_URL and the network", settings.url),
-        OdooError::Http { status, .. } => format!("{} answered HTTP {status}: is MILLRACE_ODOO_URL the Odoo server's base URL?", settings.url),
-        OdooError::Server { kind: ServerErrorKind::UnknownDatabase, .. } => format!("database '{}' does not exist on {}: check MILLRACE_ODOO_DB", settings.database, settings.url),
-        OdooError::Server { kind: ServerErrorKind::AccessDenied, .. } => format!("Odoo refused login '{}' with this API key: check MILLRACE_ODOO_LOGIN and MILLRACE_ODOO_API_KEY", settings.login),
+        OdooError::Unreachable { detail } => format!(
+            "cannot reach {} ({detail}): check {}",
+            settings.url,
+            given.url()
+        ),
+        OdooError::Timeout => format!(
+            "{} did not answer in time: check {} and the network",
+            settings.url,
+            given.url()
+        ),
+        OdooError::Http { status, .. } => format!(
+            "{} answered HTTP {status}: is {} the Odoo server's base URL?",
+            settings.url,
+            given.url()
+        ),
+        OdooError::Server {
+            kind: ServerErrorKind::UnknownDatabase,
+            ..
+        } => format!(
+            "database '{}' does not exist on {}: check {}",
+            settings.database,
+            settings.url,
+            given.database()
+        ),
+        OdooError::Server {
+            kind: ServerErrorKind::AccessDenied,
+            ..
+        } => format!(
+            "Odoo refused login '{}' with this API key: check {}",
+            settings.login,
+            given.credentials()
+        ),
         other => format!("{other}"),
     }
 }
 
+/// `millrace odoo check`: the checks with the environment's settings.
 pub async fn run(settings: OdooSettings) -> Result<CheckReport, String> {
+    connect_and_check(settings, Given::Environment)
+        .await
+        .map(|(_, report)| report)
+}
+
+/// Connects, makes sure the key belongs to the login, and reports every required model,
+/// field or access right that is missing; the connected client comes back for use.
+pub async fn connect_and_check(
+    settings: OdooSettings,
+    given: Given,
+) -> Result<(OdooClient, CheckReport), String> {
     let client = OdooClient::connect(settings.clone())
         .await
-        .map_err(|e| explain(&e, &settings))?;
+        .map_err(|e| explain(&e, &settings, given))?;
     // JSON-2 authenticates by key alone: make sure the key belongs to the configured login.
     let me = client
         .read("res.users", &[client.uid], &["login", "name"])
         .await
-        .map_err(|e| explain(&e, &settings))?;
+        .map_err(|e| explain(&e, &settings, given))?;
     let login = me
         .first()
         .and_then(|u| u.get("login"))
@@ -68,8 +143,9 @@ pub async fn run(settings: OdooSettings) -> Result<CheckReport, String> {
         .to_string();
     if !login.is_empty() && login != settings.login {
         return Err(format!(
-            "the API key belongs to '{login}', not '{}': check MILLRACE_ODOO_LOGIN",
-            settings.login
+            "the API key belongs to '{login}', not '{}': check {}",
+            settings.login,
+            given.login()
         ));
     }
     let mut report = CheckReport::default();
@@ -111,5 +187,5 @@ pub async fn run(settings: OdooSettings) -> Result<CheckReport, String> {
             Err(e) => report.problems.push(format!("model {model} ({e})")),
         }
     }
-    Ok(report)
+    Ok((client, report))
 }

@@ -5,7 +5,9 @@ pub mod check;
 pub mod client;
 pub mod error;
 pub mod fields;
+pub mod link;
 pub mod value;
 
 pub use client::{OdooClient, OdooSettings, Transport, TransportChoice};
 pub use error::{OdooError, Retry};
+pub use link::OdooLink;

@@ -184,7 +184,8 @@ pub enum Outcome {
 
 pub struct Worker {
     pub db: Db,
-    pub odoo: OdooClient,
+    /// The current Odoo client; nothing is delivered while there is none.
+    pub odoo: crate::server::odoo::OdooLink,
     pub retry: RetryPolicy,
     /// Where uploaded documents are stored (for `Attach`).
     pub upload_dir: std::path::PathBuf,
@@ -202,6 +203,9 @@ impl Worker {
     /// Delivers what is due, oldest first, one message per order at a time. Returns how
     /// many messages it handled.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+        let Some(odoo) = self.odoo.client() else {
+            return Ok(0);
+        };
         let now = db::now();
         // The first undelivered message of each order, if due and not leased by someone else.
         let due: Vec<Due> = sqlx::query_as(
@@ -237,7 +241,7 @@ impl Worker {
             handled += 1;
             let (db, odoo, retry, dir) = (
                 self.db.clone(),
-                self.odoo.clone(),
+                odoo.clone(),
                 self.retry,
                 self.upload_dir.clone(),
             );
