@@ -330,33 +330,11 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     let line_id = line["id"].as_i64().unwrap().to_string();
 
     // Bad input: a clear message, nothing stored.
-    let r = ana
-        .post(
-            "/api/orders/answer-line",
-            &[
-                ("order_id", &order_id),
-                ("line_id", &line_id),
-                ("answer", "propose"),
-                ("proposed_date", &inside),
-                ("reason", ""),
-            ],
-        )
-        .await;
+    let r = propose_date(&ana, &order_id, &line_id, &inside, "").await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("Give a reason"));
 
-    let r = ana
-        .post(
-            "/api/orders/answer-line",
-            &[
-                ("order_id", &order_id),
-                ("line_id", &line_id),
-                ("answer", "propose"),
-                ("proposed_date", &inside),
-                ("reason", "furnace maintenance"),
-            ],
-        )
-        .await;
+    let r = propose_date(&ana, &order_id, &line_id, &inside, "furnace maintenance").await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let line_odoo_id: (i64,) =
         sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
@@ -382,18 +360,14 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     .unwrap()
         + chrono::Duration::days(30))
     .to_string();
-    let r = ana
-        .post(
-            "/api/orders/answer-line",
-            &[
-                ("order_id", &order_id),
-                ("line_id", &line2["id"].as_i64().unwrap().to_string()),
-                ("answer", "propose"),
-                ("proposed_date", &far),
-                ("reason", "steel shortage"),
-            ],
-        )
-        .await;
+    let r = propose_date(
+        &ana,
+        &order_id,
+        &line2["id"].as_i64().unwrap().to_string(),
+        &far,
+        "steel shortage",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let d: Value = ana.order(&order_id).await.json().await.unwrap();
     assert_eq!(d["status"], "ChangesProposed");
@@ -1851,6 +1825,22 @@ async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
     let d: Value = ana.order(&order_id).await.json().await.unwrap();
     assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
     assert_eq!(d["lines"][1]["answer"], "ProposalAccepted");
+
+    // The approved quantities reach Odoo, and reading them back is not a change by the
+    // buyer after the supplier answered.
+    let name = d["name"].as_str().unwrap().to_string();
+    eventually("both quantities are in Odoo", || async {
+        odoo_line(&app.double, &name, 0).0 == 1.0 && odoo_line(&app.double, &name, 1).0 == 1.0
+    })
+    .await;
+    eventually("the portal has read them back", || async {
+        let d: Value = ana.order(&order_id).await.json().await.unwrap();
+        d["lines"][0]["quantity"] == "1" && d["lines"][1]["quantity"] == "1"
+    })
+    .await;
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert!(d["change_summary"].is_null(), "{}", d["change_summary"]);
+    assert_ne!(d["status"], "ChangedInOdoo");
 }
 
 // ------------------------------------------------------------------ onboarding
@@ -2453,6 +2443,21 @@ fn release_order_in_odoo(double: &RunningDouble, vendor: i64) -> String {
     })
 }
 
+/// Waits for a mail to `to` with `subject`; its body.
+async fn mail_arrives(app: &TestApp, to: &str, subject: &str) -> String {
+    eventually(&format!("a mail to {to}: {subject}"), || async {
+        mails_to(app, to).await.iter().any(|(s, _)| s == subject)
+    })
+    .await;
+    let mails = mails_to(app, to).await;
+    mails
+        .into_iter()
+        .rev()
+        .find(|(s, _)| s == subject)
+        .unwrap()
+        .1
+}
+
 async fn mails_to(app: &TestApp, to: &str) -> Vec<(String, String)> {
     sqlx::query_as("SELECT subject, body FROM mail_outbox WHERE to_address = $1 ORDER BY id")
         .bind(to)
@@ -2481,17 +2486,12 @@ async fn released_and_changed_orders_are_mailed_to_the_suppliers_users_who_want_
     assert_eq!(prefs["order_mails"], false);
 
     let name = release_order_in_odoo(&app.double, 10);
-    eventually("Ana is told about the new order", || {
-        let (app, name) = (&app, &name);
-        async move {
-            mails_to(app, "ana@gemini.example")
-                .await
-                .iter()
-                .any(|(subject, _)| subject == &format!("New purchase order {name}"))
-        }
-    })
+    let body = mail_arrives(
+        &app,
+        "ana@gemini.example",
+        &format!("New purchase order {name}"),
+    )
     .await;
-    let (_, body) = mails_to(&app, "ana@gemini.example").await.pop().unwrap();
     assert!(body.contains("/orders/"), "a link to the order: {body}");
     assert!(mails_to(&app, "lea@gemini.example").await.is_empty());
     assert!(mails_to(&app, "tom@woodcorner.example").await.is_empty());
@@ -2538,18 +2538,7 @@ async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
     let far = (chrono::Utc::now() + chrono::Duration::days(200))
         .date_naive()
         .to_string();
-    let r = ana
-        .post(
-            "/api/orders/answer-line",
-            &[
-                ("order_id", &order_id),
-                ("line_id", &line_id),
-                ("answer", "propose"),
-                ("proposed_date", &far),
-                ("reason", "furnace rebuild"),
-            ],
-        )
-        .await;
+    let r = propose_date(&ana, &order_id, &line_id, &far, "furnace rebuild").await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
 
     let send = || {
@@ -2600,6 +2589,27 @@ async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
 async fn apply(b: &Browser, form: Vec<(&'static str, String)>) -> reqwest::Response {
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     b.post("/api/admin/odoo/apply", &fields).await
+}
+
+/// Proposes a new date for a line (within or outside tolerance).
+async fn propose_date(
+    b: &Browser,
+    order_id: &str,
+    line_id: &str,
+    date: &str,
+    reason: &str,
+) -> reqwest::Response {
+    b.post(
+        "/api/orders/answer-line",
+        &[
+            ("order_id", order_id),
+            ("line_id", line_id),
+            ("answer", "propose"),
+            ("proposed_date", date),
+            ("reason", reason),
+        ],
+    )
+    .await
 }
 
 /// Acknowledges the supplier's first order; returns its name.
@@ -2807,4 +2817,336 @@ async fn an_admin_rotates_the_odoo_api_key_on_the_page_and_deliveries_go_on() {
         .unwrap()
         .unwrap();
     assert_eq!(wanted.api_key.expose(), "new-key-2");
+}
+
+async fn resolve(b: &Browser, key: &str, resolution: &str) -> reqwest::Response {
+    b.post(
+        "/api/buyer/resolve-conflict",
+        &[("key", key), ("resolution", resolution)],
+    )
+    .await
+}
+
+/// Posts `form` to `path`; the status code.
+async fn send(b: &Browser, path: &str, form: Vec<(&'static str, String)>) -> u16 {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(path, &fields).await.status().as_u16()
+}
+
+/// The buyer edits line `index` of `name` in Odoo (in a later second than the last sync).
+async fn edit_line_in_odoo(double: &RunningDouble, name: &str, index: usize, vals: Value) {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/__double/purchase.order/{name}/lines/{index}",
+            double.url
+        ))
+        .json(&vals)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+fn odoo_line(double: &RunningDouble, name: &str, index: usize) -> (f64, String) {
+    double.with_env(|env| {
+        let po = env.ids_where("purchase.order", "name", &json!(name))[0];
+        let mut lines = env.ids_where("purchase.order.line", "order_id", &json!(po));
+        lines.sort_unstable();
+        let l = lines[index];
+        (
+            env.value("purchase.order.line", l, "product_qty")
+                .as_f64()
+                .unwrap(),
+            env.value("purchase.order.line", l, "date_planned")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks_again() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = &page["orders"][0];
+    let (order_id, name) = (
+        order["id"].as_i64().unwrap().to_string(),
+        order["name"].as_str().unwrap().to_string(),
+    );
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let line = &detail["lines"][0];
+    let line_id = line["id"].as_i64().unwrap().to_string();
+    let requested = chrono::NaiveDate::parse_from_str(
+        &line["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let inside = (requested + chrono::Duration::days(2)).to_string();
+    let (ordered, _) = odoo_line(&app.double, &name, 0);
+
+    // Odoo is down while the supplier moves the date (inside tolerance: goes to Odoo), and
+    // the buyer changes the quantity in Odoo meanwhile.
+    app.double.set_faults(Faults {
+        down: true,
+        ..Default::default()
+    });
+    let r = propose_date(&ana, &order_id, &line_id, &inside, "furnace maintenance").await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    eventually("a first delivery attempt failed", || async {
+        let a: Option<(i64,)> = sqlx::query_as("SELECT attempts FROM outbox_messages")
+            .fetch_optional(&app.db)
+            .await
+            .unwrap();
+        a.is_some_and(|(a,)| a >= 1)
+    })
+    .await;
+    edit_line_in_odoo(&app.double, &name, 0, json!({"product_qty": ordered + 5.0})).await;
+    app.double.set_faults(Faults::default());
+
+    // The write-back meets the change; the poller sees the order changed after the answer.
+    let conflicts = || async {
+        let x: Value = buyer
+            .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+            .await
+            .json()
+            .await
+            .unwrap();
+        x["conflicts"].as_array().unwrap().clone()
+    };
+    eventually("both conflicts show", || async {
+        let c = conflicts().await;
+        c.iter().any(|c| c["kind"] == "write_back")
+            && c.iter().any(|c| c["kind"] == "changed_in_odoo")
+    })
+    .await;
+    let all = conflicts().await;
+    let write_back = all.iter().find(|c| c["kind"] == "write_back").unwrap();
+    assert_eq!(write_back["order_name"], name.as_str());
+    assert_eq!(write_back["can_apply"], true);
+    let side = &write_back["lines"][0];
+    let more = format!("{}", ordered + 5.0);
+    assert!(
+        side["supplier"].as_str().unwrap().contains(&inside),
+        "{side}"
+    );
+    assert!(
+        side["supplier"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("answered against {ordered}")),
+        "{side}"
+    );
+    assert!(side["odoo"].as_str().unwrap().starts_with(&more), "{side}");
+    let changed = all.iter().find(|c| c["kind"] == "changed_in_odoo").unwrap();
+    assert!(
+        changed["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{ordered} → {more}")),
+        "{changed}"
+    );
+    assert_eq!(
+        changed["lines"][0]["odoo"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some(more.as_str())
+    );
+    let csv = buyer
+        .get("/buyer/exceptions.csv", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("conflict,"), "{csv}");
+
+    // A supplier cannot resolve; nonsense gets a message.
+    let key = write_back["key"].as_str().unwrap().to_string();
+    let r = resolve(&ana, &key, "apply").await;
+    assert_eq!(r.status(), 403);
+    let r = resolve(&buyer, &key, "maybe").await;
+    assert_eq!(r.status(), 422);
+    let r = resolve(&buyer, &key, "keep_answers").await;
+    assert_eq!(r.status(), 422, "a write-back is applied or Odoo's kept");
+
+    // Applied over Odoo's version: the new date lands, the buyer's quantity stays.
+    let r = resolve(&buyer, &key, "apply").await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    eventually("the supplier's date is in Odoo", || async {
+        let (q, d) = odoo_line(&app.double, &name, 0);
+        q == ordered + 5.0 && d.starts_with(&inside)
+    })
+    .await;
+    let r = resolve(&buyer, &key, "apply").await;
+    assert_eq!(r.status(), 404, "resolved once");
+
+    // The changed order: the buyer asks the supplier again; the supplier is mailed and
+    // the line waits for a new answer.
+    let key = changed["key"].as_str().unwrap().to_string();
+    let r = resolve(&buyer, &key, "ask_again").await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert!(d["lines"][0]["answer"].is_null(), "{}", d["lines"][0]);
+    assert!(d["acknowledged_at"].is_null());
+    assert!(mails_to(&app, "ana@gemini.example")
+        .await
+        .iter()
+        .any(|(subject, _)| subject == &format!("Please answer purchase order {name} again")));
+    let history: Vec<(String,)> = sqlx::query_as(
+        "SELECT e.detail FROM order_events e WHERE e.order_id = $1 AND e.kind = 'conflict_resolved' ORDER BY e.id",
+    )
+    .bind(order_id.parse::<i64>().unwrap())
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(history[0].0.starts_with("applied the supplier's answer"));
+    assert!(history[1]
+        .0
+        .starts_with("asked the supplier to answer every line again"));
+    // Nothing left to resolve for this order once the supplier acknowledges again.
+    assert_eq!(
+        ana.post("/api/orders/acknowledge", &[("order_id", &order_id)])
+            .await
+            .status(),
+        200
+    );
+    assert!(conflicts()
+        .await
+        .iter()
+        .all(|c| c["order_name"] != name.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_turns_order_mail_off_or_copies_it_to_its_shared_mailbox() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let lea = signed_in(&app, "lea@gemini.example", "gemini-user-pass").await;
+    synced_orders(&ana, 1).await;
+    let (gemini, wood): (i64, i64) = {
+        let id = |partner: i64| {
+            let db = app.db.clone();
+            async move {
+                let (id,): (i64,) =
+                    sqlx::query_as("SELECT id FROM suppliers WHERE odoo_partner_id = $1")
+                        .bind(partner)
+                        .fetch_one(&db)
+                        .await
+                        .unwrap();
+                id
+            }
+        };
+        (id(10).await, id(11).await)
+    };
+    let team: Value = ana
+        .get("/api/team/list", &[("supplier", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(team["mail"], json!({"notify_orders": true, "copy_to": ""}));
+
+    // A supplier user may not; a bad address gets a message; another organisation's id
+    // still means the supplier admin's own.
+    let form = |on: bool, copy: &'static str, supplier: i64| {
+        let mut f = vec![
+            ("supplier", supplier.to_string()),
+            ("copy_to", copy.to_string()),
+        ];
+        if on {
+            f.push(("notify_orders", "on".to_string()));
+        }
+        f
+    };
+    assert_eq!(
+        send(&lea, "/api/team/mail", form(false, "", gemini)).await,
+        403
+    );
+    assert_eq!(
+        send(
+            &ana,
+            "/api/team/mail",
+            form(true, "orders at gemini", gemini)
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        send(
+            &ana,
+            "/api/team/mail",
+            form(true, "Orders@Gemini.example", wood)
+        )
+        .await,
+        200
+    );
+    let stored: Vec<(i64, i64, Option<String>)> =
+        sqlx::query_as("SELECT id, notify_orders, order_mail_copy_to FROM suppliers WHERE id IN ($1, $2) ORDER BY id")
+            .bind(gemini)
+            .bind(wood)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        stored.contains(&(gemini, 1, Some("orders@gemini.example".into()))),
+        "{stored:?}"
+    );
+    assert!(stored.contains(&(wood, 1, None)), "{stored:?}");
+
+    // A released order: Ana, and the shared mailbox once.
+    let name = release_order_in_odoo(&app.double, 10);
+    let copy = mail_arrives(
+        &app,
+        "orders@gemini.example",
+        &format!("New purchase order {name}"),
+    )
+    .await;
+    assert!(copy.starts_with("Hello Gemini Furniture"), "{copy}");
+    assert!(copy.contains("shared mailbox"), "{copy}");
+    assert_eq!(mails_to(&app, "ana@gemini.example").await.len(), 1);
+
+    // Order mail off for the organisation: nobody is mailed about the next one.
+    assert_eq!(
+        send(
+            &ana,
+            "/api/team/mail",
+            form(false, "orders@gemini.example", gemini)
+        )
+        .await,
+        200
+    );
+    let next = release_order_in_odoo(&app.double, 10);
+    eventually("the next order is in the portal", || {
+        let (ana, next) = (&ana, &next);
+        async move { ana.orders(next).await["total"].as_i64() == Some(1) }
+    })
+    .await;
+    assert_eq!(mails_to(&app, "ana@gemini.example").await.len(), 1);
+    assert_eq!(mails_to(&app, "orders@gemini.example").await.len(), 1);
+    // Each user is told why their own setting does nothing now.
+    let prefs: Value = lea
+        .get("/api/account/notifications", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prefs["organisation_off"], true);
+    let audit: Vec<(String,)> = sqlx::query_as(
+        "SELECT detail FROM audit_log WHERE action = 'organisation_mail_changed' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(),
+        [
+            "order mails on; copy to orders@gemini.example",
+            "order mails off; copy to orders@gemini.example"
+        ]
+    );
 }

@@ -1,7 +1,8 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, signIn, signOut, TOM } from "./helpers";
+import { DOUBLE_URL, hydrated, signIn, signOut, TOM } from "./helpers";
 
 const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
+const LEA = { email: "lea@gemini.example", password: "gemini-user-pass" };
 
 test("a supplier chooses its order mails; a buyer gets the exceptions digest in the mailbox", async ({ page }) => {
   await signIn(page, TOM);
@@ -43,4 +44,37 @@ test("a supplier chooses its order mails; a buyer gets the exceptions digest in 
   const digest = page.locator("article", { hasText: "buyer@millrace.example" }).filter({ hasText: "exceptions need the purchasing team" }).first();
   await expect(digest).toContainText("Proposals awaiting a decision");
   await expect(digest).toContainText("/buyer/exceptions");
+});
+
+test("a supplier admin copies its organisation's order mail to a shared mailbox; a supplier user cannot", async ({ page }) => {
+  await signIn(page, TOM);
+  await page.getByRole("link", { name: "Team" }).click();
+  await hydrated(page);
+  await expect(page.getByLabel(/Mail our users when an order is released or changed/)).toBeChecked();
+  await page.getByLabel("Also send a copy to (a shared mailbox)").fill("orders@woodcorner");
+  await page.getByTestId("save-org-mail").click();
+  await expect(page.getByTestId("org-mail-status")).toContainText("Give the shared mailbox as one address");
+  await page.getByLabel("Also send a copy to (a shared mailbox)").fill("orders@woodcorner.example");
+  await page.getByTestId("save-org-mail").click();
+  await expect(page.getByTestId("org-mail-status")).toHaveText("Saved.");
+
+  // The buyer changes one of Wood Corner's orders in Odoo: the shared mailbox hears of it.
+  await page.goto("/orders");
+  await hydrated(page);
+  const name = (await page.locator("table.orders tbody tr a").last().textContent())!.trim();
+  const edited = await page.request.post(`${DOUBLE_URL}/__double/purchase.order/${name}/lines/0`, { data: { product_qty: 123 } });
+  expect(edited.ok()).toBeTruthy();
+  await expect(async () => {
+    await page.goto("/dev/mailbox");
+    const copy = page.locator("article", { hasText: "orders@woodcorner.example" }).filter({ hasText: `Purchase order ${name} changed` });
+    await expect(copy.first()).toContainText("shared mailbox");
+  }).toPass({ timeout: 30_000 });
+  await page.goto("/orders");
+  await hydrated(page);
+  await signOut(page);
+
+  // A supplier user has no team page and cannot change the organisation's mail.
+  await signIn(page, LEA);
+  await expect(page.getByRole("link", { name: "Team" })).toHaveCount(0);
+  expect((await page.goto("/team"))?.status()).toBe(403);
 });

@@ -65,6 +65,17 @@ pub struct TeamView {
     pub roles: Vec<(String, String)>,
     /// The viewer's own id (no deactivate button on one's own row).
     pub viewer_id: i64,
+    /// For an organisation: its mail preferences.
+    pub mail: Option<OrganisationMail>,
+}
+
+/// An organisation's mail preferences.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrganisationMail {
+    /// Its users may get order mails (each still chooses on /account).
+    pub notify_orders: bool,
+    /// A shared mailbox that gets a copy of every order mail; empty for none.
+    pub copy_to: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -228,6 +239,16 @@ pub async fn team(supplier: String) -> Result<TeamView, AppError> {
     let members = crate::server::admin::team(&state.db, scope)
         .await
         .map_err(context::internal)?;
+    let mail = match scope {
+        Some(org) => crate::server::admin::organisation_mail(&state.db, org)
+            .await
+            .map_err(context::internal)?
+            .map(|(notify_orders, copy_to)| OrganisationMail {
+                notify_orders,
+                copy_to,
+            }),
+        None => None,
+    };
     let roles = if scope.is_some() {
         vec![Role::SupplierUser, Role::SupplierAdmin]
     } else {
@@ -242,7 +263,35 @@ pub async fn team(supplier: String) -> Result<TeamView, AppError> {
             .map(|r| (r.code().to_string(), role_label(r.code()).to_string()))
             .collect(),
         viewer_id: user.id,
+        mail,
     })
+}
+
+/// An organisation's mail preferences: admins for any (`supplier`), a supplier admin for
+/// its own. `notify_orders` is a checkbox (present when ticked).
+#[server(endpoint = "team/mail")]
+pub async fn update_organisation_mail(
+    csrf_token: String,
+    supplier: String,
+    notify_orders: Option<String>,
+    copy_to: String,
+) -> Result<(), AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    // Buyers and supplier users manage no organisation.
+    crate::server::admin::team_scope(&user, None).map_err(|_| context::forbidden())?;
+    crate::server::admin::set_organisation_mail(
+        &state.db,
+        &user,
+        supplier.trim().parse().ok(),
+        notify_orders.is_some(),
+        &copy_to,
+        &context::client_ip(),
+    )
+    .await
+    .map_err(|e| action_error(e, "No such supplier organisation."))
 }
 
 /// What a role is called on screen.

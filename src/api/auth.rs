@@ -226,6 +226,9 @@ pub struct MailPreferences {
     pub order_mails: bool,
     pub digest: bool,
     pub staff: bool,
+    /// The user's organisation turned order mail off for everyone (its admin can turn it
+    /// back on on the Team page).
+    pub organisation_off: bool,
 }
 
 #[server(endpoint = "account/notifications", input = GetUrl)]
@@ -239,10 +242,18 @@ pub async fn notification_settings() -> Result<MailPreferences, AppError> {
             .fetch_one(&state.db)
             .await
             .map_err(context::internal)?;
+    let organisation_off = match user.supplier_id {
+        Some(org) => crate::server::admin::organisation_mail(&state.db, org)
+            .await
+            .map_err(context::internal)?
+            .is_some_and(|(on, _)| !on),
+        None => false,
+    };
     Ok(MailPreferences {
         order_mails: orders == 1,
         digest: digest == 1,
         staff: user.is_internal(),
+        organisation_off,
     })
 }
 

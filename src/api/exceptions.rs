@@ -58,6 +58,36 @@ pub struct ReceiptDiscrepancy {
     pub detail: String,
 }
 
+/// A supplier's answer against what Odoo holds now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// `message:<id>` (a write-back that met a changed order) or `order:<id>` (an order
+    /// Odoo changed after the supplier answered).
+    pub key: String,
+    pub order_id: i64,
+    pub order_name: String,
+    pub supplier_name: String,
+    /// write_back or changed_in_odoo
+    pub kind: String,
+    pub summary: String,
+    /// Since when (naive UTC).
+    pub since: String,
+    /// The write-back's correlation id.
+    pub reference: Option<String>,
+    pub lines: Vec<ConflictLine>,
+    /// The supplier's answer can be applied over Odoo's version (a line's date or quantity).
+    pub can_apply: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConflictLine {
+    pub description: String,
+    /// What the supplier answered.
+    pub supplier: String,
+    /// What Odoo holds now.
+    pub odoo: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SupplierChoice {
     pub id: i64,
@@ -71,6 +101,7 @@ pub struct ExceptionsView {
     pub at_risk: Vec<AtRiskDelivery>,
     pub discrepancies: Vec<ReceiptDiscrepancy>,
     pub sync_problems: Vec<DeadLetterView>,
+    pub conflicts: Vec<Conflict>,
     pub suppliers: Vec<SupplierChoice>,
     /// Purchase representatives named on orders, for the buyer filter.
     pub buyers: Vec<String>,
@@ -127,6 +158,48 @@ pub async fn decide_proposal(
             Ok(())
         }
         Err(ActionError::NotFound) => Err(context::not_found("No proposal waits on this line.")),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}
+
+/// `resolution`: `apply` (the supplier's answer over Odoo's version), `ask_again` (keep
+/// Odoo's version; the supplier answers again) or `keep_answers` (Odoo's change needs no
+/// new answer).
+#[server(endpoint = "buyer/resolve-conflict")]
+pub async fn resolve_conflict(
+    csrf_token: String,
+    key: String,
+    resolution: String,
+) -> Result<(), AppError> {
+    use super::context;
+    use crate::server::conflicts::{self, Resolution};
+    use crate::server::orders::ActionError;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::internal_user()?;
+    let state = context::state()?;
+    let Some(how) = Resolution::parse(&resolution) else {
+        return Err(context::invalid(
+            "Choose how to resolve: apply the supplier's answer, ask the supplier again, or keep the supplier's answers.",
+        ));
+    };
+    match conflicts::resolve(&state.db, &user, &key, how, &state.settings.public_url).await {
+        Ok(order_id) => {
+            crate::server::auth::users::audit(
+                &state.db,
+                Some(user.id),
+                "conflict_resolved",
+                &key,
+                &format!("{resolution} (order {order_id})"),
+                &context::client_ip(),
+            )
+            .await;
+            state.outbox_wake.notify_one();
+            Ok(())
+        }
+        Err(ActionError::NotFound) => Err(context::not_found(
+            "This conflict is not open any more (someone may have resolved it).",
+        )),
         Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
         Err(ActionError::Db(e)) => Err(context::internal(e)),
     }

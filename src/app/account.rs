@@ -76,6 +76,9 @@ fn Notifications() -> impl IntoView {
                             <label class="check"><input type="checkbox" name="digest" checked=n.digest data-testid="notify-digest"/>" Email me a digest of the exceptions (daily, when there are any)"</label>
                         }.into_any() } else { view! {
                             <label class="check"><input type="checkbox" name="order_mails" checked=n.order_mails data-testid="notify-orders"/>" Email me when an order is released to us or changed by the buyer"</label>
+                            {n.organisation_off.then(|| view! {
+                                <p class="hint" data-testid="organisation-mail-off">"Your organisation has turned order mail off for everyone; your supplier admin can turn it back on on the Team page."</p>
+                            })}
                         }.into_any() }}
                         <p role="status" data-testid="notify-status">{move || match update.value().get() {
                             Some(Ok(())) => "Saved.".to_string(),

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::CsrfField;
 use crate::api::admin::{
     admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
-    SetUserActive, UpdateSupplierSettings,
+    SetUserActive, UpdateOrganisationMail, UpdateSupplierSettings,
 };
 use crate::api::connection::{odoo_connection, ApplyOdooConnection, ConnectionSource};
 
@@ -152,9 +152,16 @@ pub fn TeamPage() -> impl IntoView {
 fn Team(supplier: String) -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let set_active = ServerAction::<SetUserActive>::new();
+    let mail = ServerAction::<UpdateOrganisationMail>::new();
     let asked = supplier.clone();
     let data = Resource::new(
-        move || (invite.version().get(), set_active.version().get()),
+        move || {
+            (
+                invite.version().get(),
+                set_active.version().get(),
+                mail.version().get(),
+            )
+        },
         move |_| team(asked.clone()),
     );
     view! {
@@ -166,6 +173,7 @@ fn Team(supplier: String) -> impl IntoView {
                 Ok(t) => {
                     let viewer = t.viewer_id;
                     let scope = t.supplier_id.map(|s| s.to_string()).unwrap_or_default();
+                    let mail_scope = scope.clone();
                     view! {
                         {t.organisation.clone().map(|o| view! { <p class="sub">{o}</p> })}
                         {if t.members.is_empty() { view! { <p class="empty">"Nobody yet: invite the first user below."</p> }.into_any() } else { view! {
@@ -196,6 +204,22 @@ fn Team(supplier: String) -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any() }}
+                        {t.mail.clone().map(|m| view! {
+                            <h2>"Order mail for the organisation"</h2>
+                            <ActionForm action=mail attr:class="card form">
+                                <CsrfField/>
+                                <input type="hidden" name="supplier" value=mail_scope/>
+                                <label class="check"><input type="checkbox" name="notify_orders" value="on" checked=m.notify_orders/>" Mail our users when an order is released or changed (each can still turn it off on their account page)"</label>
+                                <label for="copy-to">"Also send a copy to (a shared mailbox)"</label>
+                                <input id="copy-to" name="copy_to" type="email" value=m.copy_to.clone() placeholder="orders@company.example" autocomplete="off"/>
+                                <p role="status" data-testid="org-mail-status">{move || match mail.value().get() {
+                                    Some(Ok(())) => "Saved.".to_string(),
+                                    Some(Err(e)) => e.to_string(),
+                                    None => String::new(),
+                                }}</p>
+                                <button type="submit" data-testid="save-org-mail">"Save order mail"</button>
+                            </ActionForm>
+                        })}
                         <h2>"Invite someone"</h2>
                         <ActionForm action=invite attr:class="card form">
                             <CsrfField/>

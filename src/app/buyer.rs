@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::CsrfField;
-use crate::api::exceptions::{exceptions, DecideProposal};
+use crate::api::exceptions::{exceptions, DecideProposal, ResolveConflict};
 use crate::api::sync::{DiscardDeadLetter, ReplayDeadLetter};
 
 #[component]
@@ -15,6 +15,7 @@ pub fn ExceptionsPage() -> impl IntoView {
     let decide = ServerAction::<DecideProposal>::new();
     let replay = ServerAction::<ReplayDeadLetter>::new();
     let discard = ServerAction::<DiscardDeadLetter>::new();
+    let resolve = ServerAction::<ResolveConflict>::new();
     let data = Resource::new(
         move || {
             (
@@ -23,6 +24,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                 decide.version().get(),
                 replay.version().get(),
                 discard.version().get(),
+                resolve.version().get(),
             )
         },
         |(s, b, ..)| exceptions(s, b),
@@ -34,6 +36,7 @@ pub fn ExceptionsPage() -> impl IntoView {
             .and_then(|r| r.err())
             .or_else(|| replay.value().get().and_then(|r| r.err()))
             .or_else(|| discard.value().get().and_then(|r| r.err()))
+            .or_else(|| resolve.value().get().and_then(|r| r.err()))
             .map(|e| e.to_string())
     };
     view! {
@@ -70,6 +73,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                             <a href="#late">"Late acknowledgments " <strong data-testid="count-late">{x.late_acknowledgments.len()}</strong></a>
                             <a href="#risk">"At-risk deliveries " <strong data-testid="count-risk">{x.at_risk.len()}</strong></a>
                             <a href="#received">"Shipment vs receipt " <strong data-testid="count-received">{x.discrepancies.len()}</strong></a>
+                            <a href="#conflicts">"Conflicts " <strong data-testid="count-conflicts">{x.conflicts.len()}</strong></a>
                             <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.sync_problems.len()}</strong></a>
                         </nav>
 
@@ -174,6 +178,52 @@ pub fn ExceptionsPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                        }.into_any() }}
+
+                        <h2 id="conflicts">"Conflicts with Odoo"</h2>
+                        {if x.conflicts.is_empty() { view! { <p class="empty">"No answer conflicts with what Odoo holds."</p> }.into_any() } else { view! {
+                            <div class="lines">
+                                {x.conflicts.into_iter().map(|c| {
+                                    let write_back = c.kind == "write_back";
+                                    view! {
+                                        <article class="line" data-conflict=c.order_name.clone()>
+                                            <header>
+                                                <h3><a href=format!("/orders/{}", c.order_id)>{c.order_name.clone()}</a></h3>
+                                                <span class="sub">{c.supplier_name.clone()}</span>
+                                            </header>
+                                            <p>{c.summary.clone()}</p>
+                                            {(!c.lines.is_empty()).then(|| view! {
+                                                <table class="side-by-side">
+                                                    <thead><tr><th scope="col">"Line"</th><th scope="col">"The supplier answered"</th><th scope="col">"Odoo holds now"</th></tr></thead>
+                                                    <tbody>
+                                                        {c.lines.iter().map(|l| view! {
+                                                            <tr>
+                                                                <td data-label="Line">{l.description.clone()}</td>
+                                                                <td data-label="The supplier answered" data-testid="supplier-version">{l.supplier.clone()}</td>
+                                                                <td data-label="Odoo holds now" data-testid="odoo-version">{l.odoo.clone()}</td>
+                                                            </tr>
+                                                        }).collect_view()}
+                                                    </tbody>
+                                                </table>
+                                            })}
+                                            {c.reference.clone().map(|r| view! { <p class="hint">"ref " <code>{r}</code></p> })}
+                                            <ActionForm action=resolve attr:class="inline actions">
+                                                <CsrfField/>
+                                                <input type="hidden" name="key" value=c.key.clone()/>
+                                                {c.can_apply.then(|| view! {
+                                                    <button type="submit" name="resolution" value="apply" class="primary" data-testid="apply-supplier">"Apply the supplier's answer to Odoo"</button>
+                                                })}
+                                                <button type="submit" name="resolution" value="ask_again" data-testid="ask-again">
+                                                    {if write_back { "Keep Odoo's version, ask the supplier again" } else { "Ask the supplier to answer again" }}
+                                                </button>
+                                                {(!write_back).then(|| view! {
+                                                    <button type="submit" name="resolution" value="keep_answers" data-testid="keep-answers">"Keep the supplier's answers"</button>
+                                                })}
+                                            </ActionForm>
+                                        </article>
+                                    }
+                                }).collect_view()}
+                            </div>
                         }.into_any() }}
 
                         <h2 id="sync">"Could not be written to Odoo"</h2>

@@ -90,6 +90,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__double/api-keys", post(api_keys))
         .route("/__double/purchase.order/{name}", get(order_page))
         .route(
+            "/__double/purchase.order/{name}/lines/{index}",
+            axum::routing::post(edit_line),
+        )
+        .route(
             "/__double/purchase.order/{name}/receive",
             axum::routing::post(receive),
         )
@@ -551,11 +555,7 @@ async fn receive(
 ) -> Response {
     let mut env = s.env.lock().expect("env");
     let admin = env.users[0].clone();
-    let Some(order) = env
-        .table("purchase.order")
-        .find(|(_, o)| o.get("name").and_then(Value::as_str) == Some(name.as_str()))
-        .map(|(id, _)| *id)
-    else {
+    let Some(order) = order_named(&env, &name) else {
         return (StatusCode::NOT_FOUND, format!("no purchase order {name}")).into_response();
     };
     let pickings: Vec<i64> = env
@@ -587,6 +587,37 @@ async fn receive(
         );
     }
     Json(json!({"validated": pickings})).into_response()
+}
+
+fn order_named(env: &Env, name: &str) -> Option<i64> {
+    env.ids_where("purchase.order", "name", &json!(name))
+        .first()
+        .copied()
+}
+
+/// `POST /__double/purchase.order/<name>/lines/<index>` with the values to write (e.g.
+/// `{"product_qty": 15}`): the buyer edits the order's line (0-based, in id order) in Odoo.
+async fn edit_line(
+    State(s): State<Arc<Shared>>,
+    Path((name, index)): Path<(String, usize)>,
+    Json(vals): Json<Map<String, Value>>,
+) -> Response {
+    let mut env = s.env.lock().expect("env");
+    let admin = env.users[0].clone();
+    let Some(order) = order_named(&env, &name) else {
+        return (StatusCode::NOT_FOUND, format!("no purchase order {name}")).into_response();
+    };
+    let mut lines = env.ids_where("purchase.order.line", "order_id", &json!(order));
+    lines.sort_unstable();
+    let Some(line) = lines.get(index).copied() else {
+        return (StatusCode::NOT_FOUND, format!("{name} has no line {index}")).into_response();
+    };
+    let mut p = Map::new();
+    p.insert("vals".into(), Value::Object(vals));
+    match env.execute(&admin, "purchase.order.line", "write", Some(vec![line]), p) {
+        Ok(_) => Json(json!({"line": line})).into_response(),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{e:?}")).into_response(),
+    }
 }
 
 async fn order_page(State(s): State<Arc<Shared>>, Path(name): Path<String>) -> Response {

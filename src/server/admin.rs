@@ -264,6 +264,69 @@ pub async fn update_settings(
     Ok(())
 }
 
+/// An organisation's mail preferences (order mails on or off for all its users, and a
+/// shared mailbox that gets a copy).
+pub async fn organisation_mail(db: &Db, org: i64) -> Result<Option<(bool, String)>, sqlx::Error> {
+    let row: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT notify_orders, order_mail_copy_to FROM suppliers WHERE id = $1")
+            .bind(org)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(on, copy)| (on != 0, copy.unwrap_or_default())))
+}
+
+/// Sets them: admins for any organisation, a supplier admin for its own (`team_scope`).
+pub async fn set_organisation_mail(
+    db: &Db,
+    user: &CurrentUser,
+    asked: Option<i64>,
+    notify_orders: bool,
+    copy_to: &str,
+    ip: &str,
+) -> Result<(), ActionError> {
+    let Some(org) = team_scope(user, asked)? else {
+        return Err(ActionError::NotFound);
+    };
+    let copy_to = copy_to.trim().to_lowercase();
+    if !copy_to.is_empty() && !looks_like_email(&copy_to) {
+        return Err(ActionError::Invalid(
+            "Give the shared mailbox as one address (orders@company.example), or leave it empty."
+                .into(),
+        ));
+    }
+    let mut tx = db::write(db).await?;
+    let r = sqlx::query(
+        "UPDATE suppliers SET notify_orders = $1, order_mail_copy_to = $2 WHERE id = $3",
+    )
+    .bind(i64::from(notify_orders))
+    .bind(Some(copy_to.clone()).filter(|c| !c.is_empty()))
+    .bind(org)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(ActionError::NotFound);
+    }
+    tx.commit().await?;
+    audit(
+        db,
+        Some(user.id),
+        "organisation_mail_changed",
+        &format!("supplier:{org}"),
+        &format!(
+            "order mails {}; copy to {}",
+            if notify_orders { "on" } else { "off" },
+            if copy_to.is_empty() {
+                "nobody"
+            } else {
+                &copy_to
+            }
+        ),
+        ip,
+    )
+    .await;
+    Ok(())
+}
+
 /// Whose team `user` may manage: `Some(org)` for an organisation, `None` for the staff
 /// (buyers and admins). Supplier admins always get their own organisation.
 pub fn team_scope(user: &CurrentUser, asked: Option<i64>) -> Result<Option<i64>, ActionError> {

@@ -74,6 +74,7 @@ pub async fn overview(
     .fetch_all(db)
     .await?;
     let problems = sync_problems(db, scope).await?;
+    let conflicts = crate::server::conflicts::list(db, scope).await?;
     let discrepancies = crate::server::discrepancies::find(
         db,
         &crate::server::discrepancies::Filter {
@@ -126,6 +127,7 @@ pub async fn overview(
         at_risk,
         discrepancies,
         sync_problems: problems,
+        conflicts,
         suppliers: suppliers
             .into_iter()
             .map(|(id, name)| SupplierChoice { id, name })
@@ -134,13 +136,14 @@ pub async fn overview(
     })
 }
 
-/// Write-backs that could not be applied (dead letters and conflicts), with business context.
+/// Write-backs Odoo refused or that were given up on (dead letters), with business context;
+/// conflicts have their own list (`conflicts::list`).
 pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
          FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status IN ('dead', 'conflict') AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY m.id",
+         WHERE m.status = 'dead' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY m.id",
     )
     .bind(scope.supplier)
     .bind(&scope.buyer)
@@ -392,6 +395,28 @@ pub fn to_csv(view: &ExceptionsView) -> String {
             &d.supplier_name,
             &format!("{}: {}", d.description, d.detail),
             "",
+        ]);
+    }
+    for c in &view.conflicts {
+        let lines: Vec<String> = c
+            .lines
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}: supplier {}; Odoo {}",
+                    l.description, l.supplier, l.odoo
+                )
+            })
+            .collect();
+        push([
+            "conflict",
+            &c.order_name,
+            &c.supplier_name,
+            &std::iter::once(c.summary.clone())
+                .chain(lines)
+                .collect::<Vec<_>>()
+                .join(" | "),
+            &c.since,
         ]);
     }
     for d in &view.sync_problems {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod conflicts;
 pub mod connection;
 pub mod db;
 pub mod demo;

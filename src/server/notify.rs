@@ -121,24 +121,40 @@ async fn send_due(
 
 /// Mail about one purchase order, to the supplier's users.
 pub enum OrderMail<'a> {
-    Released { order: &'a str },
-    Changed { order: &'a str, changes: &'a str },
+    Released {
+        order: &'a str,
+    },
+    Changed {
+        order: &'a str,
+        changes: &'a str,
+    },
+    /// The buyer cleared the supplier's answers after a conflict with Odoo.
+    AnswerAgain {
+        order: &'a str,
+    },
 }
 
 impl OrderMail<'_> {
-    /// (subject, body) for `name`, with a link to the order.
-    pub fn render(&self, name: &str, link: &str) -> (String, String) {
+    /// (subject, body) for `name`, with a link to the order; `why` says why this address
+    /// gets it.
+    pub fn render(&self, name: &str, link: &str, why: &str) -> (String, String) {
         match self {
             OrderMail::Released { order } => (
                 format!("New purchase order {order}"),
                 format!(
-                    "Hello {name},\n\nPurchase order {order} was released to you.\nPlease acknowledge it, or answer line by line:\n\n{link}\n\nYou get this mail because order mails are on in your account settings.\n"
+                    "Hello {name},\n\nPurchase order {order} was released to you.\nPlease acknowledge it, or answer line by line:\n\n{link}\n\n{why}\n"
+                ),
+            ),
+            OrderMail::AnswerAgain { order } => (
+                format!("Please answer purchase order {order} again"),
+                format!(
+                    "Hello {name},\n\nThe buyer changed purchase order {order} in their system after your answer, and asks you to answer it again with the order as it is now.\n\n{link}\n\n{why}\n"
                 ),
             ),
             OrderMail::Changed { order, changes } => (
                 format!("Purchase order {order} changed"),
                 format!(
-                    "Hello {name},\n\nThe buyer changed purchase order {order}: {changes}.\nPlease check it:\n\n{link}\n\nYou get this mail because order mails are on in your account settings.\n"
+                    "Hello {name},\n\nThe buyer changed purchase order {order}: {changes}.\nPlease check it:\n\n{link}\n\n{why}\n"
                 ),
             ),
         }
@@ -154,6 +170,16 @@ pub async fn order_mail(
     mail: &OrderMail<'_>,
     public_url: &str,
 ) -> Result<usize, sqlx::Error> {
+    let organisation: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT name, order_mail_copy_to FROM suppliers WHERE id = $1 AND notify_orders = 1",
+    )
+    .bind(supplier_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    // The organisation turned order mail off for everyone.
+    let Some((organisation, copy_to)) = organisation else {
+        return Ok(0);
+    };
     let recipients: Vec<(String, String)> = sqlx::query_as(
         "SELECT email, display_name FROM users
          WHERE supplier_id = $1 AND active = 1 AND notify_orders = 1 AND password_hash <> ''",
@@ -163,10 +189,23 @@ pub async fn order_mail(
     .await?;
     let link = format!("{}/orders/{order_id}", public_url.trim_end_matches('/'));
     for (email, name) in &recipients {
-        let (subject, body) = mail.render(name, &link);
+        let (subject, body) = mail.render(
+            name,
+            &link,
+            "You get this mail because order mails are on in your account settings.",
+        );
         queue(tx, email, &subject, &body).await?;
     }
-    Ok(recipients.len())
+    let copy = copy_to.filter(|c| !recipients.iter().any(|(e, _)| e == c));
+    if let Some(to) = &copy {
+        let (subject, body) = mail.render(
+            &organisation,
+            &link,
+            "This is the copy for your organisation's shared mailbox; your portal admin sets it on the Team page.",
+        );
+        queue(tx, to, &subject, &body).await?;
+    }
+    Ok(recipients.len() + usize::from(copy.is_some()))
 }
 
 /// Puts one mail in the outbox, in the caller's transaction.

@@ -470,6 +470,7 @@ struct StoredLine {
     quantity: String,
     date_planned: Option<String>,
     proposed_date: Option<String>,
+    proposed_quantity: Option<String>,
     answer: Option<String>,
     description: String,
 }
@@ -556,7 +557,7 @@ async fn store_order(
     };
 
     let stored: Vec<StoredLine> = sqlx::query_as(
-        "SELECT odoo_id, quantity, date_planned, proposed_date, answer, description FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
+        "SELECT odoo_id, quantity, date_planned, proposed_date, proposed_quantity, answer, description FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
     )
     .bind(order_id)
     .fetch_all(&mut *tx)
@@ -590,7 +591,13 @@ async fn store_order(
         match stored.iter().find(|s| s.odoo_id == line_id) {
             Some(s) => {
                 let old_q: Decimal = s.quantity.parse().unwrap_or_default();
-                if old_q != quantity {
+                // The supplier's own proposal arriving in Odoo is not a change by the buyer.
+                let ours_q = s
+                    .proposed_quantity
+                    .as_deref()
+                    .and_then(|q| q.parse::<Decimal>().ok())
+                    == Some(quantity);
+                if old_q != quantity && !ours_q {
                     changes.push(format!(
                         "{}: quantity {} → {}",
                         short(&s.description),

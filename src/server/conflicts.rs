@@ -1,0 +1,426 @@
+//! Conflicts between what a supplier answered and what Odoo holds now, for the buyer:
+//! a write-back that met a changed order (an outbox message in `conflict`), or an order
+//! Odoo changed after the supplier answered it. Both versions side by side, and the
+//! buyer's resolution, recorded in the order's history and the audit log:
+//!
+//! - write-back: *apply the supplier's answer to Odoo's version* (a new `UpdateLine`
+//!   against the line as Odoo holds it now), or *keep Odoo's version and ask the supplier
+//!   again* (the line's answer is cleared and the supplier's users are mailed);
+//! - changed order: *ask the supplier again* (every answer cleared), or *keep the
+//!   supplier's answers* (the change needs none).
+
+use rust_decimal::Decimal;
+
+use crate::api::exceptions::{Conflict, ConflictLine};
+use crate::domain::order::LineAnswerState;
+use crate::server::auth::CurrentUser;
+use crate::server::db::{self, Db, Tx};
+use crate::server::exceptions::Scope;
+use crate::server::orders::{recompute_status, record_event, ActionError};
+use crate::server::sync::outbox::{self, OutboxAction};
+
+fn day(d: Option<&str>) -> &str {
+    d.and_then(|d| d.get(..10)).unwrap_or("no date")
+}
+
+fn quantity(q: &str) -> String {
+    q.parse::<Decimal>()
+        .map(|d| d.normalize().to_string())
+        .unwrap_or_else(|_| q.to_string())
+}
+
+/// One order line as the portal last read it from Odoo.
+#[derive(sqlx::FromRow)]
+struct LineNow {
+    description: String,
+    quantity: String,
+    uom: String,
+    date_planned: Option<String>,
+    removed_in_odoo: i64,
+    answer: Option<String>,
+    proposed_date: Option<String>,
+    proposed_quantity: Option<String>,
+    answer_reason: Option<String>,
+}
+
+const LINE_COLUMNS: &str = "description, quantity, uom, date_planned, removed_in_odoo, answer, proposed_date, proposed_quantity, answer_reason";
+
+impl LineNow {
+    fn odoo(&self, order_cancelled: bool) -> String {
+        if order_cancelled {
+            "order cancelled".into()
+        } else if self.removed_in_odoo != 0 {
+            "line removed from the order".into()
+        } else {
+            format!(
+                "{} {} by {}",
+                quantity(&self.quantity),
+                self.uom,
+                day(self.date_planned.as_deref())
+            )
+        }
+    }
+
+    fn supplier(&self) -> String {
+        match self.answer.as_deref().and_then(LineAnswerState::from_code) {
+            None => "no answer".into(),
+            Some(LineAnswerState::Accepted) => "accepted as ordered".into(),
+            Some(LineAnswerState::Rejected) => format!(
+                "cannot deliver: {}",
+                self.answer_reason.clone().unwrap_or_default()
+            ),
+            Some(state) => format!(
+                "{}: {} by {}",
+                state.label().to_lowercase(),
+                quantity(self.proposed_quantity.as_deref().unwrap_or(&self.quantity)),
+                day(self
+                    .proposed_date
+                    .as_deref()
+                    .or(self.date_planned.as_deref()))
+            ),
+        }
+    }
+}
+
+type ConflictRow = (i64, i64, String, String, String, Option<String>);
+
+/// Every conflict in `scope`, oldest first: write-backs, then changed orders.
+pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> {
+    let mut out = Vec::new();
+    // Write-backs in conflict.
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let messages: Vec<(i64, String, String, Option<String>, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT m.id, m.payload, m.created_at, m.last_error, o.id, o.name, s.name, o.odoo_state, m.correlation_id
+         FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id JOIN suppliers s ON s.id = o.supplier_id
+         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY m.id",
+    )
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
+    .fetch_all(db)
+    .await?;
+    for (id, payload, at, error, order_id, order_name, supplier_name, state, correlation_id) in
+        messages
+    {
+        let action: Option<OutboxAction> = serde_json::from_str(&payload).ok();
+        let cancelled = state == "cancel";
+        let (lines, can_apply, what) = match &action {
+            Some(OutboxAction::UpdateLine {
+                line_odoo_id,
+                date_planned,
+                product_qty,
+                seen_date,
+                seen_quantity,
+                user,
+                ..
+            }) => {
+                let line: Option<LineNow> = sqlx::query_as(&format!(
+                    "SELECT {LINE_COLUMNS} FROM purchase_order_lines WHERE odoo_id = $1"
+                ))
+                .bind(line_odoo_id)
+                .fetch_optional(db)
+                .await?;
+                let description = line
+                    .as_ref()
+                    .map(|l| l.description.clone())
+                    .unwrap_or_default();
+                let uom = line.as_ref().map(|l| l.uom.clone()).unwrap_or_default();
+                let answered = format!(
+                    "{} {uom} by {} (answered against {} by {})",
+                    quantity(product_qty.as_deref().unwrap_or(seen_quantity)),
+                    day(date_planned.as_deref().or(seen_date.as_deref())),
+                    quantity(seen_quantity),
+                    day(seen_date.as_deref())
+                );
+                let open = line
+                    .as_ref()
+                    .is_some_and(|l| l.removed_in_odoo == 0 && !cancelled);
+                (
+                    vec![ConflictLine {
+                        description,
+                        supplier: answered,
+                        odoo: line
+                            .map(|l| l.odoo(cancelled))
+                            .unwrap_or_else(|| "line no longer in Odoo".into()),
+                    }],
+                    open,
+                    format!("{user} changed a line"),
+                )
+            }
+            Some(a) => (Vec::new(), false, a.kind().replace('_', " ")),
+            None => (Vec::new(), false, "unreadable message".into()),
+        };
+        out.push(Conflict {
+            key: format!("message:{id}"),
+            order_id,
+            order_name,
+            supplier_name,
+            kind: "write_back".into(),
+            summary: format!(
+                "{what}; Odoo: {}",
+                error.unwrap_or_else(|| "changed".into())
+            ),
+            since: at,
+            reference: Some(correlation_id),
+            lines,
+            can_apply,
+        });
+    }
+    // Orders Odoo changed after the supplier answered.
+    let orders: Vec<ConflictRow> = sqlx::query_as(
+        "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary
+         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
+         WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY o.id",
+    )
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
+    .fetch_all(db)
+    .await?;
+    for (order_id, _, order_name, supplier_name, state, summary) in orders {
+        let lines: Vec<LineNow> = sqlx::query_as(&format!(
+            "SELECT {LINE_COLUMNS} FROM purchase_order_lines WHERE order_id = $1 ORDER BY sequence, id"
+        ))
+        .bind(order_id)
+        .fetch_all(db)
+        .await?;
+        let since: Option<(String,)> = sqlx::query_as(
+            "SELECT at FROM order_events WHERE order_id = $1 AND kind = 'changed_in_odoo' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(order_id)
+        .fetch_optional(db)
+        .await?;
+        let cancelled = state == "cancel";
+        out.push(Conflict {
+            key: format!("order:{order_id}"),
+            order_id,
+            order_name,
+            supplier_name,
+            kind: "changed_in_odoo".into(),
+            summary: format!(
+                "changed in Odoo after the supplier answered: {}",
+                summary.unwrap_or_default()
+            ),
+            since: since.map(|s| s.0).unwrap_or_default(),
+            reference: None,
+            lines: lines
+                .iter()
+                .filter(|l| l.answer.is_some() || l.removed_in_odoo != 0)
+                .map(|l| ConflictLine {
+                    description: l.description.clone(),
+                    supplier: l.supplier(),
+                    odoo: l.odoo(cancelled),
+                })
+                .collect(),
+            can_apply: false,
+        });
+    }
+    Ok(out)
+}
+
+/// What the buyer decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// Write-back: send the supplier's answer against Odoo's current version.
+    ApplySupplierAnswer,
+    /// Write-back or changed order: keep Odoo's version, the supplier answers again.
+    AskSupplierAgain,
+    /// Changed order: the supplier's answers stand.
+    KeepSupplierAnswers,
+}
+
+impl Resolution {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "apply" => Some(Resolution::ApplySupplierAnswer),
+            "ask_again" => Some(Resolution::AskSupplierAgain),
+            "keep_answers" => Some(Resolution::KeepSupplierAnswers),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves the conflict `key` (`message:<id>` or `order:<id>`); returns the order's id.
+/// Everything it changes, and the mail to the supplier, commit together or not at all.
+pub async fn resolve(
+    db: &Db,
+    user: &CurrentUser,
+    key: &str,
+    resolution: Resolution,
+    public_url: &str,
+) -> Result<i64, ActionError> {
+    let (what, id) = key
+        .split_once(':')
+        .and_then(|(w, i)| Some((w, i.parse::<i64>().ok()?)))
+        .ok_or(ActionError::NotFound)?;
+    let mut tx = db::write(db).await?;
+    let order_id = match what {
+        "message" => resolve_write_back(&mut tx, user, id, resolution).await?,
+        "order" => resolve_changed_order(&mut tx, user, id, resolution).await?,
+        _ => return Err(ActionError::NotFound),
+    };
+    if resolution == Resolution::AskSupplierAgain {
+        let (supplier_id, name): (i64, String) =
+            sqlx::query_as("SELECT supplier_id, name FROM purchase_orders WHERE id = $1")
+                .bind(order_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mail = crate::server::notify::OrderMail::AnswerAgain { order: &name };
+        crate::server::notify::order_mail(&mut tx, supplier_id, order_id, &mail, public_url)
+            .await?;
+    }
+    recompute_status(&mut tx, order_id).await?;
+    tx.commit().await?;
+    Ok(order_id)
+}
+
+async fn resolve_write_back(
+    tx: &mut Tx<'_>,
+    user: &CurrentUser,
+    message_id: i64,
+    resolution: Resolution,
+) -> Result<i64, ActionError> {
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT m.payload, o.id FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id
+         WHERE m.id = $1 AND m.status = 'conflict'",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((payload, order_id)) = row else {
+        return Err(ActionError::NotFound);
+    };
+    let action: OutboxAction = serde_json::from_str(&payload)
+        .map_err(|_| ActionError::Invalid("This message cannot be read: discard it.".into()))?;
+    let who = format!("{} <{}>", user.display_name, user.email);
+    let correlation_id = outbox::new_correlation_id();
+    let detail = match (resolution, action) {
+        (
+            Resolution::ApplySupplierAnswer,
+            OutboxAction::UpdateLine {
+                order_odoo_id,
+                line_odoo_id,
+                date_planned,
+                product_qty,
+                user: supplier,
+                reason,
+                ..
+            },
+        ) => {
+            let now: Option<(String, Option<String>, String)> = sqlx::query_as(
+                "SELECT l.quantity, l.date_planned, l.description FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
+                 WHERE l.odoo_id = $1 AND l.removed_in_odoo = 0 AND o.odoo_state <> 'cancel'",
+            )
+            .bind(line_odoo_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some((seen_quantity, seen_date, description)) = now else {
+                return Err(ActionError::Invalid(
+                    "The line is no longer open in Odoo: keep Odoo's version and ask the supplier again.".into(),
+                ));
+            };
+            let again = OutboxAction::UpdateLine {
+                order_odoo_id,
+                line_odoo_id,
+                date_planned,
+                product_qty,
+                seen_date,
+                seen_quantity,
+                user: format!("{supplier}, applied over Odoo's change by {who}"),
+                reason,
+            };
+            outbox::enqueue(tx, &correlation_id, &again).await?;
+            format!("applied the supplier's answer on “{description}” to Odoo's current version")
+        }
+        (Resolution::ApplySupplierAnswer, _) => {
+            return Err(ActionError::Invalid(
+                "Only a line's new date or quantity can be applied over Odoo's change; send it again or keep Odoo's version.".into(),
+            ))
+        }
+        (Resolution::AskSupplierAgain, action) => {
+            if let OutboxAction::UpdateLine { line_odoo_id, .. } = action {
+                clear_answers(tx, "odoo_id = $1", line_odoo_id).await?;
+            }
+            "kept Odoo's version and asked the supplier to answer again".to_string()
+        }
+        (Resolution::KeepSupplierAnswers, _) => {
+            return Err(ActionError::Invalid(
+                "A write-back is resolved by applying the supplier's answer or keeping Odoo's version.".into(),
+            ))
+        }
+    };
+    // Off the order's queue (later messages of the order go on); the decision is in the
+    // history and the audit log, and an applied answer travels as a new message.
+    sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status = 'conflict'")
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    record_event(
+        tx,
+        order_id,
+        Some(user.id),
+        "conflict_resolved",
+        &detail,
+        Some(&correlation_id),
+    )
+    .await?;
+    Ok(order_id)
+}
+
+async fn resolve_changed_order(
+    tx: &mut Tx<'_>,
+    user: &CurrentUser,
+    order_id: i64,
+    resolution: Resolution,
+) -> Result<i64, ActionError> {
+    let r = sqlx::query("SELECT 1 FROM purchase_orders WHERE id = $1 AND odoo_change_summary IS NOT NULL AND visible = 1")
+        .bind(order_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if r.is_none() {
+        return Err(ActionError::NotFound);
+    }
+    let detail = match resolution {
+        Resolution::AskSupplierAgain => {
+            clear_answers(tx, "order_id = $1", order_id).await?;
+            // The change stays flagged until the supplier acknowledges the order again.
+            sqlx::query("UPDATE purchase_orders SET acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1")
+                .bind(order_id)
+                .execute(&mut **tx)
+                .await?;
+            "asked the supplier to answer every line again after Odoo's change"
+        }
+        Resolution::KeepSupplierAnswers => {
+            sqlx::query("UPDATE purchase_orders SET odoo_change_summary = NULL WHERE id = $1")
+                .bind(order_id)
+                .execute(&mut **tx)
+                .await?;
+            "kept the supplier's answers: Odoo's change needs no new answer"
+        }
+        Resolution::ApplySupplierAnswer => {
+            return Err(ActionError::Invalid(
+                "Odoo's change is the buyer's own: ask the supplier again or keep the supplier's answers.".into(),
+            ))
+        }
+    };
+    record_event(
+        tx,
+        order_id,
+        Some(user.id),
+        "conflict_resolved",
+        detail,
+        None,
+    )
+    .await?;
+    Ok(order_id)
+}
+
+/// Clears the supplier's answers of the lines `filter` picks (bound to `value`).
+async fn clear_answers(tx: &mut Tx<'_>, filter: &str, value: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE purchase_order_lines SET answer = NULL, proposed_date = NULL, proposed_quantity = NULL, answer_reason = NULL, answered_at = NULL WHERE {filter}"
+    ))
+    .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
