@@ -3006,6 +3006,50 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     .unwrap();
     assert_eq!(history.len(), 2);
     assert!(history[0].0.starts_with("applied the supplier's answer"));
+    // The timeline: the buyer sees every failed attempt while Odoo was down, each event
+    // in its thread; the supplier sees its part, without Odoo's errors.
+    let kinds = |d: &Value| -> Vec<(String, String)> {
+        d["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_string(),
+                    e["group"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let staff: Value = buyer.order(&order_id).await.json().await.unwrap();
+    let staff = kinds(&staff);
+    assert!(
+        staff.contains(&("delivery_failed".into(), "delivery".into())),
+        "{staff:?}"
+    );
+    assert!(
+        staff.contains(&("conflict".into(), "delivery".into())),
+        "{staff:?}"
+    );
+    assert!(
+        staff.contains(&("conflict_resolved".into(), "buyer".into())),
+        "{staff:?}"
+    );
+    assert!(
+        staff.contains(&("changed_in_odoo".into(), "odoo".into())),
+        "{staff:?}"
+    );
+    let own: Value = ana.order(&order_id).await.json().await.unwrap();
+    let own = kinds(&own);
+    assert!(!own.iter().any(|(k, _)| k == "delivery_failed"), "{own:?}");
+    assert!(
+        own.contains(&("conflict_resolved".into(), "buyer".into())),
+        "{own:?}"
+    );
+    assert!(
+        own.contains(&("line_answered".into(), "supplier".into())),
+        "{own:?}"
+    );
     assert!(history[1]
         .0
         .starts_with("asked the supplier to answer every line again"));

@@ -67,4 +67,12 @@ test("a buyer sees a conflict side by side, applies the supplier's date over Odo
   await page.goto(orderPage);
   await expect(page.locator(".history")).toContainText("applied the supplier's answer");
   await expect(page.locator(".history")).toContainText("kept the supplier's answers");
+  // One thread of the timeline at a time, as plain links.
+  await expect(page.locator(".history li[data-group=delivery]").first()).toBeVisible();
+  await page.getByTestId("history-filter").getByRole("link", { name: /^Buyer's decisions 2$/ }).click();
+  await expect(page).toHaveURL(/show=buyer/);
+  await expect(page.locator(".history li")).toHaveCount(2);
+  await expect(page.locator(".history li[data-group=buyer]")).toHaveCount(2);
+  await page.getByTestId("history-filter").getByRole("link", { name: /^Everything/ }).click();
+  await expect(page.locator(".history li[data-group=delivery]").first()).toBeVisible();
 });

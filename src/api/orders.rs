@@ -70,6 +70,8 @@ pub struct EventView {
     pub at: String,
     pub actor: Option<String>,
     pub kind: String,
+    /// `domain::timeline::EventGroup` code: odoo, supplier, buyer, delivery, receipt.
+    pub group: String,
     pub detail: String,
     pub correlation_id: Option<String>,
 }

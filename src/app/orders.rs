@@ -9,6 +9,7 @@ use crate::api::orders::{
     get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter,
 };
 use crate::domain::order::{LineAnswerState, OrderStatus};
+use crate::domain::timeline::EventGroup;
 
 use super::day;
 
@@ -173,6 +174,26 @@ fn OrderView(
             .map(|e| e.to_string())
     };
     let order_id = order.id;
+    // The timeline's thread to show (`?show=odoo`...): plain links, so the filter works
+    // before hydration too.
+    let query = use_query_map();
+    let show = move || {
+        query
+            .with(|q| q.get("show"))
+            .and_then(|s| EventGroup::from_code(&s))
+    };
+    let counts: Vec<(EventGroup, usize)> = EventGroup::ALL
+        .into_iter()
+        .map(|g| {
+            (
+                g,
+                order.events.iter().filter(|e| e.group == g.code()).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let total_events = order.events.len();
+    let all_events = order.events.clone();
     let pending = order
         .deliveries
         .iter()
@@ -258,10 +279,16 @@ fn OrderView(
                 }).collect_view()}
             </ul>
         })}
-        <h2>"History"</h2>
+        <h2 id="history">"History"</h2>
+        <nav class="chips" aria-label="Show in the history" data-testid="history-filter">
+            <a href=format!("/orders/{order_id}#history") aria-current=move || show().is_none().then_some("true")>{format!("Everything {total_events}")}</a>
+            {counts.into_iter().map(|(g, n)| view! {
+                <a href=format!("/orders/{order_id}?show={}#history", g.code()) aria-current=move || (show() == Some(g)).then_some("true") data-group=g.code()>{format!("{} {n}", g.label())}</a>
+            }).collect_view()}
+        </nav>
         <ol class="history">
-            {order.events.into_iter().map(|e| view! {
-                <li>
+            {move || all_events.iter().filter(|e| show().is_none_or(|g| e.group == g.code())).map(|e| view! {
+                <li data-group=e.group.clone()>
                     <time>{e.at.clone()}</time>
                     " " <span class="actor">{e.actor.clone().unwrap_or_else(|| "Odoo".into())}</span>
                     " " {e.detail.clone()}

@@ -1,5 +1,6 @@
 //! The business vocabulary and rules shared by the server and the browser: order and line
-//! states, change proposals and the tolerance policy, shipment-notice quantity rules.
+//! states, change proposals and the tolerance policy, shipment-notice quantity rules, the
+//! order timeline's threads.
 //! Invariant: no I/O here (no tokio, sqlx, reqwest, axum); values in, values out.
 
 pub mod discrepancy;
@@ -7,4 +8,5 @@ pub mod order;
 pub mod performance;
 pub mod risk;
 pub mod shipment;
+pub mod timeline;
 pub mod tolerance;

@@ -352,13 +352,20 @@ pub async fn detail(
     let policy = policy_for(&o, default_policy);
     let lines = line_rows(db, id).await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let events: Vec<(String, Option<String>, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT e.at, u.display_name, e.kind, e.detail, e.correlation_id FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
+    let events: Vec<(String, Option<String>, String, String, Option<String>, i64)> =
+        sqlx::query_as(
+            "SELECT e.at, u.display_name, e.kind, e.detail, e.correlation_id,
+                CASE WHEN u.id IS NOT NULL AND u.supplier_id IS NULL THEN 1 ELSE 0 END
+         FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
          WHERE e.order_id = $1 ORDER BY e.id DESC",
-    )
-    .bind(id)
-    .fetch_all(db)
-    .await?;
+        )
+        .bind(id)
+        .fetch_all(db)
+        .await?;
+    // A supplier sees its part of the timeline.
+    let events = events.into_iter().filter(|e| {
+        user.is_internal() || crate::domain::timeline::visible_to_supplier(&e.2, e.5 == 1)
+    });
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let deliveries: Vec<(String, String, String, i64, String, Option<String>)> = sqlx::query_as(
         "SELECT correlation_id, kind, status, attempts, created_at, delivered_at FROM outbox_messages WHERE order_odoo_id = $1 ORDER BY id DESC",
@@ -434,9 +441,12 @@ pub async fn detail(
             .collect(),
         events: events
             .into_iter()
-            .map(|(at, actor, kind, detail, correlation_id)| EventView {
+            .map(|(at, actor, kind, detail, correlation_id, _)| EventView {
                 at: clock.datetime(&at),
                 actor,
+                group: crate::domain::timeline::EventGroup::of(&kind)
+                    .code()
+                    .to_string(),
                 kind,
                 detail,
                 correlation_id,
