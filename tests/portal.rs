@@ -28,6 +28,24 @@ async fn spawn_app() -> TestApp {
 }
 
 async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let app = spawn_app_unsynced(configure).await;
+    // Tests start from a portal that has finished its first poll (its cursor is stored).
+    for _ in 0..200 {
+        if sqlx::query("SELECT 1 FROM sync_cursors")
+            .fetch_optional(&app.db)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app
+}
+
+/// The app as it answers its first request, before anything was read from Odoo.
+async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let double = common::start_double(19, Seed::Demo).await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::from_env().unwrap();
@@ -47,18 +65,6 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let state = AppState::new(db.clone(), Arc::new(settings), conf.leptos_options);
     let (stop, rx) = watch::channel(false);
     tokio::spawn(server::run(listener, state, rx));
-    // Tests start from a portal that has finished its first poll (its cursor is stored).
-    for _ in 0..200 {
-        if sqlx::query("SELECT 1 FROM sync_cursors")
-            .fetch_optional(&db)
-            .await
-            .unwrap()
-            .is_some()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     TestApp {
         url,
         double,
@@ -3193,4 +3199,65 @@ async fn an_organisation_turns_order_mail_off_or_copies_it_to_its_shared_mailbox
             "order mails off; copy to orders@gemini.example"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_serves_while_odoo_is_unreachable_and_an_admin_fixes_the_url_without_a_restart()
+{
+    use millrace::server::secrets::SealingKeys;
+    let sealing = SealingKeys::parse(&SealingKeys::generate(), &[]).unwrap();
+    // MILLRACE_ODOO_URL points at nothing.
+    let app = spawn_app_unsynced(|s| {
+        s.sealing = Some(sealing.clone());
+        if let Some(o) = s.odoo.as_mut() {
+            o.url = "http://127.0.0.1:9".into();
+        }
+    })
+    .await;
+    let admin = signed_in(&app, "admin@millrace.example", "admin-demo-pass").await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    assert_eq!(ana.orders("").await["total"], 0);
+    eventually("the admin page says why", || async {
+        let v: Value = admin
+            .get("/api/admin/odoo", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["connected"].is_null()
+            && v["problem"].as_str().is_some_and(|p| {
+                p.contains("cannot reach http://127.0.0.1:9")
+                    && p.contains("check MILLRACE_ODOO_URL")
+            })
+    })
+    .await;
+    let ready: Value = reqwest::get(format!("{}/readyz", app.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["odoo_connection"]["configured"], true, "{ready}");
+    assert!(ready["odoo_connection"]["problem"].is_string(), "{ready}");
+
+    // The right URL, with the key typed again: saved, connected, synced; no restart.
+    let key = app.double.config.api_key.clone();
+    let form = vec![
+        ("url", app.double.url.clone()),
+        ("database", "mfg".to_string()),
+        ("login", "admin".to_string()),
+        ("api_key", key),
+        ("intent", "save".to_string()),
+    ];
+    let r = apply(&admin, form).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    synced_orders(&ana, 1).await;
+    let v: Value = admin
+        .get("/api/admin/odoo", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(v["problem"].is_null(), "{v}");
+    assert_eq!(v["running_revision"], 1);
 }
