@@ -2990,6 +2990,16 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     .await;
     let r = resolve(&buyer, &key, "apply").await;
     assert_eq!(r.status(), 404, "resolved once");
+    // The same message went (no second one), its correlation id in Odoo's chatter.
+    let reference = write_back["reference"].as_str().unwrap().to_string();
+    let messages: Vec<(String, String)> =
+        sqlx::query_as("SELECT correlation_id, status FROM outbox_messages ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(messages, [(reference.clone(), "delivered".to_string())]);
+    let (_, _, notes) = odoo_order(&app.double, &name);
+    assert!(notes.iter().any(|n| n.contains(&reference)), "{notes:?}");
 
     // The changed order: the buyer asks the supplier again; the supplier is mailed and
     // the line waits for a new answer.

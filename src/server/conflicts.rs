@@ -3,8 +3,8 @@
 //! Odoo changed after the supplier answered it. Both versions side by side, and the
 //! buyer's resolution, recorded in the order's history and the audit log:
 //!
-//! - write-back: *apply the supplier's answer to Odoo's version* (a new `UpdateLine`
-//!   against the line as Odoo holds it now), or *keep Odoo's version and ask the supplier
+//! - write-back: *apply the supplier's answer to Odoo's version* (the message, aimed at
+//!   the line as Odoo holds it now, back in its place in the order's queue), or *keep Odoo's version and ask the supplier
 //!   again* (the line's answer is cleared and the supplier's users are mailed);
 //! - changed order: *ask the supplier again* (every answer cleared), or *keep the
 //!   supplier's answers* (the change needs none).
@@ -17,7 +17,7 @@ use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::Scope;
 use crate::server::orders::{recompute_status, record_event, ActionError};
-use crate::server::sync::outbox::{self, OutboxAction};
+use crate::server::sync::outbox::OutboxAction;
 
 fn day(d: Option<&str>) -> &str {
     d.and_then(|d| d.get(..10)).unwrap_or("no date")
@@ -279,20 +279,19 @@ async fn resolve_write_back(
     message_id: i64,
     resolution: Resolution,
 ) -> Result<i64, ActionError> {
-    let row: Option<(String, i64)> = sqlx::query_as(
-        "SELECT m.payload, o.id FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id
+    let row: Option<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT m.payload, m.correlation_id, m.created_at, o.id FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id
          WHERE m.id = $1 AND m.status = 'conflict'",
     )
     .bind(message_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((payload, order_id)) = row else {
+    let Some((payload, correlation_id, created_at, order_id)) = row else {
         return Err(ActionError::NotFound);
     };
     let action: OutboxAction = serde_json::from_str(&payload)
         .map_err(|_| ActionError::Invalid("This message cannot be read: discard it.".into()))?;
     let who = format!("{} <{}>", user.display_name, user.email);
-    let correlation_id = outbox::new_correlation_id();
     let detail = match (resolution, action) {
         (
             Resolution::ApplySupplierAnswer,
@@ -318,6 +317,10 @@ async fn resolve_write_back(
                     "The line is no longer open in Odoo: keep Odoo's version and ask the supplier again.".into(),
                 ));
             };
+            // The same message, aimed at the line as Odoo holds it now, back in its place
+            // in the order's queue: answers the supplier gave later still arrive after it.
+            // It had written nothing (a conflict is found before writing), so its
+            // correlation id still leads from the supplier's click to Odoo's chatter.
             let again = OutboxAction::UpdateLine {
                 order_odoo_id,
                 line_odoo_id,
@@ -328,7 +331,15 @@ async fn resolve_write_back(
                 user: format!("{supplier}, applied over Odoo's change by {who}"),
                 reason,
             };
-            outbox::enqueue(tx, &correlation_id, &again).await?;
+            sqlx::query(
+                "UPDATE outbox_messages SET payload = $1, status = 'pending', attempts = 0, next_attempt_at = $2,
+                        lease_until = NULL, last_error = NULL WHERE id = $3 AND status = 'conflict'",
+            )
+            .bind(serde_json::to_string(&again).expect("outbox actions serialize"))
+            .bind(db::now())
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
             format!("applied the supplier's answer on “{description}” to Odoo's current version")
         }
         (Resolution::ApplySupplierAnswer, _) => {
@@ -338,8 +349,22 @@ async fn resolve_write_back(
         }
         (Resolution::AskSupplierAgain, action) => {
             if let OutboxAction::UpdateLine { line_odoo_id, .. } = action {
-                clear_answers(tx, "odoo_id = $1", line_odoo_id).await?;
+                // Unless the supplier has answered the line again since.
+                sqlx::query(
+                    "UPDATE purchase_order_lines SET answer = NULL, proposed_date = NULL, proposed_quantity = NULL,
+                            answer_reason = NULL, answered_at = NULL
+                     WHERE odoo_id = $1 AND (answered_at IS NULL OR answered_at <= $2)",
+                )
+                .bind(line_odoo_id)
+                .bind(&created_at)
+                .execute(&mut **tx)
+                .await?;
             }
+            // Off the order's queue: later messages of the order go on.
+            sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status = 'conflict'")
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
             "kept Odoo's version and asked the supplier to answer again".to_string()
         }
         (Resolution::KeepSupplierAnswers, _) => {
@@ -348,12 +373,6 @@ async fn resolve_write_back(
             ))
         }
     };
-    // Off the order's queue (later messages of the order go on); the decision is in the
-    // history and the audit log, and an applied answer travels as a new message.
-    sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status = 'conflict'")
-        .bind(message_id)
-        .execute(&mut **tx)
-        .await?;
     record_event(
         tx,
         order_id,
@@ -381,7 +400,13 @@ async fn resolve_changed_order(
     }
     let detail = match resolution {
         Resolution::AskSupplierAgain => {
-            clear_answers(tx, "order_id = $1", order_id).await?;
+            sqlx::query(
+                "UPDATE purchase_order_lines SET answer = NULL, proposed_date = NULL, proposed_quantity = NULL,
+                        answer_reason = NULL, answered_at = NULL WHERE order_id = $1",
+            )
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
             // The change stays flagged until the supplier acknowledges the order again.
             sqlx::query("UPDATE purchase_orders SET acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1")
                 .bind(order_id)
@@ -412,15 +437,4 @@ async fn resolve_changed_order(
     )
     .await?;
     Ok(order_id)
-}
-
-/// Clears the supplier's answers of the lines `filter` picks (bound to `value`).
-async fn clear_answers(tx: &mut Tx<'_>, filter: &str, value: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE purchase_order_lines SET answer = NULL, proposed_date = NULL, proposed_quantity = NULL, answer_reason = NULL, answered_at = NULL WHERE {filter}"
-    ))
-    .bind(value)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -310,7 +310,7 @@ pub async fn run_poller(
         let Some(odoo) = link.client() else {
             // Not connected (yet): the connection manager is at it.
             tokio::select! {
-                _ = link.changed() => continue,
+                _ = link.connected() => continue,
                 _ = shutdown.changed() => break,
             }
         };

@@ -112,11 +112,10 @@ impl OdooLink {
         };
     }
 
-    /// Waits until a client is installed (or replaced).
-    pub async fn changed(&self) {
+    /// Returns once a client is installed (at once if one is).
+    pub async fn connected(&self) {
         let mut rx = self.inner.current.subscribe();
-        rx.borrow_and_update();
-        let _ = rx.changed().await;
+        let _ = rx.wait_for(Option::is_some).await;
     }
 
     /// Asks the connection manager to read the settings again now.
