@@ -26,6 +26,17 @@ pub struct ConnectionView {
     pub problem: Option<String>,
     /// Whether this server can seal an API key (has `MILLRACE_SECRET_KEY`).
     pub can_save: bool,
+    /// Every instance seen in the last minute and the revision it runs on.
+    pub instances: Vec<InstanceLink>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceLink {
+    pub instance: String,
+    pub revision: Option<i64>,
+    pub problem: Option<String>,
+    /// This is the instance that answered.
+    pub this: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +67,17 @@ pub async fn odoo_connection() -> Result<ConnectionView, AppError> {
         .await
         .map_err(context::internal)?;
     let clock = crate::server::time::UserClock::for_zone(&user.time_zone);
+    let instances = connection::instances(&state.db)
+        .await
+        .map_err(context::internal)?
+        .into_iter()
+        .map(|(instance, revision, problem)| InstanceLink {
+            this: instance == state.instance,
+            instance,
+            revision,
+            problem,
+        })
+        .collect();
     let link = state.odoo.state();
     let mut view = ConnectionView {
         source: ConnectionSource::None,
@@ -76,6 +98,7 @@ pub async fn odoo_connection() -> Result<ConnectionView, AppError> {
         }),
         problem: link.problem,
         can_save: state.settings.sealing.is_some(),
+        instances,
     };
     match (stored, &state.settings.odoo) {
         (Some(s), _) => {

@@ -329,6 +329,29 @@ pub fn OdooPage() -> impl IntoView {
                                 }}
                             </p>
                             {v.problem.clone().map(|p| view! { <p class="error" role="alert" data-testid="connection-problem">{p}</p> })}
+                            {(!v.instances.is_empty()).then(|| {
+                                let wanted = v.revision;
+                                let behind = v.instances.iter().filter(|i| i.revision != wanted).count();
+                                view! {
+                                    <p data-testid="instances-summary">{if behind == 0 {
+                                        format!("All {} running instance(s) use revision {}: an old API key may be revoked in Odoo now.", v.instances.len(), wanted.unwrap_or_default())
+                                    } else {
+                                        format!("{behind} of {} running instance(s) still on other settings: keep the old API key valid in Odoo until they switch.", v.instances.len())
+                                    }}</p>
+                                    <table class="orders" data-testid="instances">
+                                        <thead><tr><th scope="col">"Instance"</th><th scope="col">"Runs revision"</th><th scope="col">"Problem"</th></tr></thead>
+                                        <tbody>
+                                            {v.instances.iter().map(|i| view! {
+                                                <tr>
+                                                    <td data-label="Instance">{i.instance.clone()}{i.this.then_some(" (this one)")}</td>
+                                                    <td data-label="Runs revision">{i.revision.map(|r| r.to_string()).unwrap_or_else(|| "not connected".into())}</td>
+                                                    <td data-label="Problem">{i.problem.clone().unwrap_or_default()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                            })}
                         </section>
                         <h2>"Settings"</h2>
                         {(!v.can_save).then(|| view! {
@@ -344,7 +367,7 @@ pub fn OdooPage() -> impl IntoView {
                             <input id="odoo-login" name="login" value=v.login.clone() autocomplete="off" required/>
                             <label for="odoo-key">"API key"</label>
                             <input id="odoo-key" name="api_key" type="password" autocomplete="new-password" placeholder="leave empty to keep the current key"/>
-                            <p class="hint">"To rotate the key: create a second API key for this user in Odoo, save it here, then revoke the old one in Odoo once every instance has switched (each checks every 5 seconds; its /readyz shows the revision it runs). Deliveries go on meanwhile."</p>
+                            <p class="hint">"To rotate the key: create a second API key for this user in Odoo, save it here, then revoke the old one in Odoo once every instance has switched (each checks every 5 seconds; the list above shows them). Deliveries go on meanwhile."</p>
                             <div class="actions">
                                 <button type="submit" name="intent" value="test" data-testid="test-connection">"Test connection"</button>
                                 <button type="submit" name="intent" value="save" class="primary" data-testid="save-connection">"Save"</button>
@@ -360,7 +383,8 @@ pub fn OdooPage() -> impl IntoView {
                 Ok(o) => view! {
                     <p class="ok">{match o.saved_revision {
                         Some(rev) => format!("Saved as revision {rev}; this instance now uses it, the others within seconds."),
-                        None => "Odoo accepted these settings; nothing was saved yet.".to_string(),
+                        None if o.problems.is_empty() => "Odoo accepted these settings; nothing was saved yet.".to_string(),
+                        None => "Odoo answered, but the portal would miss what is listed below; nothing was saved.".to_string(),
                     }}</p>
                     <ul>{o.lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
                     {(!o.problems.is_empty()).then(|| view! {

@@ -365,6 +365,11 @@ async fn resolve_write_back(
                 .bind(message_id)
                 .execute(&mut **tx)
                 .await?;
+            // The order is not answered in full any more: it asks for an acknowledgment.
+            sqlx::query("UPDATE purchase_orders SET acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1")
+                .bind(order_id)
+                .execute(&mut **tx)
+                .await?;
             "kept Odoo's version and asked the supplier to answer again".to_string()
         }
         (Resolution::KeepSupplierAnswers, _) => {
@@ -407,11 +412,28 @@ async fn resolve_changed_order(
             .bind(order_id)
             .execute(&mut **tx)
             .await?;
-            // The change stays flagged until the supplier acknowledges the order again.
-            sqlx::query("UPDATE purchase_orders SET acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1")
+            // Resolved: the order waits for the supplier's acknowledgment and answers as
+            // if new (the change stays in the history, and the supplier is mailed).
+            sqlx::query("UPDATE purchase_orders SET acknowledged_at = NULL, acknowledged_by = NULL, odoo_change_summary = NULL WHERE id = $1")
                 .bind(order_id)
                 .execute(&mut **tx)
                 .await?;
+            // Answers not yet in Odoo were cleared with the rest: they do not go. One
+            // being delivered right now (leased) finishes; Odoo then shows it, the
+            // portal asks again all the same.
+            let order_odoo_id: (i64,) =
+                sqlx::query_as("SELECT odoo_id FROM purchase_orders WHERE id = $1")
+                    .bind(order_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            sqlx::query(
+                "UPDATE outbox_messages SET status = 'discarded' WHERE order_odoo_id = $1 AND kind = 'update_line'
+                   AND status IN ('pending', 'conflict') AND (lease_until IS NULL OR lease_until < $2)",
+            )
+            .bind(order_odoo_id.0)
+            .bind(db::now())
+            .execute(&mut **tx)
+            .await?;
             "asked the supplier to answer every line again after Odoo's change"
         }
         Resolution::KeepSupplierAnswers => {

@@ -17,6 +17,7 @@ use super::auth::users::audit;
 use super::auth::CurrentUser;
 use super::db::{self, Db};
 use super::odoo::check::{self, CheckReport, Given};
+use super::odoo::link::LinkState;
 use super::odoo::{OdooClient, OdooLink, OdooSettings, TransportChoice};
 use super::secrets::{Sealed, SealingKeys};
 use super::settings::{Secret, Settings};
@@ -127,13 +128,14 @@ pub async fn run_manager(
     db: Db,
     settings: Arc<Settings>,
     link: OdooLink,
+    instance: String,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_secs(1);
     loop {
         let mut wait = Duration::from_secs(5);
         match wanted(&db, &settings).await {
-            Ok(None) => link.set_state(false, None),
+            Ok(None) => link.set_state(LinkState::default()),
             Ok(Some((want, revision))) if link.revision() != Some(revision) => {
                 match OdooClient::connect(want.clone()).await {
                     Ok(client) => {
@@ -149,17 +151,32 @@ pub async fn run_manager(
                         };
                         let problem = check::explain(&e, &want, given);
                         tracing::warn!(%problem, revision, "cannot connect to odoo yet; supplier actions are kept and sent later");
-                        link.set_state(true, Some(problem));
+                        link.set_state(LinkState {
+                            configured: true,
+                            wanted: Some(revision),
+                            problem: Some(problem),
+                        });
                         wait = backoff;
                         backoff = (backoff * 2).min(Duration::from_secs(60));
                     }
                 }
             }
-            Ok(Some(_)) => {}
+            Ok(Some((_, revision))) => link.set_state(LinkState {
+                configured: true,
+                wanted: Some(revision),
+                problem: None,
+            }),
             Err(problem) => {
                 tracing::warn!(%problem, "odoo settings unusable; keeping the current connection");
-                link.set_state(true, Some(problem));
+                link.set_state(LinkState {
+                    configured: true,
+                    wanted: link.state().wanted,
+                    problem: Some(problem),
+                });
             }
+        }
+        if let Err(e) = report(&db, &instance, &link).await {
+            tracing::warn!(error = %e, "could not record this instance's odoo connection");
         }
         if let Some(keys) = &settings.sealing {
             if let Err(e) = reseal(&db, keys).await {
@@ -172,6 +189,37 @@ pub async fn run_manager(
             _ = shutdown.changed() => break,
         }
     }
+}
+
+/// Records which revision this instance runs on (for the admin page), and forgets
+/// instances not seen for a day.
+async fn report(db: &Db, instance: &str, link: &OdooLink) -> Result<(), sqlx::Error> {
+    let mut tx = db::write(db).await?;
+    sqlx::query(
+        "INSERT INTO odoo_link_instances (instance, revision, problem, seen_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (instance) DO UPDATE SET revision = excluded.revision, problem = excluded.problem, seen_at = excluded.seen_at",
+    )
+    .bind(instance)
+    .bind(link.revision())
+    .bind(link.state().problem)
+    .bind(db::now())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM odoo_link_instances WHERE seen_at < $1")
+        .bind(db::at(-chrono::Duration::days(1)))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The instances seen in the last minute: (instance, revision it runs on, problem).
+pub async fn instances(db: &Db) -> Result<Vec<(String, Option<i64>, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT instance, revision, problem FROM odoo_link_instances WHERE seen_at >= $1 ORDER BY instance",
+    )
+    .bind(db::at(-chrono::Duration::seconds(60)))
+    .fetch_all(db)
+    .await
 }
 
 /// After a server key rotation: the stored key, sealed under a previous server key, is
@@ -201,13 +249,24 @@ async fn reseal(db: &Db, keys: &SealingKeys) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// What an admin typed; an empty API key keeps the one in use.
-#[derive(Clone, Debug)]
+/// What an admin typed; an empty API key keeps the one in use (for the same Odoo).
+#[derive(Clone)]
 pub struct Form {
     pub url: String,
     pub database: String,
     pub login: String,
     pub api_key: String,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Form")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("login", &self.login)
+            .field("api_key", &"***")
+            .finish()
+    }
 }
 
 /// Checks the form and fills in the key in use when none was typed.
@@ -240,18 +299,46 @@ async fn settings_from(db: &Db, settings: &Settings, form: &Form) -> Result<Odoo
         return Err("Enter the login of the Odoo user the portal acts as.".into());
     }
     let key = match form.api_key.trim() {
+        // The key in use goes only to the Odoo, database and user it was given for.
         "" => match wanted(db, settings).await {
-            Ok(Some((current, _))) => current.api_key,
-            _ => {
-                return Err(
-                    "Enter the API key (Odoo: Preferences → Account Security → New API Key)."
-                        .into(),
-                )
+            Ok(Some((current, _)))
+                if current.url.trim_end_matches('/') == url
+                    && current.database == database
+                    && current.login == login =>
+            {
+                current.api_key
             }
+            Ok(Some(_)) => return Err("Type the API key again: the URL, database or login changed, and the key in use is only ever sent to the Odoo it was given for.".into()),
+            _ => return Err("Enter the API key (Odoo: Preferences → Account Security → New API Key).".into()),
         },
         typed => Secret::new(typed),
     };
     Ok(with_base(settings, url, database, login, key))
+}
+
+/// The checks of `millrace odoo check`, and that this is the Odoo database the portal
+/// has synced: its first order must be there under the same name (orders, lines and
+/// pending write-backs are keyed by Odoo's ids, so another database would mix them up).
+async fn checked(db: &Db, want: OdooSettings) -> Result<(OdooClient, CheckReport), String> {
+    let (client, mut report) = check::connect_and_check(want, Given::AdminPage).await?;
+    let known: Option<(i64, String)> =
+        sqlx::query_as("SELECT odoo_id, name FROM purchase_orders ORDER BY odoo_id LIMIT 1")
+            .fetch_optional(db)
+            .await
+            .map_err(|e| format!("cannot read the portal's orders: {e}"))?;
+    if let Some((id, name)) = known {
+        let there = client
+            .read("purchase.order", &[id], &["name"])
+            .await
+            .ok()
+            .and_then(|r| r.first().and_then(|o| o.get("name")).cloned());
+        if there.as_ref().and_then(|n| n.as_str()) != Some(name.as_str()) {
+            report.problems.push(format!(
+                "the portal's orders: this Odoo does not hold {name} (id {id}); it looks like another database, and the portal's orders and pending answers would be mixed with its records"
+            ));
+        }
+    }
+    Ok((client, report))
 }
 
 /// "Test connection": the checks of `millrace odoo check` with the form's values; nothing
@@ -264,7 +351,7 @@ pub async fn test(
     form: &Form,
 ) -> Result<CheckReport, String> {
     let want = settings_from(db, settings, form).await?;
-    let result = check::connect_and_check(want.clone(), Given::AdminPage).await;
+    let result = checked(db, want.clone()).await;
     let outcome = match &result {
         Ok((_, r)) if r.is_ok() => "ok".to_string(),
         Ok((_, r)) => format!("problems: {}", r.problems.join(", ")),
@@ -327,7 +414,7 @@ pub async fn save(
             SaveError::Invalid(format!("Not saved: {why}"))
         }
     };
-    let (client, report) = match check::connect_and_check(want.clone(), Given::AdminPage).await {
+    let (client, report) = match checked(db, want.clone()).await {
         Ok(ok) => ok,
         Err(why) => return Err(refused(why).await),
     };

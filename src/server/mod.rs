@@ -305,7 +305,7 @@ pub async fn run_poller(
     let mut polls: u64 = 0;
     let mut last_poll: Option<std::time::Instant> = None;
     let mut woken = true;
-    let mut held: Option<String> = None;
+    let mut held = false;
     loop {
         let Some(odoo) = link.client() else {
             // Not connected (yet): the connection manager is at it.
@@ -314,13 +314,20 @@ pub async fn run_poller(
                 _ = shutdown.changed() => break,
             }
         };
-        // One poller per Odoo database; new settings may name another.
-        let name = format!("poller:{}/{}", odoo.url(), odoo.database());
-        if let Some(old) = held.take().filter(|h| *h != name) {
-            let _ = sync::lease::release(&db, &old, &instance).await;
+        // An instance still on earlier settings (the new ones not read yet, or failing
+        // here) leaves polling to one that runs the settings in force.
+        if !link.is_current() {
+            if std::mem::take(&mut held) {
+                let _ = sync::lease::release(&db, POLLER_LEASE, &instance).await;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => continue,
+                _ = shutdown.changed() => break,
+            }
         }
-        held = Some(name.clone());
-        let leader = match sync::lease::hold(&db, &name, &instance, ttl).await {
+        let name = POLLER_LEASE;
+        held = true;
+        let leader = match sync::lease::hold(&db, name, &instance, ttl).await {
             Ok(leader) => leader,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the poller lease");
@@ -328,7 +335,7 @@ pub async fn run_poller(
             }
         };
         if leader {
-            let requested = sync::lease::take_request(&db, &name, &instance)
+            let requested = sync::lease::take_request(&db, name, &instance)
                 .await
                 .unwrap_or(false);
             let due = last_poll.is_none_or(|t| t.elapsed() >= settings.poll_interval);
@@ -343,14 +350,14 @@ pub async fn run_poller(
                     tokio::select! {
                         _ = &mut work => break,
                         _ = renew.tick() => {
-                            let _ = sync::lease::hold(&db, &name, &instance, ttl).await;
+                            let _ = sync::lease::hold(&db, name, &instance, ttl).await;
                         }
                     }
                 }
                 last_poll = Some(std::time::Instant::now());
             }
         } else if woken {
-            let _ = sync::lease::request_run(&db, &name).await;
+            let _ = sync::lease::request_run(&db, name).await;
         }
         woken = false;
         tokio::select! {
@@ -359,10 +366,13 @@ pub async fn run_poller(
             _ = shutdown.changed() => break,
         }
     }
-    if let Some(name) = held {
-        let _ = sync::lease::release(&db, &name, &instance).await;
+    if held {
+        let _ = sync::lease::release(&db, POLLER_LEASE, &instance).await;
     }
 }
+
+/// The lease of the one poller among the instances.
+const POLLER_LEASE: &str = "poller";
 
 async fn poll_and_reconcile(db: &Db, odoo: &OdooClient, settings: &Settings, polls: u64) {
     let options = sync::poller::PollOptions {
@@ -435,6 +445,7 @@ pub async fn run(
         state.db.clone(),
         state.settings.clone(),
         state.odoo.clone(),
+        state.instance.clone(),
         shutdown.clone(),
     ))];
     tasks.push(tokio::spawn(run_poller(

@@ -167,7 +167,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "migrations": { "applied": applied.0, "expected": expected },
         "outbox_worker": if worker_ok { "alive" } else { "stalled" },
         "odoo_connection": if !link.configured { json!({"configured": false}) }
-            else { json!({"configured": true, "revision": state.odoo.revision(), "problem": link.problem}) },
+            else { json!({"configured": true, "revision": state.odoo.revision(), "current": state.odoo.is_current(), "problem": link.problem.is_some()}) },
         "odoo": if failing_since > 0 { json!({"reachable": false, "unreachable_for_seconds": now - failing_since}) }
                 else if last_ok > 0 { json!({"reachable": true, "last_answer_seconds_ago": now - last_ok}) }
                 else { json!({"reachable": null}) },

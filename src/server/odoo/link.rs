@@ -34,6 +34,8 @@ struct Connected {
 pub struct LinkState {
     /// Settings exist (from the environment or saved by an admin).
     pub configured: bool,
+    /// The revision of the settings in force (0: the environment's), as last read.
+    pub wanted: Option<i64>,
     /// The last attempt to connect with the wanted settings failed with this.
     pub problem: Option<String>,
 }
@@ -87,7 +89,7 @@ impl OdooLink {
         self.inner.current.borrow().as_ref().map(|c| c.revision)
     }
 
-    /// Makes `client` the one every next step uses.
+    /// Makes `client`, made from settings `revision`, the one every next step uses.
     pub fn install(&self, client: OdooClient, revision: i64) {
         let client = match &self.inner.health {
             Some(h) => client.observed_by(h.clone()),
@@ -96,20 +98,26 @@ impl OdooLink {
         self.inner
             .current
             .send_replace(Some(Connected { client, revision }));
-        let mut s = self.inner.state.lock().expect("link state");
-        s.configured = true;
-        s.problem = None;
+        self.set_state(LinkState {
+            configured: true,
+            wanted: Some(revision),
+            problem: None,
+        });
     }
 
     pub fn state(&self) -> LinkState {
         self.inner.state.lock().expect("link state").clone()
     }
 
-    pub fn set_state(&self, configured: bool, problem: Option<String>) {
-        *self.inner.state.lock().expect("link state") = LinkState {
-            configured,
-            problem,
-        };
+    pub fn set_state(&self, state: LinkState) {
+        *self.inner.state.lock().expect("link state") = state;
+    }
+
+    /// Connected with the settings in force (not still on earlier ones that failed to
+    /// give way, or not yet re-read).
+    pub fn is_current(&self) -> bool {
+        let wanted = self.state().wanted;
+        self.revision().is_some() && (wanted.is_none() || wanted == self.revision())
     }
 
     /// Returns once a client is installed (at once if one is).
