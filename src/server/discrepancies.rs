@@ -17,7 +17,8 @@ pub struct Filter {
     pub order: Option<i64>,
 }
 
-/// The discrepancies of settled orders (a validated receipt, none open), newest first.
+/// The discrepancies of settled orders (a validated receipt, none open, what they booked
+/// read), newest first.
 pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, sqlx::Error> {
     // Only the filters in force go into the SQL (an order's page must not scan them all);
     // `l` and `o` are the line and its order in each of the three queries below.
@@ -25,6 +26,10 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
         "l.removed_in_odoo = 0 AND o.visible = 1".to_string(),
         "o.id IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done')".to_string(),
         "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state NOT IN ('done', 'cancel'))"
+            .to_string(),
+        // ... and what those receipts booked has been read (lots and received quantities
+        // are read after a receipt is seen done, not with the order).
+        "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done' AND r.lots_synced = 0)"
             .to_string(),
     ];
     let mut args = Vec::new();

@@ -324,7 +324,27 @@ async fn sync_received_lots(
             ))
         })
         .collect();
+    // What the order lines show as received, read after the receipts were seen done: the
+    // order itself may have been read a moment before the warehouse validated, and the
+    // comparison below must not see a receipt done with its quantity missing.
+    let mut line_ids: Vec<i64> = line_of_move.values().copied().collect();
+    line_ids.sort_unstable();
+    line_ids.dedup();
+    let received = if line_ids.is_empty() {
+        Vec::new()
+    } else {
+        report.odoo_calls += 1;
+        odoo.read(PURCHASE_ORDER_LINE, &line_ids, &["qty_received"])
+            .await?
+    };
     let mut tx = db::write(db).await?;
+    for l in &received {
+        sqlx::query("UPDATE purchase_order_lines SET qty_received = $1 WHERE odoo_id = $2")
+            .bind(decimal(l.get("qty_received")).to_string())
+            .bind(l.get("id").and_then(Value::as_i64).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
+    }
     for ml in &move_lines {
         let (Some((move_id, _)), Some((picking, _))) =
             (many2one(ml.get("move_id")), many2one(ml.get("picking_id")))
@@ -353,6 +373,9 @@ async fn sync_received_lots(
             .bind(receipt)
             .execute(&mut *tx)
             .await?;
+    }
+    for order in pending.iter().map(|(_, o)| *o).collect::<HashSet<_>>() {
+        orders::recompute_status(&mut tx, order).await?;
     }
     tx.commit().await?;
     let mut orders_seen = HashSet::new();
