@@ -3398,3 +3398,41 @@ async fn the_portal_serves_while_odoo_is_unreachable_and_an_admin_fixes_the_url_
     assert!(v["problem"].is_null(), "{v}");
     assert_eq!(v["running_revision"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_keeps_what_it_wrote_to_odoo_so_reading_it_back_is_no_change_by_the_buyer() {
+    // No poll after the first: only the write-back can change the portal's copy.
+    let app = spawn_app_with(|s| s.poll_interval = Duration::from_secs(3600)).await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let line = &detail["lines"][0];
+    let requested = chrono::NaiveDate::parse_from_str(
+        &line["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let inside = (requested + chrono::Duration::days(1)).to_string();
+    let line_id = line["id"].as_i64().unwrap().to_string();
+    let r = propose_date(&ana, &order_id, &line_id, &inside, "changeover").await;
+    assert_eq!(r.status(), 200);
+    eventually("the date is in Odoo", || async {
+        odoo_line(&app.double, &name, 0).1.starts_with(&inside)
+    })
+    .await;
+    eventually(
+        "the portal's copy of the line has it too, without a poll",
+        || async {
+            let (date,): (Option<String>,) =
+                sqlx::query_as("SELECT date_planned FROM purchase_order_lines WHERE id = $1")
+                    .bind(line_id.parse::<i64>().unwrap())
+                    .fetch_one(&app.db)
+                    .await
+                    .unwrap();
+            date == Some(odoo_line(&app.double, &name, 0).1)
+        },
+    )
+    .await;
+}

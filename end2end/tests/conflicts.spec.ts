@@ -76,3 +76,14 @@ test("a buyer sees a conflict side by side, applies the supplier's date over Odo
   await page.getByTestId("history-filter").getByRole("link", { name: /^Everything/ }).click();
   await expect(page.locator(".history li[data-group=delivery]").first()).toBeVisible();
 });
+
+test("a supplier cannot resolve a conflict, even with a valid CSRF token", async ({ page }) => {
+  await signIn(page, ANA);
+  const token = await page.locator('meta[name="csrf-token"]').getAttribute("content");
+  const r = await page.request.post("/api/buyer/resolve-conflict", {
+    form: { csrf_token: token!, key: "order:1", resolution: "keep_answers" },
+    headers: { Accept: "application/json" },
+  });
+  expect(r.status()).toBe(403);
+  expect((await page.goto("/buyer/exceptions"))?.status()).toBe(403);
+});

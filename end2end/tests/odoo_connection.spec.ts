@@ -64,10 +64,17 @@ test("an admin rotates the Odoo API key on the page; a supplier's acknowledgment
 test("only admins reach the Odoo connection, on the page and through its functions", async ({ page }) => {
   for (const who of [BUYER, ANA]) {
     await signIn(page, who);
+    const token = await page.locator('meta[name="csrf-token"]').getAttribute("content");
     await expect(page.getByRole("link", { name: "Odoo", exact: true })).toHaveCount(0);
     const r = await page.goto("/admin/odoo");
     expect(r?.status()).toBe(403);
     expect((await page.request.get("/api/admin/odoo")).status()).toBe(403);
+    // With a valid CSRF token too: the role is checked, not only the token.
+    const apply = await page.request.post("/api/admin/odoo/apply", {
+      form: { csrf_token: token!, url: "https://evil.example", database: "x", login: "x", api_key: "", intent: "test" },
+      headers: { Accept: "application/json" },
+    });
+    expect(apply.status()).toBe(403);
     await page.goto("/orders");
     await hydrated(page);
     await signOut(page);

@@ -312,6 +312,22 @@ async fn settle(
                 tracing::warn!("lease lost during delivery; the new holder records the outcome");
                 return Ok(());
             }
+            // The portal's copy of the line takes what it wrote, so the poller does not
+            // read the portal's own write back as the buyer's change.
+            if let OutboxAction::UpdateLine {
+                line_odoo_id,
+                date_planned,
+                product_qty,
+                ..
+            } = &action
+            {
+                sqlx::query("UPDATE purchase_order_lines SET date_planned = COALESCE($1, date_planned), quantity = COALESCE($2, quantity) WHERE odoo_id = $3")
+                    .bind(date_planned)
+                    .bind(product_qty)
+                    .bind(line_odoo_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some(order_id) =
                 orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
