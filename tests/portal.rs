@@ -376,7 +376,7 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     .await;
     assert_eq!(r.status(), 200);
     let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert_eq!(d["status"], "ChangesProposed");
+    assert_eq!(d["status"], "ChangesProposed", "{}", d["change_summary"]);
     assert_eq!(d["lines"][1]["answer"], "ProposalPending");
 }
 
@@ -3399,10 +3399,32 @@ async fn the_portal_serves_while_odoo_is_unreachable_and_an_admin_fixes_the_url_
     assert_eq!(v["running_revision"], 1);
 }
 
+/// Asks the poller to poll now (the webhook), as Odoo would after a change.
+async fn poke_poller(app: &TestApp) {
+    let http = reqwest::Client::new();
+    for _ in 0..20 {
+        let r = http
+            .post(format!("{}/hooks/odoo/hook-secret-123", app.url))
+            .json(&json!({"_model": "purchase.order"}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await; // rate limited
+    }
+    panic!("the webhook never took the poke");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_portal_keeps_what_it_wrote_to_odoo_so_reading_it_back_is_no_change_by_the_buyer() {
-    // No poll after the first: only the write-back can change the portal's copy.
-    let app = spawn_app_with(|s| s.poll_interval = Duration::from_secs(3600)).await;
+async fn the_portals_own_write_read_back_is_no_change_by_the_buyer_whatever_became_of_the_answer() {
+    // Polls only when poked: the order of events below is the test's.
+    let app = spawn_app_with(|s| {
+        s.poll_interval = Duration::from_secs(3600);
+        s.webhook_token = Some(millrace::server::settings::Secret::new("hook-secret-123"));
+    })
+    .await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
@@ -3416,23 +3438,35 @@ async fn the_portal_keeps_what_it_wrote_to_odoo_so_reading_it_back_is_no_change_
     .unwrap();
     let inside = (requested + chrono::Duration::days(1)).to_string();
     let line_id = line["id"].as_i64().unwrap().to_string();
+    // The supplier moves the date within tolerance: the portal writes it to Odoo.
     let r = propose_date(&ana, &order_id, &line_id, &inside, "changeover").await;
     assert_eq!(r.status(), 200);
     eventually("the date is in Odoo", || async {
         odoo_line(&app.double, &name, 0).1.starts_with(&inside)
     })
     .await;
-    eventually(
-        "the portal's copy of the line has it too, without a poll",
-        || async {
-            let (date,): (Option<String>,) =
-                sqlx::query_as("SELECT date_planned FROM purchase_order_lines WHERE id = $1")
-                    .bind(line_id.parse::<i64>().unwrap())
-                    .fetch_one(&app.db)
-                    .await
-                    .unwrap();
-            date == Some(odoo_line(&app.double, &name, 0).1)
-        },
-    )
+    // Then accepts the line as it now stands (the proposal is gone), before any poll.
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &line_id),
+                ("answer", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    // The poller reads the portal's own write back: not the buyer's change.
+    poke_poller(&app).await;
+    eventually("the poller has read the new date", || async {
+        let d: Value = ana.order(&order_id).await.json().await.unwrap();
+        d["lines"][0]["date_planned"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&inside))
+    })
     .await;
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert!(d["change_summary"].is_null(), "{}", d["change_summary"]);
+    assert_ne!(d["status"], "ChangedInOdoo");
 }

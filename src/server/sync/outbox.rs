@@ -312,8 +312,10 @@ async fn settle(
                 tracing::warn!("lease lost during delivery; the new holder records the outcome");
                 return Ok(());
             }
-            // The portal's copy of the line takes what it wrote, so the poller does not
-            // read the portal's own write back as the buyer's change.
+            // What the portal wrote is remembered on the line, so the poller does not take
+            // it for the buyer's change when it reads it back (the portal's copy itself
+            // stays as last read: a poll that read Odoo before this write must not
+            // look like a change either).
             if let OutboxAction::UpdateLine {
                 line_odoo_id,
                 date_planned,
@@ -321,7 +323,7 @@ async fn settle(
                 ..
             } = &action
             {
-                sqlx::query("UPDATE purchase_order_lines SET date_planned = COALESCE($1, date_planned), quantity = COALESCE($2, quantity) WHERE odoo_id = $3")
+                sqlx::query("UPDATE purchase_order_lines SET written_date_planned = COALESCE($1, written_date_planned), written_quantity = COALESCE($2, written_quantity) WHERE odoo_id = $3")
                     .bind(date_planned)
                     .bind(product_qty)
                     .bind(line_odoo_id)

@@ -494,6 +494,8 @@ struct StoredLine {
     date_planned: Option<String>,
     proposed_date: Option<String>,
     proposed_quantity: Option<String>,
+    written_date_planned: Option<String>,
+    written_quantity: Option<String>,
     answer: Option<String>,
     description: String,
 }
@@ -580,7 +582,8 @@ async fn store_order(
     };
 
     let stored: Vec<StoredLine> = sqlx::query_as(
-        "SELECT odoo_id, quantity, date_planned, proposed_date, proposed_quantity, answer, description FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
+        "SELECT odoo_id, quantity, date_planned, proposed_date, proposed_quantity, written_date_planned, written_quantity, answer, description
+         FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
     )
     .bind(order_id)
     .fetch_all(&mut *tx)
@@ -614,12 +617,12 @@ async fn store_order(
         match stored.iter().find(|s| s.odoo_id == line_id) {
             Some(s) => {
                 let old_q: Decimal = s.quantity.parse().unwrap_or_default();
-                // The supplier's own proposal arriving in Odoo is not a change by the buyer.
-                let ours_q = s
-                    .proposed_quantity
-                    .as_deref()
-                    .and_then(|q| q.parse::<Decimal>().ok())
-                    == Some(quantity);
+                // The supplier's own proposal, or anything the portal wrote, arriving in
+                // Odoo is not a change by the buyer.
+                let as_decimal =
+                    |q: &Option<String>| q.as_deref().and_then(|q| q.parse::<Decimal>().ok());
+                let ours_q = as_decimal(&s.proposed_quantity) == Some(quantity)
+                    || as_decimal(&s.written_quantity) == Some(quantity);
                 if old_q != quantity && !ours_q {
                     changes.push(format!(
                         "{}: quantity {} → {}",
@@ -628,7 +631,8 @@ async fn store_order(
                         quantity.normalize()
                     ));
                 }
-                let ours = s.proposed_date.is_some() && s.proposed_date == date_planned;
+                let ours = date_planned.is_some()
+                    && (s.proposed_date == date_planned || s.written_date_planned == date_planned);
                 if s.date_planned != date_planned && !ours {
                     changes.push(format!(
                         "{}: date {} → {}",
