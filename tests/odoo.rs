@@ -542,3 +542,70 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
         }
     });
 }
+
+/// An instance still on earlier Odoo settings while an API key is rotated: Odoo refusing
+/// its old key is its own lag, so the message waits and retries instead of dead-lettering;
+/// on the settings in force the same refusal is permanent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_retries_on_an_instance_behind_the_settings_and_dead_letters_otherwise() {
+    use millrace::server::odoo::link::{LinkState, OdooLink};
+    let d = common::start_double(19, Seed::Demo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = millrace::server::db::open(&common::database_url(dir.path()).await)
+        .await
+        .unwrap();
+    let odoo = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
+        .await
+        .unwrap();
+    let order = d.with_env(|env| env.ids_where("purchase.order", "state", &json!("purchase"))[0]);
+    // The key this instance connected with is revoked in Odoo.
+    d.with_env(|env| env.users[0].api_keys = vec!["the-new-key".into()]);
+    let status = |db: millrace::server::db::Db| async move {
+        let (s,): (String,) =
+            sqlx::query_as("SELECT status FROM outbox_messages ORDER BY id DESC LIMIT 1")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        s
+    };
+    for (behind, expected) in [(true, "pending"), (false, "dead")] {
+        let link = OdooLink::fixed(odoo.clone());
+        if behind {
+            // Settings revision 2 is in force; this instance still runs revision 0.
+            link.set_state(LinkState {
+                configured: true,
+                wanted: Some(2),
+                problem: None,
+            });
+        }
+        let mut tx = db.begin().await.unwrap();
+        outbox::enqueue(
+            &mut tx,
+            &outbox::new_correlation_id(),
+            &OutboxAction::Note {
+                order_odoo_id: order,
+                text: "hello".into(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let worker = Worker {
+            db: db.clone(),
+            odoo: link,
+            retry: RetryPolicy::default(),
+            upload_dir: dir.path().to_path_buf(),
+            health: Default::default(),
+            wake: Arc::new(Notify::new()),
+            lease: Duration::from_secs(30),
+            instance: "test".into(),
+        };
+        assert_eq!(worker.run_once().await.unwrap(), 1);
+        assert_eq!(status(db.clone()).await, expected, "behind: {behind}");
+        // The earlier message no longer blocks the order's queue for the next round.
+        sqlx::query("UPDATE outbox_messages SET status = 'discarded'")
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+}

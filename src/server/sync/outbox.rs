@@ -15,6 +15,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::server::db::{self, Db};
+use crate::server::odoo::error::ServerErrorKind;
 use crate::server::odoo::fields::{MAIL_MESSAGE, PURCHASE_ORDER, PURCHASE_ORDER_LINE};
 use crate::server::odoo::value::{decimal, text};
 use crate::server::odoo::{OdooClient, OdooError, Retry};
@@ -248,7 +249,10 @@ impl Worker {
             // A delivery that outlived its lease could run beside the next holder's, so it
             // is cut off at half the lease and retried instead.
             let budget = self.lease / 2;
-            tasks.spawn(async move { settle(&db, &odoo, m, retry, &dir, budget).await });
+            // On earlier settings than those in force (an API key being rotated), Odoo
+            // refusing the key is this instance's lag, not the message's fault.
+            let stale = !self.odoo.is_current();
+            tasks.spawn(async move { settle(&db, &odoo, m, retry, &dir, budget, stale).await });
         }
         while let Some(done) = tasks.join_next().await {
             if let Ok(Err(e)) = done {
@@ -266,6 +270,7 @@ async fn settle(
     retry: RetryPolicy,
     upload_dir: &std::path::Path,
     budget: Duration,
+    stale: bool,
 ) -> Result<(), sqlx::Error> {
     let action: OutboxAction = match serde_json::from_str(&m.payload) {
         Ok(a) => a,
@@ -377,7 +382,11 @@ async fn settle(
             tx.commit().await?;
             tracing::warn!(reason = %why, "odoo changed since the supplier answered; held for a buyer");
         }
-        Err(e) if e.retry() == Retry::Transient && attempts < retry.max_attempts => {
+        Err(e)
+            if (e.retry() == Retry::Transient
+                || (stale && e.kind() == Some(ServerErrorKind::AccessDenied)))
+                && attempts < retry.max_attempts =>
+        {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "retry")
                 .increment(1);
             let mut wait = retry.delay(attempts);
