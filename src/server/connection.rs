@@ -317,26 +317,47 @@ async fn settings_from(db: &Db, settings: &Settings, form: &Form) -> Result<Odoo
 }
 
 /// The checks of `millrace odoo check`, and that this is the Odoo database the portal
-/// has synced: its first order must be there under the same name (orders, lines and
-/// pending write-backs are keyed by Odoo's ids, so another database would mix them up).
+/// has synced: of its five latest orders, at least one must be there under the same name
+/// and id (orders, lines and pending write-backs are keyed by Odoo's ids, so another
+/// database would mix them up; one deleted order alone does not make another database).
 async fn checked(db: &Db, want: OdooSettings) -> Result<(OdooClient, CheckReport), String> {
     let (client, mut report) = check::connect_and_check(want, Given::AdminPage).await?;
-    let known: Option<(i64, String)> =
-        sqlx::query_as("SELECT odoo_id, name FROM purchase_orders ORDER BY odoo_id LIMIT 1")
-            .fetch_optional(db)
+    let known: Vec<(i64, String)> =
+        sqlx::query_as("SELECT odoo_id, name FROM purchase_orders ORDER BY odoo_id DESC LIMIT 5")
+            .fetch_all(db)
             .await
             .map_err(|e| format!("cannot read the portal's orders: {e}"))?;
-    if let Some((id, name)) = known {
-        let there = client
-            .read("purchase.order", &[id], &["name"])
-            .await
-            .ok()
-            .and_then(|r| r.first().and_then(|o| o.get("name")).cloned());
-        if there.as_ref().and_then(|n| n.as_str()) != Some(name.as_str()) {
-            report.problems.push(format!(
-                "the portal's orders: this Odoo does not hold {name} (id {id}); it looks like another database, and the portal's orders and pending answers would be mixed with its records"
-            ));
+    if known.is_empty() {
+        return Ok((client, report));
+    }
+    let ids: Vec<i64> = known.iter().map(|(id, _)| *id).collect();
+    match client
+        .search_read(
+            "purchase.order",
+            serde_json::json!([["id", "in", ids]]),
+            &["name"],
+            super::odoo::client::SearchOptions::default(),
+        )
+        .await
+    {
+        Ok(there) => {
+            let same = there.iter().any(|o| {
+                known.iter().any(|(id, name)| {
+                    o.get("id").and_then(serde_json::Value::as_i64) == Some(*id)
+                        && o.get("name").and_then(serde_json::Value::as_str) == Some(name)
+                })
+            });
+            if !same {
+                let names: Vec<&str> = known.iter().map(|(_, n)| n.as_str()).collect();
+                report.problems.push(format!(
+                    "the portal's orders: this Odoo holds none of {} under the same id; it looks like another database, and the portal's orders and pending answers would be mixed with its records",
+                    names.join(", ")
+                ));
+            }
         }
+        Err(e) => report.problems.push(format!(
+            "the portal's orders: could not look for them in this Odoo ({e})"
+        )),
     }
     Ok((client, report))
 }
