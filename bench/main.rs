@@ -15,6 +15,12 @@ use millrace::server::odoo::{OdooClient, OdooSettings, TransportChoice};
 use millrace::server::settings::Secret;
 use serde_json::Value;
 
+// The benchmarks use only part of the tests' client.
+#[allow(dead_code)]
+#[path = "../tests/common/browser.rs"]
+mod browser;
+use browser::Browser;
+
 const USERS: usize = 50;
 const LOAD_SECONDS: u64 = 10;
 
@@ -190,52 +196,17 @@ impl Drop for App {
     }
 }
 
-/// A signed-in supplier: its client (cookie jar) and CSRF token.
+/// A signed-in supplier: its client (cookie jar) and CSRF token, signed in the way the
+/// black-box tests do it.
 async fn sign_in(base: &str) -> (reqwest::Client, String) {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let token = |html: String| {
-        let marker = "name=\"csrf-token\" content=\"";
-        let start = html.find(marker).expect("csrf meta") + marker.len();
-        html[start..start + 64].to_string()
-    };
-    let html = http
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = token(html);
-    let r = http
-        .post(format!("{base}/api/login"))
-        .header("Accept", "application/json")
-        .form(&[
-            ("email", "ana@gemini.example"),
-            ("password", "gemini-demo-pass"),
-            ("csrf_token", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let mut b = Browser::open(base).await;
+    let r = b.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     assert!(
         r.status().is_success() || r.status().is_redirection(),
         "sign-in: {}",
         r.status()
     );
-    let html = http
-        .get(format!("{base}/orders"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (http, token(html))
+    (b.http, b.csrf)
 }
 
 struct Load {

@@ -106,20 +106,9 @@ async fn two_instances_share_the_work_and_a_killed_one_loses_and_doubles_nothing
     let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     assert!(r.status().is_success() || r.status().is_redirection());
     ana.base = b.url.clone();
-    let list_query = [
-        ("filter[q]", ""),
-        ("filter[status]", "new"),
-        ("filter[due_before]", ""),
-        ("filter[page]", "1"),
-    ];
     let mut page = Value::Null;
     for _ in 0..100 {
-        page = ana
-            .get("/api/orders/list", &list_query)
-            .await
-            .json()
-            .await
-            .unwrap();
+        page = ana.orders_page("", "new").await.json().await.unwrap();
         if page["total"].as_i64().unwrap_or(0) >= 12 {
             break;
         }

@@ -132,6 +132,7 @@ pub async fn run_manager(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_secs(1);
+    let mut last_report: Option<(Running, std::time::Instant)> = None;
     loop {
         let mut wait = Duration::from_secs(5);
         match wanted(&db, &settings).await {
@@ -175,8 +176,19 @@ pub async fn run_manager(
                 });
             }
         }
-        if let Err(e) = report(&db, &instance, &link).await {
-            tracing::warn!(error = %e, "could not record this instance's odoo connection");
+        // Recorded when it changes, and every 30 s so the page knows the instance runs
+        // (it lists those seen in the last minute): not a write every few seconds.
+        let now_running = (link.revision(), link.state().problem);
+        if last_report
+            .as_ref()
+            .is_none_or(|(r, at)| *r != now_running || at.elapsed() >= Duration::from_secs(30))
+        {
+            match report(&db, &instance, &now_running).await {
+                Ok(()) => last_report = Some((now_running, std::time::Instant::now())),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record this instance's odoo connection")
+                }
+            }
         }
         if let Some(keys) = &settings.sealing {
             if let Err(e) = reseal(&db, keys).await {
@@ -191,17 +203,20 @@ pub async fn run_manager(
     }
 }
 
+/// The settings revision an instance runs on, and why not the one in force.
+type Running = (Option<i64>, Option<String>);
+
 /// Records which revision this instance runs on (for the admin page), and forgets
 /// instances not seen for a day.
-async fn report(db: &Db, instance: &str, link: &OdooLink) -> Result<(), sqlx::Error> {
+async fn report(db: &Db, instance: &str, (revision, problem): &Running) -> Result<(), sqlx::Error> {
     let mut tx = db::write(db).await?;
     sqlx::query(
         "INSERT INTO odoo_link_instances (instance, revision, problem, seen_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (instance) DO UPDATE SET revision = excluded.revision, problem = excluded.problem, seen_at = excluded.seen_at",
     )
     .bind(instance)
-    .bind(link.revision())
-    .bind(link.state().problem)
+    .bind(revision)
+    .bind(problem)
     .bind(db::now())
     .execute(&mut *tx)
     .await?;

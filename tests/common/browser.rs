@@ -77,18 +77,22 @@ impl Browser {
         self.get("/api/orders/get", &[("id", id)]).await
     }
 
+    /// The first page of the orders list matching `q` and `status`, as answered.
+    pub async fn orders_page(&self, q: &str, status: &str) -> reqwest::Response {
+        self.get(
+            "/api/orders/list",
+            &[
+                ("filter[q]", q),
+                ("filter[status]", status),
+                ("filter[due_before]", ""),
+                ("filter[page]", "1"),
+            ],
+        )
+        .await
+    }
+
     pub async fn orders(&self, q: &str) -> Value {
-        let r = self
-            .get(
-                "/api/orders/list",
-                &[
-                    ("filter[q]", q),
-                    ("filter[status]", ""),
-                    ("filter[due_before]", ""),
-                    ("filter[page]", "1"),
-                ],
-            )
-            .await;
+        let r = self.orders_page(q, "").await;
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         r.json().await.unwrap()
     }
