@@ -55,6 +55,10 @@ mod cli {
             /// Present as Odoo 17, 18 or 19.
             #[arg(long, default_value_t = 19)]
             odoo_version: u8,
+            /// The installed modules: `purchase`, `purchase,stock` or
+            /// `purchase,stock,stock_delivery` (default: the set the version was recorded with).
+            #[arg(long)]
+            modules: Option<String>,
         },
         /// Talk to the configured Odoo.
         Odoo {
@@ -207,10 +211,15 @@ mod cli {
                 port,
                 seed,
                 odoo_version,
+                modules,
             } => {
                 if !(17..=19).contains(&odoo_version) {
                     anyhow::bail!("--odoo-version must be 17, 18 or 19");
                 }
+                let modules = modules
+                    .map(|m| odoo_double::Modules::parse(&m))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
                 let seed = match seed.as_str() {
                     "demo" => Seed::Demo,
                     "empty" => Seed::Empty,
@@ -220,6 +229,7 @@ mod cli {
                 let double = odoo_double::start(
                     DoubleConfig {
                         version: odoo_version,
+                        modules,
                         seed,
                         ..DoubleConfig::default()
                     },

@@ -53,8 +53,10 @@ pub struct CheckOutcome {
     pub saved_revision: Option<i64>,
     /// Server, transport, user.
     pub lines: Vec<String>,
-    /// Models, fields or rights missing.
+    /// Required models, fields or rights missing (nothing is saved).
     pub problems: Vec<String>,
+    /// Optional parts missing, each with what the portal does without it.
+    pub optional: Vec<String>,
 }
 
 #[server(endpoint = "admin/odoo", input = GetUrl)]
@@ -152,6 +154,7 @@ pub async fn apply_odoo_connection(
                 saved_revision: None,
                 lines: report.lines,
                 problems: report.problems,
+                optional: report.optional,
             })
             .map_err(|e| context::invalid(super::sentence(&e))),
         "save" => {
@@ -165,6 +168,7 @@ pub async fn apply_odoo_connection(
                         saved_revision: Some(revision),
                         lines: report.lines,
                         problems: report.problems,
+                        optional: report.optional,
                     })
                 }
                 Err(SaveError::Invalid(e)) => Err(context::invalid(super::sentence(&e))),

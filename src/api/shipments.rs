@@ -105,6 +105,24 @@ pub async fn list_shipments() -> Result<Vec<ShipmentSummary>, AppError> {
         .map_err(context::internal)
 }
 
+/// Why notices cannot prefill a receipt in the connected Odoo (it has no Inventory app), or
+/// nothing when they can (or while the portal is not connected to Odoo).
+#[server(endpoint = "shipments/receipt-notice", input = GetUrl)]
+pub async fn receipt_prefill_notice() -> Result<Option<String>, AppError> {
+    use super::context;
+    let _user = context::user()?;
+    let state = context::state()?;
+    Ok(state.odoo.client().and_then(|c| {
+        use crate::server::odoo::fields::Optional;
+        (!c.caps.supports(Optional::Receipts)).then(|| {
+            "The buyer's Odoo has no Inventory app, so your notices cannot prefill a receipt there: \
+             each one reaches the buyer as a note on the purchase order instead, with its lines, \
+             quantities, lots and tracking number, and documents are attached to the order."
+                .to_string()
+        })
+    }))
+}
+
 #[server(endpoint = "shipments/submit")]
 pub async fn submit_shipment(
     csrf_token: String,

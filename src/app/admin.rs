@@ -391,6 +391,10 @@ pub fn OdooPage() -> impl IntoView {
                         <p class="error">"Missing in Odoo:"</p>
                         <ul>{o.problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
                     })}
+                    {(!o.optional.is_empty()).then(|| view! {
+                        <p>"Optional parts this Odoo does not have (the portal works without them):"</p>
+                        <ul data-testid="optional-missing">{o.optional.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    })}
                 }.into_any(),
             })}
         </section>

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::CsrfField;
-use crate::api::shipments::{list_shipments, open_lines, CancelShipment, OpenLine, SubmitShipment};
+use crate::api::shipments::{
+    list_shipments, open_lines, receipt_prefill_notice, CancelShipment, OpenLine, SubmitShipment,
+};
 
 use super::day;
 
@@ -30,6 +32,7 @@ pub fn ShipmentList() -> impl IntoView {
             <a class="button primary" href="/shipments/new">"Announce a shipment"</a>
         </div>
         {move || created().map(|n| view! { <p class="banner ok" role="status" data-testid="created">{format!("{n} sent. The buyer's receipt is prefilled as soon as it reaches their system.")}</p> })}
+        <ReceiptNotice/>
         {move || uploaded().map(|m| view! { <p class="banner ok" role="status" data-testid="uploaded">{m}</p> })}
         <p class="error" role="alert" data-testid="upload-error">{upload_error}</p>
         <p class="error" role="alert">{cancel_error}</p>
@@ -96,6 +99,19 @@ pub fn ShipmentList() -> impl IntoView {
     }
 }
 
+/// Says so when the buyer's Odoo cannot take notices as receipts (no Inventory app).
+#[component]
+fn ReceiptNotice() -> impl IntoView {
+    let notice = Resource::new(|| (), |_| receipt_prefill_notice());
+    view! {
+        <Transition fallback=|| ()>
+            {move || notice.get().and_then(|r| r.ok()).flatten().map(|n| view! {
+                <p class="banner" role="note" data-testid="receipt-notice">{n}</p>
+            })}
+        </Transition>
+    }
+}
+
 #[component]
 pub fn NewShipment() -> impl IntoView {
     let query = use_query_map();
@@ -127,6 +143,7 @@ pub fn NewShipment() -> impl IntoView {
     view! {
         <p><a href="/shipments">"← Shipment notices"</a></p>
         <h1>"Announce a shipment"</h1>
+        <ReceiptNotice/>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading your open lines…"</p> }>
             {move || lines.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),

@@ -9,7 +9,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::domain::{self, Domain};
-use super::schema::{self, FieldType, Model};
+use super::schema::{self, FieldType, Model, Modules, Schema};
 
 pub type Record = Map<String, Value>;
 
@@ -56,6 +56,9 @@ impl Fault {
     }
     pub fn value_error(message: String) -> Self {
         Self::new("builtins.ValueError", message, 500)
+    }
+    pub fn index_error(message: impl Into<String>) -> Self {
+        Self::new("builtins.IndexError", message, 500)
     }
     pub fn type_error(message: String) -> Self {
         Self::new("builtins.TypeError", message, 500)
@@ -106,6 +109,8 @@ type ChildIndex = HashMap<i64, Vec<i64>>;
 
 pub struct Env {
     pub version: u8,
+    /// What this Odoo accepts on the wire (its version's recorded fields, its modules).
+    pub schema: Schema,
     tables: HashMap<&'static str, BTreeMap<i64, Record>>,
     /// (model, many2one field) → parent id → child ids: one2many reads and computed
     /// amounts without scanning whole tables. Built on first use, dropped on any change.
@@ -118,10 +123,14 @@ pub struct Env {
 
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
+/// The id of the "Receipts" operation type (`stock.picking.type`) the seed creates.
+pub const RECEIPTS_TYPE: i64 = 1;
+
 impl Env {
-    pub fn new(version: u8) -> Self {
+    pub fn new(version: u8, modules: Modules) -> Self {
         Self {
             version,
+            schema: Schema::new(version, modules),
             tables: HashMap::new(),
             children: RefCell::default(),
             next_id: HashMap::new(),
@@ -179,6 +188,11 @@ impl Env {
         rec.entry("write_date").or_insert(json!(now));
         self.tables_mut().entry(model).or_default().insert(id, rec);
         id
+    }
+
+    /// The next record of `model` gets id `next` (seeds that line up with recordings).
+    pub fn reserve_ids(&mut self, model: &'static str, next: i64) {
+        self.next_id.insert(model, next);
     }
 
     fn touch(&mut self, model: &str, id: i64) {
@@ -333,6 +347,7 @@ impl Env {
                 None => name.to_string(),
             },
             "mail.message" | "stock.move.line" => format!("{model},{id}"),
+            "stock.picking.type" => format!("My Company: {name}"),
             _ => name.to_string(),
         }
     }
@@ -363,6 +378,7 @@ impl Env {
 
     fn model_for(&self, user: &DoubleUser, name: &str) -> Result<&'static Model, Fault> {
         let model = schema::model(name)
+            .filter(|m| self.schema.has_model(m.name))
             .ok_or_else(|| Fault::user_error(format!("Object {name} doesn't exist")))?;
         if model.restricted && !user.full_rights {
             return Err(Fault::access_error(model));
@@ -568,9 +584,12 @@ impl Env {
             }
             "fields_get" => {
                 let mut out = Map::new();
-                for (name, t) in model.fields {
-                    let (ty, relation) = field_type_name(*t);
-                    let mut f = json!({"string": name, "type": ty, "required": model.required.contains(name), "readonly": false, "store": true});
+                for name in self.schema.all_fields(model) {
+                    let Some(t) = self.schema.field(model, &name) else {
+                        continue;
+                    };
+                    let (ty, relation) = field_type_name(t);
+                    let mut f = json!({"string": name, "type": ty, "required": model.required.contains(&name.as_str()), "readonly": false, "store": true});
                     if let Some(r) = relation {
                         f["relation"] = json!(r);
                     }
@@ -578,7 +597,7 @@ impl Env {
                         f["selection"] =
                             json!(opts.iter().map(|o| json!([o, o])).collect::<Vec<_>>());
                     }
-                    out.insert(schema::wire_field(self.version, model.name, name), f);
+                    out.insert(schema::wire_field(self.version, model.name, &name), f);
                 }
                 Ok(Value::Object(out))
             }
@@ -590,7 +609,7 @@ impl Env {
         let version = self.version;
         let canonical =
             canonical_domain(domain, &|f| schema::canonical_field(version, model.name, f));
-        domain::parse(&canonical, model.name, &|f| model.field(f).is_some())
+        domain::parse(&canonical, model.name, &|f| self.schema.field(model, f).is_some())
     }
 
     fn field_list(&self, model: &Model, fields: Option<&Value>) -> Result<Vec<String>, Fault> {
@@ -599,12 +618,12 @@ impl Env {
                 .iter()
                 .filter_map(|v| v.as_str().map(String::from))
                 .collect(),
-            _ => return Ok(model.all_fields()),
+            _ => return Ok(self.schema.all_fields(model)),
         };
         list.into_iter()
             .map(|wire| {
                 let f = schema::canonical_field(self.version, model.name, &wire);
-                if model.field(&f).is_some() {
+                if self.schema.field(model, &f).is_some() {
                     Ok(f)
                 } else {
                     Err(Fault::value_error(format!(
@@ -644,7 +663,7 @@ impl Env {
             })
             .collect();
         for (field, _) in &keys {
-            if model.field(field).is_none() {
+            if self.schema.field(model, field).is_none() {
                 return Err(Fault::value_error(format!(
                     "Invalid field '{field}' on '{}'",
                     model.name
@@ -749,7 +768,7 @@ impl Env {
         field: &str,
         value: &Value,
     ) -> Result<Value, Fault> {
-        let Some(t) = model.field(field) else {
+        let Some(t) = self.schema.field(model, field) else {
             return Err(Fault::value_error(format!(
                 "Invalid field '{field}' on '{}'",
                 model.name
@@ -814,7 +833,7 @@ impl Env {
         let mut rec = Map::new();
         let mut deferred = Vec::new();
         for (k, v) in &vals {
-            match model.field(k) {
+            match self.schema.field(model, k) {
                 Some(FieldType::One2many(..)) | Some(FieldType::Many2many(_)) => {
                     deferred.push((k.clone(), v.clone()))
                 }
@@ -873,7 +892,7 @@ impl Env {
     ) -> Result<(), Fault> {
         let mut checked = Vec::new();
         for (k, v) in vals {
-            match model.field(k) {
+            match self.schema.field(model, k) {
                 Some(FieldType::One2many(..)) | Some(FieldType::Many2many(_)) => {
                     self.apply_x2many(user, model, id, k, v)?
                 }
@@ -1016,6 +1035,10 @@ impl Env {
         let now = self.now();
         self.set("purchase.order", id, "state", json!("purchase"));
         self.set("purchase.order", id, "date_approve", json!(now));
+        if !self.schema.modules.stock {
+            // Purchase alone: no receipts.
+            return Ok(());
+        }
         let partner = self.raw(po, id, "partner_id");
         let origin = self.raw(po, id, "name");
         let scheduled = self.raw(po, id, "date_planned");
@@ -1033,6 +1056,8 @@ impl Env {
             ("scheduled_date", scheduled),
             ("state", json!("assigned")),
             ("purchase_id", json!(id)),
+            ("picking_type_code", json!("incoming")),
+            ("picking_type_id", json!(RECEIPTS_TYPE)),
         ] {
             picking.insert(k.into(), v);
         }

@@ -177,12 +177,15 @@ fn lost_reply() -> Response {
         .into_response()
 }
 
-fn rpc_error(id: Value, name: &str, message: &str) -> Response {
+/// A JSON-RPC error as `version` sends it: `code` is 0 on 19 (shared/odoo-wire), 200 on 17
+/// (v17/jsonrpc); 18 is not recorded and is taken to be like 17.
+fn rpc_error_of(version: u8, id: Value, name: &str, message: &str) -> Response {
+    let code = if version >= 19 { 0 } else { 200 };
     Json(json!({
         "jsonrpc": "2.0",
         "id": id,
         "error": {
-            "code": 0,
+            "code": code,
             "message": "Odoo Server Error",
             "data": {"name": name, "message": message, "arguments": [message], "context": {}, "debug": format!("Traceback (most recent call last):\n{name}: {message}\n")}
         }
@@ -195,6 +198,68 @@ fn find_user(env: &Env, uid: i64, secret: &str) -> Option<DoubleUser> {
         .iter()
         .find(|u| u.uid == uid && u.accepts(secret))
         .cloned()
+}
+
+/// Binds `execute_kw`'s positional and keyword arguments to the method's parameters the way
+/// the recorded servers do, refusing the forms they refuse:
+/// - `create` reads `args[0]`: `vals_list` by keyword fails with IndexError (v17/jsonrpc/25c;
+///   not recorded on 19, so refused there too);
+/// - `write`'s parameter is `values` on 17's `purchase.order.line` (v17/jsonrpc/37b, 37c) and
+///   `vals` elsewhere: the other keyword is an unexpected argument (TypeError);
+/// - `message_post` is keyword-only: a positional body is a TypeError (v17/jsonrpc/24b).
+fn bind_execute_kw(
+    version: u8,
+    model: &str,
+    method: &str,
+    names: &[&str],
+    positional: Vec<Value>,
+    kwargs: Map<String, Value>,
+) -> Result<Map<String, Value>, Fault> {
+    let class = python_class(model);
+    if method == "create" && positional.is_empty() {
+        return Err(Fault::index_error("tuple index out of range"));
+    }
+    if method == "message_post" && !positional.is_empty() {
+        return Err(Fault::type_error(format!(
+            "{class}.message_post() takes 1 positional argument but {} were given",
+            positional.len() + 1
+        )));
+    }
+    let write_param = if method == "write" && version < 19 && model == "purchase.order.line" {
+        "values"
+    } else {
+        "vals"
+    };
+    let mut named = Map::new();
+    for (k, v) in kwargs {
+        if method == "write" && (k == "vals" || k == "values") {
+            if k != write_param {
+                return Err(Fault::type_error(format!(
+                    "{class}.write() got an unexpected keyword argument '{k}'"
+                )));
+            }
+            named.insert("vals".into(), v);
+        } else {
+            named.insert(k, v);
+        }
+    }
+    for (name, value) in names.iter().zip(positional) {
+        named.insert((*name).to_string(), value);
+    }
+    Ok(named)
+}
+
+/// Odoo's Python class name of a model, as its TypeErrors name it (`PurchaseOrderLine`).
+fn python_class(model: &str) -> String {
+    model
+        .split('.')
+        .map(|part| {
+            let mut c = part.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Positional parameter names per method, after `ids` for record methods.
@@ -223,6 +288,8 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         return r;
     };
     let id = req.get("id").cloned().unwrap_or(Value::Null);
+    let version = s.version();
+    let rpc_error = |id: Value, name: &str, message: &str| rpc_error_of(version, id, name, message);
     let params = req.get("params").cloned().unwrap_or(Value::Null);
     let service = params
         .get("service")
@@ -327,10 +394,10 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
                 } else {
                     None
                 };
-                let mut named = kwargs;
-                for (name, value) in names.iter().zip(positional) {
-                    named.insert((*name).to_string(), value);
-                }
+                let named = match bind_execute_kw(env.version, &model, &model_method, names, positional, kwargs) {
+                    Ok(named) => named,
+                    Err(f) => return rpc_error(id, f.name, &f.message),
+                };
                 match refused(&s, &model, &model_method) {
                     Some(fault) => Err(fault),
                     None => env.execute(&user, &model, &model_method, ids, named),
@@ -450,8 +517,8 @@ async fn json2(
             )
         }
     };
-    if super::schema::model(&model).is_none() && !(model == "res.users" && method == "context_get")
-    {
+    let known = s.env.lock().expect("env").schema.has_model(&model);
+    if !known && !(model == "res.users" && method == "context_get") {
         return json2_error(
             404,
             "werkzeug.exceptions.NotFound",

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 pub use env::Env;
 pub use http::Faults;
+pub use schema::Modules;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seed {
@@ -20,6 +21,8 @@ pub enum Seed {
     Empty,
     /// The demo company (see [`seed::demo`]).
     Demo,
+    /// The records the Odoo 17.0 recordings name, at their ids (see [`seed::recorded_17`]).
+    Recorded17,
     /// Benchmark volume (see [`seed::bulk`]): confirmed orders for one vendor.
     Bulk { orders: usize, lines: usize },
 }
@@ -28,6 +31,9 @@ pub enum Seed {
 pub struct DoubleConfig {
     /// 17, 18 or 19: field names and transports differ.
     pub version: u8,
+    /// The optional modules presented; `None`: the set the version was recorded with
+    /// (19: purchase and stock without stock_delivery; 17: with it).
+    pub modules: Option<Modules>,
     pub seed: Seed,
     pub database: String,
     pub login: String,
@@ -38,6 +44,7 @@ impl Default for DoubleConfig {
     fn default() -> Self {
         Self {
             version: 19,
+            modules: None,
             seed: Seed::Demo,
             database: "mfg".into(),
             login: "admin".into(),
@@ -71,9 +78,10 @@ impl RunningDouble {
 
     /// The one line `millrace odoo-double` prints when ready.
     pub fn ready_line(&self) -> String {
+        let modules = self.with_env(|e| e.schema.modules.name());
         format!(
-            "odoo-double: url={} db={} login={} api_key={}",
-            self.url, self.config.database, self.config.login, self.config.api_key
+            "odoo-double: url={} db={} login={} api_key={} version={} modules={modules}",
+            self.url, self.config.database, self.config.login, self.config.api_key, self.config.version
         )
     }
 
@@ -88,11 +96,15 @@ pub async fn start(
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<RunningDouble> {
     let addr = listener.local_addr()?;
-    let mut env = Env::new(config.version);
+    let modules = config
+        .modules
+        .unwrap_or_else(|| Modules::recorded(config.version));
+    let mut env = Env::new(config.version, modules);
     seed::base(&mut env, &config.login, &config.api_key);
     match config.seed {
         Seed::Empty => {}
         Seed::Demo => seed::demo(&mut env),
+        Seed::Recorded17 => seed::recorded_17(&mut env),
         Seed::Bulk { orders, lines } => seed::bulk(&mut env, orders, lines),
     }
     let shared = Arc::new(http::Shared {

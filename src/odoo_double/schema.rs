@@ -27,6 +27,9 @@ pub struct Model {
     pub restricted: bool,
 }
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
 use FieldType::*;
 
 const PO_STATES: &[&str] = &["draft", "sent", "to approve", "purchase", "cancel"];
@@ -40,6 +43,8 @@ const PICKING_STATES: &[&str] = &[
 ];
 const RECEIPT_STATUS: &[&str] = &["pending", "partial", "full"];
 const TRACKING: &[&str] = &["serial", "lot", "none"];
+const PICKING_TYPE_CODES: &[&str] = &["incoming", "outgoing", "internal"];
+const MODULE_STATES: &[&str] = &["uninstallable", "uninstalled", "installed", "to upgrade", "to remove", "to install"];
 const MESSAGE_TYPES: &[&str] = &["email", "comment", "notification", "user_notification"];
 const DISPLAY_TYPES: &[&str] = &["line_section", "line_note"];
 
@@ -198,6 +203,8 @@ pub static MODELS: &[Model] = &[
             ("date_done", Datetime),
             ("state", Selection(PICKING_STATES)),
             ("purchase_id", Many2one("purchase.order")),
+            ("picking_type_code", Selection(PICKING_TYPE_CODES)),
+            ("picking_type_id", Many2one("stock.picking.type")),
             ("move_ids", One2many("stock.move", "picking_id")),
             ("move_line_ids", One2many("stock.move.line", "picking_id")),
             ("carrier_tracking_ref", Char),
@@ -270,6 +277,36 @@ pub static MODELS: &[Model] = &[
         required: &[],
         restricted: false,
     },
+    // Not in the recorded field lists: its fields are the columns of the recorded module
+    // lists (VERSION.json: name, shortdesc, installed_version) and `state`
+    // (odoo/addons/base/models/ir_module.py), which every client filters installed ones by.
+    Model {
+        name: "ir.module.module",
+        description: "Module",
+        fields: &[
+            ("name", Char),
+            ("shortdesc", Char),
+            ("installed_version", Char),
+            ("state", Selection(MODULE_STATES)),
+        ],
+        required: &["name"],
+        restricted: false,
+    },
+    // Odoo 17 only (v17/jsonrpc/80); gone in 19 (fields/uom.category.MISSING.json).
+    Model {
+        name: "uom.category",
+        description: "Product UoM Categories",
+        fields: &[("name", Char)],
+        required: &["name"],
+        restricted: false,
+    },
+    Model {
+        name: "stock.picking.type",
+        description: "Picking Type",
+        fields: &[("name", Char), ("code", Selection(PICKING_TYPE_CODES))],
+        required: &["name"],
+        restricted: true,
+    },
     Model {
         name: "ir.attachment",
         description: "Attachment",
@@ -291,83 +328,412 @@ pub fn model(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)
 }
 
-/// `fields_get` of each model as recorded from Odoo 19.0 (shared/odoo-wire/fields): every
-/// field Odoo has, so the double accepts exactly the names Odoo accepts. Fields the double
-/// does not model read as Odoo's empty value for their type.
-const RECORDED_FIELDS: &[(&str, &str)] = &[
+// ---------------------------------------------------------------- what the wire accepts
+
+/// Which optional modules the double presents. Purchase (with its dependencies: account,
+/// mail, product, uom) is always there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Modules {
+    /// Inventory: `stock` and `purchase_stock` (receipts, moves, lots, product tracking).
+    pub stock: bool,
+    /// `stock_delivery` (`delivery` on 17): the carrier fields, `carrier_tracking_ref`.
+    pub delivery: bool,
+}
+
+impl Modules {
+    pub const PURCHASE: Modules = Modules {
+        stock: false,
+        delivery: false,
+    };
+    pub const PURCHASE_STOCK: Modules = Modules {
+        stock: true,
+        delivery: false,
+    };
+    pub const PURCHASE_STOCK_DELIVERY: Modules = Modules {
+        stock: true,
+        delivery: true,
+    };
+
+    /// The set the recordings of `version` were made with: 19 without stock_delivery,
+    /// 17 with it (18 is not recorded: like 19).
+    pub fn recorded(version: u8) -> Modules {
+        if version == 17 {
+            Self::PURCHASE_STOCK_DELIVERY
+        } else {
+            Self::PURCHASE_STOCK
+        }
+    }
+
+    /// `purchase`, `purchase,stock` or `purchase,stock,stock_delivery`.
+    pub fn parse(s: &str) -> Result<Modules, String> {
+        let mut names: Vec<&str> = s.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+        names.sort_unstable();
+        match names.as_slice() {
+            ["purchase"] => Ok(Self::PURCHASE),
+            ["purchase", "stock"] => Ok(Self::PURCHASE_STOCK),
+            ["purchase", "stock", "stock_delivery"] => Ok(Self::PURCHASE_STOCK_DELIVERY),
+            _ => Err(format!(
+                "unknown module set '{s}': use purchase, purchase,stock or purchase,stock,stock_delivery"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match (self.stock, self.delivery) {
+            (false, _) => "purchase",
+            (true, false) => "purchase,stock",
+            (true, true) => "purchase,stock,stock_delivery",
+        }
+    }
+}
+
+/// `fields_get` of each model as recorded from a real Odoo (shared/odoo-wire/fields for
+/// 19.0, shared/odoo-wire/v17/fields for 17.0).
+const RECORDED_19: &[(&str, &str)] = &[
     ("res.partner", include_str!("fields/res.partner.json")),
     ("res.users", include_str!("fields/res.users.json")),
     ("res.currency", include_str!("fields/res.currency.json")),
     ("uom.uom", include_str!("fields/uom.uom.json")),
-    (
-        "product.product",
-        include_str!("fields/product.product.json"),
-    ),
-    (
-        "product.supplierinfo",
-        include_str!("fields/product.supplierinfo.json"),
-    ),
+    ("product.product", include_str!("fields/product.product.json")),
+    ("product.supplierinfo", include_str!("fields/product.supplierinfo.json")),
     ("purchase.order", include_str!("fields/purchase.order.json")),
-    (
-        "purchase.order.line",
-        include_str!("fields/purchase.order.line.json"),
-    ),
+    ("purchase.order.line", include_str!("fields/purchase.order.line.json")),
     ("stock.picking", include_str!("fields/stock.picking.json")),
     ("stock.move", include_str!("fields/stock.move.json")),
-    (
-        "stock.move.line",
-        include_str!("fields/stock.move.line.json"),
-    ),
+    ("stock.move.line", include_str!("fields/stock.move.line.json")),
     ("stock.lot", include_str!("fields/stock.lot.json")),
     ("mail.message", include_str!("fields/mail.message.json")),
     ("ir.attachment", include_str!("fields/ir.attachment.json")),
 ];
 
-type FieldTable =
-    std::collections::HashMap<&'static str, std::collections::HashMap<String, FieldType>>;
+/// The 17.0 recordings. res.users and res.currency were not recorded on 17: the 19 lists
+/// stand in for them (the portal reads only `login`, `name`, `symbol`, there on both).
+const RECORDED_17: &[(&str, &str)] = &[
+    ("res.partner", include_str!("fields/v17/res.partner.json")),
+    ("uom.uom", include_str!("fields/v17/uom.uom.json")),
+    ("uom.category", include_str!("fields/v17/uom.category.json")),
+    ("product.product", include_str!("fields/v17/product.product.json")),
+    ("product.supplierinfo", include_str!("fields/v17/product.supplierinfo.json")),
+    ("purchase.order", include_str!("fields/v17/purchase.order.json")),
+    ("purchase.order.line", include_str!("fields/v17/purchase.order.line.json")),
+    ("stock.picking", include_str!("fields/v17/stock.picking.json")),
+    ("stock.move", include_str!("fields/v17/stock.move.json")),
+    ("stock.move.line", include_str!("fields/v17/stock.move.line.json")),
+    ("stock.lot", include_str!("fields/v17/stock.lot.json")),
+    ("mail.message", include_str!("fields/v17/mail.message.json")),
+    ("ir.attachment", include_str!("fields/v17/ir.attachment.json")),
+];
 
-fn recorded() -> &'static FieldTable {
-    static TABLE: std::sync::OnceLock<FieldTable> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
-        RECORDED_FIELDS
+/// The installed modules recorded with each set (VERSION.json).
+pub const MODULES_19: &str = include_str!("fields/VERSION.json");
+pub const MODULES_17: &str = include_str!("fields/v17/VERSION.json");
+
+/// Fields `stock_delivery` adds, as the 17.0 server defines them (v17/fields/DIFF-vs-19.md
+/// names `stock_delivery` as their module; Odoo 19's stock_delivery declares the same ones).
+/// Added to 18/19 when the set has delivery, removed from 17 when it has not.
+const DELIVERY_FIELDS: &[(&str, &[&str])] = &[
+    (
+        "stock.picking",
+        &[
+            "carrier_id",
+            "carrier_price",
+            "carrier_tracking_ref",
+            "carrier_tracking_url",
+            "delivery_type",
+            "destination_country_code",
+            "is_return_picking",
+            "package_ids",
+            "return_label_ids",
+            "weight",
+            "weight_uom_name",
+        ],
+    ),
+    ("stock.move", &["weight"]),
+    (
+        "stock.move.line",
+        &["carrier_id", "destination_country_code", "sale_price"],
+    ),
+    ("product.product", &["country_of_origin", "hs_code"]),
+];
+
+/// Models of Inventory (`stock`), absent without it.
+const STOCK_MODELS: &[&str] = &[
+    "stock.picking",
+    "stock.move",
+    "stock.move.line",
+    "stock.lot",
+    "stock.picking.type",
+];
+
+/// Fields `stock` and `purchase_stock` add to the purchase and product models
+/// (odoo/odoo addons/purchase_stock/models/purchase_order.py and purchase_order_line.py,
+/// addons/stock/models/product.py and res_partner.py), removed without Inventory. Fields
+/// the portal never touches may stay as recorded.
+const STOCK_FIELDS: &[(&str, &[&str])] = &[
+    (
+        "purchase.order",
+        &[
+            "incoterms_location",
+            "incoming_picking_count",
+            "picking_ids",
+            "dest_address_id",
+            "picking_type_id",
+            "default_location_dest_id_usage",
+            "group_id",
+            "reference_ids",
+            "is_shipped",
+            "effective_date",
+            "on_time_rate",
+            "receipt_status",
+        ],
+    ),
+    (
+        "purchase.order.line",
+        &[
+            "move_ids",
+            "move_dest_ids",
+            "orderpoint_id",
+            "propagate_cancel",
+            "forecasted_issue",
+            "location_final_id",
+            "product_description_variants",
+            "group_id",
+        ],
+    ),
+    (
+        "product.product",
+        &[
+            "tracking",
+            "is_storable",
+            "qty_available",
+            "virtual_available",
+            "incoming_qty",
+            "outgoing_qty",
+            "free_qty",
+            "route_ids",
+            "stock_move_ids",
+            "stock_quant_ids",
+            "nbr_reordering_rules",
+            "reordering_min_qty",
+            "reordering_max_qty",
+        ],
+    ),
+    (
+        "res.partner",
+        &[
+            "picking_warn",
+            "picking_warn_msg",
+            "property_stock_customer",
+            "property_stock_supplier",
+        ],
+    ),
+];
+
+/// Field names as an older Odoo presents them: (model, name in 19.0, older name).
+pub const RENAMES_BEFORE_19: &[(&str, &str, &str)] = &[
+    ("purchase.order.line", "product_uom_id", "product_uom"),
+    ("purchase.order.line", "tax_ids", "taxes_id"),
+    ("product.supplierinfo", "product_uom_id", "product_uom"),
+];
+
+fn parse_type(f: &serde_json::Value) -> FieldType {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let relation = f
+        .get("relation")
+        .and_then(|r| r.as_str())
+        .map(leak)
+        .unwrap_or("");
+    match f.get("type").and_then(|t| t.as_str()).unwrap_or("char") {
+        "integer" => Integer,
+        "float" | "monetary" => Float,
+        "boolean" => Boolean,
+        "date" => Date,
+        "datetime" => Datetime,
+        "selection" => Selection(&[]),
+        "many2one" | "many2one_reference" if !relation.is_empty() => Many2one(relation),
+        "one2many" => One2many(relation, ""),
+        "many2many" => Many2many(relation),
+        "text" | "html" => Text,
+        _ => Char,
+    }
+}
+
+type FieldTable = HashMap<&'static str, BTreeMap<String, FieldType>>;
+
+/// One recorded set, with the fields renamed to their 19.0 names (what the store uses).
+fn recorded(version: u8) -> &'static FieldTable {
+    static V19: OnceLock<FieldTable> = OnceLock::new();
+    static V17: OnceLock<FieldTable> = OnceLock::new();
+    let build = |files: &[(&'static str, &'static str)], v: u8| -> FieldTable {
+        files
             .iter()
             .map(|(model, json)| {
                 let fields: serde_json::Map<String, serde_json::Value> =
                     serde_json::from_str(json).expect("recorded fields_get is JSON");
                 let types = fields
-                    .into_iter()
-                    .map(|(name, f)| {
-                        let relation = f
-                            .get("relation")
-                            .and_then(|r| r.as_str())
-                            .map(leak)
-                            .unwrap_or("");
-                        let t = match f.get("type").and_then(|t| t.as_str()).unwrap_or("char") {
-                            "integer" => Integer,
-                            "float" | "monetary" => Float,
-                            "boolean" => Boolean,
-                            "date" => Date,
-                            "datetime" => Datetime,
-                            "selection" => Selection(&[]),
-                            "many2one" | "many2one_reference" if !relation.is_empty() => {
-                                Many2one(relation)
-                            }
-                            "one2many" => One2many(relation, ""),
-                            "many2many" => Many2many(relation),
-                            "text" | "html" => Text,
-                            _ => Char,
-                        };
-                        (name, t)
-                    })
+                    .iter()
+                    .map(|(name, f)| (canonical_field(v, model, name), parse_type(f)))
                     .collect();
                 (*model, types)
             })
             .collect()
-    })
+    };
+    if version == 17 {
+        V17.get_or_init(|| {
+            let mut t = build(RECORDED_17, 17);
+            for (model, fields) in recorded(19) {
+                t.entry(model).or_insert_with(|| fields.clone());
+            }
+            t
+        })
+    } else {
+        V19.get_or_init(|| build(RECORDED_19, 19))
+    }
+}
+
+/// What one double accepts on the wire: the recorded fields of its version, adjusted to its
+/// module set, and the models it has.
+#[derive(Clone, Debug)]
+pub struct Schema {
+    pub version: u8,
+    pub modules: Modules,
+    accepted: FieldTable,
+}
+
+impl Schema {
+    pub fn new(version: u8, modules: Modules) -> Self {
+        let mut accepted = recorded(version).clone();
+        let recorded_delivery = version == 17;
+        if modules.delivery && !recorded_delivery {
+            for (model, fields) in DELIVERY_FIELDS {
+                let from = &recorded(17)[model];
+                let to = accepted.entry(model).or_default();
+                for f in *fields {
+                    to.insert((*f).to_string(), from[*f]);
+                }
+            }
+        }
+        if !modules.delivery && recorded_delivery {
+            for (model, fields) in DELIVERY_FIELDS {
+                if let Some(to) = accepted.get_mut(model) {
+                    for f in *fields {
+                        to.remove(*f);
+                    }
+                }
+            }
+        }
+        if !modules.stock {
+            for m in STOCK_MODELS {
+                accepted.remove(m);
+            }
+            for (model, fields) in STOCK_FIELDS {
+                if let Some(to) = accepted.get_mut(model) {
+                    for f in *fields {
+                        to.remove(*f);
+                    }
+                }
+            }
+        }
+        // Models the double needs that were not recorded (see MODELS for their sources).
+        for m in MODELS {
+            let present = match m.name {
+                "uom.category" => version < 19,
+                "stock.picking.type" => modules.stock,
+                "ir.module.module" => true,
+                _ => false,
+            };
+            if present {
+                accepted
+                    .entry(m.name)
+                    .or_insert_with(|| m.fields.iter().map(|(n, t)| (n.to_string(), *t)).collect());
+            }
+        }
+        Self {
+            version,
+            modules,
+            accepted,
+        }
+    }
+
+    pub fn has_model(&self, model: &str) -> bool {
+        self.accepted.contains_key(model)
+    }
+
+    /// The type of a field this Odoo has (19.0 name), the double's own where it models it.
+    pub fn field(&self, model: &Model, name: &str) -> Option<FieldType> {
+        if name == "id" {
+            return Some(Integer);
+        }
+        let recorded = self.accepted.get(model.name)?.get(name)?;
+        Some(
+            model
+                .fields
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| *t)
+                .unwrap_or(*recorded),
+        )
+    }
+
+    /// Every field name this Odoo has on the model (19.0 names), for reads without a list.
+    pub fn all_fields(&self, model: &Model) -> Vec<String> {
+        self.accepted
+            .get(model.name)
+            .map(|f| f.keys().filter(|k| k.as_str() != "id").cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The installed modules this double presents: the recorded list of its version, less
+    /// what its module set leaves out, plus stock_delivery where added.
+    pub fn installed_modules(&self) -> Vec<(String, String, String)> {
+        let recorded = if self.version == 17 {
+            MODULES_17
+        } else {
+            MODULES_19
+        };
+        let v: serde_json::Value = serde_json::from_str(recorded).expect("recorded VERSION.json");
+        let stockish = |n: &str| {
+            n.starts_with("stock")
+                || n.starts_with("mrp")
+                || n.starts_with("purchase_mrp")
+                || n == "purchase_stock"
+                || n == "sale_stock"
+                || n == "sale_purchase_stock"
+                || n == "delivery"
+                || n.contains("_stock")
+        };
+        let delivery = |n: &str| n == "stock_delivery" || n == "delivery";
+        let mut out: Vec<(String, String, String)> = v["installed_modules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| {
+                let name = m["name"].as_str()?.to_string();
+                let keep = (self.modules.stock || !stockish(&name))
+                    && (self.modules.delivery || !delivery(&name));
+                keep.then(|| {
+                    (
+                        name,
+                        m["shortdesc"].as_str().unwrap_or_default().to_string(),
+                        m["installed_version"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+            })
+            .collect();
+        if self.modules.delivery && !out.iter().any(|(n, _, _)| n == "stock_delivery") {
+            out.push((
+                "stock_delivery".into(),
+                "Delivery - Stock".into(),
+                format!("{}.0.1.0", self.version),
+            ));
+        }
+        out
+    }
 }
 
 impl Model {
+    /// The double's knowledge of a field whatever the version (for storage and typing; the
+    /// wire accepts only what [`Schema::field`] has).
     pub fn field(&self, name: &str) -> Option<FieldType> {
         if name == "id" {
             return Some(Integer);
@@ -376,36 +742,22 @@ impl Model {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, t)| *t)
-            .or_else(|| recorded().get(self.name).and_then(|f| f.get(name)).copied())
-    }
-
-    /// Every field name, modelled or recorded, for reads without a field list.
-    pub fn all_fields(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.fields.iter().map(|(n, _)| n.to_string()).collect();
-        if let Some(rec) = recorded().get(self.name) {
-            let mut more: Vec<&String> = rec
-                .keys()
-                .filter(|k| !names.contains(k) && k.as_str() != "id")
-                .collect();
-            more.sort();
-            names.extend(more.into_iter().cloned());
-        }
-        names
+            .or_else(|| recorded(19).get(self.name).and_then(|f| f.get(name)).copied())
+            .or_else(|| recorded(17).get(self.name).and_then(|f| f.get(name)).copied())
     }
 }
 
-/// Field names as an older Odoo presents them: (model, name in 19.0, older name).
-pub const RENAMES_BEFORE_19: &[(&str, &str, &str)] = &[
-    ("purchase.order.line", "product_uom_id", "product_uom"),
-    ("purchase.order.line", "tax_ids", "taxes_id"),
-];
-
 /// Translates a field name from the wire of `version` into the 19.0 name the store uses.
+/// A 19.0 name an older version does not have (`product_uom_id` on 17's order line) becomes
+/// a name no model has, so it fails as Odoo fails it (v17/jsonrpc/31b).
 pub fn canonical_field(version: u8, model: &str, wire: &str) -> String {
     if version < 19 {
         for (m, new, old) in RENAMES_BEFORE_19 {
             if *m == model && *old == wire {
                 return (*new).to_string();
+            }
+            if *m == model && *new == wire {
+                return format!("{wire} (not on {version}.0)");
             }
         }
     }
@@ -422,4 +774,54 @@ pub fn wire_field(version: u8, model: &str, canonical: &str) -> String {
         }
     }
     canonical.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field the double models is one a real Odoo has in some recorded set, or comes
+    /// with a stated source (the models not recorded, the delivery fields).
+    #[test]
+    fn every_modelled_field_has_a_recorded_source() {
+        let full = [
+            Schema::new(19, Modules::PURCHASE_STOCK_DELIVERY),
+            Schema::new(17, Modules::PURCHASE_STOCK_DELIVERY),
+        ];
+        for m in MODELS {
+            for (f, _) in m.fields {
+                assert!(
+                    full.iter().any(|s| s.field(m, f).is_some()),
+                    "{}.{f} is modelled but no recorded set has it",
+                    m.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn module_sets_add_and_remove_what_their_modules_bring() {
+        let picking = model("stock.picking").unwrap();
+        let po = model("purchase.order").unwrap();
+        let s19 = Schema::new(19, Modules::PURCHASE_STOCK);
+        assert!(s19.field(picking, "carrier_tracking_ref").is_none(), "19 was recorded without stock_delivery");
+        assert!(s19.field(picking, "picking_type_code").is_some());
+        assert!(s19.field(po, "acknowledged").is_some());
+        let d19 = Schema::new(19, Modules::PURCHASE_STOCK_DELIVERY);
+        assert!(d19.field(picking, "carrier_tracking_ref").is_some());
+        let p19 = Schema::new(19, Modules::PURCHASE);
+        assert!(!p19.has_model("stock.picking"));
+        assert!(p19.field(po, "picking_ids").is_none());
+        assert!(p19.field(model("product.product").unwrap(), "tracking").is_none());
+        let s17 = Schema::new(17, Modules::PURCHASE_STOCK);
+        assert!(s17.field(picking, "carrier_tracking_ref").is_none());
+        assert!(s17.field(po, "acknowledged").is_none(), "17 has no acknowledged");
+        let d17 = Schema::new(17, Modules::PURCHASE_STOCK_DELIVERY);
+        assert!(d17.field(picking, "carrier_tracking_ref").is_some());
+        let line = model("purchase.order.line").unwrap();
+        assert!(d17.field(line, "product_uom_id").is_some(), "17's product_uom, stored as 19's name");
+        assert!(s19.installed_modules().iter().all(|(n, _, _)| n != "stock_delivery"));
+        assert!(d19.installed_modules().iter().any(|(n, _, _)| n == "stock_delivery"));
+        assert!(p19.installed_modules().iter().all(|(n, _, _)| n != "stock"));
+    }
 }

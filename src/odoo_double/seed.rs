@@ -171,6 +171,43 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
             ("partner_id", json!(4)),
         ]),
     );
+    // The operation type receipts use, where Inventory is installed.
+    if env.schema.modules.stock {
+        env.insert(
+            "stock.picking.type",
+            rec(&[
+                ("id", json!(super::env::RECEIPTS_TYPE)),
+                ("name", json!("Receipts")),
+                ("code", json!("incoming")),
+            ]),
+        );
+    }
+    // Units of measure categories exist before 19 (v17/jsonrpc/80).
+    if env.version < 19 {
+        for (id, name) in [(1, "Unit"), (2, "Weight"), (3, "Working Time")] {
+            env.insert("uom.category", rec(&[("id", json!(id)), ("name", json!(name))]));
+        }
+    }
+    // The module list: what this double presents as installed, and one that is not.
+    for (name, shortdesc, version) in env.schema.installed_modules() {
+        env.insert(
+            "ir.module.module",
+            rec(&[
+                ("name", json!(name)),
+                ("shortdesc", json!(shortdesc)),
+                ("installed_version", json!(version)),
+                ("state", json!("installed")),
+            ]),
+        );
+    }
+    for name in ["stock_delivery", "mrp_plm"] {
+        if !env.table("ir.module.module").any(|(_, m)| m["name"] == name) {
+            env.insert(
+                "ir.module.module",
+                rec(&[("name", json!(name)), ("state", json!("uninstalled"))]),
+            );
+        }
+    }
     env.users.push(DoubleUser {
         uid: 2,
         login: login.to_string(),
@@ -420,4 +457,149 @@ fn demo_orders(env: &mut Env) {
             }
         }
     }
+}
+
+/// The records the Odoo 17.0 recordings name (shared/odoo-wire/v17), at the same ids, so
+/// the contract test replays them: vendor "Lab17 Supplier Co" (43), its confirmed orders
+/// P00025..P00031 (ids 25..31; P00025's lines 61-63), the receipts of P00026 (37: move 81,
+/// lot-tracked move line 73) and P00028 (38: moves 87, 88, move line 79), and the next
+/// chatter message and attachment ids the recordings got (335, 787).
+pub fn recorded_17(env: &mut Env) {
+    env.insert(
+        "res.partner",
+        rec(&[
+            ("id", json!(43)),
+            ("name", json!("Lab17 Supplier Co")),
+            ("is_company", json!(true)),
+            ("supplier_rank", json!(1)),
+            ("email", json!("lab17supplier@example.com")),
+            ("active", json!(true)),
+        ]),
+    );
+    for (id, name, code, tracking) in [
+        (18, "Storage Box", "E-COM08", "none"),
+        (32, "Drawer", "FURN_8855", "none"),
+        (33, "Four Person Desk", "FURN_8220", "none"),
+        (36, "Cable Management Box", "FURN_5555", "lot"),
+    ] {
+        env.insert(
+            "product.product",
+            rec(&[
+                ("id", json!(id)),
+                ("name", json!(name)),
+                ("default_code", json!(code)),
+                ("uom_id", json!(1)),
+                ("tracking", json!(tracking)),
+                ("purchase_ok", json!(true)),
+                ("active", json!(true)),
+            ]),
+        );
+        env.insert(
+            "product.supplierinfo",
+            rec(&[
+                ("partner_id", json!(43)),
+                ("product_id", json!(id)),
+                ("product_code", json!(format!("L17-{id}"))),
+                ("product_name", json!(name)),
+                ("min_qty", json!(1.0)),
+                ("price", json!(100.0)),
+                ("delay", json!(5)),
+                ("product_uom_id", json!(1)),
+                ("currency_id", json!(1)),
+            ]),
+        );
+    }
+    let now = env.now();
+    for po in 25..=31i64 {
+        env.insert(
+            "purchase.order",
+            rec(&[
+                ("id", json!(po)),
+                ("name", json!(format!("P{po:05}"))),
+                ("partner_id", json!(43)),
+                ("partner_ref", json!(format!("LAB17-{:03}", po - 11))),
+                ("state", json!("purchase")),
+                ("date_order", json!(now)),
+                ("date_approve", json!(now)),
+                ("currency_id", json!(1)),
+                ("user_id", json!(2)),
+            ]),
+        );
+    }
+    let line = |env: &mut Env, id: i64, order: i64, product: i64, qty: f64| {
+        env.insert(
+            "purchase.order.line",
+            rec(&[
+                ("id", json!(id)),
+                ("order_id", json!(order)),
+                ("sequence", json!(10)),
+                ("name", json!(env.display_name("product.product", product))),
+                ("product_id", json!(product)),
+                ("product_qty", json!(qty)),
+                ("product_uom_id", json!(1)),
+                ("price_unit", json!(2500.0)),
+                ("date_planned", json!("2026-12-28 10:00:00")),
+                ("qty_received", json!(0.0)),
+            ]),
+        );
+    };
+    line(env, 61, 25, 33, 19.0);
+    line(env, 62, 25, 32, 5.0);
+    line(env, 63, 25, 18, 3.0);
+    line(env, 64, 26, 36, 5.0);
+    line(env, 65, 28, 32, 89.0);
+    line(env, 66, 28, 18, 4.0);
+    let picking = |env: &mut Env, id: i64, name: &str, order: i64| {
+        env.insert(
+            "stock.picking",
+            rec(&[
+                ("id", json!(id)),
+                ("name", json!(name)),
+                ("partner_id", json!(43)),
+                ("origin", json!(format!("P{order:05}"))),
+                ("scheduled_date", json!("2026-12-28 10:00:00")),
+                ("state", json!("assigned")),
+                ("purchase_id", json!(order)),
+                ("picking_type_code", json!("incoming")),
+                ("picking_type_id", json!(super::env::RECEIPTS_TYPE)),
+            ]),
+        );
+    };
+    picking(env, 37, "WH/IN/00021", 26);
+    picking(env, 38, "WH/IN/00023", 28);
+    for (id, picking_id, line_id, product, qty, move_line) in [
+        (81, 37, 64, 36, 5.0, 73),
+        (87, 38, 65, 32, 89.0, 79),
+        (88, 38, 66, 18, 4.0, 80),
+    ] {
+        env.insert(
+            "stock.move",
+            rec(&[
+                ("id", json!(id)),
+                ("name", json!(env.display_name("product.product", product))),
+                ("picking_id", json!(picking_id)),
+                ("product_id", json!(product)),
+                ("product_uom_qty", json!(qty)),
+                ("quantity", json!(qty)),
+                ("product_uom", json!(1)),
+                ("state", json!("assigned")),
+                ("purchase_line_id", json!(line_id)),
+                ("picked", json!(false)),
+            ]),
+        );
+        env.insert(
+            "stock.move.line",
+            rec(&[
+                ("id", json!(move_line)),
+                ("move_id", json!(id)),
+                ("picking_id", json!(picking_id)),
+                ("product_id", json!(product)),
+                ("quantity", json!(qty)),
+                ("product_uom_id", json!(1)),
+                ("picked", json!(false)),
+            ]),
+        );
+    }
+    env.reserve_ids("mail.message", 335);
+    env.reserve_ids("ir.attachment", 787);
 }

@@ -12,17 +12,17 @@ use millrace::server::odoo::{OdooSettings, TransportChoice};
 use millrace::server::settings::Secret;
 
 pub async fn start_double(version: u8, seed: Seed) -> RunningDouble {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    odoo_double::start(
-        DoubleConfig {
-            version,
-            seed,
-            ..Default::default()
-        },
-        listener,
-    )
+    start_double_with(DoubleConfig {
+        version,
+        seed,
+        ..Default::default()
+    })
     .await
-    .unwrap()
+}
+
+pub async fn start_double_with(config: DoubleConfig) -> RunningDouble {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    odoo_double::start(config, listener).await.unwrap()
 }
 
 pub fn odoo_settings(d: &RunningDouble, transport: TransportChoice) -> OdooSettings {

@@ -1,16 +1,22 @@
 //! `millrace odoo check`: connect with the configured settings and report the server
-//! version, the transport chosen, the user, and every required model, field or access right
-//! that is missing. Wrong URL, database, login or key each get one clear line.
+//! version, the transport chosen, the user, the modules, every required model, field or
+//! access right that is missing (with what breaks) and every optional one (with what is
+//! lost). Wrong URL, database, login or key each get one clear line.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::client::SearchOptions;
 use super::error::ServerErrorKind;
+use super::fields::{self, Need, Optional};
 use super::{OdooClient, OdooError, OdooSettings};
 
 #[derive(Debug, Default)]
 pub struct CheckReport {
     pub lines: Vec<String>,
+    /// Required things that are missing: the portal cannot run on this Odoo.
     pub problems: Vec<String>,
+    /// Optional things that are missing: the portal runs, with what is lost said.
+    pub optional: Vec<String>,
 }
 
 impl CheckReport {
@@ -25,15 +31,18 @@ impl std::fmt::Display for CheckReport {
             writeln!(f, "{l}")?;
         }
         for p in &self.problems {
-            writeln!(f, "missing: {p}")?;
+            writeln!(f, "required, missing: {p}")?;
+        }
+        for p in &self.optional {
+            writeln!(f, "optional, missing: {p}")?;
         }
         writeln!(
             f,
             "{}",
-            if self.is_ok() {
-                "result: ok"
-            } else {
-                "result: problems found"
+            match (self.is_ok(), self.optional.is_empty()) {
+                (true, true) => "result: ok",
+                (true, false) => "result: ok, with optional parts missing (see above)",
+                (false, _) => "result: problems found",
             }
         )
     }
@@ -159,32 +168,63 @@ pub async fn connect_and_check(
     report
         .lines
         .push(format!("user: {login} (uid {})", client.uid));
-    for (model, fields) in client.fields.required() {
-        let mut p = Map::new();
-        p.insert("attributes".into(), json!(["type"]));
-        match client.call(model, "fields_get", None, p).await {
-            Ok(Value::Object(known)) => {
-                for f in fields {
-                    if !known.contains_key(f) {
-                        report.problems.push(format!("field {model}.{f}"));
-                    }
-                }
-                let mut p = Map::new();
-                p.insert("domain".into(), json!([]));
-                p.insert("limit".into(), json!(1));
-                if let Err(e) = client.call(model, "search", None, p).await {
-                    report
-                        .problems
-                        .push(format!("read access to {model} ({e})"));
-                }
+    let caps = client.caps.clone();
+    report.lines.push(match &caps.modules {
+        Some(m) if m.is_empty() => "modules: none of interest installed".to_string(),
+        Some(m) => format!("modules: {}", m.join(", ")),
+        None => "modules: not readable by this user (capabilities read from the fields)".to_string(),
+    });
+    for m in caps.missing() {
+        match m.need {
+            Need::Required(breaks) => report.problems.push(format!("{}: {breaks}", m.what)),
+            Need::Optional(_) => {}
+        }
+    }
+    for part in Optional::ALL {
+        if caps.supports(part) {
+            continue;
+        }
+        let mut what: Vec<String> = caps
+            .missing()
+            .into_iter()
+            .filter(|m| m.need == Need::Optional(part))
+            .map(|m| m.what)
+            .collect();
+        if what.is_empty() && part == Optional::TrackingReference {
+            what.push("receipts (see above)".into());
+        }
+        if !what.is_empty() {
+            report.optional.push(format!(
+                "{} (from {}): {}",
+                what.join(", "),
+                part.modules(),
+                part.loss()
+            ));
+        }
+    }
+    // Read access to each model the portal uses and this Odoo has.
+    for model in fields::models() {
+        if caps.read_fields(model, &[]).is_empty() {
+            continue;
+        }
+        let limit = SearchOptions {
+            limit: Some(1),
+            ..Default::default()
+        };
+        if let Err(e) = client.search(model, json!([]), limit).await {
+            let line = if e.kind() == Some(ServerErrorKind::Access) {
+                format!("read access to {model}")
+            } else {
+                format!("read access to {model} ({e})")
+            };
+            let required = fields::USES
+                .iter()
+                .any(|u| u.model == model && matches!(u.need, Need::Required(_)));
+            if required {
+                report.problems.push(line);
+            } else {
+                report.optional.push(line);
             }
-            Ok(other) => report
-                .problems
-                .push(format!("model {model} (fields_get answered {other})")),
-            Err(e) if e.kind() == Some(ServerErrorKind::Access) => {
-                report.problems.push(format!("access right on {model}"))
-            }
-            Err(e) => report.problems.push(format!("model {model} ({e})")),
         }
     }
     Ok((client, report))

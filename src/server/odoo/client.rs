@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 
 use super::error::OdooError;
-use super::fields::FieldNames;
+use super::error::ServerErrorKind;
+use super::fields::{self, Capabilities, ModelAnswer};
 use crate::server::settings::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +69,8 @@ pub struct OdooClient {
     pub version: u8,
     pub transport: Transport,
     pub uid: i64,
-    pub fields: FieldNames,
+    /// What this Odoo has of the models and fields the portal uses (learnt at connect time).
+    pub caps: Arc<Capabilities>,
     permits: Arc<Semaphore>,
     next_id: Arc<AtomicU64>,
     /// Told whether Odoo answers (for `/readyz`).
@@ -109,7 +111,7 @@ impl OdooClient {
             version: 0,
             transport: Transport::JsonRpc,
             uid: 0,
-            fields: FieldNames::for_version(19),
+            caps: Arc::new(Capabilities::everything()),
             next_id: Arc::new(AtomicU64::new(1)),
             health: None,
         };
@@ -120,7 +122,6 @@ impl OdooClient {
             .and_then(Value::as_u64)
             .ok_or_else(|| OdooError::Protocol(format!("no server_version_info in {info}")))?
             as u8;
-        client.fields = FieldNames::for_version(client.version);
         client.transport = match client.settings.transport {
             TransportChoice::Force(t) => t,
             TransportChoice::Auto if client.version >= 19 => Transport::Json2,
@@ -141,14 +142,58 @@ impl OdooClient {
             }
             Transport::Json2 => {
                 let ctx = client
-                    .call("res.users", "context_get", None, Map::new())
+                    .call("res.users", "context_get", Call::model())
                     .await?;
                 ctx.get("uid")
                     .and_then(Value::as_i64)
                     .ok_or_else(|| OdooError::Protocol(format!("no uid in {ctx}")))?
             }
         };
+        client.caps = Arc::new(client.detect_capabilities().await?);
         Ok(client)
+    }
+
+    /// Asks `fields_get` of every model the portal uses (a model Odoo does not have, or
+    /// that the integration user may not read, counts as absent) and, where readable,
+    /// which modules of interest are installed. Nothing is assumed from the version.
+    async fn detect_capabilities(&self) -> Result<Capabilities, OdooError> {
+        let mut answers = Vec::new();
+        for model in fields::models() {
+            let found = match self.fields_get(model).await {
+                Ok(known) => ModelAnswer::Fields(known.keys().cloned().collect()),
+                Err(e) if e.kind() == Some(ServerErrorKind::Access) => ModelAnswer::Denied,
+                Err(e) if e.kind().is_some() => {
+                    tracing::info!(model, error = %e, "odoo model not available");
+                    ModelAnswer::Absent
+                }
+                Err(e) => return Err(e),
+            };
+            answers.push((model, found));
+        }
+        let modules = match self
+            .search_read(
+                fields::MODULE,
+                json!([
+                    ["name", "in", fields::MODULES_OF_INTEREST],
+                    ["state", "=", "installed"]
+                ]),
+                &["name"],
+                SearchOptions::default(),
+            )
+            .await
+        {
+            Ok(rows) => {
+                let mut names: Vec<String> = rows
+                    .iter()
+                    .filter_map(|r| r.get("name").and_then(Value::as_str).map(String::from))
+                    .collect();
+                names.sort();
+                Some(names)
+            }
+            Err(e) if e.kind().is_some() => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Capabilities::from_fields(answers, modules))
     }
 
     /// Reports every call's outcome to `health` from now on.
@@ -203,17 +248,10 @@ impl OdooClient {
         Ok(answer.get("result").cloned().unwrap_or(Value::Null))
     }
 
-    /// Calls `model.method` with named parameters; `ids` for record methods. Timed by
-    /// model, method and transport; its outcome feeds `/readyz`.
-    pub async fn call(
-        &self,
-        model: &str,
-        method: &str,
-        ids: Option<&[i64]>,
-        params: Map<String, Value>,
-    ) -> Result<Value, OdooError> {
+    /// Calls `model.method`. Timed by model, method and transport; its outcome feeds `/readyz`.
+    async fn call(&self, model: &str, method: &str, call: Call) -> Result<Value, OdooError> {
         let start = std::time::Instant::now();
-        let result = self.call_inner(model, method, ids, params).await;
+        let result = self.call_inner(model, method, call).await;
         metrics::histogram!(
             crate::server::telemetry::ODOO_CALL_SECONDS,
             "model" => model.to_string(),
@@ -232,13 +270,7 @@ impl OdooClient {
     }
 
     #[tracing::instrument(skip_all, fields(model, method, transport = self.transport.name()))]
-    async fn call_inner(
-        &self,
-        model: &str,
-        method: &str,
-        ids: Option<&[i64]>,
-        params: Map<String, Value>,
-    ) -> Result<Value, OdooError> {
+    async fn call_inner(&self, model: &str, method: &str, call: Call) -> Result<Value, OdooError> {
         let _permit = self
             .permits
             .acquire()
@@ -247,21 +279,15 @@ impl OdooClient {
         let s = &self.settings;
         match self.transport {
             Transport::JsonRpc => {
-                let args = match ids {
-                    Some(ids) => json!([ids]),
-                    None => json!([]),
-                };
+                let (args, kwargs) = call.for_execute_kw();
                 self.rpc(
                     "/jsonrpc",
-                    json!({"service": "object", "method": "execute_kw", "args": [s.database, self.uid, s.api_key.expose(), model, method, args, params]}),
+                    json!({"service": "object", "method": "execute_kw", "args": [s.database, self.uid, s.api_key.expose(), model, method, args, kwargs]}),
                 )
                 .await
             }
             Transport::Json2 => {
-                let mut body = params;
-                if let Some(ids) = ids {
-                    body.insert("ids".into(), json!(ids));
-                }
+                let body = call.for_json2();
                 let url = format!("{}/json/2/{model}/{method}", s.url.trim_end_matches('/'));
                 let response = self
                     .http
@@ -306,19 +332,25 @@ impl OdooClient {
         fields: &[&str],
         options: SearchOptions<'_>,
     ) -> Result<Vec<Map<String, Value>>, OdooError> {
-        let mut p = Map::new();
-        p.insert("domain".into(), domain);
-        p.insert("fields".into(), json!(fields));
-        if let Some(o) = options.order {
-            p.insert("order".into(), json!(o));
-        }
-        if let Some(l) = options.limit {
-            p.insert("limit".into(), json!(l));
-        }
-        if let Some(o) = options.offset {
-            p.insert("offset".into(), json!(o));
-        }
-        records(self.call(model, "search_read", None, p).await?)
+        let call = Call::model()
+            .arg("domain", domain)
+            .kwarg("fields", json!(fields))
+            .options(&options);
+        records(self.call(model, "search_read", call).await?)
+    }
+
+    /// The ids matching `domain`.
+    pub async fn search(
+        &self,
+        model: &str,
+        domain: Value,
+        options: SearchOptions<'_>,
+    ) -> Result<Vec<i64>, OdooError> {
+        let call = Call::model().arg("domain", domain).options(&options);
+        let v = self.call(model, "search", call).await?;
+        v.as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+            .ok_or_else(|| OdooError::Protocol(format!("search answered {v}")))
     }
 
     pub async fn read(
@@ -327,44 +359,131 @@ impl OdooClient {
         ids: &[i64],
         fields: &[&str],
     ) -> Result<Vec<Map<String, Value>>, OdooError> {
-        let mut p = Map::new();
-        p.insert("fields".into(), json!(fields));
-        records(self.call(model, "read", Some(ids), p).await?)
+        let call = Call::records(ids).kwarg("fields", json!(fields));
+        records(self.call(model, "read", call).await?)
     }
 
     pub async fn search_count(&self, model: &str, domain: Value) -> Result<u64, OdooError> {
-        let mut p = Map::new();
-        p.insert("domain".into(), domain);
-        let v = self.call(model, "search_count", None, p).await?;
+        let v = self
+            .call(model, "search_count", Call::model().arg("domain", domain))
+            .await?;
         v.as_u64()
             .ok_or_else(|| OdooError::Protocol(format!("search_count answered {v}")))
     }
 
-    pub async fn write(&self, model: &str, ids: &[i64], vals: Value) -> Result<(), OdooError> {
-        let mut p = Map::new();
-        p.insert("vals".into(), vals);
-        self.call(model, "write", Some(ids), p).await.map(|_| ())
+    /// The model's fields with their type (`fields_get(attributes=['type'])`).
+    pub async fn fields_get(&self, model: &str) -> Result<Map<String, Value>, OdooError> {
+        let call = Call::model().kwarg("attributes", json!(["type"]));
+        match self.call(model, "fields_get", call).await? {
+            Value::Object(m) => Ok(m),
+            other => Err(OdooError::Protocol(format!("fields_get answered {other}"))),
+        }
     }
 
+    /// `write`: the values go positionally on JSON-RPC (Odoo 17's `purchase.order.line.write`
+    /// names its parameter `values`, other models `vals`; v17/jsonrpc/37b), as `vals` on JSON-2.
+    pub async fn write(&self, model: &str, ids: &[i64], vals: Value) -> Result<(), OdooError> {
+        self.call(model, "write", Call::records(ids).arg("vals", vals))
+            .await
+            .map(|_| ())
+    }
+
+    /// `create` of one record: a list of one value dict, positionally on JSON-RPC (Odoo 17
+    /// fails `vals_list` given by keyword with IndexError; v17/jsonrpc/25c), by name on JSON-2.
     pub async fn create(&self, model: &str, vals: Value) -> Result<i64, OdooError> {
-        let mut p = Map::new();
-        p.insert("vals_list".into(), json!([vals]));
-        let v = self.call(model, "create", None, p).await?;
+        let v = self
+            .call(model, "create", Call::model().arg("vals_list", json!([vals])))
+            .await?;
         v.get(0)
             .and_then(Value::as_i64)
             .or_else(|| v.as_i64())
             .ok_or_else(|| OdooError::Protocol(format!("create answered {v}")))
     }
 
-    /// Posts an internal note in the record's chatter.
+    /// Posts an internal note in the record's chatter. `message_post` is keyword-only on
+    /// every version (a positional body fails; v17/jsonrpc/24b).
     pub async fn message_post(&self, model: &str, id: i64, body: &str) -> Result<(), OdooError> {
-        let mut p = Map::new();
-        p.insert("body".into(), json!(body));
-        p.insert("message_type".into(), json!("comment"));
-        p.insert("subtype_xmlid".into(), json!("mail.mt_note"));
-        self.call(model, "message_post", Some(&[id]), p)
-            .await
-            .map(|_| ())
+        let call = Call::records(&[id])
+            .kwarg("body", json!(body))
+            .kwarg("message_type", json!("comment"))
+            .kwarg("subtype_xmlid", json!("mail.mt_note"));
+        self.call(model, "message_post", call).await.map(|_| ())
+    }
+
+    /// A button method (`button_confirm`, `button_validate`...) on records.
+    pub async fn button(&self, model: &str, method: &str, ids: &[i64]) -> Result<Value, OdooError> {
+        self.call(model, method, Call::records(ids)).await
+    }
+}
+
+/// One model method call, encoded per transport: `args` are the leading parameters, passed
+/// positionally on JSON-RPC (their names differ between models and versions) and by name on
+/// JSON-2 (which takes named arguments only); `kwargs` are passed by name on both, used only
+/// where the recordings show every version accepts the name.
+#[derive(Clone, Debug, Default)]
+struct Call {
+    ids: Option<Vec<i64>>,
+    args: Vec<(&'static str, Value)>,
+    kwargs: Map<String, Value>,
+}
+
+impl Call {
+    /// A model method (`search_read`, `create`, `fields_get`).
+    fn model() -> Self {
+        Self::default()
+    }
+
+    /// A record method (`read`, `write`, `message_post`, buttons) on `ids`.
+    fn records(ids: &[i64]) -> Self {
+        Self {
+            ids: Some(ids.to_vec()),
+            ..Self::default()
+        }
+    }
+
+    fn arg(mut self, name: &'static str, value: Value) -> Self {
+        self.args.push((name, value));
+        self
+    }
+
+    fn kwarg(mut self, name: &str, value: Value) -> Self {
+        self.kwargs.insert(name.to_string(), value);
+        self
+    }
+
+    fn options(mut self, o: &SearchOptions<'_>) -> Self {
+        if let Some(v) = o.order {
+            self = self.kwarg("order", json!(v));
+        }
+        if let Some(v) = o.limit {
+            self = self.kwarg("limit", json!(v));
+        }
+        if let Some(v) = o.offset {
+            self = self.kwarg("offset", json!(v));
+        }
+        self
+    }
+
+    /// `execute_kw`'s positional list (ids first for record methods) and keyword dict.
+    fn for_execute_kw(self) -> (Value, Value) {
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(ids) = self.ids {
+            args.push(json!(ids));
+        }
+        args.extend(self.args.into_iter().map(|(_, v)| v));
+        (Value::Array(args), Value::Object(self.kwargs))
+    }
+
+    /// JSON-2's body: every parameter by name, `ids` for record methods.
+    fn for_json2(self) -> Map<String, Value> {
+        let mut body = self.kwargs;
+        for (name, v) in self.args {
+            body.insert(name.to_string(), v);
+        }
+        if let Some(ids) = self.ids {
+            body.insert("ids".into(), json!(ids));
+        }
+        body
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use crate::server::db::{self, Db};
 use crate::server::odoo::error::ServerErrorKind;
-use crate::server::odoo::fields::{MAIL_MESSAGE, PURCHASE_ORDER, PURCHASE_ORDER_LINE};
+use crate::server::odoo::fields::{Optional, PURCHASE_ORDER, PURCHASE_ORDER_LINE};
 use crate::server::odoo::value::{decimal, text};
 use crate::server::odoo::{OdooClient, OdooError, Retry};
 use crate::server::orders;
@@ -488,40 +488,22 @@ async fn mark_dead(db: &Db, m: &Due, reason: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Has a note carrying this correlation id been posted on the order already?
-async fn note_exists(
-    odoo: &OdooClient,
-    order_odoo_id: i64,
-    correlation_id: &str,
-) -> Result<bool, OdooError> {
-    let n = odoo
-        .search_count(
-            MAIL_MESSAGE,
-            json!([
-                ["model", "=", PURCHASE_ORDER],
-                ["res_id", "=", order_odoo_id],
-                ["body", "ilike", correlation_id]
-            ]),
-        )
-        .await?;
-    Ok(n > 0)
-}
-
+/// Posts `text` on the order's chatter with the correlation id, unless a note carrying
+/// that id is there already (a re-delivery after a lost reply).
 async fn post_note_once(
     odoo: &OdooClient,
     order_odoo_id: i64,
     correlation_id: &str,
     text: &str,
 ) -> Result<(), OdooError> {
-    if !note_exists(odoo, order_odoo_id, correlation_id).await? {
-        odoo.message_post(
-            PURCHASE_ORDER,
-            order_odoo_id,
-            &format!("{text} [Millrace ref {correlation_id}]"),
-        )
-        .await?;
-    }
-    Ok(())
+    super::prefill::post_once(
+        odoo,
+        PURCHASE_ORDER,
+        order_odoo_id,
+        correlation_id,
+        &format!("{text} [Millrace ref {correlation_id}]"),
+    )
+    .await
 }
 
 /// Applies one action to Odoo so that applying it twice changes nothing more.
@@ -538,13 +520,14 @@ pub async fn deliver(
             user,
             at,
         } => {
-            let order = odoo
-                .read(
-                    PURCHASE_ORDER,
-                    &[*order_odoo_id],
-                    &["state", "acknowledged"],
-                )
-                .await?;
+            // Odoo 17 has no `acknowledged` field: there the acknowledgment is the note.
+            let flag = odoo.caps.supports(Optional::AcknowledgedFlag);
+            let fields: &[&str] = if flag {
+                &["state", "acknowledged"]
+            } else {
+                &["state"]
+            };
+            let order = odoo.read(PURCHASE_ORDER, &[*order_odoo_id], fields).await?;
             let Some(order) = order.first() else {
                 return Ok(Outcome::Conflict(format!(
                     "{order_name} no longer exists in Odoo"
@@ -555,7 +538,7 @@ pub async fn deliver(
                     "{order_name} was cancelled in Odoo before the acknowledgment arrived"
                 )));
             }
-            if order.get("acknowledged") != Some(&json!(true)) {
+            if flag && order.get("acknowledged") != Some(&json!(true)) {
                 odoo.write(
                     PURCHASE_ORDER,
                     &[*order_odoo_id],
@@ -673,21 +656,35 @@ pub async fn deliver(
             lines,
             note,
         } => {
-            if let Some(why) = super::prefill::prefill_receipt(
+            use super::prefill::{self, Prefilled};
+            let done = prefill::prefill_receipt(
                 odoo,
                 *order_odoo_id,
+                correlation_id,
                 expected_arrival.as_deref(),
                 tracking_ref,
                 lines,
             )
-            .await?
-            {
-                return Ok(Outcome::Conflict(why));
-            }
-            let text = if notices.is_empty() {
-                note.clone()
-            } else {
-                format!("{note}; receipt prefilled from {}", notices.join(", "))
+            .await?;
+            let text = match done {
+                Prefilled::Impossible(why) => return Ok(Outcome::Conflict(why)),
+                Prefilled::Receipt if notices.is_empty() => note.clone(),
+                Prefilled::Receipt => {
+                    format!("{note}; receipt prefilled from {}", notices.join(", "))
+                }
+                // No Inventory in this Odoo: the buyer reads the notice in the chatter.
+                Prefilled::NoteOnly => format!(
+                    "{note}; {}{}{}. No receipt was prefilled: this Odoo has no Inventory app.",
+                    if notices.is_empty() { "no notice open".to_string() } else { notices.join(", ") },
+                    expected_arrival
+                        .as_deref()
+                        .map(|a| format!(", expected {a} UTC"))
+                        .unwrap_or_default(),
+                    match prefill::describe_lines(odoo, lines).await? {
+                        d if d.is_empty() => String::new(),
+                        d => format!(", carrier {tracking_ref}: {d}"),
+                    },
+                ),
             };
             post_note_once(odoo, *order_odoo_id, correlation_id, &text).await?;
             Ok(Outcome::Delivered)

@@ -11,7 +11,7 @@ use super::cursor::Cursor;
 use crate::server::db::{self, Db};
 use crate::server::odoo::client::SearchOptions;
 use crate::server::odoo::fields::{
-    PARTNER, PICKING, PRODUCT, PURCHASE_ORDER, PURCHASE_ORDER_LINE, SUPPLIER_INFO,
+    Optional, PARTNER, PICKING, PRODUCT, PURCHASE_ORDER, PURCHASE_ORDER_LINE, SUPPLIER_INFO,
 };
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
@@ -118,7 +118,7 @@ pub async fn poll_once(
         .public_url
         .as_deref()
         .filter(|_| cursor != Cursor::start());
-    let f = odoo.fields;
+    let caps = odoo.caps.clone();
     // Odoo's write_date has whole seconds: a record seen at the cursor's last second may
     // have changed again within that second. Each poll therefore starts by reading that
     // second again (storing is idempotent: unchanged records change nothing); the ids
@@ -132,7 +132,7 @@ pub async fn poll_once(
             .search_read(
                 PURCHASE_ORDER,
                 Value::Array(domain),
-                &f.order_fields(),
+                &caps.order_fields(),
                 SearchOptions {
                     order: Some("write_date asc, id asc"),
                     limit: Some(PAGE_SIZE),
@@ -152,7 +152,7 @@ pub async fn poll_once(
             .search_read(
                 PURCHASE_ORDER_LINE,
                 json!([["order_id", "in", order_ids]]),
-                &f.line_fields(),
+                &caps.line_fields(),
                 SearchOptions {
                     order: Some("order_id asc, sequence asc, id asc"),
                     ..Default::default()
@@ -183,9 +183,9 @@ pub async fn poll_once(
             .filter_map(|l| many2one(l.get("product_id")).map(|p| p.0))
             .collect();
         let products: Vec<i64> = products.into_iter().collect();
-        let product_rows = odoo
-            .read(PRODUCT, &products, &["default_code", "tracking"])
-            .await?;
+        // Lot and serial tracking comes with Inventory (`stock`); without it nothing is tracked.
+        let product_fields = caps.read_fields(PRODUCT, &["name", "uom_id"]);
+        let product_rows = odoo.read(PRODUCT, &products, &product_fields).await?;
         report.odoo_calls += 1;
         let product_info: HashMap<i64, (String, String)> = product_rows
             .iter()
@@ -218,22 +218,27 @@ pub async fn poll_once(
             .await?;
         report.odoo_calls += 1;
         store_vendor_products(db, &infos).await?;
-        let receipts = odoo
-            .search_read(
+        // Incoming receipts only (a return to the vendor is a picking of the order too);
+        // none at all on an Odoo without Inventory.
+        let receipts = if caps.supports(Optional::Receipts) {
+            let mut fields = vec!["name", "state", "scheduled_date", "date_done", "purchase_id"];
+            if caps.supports(Optional::TrackingReference) {
+                fields.push("carrier_tracking_ref");
+            }
+            report.odoo_calls += 1;
+            odoo.search_read(
                 PICKING,
-                json!([["purchase_id", "in", order_ids]]),
-                &[
-                    "name",
-                    "state",
-                    "scheduled_date",
-                    "date_done",
-                    "purchase_id",
-                    "carrier_tracking_ref",
-                ],
+                json!([
+                    ["purchase_id", "in", order_ids],
+                    ["picking_type_code", "=", "incoming"]
+                ]),
+                &fields,
                 SearchOptions::default(),
             )
-            .await?;
-        report.odoo_calls += 1;
+            .await?
+        } else {
+            Vec::new()
+        };
 
         let mut lines_by_order: HashMap<i64, Vec<&Map<String, Value>>> = HashMap::new();
         for l in &lines {
@@ -262,7 +267,7 @@ pub async fn poll_once(
                 o,
                 lines_by_order.get(&id).map(Vec::as_slice).unwrap_or(&[]),
                 &product_info,
-                f.line_uom,
+                caps.line_uom(),
                 mail_to,
             )
             .await?;
@@ -293,7 +298,7 @@ async fn sync_received_lots(
     )
     .fetch_all(db)
     .await?;
-    if pending.is_empty() {
+    if pending.is_empty() || !odoo.caps.supports(Optional::Receipts) {
         return Ok(());
     }
     let ids: Vec<i64> = pending.iter().map(|(r, _)| *r).collect();
@@ -745,21 +750,17 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
         return Ok(0);
     }
     let partner_ids: Vec<i64> = partner_ids.into_iter().map(|p| p.0).collect();
-    let mut p = Map::new();
-    p.insert(
-        "domain".into(),
-        json!([
-            ["partner_id", "child_of", partner_ids],
-            ["state", "in", order_states(odoo, include_rfqs)]
-        ]),
-    );
     let visible: HashSet<i64> = odoo
-        .call(PURCHASE_ORDER, "search", None, p)
+        .search(
+            PURCHASE_ORDER,
+            json!([
+                ["partner_id", "child_of", partner_ids],
+                ["state", "in", order_states(odoo, include_rfqs)]
+            ]),
+            SearchOptions::default(),
+        )
         .await?
-        .as_array()
         .into_iter()
-        .flatten()
-        .filter_map(Value::as_i64)
         .collect();
     let stored: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = 1")

@@ -7,32 +7,57 @@ use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::outbox::PrefillLine;
-use crate::server::odoo::fields::{ATTACHMENT, PICKING, STOCK_MOVE, STOCK_MOVE_LINE};
+use crate::server::odoo::fields::{
+    Optional, ATTACHMENT, MAIL_MESSAGE, PICKING, PURCHASE_ORDER, PURCHASE_ORDER_LINE, STOCK_MOVE,
+    STOCK_MOVE_LINE,
+};
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
 
-/// Returns why the prefill cannot be applied (the receipt is gone), or `None` when Odoo's
-/// receipt now matches.
+/// What became of a prefill.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prefilled {
+    /// Odoo's receipt now matches the notices.
+    Receipt,
+    /// This Odoo has no receipts (no Inventory app): the notice went to the order's chatter.
+    NoteOnly,
+    /// It cannot be applied, and why (the receipt is gone).
+    Impossible(String),
+}
+
+/// Prefills the order's open incoming receipt; where this Odoo has no Inventory, tells
+/// the buyer in the order's chatter instead (once per correlation id). Without a tracking
+/// reference field (no `stock_delivery`), the tracking number goes to the receipt's chatter.
 pub async fn prefill_receipt(
     odoo: &OdooClient,
     order_odoo_id: i64,
+    correlation_id: &str,
     expected_arrival: Option<&str>,
     tracking_ref: &str,
     lines: &[PrefillLine],
-) -> Result<Option<String>, OdooError> {
+) -> Result<Prefilled, OdooError> {
+    if !odoo.caps.supports(Optional::Receipts) {
+        return Ok(Prefilled::NoteOnly);
+    }
+    let tracking_field = odoo.caps.supports(Optional::TrackingReference);
+    let mut fields = vec!["scheduled_date"];
+    if tracking_field {
+        fields.push("carrier_tracking_ref");
+    }
     let pickings = odoo
         .search_read(
             PICKING,
             json!([
                 ["purchase_id", "=", order_odoo_id],
+                ["picking_type_code", "=", "incoming"],
                 ["state", "not in", ["done", "cancel"]]
             ]),
-            &["scheduled_date", "carrier_tracking_ref"],
+            &fields,
             Default::default(),
         )
         .await?;
     let Some(picking) = pickings.first() else {
-        return Ok(Some(
+        return Ok(Prefilled::Impossible(
             "no open receipt in Odoo for this order (received or cancelled already)".into(),
         ));
     };
@@ -46,7 +71,8 @@ pub async fn prefill_receipt(
             vals.insert("scheduled_date".into(), json!(arrival));
         }
     }
-    if text(picking.get("carrier_tracking_ref")).unwrap_or_default() != tracking_ref {
+    if tracking_field && text(picking.get("carrier_tracking_ref")).unwrap_or_default() != tracking_ref
+    {
         vals.insert(
             "carrier_tracking_ref".into(),
             if tracking_ref.is_empty() {
@@ -59,6 +85,10 @@ pub async fn prefill_receipt(
     if !vals.is_empty() {
         odoo.write(PICKING, &[picking_id], Value::Object(vals))
             .await?;
+    }
+    if !tracking_field && !tracking_ref.is_empty() {
+        let body = format!("Tracking: {tracking_ref} [Millrace ref {correlation_id}]");
+        post_once(odoo, PICKING, picking_id, correlation_id, &body).await?;
     }
     let line_ids: Vec<i64> = lines.iter().map(|l| l.line_odoo_id).collect();
     let moves = odoo
@@ -124,7 +154,65 @@ pub async fn prefill_receipt(
         odoo.write(STOCK_MOVE, &[move_id], json!({ "move_line_ids": commands }))
             .await?;
     }
-    Ok(None)
+    Ok(Prefilled::Receipt)
+}
+
+/// Posts `body` in the record's chatter unless a message carrying `correlation_id` is there.
+pub async fn post_once(
+    odoo: &OdooClient,
+    model: &str,
+    id: i64,
+    correlation_id: &str,
+    body: &str,
+) -> Result<(), OdooError> {
+    let n = odoo
+        .search_count(
+            MAIL_MESSAGE,
+            json!([
+                ["model", "=", model],
+                ["res_id", "=", id],
+                ["body", "ilike", correlation_id]
+            ]),
+        )
+        .await?;
+    if n == 0 {
+        odoo.message_post(model, id, body).await?;
+    }
+    Ok(())
+}
+
+/// The notice's lines as a buyer reads them in a chatter note: each order line's description
+/// (read from Odoo) with the quantity and lots announced.
+pub async fn describe_lines(odoo: &OdooClient, lines: &[PrefillLine]) -> Result<String, OdooError> {
+    let announced: Vec<&PrefillLine> = lines
+        .iter()
+        .filter(|l| l.quantity.parse::<Decimal>().is_ok_and(|q| !q.is_zero()))
+        .collect();
+    let ids: Vec<i64> = announced.iter().map(|l| l.line_odoo_id).collect();
+    let names = if ids.is_empty() {
+        Vec::new()
+    } else {
+        odoo.read(PURCHASE_ORDER_LINE, &ids, &["name"]).await?
+    };
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|n| n.get("id").and_then(Value::as_i64) == Some(id))
+            .and_then(|n| text(n.get("name")))
+            .unwrap_or_else(|| format!("line {id}"))
+    };
+    Ok(announced
+        .iter()
+        .map(|l| {
+            let lots = if l.lot_names.is_empty() {
+                String::new()
+            } else {
+                format!(" (lots {})", l.lot_names.join(", "))
+            };
+            format!("{} × {}{lots}", l.quantity, name_of(l.line_odoo_id))
+        })
+        .collect::<Vec<_>>()
+        .join("; "))
 }
 
 /// Attaches a document to the order's open receipt, or to the order when it has none, once:
@@ -147,24 +235,28 @@ pub async fn attach_document(
     if already > 0 {
         return Ok(());
     }
-    let receipt = odoo
-        .search_read(
+    let receipt = if odoo.caps.supports(Optional::Receipts) {
+        odoo.search_read(
             PICKING,
             json!([
                 ["purchase_id", "=", order_odoo_id],
+                ["picking_type_code", "=", "incoming"],
                 ["state", "not in", ["done", "cancel"]]
             ]),
             &["id"],
             Default::default(),
         )
-        .await?;
+        .await?
+    } else {
+        Vec::new()
+    };
     let (res_model, res_id) = match receipt
         .first()
         .and_then(|r| r.get("id"))
         .and_then(Value::as_i64)
     {
         Some(picking) => (PICKING, picking),
-        None => (crate::server::odoo::fields::PURCHASE_ORDER, order_odoo_id),
+        None => (PURCHASE_ORDER, order_odoo_id),
     };
     odoo.create(
         ATTACHMENT,
