@@ -170,7 +170,12 @@ mod cli {
                 std::fs::create_dir_all(&data_dir)
                     .with_context(|| format!("creating {}", data_dir.display()))?;
                 let double_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let double = odoo_double::start(DoubleConfig::default(), double_listener).await?;
+                // A common production install: purchase, Inventory and stock_delivery.
+                let demo_odoo = DoubleConfig {
+                    modules: Some(odoo_double::Modules::PURCHASE_STOCK_DELIVERY),
+                    ..DoubleConfig::default()
+                };
+                let double = odoo_double::start(demo_odoo, double_listener).await?;
                 let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
                 // SQLite in the data folder, unless MILLRACE_DATABASE_URL names PostgreSQL
                 // (the demo then seeds that database).

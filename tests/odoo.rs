@@ -399,6 +399,42 @@ async fn odoo_check_reports_the_server_and_one_clear_line_per_wrong_setting() {
     );
 }
 
+/// On Odoo 17 (and on 19 without Inventory) only optional parts are missing: the check
+/// exits well and names what the portal does without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odoo_check_reports_only_optional_gaps_on_17_and_on_a_purchase_only_19() {
+    let d17 = common::start_double(17, Seed::Demo).await;
+    let report = check::run(common::odoo_settings(&d17, TransportChoice::Auto))
+        .await
+        .unwrap();
+    let text = report.to_string();
+    assert!(report.is_ok(), "{text}");
+    assert!(text.contains("server: Odoo 17"), "{text}");
+    assert!(text.contains("transport: json-rpc"), "{text}");
+    assert!(text.contains("stock_delivery"), "the modules are named: {text}");
+    assert!(
+        text.contains("optional, missing: field purchase.order.acknowledged"),
+        "{text}"
+    );
+    assert!(!text.contains("required, missing"), "{text}");
+
+    let d19 = common::start_double_with(millrace::odoo_double::DoubleConfig {
+        version: 19,
+        modules: Some(millrace::odoo_double::Modules::PURCHASE),
+        ..Default::default()
+    })
+    .await;
+    let report = check::run(common::odoo_settings(&d19, TransportChoice::Auto))
+        .await
+        .unwrap();
+    let text = report.to_string();
+    assert!(report.is_ok(), "{text}");
+    assert!(text.contains("model stock.picking, model stock.move"), "{text}");
+    assert!(text.contains("optional, missing: field stock.picking.carrier_tracking_ref"), "{text}");
+    assert!(text.contains("Inventory"), "{text}");
+    assert!(!text.contains("required, missing"), "{text}");
+}
+
 // ------------------------------------------------------------------ chaos
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

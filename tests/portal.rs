@@ -46,7 +46,12 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// The app as it answers its first request, before anything was read from Odoo.
 async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let double = common::start_double(19, Seed::Demo).await;
+    // Odoo 19 with Inventory and stock_delivery (tests/odoo_versions.rs runs the other sets).
+    let double = common::start_double_with(millrace::odoo_double::DoubleConfig {
+        modules: Some(millrace::odoo_double::Modules::PURCHASE_STOCK_DELIVERY),
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::from_env().unwrap();
     settings.database_url = common::database_url(dir.path()).await;

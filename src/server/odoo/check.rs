@@ -191,7 +191,7 @@ pub async fn connect_and_check(
             .map(|m| m.what)
             .collect();
         if what.is_empty() && part == Optional::TrackingReference {
-            what.push("receipts (see above)".into());
+            what.push("field stock.picking.carrier_tracking_ref (receipts are missing too)".into());
         }
         if !what.is_empty() {
             report.optional.push(format!(
