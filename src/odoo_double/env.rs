@@ -864,6 +864,10 @@ impl Env {
                 rec.entry("state").or_insert(json!("draft"));
                 rec.entry("date_order").or_insert(json!(now));
                 rec.entry("currency_id").or_insert(json!(1));
+                if self.schema.modules.stock {
+                    // purchase_stock's "Deliver To": the warehouse's receipts.
+                    rec.entry("picking_type_id").or_insert(json!(RECEIPTS_TYPE));
+                }
             }
             "purchase.order.line" => {
                 rec.entry("date_planned").or_insert(json!(now));

@@ -523,6 +523,7 @@ pub fn recorded_17(env: &mut Env) {
                 ("date_approve", json!(now)),
                 ("currency_id", json!(1)),
                 ("user_id", json!(2)),
+                ("picking_type_id", json!(super::env::RECEIPTS_TYPE)),
             ]),
         );
     }
