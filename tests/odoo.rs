@@ -448,6 +448,82 @@ async fn odoo_check_reports_only_optional_gaps_on_17_and_on_a_purchase_only_19()
     assert!(!text.contains("required, missing"), "{text}");
 }
 
+/// While nothing changes in Odoo a poll costs one call (the orders changed since the cursor:
+/// only those of its last second, stored already); a change is still read at the next poll,
+/// also a second change within the same second as the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_portal_costs_odoo_one_call_per_poll_and_still_reads_every_change() {
+    use millrace::server::sync::poller::{poll_once, PollOptions};
+    let d = common::start_double(19, Seed::Demo).await;
+    // Nothing was written in "Odoo" for ten minutes.
+    d.with_env(|env| env.backdate_write_dates(600));
+    let dir = tempfile::tempdir().unwrap();
+    let db = millrace::server::db::open(&common::database_url(dir.path()).await)
+        .await
+        .unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    let client = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
+        .await
+        .unwrap();
+    let options = PollOptions::default();
+    let first = poll_once(&db, &client, &options).await.unwrap();
+    assert!(first.orders_seen > 10, "{first:?}");
+
+    let before = d.calls();
+    for _ in 0..5 {
+        let idle = poll_once(&db, &client, &options).await.unwrap();
+        assert_eq!(idle.odoo_calls, 1, "{idle:?}");
+        assert_eq!(idle.orders_seen, 0, "{idle:?}");
+        assert!(idle.orders_unchanged >= 1, "{idle:?}");
+    }
+    assert_eq!(d.calls() - before, 5, "five idle polls, five calls to Odoo");
+
+    // A buyer changes a line, then changes it again within the same second.
+    let (line, order) = d.with_env(|env| {
+        let (id, l) = env
+            .table("purchase.order.line")
+            .find(|(_, l)| {
+                let order = l["order_id"].as_i64().unwrap();
+                env.get("purchase.order", order).unwrap()["partner_id"] == json!(10)
+                    && env.get("purchase.order", order).unwrap()["state"] == json!("purchase")
+            })
+            .map(|(i, l)| (*i, l.clone()))
+            .unwrap();
+        (id, l["order_id"].as_i64().unwrap())
+    });
+    let edit = |qty: f64| {
+        d.with_env(|env| {
+            let admin = env.users[0].clone();
+            let mut p = serde_json::Map::new();
+            p.insert("vals".into(), json!({"product_qty": qty}));
+            env.execute(&admin, "purchase.order.line", "write", Some(vec![line]), p)
+                .unwrap();
+        })
+    };
+    let stored_qty = || async {
+        let (q,): (String,) =
+            sqlx::query_as("SELECT quantity FROM purchase_order_lines WHERE odoo_id = $1")
+                .bind(line)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        q.parse::<f64>().unwrap()
+    };
+    edit(41.0);
+    let r = poll_once(&db, &client, &options).await.unwrap();
+    assert!(r.orders_seen >= 1 && r.odoo_calls > 1, "{r:?}");
+    assert_eq!(stored_qty().await, 41.0);
+    let same_second = d.with_env(|env| env.value("purchase.order", order, "write_date"));
+    edit(42.0);
+    // Made within the same second as the first: Odoo shows the same write_date.
+    d.with_env(|env| {
+        env.stamp("purchase.order", order, &same_second);
+        env.stamp("purchase.order.line", line, &same_second);
+    });
+    poll_once(&db, &client, &options).await.unwrap();
+    assert_eq!(stored_qty().await, 42.0, "a change within the last second is read");
+}
+
 // ------------------------------------------------------------------ chaos
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -190,6 +190,22 @@ impl Env {
         id
     }
 
+    /// Moves every record's `write_date` back by `seconds` (tests of a portal that has been
+    /// idle: nothing written lately).
+    pub fn backdate_write_dates(&mut self, seconds: i64) {
+        for table in self.tables.values_mut() {
+            for rec in table.values_mut() {
+                let Some(w) = rec.get("write_date").and_then(Value::as_str) else {
+                    continue;
+                };
+                if let Ok(t) = NaiveDateTime::parse_from_str(w, DATETIME_FORMAT) {
+                    let earlier = t - chrono::Duration::seconds(seconds);
+                    rec.insert("write_date".into(), json!(earlier.format(DATETIME_FORMAT).to_string()));
+                }
+            }
+        }
+    }
+
     /// The next record of `model` gets id `next` (seeds that line up with recordings).
     pub fn reserve_ids(&mut self, model: &'static str, next: i64) {
         self.next_id.insert(model, next);
@@ -746,6 +762,17 @@ impl Env {
             Ok(())
         } else {
             Err(Fault::missing(model.name, &missing, uid))
+        }
+    }
+
+    /// Sets a record's `write_date` as is (tests of changes within one second).
+    pub fn stamp(&mut self, model: &str, id: i64, write_date: &Value) {
+        if let Some(rec) = self
+            .tables_mut()
+            .get_mut(model)
+            .and_then(|t| t.get_mut(&id))
+        {
+            rec.insert("write_date".into(), write_date.clone());
         }
     }
 

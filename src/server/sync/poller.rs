@@ -34,6 +34,8 @@ pub struct PollReport {
     pub orders_seen: usize,
     pub orders_changed_in_odoo: usize,
     pub odoo_calls: usize,
+    /// Orders Odoo listed that were stored already as they are (no detail read).
+    pub orders_unchanged: usize,
 }
 
 async fn load_cursor(db: &Db, model: &str) -> Result<Cursor, sqlx::Error> {
@@ -144,6 +146,40 @@ pub async fn poll_once(
         if orders.is_empty() {
             break;
         }
+        let all_ids: Vec<(i64, String)> = orders
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o.get("id").and_then(Value::as_i64)?,
+                    text(o.get("write_date")).unwrap_or_default(),
+                ))
+            })
+            .collect();
+        // Orders stored already at this write_date need no detail reads, unless their
+        // second is recent: write_date has whole seconds, so a change made later within
+        // that second looks the same, and only a second well past can be trusted.
+        let cancelled: HashSet<i64> = orders
+            .iter()
+            .filter(|o| text(o.get("state")).as_deref() == Some("cancel"))
+            .filter_map(|o| o.get("id").and_then(Value::as_i64))
+            .collect();
+        let settled = settled_orders(db, &all_ids, &cancelled).await?;
+        let orders: Vec<Map<String, Value>> = orders
+            .into_iter()
+            .filter(|o| {
+                let id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
+                !settled.contains(&id)
+            })
+            .collect();
+        if orders.is_empty() {
+            report.orders_unchanged += all_ids.len();
+            cursor.advance(&all_ids);
+            save_cursor(db, PURCHASE_ORDER, &cursor).await?;
+            if (all_ids.len() as u64) < PAGE_SIZE {
+                break;
+            }
+            continue;
+        }
         let order_ids: Vec<i64> = orders
             .iter()
             .filter_map(|o| o.get("id").and_then(Value::as_i64))
@@ -246,11 +282,8 @@ pub async fn poll_once(
                 lines_by_order.entry(order).or_default().push(l);
             }
         }
-        let mut page = Vec::new();
         for o in &orders {
             let id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
-            let write_date = text(o.get("write_date")).unwrap_or_default();
-            page.push((id, write_date));
             let partner = many2one(o.get("partner_id"))
                 .map(|p| p.0)
                 .unwrap_or_default();
@@ -275,14 +308,53 @@ pub async fn poll_once(
             report.orders_changed_in_odoo += changed as usize;
         }
         store_receipts(db, &receipts).await?;
-        cursor.advance(&page);
+        report.orders_unchanged += all_ids.len() - orders.len();
+        cursor.advance(&all_ids);
         save_cursor(db, PURCHASE_ORDER, &cursor).await?;
-        if (orders.len() as u64) < PAGE_SIZE {
+        if (all_ids.len() as u64) < PAGE_SIZE {
             break;
         }
     }
     sync_received_lots(db, odoo, &mut report).await?;
     Ok(report)
+}
+
+/// How long after its `write_date` second an order is read in full again at every poll:
+/// covers a change within the same second and the difference between Odoo's clock and ours.
+pub const SETTLE_SECONDS: i64 = 120;
+
+/// Of these `(odoo id, write_date)`, the orders whose second is more than
+/// [`SETTLE_SECONDS`] old and that are stored already at that write_date, or were cancelled
+/// before the portal ever stored them (never shown: nothing to read).
+async fn settled_orders(
+    db: &Db,
+    seen: &[(i64, String)],
+    cancelled: &HashSet<i64>,
+) -> Result<HashSet<i64>, sqlx::Error> {
+    if seen.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "SELECT odoo_id, odoo_write_date FROM purchase_orders WHERE odoo_id IN ({})",
+        db::placeholders(1, seen.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+    for (id, _) in seen {
+        q = q.bind(*id);
+    }
+    let stored: HashMap<i64, String> = q.fetch_all(db).await?.into_iter().collect();
+    let settled_before = db::at(-chrono::Duration::seconds(SETTLE_SECONDS));
+    Ok(seen
+        .iter()
+        .filter(|(id, write_date)| {
+            let as_stored = match stored.get(id) {
+                Some(w) => w == write_date,
+                None => cancelled.contains(id),
+            };
+            as_stored && write_date.as_str() < settled_before.as_str()
+        })
+        .map(|(id, _)| *id)
+        .collect())
 }
 
 /// Reads what validated receipts booked per order line and lot (two calls for up to 200
