@@ -74,6 +74,7 @@ mod cli {
         /// Create an admin account in the configured database and print a single-use link,
         /// valid 24 hours, to choose its password.
         Create {
+            /// The admin's email address, with which they sign in.
             #[arg(long)]
             email: String,
             /// The person's name, as colleagues know them.
