@@ -155,7 +155,6 @@ impl App {
             .env("MILLRACE_ODOO_API_KEY", &d.config.api_key)
             .env("MILLRACE_ODOO_TIMEOUT_SECONDS", "60")
             .env("MILLRACE_POLL_INTERVAL_SECONDS", "30")
-            .env("MILLRACE_DEV_MAILBOX", "true")
             .env("MILLRACE_UPLOAD_DIR", dir.join("uploads"))
             .env("MILLRACE_LOG", "warn")
             .stdout(std::process::Stdio::null())

@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-postgres --with-wasm-opt
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-export LEPTOS_OUTPUT_NAME=millrace LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+source scripts/lib.sh
 bash scripts/build.sh --release
 cargo bench --features ssr --bench millrace

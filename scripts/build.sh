@@ -4,20 +4,24 @@
 #      (the only compiler here with a wasm32 std; scripts/setup.sh installs it), then wasm-bindgen;
 #   2. site:   style/main.css -> target/site/pkg/millrace.css, public/* -> target/site/;
 #   3. server: `--bin millrace --features ssr` with the default toolchain.
+# Cargo's outputs go where cargo puts them (CARGO_TARGET_DIR and the like: scripts/lib.sh);
+# the site always goes to ./target/site.
 # Usage: scripts/build.sh [--release]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NAME=millrace
-SITE=target/site
-PKG_DIR=pkg
 RELEASE=0
 [[ ${1:-} == --release ]] && RELEASE=1
 
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 # LEPTOS_OUTPUT_NAME must be set when the server is compiled: <HydrationScripts> then
-# loads /pkg/millrace.wasm.
-export LEPTOS_OUTPUT_NAME=$NAME LEPTOS_SITE_ROOT=$SITE LEPTOS_SITE_PKG_DIR=$PKG_DIR
+# loads /pkg/millrace.wasm. lib.sh sets it, the site folder and TARGET_DIR.
+source scripts/lib.sh
+NAME=$LEPTOS_OUTPUT_NAME
+SITE=$LEPTOS_SITE_ROOT
+PKG_DIR=$LEPTOS_SITE_PKG_DIR
+FRONT=$TARGET_DIR/front
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 say() { echo "[build +${SECONDS}s] $*"; }
@@ -39,12 +43,12 @@ fi
 if (( RELEASE )); then wprofile=(--profile wasm-release); wdir=wasm-release; else wprofile=(); wdir=debug; fi
 say "client (wasm32, $("$WASM_RUSTC" --version))"
 env RUSTC="$WASM_RUSTC" RUSTDOC="${WASM_RUSTC%rustc}rustdoc" ${build_std:+RUSTC_BOOTSTRAP=1} \
-  "$WASM_CARGO" build --lib --target wasm32-unknown-unknown --target-dir target/front \
+  "$WASM_CARGO" build --lib --target wasm32-unknown-unknown --target-dir "$FRONT" \
   --no-default-features --features hydrate "${wprofile[@]}" "${build_std[@]}"
 
 mkdir -p "$SITE/$PKG_DIR"
 wasm-bindgen --target web --out-dir "$SITE/$PKG_DIR" --out-name "$NAME" \
-  "target/front/wasm32-unknown-unknown/$wdir/$NAME.wasm"
+  "$FRONT/wasm32-unknown-unknown/$wdir/$NAME.wasm"
 mv -f "$SITE/$PKG_DIR/${NAME}_bg.wasm" "$SITE/$PKG_DIR/$NAME.wasm"
 if (( RELEASE )) && command -v wasm-opt >/dev/null; then
   wov=$(wasm-opt --version | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p')
@@ -61,4 +65,4 @@ cp -r public/. "$SITE/"
 say "server ($(rustc --version))"
 if (( RELEASE )); then sprofile=(--release); else sprofile=(); fi
 cargo build --bin "$NAME" --no-default-features --features ssr "${sprofile[@]}"
-say "built: $SITE/$PKG_DIR/$NAME.{js,wasm,css}, target/$([[ $RELEASE == 1 ]] && echo release || echo debug)/$NAME"
+say "built: $SITE/$PKG_DIR/$NAME.{js,wasm,css}, $TARGET_DIR/$([[ $RELEASE == 1 ]] && echo release || echo debug)/$NAME"

@@ -18,5 +18,5 @@ bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 echo "[demo] building Millrace"
 bash scripts/build.sh
-export LEPTOS_OUTPUT_NAME=millrace LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
-exec target/debug/millrace demo --port "$PORT" --data-dir "$DATA"
+source scripts/lib.sh
+exec "$TARGET_DIR/debug/millrace" demo --port "$PORT" --data-dir "$DATA"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (scripts/setup.sh --with-chromium), then unit
-# and integration tests (cargo test), then builds the app and runs the end-to-end tests in
-# Chromium (end2end/) against `millrace demo` on a free port with a throwaway data dir.
+# Runs every test: installs what is missing (scripts/setup.sh --with-chromium), checks the
+# scripts themselves (scripts/check-scripts.sh), then unit and integration tests (cargo
+# test), then builds the app and runs the end-to-end tests in Chromium (end2end/) against
+# `millrace demo` on a free port with a throwaway data dir.
 # Exits non-zero if anything failed; ends with a line `N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,16 +12,20 @@ say "checking the toolchain, Chromium and npm packages"
 bash scripts/setup.sh --with-chromium --with-postgres
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-# The same LEPTOS_* values as scripts/build.sh, so the server is compiled once.
-export LEPTOS_OUTPUT_NAME=millrace LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+# The same LEPTOS_* values as scripts/build.sh, so the server is compiled once, and cargo's
+# target folder (TARGET_DIR, wherever CARGO_TARGET_DIR puts it).
+source scripts/lib.sh
 
 mkdir -p target
+say "the scripts' shared part"
+bash scripts/check-scripts.sh | tee target/scripts-check.log
+scripts_passed=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' target/scripts-check.log | tail -1)
 say "unit and integration tests"
 cargo test --features ssr 2>&1 | tee target/cargo-test.log
 # The storage suites again on PostgreSQL (a throwaway server the tests start themselves,
 # or MILLRACE_TEST_POSTGRES_URL). tests/instances.rs runs on PostgreSQL in both passes.
 say "integration tests on PostgreSQL"
-MILLRACE_TEST_DATABASE=postgres cargo test --features ssr --test portal --test odoo --test odoo_versions 2>&1 \
+MILLRACE_TEST_DATABASE=postgres cargo test --features ssr --test portal --test odoo --test odoo_versions --test cli 2>&1 \
   | tee -a target/cargo-test.log
 rust_passed=$(grep -o 'test result: ok. [0-9]* passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
 
@@ -30,7 +35,7 @@ bash scripts/build.sh
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 DATA=$(mktemp -d)
 LOG=$DATA/demo.log
-target/debug/millrace demo --port "$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
+"$TARGET_DIR/debug/millrace" demo --port "$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 ready=0
@@ -53,7 +58,7 @@ e2e_status=${PIPESTATUS[0]}
 set -e
 e2e_passed=$(sed -n 's/^ *\([0-9]*\) passed.*/\1/p' target/e2e.log | tail -1)
 e2e_failed=$(sed -n 's/^ *\([0-9]*\) failed.*/\1/p' target/e2e.log | tail -1)
-echo "$(( rust_passed + ${e2e_passed:-0} )) passed, ${e2e_failed:-0} failed"
+echo "$(( ${scripts_passed:-0} + rust_passed + ${e2e_passed:-0} )) passed, ${e2e_failed:-0} failed"
 if (( e2e_status != 0 )); then
   echo "--- demo log ---"; tail -50 "$LOG"
 fi

@@ -1,5 +1,6 @@
-//! The `millrace` command: `serve`, `demo`, `odoo-double`, `odoo check`. Picks the concrete
-//! backends (SQLite file, real Odoo or the double) and hands them to `server::run`.
+//! The `millrace` command: `serve`, `demo`, `odoo-double`, `odoo check`, `admin create`. Picks
+//! the concrete backends (SQLite file, real Odoo or the double) and hands them to
+//! `server::run`. Only `demo` creates demo data: `serve` never makes an account by itself.
 
 #[cfg(feature = "ssr")]
 mod cli {
@@ -65,6 +66,28 @@ mod cli {
             #[command(subcommand)]
             command: OdooCommand,
         },
+        /// Accounts, from the command line (the first admin of a new deployment).
+        Admin {
+            #[command(subcommand)]
+            command: AdminCommand,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum AdminCommand {
+        /// Create an admin account in the configured database and print a single-use link,
+        /// valid 24 hours, to choose its password.
+        Create {
+            /// The admin's email address, with which they sign in.
+            #[arg(long)]
+            email: String,
+            /// The person's name, as colleagues know them.
+            #[arg(long)]
+            name: String,
+            /// The portal's address, which the link starts with (default: MILLRACE_PUBLIC_URL).
+            #[arg(long)]
+            public_url: Option<String>,
+        },
     }
 
     #[derive(Subcommand)]
@@ -97,8 +120,17 @@ mod cli {
         rx
     }
 
+    async fn open_database(settings: &Settings) -> anyhow::Result<db::Db> {
+        db::open(&settings.database_url)
+            .await
+            .context("opening the database")
+    }
+
+    /// Serves the portal on `db` (opened and migrated), whatever it holds: no account is
+    /// made here, whatever the settings say.
     async fn serve(
         settings: Settings,
+        db: db::Db,
         bind: std::net::IpAddr,
         port: u16,
         banner: Option<String>,
@@ -107,14 +139,6 @@ mod cli {
         let mut leptos_options = conf.leptos_options;
         let addr = std::net::SocketAddr::new(bind, port);
         leptos_options.site_addr = addr;
-        let db = db::open(&settings.database_url)
-            .await
-            .context("opening the database")?;
-        if settings.dev_mailbox {
-            server::demo::seed(&db)
-                .await
-                .context("seeding demo users")?;
-        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
@@ -158,13 +182,9 @@ mod cli {
         init_tracing();
         match cli.command {
             Command::Serve { port, bind } => {
-                serve(
-                    Settings::from_env().map_err(anyhow::Error::msg)?,
-                    bind,
-                    port,
-                    None,
-                )
-                .await
+                let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+                let db = open_database(&settings).await?;
+                serve(settings, db, bind, port, None).await
             }
             Command::Demo { port, data_dir } => {
                 std::fs::create_dir_all(&data_dir)
@@ -210,7 +230,11 @@ mod cli {
                 for (role, email, password, _, _) in server::demo::DEMO_LOGINS {
                     banner.push_str(&format!("login: {} {email} {password}\n", role.code()));
                 }
-                serve(settings, [127, 0, 0, 1].into(), port, Some(banner)).await
+                let db = open_database(&settings).await?;
+                server::demo::seed(&db)
+                    .await
+                    .context("seeding the demo suppliers and logins")?;
+                serve(settings, db, [127, 0, 0, 1].into(), port, Some(banner)).await
             }
             Command::OdooDouble {
                 port,
@@ -263,6 +287,41 @@ mod cli {
                         eprintln!("odoo check failed: {message}");
                         std::process::exit(2)
                     }
+                }
+            }
+            Command::Admin {
+                command:
+                    AdminCommand::Create {
+                        email,
+                        name,
+                        public_url,
+                    },
+            } => {
+                use millrace::server::admin::{
+                    create_admin_from_command_line, FIRST_ADMIN_LINK_VALID_HOURS,
+                };
+                use millrace::server::orders::ActionError;
+                let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+                if public_url.is_none() && std::env::var_os("MILLRACE_PUBLIC_URL").is_none() {
+                    eprintln!(
+                        "note: MILLRACE_PUBLIC_URL is not set; the link starts with {} (--public-url changes it)",
+                        settings.public_url
+                    );
+                }
+                let public_url = public_url.unwrap_or_else(|| settings.public_url.clone());
+                let db = open_database(&settings).await?;
+                match create_admin_from_command_line(&db, &email, &name, &public_url).await {
+                    Ok(link) => {
+                        println!("admin created: {}", email.trim().to_lowercase());
+                        println!("Open this link within {FIRST_ADMIN_LINK_VALID_HOURS} hours to choose the password; it works once:");
+                        println!("{link}");
+                        Ok(())
+                    }
+                    Err(ActionError::Invalid(message)) => {
+                        eprintln!("millrace admin create: {message}");
+                        std::process::exit(1)
+                    }
+                    Err(e) => Err(anyhow::Error::new(e).context("creating the admin")),
                 }
             }
         }

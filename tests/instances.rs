@@ -6,85 +6,32 @@
 //! or the one `MILLRACE_TEST_POSTGRES_URL` names), whatever `MILLRACE_TEST_DATABASE` says.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
+use common::process::{free_port, serve_with_double, Running};
 use common::Browser;
 use millrace::odoo_double::{Faults, RunningDouble, Seed};
 use serde_json::Value;
 
 /// One `millrace serve` process.
-struct Instance {
-    url: String,
-    child: Child,
+fn start_instance(database_url: &str, double: &RunningDouble, dir: &std::path::Path) -> Running {
+    let port = free_port();
+    let mut c = serve_with_double(database_url, port, double);
+    c.env("MILLRACE_ODOO_TIMEOUT_SECONDS", "5")
+        .env("MILLRACE_POLL_INTERVAL_SECONDS", "1")
+        .env("MILLRACE_OUTBOX_LEASE_SECONDS", "4")
+        .env("MILLRACE_OUTBOX_RETRY_CAP_SECONDS", "1")
+        .env("MILLRACE_OUTBOX_MAX_ATTEMPTS", "200")
+        .env("MILLRACE_UPLOAD_DIR", dir.join("uploads"));
+    Running::start(c, port, &dir.join(format!("serve-{port}.log")))
 }
 
-impl Instance {
-    fn start(database_url: &str, double: &RunningDouble, dir: &std::path::Path) -> Instance {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_millrace"))
-            .args(["serve", "--port", &port.to_string()])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LEPTOS_OUTPUT_NAME", "millrace")
-            .env("LEPTOS_SITE_ROOT", "target/site")
-            .env("LEPTOS_SITE_PKG_DIR", "pkg")
-            .env("MILLRACE_DATABASE_URL", database_url)
-            .env("MILLRACE_ODOO_URL", &double.url)
-            .env("MILLRACE_ODOO_DB", &double.config.database)
-            .env("MILLRACE_ODOO_LOGIN", &double.config.login)
-            .env("MILLRACE_ODOO_API_KEY", &double.config.api_key)
-            .env("MILLRACE_ODOO_TIMEOUT_SECONDS", "5")
-            .env("MILLRACE_POLL_INTERVAL_SECONDS", "1")
-            .env("MILLRACE_OUTBOX_LEASE_SECONDS", "4")
-            .env("MILLRACE_OUTBOX_RETRY_CAP_SECONDS", "1")
-            .env("MILLRACE_OUTBOX_MAX_ATTEMPTS", "200")
-            .env("MILLRACE_DEV_MAILBOX", "true")
-            .env("MILLRACE_UPLOAD_DIR", dir.join("uploads"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("millrace serve starts");
-        Instance {
-            url: format!("http://127.0.0.1:{port}"),
-            child,
-        }
-    }
-
-    /// Waits for `/readyz`; returns the instance's id.
-    async fn ready(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/readyz", self.url)).await {
-                if r.status() == 200 {
-                    let body: Value = r.json().await.unwrap();
-                    return body["instance"].as_str().unwrap().to_string();
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{} never became ready", self.url);
-    }
-
-    /// SIGKILL: no graceful shutdown, leases stay behind.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Waits for `/readyz`; returns the instance's id.
+async fn ready(instance: &mut Running) -> String {
+    let body = instance.ready_when(|_| true).await;
+    body["instance"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,11 +41,14 @@ async fn two_instances_share_the_work_and_a_killed_one_loses_and_doubles_nothing
         .expect("a throwaway PostgreSQL database");
     let double = common::start_double(19, Seed::Demo).await;
     let dir = tempfile::tempdir().unwrap();
-    // One after the other: the first creates the schema and the demo users.
-    let mut a = Instance::start(&database_url, &double, dir.path());
-    let a_id = a.ready().await;
-    let b = Instance::start(&database_url, &double, dir.path());
-    b.ready().await;
+    // The schema and the demo's suppliers and users (`serve` makes no account itself).
+    let seeded = millrace::server::db::open(&database_url).await.unwrap();
+    millrace::server::demo::seed(&seeded).await.unwrap();
+    seeded.close().await;
+    let mut a = start_instance(&database_url, &double, dir.path());
+    let a_id = ready(&mut a).await;
+    let mut b = start_instance(&database_url, &double, dir.path());
+    ready(&mut b).await;
 
     // Signed in on A; the same session works on B (sessions live in PostgreSQL; cookies
     // are per host, not per port, so this one browser's session reaches both).

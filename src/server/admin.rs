@@ -1,6 +1,7 @@
 //! Bringing suppliers in: organisations linked to Odoo vendors, their settings, users by
-//! invitation, deactivation, and the audit log. Who may do what is decided here (the
-//! server functions only pass the signed-in user through):
+//! invitation (and the first admin, from the command line), deactivation, and the audit
+//! log. Who may do what is decided here (the server functions only pass the signed-in user
+//! through; `millrace admin create` is run by whoever holds the database URL):
 //! - admins: everything;
 //! - supplier admins: invite, deactivate and reactivate users of their own organisation,
 //!   as supplier users or supplier admins;
@@ -21,6 +22,8 @@ use crate::server::orders::{like, ActionError};
 
 /// How long an invitation link stays valid.
 pub const INVITATION_VALID_DAYS: i64 = 7;
+/// How long the link printed by `millrace admin create` stays valid.
+pub const FIRST_ADMIN_LINK_VALID_HOURS: i64 = 24;
 
 fn admin_only(user: &CurrentUser) -> Result<(), ActionError> {
     if user.role == Role::Admin {
@@ -397,18 +400,7 @@ pub async fn invite(
         }
         _ => return Err(ActionError::NotFound),
     };
-    let email = invitation.email.trim().to_lowercase();
-    let name = invitation.display_name.trim();
-    let mut problems = Vec::new();
-    if !looks_like_email(&email) {
-        problems.push("Give the person's email address (name@company.example)");
-    }
-    if name.is_empty() {
-        problems.push("Give the person's name, as colleagues know them");
-    }
-    if !problems.is_empty() {
-        return Err(ActionError::Invalid(format!("{}.", problems.join("; "))));
-    }
+    let (email, name) = new_account_fields(invitation.email, invitation.display_name)?;
     let mut tx = db::write(db).await?;
     let organisation = match org {
         Some(org) => {
@@ -421,32 +413,12 @@ pub async fn invite(
         }
         None => "the purchasing team".to_string(),
     };
-    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
-        .bind(&email)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
-        return Err(ActionError::Invalid(format!(
-            "{email} has an account already."
-        )));
-    }
-    // No password yet: an empty hash never verifies, so the account cannot sign in until
-    // the invitation is used.
-    let (user_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at)
-         VALUES ($1, $2, '', $3, $4, $5) RETURNING id",
-    )
-    .bind(&email)
-    .bind(name)
-    .bind(role.code())
-    .bind(org)
-    .bind(db::now())
-    .fetch_one(&mut *tx)
-    .await?;
-    let link = reset::issue_link(
+    let (user_id, link) = account_with_link(
         &mut tx,
-        user_id,
-        reset::Purpose::Invitation,
+        &email,
+        name,
+        role,
+        org,
         chrono::Duration::days(INVITATION_VALID_DAYS),
         public_url,
     )
@@ -476,6 +448,96 @@ pub async fn invite(
     )
     .await;
     Ok(user_id)
+}
+
+/// `millrace admin create`: an admin account without a password and a single-use link,
+/// valid [`FIRST_ADMIN_LINK_VALID_HOURS`] hours, to choose one (returned, not mailed: the
+/// operator may not have set up mail yet). Audited; refuses an address that has an account.
+pub async fn create_admin_from_command_line(
+    db: &Db,
+    email: &str,
+    display_name: &str,
+    public_url: &str,
+) -> Result<String, ActionError> {
+    let (email, name) = new_account_fields(email, display_name)?;
+    let mut tx = db::write(db).await?;
+    let (user_id, link) = account_with_link(
+        &mut tx,
+        &email,
+        name,
+        Role::Admin,
+        None,
+        chrono::Duration::hours(FIRST_ADMIN_LINK_VALID_HOURS),
+        public_url,
+    )
+    .await?;
+    tx.commit().await?;
+    audit(
+        db,
+        None,
+        "admin_created",
+        &email,
+        &format!("user:{user_id}, by the command line (millrace admin create)"),
+        "",
+    )
+    .await;
+    Ok(link)
+}
+
+/// A new account's address (lowercased) and name, or what is wrong with them.
+fn new_account_fields<'a>(email: &str, name: &'a str) -> Result<(String, &'a str), ActionError> {
+    let email = email.trim().to_lowercase();
+    let name = name.trim();
+    let mut problems = Vec::new();
+    if !looks_like_email(&email) {
+        problems.push("Give the person's email address (name@company.example)");
+    }
+    if name.is_empty() {
+        problems.push("Give the person's name, as colleagues know them");
+    }
+    if problems.is_empty() {
+        Ok((email, name))
+    } else {
+        Err(ActionError::Invalid(format!("{}.", problems.join("; "))))
+    }
+}
+
+/// Creates an account without a password and a single-use link, valid for `valid`, to
+/// choose one; refuses an address that has an account. Returns the user's id and the link.
+async fn account_with_link(
+    tx: &mut db::Tx<'_>,
+    email: &str,
+    name: &str,
+    role: Role,
+    org: Option<i64>,
+    valid: chrono::Duration,
+    public_url: &str,
+) -> Result<(i64, String), ActionError> {
+    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if taken.is_some() {
+        return Err(ActionError::Invalid(format!(
+            "{email} has an account already."
+        )));
+    }
+    // No password yet: an empty hash never verifies, so the account cannot sign in until
+    // the link is used.
+    let (user_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at)
+         VALUES ($1, $2, '', $3, $4, $5) RETURNING id",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(role.code())
+    .bind(org)
+    .bind(db::now())
+    .fetch_one(&mut **tx)
+    .await?;
+    let link =
+        reset::issue_link(tx, user_id, reset::Purpose::Invitation, valid, public_url).await?;
+    Ok((user_id, link))
 }
 
 fn looks_like_email(s: &str) -> bool {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 mod browser;
+pub mod process;
 #[allow(unused_imports)] // not every test binary drives a browser
 pub use browser::Browser;
 
