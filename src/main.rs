@@ -220,6 +220,7 @@ mod cli {
                     settings.sealing = Some(demo_sealing_key(&data_dir)?);
                 }
                 settings.dev_mailbox = true;
+                settings.dev_mailbox_open = true;
                 settings.public_url = format!("http://127.0.0.1:{port}");
                 settings.upload_dir = data_dir.join("uploads");
                 let mut banner = format!(

@@ -249,8 +249,16 @@ async fn approve_proposals(
 }
 
 /// The demo's mailbox: mail the portal would have sent.
-async fn mailbox(State(state): State<AppState>) -> impl IntoResponse {
+async fn mailbox(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<auth::CurrentUser>>,
+) -> impl IntoResponse {
     if !state.settings.dev_mailbox {
+        return (StatusCode::NOT_FOUND, Html(String::from("not found")));
+    }
+    // Mail holds password and invitation links: outside the demo, admins only.
+    let admin = user.is_some_and(|u| u.role == auth::Role::Admin);
+    if !state.settings.dev_mailbox_open && !admin {
         return (StatusCode::NOT_FOUND, Html(String::from("not found")));
     }
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(

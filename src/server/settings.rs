@@ -79,8 +79,11 @@ pub struct Settings {
     pub ack_window_hours: i64,
     /// `MILLRACE_METRICS_TOKEN`: when set, `/metrics` wants `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
-    /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox (the demo sets it).
+    /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox, to signed-in admins only
+    /// (mail holds password links); the demo sets it and opens it to everyone.
     pub dev_mailbox: bool,
+    /// Anyone may read /dev/mailbox: only `millrace demo`, whose accounts are public anyway.
+    pub dev_mailbox_open: bool,
     /// `MILLRACE_SECRET_KEY` (32 random bytes, base64) and `MILLRACE_SECRET_KEY_PREVIOUS`
     /// (comma-separated older keys, during a rotation): seal secrets stored in the
     /// database (the Odoo API key set on the admin page). Unset: nothing can be stored,
@@ -165,6 +168,7 @@ impl Settings {
             ack_window_hours: parse("MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
             metrics_token: var("MILLRACE_METRICS_TOKEN").map(Secret::new),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
+            dev_mailbox_open: false,
             sealing: match var("MILLRACE_SECRET_KEY") {
                 None => None,
                 Some(current) => {
