@@ -524,6 +524,69 @@ async fn an_idle_portal_costs_odoo_one_call_per_poll_and_still_reads_every_chang
     assert_eq!(stored_qty().await, 42.0, "a change within the last second is read");
 }
 
+/// An instance whose poller lease went to another instance in the middle of a long poll
+/// stops polling at its next renewal instead of finishing the poll beside the new holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poller_that_loses_its_lease_mid_poll_stops_polling() {
+    let d = common::start_double(19, Seed::Bulk { orders: 1500, lines: 1 }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = millrace::server::db::open(&common::database_url(dir.path()).await)
+        .await
+        .unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    let client = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
+        .await
+        .unwrap();
+    let mut settings = millrace::server::settings::Settings::from_env().unwrap();
+    settings.poll_interval = Duration::from_millis(200);
+    // Three pages of 500 orders, six calls each at 0.5 s plus storing them: a poll of about
+    // 20 s; the lease lives 15 s and is renewed every 5 s.
+    d.set_faults(Faults {
+        latency_ms: 500,
+        ..Default::default()
+    });
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let poller = tokio::spawn(millrace::server::run_poller(
+        db.clone(),
+        millrace::server::odoo::OdooLink::fixed(client),
+        Arc::new(settings),
+        "instance-a".into(),
+        Arc::new(Notify::new()),
+        rx,
+    ));
+    let start = d.calls();
+    while d.calls() == start {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Another instance takes the lease over (as if this one had stalled past its expiry).
+    let stolen = sqlx::query("UPDATE sync_leases SET holder = 'instance-b', lease_until = '2999-01-01 00:00:00'")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(stolen.rows_affected(), 1);
+    // By the next renewal (5 s) the poll has stopped: nothing more is stored, and Odoo is
+    // asked nothing more, while the whole poll would take about 20 s.
+    let stored = || async {
+        sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM purchase_orders")
+            .fetch_one(&db)
+            .await
+            .unwrap()
+            .0
+    };
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+    let (calls_then, stored_then) = (d.calls(), stored().await);
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    assert!(
+        d.calls() <= calls_then + 1 && stored().await == stored_then,
+        "still polling without the lease: {calls_then} calls and {stored_then} orders at the renewal, {} and {} now",
+        d.calls(),
+        stored().await
+    );
+    assert!(stored_then < 1500, "{stored_then}");
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), poller).await;
+}
+
 // ------------------------------------------------------------------ chaos
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -351,18 +351,33 @@ pub async fn run_poller(
                 polls += 1;
                 let work = poll_and_reconcile(&db, &odoo, &settings, polls);
                 tokio::pin!(work);
-                // A long first sync must not lose the lease to a standby instance.
+                // A long first sync must not lose the lease to a standby instance; if it is
+                // lost all the same (this instance stalled, another took over), the poll stops
+                // at once: two pollers would store the same orders twice over. What it
+                // stored so far is committed page by page; the rest is rolled back.
                 let mut renew = tokio::time::interval(ttl / 3);
                 renew.tick().await;
-                loop {
+                let finished = loop {
                     tokio::select! {
-                        _ = &mut work => break,
+                        _ = &mut work => break true,
                         _ = renew.tick() => {
-                            let _ = sync::lease::hold(&db, name, &instance, ttl).await;
+                            match sync::lease::hold(&db, name, &instance, ttl).await {
+                                Ok(true) => {}
+                                Ok(false) => {
+                                    tracing::warn!("the poller lease went to another instance; polling stops here");
+                                    break false;
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "cannot renew the poller lease; polling stops here");
+                                    break false;
+                                }
+                            }
                         }
                     }
+                };
+                if finished {
+                    last_poll = Some(std::time::Instant::now());
                 }
-                last_poll = Some(std::time::Instant::now());
             }
         } else if woken {
             let _ = sync::lease::request_run(&db, name).await;
