@@ -70,6 +70,10 @@ async fn main() {
         sync_and_memory(&mut out, &big, dir.path()).await;
     }
 
+    if run("idle") {
+        idle_sync(&mut out, dir.path()).await;
+    }
+
     if only.is_empty() {
         std::fs::write("bench/last-run.md", &out.text).unwrap();
         eprintln!("written: bench/last-run.md");
@@ -595,6 +599,72 @@ async fn sync_and_memory(out: &mut Report, d: &RunningDouble, dir: &std::path::P
         under_load.rps,
         under_load.p99_ms,
         verdict(peak <= 150.0)
+    ));
+}
+
+// ------------------------------------------------------------------ idle sync
+
+/// Odoo calls of an idle portal (nothing changed in Odoo for ten minutes) per poll and per
+/// hour at the default 30 s interval, beside the calls a poll makes while the cursor's last
+/// second is recent (the reference: what every idle poll cost before), and calls per
+/// changed order.
+async fn idle_sync(out: &mut Report, dir: &std::path::Path) {
+    use millrace::server::sync::poller::{poll_once, SETTLE_SECONDS};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let d = odoo_double::start(DoubleConfig::default(), listener).await.unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("idle.db").display());
+    let db = db::open(&url).await.unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    let odoo = OdooClient::connect(odoo_settings(&d)).await.unwrap();
+    let options = Default::default();
+    poll_once(&db, &odoo, &options).await.unwrap();
+    // Just written: the last second is re-read in full until it is SETTLE_SECONDS old.
+    let recent = poll_once(&db, &odoo, &options).await.unwrap().odoo_calls;
+    d.with_env(|env| env.backdate_write_dates(600));
+    poll_once(&db, &odoo, &options).await.unwrap();
+    let polls = 20;
+    let before = d.calls();
+    for _ in 0..polls {
+        poll_once(&db, &odoo, &options).await.unwrap();
+    }
+    let per_poll = (d.calls() - before) as f64 / polls as f64;
+    // Reconciliation adds one search every 20th poll (server::poll_and_reconcile).
+    let per_hour = per_poll * 120.0 + 6.0;
+    // Ten orders changed by a buyer, read at the next poll.
+    let changed = 10;
+    d.with_env(|env| {
+        let admin = env.users[0].clone();
+        let lines: Vec<i64> = env
+            .table("purchase.order.line")
+            .filter(|(_, l)| {
+                let o = l["order_id"].as_i64().unwrap_or_default();
+                env.get("purchase.order", o)
+                    .is_some_and(|o| o["state"] == "purchase" && o["partner_id"] == 10)
+            })
+            .map(|(id, l)| (*id, l["order_id"].as_i64().unwrap_or_default()))
+            .fold(Vec::<(i64, i64)>::new(), |mut acc, (id, o)| {
+                if !acc.iter().any(|(_, oo)| *oo == o) {
+                    acc.push((id, o));
+                }
+                acc
+            })
+            .into_iter()
+            .take(changed)
+            .map(|(id, _)| id)
+            .collect();
+        for line in lines {
+            let mut p = serde_json::Map::new();
+            p.insert("vals".into(), serde_json::json!({"product_qty": 77.0}));
+            env.execute(&admin, "purchase.order.line", "write", Some(vec![line]), p)
+                .unwrap();
+        }
+    });
+    let before = d.calls();
+    poll_once(&db, &odoo, &options).await.unwrap();
+    let per_changed = (d.calls() - before) as f64 / changed as f64;
+    out.line(&format!(
+        "## Idle sync (nothing changed in Odoo for {SETTLE_SECONDS} s and more)\n\n| Odoo calls per idle poll | per hour at 30 s | reference: a poll while the last change is recent | calls per changed order (10 changed) | target: 1 call per idle poll |\n|---|---|---|---|---|\n| {per_poll:.1} | {per_hour:.0} | {recent} | {per_changed:.1} | {} |\n",
+        verdict(per_poll <= 1.0)
     ));
 }
 
