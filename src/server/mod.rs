@@ -14,6 +14,7 @@ pub mod notify;
 pub mod odoo;
 pub mod orders;
 pub mod performance;
+pub mod problem;
 pub mod secrets;
 pub mod settings;
 pub mod shipments;
@@ -86,7 +87,8 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 }
 
 /// The HTTP application: pages, server functions, webhook, health; behind the session layer
-/// and the request guard (CSRF, user loading, redirect of anonymous visitors).
+/// and the request guard (CSRF, user loading, redirect of anonymous visitors), with
+/// unreadable server function arguments answered 400.
 pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
     let store = db::sessions::Sessions::open(&state.settings.database_url).await?;
     let sessions = SessionManagerLayer::new(store)
@@ -131,6 +133,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(problem::server_fn_arguments))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::guard,

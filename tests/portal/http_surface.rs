@@ -1,11 +1,18 @@
-//! The HTTP surface as any caller meets it: where a sign-in may send the browser.
+//! The HTTP surface as any caller meets it: where a sign-in may send the browser, and a
+//! caller's mistakes answered 4xx.
+
+use std::collections::BTreeMap;
 
 use reqwest::header::LOCATION;
+use reqwest::Method;
+use serde_json::Value;
 
 use super::common::Browser;
-use super::{spawn_app, TestApp};
+use super::{signed_in, spawn_app, TestApp};
 
 const ANA: (&str, &str) = ("ana@gemini.example", "gemini-demo-pass");
+const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
+const ADMIN: (&str, &str) = ("admin@millrace.example", "admin-demo-pass");
 
 /// Signs in with `next` as the login form sends it; the answer's `Location`.
 async fn sign_in_with_next(app: &TestApp, next: &str, accept: &str) -> String {
@@ -89,5 +96,164 @@ async fn after_sign_in_the_browser_goes_only_to_a_page_of_this_site() {
     assert_eq!(
         sign_in_with_next(&app, "/%5Cevil.example/", "text/html").await,
         "/%5Cevil.example/"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_mistake_answers_400_naming_the_argument() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, ANA.0, ANA.1).await;
+
+    let problem = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["status"], 400, "{p}");
+        assert_eq!(p["code"], "invalid_argument", "{p}");
+        assert_eq!(p["title"], "Bad Request", "{p}");
+        assert_eq!(p["type"], "about:blank", "{p}");
+        p
+    };
+    let p = problem(ana.order("abc").await).await;
+    assert_eq!(p["argument"], "id", "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("`id`"), "{p}");
+
+    let p = problem(ana.get("/api/orders/get", &[]).await).await;
+    assert_eq!(p["argument"], "id", "{p}");
+    assert_eq!(p["detail"], "The argument `id` is missing.", "{p}");
+
+    let p = problem(ana.post("/api/orders/acknowledge", &[]).await).await;
+    assert_eq!(p["argument"], "order_id", "{p}");
+    let p = problem(
+        ana.post("/api/orders/acknowledge", &[("order_id", "twelve")])
+            .await,
+    )
+    .await;
+    assert_eq!(p["argument"], "order_id", "{p}");
+
+    // The pages' own errors keep their status and shape.
+    let r = ana.order("999999").await;
+    assert_eq!(r.status(), 404);
+    let anonymous = Browser::open(&app.url).await;
+    assert_eq!(anonymous.order("1").await.status(), 401);
+}
+
+/// One caller of every server function: anonymous or signed in as `who`.
+struct Caller {
+    who: Option<(&'static str, &'static str)>,
+    browser: Browser,
+}
+
+impl Caller {
+    async fn new(app: &TestApp, who: Option<(&'static str, &'static str)>) -> Self {
+        let browser = match who {
+            Some((email, password)) => signed_in(app, email, password).await,
+            None => Browser::open(&app.url).await,
+        };
+        Self { who, browser }
+    }
+
+    async fn call(
+        &self,
+        path: &str,
+        method: &Method,
+        args: &BTreeMap<String, String>,
+    ) -> reqwest::Response {
+        let url = format!("{}{}", self.browser.base, path);
+        let mut pairs: Vec<(&str, &str)> =
+            args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // An argument no function declares: ignored, never an error of ours.
+        pairs.push(("unexpected_extra", "1"));
+        let r = if *method == Method::GET {
+            self.browser.http.get(url).query(&pairs)
+        } else {
+            self.browser
+                .http
+                .request(method.clone(), url)
+                .header("x-csrf-token", &self.browser.csrf)
+                .form(&pairs)
+        };
+        r.header("Accept", "application/json").send().await.unwrap()
+    }
+
+    /// Signs in again if a call (sign-out, password change) ended the session; anonymous,
+    /// takes the new session's token.
+    async fn stay_signed_in(&mut self, app: &TestApp) {
+        let Some((email, password)) = self.who else {
+            self.browser.refresh_csrf().await;
+            return;
+        };
+        let me: Value = self
+            .browser
+            .get("/api/whoami", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if me.is_null() {
+            self.browser = signed_in(app, email, password).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_server_function_answers_5xx_to_missing_extra_or_mistyped_arguments() {
+    let app = spawn_app().await;
+    let mut functions: Vec<(&'static str, Method)> =
+        leptos::server_fn::axum::server_fn_paths().collect();
+    functions.sort_by_key(|(p, _)| *p);
+    assert!(
+        functions.len() >= 30 && functions.iter().any(|(p, _)| *p == "/api/orders/get"),
+        "the registered server functions: {functions:?}"
+    );
+    let mut callers = [
+        Caller::new(&app, None).await,
+        Caller::new(&app, Some(ANA)).await,
+        Caller::new(&app, Some(BUYER)).await,
+        Caller::new(&app, Some(ADMIN)).await,
+    ];
+    let mut named = 0;
+    for (path, method) in &functions {
+        for caller in callers.iter_mut() {
+            let who = caller.who.map(|w| w.0).unwrap_or("anonymous");
+            // Start with no argument; give each one the decoder names a wrong value first
+            // ("x" where a number is wanted), then a right one, until it reads them all.
+            let mut args: BTreeMap<String, String> = BTreeMap::new();
+            for _ in 0..12 {
+                let r = caller.call(path, method, &args).await;
+                let status = r.status();
+                let body = r.text().await.unwrap();
+                assert!(
+                    status.as_u16() < 500,
+                    "{method} {path} as {who} with {args:?}: {status} {body}"
+                );
+                if status != 400 {
+                    break;
+                }
+                let Ok(p) = serde_json::from_str::<Value>(&body) else {
+                    break;
+                };
+                if p["code"] != "invalid_argument" {
+                    break;
+                }
+                let Some(argument) = p["argument"].as_str() else {
+                    break;
+                };
+                named += 1;
+                let next = match args.get(argument).map(String::as_str) {
+                    None if argument == "csrf_token" => caller.browser.csrf.clone(),
+                    None => "x".to_string(),
+                    Some("x") => "1".to_string(),
+                    Some("1") => "true".to_string(),
+                    Some(_) => break,
+                };
+                args.insert(argument.to_string(), next);
+            }
+            caller.stay_signed_in(&app).await;
+        }
+    }
+    assert!(
+        named > functions.len(),
+        "arguments were named {named} times"
     );
 }
