@@ -1,14 +1,14 @@
-//! The HTTP surface as any caller meets it: where a sign-in may send the browser, and a
-//! caller's mistakes answered 4xx.
+//! The HTTP surface as any caller meets it: where a sign-in may send the browser, the
+//! security headers on every kind of response, and a caller's mistakes answered 4xx.
 
 use std::collections::BTreeMap;
 
-use reqwest::header::LOCATION;
+use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::Method;
 use serde_json::Value;
 
 use super::common::Browser;
-use super::{signed_in, spawn_app, TestApp};
+use super::{signed_in, spawn_app, spawn_app_with, TestApp};
 
 const ANA: (&str, &str) = ("ana@gemini.example", "gemini-demo-pass");
 const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
@@ -97,6 +97,132 @@ async fn after_sign_in_the_browser_goes_only_to_a_page_of_this_site() {
         sign_in_with_next(&app, "/%5Cevil.example/", "text/html").await,
         "/%5Cevil.example/"
     );
+}
+
+/// The headers every response must carry; the nonce of its policy.
+fn assert_security_headers(what: &str, h: &HeaderMap) -> String {
+    let get = |name: &str| {
+        h.get(name)
+            .unwrap_or_else(|| panic!("{what}: no {name}"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let csp = get("content-security-policy");
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "style-src 'self'",
+        "'wasm-unsafe-eval'",
+    ] {
+        assert!(
+            csp.contains(directive),
+            "{what}: {directive} missing in {csp}"
+        );
+    }
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert_eq!(get("x-frame-options"), "DENY", "{what}");
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(get("referrer-policy"), "same-origin", "{what}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap_or_else(|| panic!("{what}: no nonce in {csp}"));
+    assert!(nonce.len() >= 22, "{what}: a short nonce {nonce}");
+    nonce.to_string()
+}
+
+/// Every inline script of a page carries the response's nonce.
+fn assert_scripts_carry(what: &str, html: &str, nonce: &str) {
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{what}: no script in the page");
+    for s in scripts {
+        let tag = &s[..s.find('>').unwrap()];
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")),
+            "{what}: a script without the response's nonce: <script{tag}>"
+        );
+    }
+    // The page itself sets no style attribute and no inline handler the policy would block.
+    assert!(!html.contains(" style="), "{what}: an inline style");
+    assert!(!html.contains(" onclick="), "{what}: an inline handler");
+}
+
+/// A page as the browser loads it: its status, its headers, its scripts with the nonce.
+async fn check_page(b: &Browser, what: &str, path: &str, status: u16) -> String {
+    let r = b
+        .http
+        .get(format!("{}{path}", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), status, "{what}");
+    let nonce = assert_security_headers(what, r.headers());
+    assert_scripts_carry(what, &r.text().await.unwrap(), &nonce);
+    nonce
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    // A static file, as the built site serves the bundle.
+    let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
+    let site_root = std::path::PathBuf::from(conf.leptos_options.site_root.as_ref());
+    std::fs::create_dir_all(site_root.join("pkg")).unwrap();
+    std::fs::write(site_root.join("pkg/security-headers-probe.txt"), "probe").unwrap();
+
+    let anonymous = Browser::open(&app.url).await;
+    let nonce = check_page(&anonymous, "sign-in page", "/login", 200).await;
+    let again = check_page(&anonymous, "sign-in page again", "/login", 200).await;
+    assert_ne!(nonce, again, "a nonce is used once");
+    let ana = signed_in(&app, ANA.0, ANA.1).await;
+    check_page(&ana, "orders page", "/orders", 200).await;
+    check_page(&ana, "not found", "/no-such-page", 404).await;
+
+    for (what, path, status) in [
+        ("static file", "/pkg/security-headers-probe.txt", Some(200)),
+        ("server function", "/api/whoami", Some(200)),
+        ("health", "/healthz", Some(200)),
+        // Ready or not (the double may still be syncing), with the headers.
+        ("readiness", "/readyz", None),
+    ] {
+        let r = ana.get(path, &[]).await;
+        if let Some(status) = status {
+            assert_eq!(r.status(), status, "{what}");
+        }
+        assert_security_headers(what, r.headers());
+    }
+    let r = anonymous
+        .http
+        .get(format!("{}/orders", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_security_headers("redirect to sign-in", r.headers());
+    let r = ana
+        .http
+        .post(format!("{}/api/orders/acknowledge", app.url))
+        .form(&[("order_id", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_security_headers("refused without a token", r.headers());
+    assert!(
+        r.headers().get("strict-transport-security").is_none(),
+        "HSTS only behind TLS"
+    );
+
+    // Behind TLS (secure cookies): HSTS too.
+    let tls = spawn_app_with(|s| s.secure_cookies = true).await;
+    let r = reqwest::get(format!("{}/healthz", tls.url)).await.unwrap();
+    assert_security_headers("health behind TLS", r.headers());
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
