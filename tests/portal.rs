@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
+#[path = "portal/http_surface.rs"]
+mod http_surface;
 
 use chrono::TimeZone;
 use common::Browser;

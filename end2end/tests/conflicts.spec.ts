@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { ANA, DOUBLE_URL, hydrated, signIn, signOut } from "./helpers";
+import { test, expect, ANA, DOUBLE_URL, hydrated, signIn, signOut } from "./helpers";
 
 const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
 

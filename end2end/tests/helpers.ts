@@ -1,4 +1,67 @@
-import { expect, Page } from "@playwright/test";
+import { test as base, expect, BrowserContext, Page } from "@playwright/test";
+
+export { expect };
+
+/** Describes a Content Security Policy violation a page reported (inside the page). */
+declare global {
+  interface Window {
+    __millraceCspViolation?: (description: string) => void;
+  }
+}
+
+/**
+ * Reports every CSP violation of the pages of `context` into `violations`: Chromium's console
+ * message ("Refused to ... Content Security Policy ...") and the page's
+ * `securitypolicyviolation` event.
+ */
+async function watchCsp(context: BrowserContext, violations: string[]) {
+  const watchPage = (page: Page) =>
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) {
+        violations.push(`${page.url()}: ${m.text()}`);
+      }
+    });
+  context.pages().forEach(watchPage);
+  context.on("page", watchPage);
+  await context.exposeBinding("__millraceCspViolation", ({ page }, description: string) => {
+    violations.push(`${page.url()}: ${description}`);
+  });
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__millraceCspViolation?.(
+        `${e.effectiveDirective} refused ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`,
+      );
+    });
+  });
+}
+
+/**
+ * Playwright's `test`, failing any test during which a page (of its context, or of a context
+ * it opened with `browser.newContext`) reported a Content Security Policy violation. Every spec
+ * imports `test` from here. A test that provokes one on purpose empties `cspViolations` after
+ * checking them.
+ */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: [
+    async ({ context, browser }, use) => {
+      const violations: string[] = [];
+      await watchCsp(context, violations);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options) => {
+        const opened = await newContext(options);
+        await watchCsp(opened, violations);
+        return opened;
+      };
+      try {
+        await use(violations);
+      } finally {
+        browser.newContext = newContext;
+      }
+      expect(violations, "Content Security Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 export const ANA = { email: "ana@gemini.example", password: "gemini-demo-pass" };
 export const TOM = { email: "tom@woodcorner.example", password: "woodcorner-demo-pass" };

@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { DOUBLE_URL, hydrated, signIn, signOut, TOM } from "./helpers";
+import { test, expect, DOUBLE_URL, hydrated, signIn, signOut, TOM } from "./helpers";
 
 const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
 const LEA = { email: "lea@gemini.example", password: "gemini-user-pass" };

@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { hydrated, signIn, signOut, TOM } from "./helpers";
+import { test, expect, hydrated, signIn, signOut, TOM } from "./helpers";
 
 const ADMIN = { email: "admin@millrace.example", password: "admin-demo-pass" };
 const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };

@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { ANA, TOM, DOUBLE_URL, hydrated, signIn, watchErrors, signOut } from "./helpers";
+import { test, expect, ANA, TOM, DOUBLE_URL, hydrated, signIn, watchErrors, signOut } from "./helpers";
 
 test("an anonymous visitor lands on the sign-in page", async ({ page }) => {
   await page.goto("/orders");

@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { hydrated } from "./helpers";
+import { test, expect, hydrated } from "./helpers";
 
 test("a supplier resets a forgotten password with the emailed link, once", async ({ page, browser }) => {
   // Another device is signed in as Lea; the reset must end that session.

@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { ANA, TOM, DOUBLE_URL, hydrated, signIn, signOut } from "./helpers";
+import { test, expect, ANA, TOM, DOUBLE_URL, hydrated, signIn, signOut } from "./helpers";
 
 test("a supplier announces a shipment: errors are named, the notice is listed, Odoo's receipt is prefilled", async ({ page }) => {
   await signIn(page, ANA);

@@ -61,10 +61,11 @@ pub async fn login(
     .await
     {
         Ok(_) => {
-            // Only same-site paths: never an open redirect.
-            let target = next
-                .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-                .unwrap_or_else(|| "/orders".into());
+            // Only paths on this site, as the browser will read them: never an open redirect.
+            let target = crate::server::auth::redirect::after_sign_in(
+                next.as_deref(),
+                &state.settings.public_url,
+            );
             leptos_axum::redirect(&target);
             Ok(())
         }

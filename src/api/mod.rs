@@ -17,6 +17,7 @@ pub mod sync;
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{Deserialize, Serialize};
 
 /// What a server function tells the user when it cannot do what was asked.
@@ -37,9 +38,44 @@ pub enum AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = AppErrorEncoding;
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::ServerFn(value)
+    }
+}
+
+/// [`AppError`] as JSON; the browser also reads the server's `application/problem+json`
+/// answers (a refused CSRF token, an argument that could not be read) as the sentence they
+/// carry, so a form shows it.
+pub struct AppErrorEncoding;
+
+impl ContentType for AppErrorEncoding {
+    const CONTENT_TYPE: &'static str = JsonEncoding::CONTENT_TYPE;
+}
+
+impl FormatType for AppErrorEncoding {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl Encodes<AppError> for AppErrorEncoding {
+    type Error = serde_json::Error;
+    fn encode(error: &AppError) -> Result<Bytes, Self::Error> {
+        serde_json::to_vec(error).map(Bytes::from)
+    }
+}
+
+impl Decodes<AppError> for AppErrorEncoding {
+    type Error = serde_json::Error;
+    fn decode(bytes: Bytes) -> Result<AppError, Self::Error> {
+        #[derive(Deserialize)]
+        struct Problem {
+            detail: String,
+        }
+        serde_json::from_slice::<AppError>(&bytes).or_else(|e| {
+            serde_json::from_slice::<Problem>(&bytes)
+                .map(|p| AppError::Invalid(p.detail))
+                .map_err(|_| e)
+        })
     }
 }
 

@@ -14,7 +14,9 @@ pub mod notify;
 pub mod odoo;
 pub mod orders;
 pub mod performance;
+pub mod problem;
 pub mod secrets;
+pub mod security_headers;
 pub mod settings;
 pub mod shipments;
 pub mod sync;
@@ -86,7 +88,8 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 }
 
 /// The HTTP application: pages, server functions, webhook, health; behind the session layer
-/// and the request guard (CSRF, user loading, redirect of anonymous visitors).
+/// and the request guard (CSRF, user loading, redirect of anonymous visitors), with the
+/// security headers on every response and unreadable server function arguments answered 400.
 pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
     let store = db::sessions::Sessions::open(&state.settings.database_url).await?;
     let sessions = SessionManagerLayer::new(store)
@@ -123,14 +126,21 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             routes,
             {
                 let s = ctx_state.clone();
-                move || provide_context(s.clone())
+                move || {
+                    provide_context(s.clone());
+                    security_headers::provide_nonce();
+                }
             },
             {
                 let o = leptos_options.clone();
                 move || shell(o.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(security_headers::provide_nonce, shell))
+        .layer(axum::middleware::from_fn(problem::server_fn_arguments))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::guard,
@@ -140,9 +150,8 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,
-        ))
-        .with_state(state);
-    Ok(app)
+        ));
+    Ok(security_headers::on_every_response(app, state.settings.secure_cookies).with_state(state))
 }
 
 /// Odoo's "Send Webhook Notification": a hint to poll now. The body is never trusted as data.

@@ -67,7 +67,8 @@ pub struct Settings {
     /// notice may announce, per line (default 0; overridable per supplier).
     pub over_delivery_percent: rust_decimal::Decimal,
     /// `MILLRACE_PUBLIC_URL`: the address users reach the portal at, for links in mail
-    /// (never taken from the request's Host header) (default `http://127.0.0.1:3000`).
+    /// (never taken from the request's Host header), and the origin a sign-in's `next` must
+    /// stay on; an `http` or `https` URL (default `http://127.0.0.1:3000`).
     pub public_url: String,
     /// `MILLRACE_UPLOAD_DIR`: where uploaded documents are stored (default `uploads`).
     pub upload_dir: std::path::PathBuf,
@@ -155,8 +156,9 @@ impl Settings {
                 "MILLRACE_OVER_DELIVERY_PERCENT",
                 rust_decimal::Decimal::ZERO,
             )?,
-            public_url: var("MILLRACE_PUBLIC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:3000".into()),
+            public_url: public_url(
+                var("MILLRACE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()),
+            )?,
             upload_dir: var("MILLRACE_UPLOAD_DIR")
                 .unwrap_or_else(|| "uploads".into())
                 .into(),
@@ -182,5 +184,34 @@ impl Settings {
                 }
             },
         })
+    }
+}
+
+/// `MILLRACE_PUBLIC_URL` as given, once it is known to be an `http(s)` URL with a host.
+fn public_url(value: String) -> Result<String, String> {
+    match url::Url::parse(value.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(value.trim().to_string())
+        }
+        _ => Err(format!(
+            "MILLRACE_PUBLIC_URL: '{value}' is not an http(s) address such as https://portal.example.com"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_public_url_must_be_an_http_address() {
+        assert!(super::public_url("https://portal.example.com".into()).is_ok());
+        assert!(super::public_url("http://127.0.0.1:3000/".into()).is_ok());
+        for bad in [
+            "portal.example.com",
+            "ftp://portal.example.com",
+            "https://",
+            "/orders",
+        ] {
+            assert!(super::public_url(bad.into()).is_err(), "{bad}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
@@ -48,19 +48,12 @@ fn is_public(path: &str) -> bool {
 }
 
 fn refuse(message: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": "Forbidden",
-        "status": 403,
-        "code": "csrf_failed",
-        "detail": message,
-    });
-    let mut r = (StatusCode::FORBIDDEN, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    r
+    crate::server::problem::response(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        message,
+        serde_json::Value::Null,
+    )
 }
 
 pub async fn guard(

@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod password;
+pub mod redirect;
 pub mod reset;
 pub mod session;
 pub mod users;
