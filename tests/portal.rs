@@ -7,6 +7,8 @@ use std::time::Duration;
 mod common;
 #[path = "portal/http_surface.rs"]
 mod http_surface;
+#[path = "portal/sessions.rs"]
+mod sessions;
 
 use chrono::TimeZone;
 use common::Browser;

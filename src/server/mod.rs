@@ -473,13 +473,20 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let app = router(state.clone()).await?;
-    let mut tasks = vec![tokio::spawn(connection::run_manager(
+    // Expired sessions go, so the table holds only live ones (and the metric counts them).
+    let sessions = db::sessions::Sessions::open(&state.settings.database_url).await?;
+    let mut tasks = vec![tokio::spawn(db::sessions::delete_expired_continuously(
+        sessions,
+        state.settings.session_cleanup_every,
+        shutdown.clone(),
+    ))];
+    tasks.push(tokio::spawn(connection::run_manager(
         state.db.clone(),
         state.settings.clone(),
         state.odoo.clone(),
         state.instance.clone(),
         shutdown.clone(),
-    ))];
+    )));
     tasks.push(tokio::spawn(run_poller(
         state.db.clone(),
         state.odoo.clone(),

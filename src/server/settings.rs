@@ -85,6 +85,8 @@ pub struct Settings {
     pub dev_mailbox: bool,
     /// Anyone may read /dev/mailbox: only `millrace demo`, whose accounts are public anyway.
     pub dev_mailbox_open: bool,
+    /// How often expired sessions are deleted (5 minutes; tests shorten it).
+    pub session_cleanup_every: Duration,
     /// `MILLRACE_SECRET_KEY` (32 random bytes, base64) and `MILLRACE_SECRET_KEY_PREVIOUS`
     /// (comma-separated older keys, during a rotation): seal secrets stored in the
     /// database (the Odoo API key set on the admin page). Unset: nothing can be stored,
@@ -171,6 +173,7 @@ impl Settings {
             metrics_token: var("MILLRACE_METRICS_TOKEN").map(Secret::new),
             dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
             dev_mailbox_open: false,
+            session_cleanup_every: Duration::from_secs(300),
             sealing: match var("MILLRACE_SECRET_KEY") {
                 None => None,
                 Some(current) => {

@@ -88,6 +88,20 @@ pub async fn track_http(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text; gauges read from the database at scrape time.
+/// Sessions not yet expired. The SQLite store keeps `expiry_date` as text (compared to a
+/// number, text is always greater: every session counted); PostgreSQL as a timestamp.
+pub async fn active_sessions(db: &super::db::Db) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as(match super::db::backend(db) {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM tower_sessions WHERE datetime(expiry_date) > datetime('now')"
+        }
+        Backend::Postgres => "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > now()",
+    })
+    .fetch_one(db)
+    .await?;
+    Ok(n)
+}
+
 pub async fn metrics_endpoint(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -115,13 +129,7 @@ pub async fn metrics_endpoint(
             .fetch_one(&state.db)
             .await
             .unwrap_or((0,));
-    let sessions: (i64,) = sqlx::query_as(match super::db::backend(&state.db) {
-        Backend::Sqlite => "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > unixepoch()",
-        Backend::Postgres => "SELECT COUNT(*) FROM tower_sessions WHERE expiry_date > now()",
-    })
-    .fetch_one(&state.db)
-    .await
-    .unwrap_or((0,));
+    let sessions = (active_sessions(&state.db).await.unwrap_or(0),);
     let oldest_age = depth
         .1
         .and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S").ok())

@@ -62,14 +62,20 @@ pub async fn guard(
     mut req: Request,
     next: Next,
 ) -> Response {
-    // Static files need no session, user or token: skip the session store for them (every
-    // page loads the bundle, the stylesheet and the icon).
+    // Static files and machine endpoints need no session, user or token: skip the session
+    // store for them (every page loads the bundle, the stylesheet and the icon; monitoring
+    // polls /healthz, /readyz and /metrics; Odoo posts webhooks).
     let path = req.uri().path();
-    if req.method() == Method::GET && (path.starts_with("/pkg/") || path == "/favicon.ico") {
+    if is_sessionless(req.method(), path) {
         return next.run(req).await;
     }
+    // A session (a row in the store) is made only where a form needs its token: for a
+    // visitor not signed in, the sign-in and password pages and posts. Anything else they
+    // ask for redirects to the sign-in page without making one.
+    let anonymous_elsewhere = !has_session_cookie(&req) && !needs_token_when_anonymous(path);
     let token = match session.get::<String>(CSRF_KEY).await {
         Ok(Some(t)) => t,
+        _ if anonymous_elsewhere => String::new(),
         _ => {
             let t = new_token();
             if session.insert(CSRF_KEY, t.clone()).await.is_err() {
@@ -147,7 +153,8 @@ pub async fn guard(
             .is_some_and(|v| v.starts_with("multipart/form-data"))
             && is_document_upload(&path);
         let valid = checked_by_handler
-            || given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
+            || (!token.is_empty()
+                && given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes()))));
         if !valid {
             return refuse("the form was missing its security token or it expired: reload the page and try again");
         }
@@ -178,6 +185,29 @@ pub async fn guard(
         }
     }
     next.run(req).await
+}
+
+/// Requests that never touch the session store.
+fn is_sessionless(method: &Method, path: &str) -> bool {
+    (*method == Method::GET || *method == Method::HEAD)
+        && (path.starts_with("/pkg/")
+            || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/metrics" | "/robots.txt"))
+        || path.starts_with("/hooks/")
+}
+
+/// Pages and posts a visitor who is not signed in uses with a form: they need a token.
+fn needs_token_when_anonymous(path: &str) -> bool {
+    matches!(path, "/login" | "/api/login")
+        || path.starts_with("/password-reset")
+        || path.starts_with("/api/password-reset")
+}
+
+fn has_session_cookie(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.split(';').any(|kv| kv.trim_start().starts_with("millrace_session=")))
 }
 
 /// `/shipments/<id>/documents`

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::{session_store, SessionStore};
+use tower_sessions::{session_store, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use super::Backend;
@@ -80,6 +80,36 @@ impl SessionStore for Sessions {
         match self {
             Sessions::Sqlite(s) => s.delete(id).await,
             Sessions::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for Sessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.delete_expired().await,
+            Sessions::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
+
+/// Deletes expired sessions every `period` until `shutdown` (every instance may run it:
+/// the delete is idempotent).
+pub async fn delete_expired_continuously(
+    store: Sessions,
+    period: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired sessions");
+                }
+            }
+            _ = shutdown.changed() => break,
         }
     }
 }

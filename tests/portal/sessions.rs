@@ -1,0 +1,69 @@
+//! Sessions: made only where a form needs one, and gone once expired.
+
+use std::time::Duration;
+
+use super::common::Browser;
+use super::{spawn_app, TestApp};
+
+async fn session_rows(app: &TestApp) -> i64 {
+    sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM tower_sessions")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_and_anonymous_visits_make_no_session_and_expired_ones_are_deleted() {
+    let app = spawn_app().await;
+    let start = session_rows(&app).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for i in 0..100 {
+        let path = ["/healthz", "/metrics", "/readyz", "/orders", "/admin/staff"][i % 5];
+        let r = http.get(format!("{}{path}", app.url)).send().await.unwrap();
+        assert!(r.status().as_u16() < 500, "{path}: {}", r.status());
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "{path} set a cookie: {:?}",
+            r.headers().get("set-cookie")
+        );
+    }
+    assert_eq!(
+        session_rows(&app).await,
+        start,
+        "a scraper and anonymous visits made sessions"
+    );
+
+    // The sign-in page needs one (its form carries a token): one visitor, one row.
+    let mut ana = Browser::open(&app.url).await;
+    assert_eq!(session_rows(&app).await, start + 1);
+    let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    assert!(r.status().as_u16() < 400);
+    assert!(ana.orders("").await["orders"].is_array(), "signed in as usual");
+
+    // The running portal deletes expired sessions.
+    let app = super::spawn_app_with(|s| s.session_cleanup_every = Duration::from_millis(200)).await;
+    let insert = match millrace::server::db::backend(&app.db) {
+        // As the store writes it: text with an offset.
+        millrace::server::db::Backend::Sqlite => "INSERT INTO tower_sessions (id, data, expiry_date) VALUES ('expired-session', X'00', strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', '-1 hour'))",
+        millrace::server::db::Backend::Postgres => "INSERT INTO tower_sessions (id, data, expiry_date) VALUES ('expired-session', '\\x00', now() - interval '1 hour')",
+    };
+    sqlx::query(insert).execute(&app.db).await.unwrap();
+    let mut live = Browser::open(&app.url).await;
+    live.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    assert_eq!(
+        millrace::server::telemetry::active_sessions(&app.db).await.unwrap(),
+        1,
+        "the expired session is not counted as active"
+    );
+    for _ in 0..50 {
+        if session_rows(&app).await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the expired session was never deleted");
+}
