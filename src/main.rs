@@ -121,7 +121,7 @@ mod cli {
     }
 
     async fn open_database(settings: &Settings) -> anyhow::Result<db::Db> {
-        db::open(&settings.database_url)
+        db::open(settings.database_url.expose())
             .await
             .context("opening the database")
     }
@@ -199,11 +199,12 @@ mod cli {
                 let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
                 // SQLite in the data folder, unless MILLRACE_DATABASE_URL names PostgreSQL
                 // (the demo then seeds that database).
-                if db::Backend::of(&settings.database_url).ok() != Some(db::Backend::Postgres) {
+                if db::Backend::of(settings.database_url.expose()).ok() != Some(db::Backend::Postgres) {
                     settings.database_url = format!(
                         "sqlite://{}?mode=rwc",
                         data_dir.join("millrace.db").display()
-                    );
+                    )
+                    .into();
                 }
                 settings.odoo = Some(OdooSettings {
                     url: double.url.clone(),

@@ -537,7 +537,7 @@ async fn a_poller_that_loses_its_lease_mid_poll_stops_polling() {
     let client = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
         .await
         .unwrap();
-    let mut settings = millrace::server::settings::Settings::from_env().unwrap();
+    let mut settings = millrace::server::settings::Settings::for_tests();
     settings.poll_interval = Duration::from_millis(200);
     // Three pages of 500 orders, six calls each at 0.5 s plus storing them: a poll of about
     // 20 s; the lease lives 15 s and is renewed every 5 s.

@@ -36,14 +36,14 @@ async fn spawn_app(version: u8, modules: Modules) -> TestApp {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::from_env().unwrap();
-    settings.database_url = common::database_url(dir.path()).await;
+    let mut settings = Settings::for_tests();
+    settings.database_url = common::database_url(dir.path()).await.into();
     settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 3;
     settings.upload_dir = dir.path().join("uploads");
     settings.digest_hours = 0;
-    let db = server::db::open(&settings.database_url).await.unwrap();
+    let db = server::db::open(settings.database_url.expose()).await.unwrap();
     server::demo::seed(&db).await.unwrap();
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -57,8 +57,8 @@ async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::from_env().unwrap();
-    settings.database_url = common::database_url(dir.path()).await;
+    let mut settings = Settings::for_tests();
+    settings.database_url = common::database_url(dir.path()).await.into();
     settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
     settings.poll_interval = Duration::from_millis(300);
     settings.outbox_max_attempts = 5;
@@ -66,7 +66,7 @@ async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Digests are sent by tests that want them (notify::send_digests), not at start.
     settings.digest_hours = 0;
     configure(&mut settings);
-    let db = server::db::open(&settings.database_url).await.unwrap();
+    let db = server::db::open(settings.database_url.expose()).await.unwrap();
     server::demo::seed(&db).await.unwrap();
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -2805,7 +2805,7 @@ async fn an_admin_rotates_the_odoo_api_key_on_the_page_and_deliveries_go_on() {
 
     // Another instance, started with the environment's (now revoked) key, uses what was
     // saved; without the server key it says what is missing instead of guessing.
-    let mut other = Settings::from_env().unwrap();
+    let mut other = Settings::for_tests();
     other.odoo = Some(common::odoo_settings(&app.double, TransportChoice::Auto));
     other.sealing = Some(SealingKeys::parse(&server_key, &[]).unwrap());
     let (wanted, revision) = millrace::server::connection::wanted(&app.db, &other)

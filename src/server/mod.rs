@@ -91,7 +91,7 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 /// and the request guard (CSRF, user loading, redirect of anonymous visitors), with the
 /// security headers on every response and unreadable server function arguments answered 400.
 pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
-    let store = db::sessions::Sessions::open(&state.settings.database_url).await?;
+    let store = db::sessions::Sessions::open(state.settings.database_url.expose()).await?;
     let sessions = SessionManagerLayer::new(store)
         .with_name("millrace_session")
         .with_http_only(true)
@@ -474,7 +474,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let app = router(state.clone()).await?;
     // Expired sessions go, so the table holds only live ones (and the metric counts them).
-    let sessions = db::sessions::Sessions::open(&state.settings.database_url).await?;
+    let sessions = db::sessions::Sessions::open(state.settings.database_url.expose()).await?;
     let mut tasks = vec![tokio::spawn(db::sessions::delete_expired_continuously(
         sessions,
         state.settings.session_cleanup_every,

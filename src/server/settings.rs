@@ -7,18 +7,34 @@ use crate::domain::tolerance::TolerancePolicy;
 use crate::server::odoo::{OdooSettings, TransportChoice};
 use crate::server::secrets::SealingKeys;
 
-/// A secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret that never prints and is wiped from memory when dropped (`secrecy`).
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(secrecy::SecretString::from(s.into()))
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
     }
 }
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self::new(s)
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.expose().as_bytes().ct_eq(other.expose().as_bytes()))
+    }
+}
+
+impl Eq for Secret {}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,8 +53,9 @@ pub struct SmtpSettings {
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// `MILLRACE_DATABASE_URL`: `sqlite://path?mode=rwc` (default `sqlite://millrace.db?mode=rwc`).
-    pub database_url: String,
+    /// `MILLRACE_DATABASE_URL`: `sqlite://path?mode=rwc` (default `sqlite://millrace.db?mode=rwc`);
+    /// a secret (a PostgreSQL URL holds the password).
+    pub database_url: Secret,
     /// Odoo connection (`MILLRACE_ODOO_URL`, `_DB`, `_LOGIN`, `_API_KEY`, `_TRANSPORT`).
     pub odoo: Option<OdooSettings>,
     /// `MILLRACE_POLL_INTERVAL_SECONDS`: how often the poller asks Odoo for changes (default 30).
@@ -94,12 +111,15 @@ pub struct Settings {
     pub sealing: Option<SealingKeys>,
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// Where settings are read from: the environment, or nothing (tests).
+type Source<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn var(get: Source, name: &str) -> Option<String> {
+    get(name).filter(|v| !v.trim().is_empty())
 }
 
-fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    match var(name) {
+fn parse<T: std::str::FromStr>(get: Source, name: &str, default: T) -> Result<T, String> {
+    match var(get, name) {
         None => Ok(default),
         Some(v) => v
             .trim()
@@ -109,75 +129,84 @@ fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
 }
 
 impl Settings {
+    /// The settings of `MILLRACE_*` environment variables over the defaults.
     pub fn from_env() -> Result<Self, String> {
-        let odoo = match var("MILLRACE_ODOO_URL") {
+        Self::from_source(&|name| std::env::var(name).ok())
+    }
+
+    /// The defaults alone, whatever the environment holds: tests start from these, so a
+    /// developer's own settings (an SMTP server, a database) never reach them.
+    pub fn for_tests() -> Self {
+        Self::from_source(&|_| None).expect("the defaults are valid")
+    }
+
+    fn from_source(get: Source) -> Result<Self, String> {
+        let odoo = match var(get, "MILLRACE_ODOO_URL") {
             None => None,
             Some(url) => Some(OdooSettings {
                 url,
-                database: var("MILLRACE_ODOO_DB")
+                database: var(get, "MILLRACE_ODOO_DB")
                     .ok_or("MILLRACE_ODOO_DB is required with MILLRACE_ODOO_URL")?,
-                login: var("MILLRACE_ODOO_LOGIN")
+                login: var(get, "MILLRACE_ODOO_LOGIN")
                     .ok_or("MILLRACE_ODOO_LOGIN is required with MILLRACE_ODOO_URL")?,
                 api_key: Secret::new(
-                    var("MILLRACE_ODOO_API_KEY")
+                    var(get, "MILLRACE_ODOO_API_KEY")
                         .ok_or("MILLRACE_ODOO_API_KEY is required with MILLRACE_ODOO_URL")?,
                 ),
-                transport: var("MILLRACE_ODOO_TRANSPORT")
+                transport: var(get, "MILLRACE_ODOO_TRANSPORT")
                     .unwrap_or_default()
                     .parse::<TransportChoice>()?,
-                timeout: Duration::from_secs(parse("MILLRACE_ODOO_TIMEOUT_SECONDS", 20u64)?),
-                max_concurrent_calls: parse("MILLRACE_ODOO_MAX_CONCURRENT_CALLS", 4usize)?,
+                timeout: Duration::from_secs(parse(get, "MILLRACE_ODOO_TIMEOUT_SECONDS", 20u64)?),
+                max_concurrent_calls: parse(get, "MILLRACE_ODOO_MAX_CONCURRENT_CALLS", 4usize)?,
             }),
         };
         Ok(Self {
-            database_url: var("MILLRACE_DATABASE_URL")
-                .unwrap_or_else(|| "sqlite://millrace.db?mode=rwc".into()),
+            database_url: Secret::new(
+                var(get, "MILLRACE_DATABASE_URL")
+                    .unwrap_or_else(|| "sqlite://millrace.db?mode=rwc".into()),
+            ),
             odoo,
-            poll_interval: Duration::from_secs(parse("MILLRACE_POLL_INTERVAL_SECONDS", 30u64)?),
-            webhook_token: var("MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
-            outbox_max_attempts: parse("MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
-            outbox_lease: Duration::from_secs(parse("MILLRACE_OUTBOX_LEASE_SECONDS", 120u64)?),
-            digest_hours: parse("MILLRACE_DIGEST_HOURS", 24i64)?,
-            outbox_retry_cap: Duration::from_secs(parse(
-                "MILLRACE_OUTBOX_RETRY_CAP_SECONDS",
+            poll_interval: Duration::from_secs(parse(get, "MILLRACE_POLL_INTERVAL_SECONDS", 30u64)?),
+            webhook_token: var(get, "MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
+            outbox_max_attempts: parse(get, "MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
+            outbox_lease: Duration::from_secs(parse(get, "MILLRACE_OUTBOX_LEASE_SECONDS", 120u64)?),
+            digest_hours: parse(get, "MILLRACE_DIGEST_HOURS", 24i64)?,
+            outbox_retry_cap: Duration::from_secs(parse(get, "MILLRACE_OUTBOX_RETRY_CAP_SECONDS",
                 600u64,
             )?),
-            secure_cookies: parse("MILLRACE_SECURE_COOKIES", false)?,
-            include_rfqs: parse("MILLRACE_INCLUDE_RFQS", false)?,
+            secure_cookies: parse(get, "MILLRACE_SECURE_COOKIES", false)?,
+            include_rfqs: parse(get, "MILLRACE_INCLUDE_RFQS", false)?,
             tolerance: TolerancePolicy {
-                date_days: parse(
-                    "MILLRACE_TOLERANCE_DAYS",
+                date_days: parse(get, "MILLRACE_TOLERANCE_DAYS",
                     TolerancePolicy::default().date_days,
                 )?,
-                quantity_percent: parse(
-                    "MILLRACE_TOLERANCE_PERCENT",
+                quantity_percent: parse(get, "MILLRACE_TOLERANCE_PERCENT",
                     TolerancePolicy::default().quantity_percent,
                 )?,
             },
-            over_delivery_percent: parse(
-                "MILLRACE_OVER_DELIVERY_PERCENT",
+            over_delivery_percent: parse(get, "MILLRACE_OVER_DELIVERY_PERCENT",
                 rust_decimal::Decimal::ZERO,
             )?,
             public_url: public_url(
-                var("MILLRACE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()),
+                var(get, "MILLRACE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()),
             )?,
-            upload_dir: var("MILLRACE_UPLOAD_DIR")
+            upload_dir: var(get, "MILLRACE_UPLOAD_DIR")
                 .unwrap_or_else(|| "uploads".into())
                 .into(),
-            smtp: var("MILLRACE_SMTP_URL").map(|url| SmtpSettings {
+            smtp: var(get, "MILLRACE_SMTP_URL").map(|url| SmtpSettings {
                 url: Secret::new(url),
-                from: var("MILLRACE_MAIL_FROM")
+                from: var(get, "MILLRACE_MAIL_FROM")
                     .unwrap_or_else(|| "Millrace <no-reply@localhost>".into()),
             }),
-            ack_window_hours: parse("MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
-            metrics_token: var("MILLRACE_METRICS_TOKEN").map(Secret::new),
-            dev_mailbox: parse("MILLRACE_DEV_MAILBOX", false)?,
+            ack_window_hours: parse(get, "MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
+            metrics_token: var(get, "MILLRACE_METRICS_TOKEN").map(Secret::new),
+            dev_mailbox: parse(get, "MILLRACE_DEV_MAILBOX", false)?,
             dev_mailbox_open: false,
             session_cleanup_every: Duration::from_secs(300),
-            sealing: match var("MILLRACE_SECRET_KEY") {
+            sealing: match var(get, "MILLRACE_SECRET_KEY") {
                 None => None,
                 Some(current) => {
-                    let previous = var("MILLRACE_SECRET_KEY_PREVIOUS").unwrap_or_default();
+                    let previous = var(get, "MILLRACE_SECRET_KEY_PREVIOUS").unwrap_or_default();
                     let previous: Vec<&str> = previous
                         .split(',')
                         .map(str::trim)
@@ -204,6 +233,36 @@ fn public_url(value: String) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_never_print_a_secret() {
+        let source = |name: &str| match name {
+            "MILLRACE_DATABASE_URL" => Some("postgres://portal:hunter2@db.internal/millrace".into()),
+            "MILLRACE_SMTP_URL" => Some("smtp://mailer:s3cret-smtp@mail.internal:587".into()),
+            "MILLRACE_WEBHOOK_TOKEN" => Some("webhook-t0ken".into()),
+            "MILLRACE_METRICS_TOKEN" => Some("metrics-t0ken".into()),
+            "MILLRACE_ODOO_URL" => Some("https://erp.example.com".into()),
+            "MILLRACE_ODOO_DB" => Some("prod".into()),
+            "MILLRACE_ODOO_LOGIN" => Some("portal".into()),
+            "MILLRACE_ODOO_API_KEY" => Some("0d00-api-key".into()),
+            _ => None,
+        };
+        let s = Settings::from_source(&source).unwrap();
+        let printed = format!("{s:?}");
+        for secret in ["hunter2", "s3cret-smtp", "webhook-t0ken", "metrics-t0ken", "0d00-api-key"] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+        }
+        assert_eq!(s.database_url.expose(), "postgres://portal:hunter2@db.internal/millrace");
+    }
+
+    #[test]
+    fn test_settings_read_nothing_from_the_environment() {
+        let t = Settings::for_tests();
+        assert!(t.smtp.is_none() && t.odoo.is_none() && t.metrics_token.is_none());
+        assert_eq!(t.database_url.expose(), "sqlite://millrace.db?mode=rwc");
+    }
+
     #[test]
     fn the_public_url_must_be_an_http_address() {
         assert!(super::public_url("https://portal.example.com".into()).is_ok());
