@@ -364,6 +364,7 @@ pub fn OdooPage() -> impl IntoView {
                         })}
                         <ActionForm action=apply attr:class="card form">
                             <CsrfField/>
+                            <IdempotencyField renew=apply.version()/>
                             <label for="odoo-url">"Odoo URL"</label>
                             <input id="odoo-url" name="url" type="url" value=v.url.clone() placeholder="https://mycompany.odoo.com" required/>
                             <label for="odoo-db">"Database"</label>

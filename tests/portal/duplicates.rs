@@ -688,3 +688,35 @@ async fn invitations_and_settings_sent_ten_times_act_once() {
     all_already(&in_a_row(&admin, "/api/team/mail", &mail, &keys(Keys::Absent)[..2]).await);
     assert_eq!(audits(&app, "organisation_mail_changed").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_odoo_connection_saved_ten_times_is_one_revision() {
+    use millrace::server::secrets::SealingKeys;
+    let sealing = SealingKeys::parse(&SealingKeys::generate(), &[]).unwrap();
+    let app = spawn_app_with(|s| s.sealing = Some(sealing.clone())).await;
+    let admin = signed_in(&app, "admin@millrace.example", "admin-demo-pass").await;
+    let c = &app.double.config;
+    let form = [
+        ("url", app.double.url.as_str()),
+        ("database", c.database.as_str()),
+        ("login", c.login.as_str()),
+        ("api_key", c.api_key.as_str()),
+        ("intent", "save"),
+    ];
+    let same = keys(Keys::Same);
+    let answers = storm(&admin, "/api/admin/odoo/apply", &form, &same).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.0 == 200 && a.1 == answers[0].1 && a.1.contains("\"saved_revision\":1")),
+        "{answers:#?}"
+    );
+    let again = in_a_row(&admin, "/api/admin/odoo/apply", &form, &same[..2]).await;
+    assert!(again.iter().all(|a| *a == answers[0]), "{again:#?}");
+    let (revision,): (i64,) = sqlx::query_as("SELECT revision FROM odoo_connection")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(revision, 1);
+    assert_eq!(audits(&app, "odoo_connection_saved").await, 1);
+}
