@@ -432,7 +432,7 @@ async fn durable_writes(out: &mut Report, d: &RunningDouble, dir: &std::path::Pa
         let acks = concurrently(&ids, |id| {
             let (db, user) = (db.clone(), user.clone());
             async move {
-                millrace::server::orders::acknowledge(&db, &user, id)
+                millrace::server::orders::acknowledge(&db, &user, id, None)
                     .await
                     .is_ok()
             }
@@ -474,6 +474,7 @@ async fn durable_writes(out: &mut Report, d: &RunningDouble, dir: &std::path::Pa
                     &user,
                     &inputs[i as usize],
                     rust_decimal::Decimal::ZERO,
+                    None,
                 )
                 .await
                 .is_ok()

@@ -7,6 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
+use crate::domain::outcome::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SupplierSettings {
@@ -147,7 +148,11 @@ pub async fn admin_suppliers(q: String) -> Result<SuppliersView, AppError> {
 
 /// Creates the organisation for an Odoo vendor; returns its id.
 #[server(endpoint = "admin/link-vendor")]
-pub async fn link_vendor(csrf_token: String, partner_id: i64) -> Result<i64, AppError> {
+pub async fn link_vendor(
+    csrf_token: String,
+    partner_id: i64,
+    idempotency_key: Option<String>,
+) -> Result<i64, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::admin_user()?;
@@ -162,6 +167,7 @@ pub async fn link_vendor(csrf_token: String, partner_id: i64) -> Result<i64, App
         &user,
         partner_id,
         &context::client_ip(),
+        idempotency_key.as_deref(),
     )
     .await
     .map_err(|e| action_error(e, "No such partner."))?;
@@ -193,7 +199,8 @@ pub async fn update_supplier_settings(
     date_tolerance_days: String,
     quantity_tolerance_percent: String,
     over_delivery_percent: String,
-) -> Result<(), AppError> {
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::admin_user()?;
@@ -209,6 +216,7 @@ pub async fn update_supplier_settings(
             over_delivery_percent: &over_delivery_percent,
         },
         &context::client_ip(),
+        idempotency_key.as_deref(),
     )
     .await
     .map_err(|e| action_error(e, "No such supplier organisation."))
@@ -275,7 +283,8 @@ pub async fn update_organisation_mail(
     supplier: String,
     notify_orders: Option<String>,
     copy_to: String,
-) -> Result<(), AppError> {
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
@@ -289,6 +298,7 @@ pub async fn update_organisation_mail(
         notify_orders.is_some(),
         &copy_to,
         &context::client_ip(),
+        idempotency_key.as_deref(),
     )
     .await
     .map_err(|e| action_error(e, "No such supplier organisation."))
@@ -312,6 +322,7 @@ pub async fn invite_user(
     email: String,
     display_name: String,
     role: String,
+    idempotency_key: Option<String>,
 ) -> Result<String, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
@@ -328,6 +339,7 @@ pub async fn invite_user(
         },
         &state.settings.public_url,
         &context::client_ip(),
+        idempotency_key.as_deref(),
     )
     .await
     .map_err(|e| action_error(e, "No such supplier organisation."))?;
@@ -344,14 +356,22 @@ pub async fn set_user_active(
     csrf_token: String,
     user_id: i64,
     active: bool,
-) -> Result<(), AppError> {
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
-    crate::server::admin::set_active(&state.db, &user, user_id, active, &context::client_ip())
-        .await
-        .map_err(|e| action_error(e, "No such user among those you manage."))
+    crate::server::admin::set_active(
+        &state.db,
+        &user,
+        user_id,
+        active,
+        &context::client_ip(),
+        idempotency_key.as_deref(),
+    )
+    .await
+    .map_err(|e| action_error(e, "No such user among those you manage."))
 }
 
 /// Newest first; `action` and `actor` match parts, `from`/`to` are days (YYYY-MM-DD).

@@ -134,6 +134,7 @@ pub async fn apply_odoo_connection(
     login: String,
     api_key: String,
     intent: String,
+    idempotency_key: Option<String>,
 ) -> Result<CheckOutcome, AppError> {
     use super::context;
     use crate::server::connection::{self, Form, SaveError};
@@ -158,7 +159,16 @@ pub async fn apply_odoo_connection(
             })
             .map_err(|e| context::invalid(super::sentence(&e))),
         "save" => {
-            match connection::save(&state.db, &state.settings, &state.odoo, &user, &ip, &form).await
+            match connection::save(
+                &state.db,
+                &state.settings,
+                &state.odoo,
+                &user,
+                &ip,
+                &form,
+                idempotency_key.as_deref(),
+            )
+            .await
             {
                 Ok((report, revision)) => {
                     // Deliveries waiting for Odoo go now.

@@ -129,7 +129,8 @@ pub async fn decide_proposal(
     line_id: i64,
     decision: String,
     reason: Option<String>,
-) -> Result<(), AppError> {
+    idempotency_key: Option<String>,
+) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
     use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
@@ -150,12 +151,13 @@ pub async fn decide_proposal(
         line_id,
         approve,
         reason.as_deref().unwrap_or_default(),
+        idempotency_key.as_deref(),
     )
     .await
     {
-        Ok(()) => {
+        Ok(outcome) => {
             state.outbox_wake.notify_one();
-            Ok(())
+            Ok(outcome)
         }
         Err(ActionError::NotFound) => Err(context::not_found("No proposal waits on this line.")),
         Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
@@ -171,7 +173,8 @@ pub async fn resolve_conflict(
     csrf_token: String,
     key: String,
     resolution: String,
-) -> Result<(), AppError> {
+    idempotency_key: Option<String>,
+) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
     use crate::server::conflicts::{self, Resolution};
     use crate::server::orders::ActionError;
@@ -183,19 +186,20 @@ pub async fn resolve_conflict(
             "Choose how to resolve: apply the supplier's answer, ask the supplier again, or keep the supplier's answers.",
         ));
     };
-    match conflicts::resolve(&state.db, &user, &key, how, &state.settings.public_url).await {
-        Ok(order_id) => {
-            crate::server::auth::users::audit(
-                &state.db,
-                Some(user.id),
-                "conflict_resolved",
-                &key,
-                &format!("{resolution} (order {order_id})"),
-                &context::client_ip(),
-            )
-            .await;
+    match conflicts::resolve(
+        &state.db,
+        &user,
+        &key,
+        how,
+        &state.settings.public_url,
+        idempotency_key.as_deref(),
+        &context::client_ip(),
+    )
+    .await
+    {
+        Ok(outcome) => {
             state.outbox_wake.notify_one();
-            Ok(())
+            Ok(outcome)
         }
         Err(ActionError::NotFound) => Err(context::not_found(
             "This conflict is not open any more (someone may have resolved it).",

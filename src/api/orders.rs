@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppError;
 use crate::domain::order::{LineAnswerState, OrderStatus};
+use crate::domain::outcome::Outcome;
 
 pub const PAGE_SIZE: i64 = 25;
 
@@ -172,16 +173,22 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
 }
 
 #[server(endpoint = "orders/acknowledge")]
-pub async fn acknowledge_order(csrf_token: String, order_id: i64) -> Result<(), AppError> {
+pub async fn acknowledge_order(
+    csrf_token: String,
+    order_id: i64,
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     use crate::server::orders::ActionError;
     let user = context::user()?;
     let state = context::state()?;
-    match crate::server::orders::acknowledge(&state.db, &user, order_id).await {
-        Ok(()) => {
+    match crate::server::orders::acknowledge(&state.db, &user, order_id, idempotency_key.as_deref())
+        .await
+    {
+        Ok(outcome) => {
             state.outbox_wake.notify_one();
-            Ok(())
+            Ok(outcome)
         }
         Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
         Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
@@ -190,6 +197,8 @@ pub async fn acknowledge_order(csrf_token: String, order_id: i64) -> Result<(), 
 }
 
 /// `answer` is `accept`, `propose` or `reject`; `proposed_date` is `YYYY-MM-DD`.
+// One argument per field of the answer form (a plain HTML form posts them flat).
+#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "orders/answer-line")]
 pub async fn answer_line(
     csrf_token: String,
@@ -199,7 +208,8 @@ pub async fn answer_line(
     proposed_date: Option<String>,
     proposed_quantity: Option<String>,
     reason: Option<String>,
-) -> Result<(), AppError> {
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     use super::context;
     use crate::server::orders::{ActionError, AnswerInput};
     let _ = csrf_token; // checked by the request guard before this runs
@@ -218,12 +228,13 @@ pub async fn answer_line(
         line_id,
         &input,
         &state.settings.tolerance,
+        idempotency_key.as_deref(),
     )
     .await
     {
-        Ok(()) => {
+        Ok(outcome) => {
             state.outbox_wake.notify_one();
-            Ok(())
+            Ok(outcome)
         }
         Err(ActionError::NotFound) => Err(context::not_found("No such order line among yours.")),
         Err(ActionError::Invalid(m)) => Err(context::invalid(m)),

@@ -127,6 +127,7 @@ pub async fn receipt_prefill_notice() -> Result<Option<String>, AppError> {
 pub async fn submit_shipment(
     csrf_token: String,
     shipment: ShipmentInput,
+    idempotency_key: Option<String>,
 ) -> Result<String, AppError> {
     use super::context;
     use crate::server::orders::ActionError;
@@ -138,6 +139,7 @@ pub async fn submit_shipment(
         &user,
         &shipment,
         state.settings.over_delivery_percent,
+        idempotency_key.as_deref(),
     )
     .await
     {
@@ -155,16 +157,20 @@ pub async fn submit_shipment(
 }
 
 #[server(endpoint = "shipments/cancel")]
-pub async fn cancel_shipment(csrf_token: String, id: i64) -> Result<String, AppError> {
+pub async fn cancel_shipment(
+    csrf_token: String,
+    id: i64,
+    idempotency_key: Option<String>,
+) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
     use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
-    match crate::server::shipments::cancel(&state.db, &user, id).await {
-        Ok(number) => {
+    match crate::server::shipments::cancel(&state.db, &user, id, idempotency_key.as_deref()).await {
+        Ok(outcome) => {
             state.outbox_wake.notify_one();
-            Ok(number)
+            Ok(outcome)
         }
         Err(ActionError::NotFound) => {
             Err(context::not_found("No such shipment notice among yours."))

@@ -6,6 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
+use crate::domain::outcome::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetterView {
@@ -32,30 +33,13 @@ pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
 }
 
 #[server(endpoint = "sync/replay")]
-pub async fn replay_dead_letter(csrf_token: String, id: i64) -> Result<(), AppError> {
-    use super::context;
+pub async fn replay_dead_letter(
+    csrf_token: String,
+    id: i64,
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     let _ = csrf_token; // checked by the request guard before this runs
-    let user = context::internal_user()?;
-    let state = context::state()?;
-    if !crate::server::sync::outbox::replay(&state.db, id)
-        .await
-        .map_err(context::internal)?
-    {
-        return Err(context::not_found(
-            "No such dead letter (it may have been replayed or discarded already).",
-        ));
-    }
-    crate::server::auth::users::audit(
-        &state.db,
-        Some(user.id),
-        "outbox_replay",
-        &format!("outbox:{id}"),
-        "",
-        &context::client_ip(),
-    )
-    .await;
-    state.outbox_wake.notify_one();
-    Ok(())
+    settle(id, DeadLetter::Replay, "", idempotency_key).await
 }
 
 #[server(endpoint = "sync/discard")]
@@ -63,33 +47,51 @@ pub async fn discard_dead_letter(
     csrf_token: String,
     id: i64,
     reason: String,
-) -> Result<(), AppError> {
-    use super::context;
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
     let _ = csrf_token; // checked by the request guard before this runs
-    let user = context::internal_user()?;
-    let state = context::state()?;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(context::invalid(
+        return Err(super::context::invalid(
             "Give a reason for discarding: it goes in the audit log.",
         ));
     }
-    if !crate::server::sync::outbox::discard(&state.db, id)
-        .await
-        .map_err(context::internal)?
-    {
-        return Err(context::not_found(
-            "No such dead letter (it may have been replayed or discarded already).",
-        ));
-    }
-    crate::server::auth::users::audit(
+    settle(id, DeadLetter::Discard, reason, idempotency_key).await
+}
+
+#[cfg(feature = "ssr")]
+use crate::server::exceptions::DeadLetterAction as DeadLetter;
+
+#[cfg(feature = "ssr")]
+async fn settle(
+    id: i64,
+    action: DeadLetter,
+    reason: &str,
+    idempotency_key: Option<String>,
+) -> Result<Outcome, AppError> {
+    use super::context;
+    use crate::server::orders::ActionError;
+    let user = context::internal_user()?;
+    let state = context::state()?;
+    match crate::server::exceptions::settle_dead_letter(
         &state.db,
-        Some(user.id),
-        "outbox_discard",
-        &format!("outbox:{id}"),
+        &user,
+        id,
+        action,
         reason,
+        idempotency_key.as_deref(),
         &context::client_ip(),
     )
-    .await;
-    Ok(())
+    .await
+    {
+        Ok(outcome) => {
+            state.outbox_wake.notify_one();
+            Ok(outcome)
+        }
+        Err(ActionError::NotFound) => Err(context::not_found(
+            "No such dead letter (it may have been replayed or discarded already).",
+        )),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::CsrfField;
+use super::{CsrfField, IdempotencyField};
 use crate::api::admin::{
     admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
     SetUserActive, UpdateOrganisationMail, UpdateSupplierSettings,
@@ -64,6 +64,7 @@ pub fn SuppliersPage() -> impl IntoView {
                                         None => view! {
                                             <ActionForm action=link attr:class="inline">
                                                 <CsrfField/>
+                                                <IdempotencyField renew=link.version()/>
                                                 <input type="hidden" name="partner_id" value=h.odoo_partner_id/>
                                                 <button type="submit" class="primary" data-testid="link">"Link as supplier"</button>
                                             </ActionForm>
@@ -105,6 +106,7 @@ pub fn SupplierPage() -> impl IntoView {
                     <h2>"Settings"</h2>
                     <ActionForm action=save attr:class="card form">
                         <CsrfField/>
+                        <IdempotencyField renew=save.version()/>
                         <input type="hidden" name="supplier_id" value=s.id/>
                         <p class="hint">"Leave a field empty to use the default for every organisation."</p>
                         <label for="ack_window_hours">"Hours to acknowledge a released order"</label>
@@ -116,7 +118,7 @@ pub fn SupplierPage() -> impl IntoView {
                         <label for="over_delivery_percent">"Shipments may exceed the open quantity by (%)"</label>
                         <input id="over_delivery_percent" name="over_delivery_percent" inputmode="decimal" value=s.over_delivery_percent.clone()/>
                         <p role="status" data-testid="settings-status">{move || match save.value().get() {
-                            Some(Ok(())) => "Saved.".to_string(),
+                            Some(Ok(o)) => o.message,
                             Some(Err(e)) => e.to_string(),
                             None => String::new(),
                         }}</p>
@@ -191,6 +193,7 @@ fn Team(supplier: String) -> impl IntoView {
                                                 <td>{(m.id != viewer).then(|| view! {
                                                     <ActionForm action=set_active attr:class="inline">
                                                         <CsrfField/>
+                                                        <IdempotencyField renew=set_active.version()/>
                                                         <input type="hidden" name="user_id" value=m.id/>
                                                         <input type="hidden" name="active" value={(!m.active).to_string()}/>
                                                         <button type="submit" data-testid={if m.active { "deactivate" } else { "reactivate" }}>
@@ -208,12 +211,13 @@ fn Team(supplier: String) -> impl IntoView {
                             <h2>"Order mail for the organisation"</h2>
                             <ActionForm action=mail attr:class="card form">
                                 <CsrfField/>
+                                <IdempotencyField renew=mail.version()/>
                                 <input type="hidden" name="supplier" value=mail_scope/>
                                 <label class="check"><input type="checkbox" name="notify_orders" value="on" checked=m.notify_orders/>" Mail our users when an order is released or changed (each can still turn it off on their account page)"</label>
                                 <label for="copy-to">"Also send a copy to (a shared mailbox)"</label>
                                 <input id="copy-to" name="copy_to" type="email" value=m.copy_to.clone() placeholder="orders@company.example" autocomplete="off"/>
                                 <p role="status" data-testid="org-mail-status">{move || match mail.value().get() {
-                                    Some(Ok(())) => "Saved.".to_string(),
+                                    Some(Ok(o)) => o.message,
                                     Some(Err(e)) => e.to_string(),
                                     None => String::new(),
                                 }}</p>
@@ -223,6 +227,7 @@ fn Team(supplier: String) -> impl IntoView {
                         <h2>"Invite someone"</h2>
                         <ActionForm action=invite attr:class="card form">
                             <CsrfField/>
+                            <IdempotencyField renew=invite.version()/>
                             <input type="hidden" name="supplier" value=scope/>
                             <label for="invite-name">"Name"</label>
                             <input id="invite-name" name="display_name" autocomplete="off" required/>
@@ -359,6 +364,7 @@ pub fn OdooPage() -> impl IntoView {
                         })}
                         <ActionForm action=apply attr:class="card form">
                             <CsrfField/>
+                            <IdempotencyField renew=apply.version()/>
                             <label for="odoo-url">"Odoo URL"</label>
                             <input id="odoo-url" name="url" type="url" value=v.url.clone() placeholder="https://mycompany.odoo.com" required/>
                             <label for="odoo-db">"Database"</label>

@@ -84,6 +84,40 @@ pub fn CsrfField() -> impl IntoView {
     view! { <input type="hidden" name="csrf_token" value=csrf_token()/> }
 }
 
+/// The hidden idempotency key every state-changing form carries (`server::idempotency`): a
+/// doubled or retried submission of the same form acts once. `renew` is the form's action
+/// version: a completed submission gives the form a new key, so the next, different action
+/// from the same page is not taken for a repeat.
+#[component]
+pub fn IdempotencyField(#[prop(into)] renew: Signal<usize>) -> impl IntoView {
+    let key = Memo::new(move |_| {
+        renew.track();
+        new_form_key()
+    });
+    view! { <input type="hidden" name="idempotency_key" value=move || key.get()/> }
+}
+
+/// 128 random bits as hex: from the OS on the server, from `crypto.getRandomValues` in the
+/// browser.
+fn new_form_key() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        uuid::Uuid::new_v4().simple().to_string()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let mut bytes = [0u8; 16];
+        if let Ok(c) = window().crypto() {
+            let _ = c.get_random_values_with_u8_array(&mut bytes);
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        String::new()
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::CsrfField;
+use super::{CsrfField, IdempotencyField};
 use crate::api::orders::{
     get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter,
 };
@@ -166,6 +166,14 @@ fn OrderView(
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
+    let ack_done = move || {
+        acknowledge
+            .value()
+            .get()
+            .and_then(|r| r.ok())
+            .map(|o| o.message)
+    };
+    let answer_done = move || answer.value().get().and_then(|r| r.ok()).map(|o| o.message);
     let answer_error = move || {
         answer
             .value()
@@ -246,13 +254,16 @@ fn OrderView(
         {needs_ack.then(|| view! {
             <ActionForm action=acknowledge attr:class="ack">
                 <CsrfField/>
+                <IdempotencyField renew=acknowledge.version()/>
                 <input type="hidden" name="order_id" value=order_id/>
                 <button type="submit" class="primary" data-testid="acknowledge">"Acknowledge order"</button>
                 <span class="hint">"Accepts every line you have not answered, as ordered."</span>
             </ActionForm>
         })}
+        <p class="ok" role="status" data-testid="ack-done">{ack_done}</p>
         <p class="error" role="alert">{ack_error}</p>
         <h2>"Lines"</h2>
+        <p class="ok" role="status" data-testid="answer-done">{answer_done}</p>
         <p class="error" role="alert" data-testid="answer-error">{answer_error}</p>
         <div class="lines">
             {order.lines.into_iter().map(|l| view! { <LineCard line=l order_id=order_id can_answer=can_answer answer=answer/> }).collect_view()}
@@ -340,6 +351,7 @@ fn LineCard(
                 <div class="answer">
                     <ActionForm action=answer attr:class="inline">
                         <CsrfField/>
+                        <IdempotencyField renew=answer.version()/>
                         <input type="hidden" name="order_id" value=order_id/>
                         <input type="hidden" name="line_id" value=line_id/>
                         <input type="hidden" name="answer" value="accept"/>
@@ -349,6 +361,7 @@ fn LineCard(
                         <summary>"Propose a change or reject"</summary>
                         <ActionForm action=answer attr:class="form">
                             <CsrfField/>
+                            <IdempotencyField renew=answer.version()/>
                             <input type="hidden" name="order_id" value=order_id/>
                             <input type="hidden" name="line_id" value=line_id/>
                             <fieldset>

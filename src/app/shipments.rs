@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::CsrfField;
+use super::{CsrfField, IdempotencyField};
 use crate::api::shipments::{
     list_shipments, open_lines, receipt_prefill_notice, CancelShipment, OpenLine, SubmitShipment,
 };
@@ -77,6 +77,7 @@ pub fn ShipmentList() -> impl IntoView {
                                     {cancellable.then(|| view! {
                                         <form method="post" enctype="multipart/form-data" action=format!("/shipments/{id}/documents") class="upload">
                                             <CsrfField/>
+                                            <IdempotencyField renew=Signal::stored(0)/>
                                             <label for=format!("file-{id}")>"Attach a document (PDF, PNG or JPEG, up to 10 MB)"</label>
                                             <input id=format!("file-{id}") name="file" type="file" accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg" required/>
                                             <button type="submit" data-testid="upload">"Attach"</button>
@@ -85,6 +86,7 @@ pub fn ShipmentList() -> impl IntoView {
                                     {cancellable.then(|| view! {
                                         <ActionForm action=cancel attr:class="inline">
                                             <CsrfField/>
+                                            <IdempotencyField renew=cancel.version()/>
                                             <input type="hidden" name="id" value=id/>
                                             <button type="submit" data-testid="cancel-asn">"Cancel this notice"</button>
                                         </ActionForm>
@@ -152,6 +154,7 @@ pub fn NewShipment() -> impl IntoView {
                 Ok(lines) => view! {
                     <ActionForm action=submit attr:class="shipment-form">
                         <CsrfField/>
+                        <IdempotencyField renew=submit.version()/>
                         <fieldset>
                             <legend>"Shipment"</legend>
                             <div class="grid">

@@ -5,6 +5,7 @@
 
 pub mod discrepancy;
 pub mod order;
+pub mod outcome;
 pub mod performance;
 pub mod risk;
 pub mod shipment;

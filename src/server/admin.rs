@@ -10,11 +10,13 @@
 use serde_json::{json, Value};
 
 use crate::api::admin::{AuditEntry, SupplierSettings, TeamMember, VendorHit};
+use crate::domain::outcome::Outcome;
 use crate::server::auth::reset;
 use crate::server::auth::session::Role;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
+use crate::server::idempotency::Submission;
 use crate::server::odoo::client::SearchOptions;
 use crate::server::odoo::value::{many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
@@ -109,8 +111,10 @@ pub async fn link_vendor(
     user: &CurrentUser,
     partner_id: i64,
     ip: &str,
+    key: Option<&str>,
 ) -> Result<(i64, String), ActionError> {
     admin_only(user)?;
+    let submission = Submission::new(user.id, key, "link_vendor", &partner_id)?;
     let partner = odoo
         .read(
             "res.partner",
@@ -127,6 +131,9 @@ pub async fn link_vendor(
     let (company_id, company_name) = many2one(partner.get("commercial_partner_id"))
         .unwrap_or((partner_id, text(partner.get("name")).unwrap_or_default()));
     let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
     let existing: Option<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM suppliers WHERE odoo_partner_id = $1")
             .bind(company_id)
@@ -148,9 +155,8 @@ pub async fn link_vendor(
     sqlx::query("DELETE FROM sync_cursors WHERE model = 'purchase.order'")
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     audit(
-        db,
+        &mut *tx,
         Some(user.id),
         "supplier_linked",
         &format!("supplier:{id}"),
@@ -158,7 +164,10 @@ pub async fn link_vendor(
         ip,
     )
     .await;
-    Ok((id, company_name))
+    let linked = (id, company_name);
+    submission.record(&mut tx, &linked).await?;
+    tx.commit().await?;
+    Ok(linked)
 }
 
 /// What an admin may change about an organisation; an empty field means the global default.
@@ -169,13 +178,16 @@ pub struct SettingsInput<'a> {
     pub over_delivery_percent: &'a str,
 }
 
+/// Sets an organisation's policy; the settings in force already change nothing (no audit
+/// entry either).
 pub async fn update_settings(
     db: &Db,
     user: &CurrentUser,
     supplier_id: i64,
     input: &SettingsInput<'_>,
     ip: &str,
-) -> Result<(), ActionError> {
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     admin_only(user)?;
     let mut problems = Vec::new();
     let whole = |v: &str, what: &str, max: i64, problems: &mut Vec<String>| -> Option<i64> {
@@ -233,7 +245,33 @@ pub async fn update_settings(
     if !problems.is_empty() {
         return Err(ActionError::Invalid(format!("{}.", problems.join("; "))));
     }
-    let r = sqlx::query(
+    let submission = Submission::new(
+        user.id,
+        key,
+        "update_settings",
+        &(supplier_id, ack, days, &qty, &over),
+    )?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let current: Option<(Option<i64>, Option<i64>, Option<String>, Option<String>)> =
+        sqlx::query_as(
+            "SELECT ack_window_hours, date_tolerance_days, quantity_tolerance_percent, over_delivery_percent FROM suppliers WHERE id = $1",
+        )
+        .bind(supplier_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(current) = current else {
+        return Err(ActionError::NotFound);
+    };
+    if current == (ack, days, qty.clone(), over.clone()) {
+        return Ok(Outcome::already(
+            "Nothing to save: these settings are in force already.",
+        ));
+    }
+    sqlx::query(
         "UPDATE suppliers SET ack_window_hours = $1, date_tolerance_days = $2,
                 quantity_tolerance_percent = $3, over_delivery_percent = $4 WHERE id = $5",
     )
@@ -242,13 +280,10 @@ pub async fn update_settings(
     .bind(&qty)
     .bind(&over)
     .bind(supplier_id)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    if r.rows_affected() == 0 {
-        return Err(ActionError::NotFound);
-    }
     audit(
-        db,
+        &mut *tx,
         Some(user.id),
         "supplier_settings_changed",
         &format!("supplier:{supplier_id}"),
@@ -264,7 +299,10 @@ pub async fn update_settings(
         ip,
     )
     .await;
-    Ok(())
+    let outcome = Outcome::done("Saved.");
+    submission.record(&mut tx, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// An organisation's mail preferences (order mails on or off for all its users, and a
@@ -286,7 +324,8 @@ pub async fn set_organisation_mail(
     notify_orders: bool,
     copy_to: &str,
     ip: &str,
-) -> Result<(), ActionError> {
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     let Some(org) = team_scope(user, asked)? else {
         return Err(ActionError::NotFound);
     };
@@ -297,21 +336,38 @@ pub async fn set_organisation_mail(
                 .into(),
         ));
     }
+    let submission = Submission::new(
+        user.id,
+        key,
+        "organisation_mail",
+        &(org, notify_orders, &copy_to),
+    )?;
+    let copy = Some(copy_to.clone()).filter(|c| !c.is_empty());
     let mut tx = db::write(db).await?;
-    let r = sqlx::query(
-        "UPDATE suppliers SET notify_orders = $1, order_mail_copy_to = $2 WHERE id = $3",
-    )
-    .bind(i64::from(notify_orders))
-    .bind(Some(copy_to.clone()).filter(|c| !c.is_empty()))
-    .bind(org)
-    .execute(&mut *tx)
-    .await?;
-    if r.rows_affected() == 0 {
-        return Err(ActionError::NotFound);
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
     }
-    tx.commit().await?;
+    let current: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT notify_orders, order_mail_copy_to FROM suppliers WHERE id = $1")
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(current) = current else {
+        return Err(ActionError::NotFound);
+    };
+    if current == (i64::from(notify_orders), copy.clone()) {
+        return Ok(Outcome::already(
+            "Nothing to save: these mail settings are in force already.",
+        ));
+    }
+    sqlx::query("UPDATE suppliers SET notify_orders = $1, order_mail_copy_to = $2 WHERE id = $3")
+        .bind(i64::from(notify_orders))
+        .bind(copy)
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
     audit(
-        db,
+        &mut *tx,
         Some(user.id),
         "organisation_mail_changed",
         &format!("supplier:{org}"),
@@ -327,7 +383,10 @@ pub async fn set_organisation_mail(
         ip,
     )
     .await;
-    Ok(())
+    let outcome = Outcome::done("Saved.");
+    submission.record(&mut tx, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// Whose team `user` may manage: `Some(org)` for an organisation, `None` for the staff
@@ -383,6 +442,7 @@ pub async fn invite(
     invitation: &Invitation<'_>,
     public_url: &str,
     ip: &str,
+    key: Option<&str>,
 ) -> Result<i64, ActionError> {
     let role = Role::from_code(invitation.role)
         .ok_or_else(|| ActionError::Invalid("Choose a role for the new user.".into()))?;
@@ -401,7 +461,12 @@ pub async fn invite(
         _ => return Err(ActionError::NotFound),
     };
     let (email, name) = new_account_fields(invitation.email, invitation.display_name)?;
+    let submission = Submission::new(inviter.id, key, "invite", &(&email, name, role.code(), org))?;
     let mut tx = db::write(db).await?;
+    // The same invitation sent twice (a double click, a retry) creates one account and one mail.
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
     let organisation = match org {
         Some(org) => {
             let known: Option<(String,)> =
@@ -433,9 +498,8 @@ pub async fn invite(
         ),
     )
     .await?;
-    tx.commit().await?;
     audit(
-        db,
+        &mut *tx,
         Some(inviter.id),
         "user_invited",
         &email,
@@ -447,6 +511,8 @@ pub async fn invite(
         ip,
     )
     .await;
+    submission.record(&mut tx, &user_id).await?;
+    tx.commit().await?;
     Ok(user_id)
 }
 
@@ -551,23 +617,30 @@ fn looks_like_email(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
 }
 
-/// Deactivates (ending every session of the user at once) or reactivates an account.
+/// Deactivates (ending every session of the user at once) or reactivates an account. The
+/// conditional update decides: an account in that state already changes nothing.
 pub async fn set_active(
     db: &Db,
     actor: &CurrentUser,
     user_id: i64,
     active: bool,
     ip: &str,
-) -> Result<(), ActionError> {
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     if user_id == actor.id {
         return Err(ActionError::Invalid(
             "You cannot deactivate or reactivate your own account.".into(),
         ));
     }
+    let submission = Submission::new(actor.id, key, "set_active", &(user_id, active))?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
     let target: Option<(String, Option<i64>)> =
         sqlx::query_as("SELECT email, supplier_id FROM users WHERE id = $1")
             .bind(user_id)
-            .fetch_optional(db)
+            .fetch_optional(&mut *tx)
             .await?;
     let Some((email, org)) = target else {
         return Err(ActionError::NotFound);
@@ -580,9 +653,21 @@ pub async fn set_active(
     if !allowed {
         return Err(ActionError::NotFound);
     }
-    crate::server::auth::users::set_active(db, user_id, active).await?;
+    let state = if active { "active" } else { "deactivated" };
+    // Deactivating also ends every session (the epoch the session was signed in under).
+    let r = sqlx::query(
+        "UPDATE users SET active = $1, session_epoch = session_epoch + $2 WHERE id = $3 AND active <> $1",
+    )
+    .bind(i64::from(active))
+    .bind(i64::from(!active))
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Ok(Outcome::already(format!("{email} is {state} already.")));
+    }
     audit(
-        db,
+        &mut *tx,
         Some(actor.id),
         if active {
             "user_reactivated"
@@ -594,7 +679,10 @@ pub async fn set_active(
         ip,
     )
     .await;
-    Ok(())
+    let outcome = Outcome::done(format!("{email} is {state}."));
+    submission.record(&mut tx, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// The audit log, newest first, filtered by action (part of its name), actor email (part)

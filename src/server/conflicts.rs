@@ -13,9 +13,11 @@ use rust_decimal::Decimal;
 
 use crate::api::exceptions::{Conflict, ConflictLine};
 use crate::domain::order::LineAnswerState;
+use crate::domain::outcome::Outcome;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::Scope;
+use crate::server::idempotency::Submission;
 use crate::server::orders::{recompute_status, record_event, ActionError};
 use crate::server::sync::outbox::OutboxAction;
 
@@ -237,22 +239,42 @@ impl Resolution {
             _ => None,
         }
     }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Resolution::ApplySupplierAnswer => "apply",
+            Resolution::AskSupplierAgain => "ask_again",
+            Resolution::KeepSupplierAnswers => "keep_answers",
+        }
+    }
 }
 
-/// Resolves the conflict `key` (`message:<id>` or `order:<id>`); returns the order's id.
-/// Everything it changes, and the mail to the supplier, commit together or not at all.
+/// Resolves the conflict `key` (`message:<id>` or `order:<id>`). Everything it changes, the
+/// mail to the supplier and the audit entry commit together or not at all; the conflict is
+/// looked up inside the writing transaction, so of concurrent resolutions one acts.
 pub async fn resolve(
     db: &Db,
     user: &CurrentUser,
     key: &str,
     resolution: Resolution,
     public_url: &str,
-) -> Result<i64, ActionError> {
+    form_key: Option<&str>,
+    ip: &str,
+) -> Result<Outcome, ActionError> {
     let (what, id) = key
         .split_once(':')
         .and_then(|(w, i)| Some((w, i.parse::<i64>().ok()?)))
         .ok_or(ActionError::NotFound)?;
+    let submission = Submission::new(
+        user.id,
+        form_key,
+        "resolve_conflict",
+        &(key, resolution.code()),
+    )?;
     let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
     let order_id = match what {
         "message" => resolve_write_back(&mut tx, user, id, resolution).await?,
         "order" => resolve_changed_order(&mut tx, user, id, resolution).await?,
@@ -269,8 +291,19 @@ pub async fn resolve(
             .await?;
     }
     recompute_status(&mut tx, order_id).await?;
+    crate::server::auth::users::audit(
+        &mut *tx,
+        Some(user.id),
+        "conflict_resolved",
+        key,
+        &format!("{} (order {order_id})", resolution.code()),
+        ip,
+    )
+    .await;
+    let outcome = Outcome::done("The conflict is resolved.");
+    submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
-    Ok(order_id)
+    Ok(outcome)
 }
 
 async fn resolve_write_back(

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::auth::users::audit;
 use super::auth::CurrentUser;
 use super::db::{self, Db};
+use super::idempotency::{IdempotencyError, Submission};
 use super::odoo::check::{self, CheckReport, Given};
 use super::odoo::link::LinkState;
 use super::odoo::{OdooClient, OdooLink, OdooSettings, TransportChoice};
@@ -416,6 +417,15 @@ pub enum SaveError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<IdempotencyError> for SaveError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Db(e) => SaveError::Db(e),
+            other => SaveError::Invalid(other.to_string()),
+        }
+    }
+}
+
 /// Saves the form once Odoo accepted it and nothing is missing; this instance switches at
 /// once, the others within seconds. Returns the check's report and the new revision.
 pub async fn save(
@@ -425,7 +435,16 @@ pub async fn save(
     actor: &CurrentUser,
     ip: &str,
     form: &Form,
+    key: Option<&str>,
 ) -> Result<(CheckReport, i64), SaveError> {
+    // The API key enters the request's hash only (server::idempotency), never stored.
+    let submission = Submission::new(
+        actor.id,
+        key,
+        "save_odoo_connection",
+        &(&form.url, &form.database, &form.login, &form.api_key),
+    )
+    .map_err(SaveError::from)?;
     let Some(keys) = &settings.sealing else {
         return Err(SaveError::Invalid(
             "Saving Odoo settings here needs a server key to seal the API key: set MILLRACE_SECRET_KEY (32 random bytes in base64, e.g. from `openssl rand -base64 32`) on every instance, or keep using the MILLRACE_ODOO_* variables.".into(),
@@ -465,6 +484,17 @@ pub async fn save(
     let key_changed = form.api_key.trim() != "";
     let sealed = keys.seal(want.api_key.expose(), API_KEY_CONTEXT);
     let mut tx = db::write(db).await?;
+    // The same form saved twice (a double click, a retry) makes one revision.
+    if let Some((lines, problems, optional, revision)) = submission.replay(&mut tx).await? {
+        return Ok((
+            CheckReport {
+                lines,
+                problems,
+                optional,
+            },
+            revision,
+        ));
+    }
     let (revision,): (i64,) = sqlx::query_as(
         "INSERT INTO odoo_connection (id, url, database_name, login, key_id, api_key_nonce, api_key_sealed, revision, updated_by, updated_at)
          VALUES (1, $1, $2, $3, $4, $5, $6, 1, $7, $8)
@@ -484,6 +514,12 @@ pub async fn save(
     .bind(db::now())
     .fetch_one(&mut *tx)
     .await?;
+    submission
+        .record(
+            &mut tx,
+            &(&report.lines, &report.problems, &report.optional, revision),
+        )
+        .await?;
     tx.commit().await?;
     let mut changes = Vec::new();
     match &previous {

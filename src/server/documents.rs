@@ -14,8 +14,11 @@ use tower_sessions::Session;
 use super::auth::session::CSRF_KEY;
 use super::auth::CurrentUser;
 use super::db;
+use super::idempotency::{self, Submission};
+use super::orders::ActionError;
 use super::sync::outbox::{self, OutboxAction};
 use super::AppState;
+use crate::domain::outcome::Outcome;
 
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
@@ -71,6 +74,7 @@ pub async fn upload(
     let expected: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
     let mut token_ok = false;
     let mut file: Option<(String, Vec<u8>)> = None;
+    let mut key: Option<String> = None;
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -84,6 +88,7 @@ pub async fn upload(
                     .as_deref()
                     .is_some_and(|e| bool::from(given.as_bytes().ct_eq(e.as_bytes())));
             }
+            Some(idempotency::FIELD) => key = field.text().await.ok(),
             Some("file") if token_ok => {
                 let name = clean_file_name(field.file_name().unwrap_or("document"));
                 match field.bytes().await {
@@ -153,7 +158,36 @@ pub async fn upload(
         return internal(e);
     }
     let result = async {
+        let submission =
+            Submission::new(user.id, key.as_deref(), "upload", &(notice_id, &name, &sha))?;
         let mut tx = db::write(&state.db).await?;
+        if let Some(first) = submission.replay(&mut tx).await? {
+            return Ok(first);
+        }
+        // Decided under the write lock: the notice may have been cancelled meanwhile, and
+        // the same file sent twice (a double click, a retry) is attached once.
+        let (status,): (String,) =
+            sqlx::query_as("SELECT status FROM shipment_notices WHERE id = $1")
+                .bind(notice_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if status == "cancelled" {
+            return Err(ActionError::Invalid(format!(
+                "{number} is cancelled: documents can no longer be attached."
+            )));
+        }
+        let same: Option<(String,)> = sqlx::query_as(
+            "SELECT file_name FROM shipment_documents WHERE notice_id = $1 AND sha256 = $2",
+        )
+        .bind(notice_id)
+        .bind(&sha)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((attached,)) = same {
+            return Ok(Outcome::already(format!(
+                "{attached} is attached to {number} already."
+            )));
+        }
         let r: (i64,) = sqlx::query_as(
             "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
@@ -188,14 +222,22 @@ pub async fn upload(
             )
             .await?;
         }
+        let outcome = Outcome::done(format!("{name} attached to {number}."));
+        submission.record(&mut tx, &outcome).await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, ActionError>(outcome)
     };
-    if let Err(e) = result.await {
-        return internal(e);
+    match result.await {
+        Ok(outcome) => {
+            state.outbox_wake.notify_one();
+            back(&outcome.message, true)
+        }
+        Err(ActionError::Invalid(m)) => back(&m, false),
+        Err(ActionError::NotFound) => {
+            (StatusCode::NOT_FOUND, "no such shipment notice among yours").into_response()
+        }
+        Err(ActionError::Db(e)) => internal(e),
     }
-    state.outbox_wake.notify_one();
-    back(&format!("{name} attached to {number}."), true)
 }
 
 /// `GET /shipments/{id}/documents/{document}`: the file, for the supplier who owns it and staff.

@@ -12,9 +12,11 @@ use crate::api::exceptions::{
 };
 use crate::api::sync::DeadLetterView;
 use crate::domain::order::LineAnswerState;
+use crate::domain::outcome::Outcome;
 use crate::domain::risk::delivery_risk;
 use crate::server::auth::CurrentUser;
-use crate::server::db::{self, Db};
+use crate::server::db::{self, Db, Tx};
+use crate::server::idempotency::Submission;
 use crate::server::orders::{self, record_event, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction};
 
@@ -178,28 +180,75 @@ pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>
 }
 
 /// Approves a proposal (its date and quantity go to Odoo) or rejects it with a reason the
-/// supplier reads (the supplier may then answer again).
+/// supplier reads (the supplier may then answer again). Decided inside the writing
+/// transaction: a proposal decided the same way already changes nothing and says so.
 pub async fn decide(
     db: &Db,
     user: &CurrentUser,
     line_id: i64,
     approve: bool,
     reason: &str,
-) -> Result<(), ActionError> {
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     let reason = reason.trim();
     if !approve && reason.is_empty() {
         return Err(ActionError::Invalid(
             "Give the supplier a reason for the rejection.".into(),
         ));
     }
+    let submission = Submission::new(user.id, key, "decide", &(line_id, approve, reason))?;
     let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    let outcome = decide_in(&mut tx, user, line_id, approve, reason).await?;
+    submission.record(&mut tx, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Approves every proposal of `line_ids` that still waits (the bulk form), in one
+/// transaction; proposals decided meanwhile are left as they are. Answers how many it
+/// approved.
+pub async fn approve_many(
+    db: &Db,
+    user: &CurrentUser,
+    line_ids: &[i64],
+    key: Option<&str>,
+) -> Result<usize, ActionError> {
+    let submission = Submission::new(user.id, key, "approve_many", &line_ids)?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    let mut approved = 0;
+    for id in line_ids {
+        match decide_in(&mut tx, user, *id, true, "").await {
+            Ok(Outcome { already: false, .. }) => approved += 1,
+            // Decided meanwhile by someone else: nothing to do for that one.
+            Ok(_) | Err(ActionError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    submission.record(&mut tx, &approved).await?;
+    tx.commit().await?;
+    Ok(approved)
+}
+
+async fn decide_in(
+    tx: &mut Tx<'_>,
+    user: &CurrentUser,
+    line_id: i64,
+    approve: bool,
+    reason: &str,
+) -> Result<Outcome, ActionError> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let row: Option<(i64, i64, i64, String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT o.id, o.odoo_id, l.odoo_id, l.description, l.quantity, l.date_planned, l.proposed_date, l.proposed_quantity, o.name
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = $1 AND l.answer = 'proposal_pending'",
     )
     .bind(line_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some((
         order_id,
@@ -213,7 +262,25 @@ pub async fn decide(
         order_name,
     )) = row
     else {
-        return Err(ActionError::NotFound);
+        let decided = if approve {
+            LineAnswerState::ProposalAccepted
+        } else {
+            LineAnswerState::ProposalRejected
+        };
+        let same: Option<(String,)> = sqlx::query_as(
+            "SELECT description FROM purchase_order_lines WHERE id = $1 AND answer = $2 AND decided_by IS NOT NULL",
+        )
+        .bind(line_id)
+        .bind(decided.code())
+        .fetch_optional(&mut **tx)
+        .await?;
+        return match same {
+            Some((description,)) => Ok(Outcome::already(format!(
+                "The proposal for “{description}” was {} already.",
+                if approve { "approved" } else { "rejected" }
+            ))),
+            None => Err(ActionError::NotFound),
+        };
     };
     let who = format!("{} <{}>", user.display_name, user.email);
     let correlation_id = outbox::new_correlation_id();
@@ -252,11 +319,11 @@ pub async fn decide(
         .bind(user.id)
         .bind(db::now())
         .bind(line_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    outbox::enqueue(&mut tx, &correlation_id, &action).await?;
+    outbox::enqueue(tx, &correlation_id, &action).await?;
     record_event(
-        &mut tx,
+        tx,
         order_id,
         Some(user.id),
         if approve {
@@ -268,9 +335,78 @@ pub async fn decide(
         Some(&correlation_id),
     )
     .await?;
-    orders::recompute_status(&mut tx, order_id).await?;
+    orders::recompute_status(tx, order_id).await?;
+    Ok(Outcome::done(format!(
+        "The proposal for “{description}” is {}.",
+        if approve { "approved" } else { "rejected" }
+    )))
+}
+
+/// What a buyer does with a write-back Odoo refused or that met a changed order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadLetterAction {
+    /// Back in line for delivery.
+    Replay,
+    /// Given up for good.
+    Discard,
+}
+
+/// Replays or discards a dead letter, with its audit entry, in one transaction. The
+/// conditional update decides: of concurrent clicks one acts; the others find it done.
+pub async fn settle_dead_letter(
+    db: &Db,
+    user: &CurrentUser,
+    id: i64,
+    action: DeadLetterAction,
+    reason: &str,
+    key: Option<&str>,
+    ip: &str,
+) -> Result<Outcome, ActionError> {
+    let (name, audit_action) = match action {
+        DeadLetterAction::Replay => ("replay", "outbox_replay"),
+        DeadLetterAction::Discard => ("discard", "outbox_discard"),
+    };
+    let submission = Submission::new(user.id, key, name, &(id, reason))?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    let acted = match action {
+        DeadLetterAction::Replay => outbox::replay(&mut tx, id).await?,
+        DeadLetterAction::Discard => outbox::discard(&mut tx, id).await?,
+    };
+    if !acted {
+        let status: Option<(String,)> =
+            sqlx::query_as("SELECT status FROM outbox_messages WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return match (action, status.as_ref().map(|s| s.0.as_str())) {
+            (DeadLetterAction::Replay, Some("pending" | "delivered")) => {
+                Ok(Outcome::already("This write-back was sent again already."))
+            }
+            (DeadLetterAction::Discard, Some("discarded")) => {
+                Ok(Outcome::already("This write-back was discarded already."))
+            }
+            _ => Err(ActionError::NotFound),
+        };
+    }
+    crate::server::auth::users::audit(
+        &mut *tx,
+        Some(user.id),
+        audit_action,
+        &format!("outbox:{id}"),
+        reason,
+        ip,
+    )
+    .await;
+    let outcome = Outcome::done(match action {
+        DeadLetterAction::Replay => "The write-back is on its way to Odoo again.",
+        DeadLetterAction::Discard => "The write-back is discarded.",
+    });
+    submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(outcome)
 }
 
 /// Open lines whose delivery is at risk (see `domain::risk`), most overdue first.

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod discrepancies;
 pub mod documents;
 pub mod exceptions;
+pub mod idempotency;
 pub mod notify;
 pub mod odoo;
 pub mod orders;
@@ -241,18 +242,24 @@ async fn approve_proposals(
     if ids.is_empty() {
         return axum::response::Redirect::to("/buyer/exceptions?bulk=none").into_response();
     }
-    let mut approved = 0;
-    for id in &ids {
-        match exceptions::decide(&state.db, &user, *id, true, "").await {
-            Ok(()) => approved += 1,
-            // Decided meanwhile by someone else: nothing to do for that one.
-            Err(orders::ActionError::NotFound) => {}
-            Err(e) => {
-                tracing::error!(error = %e, line = id, "bulk approval failed");
-                break;
-            }
+    let key = fields
+        .iter()
+        .find(|(k, _)| k == idempotency::FIELD)
+        .map(|(_, v)| v.as_str());
+    let approved = match exceptions::approve_many(&state.db, &user, &ids, key).await {
+        Ok(n) => n,
+        Err(orders::ActionError::Invalid(m)) => {
+            return (StatusCode::UNPROCESSABLE_ENTITY, m).into_response();
         }
-    }
+        Err(e) => {
+            tracing::error!(error = %e, "bulk approval failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the approval failed; nothing was approved. Try again in a moment",
+            )
+                .into_response();
+        }
+    };
     state.outbox_wake.notify_one();
     axum::response::Redirect::to(&format!("/buyer/exceptions?bulk={approved}")).into_response()
 }

@@ -13,9 +13,11 @@ use crate::api::orders::{
 use crate::domain::order::{
     derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
 };
+use crate::domain::outcome::Outcome;
 use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
+use crate::server::idempotency::{IdempotencyError, Submission};
 use crate::server::sync::outbox::{self, OutboxAction};
 use crate::server::time::UserClock;
 
@@ -27,6 +29,15 @@ pub enum ActionError {
     Invalid(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl From<IdempotencyError> for ActionError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Db(e) => ActionError::Db(e),
+            other => ActionError::Invalid(other.to_string()),
+        }
+    }
 }
 
 pub async fn record_event(
@@ -281,7 +292,11 @@ struct OrderRow {
     quantity_tolerance_percent: Option<String>,
 }
 
-async fn order_row(db: &Db, user: &CurrentUser, id: i64) -> Result<Option<OrderRow>, sqlx::Error> {
+async fn order_row<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT o.id, o.odoo_id, o.name, o.status, s.name AS supplier_name, o.buyer_name, o.date_order, o.currency, o.amount_total,
                 o.acknowledged_at, u.display_name AS acknowledged_by, o.odoo_change_summary, s.date_tolerance_days, s.quantity_tolerance_percent
@@ -326,7 +341,10 @@ struct LineRow {
     removed_in_odoo: i64,
 }
 
-async fn line_rows(db: &Db, order_id: i64) -> Result<Vec<LineRow>, sqlx::Error> {
+async fn line_rows<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    order_id: i64,
+) -> Result<Vec<LineRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.id, l.odoo_id, l.product_code, l.description, vp.vendor_code, vp.vendor_name, l.quantity, l.uom, l.price_unit, l.date_planned,
                 l.qty_received, l.answer, l.proposed_date, l.proposed_quantity, l.answer_reason, l.buyer_reason, l.removed_in_odoo
@@ -482,26 +500,37 @@ fn answerable(o: &OrderRow) -> Result<(), ActionError> {
     }
 }
 
-/// Acknowledges the whole order: lines not yet answered count as accepted.
-pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), ActionError> {
+/// Acknowledges the whole order: lines not yet answered count as accepted. Decided inside
+/// the writing transaction: of concurrent acknowledgments exactly one acts; the others find
+/// the order acknowledged (or, with the same `key`, the first one's answer).
+pub async fn acknowledge(
+    db: &Db,
+    user: &CurrentUser,
+    order_id: i64,
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     if user.supplier_id.is_none() {
         return Err(ActionError::Invalid(
             "Only the supplier acknowledges its orders.".into(),
         ));
     }
-    let o = order_row(db, user, order_id)
+    let submission = Submission::new(user.id, key, "acknowledge", &order_id)?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    let o = order_row(&mut *tx, user, order_id)
         .await?
         .ok_or(ActionError::NotFound)?;
     answerable(&o)?;
     if o.acknowledged_at.is_some() && o.odoo_change_summary.is_none() {
-        return Err(ActionError::Invalid(format!(
+        return Ok(Outcome::already(format!(
             "{} is acknowledged already.",
             o.name
         )));
     }
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
-    let mut tx = db::write(db).await?;
     sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = $1 WHERE order_id = $2 AND answer IS NULL AND removed_in_odoo = 0")
         .bind(&now)
         .bind(order_id)
@@ -517,9 +546,11 @@ pub async fn acknowledge(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(
     )
     .await?;
     recompute_status(&mut tx, order_id).await?;
+    let outcome = Outcome::done(format!("{} acknowledged.", o.name));
+    submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
     tracing::info!(po = %o.name, user = user.id, correlation_id, "acknowledged");
-    Ok(())
+    Ok(outcome)
 }
 
 /// Notes the first time each supplier user opens an order, for the order's history.
@@ -572,7 +603,7 @@ async fn mark_acknowledged(
 }
 
 /// What the supplier typed in a line's answer form.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct AnswerInput {
     pub answer: String,
     pub proposed_date: String,
@@ -580,6 +611,8 @@ pub struct AnswerInput {
     pub reason: String,
 }
 
+/// Records the supplier's answer on one line. Decided inside the writing transaction: an
+/// answer identical to the one recorded changes nothing and says so.
 pub async fn answer_line(
     db: &Db,
     user: &CurrentUser,
@@ -587,17 +620,23 @@ pub async fn answer_line(
     line_id: i64,
     input: &AnswerInput,
     default_policy: &TolerancePolicy,
-) -> Result<(), ActionError> {
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     if user.supplier_id.is_none() {
         return Err(ActionError::Invalid(
             "Only the supplier answers its order lines.".into(),
         ));
     }
-    let o = order_row(db, user, order_id)
+    let submission = Submission::new(user.id, key, "answer_line", &(order_id, line_id, input))?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    let o = order_row(&mut *tx, user, order_id)
         .await?
         .ok_or(ActionError::NotFound)?;
     answerable(&o)?;
-    let line = line_rows(db, order_id)
+    let line = line_rows(&mut *tx, order_id)
         .await?
         .into_iter()
         .find(|l| l.id == line_id)
@@ -606,6 +645,14 @@ pub async fn answer_line(
         return Err(ActionError::Invalid(
             "This line was removed by the buyer.".into(),
         ));
+    }
+    // Compared with what was typed, not judged again: once a proposal reached Odoo the
+    // line's date is the proposed one, and the same proposal would no longer be a change.
+    if same_as_recorded(&line, input) {
+        return Ok(Outcome::already(format!(
+            "This answer on “{}” is recorded already; nothing was sent again.",
+            line.description
+        )));
     }
     if matches!(
         line.answer.as_deref(),
@@ -652,7 +699,6 @@ pub async fn answer_line(
     let policy = policy_for(&o, *default_policy);
     let who = format!("{} <{}>", user.display_name, user.email);
     let now = db::now();
-    let mut tx = db::write(db).await?;
     let (state, event, action): (LineAnswerState, String, Option<OutboxAction>) = match &answer {
         LineAnswer::Accept => (
             LineAnswerState::Accepted,
@@ -761,8 +807,36 @@ pub async fn answer_line(
         .await?;
     }
     recompute_status(&mut tx, order_id).await?;
+    let outcome = Outcome::done(format!(
+        "Your answer on “{}” is recorded.",
+        line.description
+    ));
+    submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(outcome)
+}
+
+/// Is `input` the answer the line holds already?
+fn same_as_recorded(line: &LineRow, input: &AnswerInput) -> bool {
+    let reason = input.reason.trim();
+    let same_reason = line.answer_reason.as_deref() == Some(reason);
+    match (input.answer.as_str(), line.answer.as_deref()) {
+        ("accept", Some("accepted")) => true,
+        ("reject", Some("rejected")) => same_reason,
+        ("propose", Some("proposal_pending" | "proposal_accepted")) => {
+            let date = Some(input.proposed_date.trim()).filter(|d| !d.is_empty());
+            let recorded_date = line.proposed_date.as_deref().and_then(|d| d.get(..10));
+            let quantity = match input.proposed_quantity.trim() {
+                "" => None,
+                q => match q.parse::<Decimal>() {
+                    Ok(q) => Some(q.normalize().to_string()),
+                    Err(_) => return false,
+                },
+            };
+            same_reason && date == recorded_date && quantity == line.proposed_quantity
+        }
+        _ => false,
+    }
 }
 
 fn describe_proposal(date: Option<NaiveDate>, quantity: Option<Decimal>, uom: &str) -> String {

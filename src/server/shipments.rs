@@ -12,9 +12,11 @@ use crate::api::shipments::{
     DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
 };
 use crate::domain::order::OrderStatus;
+use crate::domain::outcome::Outcome;
 use crate::domain::shipment::{check_tracking, ShippedQuantity, Tracking};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
+use crate::server::idempotency::Submission;
 use crate::server::orders::{self, record_event, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction, PrefillLine};
 
@@ -145,6 +147,7 @@ pub async fn submit(
     user: &CurrentUser,
     input: &ShipmentInput,
     default_over_delivery: Decimal,
+    key: Option<&str>,
 ) -> Result<String, ActionError> {
     let Some(supplier) = user.supplier_id else {
         return Err(ActionError::Invalid(
@@ -187,7 +190,12 @@ pub async fn submit(
         problems.push("Lines: enter a shipped quantity on at least one line.".into());
     }
 
+    let submission = Submission::new(user.id, key, "submit_shipment", input)?;
     let mut tx = db::write(db).await?;
+    // The same form sent twice (a double click, a retry) announces one shipment.
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
     let (over,): (Option<String>,) =
         sqlx::query_as("SELECT over_delivery_percent FROM suppliers WHERE id = $1")
             .bind(supplier)
@@ -324,6 +332,7 @@ pub async fn submit(
         )
         .await?;
     }
+    submission.record(&mut tx, &number).await?;
     tx.commit().await?;
     tracing::info!(asn = %number, supplier, lines = checked.len(), "shipment announced");
     Ok(number)
@@ -503,13 +512,23 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
 }
 
 /// Cancels a notice that has not been received; Odoo's receipt is prefilled again without it.
-pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<String, ActionError> {
+/// A notice cancelled already stays as it is and the answer says so.
+pub async fn cancel(
+    db: &Db,
+    user: &CurrentUser,
+    notice_id: i64,
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
     let Some(supplier) = user.supplier_id else {
         return Err(ActionError::Invalid(
             "Only the supplier cancels its shipment notices.".into(),
         ));
     };
+    let submission = Submission::new(user.id, key, "cancel_shipment", &notice_id)?;
     let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT number, status FROM shipment_notices WHERE id = $1 AND supplier_id = $2",
     )
@@ -520,6 +539,9 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
     let Some((number, status)) = row else {
         return Err(ActionError::NotFound);
     };
+    if status == "cancelled" {
+        return Ok(Outcome::already(format!("{number} is cancelled already.")));
+    }
     if status != "submitted" {
         return Err(ActionError::Invalid(format!(
             "{number} is {status}; only a submitted notice can be cancelled."
@@ -552,8 +574,10 @@ pub async fn cancel(db: &Db, user: &CurrentUser, notice_id: i64) -> Result<Strin
         )
         .await?;
     }
+    let outcome = Outcome::done(format!("{number} cancelled."));
+    submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
-    Ok(number)
+    Ok(outcome)
 }
 
 /// An order one of whose lines is on a notice.

@@ -139,9 +139,10 @@ pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Appends to the audit log; failures are logged, never shown to the user.
-pub async fn audit(
-    db: &Db,
+/// Appends to the audit log; failures are logged, never shown to the user. `db` is the pool,
+/// or an action's transaction when the entry must exist exactly when the action does.
+pub async fn audit<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     actor: Option<i64>,
     action: &str,
     target: &str,

@@ -760,22 +760,22 @@ pub async fn dead_letters(db: &Db) -> Result<Vec<DeadLetter>, sqlx::Error> {
 }
 
 /// Puts a dead letter back in line for delivery.
-pub async fn replay(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn replay(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL WHERE id = $2 AND status IN ('dead', 'conflict')",
     )
     .bind(db::now())
     .bind(id)
-    .execute(db)
+    .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Gives up on a dead letter for good (the reason goes in the audit log).
-pub async fn discard(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn discard(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> {
     let r = sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status IN ('dead', 'conflict')")
         .bind(id)
-        .execute(db)
+        .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected() == 1)
 }
