@@ -9,6 +9,8 @@ mod common;
 mod http_surface;
 #[path = "portal/sessions.rs"]
 mod sessions;
+#[path = "portal/shipment_rules.rs"]
+mod shipment_rules;
 
 use chrono::TimeZone;
 use common::Browser;

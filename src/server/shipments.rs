@@ -189,6 +189,21 @@ pub async fn submit(
     if wanted.is_empty() {
         problems.push("Lines: enter a shipped quantity on at least one line.".into());
     }
+    // One entry per order line: two entries would each be checked against the whole open
+    // quantity, and announce it twice.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut listed_twice = std::collections::BTreeSet::new();
+    for l in &wanted {
+        if !seen.insert(l.line_id) {
+            listed_twice.insert(l.line_id);
+        }
+    }
+    if !listed_twice.is_empty() {
+        return Err(ActionError::Invalid(format!(
+            "Lines: {} listed more than once. Give each line's quantity once, with all its lots or serial numbers on that entry.",
+            if listed_twice.len() == 1 { "a line is" } else { "some lines are" }
+        )));
+    }
 
     let submission = Submission::new(user.id, key, "submit_shipment", input)?;
     let mut tx = db::write(db).await?;
