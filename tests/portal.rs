@@ -11,6 +11,8 @@ mod http_surface;
 mod sessions;
 #[path = "portal/shipment_rules.rs"]
 mod shipment_rules;
+#[path = "portal/audit.rs"]
+mod audit;
 
 use chrono::TimeZone;
 use common::Browser;

@@ -200,23 +200,29 @@ pub async fn change_password(
     if let Err(e) = pw::check_new(&password, &confirm) {
         return Err(context::invalid(super::sentence(&e.to_string())));
     }
+    // The new password, the end of every session and the audit entry: together or not at all.
+    let mut tx = crate::server::db::write(&state.db)
+        .await
+        .map_err(context::internal)?;
     sqlx::query(
         "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE id = $2",
     )
     .bind(pw::hash(&password))
     .bind(user.id)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await
     .map_err(context::internal)?;
     crate::server::auth::users::audit(
-        &state.db,
+        &mut *tx,
         Some(user.id),
         "password_changed",
         &user.email,
         "",
         &context::client_ip(),
     )
-    .await;
+    .await
+    .map_err(context::internal)?;
+    tx.commit().await.map_err(context::internal)?;
     leptos_axum::redirect("/login?reset=1");
     Ok(())
 }

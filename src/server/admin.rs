@@ -163,7 +163,7 @@ pub async fn link_vendor(
         &format!("{company_name} (Odoo partner {company_id})"),
         ip,
     )
-    .await;
+    .await?;
     let linked = (id, company_name);
     submission.record(&mut tx, &linked).await?;
     tx.commit().await?;
@@ -298,7 +298,7 @@ pub async fn update_settings(
         ),
         ip,
     )
-    .await;
+    .await?;
     let outcome = Outcome::done("Saved.");
     submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
@@ -382,7 +382,7 @@ pub async fn set_organisation_mail(
         ),
         ip,
     )
-    .await;
+    .await?;
     let outcome = Outcome::done("Saved.");
     submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
@@ -510,7 +510,7 @@ pub async fn invite(
         ),
         ip,
     )
-    .await;
+    .await?;
     submission.record(&mut tx, &user_id).await?;
     tx.commit().await?;
     Ok(user_id)
@@ -537,16 +537,16 @@ pub async fn create_admin_from_command_line(
         public_url,
     )
     .await?;
-    tx.commit().await?;
     audit(
-        db,
+        &mut *tx,
         None,
         "admin_created",
         &email,
         &format!("user:{user_id}, by the command line (millrace admin create)"),
         "",
     )
-    .await;
+    .await?;
+    tx.commit().await?;
     Ok(link)
 }
 
@@ -678,7 +678,7 @@ pub async fn set_active(
         "",
         ip,
     )
-    .await;
+    .await?;
     let outcome = Outcome::done(format!("{email} is {state}."));
     submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;

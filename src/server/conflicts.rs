@@ -299,7 +299,7 @@ pub async fn resolve(
         &format!("{} (order {order_id})", resolution.code()),
         ip,
     )
-    .await;
+    .await?;
     let outcome = Outcome::done("The conflict is resolved.");
     submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;

@@ -405,7 +405,8 @@ pub async fn test(
         ),
         ip,
     )
-    .await;
+    .await
+    .map_err(|e| format!("could not write the audit log: {e}"))?;
     result.map(|(_, report)| report)
 }
 
@@ -465,8 +466,10 @@ pub async fn save(
                 &detail,
                 ip,
             )
-            .await;
-            SaveError::Invalid(format!("Not saved: {why}"))
+            .await
+            .err()
+            .map(SaveError::Db)
+            .unwrap_or_else(|| SaveError::Invalid(format!("Not saved: {why}")))
         }
     };
     let (client, report) = match checked(db, want.clone()).await {
@@ -520,7 +523,6 @@ pub async fn save(
             &(&report.lines, &report.problems, &report.optional, revision),
         )
         .await?;
-    tx.commit().await?;
     let mut changes = Vec::new();
     match &previous {
         None => changes.push(format!(
@@ -544,15 +546,17 @@ pub async fn save(
     } else {
         "API key kept".into()
     });
+    // The revision and its audit entry: both or neither.
     audit(
-        db,
+        &mut *tx,
         Some(actor.id),
         "odoo_connection_saved",
         "odoo",
         &format!("revision {revision}: {}", changes.join("; ")),
         ip,
     )
-    .await;
+    .await?;
+    tx.commit().await?;
     link.install(client, revision);
     link.reread();
     Ok((report, revision))

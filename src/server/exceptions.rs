@@ -399,7 +399,7 @@ pub async fn settle_dead_letter(
         reason,
         ip,
     )
-    .await;
+    .await?;
     let outcome = Outcome::done(match action {
         DeadLetterAction::Replay => "The write-back is on its way to Odoo again.",
         DeadLetterAction::Discard => "The write-back is discarded.",

@@ -39,7 +39,7 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
             .fetch_optional(db)
             .await?;
     let Some((user_id, name)) = user else {
-        audit(db, None, "password_reset_unknown_email", email, "", ip).await;
+        audit(db, None, "password_reset_unknown_email", email, "", ip).await?;
         return Ok(());
     };
     // Links expire an hour after they are made: the unexpired ones are this hour's requests.
@@ -51,7 +51,7 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
     .fetch_one(db)
     .await?;
     if recent >= MAX_REQUESTS_PER_HOUR {
-        audit(db, Some(user_id), "password_reset_throttled", email, "", ip).await;
+        audit(db, Some(user_id), "password_reset_throttled", email, "", ip).await?;
         return Ok(());
     }
     let mut tx = db::write(db).await?;
@@ -72,8 +72,8 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
         ),
     )
     .await?;
+    audit(&mut *tx, Some(user_id), "password_reset_requested", email, "", ip).await?;
     tx.commit().await?;
-    audit(db, Some(user_id), "password_reset_requested", email, "", ip).await;
     Ok(())
 }
 
@@ -150,7 +150,9 @@ pub async fn complete(
     .execute(&mut *tx)
     .await
     .map_err(|_| ResetError::Storage)?;
+    audit(&mut *tx, Some(user_id), "password_reset", "", "", ip)
+        .await
+        .map_err(|_| ResetError::Storage)?;
     tx.commit().await.map_err(|_| ResetError::Storage)?;
-    audit(db, Some(user_id), "password_reset", "", "", ip).await;
     Ok(())
 }

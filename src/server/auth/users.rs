@@ -49,7 +49,9 @@ pub async fn sign_in(
     if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
         metrics::counter!(crate::server::telemetry::LOGIN_FAILURES, "reason" => "locked_out")
             .increment(1);
-        audit(db, None, "login_locked_out", email, "", ip).await;
+        audit(db, None, "login_locked_out", email, "", ip)
+            .await
+            .map_err(|_| LoginError::Storage)?;
         return Err(LoginError::LockedOut {
             minutes: LOCKOUT_MINUTES,
         });
@@ -68,17 +70,25 @@ pub async fn sign_in(
             false
         }
     };
+    // The attempt and its audit entry: both or neither.
+    let mut tx = db::write(db).await.map_err(|_| LoginError::Storage)?;
     sqlx::query("INSERT INTO login_attempts (email, ip, succeeded, at) VALUES ($1, $2, $3, $4)")
         .bind(email)
         .bind(ip)
         .bind(ok as i64)
         .bind(db::now())
-        .execute(db)
+        .execute(&mut *tx)
         .await
         .map_err(|_| LoginError::Storage)?;
-    let Some((user_id, _, _, epoch)) = row.filter(|_| ok) else {
+    let signed_in = row.filter(|_| ok);
+    match &signed_in {
+        Some((user_id, ..)) => audit(&mut *tx, Some(*user_id), "login", email, "", ip).await,
+        None => audit(&mut *tx, None, "login_failed", email, "", ip).await,
+    }
+    .map_err(|_| LoginError::Storage)?;
+    tx.commit().await.map_err(|_| LoginError::Storage)?;
+    let Some((user_id, _, _, epoch)) = signed_in else {
         metrics::counter!(crate::server::telemetry::LOGIN_FAILURES, "reason" => "wrong_credentials").increment(1);
-        audit(db, None, "login_failed", email, "", ip).await;
         return Err(LoginError::WrongCredentials);
     };
     // A new session id at sign-in: a session fixed before it is worth nothing after.
@@ -91,7 +101,6 @@ pub async fn sign_in(
         .insert(EPOCH_KEY, epoch)
         .await
         .map_err(|_| LoginError::Storage)?;
-    audit(db, Some(user_id), "login", email, "", ip).await;
     Ok(user_id)
 }
 
@@ -139,8 +148,8 @@ pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Appends to the audit log; failures are logged, never shown to the user. `db` is the pool,
-/// or an action's transaction when the entry must exist exactly when the action does.
+/// Appends to the audit log, in the transaction of the action it records (`db` is that
+/// transaction), so no action happens without its entry: a failure fails the action.
 pub async fn audit<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     actor: Option<i64>,
@@ -148,8 +157,8 @@ pub async fn audit<'e>(
     target: &str,
     detail: &str,
     ip: &str,
-) {
-    let r = sqlx::query("INSERT INTO audit_log (at, actor_user_id, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6)")
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_log (at, actor_user_id, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(db::now())
         .bind(actor)
         .bind(action)
@@ -157,8 +166,6 @@ pub async fn audit<'e>(
         .bind(detail)
         .bind(ip)
         .execute(db)
-        .await;
-    if let Err(e) = r {
-        tracing::error!(error = %e, action, "audit write failed");
-    }
+        .await?;
+    Ok(())
 }
