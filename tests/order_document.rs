@@ -446,7 +446,7 @@ async fn the_order_pdf_has_the_header_and_lines_and_only_its_supplier_gets_it() 
         .text()
         .await
         .unwrap();
-    assert!(list.contains(&format!("href=\"/orders/{p7}/pdf\"")));
+    assert!(list.contains(&format!("action=\"/orders/{p7}/pdf\"")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,8 +111,11 @@ pub fn OrderList() -> impl IntoView {
                                     <tbody>
                                         {p.orders.into_iter().map(|o| view! {
                                             <tr data-order=o.name.clone()>
-                                                <td data-label="PO"><a href=format!("/orders/{}", o.id)>{o.name.clone()}</a>" "<a class="pdf no-print" href=format!("/orders/{}/pdf", o.id) download aria-label=format!("{} as PDF", o.name)>"PDF"</a><div class="sub">{o.supplier_name.clone()}</div>
-                                                    {o.company_name.clone().map(|c| view! { <div class="sub" data-testid="order-company">{c}{o.ship_to_name.clone().map(|s| format!(" · to {s}"))}</div> })}</td>
+                                                <td data-label="PO"><a href=format!("/orders/{}", o.id)>{o.name.clone()}</a>
+                                                    // A GET form, not a link: the row keeps one link, to the order.
+                                                    <form method="get" action=format!("/orders/{}/pdf", o.id) class="pdf no-print"><button type="submit" aria-label=format!("{} as PDF", o.name)>"PDF"</button></form>
+                                                    <div class="sub">{o.supplier_name.clone()}</div>
+                                                    {o.company_name.clone().map(|c| view! { <div class="origin" data-testid="order-company">{c}{o.ship_to_name.clone().map(|s| format!(" · to {s}"))}</div> })}</td>
                                                 <td data-label="Status"><StatusBadge status=o.status/></td>
                                                 <td data-label="Ordered">{o.date_order.as_deref().map(day)}</td>
                                                 <td data-label="Next due">{o.next_due.as_deref().map(day)}</td>
