@@ -144,6 +144,7 @@ pub async fn header(
 
 /// The companies and ship-to plants of the orders the user sees, for the inbox's filters.
 pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx::Error> {
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(Option<i64>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT DISTINCT h.company_odoo_id, h.company_name, h.ship_to_key, h.ship_to_name
          FROM order_headers h JOIN purchase_orders o ON o.id = h.order_id

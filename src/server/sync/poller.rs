@@ -583,6 +583,7 @@ struct StoredLine {
 }
 
 /// Stores one order and its lines; returns whether Odoo changed it after the supplier answered.
+#[allow(clippy::too_many_arguments)] // the order as read, and what the page read around it
 async fn store_order(
     db: &Db,
     supplier_id: i64,
