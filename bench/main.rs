@@ -45,7 +45,7 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0),
     ));
-    // MILLRACE_BENCH_ONLY=inbox,writes,sync,bundle runs some of them (the default: all).
+    // MILLRACE_BENCH_ONLY=inbox,writes,pdf,sync,bundle runs some of them (the default: all).
     let only = std::env::var("MILLRACE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
     if run("bundle") {
@@ -62,6 +62,12 @@ async fn main() {
         if run("writes") {
             durable_writes(&mut out, &small, dir.path()).await;
         }
+    }
+
+    // One order of 200 lines as a PDF.
+    if run("pdf") {
+        let one = start_double(1, 200).await;
+        order_pdf(&mut out, &one, dir.path()).await;
     }
 
     // 10,000 orders, 100,000 lines.
@@ -409,20 +415,7 @@ async fn durable_writes(out: &mut Report, d: &RunningDouble, dir: &std::path::Pa
             .unwrap();
         let one = raw_commits(&db, 1).await;
         let hundred = raw_commits(&db, 100).await;
-        let (user_id, supplier_id): (i64, i64) =
-            sqlx::query_as("SELECT id, supplier_id FROM users WHERE email = 'ana@gemini.example'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        let user = CurrentUser {
-            id: user_id,
-            email: "ana@gemini.example".into(),
-            display_name: "Ana".into(),
-            role: Role::SupplierAdmin,
-            supplier_id: Some(supplier_id),
-            supplier_name: Some("Gemini Furniture".into()),
-            time_zone: "UTC".into(),
-        };
+        let user = ana(&db).await;
         let ids: Vec<(i64,)> =
             sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = 1 ORDER BY id")
                 .fetch_all(&db)
@@ -491,6 +484,24 @@ async fn durable_writes(out: &mut Report, d: &RunningDouble, dir: &std::path::Pa
         db.close().await;
     }
     out.line("");
+}
+
+/// The demo supplier admin of Gemini Furniture, as the server functions see her.
+async fn ana(db: &Db) -> CurrentUser {
+    let (user_id, supplier_id): (i64, i64) =
+        sqlx::query_as("SELECT id, supplier_id FROM users WHERE email = 'ana@gemini.example'")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    CurrentUser {
+        id: user_id,
+        email: "ana@gemini.example".into(),
+        display_name: "Ana".into(),
+        role: Role::SupplierAdmin,
+        supplier_id: Some(supplier_id),
+        supplier_name: Some("Gemini Furniture".into()),
+        time_zone: "UTC".into(),
+    }
 }
 
 /// Rows per second written by one connection, `rows` per committed transaction, for 3 s.
@@ -666,6 +677,53 @@ async fn idle_sync(out: &mut Report, dir: &std::path::Path) {
     out.line(&format!(
         "## Idle sync (nothing changed in Odoo for {SETTLE_SECONDS} s and more)\n\n| Odoo calls per idle poll | per hour at 30 s | reference: a poll while the last change is recent | calls per changed order (10 changed) | target: 1 call per idle poll |\n|---|---|---|---|---|\n| {per_poll:.1} | {per_hour:.0} | {recent} | {per_changed:.1} | {} |\n",
         verdict(per_poll <= 1.0)
+    ));
+}
+
+// ------------------------------------------------------------------ order PDF
+
+/// The order document of a 200-line order, generated as `/orders/{id}/pdf` does it: the
+/// two reads (header, lines) and the rendering, timed apart, 20 times.
+async fn order_pdf(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("pdf.db").display());
+    let db = db::open(&url).await.unwrap();
+    full_sync(&db, d).await;
+    let user = ana(&db).await;
+    let (order,): (i64,) = sqlx::query_as("SELECT id FROM purchase_orders LIMIT 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let (mut reads, mut renders, mut size) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..20 {
+        let t = Instant::now();
+        let h = millrace::server::order_document::header(&db, &user, order, false)
+            .await
+            .unwrap()
+            .unwrap();
+        let detail = millrace::server::orders::detail(&db, &user, order, Default::default())
+            .await
+            .unwrap()
+            .unwrap();
+        reads.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        size = millrace::server::order_pdf::render(&h, &detail, "2026-12-01 10:00 UTC").len();
+        renders.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    reads.sort_by(f64::total_cmp);
+    renders.sort_by(f64::total_cmp);
+    out.line("## Order PDF (one order of 200 lines, generated in the request)\n");
+    out.line(
+        "| reads p50 ms | render p50 ms | render max ms | size KB | target: p50 total ≤ 200 ms |",
+    );
+    out.line("|---|---|---|---|---|");
+    let total = percentile(&reads, 0.50) + percentile(&renders, 0.50);
+    out.line(&format!(
+        "| {:.1} | {:.1} | {:.1} | {:.0} | {} |\n",
+        percentile(&reads, 0.50),
+        percentile(&renders, 0.50),
+        renders.last().copied().unwrap_or_default(),
+        size as f64 / 1024.0,
+        verdict(total <= 200.0)
     ));
 }
 

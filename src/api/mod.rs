@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod connection;
 pub mod exceptions;
+pub mod order_document;
 pub mod orders;
 pub mod performance;
 pub mod shipments;

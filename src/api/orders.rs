@@ -19,6 +19,12 @@ pub struct OrderFilter {
     /// `YYYY-MM-DD`: only orders with a line due on or before this day.
     pub due_before: String,
     pub page: i64,
+    /// The ordering company's Odoo id, or empty.
+    #[serde(default)]
+    pub company: String,
+    /// A ship-to plant (`order_headers.ship_to_key`), or empty.
+    #[serde(default)]
+    pub plant: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +38,11 @@ pub struct OrderSummary {
     pub amount_total: String,
     pub currency: String,
     pub line_count: i64,
+    /// Which company ordered and where the goods go (not set on an Odoo without them).
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub ship_to_name: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

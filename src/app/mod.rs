@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod buyer;
 mod login;
+pub(crate) mod order_document;
 mod orders;
 mod password_reset;
 mod performance;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use super::order_document::{OrderHeaderPanel, OriginFilters};
 use super::{CsrfField, IdempotencyField};
 use crate::api::orders::{
     get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter,
@@ -27,6 +28,8 @@ pub fn OrderList() -> impl IntoView {
             status: q.get("status").unwrap_or_default(),
             due_before: q.get("due_before").unwrap_or_default(),
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+            company: q.get("company").unwrap_or_default(),
+            plant: q.get("plant").unwrap_or_default(),
         })
     };
     let page = Resource::new(filter, list_orders);
@@ -41,6 +44,11 @@ pub fn OrderList() -> impl IntoView {
         }
         if !f.due_before.is_empty() {
             pairs.push(("due_before", f.due_before.clone()));
+        }
+        for (k, v) in [("company", &f.company), ("plant", &f.plant)] {
+            if !v.is_empty() {
+                pairs.push((k, v.clone()));
+            }
         }
         if page_no > 1 {
             pairs.push(("page", page_no.to_string()));
@@ -76,6 +84,7 @@ pub fn OrderList() -> impl IntoView {
                 <label for="due_before">"Due by"</label>
                 <input id="due_before" name="due_before" type="date" value=move || filter().due_before/>
             </div>
+            <OriginFilters company=Signal::derive(move || filter().company) plant=Signal::derive(move || filter().plant)/>
             <button type="submit">"Apply"</button>
         </form>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading orders…"</p> }>
@@ -102,7 +111,11 @@ pub fn OrderList() -> impl IntoView {
                                     <tbody>
                                         {p.orders.into_iter().map(|o| view! {
                                             <tr data-order=o.name.clone()>
-                                                <td data-label="PO"><a href=format!("/orders/{}", o.id)>{o.name.clone()}</a><div class="sub">{o.supplier_name.clone()}</div></td>
+                                                <td data-label="PO"><a href=format!("/orders/{}", o.id)>{o.name.clone()}</a>
+                                                    // A GET form, not a link: the row keeps one link, to the order.
+                                                    <form method="get" action=format!("/orders/{}/pdf", o.id) class="pdf no-print"><button type="submit" aria-label=format!("{} as PDF", o.name)>"PDF"</button></form>
+                                                    <div class="sub">{o.supplier_name.clone()}</div>
+                                                    {o.company_name.clone().map(|c| view! { <div class="origin" data-testid="order-company">{c}{o.ship_to_name.clone().map(|s| format!(" · to {s}"))}</div> })}</td>
                                                 <td data-label="Status"><StatusBadge status=o.status/></td>
                                                 <td data-label="Ordered">{o.date_order.as_deref().map(day)}</td>
                                                 <td data-label="Next due">{o.next_due.as_deref().map(day)}</td>
@@ -234,6 +247,7 @@ fn OrderView(
             }}</dd></div>
             <div><dt>"Tolerance"</dt><dd>{format!("±{} days, ±{}% quantity: proposals inside are accepted at once", order.tolerance_days, order.tolerance_percent)}</dd></div>
         </dl>
+        <OrderHeaderPanel order_id=order.id/>
         {order.change_summary.clone().map(|c| view! {
             <div class="banner warn" role="status" data-testid="changed-in-odoo">
                 <strong>"The buyer changed this order after your answer: "</strong>{c}

@@ -146,6 +146,7 @@ pub fn NewShipment() -> impl IntoView {
         <p><a href="/shipments">"← Shipment notices"</a></p>
         <h1>"Announce a shipment"</h1>
         <ReceiptNotice/>
+        <super::order_document::DestinationSplit orders=Signal::derive(chosen)/>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading your open lines…"</p> }>
             {move || lines.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),

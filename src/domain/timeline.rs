@@ -30,7 +30,7 @@ impl EventGroup {
     pub fn of(kind: &str) -> Self {
         match kind {
             "viewed" | "acknowledged" | "line_answered" | "shipment_announced"
-            | "shipment_cancelled" | "document_attached" => EventGroup::Supplier,
+            | "shipment_cancelled" | "document_attached" | "reference_set" => EventGroup::Supplier,
             "proposal_approved" | "proposal_rejected" | "conflict_resolved" => EventGroup::Buyer,
             "delivered_to_odoo" | "delivery_failed" | "conflict" => EventGroup::Delivery,
             "received" | "discrepancy" => EventGroup::Receipt,
@@ -92,6 +92,7 @@ mod tests {
             ("shipment_announced", EventGroup::Supplier),
             ("shipment_cancelled", EventGroup::Supplier),
             ("document_attached", EventGroup::Supplier),
+            ("reference_set", EventGroup::Supplier),
             ("proposal_approved", EventGroup::Buyer),
             ("proposal_rejected", EventGroup::Buyer),
             ("conflict_resolved", EventGroup::Buyer),

@@ -125,6 +125,8 @@ pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The id of the "Receipts" operation type (`stock.picking.type`) the seed creates.
 pub const RECEIPTS_TYPE: i64 = 1;
+/// The company orders belong to unless they name another (jsonrpc/14: company 1).
+pub const MAIN_COMPANY: i64 = 1;
 
 impl Env {
     pub fn new(version: u8, modules: Modules) -> Self {
@@ -284,6 +286,16 @@ impl Env {
                     .sum();
                 json!((total * 100.0).round() / 100.0)
             }
+            // The double models no taxes (no account.tax): the untaxed amount is the total.
+            ("purchase.order", "amount_tax") => json!(0.0),
+            // Related to the user's partner in Odoo (res.users inherits res.partner).
+            ("res.users", "email" | "phone") => rec
+                .get("partner_id")
+                .and_then(Value::as_i64)
+                .and_then(|p| self.get("res.partner", p))
+                .and_then(|p| p.get(field).cloned())
+                .filter(|v| !v.is_null())
+                .unwrap_or(Value::Bool(false)),
             ("purchase.order", "receipt_status") => {
                 let states: Vec<&str> = self
                     .children_of("stock.picking", "purchase_id", id)
@@ -363,7 +375,16 @@ impl Env {
                 None => name.to_string(),
             },
             "mail.message" | "stock.move.line" => format!("{model},{id}"),
-            "stock.picking.type" => format!("My Company: {name}"),
+            // "YourCompany: Receipts" (jsonrpc/14: the warehouse's name, then the type's).
+            "stock.picking.type" => match rec.get("warehouse_id").and_then(Value::as_i64) {
+                Some(w) => format!("{}: {name}", self.display_name("stock.warehouse", w)),
+                None => format!("My Company: {name}"),
+            },
+            // addons/account/models/account_incoterms.py: the code in brackets, then the name.
+            "account.incoterms" => match rec.get("code").and_then(Value::as_str) {
+                Some(code) => format!("[{code}] {name}"),
+                None => name.to_string(),
+            },
             _ => name.to_string(),
         }
     }
@@ -891,9 +912,16 @@ impl Env {
                 rec.entry("state").or_insert(json!("draft"));
                 rec.entry("date_order").or_insert(json!(now));
                 rec.entry("currency_id").or_insert(json!(1));
+                rec.entry("company_id").or_insert(json!(MAIN_COMPANY));
                 if self.schema.modules.stock {
-                    // purchase_stock's "Deliver To": the warehouse's receipts.
-                    rec.entry("picking_type_id").or_insert(json!(RECEIPTS_TYPE));
+                    // purchase_stock's "Deliver To": the receipts of the company's warehouse.
+                    let company = rec.get("company_id").and_then(Value::as_i64);
+                    let receipts = self
+                        .table("stock.warehouse")
+                        .find(|(_, w)| w.get("company_id").and_then(Value::as_i64) == company)
+                        .and_then(|(_, w)| w.get("in_type_id").and_then(Value::as_i64))
+                        .unwrap_or(RECEIPTS_TYPE);
+                    rec.entry("picking_type_id").or_insert(json!(receipts));
                 }
             }
             "purchase.order.line" => {
@@ -1088,7 +1116,7 @@ impl Env {
             ("state", json!("assigned")),
             ("purchase_id", json!(id)),
             ("picking_type_code", json!("incoming")),
-            ("picking_type_id", json!(RECEIPTS_TYPE)),
+            ("picking_type_id", self.raw(po, id, "picking_type_id")),
         ] {
             picking.insert(k.into(), v);
         }

@@ -63,7 +63,13 @@ pub static MODELS: &[Model] = &[
             ("email", Char),
             ("phone", Char),
             ("ref", Char),
+            ("street", Char),
+            ("street2", Char),
+            ("zip", Char),
             ("city", Char),
+            ("country_id", Many2one("res.country")),
+            ("vat", Char),
+            ("company_id", Many2one("res.company")),
             ("active", Boolean),
             ("create_date", Datetime),
             ("write_date", Datetime),
@@ -79,9 +85,60 @@ pub static MODELS: &[Model] = &[
             ("login", Char),
             ("partner_id", Many2one("res.partner")),
             ("tz", Char),
+            // Related to the partner's in Odoo (res.users inherits res.partner): see Env::raw.
+            ("email", Char),
+            ("phone", Char),
+            ("company_id", Many2one("res.company")),
+            ("company_ids", Many2many("res.company")),
             ("write_date", Datetime),
         ],
         required: &["login"],
+        restricted: false,
+    },
+    Model {
+        name: "res.company",
+        description: "Companies",
+        fields: &[
+            ("name", Char),
+            ("partner_id", Many2one("res.partner")),
+            ("street", Char),
+            ("street2", Char),
+            ("zip", Char),
+            ("city", Char),
+            ("country_id", Many2one("res.country")),
+            ("vat", Char),
+            ("email", Char),
+            ("phone", Char),
+            ("write_date", Datetime),
+        ],
+        required: &["name"],
+        restricted: false,
+    },
+    // Not recorded: the comodel of res.partner.country_id and res.company.country_id in the
+    // recorded fields; `name` and `code` as odoo/addons/base/models/res_country.py defines them.
+    Model {
+        name: "res.country",
+        description: "Country",
+        fields: &[("name", Char), ("code", Char)],
+        required: &["name"],
+        restricted: false,
+    },
+    // Not recorded: the comodel of purchase.order.payment_term_id in the recorded fields;
+    // `name` as addons/account/models/account_payment_term.py defines it.
+    Model {
+        name: "account.payment.term",
+        description: "Payment Terms",
+        fields: &[("name", Char)],
+        required: &["name"],
+        restricted: false,
+    },
+    // Not recorded: the comodel of purchase.order.incoterm_id in the recorded fields; `code`
+    // and `name` as addons/account/models/account_incoterms.py defines them.
+    Model {
+        name: "account.incoterms",
+        description: "Incoterms",
+        fields: &[("name", Char), ("code", Char)],
+        required: &["name", "code"],
         restricted: false,
     },
     Model {
@@ -156,6 +213,7 @@ pub static MODELS: &[Model] = &[
             ("date_planned", Datetime),
             ("currency_id", Many2one("res.currency")),
             ("amount_untaxed", Float),
+            ("amount_tax", Float),
             ("amount_total", Float),
             ("order_line", One2many("purchase.order.line", "order_id")),
             ("picking_ids", One2many("stock.picking", "purchase_id")),
@@ -163,6 +221,12 @@ pub static MODELS: &[Model] = &[
             ("user_id", Many2one("res.users")),
             ("origin", Char),
             ("note", Text),
+            ("company_id", Many2one("res.company")),
+            ("picking_type_id", Many2one("stock.picking.type")),
+            ("dest_address_id", Many2one("res.partner")),
+            ("payment_term_id", Many2one("account.payment.term")),
+            ("incoterm_id", Many2one("account.incoterms")),
+            ("incoterm_location", Char),
             ("create_date", Datetime),
             ("write_date", Datetime),
         ],
@@ -303,8 +367,27 @@ pub static MODELS: &[Model] = &[
     Model {
         name: "stock.picking.type",
         description: "Picking Type",
-        fields: &[("name", Char), ("code", Selection(PICKING_TYPE_CODES))],
+        fields: &[
+            ("name", Char),
+            ("code", Selection(PICKING_TYPE_CODES)),
+            ("warehouse_id", Many2one("stock.warehouse")),
+            ("company_id", Many2one("res.company")),
+        ],
         required: &["name"],
+        restricted: true,
+    },
+    Model {
+        name: "stock.warehouse",
+        description: "Warehouse",
+        fields: &[
+            ("name", Char),
+            ("code", Char),
+            ("company_id", Many2one("res.company")),
+            ("partner_id", Many2one("res.partner")),
+            ("in_type_id", Many2one("stock.picking.type")),
+            ("write_date", Datetime),
+        ],
+        required: &["name", "code"],
         restricted: true,
     },
     Model {
@@ -393,6 +476,7 @@ const RECORDED_19: &[(&str, &str)] = &[
     ("res.partner", include_str!("fields/res.partner.json")),
     ("res.users", include_str!("fields/res.users.json")),
     ("res.currency", include_str!("fields/res.currency.json")),
+    ("res.company", include_str!("fields/res.company.json")),
     ("uom.uom", include_str!("fields/uom.uom.json")),
     ("product.product", include_str!("fields/product.product.json")),
     ("product.supplierinfo", include_str!("fields/product.supplierinfo.json")),
@@ -402,26 +486,61 @@ const RECORDED_19: &[(&str, &str)] = &[
     ("stock.move", include_str!("fields/stock.move.json")),
     ("stock.move.line", include_str!("fields/stock.move.line.json")),
     ("stock.lot", include_str!("fields/stock.lot.json")),
+    (
+        "stock.warehouse",
+        include_str!("fields/stock.warehouse.json"),
+    ),
+    (
+        "stock.picking.type",
+        include_str!("fields/stock.picking.type.json"),
+    ),
     ("mail.message", include_str!("fields/mail.message.json")),
     ("ir.attachment", include_str!("fields/ir.attachment.json")),
 ];
 
-/// The 17.0 recordings. res.users and res.currency were not recorded on 17: the 19 lists
-/// stand in for them (the portal reads only `login`, `name`, `symbol`, there on both).
+/// The 17.0 recordings. res.users, res.currency, res.company and stock.picking.type were
+/// not recorded on 17: the 19 lists stand in for them (the portal reads only `login`,
+/// `name`, `email`, `phone`, `symbol`, the company's name, address and VAT, and the type's
+/// `warehouse_id`, fields both versions define in base and stock).
 const RECORDED_17: &[(&str, &str)] = &[
     ("res.partner", include_str!("fields/v17/res.partner.json")),
     ("uom.uom", include_str!("fields/v17/uom.uom.json")),
     ("uom.category", include_str!("fields/v17/uom.category.json")),
-    ("product.product", include_str!("fields/v17/product.product.json")),
-    ("product.supplierinfo", include_str!("fields/v17/product.supplierinfo.json")),
-    ("purchase.order", include_str!("fields/v17/purchase.order.json")),
-    ("purchase.order.line", include_str!("fields/v17/purchase.order.line.json")),
-    ("stock.picking", include_str!("fields/v17/stock.picking.json")),
+    (
+        "product.product",
+        include_str!("fields/v17/product.product.json"),
+    ),
+    (
+        "product.supplierinfo",
+        include_str!("fields/v17/product.supplierinfo.json"),
+    ),
+    (
+        "purchase.order",
+        include_str!("fields/v17/purchase.order.json"),
+    ),
+    (
+        "purchase.order.line",
+        include_str!("fields/v17/purchase.order.line.json"),
+    ),
+    (
+        "stock.picking",
+        include_str!("fields/v17/stock.picking.json"),
+    ),
     ("stock.move", include_str!("fields/v17/stock.move.json")),
-    ("stock.move.line", include_str!("fields/v17/stock.move.line.json")),
+    (
+        "stock.move.line",
+        include_str!("fields/v17/stock.move.line.json"),
+    ),
     ("stock.lot", include_str!("fields/v17/stock.lot.json")),
+    (
+        "stock.warehouse",
+        include_str!("fields/v17/stock.warehouse.json"),
+    ),
     ("mail.message", include_str!("fields/v17/mail.message.json")),
-    ("ir.attachment", include_str!("fields/v17/ir.attachment.json")),
+    (
+        "ir.attachment",
+        include_str!("fields/v17/ir.attachment.json"),
+    ),
 ];
 
 /// The installed modules recorded with each set (VERSION.json).
@@ -463,20 +582,23 @@ const STOCK_MODELS: &[&str] = &[
     "stock.move.line",
     "stock.lot",
     "stock.picking.type",
+    "stock.warehouse",
 ];
 
 /// Fields `stock` and `purchase_stock` add to the purchase and product models
 /// (odoo/odoo addons/purchase_stock/models/purchase_order.py and purchase_order_line.py,
 /// addons/stock/models/product.py and res_partner.py), removed without Inventory. Fields
-/// the portal never touches may stay as recorded.
+/// the portal never touches may stay as recorded. Of the order's header, the recorded
+/// json2/doc/purchase.order.json names `purchase_stock` as the module of
+/// `incoterm_location` and `picking_type_id`, and `purchase` as that of `dest_address_id`
+/// (which stays).
 const STOCK_FIELDS: &[(&str, &[&str])] = &[
     (
         "purchase.order",
         &[
-            "incoterms_location",
+            "incoterm_location",
             "incoming_picking_count",
             "picking_ids",
-            "dest_address_id",
             "picking_type_id",
             "default_location_dest_id_usage",
             "group_id",
@@ -534,6 +656,8 @@ pub const RENAMES_BEFORE_19: &[(&str, &str, &str)] = &[
     ("purchase.order.line", "product_uom_id", "product_uom"),
     ("purchase.order.line", "tax_ids", "taxes_id"),
     ("product.supplierinfo", "product_uom_id", "product_uom"),
+    // v17/fields/DIFF-vs-19.md: `notes` only in 17, `note` only in 19, both "Terms and Conditions".
+    ("purchase.order", "note", "notes"),
 ];
 
 fn parse_type(f: &serde_json::Value) -> FieldType {
@@ -639,7 +763,10 @@ impl Schema {
             let present = match m.name {
                 "uom.category" => version < 19,
                 "stock.picking.type" => modules.stock,
-                "ir.module.module" => true,
+                "ir.module.module"
+                | "res.country"
+                | "account.payment.term"
+                | "account.incoterms" => true,
                 _ => false,
             };
             if present {

@@ -1,6 +1,7 @@
-//! Demo data for the double: a believable manufacturer's purchasing (six vendors with
-//! contacts, 60 products with vendor pricelists, 200 purchase orders in mixed states, some
-//! lot- and serial-tracked products). Deterministic: the same seed gives the same records.
+//! Demo data for the double: a believable manufacturer's purchasing (two companies with a
+//! warehouse each, six vendors with contacts, 60 products with vendor pricelists, 200
+//! purchase orders in mixed states and 8 of the second company, some lot- and
+//! serial-tracked products). Deterministic: the same seed gives the same records.
 
 use serde_json::{json, Map, Value};
 
@@ -128,20 +129,14 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
             ("active", json!(true)),
         ]),
     );
-    env.insert(
-        "res.partner",
-        rec(&[
-            ("id", json!(1)),
-            ("name", json!("My Company (San Francisco)")),
-            ("is_company", json!(true)),
-            ("active", json!(true)),
-        ]),
-    );
+    companies(env);
     env.insert(
         "res.partner",
         rec(&[
             ("id", json!(3)),
             ("name", json!("Mitchell Admin")),
+            ("email", json!("admin@yourcompany.example.com")),
+            ("phone", json!("+1 555-555-5555")),
             ("active", json!(true)),
         ]),
     );
@@ -171,16 +166,43 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
             ("partner_id", json!(4)),
         ]),
     );
-    // The operation type receipts use, where Inventory is installed.
+    // Each company's warehouse and the operation type its receipts use, where Inventory
+    // is installed (jsonrpc/14: warehouse 1 "YourCompany" of company 1 receiving with
+    // type 1, warehouse 2 "My Company (Chicago)" of company 3 receiving with type 9).
     if env.schema.modules.stock {
-        env.insert(
-            "stock.picking.type",
-            rec(&[
-                ("id", json!(super::env::RECEIPTS_TYPE)),
-                ("name", json!("Receipts")),
-                ("code", json!("incoming")),
-            ]),
-        );
+        for (warehouse, name, code, company, partner, receipts) in [
+            (1, "YourCompany", "WH", 1, 1, super::env::RECEIPTS_TYPE),
+            (
+                2,
+                "My Company (Chicago)",
+                "My Co",
+                SECOND_COMPANY,
+                5,
+                SECOND_COMPANY_RECEIPTS,
+            ),
+        ] {
+            env.insert(
+                "stock.warehouse",
+                rec(&[
+                    ("id", json!(warehouse)),
+                    ("name", json!(name)),
+                    ("code", json!(code)),
+                    ("company_id", json!(company)),
+                    ("partner_id", json!(partner)),
+                    ("in_type_id", json!(receipts)),
+                ]),
+            );
+            env.insert(
+                "stock.picking.type",
+                rec(&[
+                    ("id", json!(receipts)),
+                    ("name", json!("Receipts")),
+                    ("code", json!("incoming")),
+                    ("warehouse_id", json!(warehouse)),
+                    ("company_id", json!(company)),
+                ]),
+            );
+        }
     }
     // Units of measure categories exist before 19 (v17/jsonrpc/80).
     if env.version < 19 {
@@ -226,10 +248,119 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
     });
 }
 
+/// The second company of the recorded Odoo (jsonrpc/14: "My Company (Chicago)", id 3, its
+/// warehouse 2 receiving with operation type 9).
+pub const SECOND_COMPANY: i64 = 3;
+pub const SECOND_COMPANY_RECEIPTS: i64 = 9;
+/// A customer's address some demo orders are drop-shipped to.
+pub const DROP_SHIP_PARTNER: i64 = 6;
+/// Payment terms and incoterms the demo orders use (the double's own ids; names and codes
+/// as addons/account/data ships them).
+pub const PAYMENT_TERM_30_DAYS: i64 = 4;
+pub const INCOTERM_FCA: i64 = 2;
+
+/// The two companies with their addresses, and the countries, payment terms and
+/// incoterms orders name.
+fn companies(env: &mut Env) {
+    env.insert(
+        "res.country",
+        rec(&[
+            ("id", json!(233)),
+            ("name", json!("United States")),
+            ("code", json!("US")),
+        ]),
+    );
+    for (id, name) in [(1, "Immediate Payment"), (PAYMENT_TERM_30_DAYS, "30 Days")] {
+        env.insert(
+            "account.payment.term",
+            rec(&[("id", json!(id)), ("name", json!(name))]),
+        );
+    }
+    for (id, code, name) in [
+        (1, "EXW", "EX WORKS"),
+        (INCOTERM_FCA, "FCA", "FREE CARRIER"),
+        (9, "DAP", "DELIVERED AT PLACE"),
+    ] {
+        env.insert(
+            "account.incoterms",
+            rec(&[
+                ("id", json!(id)),
+                ("code", json!(code)),
+                ("name", json!(name)),
+            ]),
+        );
+    }
+    // Company 1 and its partner 1 as recorded (jsonrpc/14 and 22 name them); the address
+    // is the one Odoo's demo data gives "My Company (San Francisco)".
+    let companies = [
+        (
+            1,
+            1,
+            "My Company (San Francisco)",
+            "250 Executive Park Blvd, Suite 3400",
+            "94134",
+            "San Francisco",
+            "US12345671",
+        ),
+        (
+            SECOND_COMPANY,
+            5,
+            "My Company (Chicago)",
+            "90 Streets Avenue",
+            "60610",
+            "Chicago",
+            "US12345672",
+        ),
+    ];
+    for (company, partner, name, street, zip, city, vat) in companies {
+        env.insert(
+            "res.partner",
+            rec(&[
+                ("id", json!(partner)),
+                ("name", json!(name)),
+                ("is_company", json!(true)),
+                ("street", json!(street)),
+                ("zip", json!(zip)),
+                ("city", json!(city)),
+                ("country_id", json!(233)),
+                ("vat", json!(vat)),
+                ("active", json!(true)),
+            ]),
+        );
+        env.insert(
+            "res.company",
+            rec(&[
+                ("id", json!(company)),
+                ("name", json!(name)),
+                ("partner_id", json!(partner)),
+                ("street", json!(street)),
+                ("zip", json!(zip)),
+                ("city", json!(city)),
+                ("country_id", json!(233)),
+                ("vat", json!(vat)),
+            ]),
+        );
+    }
+    env.insert(
+        "res.partner",
+        rec(&[
+            ("id", json!(DROP_SHIP_PARTNER)),
+            ("name", json!("Deco Addict")),
+            ("is_company", json!(true)),
+            ("street", json!("77 Santa Barbara Rd")),
+            ("zip", json!("94523")),
+            ("city", json!("Pleasant Hill")),
+            ("country_id", json!(233)),
+            ("active", json!(true)),
+        ]),
+    );
+}
+
 /// The demo company: vendors, products, pricelists and 200 purchase orders.
 pub fn demo(env: &mut Env) {
     catalogue(env);
     demo_orders(env);
+    second_company_orders(env);
 }
 
 /// Benchmark data: the demo's vendors and products, and `orders` confirmed purchase
@@ -394,13 +525,21 @@ fn demo_orders(env: &mut Env) {
                 "date_planned": fmt(planned),
             }]));
         }
-        let vals = json!({
+        if i == 6 {
+            // Odoo prints section and note lines between the goods (by sequence; created
+            // after the goods, so the order's first line by id is still one with goods).
+            let planned = lines[0][2]["date_planned"].clone();
+            lines.push(json!([0, 0, {"display_type": "line_section", "name": "Workshop B", "sequence": 1, "date_planned": planned}]));
+            lines.push(json!([0, 0, {"display_type": "line_note", "name": "Deliver on pallets, 1.2 m high at most", "sequence": 11, "date_planned": planned}]));
+        }
+        let mut vals = json!({
             "name": format!("P{:05}", i + 1),
             "partner_id": vendor,
             "date_order": fmt(ordered),
             "user_id": 2,
             "order_line": lines,
         });
+        header_terms(env, &mut vals, i);
         let mut params = Map::new();
         params.insert("vals_list".into(), json!([vals]));
         let created = env
@@ -456,6 +595,80 @@ fn demo_orders(env: &mut Env) {
                 .expect("seed receipt");
             }
         }
+    }
+}
+
+/// Varied terms on the demo orders, only in fields this double's Odoo has: payment terms,
+/// incoterm and its location, the vendor's reference, terms and conditions, and one order
+/// drop-shipped to a customer (P00007, Gemini Furniture's).
+fn header_terms(env: &Env, vals: &mut Value, i: i64) {
+    let po = super::schema::model("purchase.order").expect("schema");
+    let mut set = |field: &str, value: Value| {
+        if env.schema.field(po, field).is_some() {
+            vals[super::schema::wire_field(env.version, "purchase.order", field)] = value;
+        }
+    };
+    match i % 4 {
+        0 | 2 => set("payment_term_id", json!(PAYMENT_TERM_30_DAYS)),
+        1 => set("payment_term_id", json!(1)),
+        _ => {}
+    }
+    if i % 3 == 0 {
+        set("incoterm_id", json!(INCOTERM_FCA));
+        set("incoterm_location", json!("Antwerp port"));
+    }
+    if i % 5 == 0 {
+        set("partner_ref", json!(format!("SO-{:04}", 7000 + i)));
+    }
+    if i % 2 == 0 {
+        set("note", json!("Deliveries Monday to Friday, 7:00 to 15:00. Quote the PO number on every delivery note."));
+    }
+    if i == 6 {
+        set("dest_address_id", json!(DROP_SHIP_PARTNER));
+    }
+}
+
+/// Orders of the second company for the first two demo vendors (Gemini Furniture and Wood
+/// Corner), received at its own warehouse: P00201..P00208.
+fn second_company_orders(env: &mut Env) {
+    let now = chrono::Utc::now().naive_utc();
+    let fmt = |d: chrono::NaiveDateTime| d.format(super::env::DATETIME_FORMAT).to_string();
+    let admin = env.users[0].clone();
+    for k in 0..8i64 {
+        let (vendor, _, _) = DEMO_VENDORS[(k % 2) as usize];
+        let product = FIRST_PRODUCT_ID + (k * 5) % PRODUCTS.len() as i64;
+        let planned = (now + chrono::Duration::days(5 + k))
+            .date()
+            .and_hms_opt(8, 0, 0)
+            .expect("valid time");
+        let mut vals = json!({
+            "name": format!("P{:05}", 201 + k),
+            "partner_id": vendor,
+            "company_id": SECOND_COMPANY,
+            "date_order": fmt(now - chrono::Duration::hours(3 * (8 - k))),
+            "user_id": 2,
+            "order_line": [[0, 0, {
+                "product_id": product,
+                "product_qty": (10 * (1 + k)) as f64,
+                "price_unit": ((product * 37) % 400) as f64 / 4.0 + 2.5,
+                "date_planned": fmt(planned),
+            }]],
+        });
+        header_terms(env, &mut vals, k + 1);
+        let mut params = Map::new();
+        params.insert("vals_list".into(), json!([vals]));
+        let created = env
+            .execute(&admin, "purchase.order", "create", None, params)
+            .expect("seed order");
+        let id = created[0].as_i64().expect("id");
+        env.execute(
+            &admin,
+            "purchase.order",
+            "button_confirm",
+            Some(vec![id]),
+            Map::new(),
+        )
+        .expect("seed confirm");
     }
 }
 

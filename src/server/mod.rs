@@ -13,6 +13,8 @@ pub mod exceptions;
 pub mod idempotency;
 pub mod notify;
 pub mod odoo;
+pub mod order_document;
+pub mod order_pdf;
 pub mod orders;
 pub mod performance;
 pub mod problem;
@@ -122,6 +124,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             "/shipments/{id}/documents/{document}",
             get(documents::download),
         )
+        .route("/orders/{id}/pdf", get(order_pdf::download))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -134,6 +134,8 @@ struct SummaryRow {
     amount_total: String,
     currency: String,
     line_count: i64,
+    company_name: Option<String>,
+    ship_to_name: Option<String>,
 }
 
 /// A LIKE pattern for "contains `q`", case-folded, its wildcards taken literally (the
@@ -194,6 +196,7 @@ pub async fn list(
             "EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= {p})"
         ));
     }
+    crate::server::order_document::origin_clauses(filter, &mut args, &mut clauses);
     if !statuses.is_empty() {
         let list: Vec<String> = statuses
             .iter()
@@ -215,10 +218,12 @@ pub async fn list(
         "SELECT o.id, o.name, o.status, s.name AS supplier_name, o.date_order,
                 (SELECT MIN(l.date_planned) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS next_due,
                 o.amount_total, o.currency,
-                (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS line_count
+                (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = 0) AS line_count,
+                h.company_name, h.ship_to_name
          FROM (SELECT o.id FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
                WHERE {filter_sql} ORDER BY o.date_order DESC, o.id DESC LIMIT ${} OFFSET ${}) page
          JOIN purchase_orders o ON o.id = page.id JOIN suppliers s ON s.id = o.supplier_id
+         LEFT JOIN order_headers h ON h.order_id = o.id
          ORDER BY o.date_order DESC, o.id DESC",
         args.len() + 1,
         args.len() + 2
@@ -264,6 +269,8 @@ pub async fn list(
                 amount_total: r.amount_total,
                 currency: r.currency,
                 line_count: r.line_count,
+                company_name: r.company_name,
+                ship_to_name: r.ship_to_name,
             })
             .collect(),
         total,

@@ -289,6 +289,14 @@ pub async fn submit(
             Err(e) => problems.push(format!("{label}: {e}.")),
         }
     }
+    let mut notice_orders: Vec<i64> = checked.iter().map(|c| c.2).collect();
+    notice_orders.dedup();
+    if let Some(p) =
+        crate::server::order_document::one_destination_problem(&mut tx, supplier, &notice_orders)
+            .await?
+    {
+        problems.push(p);
+    }
     if !problems.is_empty() {
         return Err(ActionError::Invalid(format!(
             "Nothing was sent. Please fix: {}",

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub mod app;
 mod browser;
 pub mod process;
 #[allow(unused_imports)] // not every test binary drives a browser

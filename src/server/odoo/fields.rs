@@ -23,6 +23,9 @@ pub const STOCK_MOVE_LINE: &str = "stock.move.line";
 pub const UOM: &str = "uom.uom";
 pub const ATTACHMENT: &str = "ir.attachment";
 pub const MODULE: &str = "ir.module.module";
+pub const COMPANY: &str = "res.company";
+pub const WAREHOUSE: &str = "stock.warehouse";
+pub const PICKING_TYPE: &str = "stock.picking.type";
 
 /// What the portal does without an optional part of Odoo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,13 +36,47 @@ pub enum Optional {
     Receipts,
     /// `stock.picking.carrier_tracking_ref` (`stock_delivery`; `delivery` before 17).
     TrackingReference,
+    /// The ordering company: `purchase.order.company_id` and the company's address.
+    Company,
+    /// Where goods go: the warehouse of the order's receipt type (`purchase_stock`'s
+    /// `picking_type_id`, `stock.picking.type.warehouse_id`, the warehouse's address).
+    ShipToWarehouse,
+    /// `purchase.order.dest_address_id`, the drop-ship address (purchase).
+    DropShipAddress,
+    /// Street, postcode, country and VAT of contacts (base).
+    Addresses,
+    /// The buyer's e-mail and phone (`res.users`, from its partner).
+    BuyerContact,
+    /// `purchase.order.payment_term_id` (purchase, with account).
+    PaymentTerms,
+    /// `purchase.order.incoterm_id` (purchase).
+    Incoterm,
+    /// `purchase.order.incoterm_location` (purchase_stock).
+    IncotermLocation,
+    /// `purchase.order.partner_ref`, the vendor's own reference (purchase).
+    VendorReference,
+    /// The order's terms and conditions: `note` (19) or `notes` (17).
+    OrderNotes,
+    /// `amount_untaxed` and `amount_tax` (purchase).
+    Taxes,
 }
 
 impl Optional {
-    pub const ALL: [Optional; 3] = [
+    pub const ALL: [Optional; 14] = [
         Optional::AcknowledgedFlag,
         Optional::Receipts,
         Optional::TrackingReference,
+        Optional::Company,
+        Optional::ShipToWarehouse,
+        Optional::DropShipAddress,
+        Optional::Addresses,
+        Optional::BuyerContact,
+        Optional::PaymentTerms,
+        Optional::Incoterm,
+        Optional::IncotermLocation,
+        Optional::VendorReference,
+        Optional::OrderNotes,
+        Optional::Taxes,
     ];
 
     /// The Odoo modules that bring it, for messages.
@@ -48,6 +85,16 @@ impl Optional {
             Optional::AcknowledgedFlag => "purchase (Odoo 19)",
             Optional::Receipts => "stock + purchase_stock (Inventory)",
             Optional::TrackingReference => "stock_delivery",
+            Optional::Company | Optional::Addresses | Optional::BuyerContact => "base",
+            Optional::ShipToWarehouse | Optional::IncotermLocation => {
+                "stock + purchase_stock (Inventory)"
+            }
+            Optional::DropShipAddress
+            | Optional::Incoterm
+            | Optional::VendorReference
+            | Optional::OrderNotes
+            | Optional::Taxes => "purchase",
+            Optional::PaymentTerms => "purchase + account",
         }
     }
 
@@ -63,6 +110,21 @@ impl Optional {
             Optional::TrackingReference => {
                 "the tracking number goes into a note in the receipt's chatter instead of its Tracking Reference field"
             }
+            Optional::Company => {
+                "the order does not say which company buys (no company filter; the order document names no buying entity)"
+            }
+            Optional::ShipToWarehouse => {
+                "the ship-to is the drop-ship address when the order has one, else the ordering company's address; plants cannot be told apart"
+            }
+            Optional::DropShipAddress => "drop-ship addresses are not shown; goods go to the warehouse or the company",
+            Optional::Addresses => "addresses show the name and city only, without VAT",
+            Optional::BuyerContact => "the buyer is shown by name only, without e-mail and phone",
+            Optional::PaymentTerms => "payment terms are shown as not set",
+            Optional::Incoterm => "the incoterm is shown as not set",
+            Optional::IncotermLocation => "the incoterm's location is shown as not set",
+            Optional::VendorReference => "the supplier's own reference is neither shown nor sent to Odoo",
+            Optional::OrderNotes => "the order's terms and conditions are not shown",
+            Optional::Taxes => "only the order's total is shown, without the untaxed amount and taxes",
         }
     }
 }
@@ -100,6 +162,8 @@ macro_rules! uses {
 }
 
 use Need::Required as R;
+// The order header a supplier works from: every part optional, shown as not set without it.
+use Need::Optional as O;
 use Optional::*;
 
 /// Every field the portal reads or writes.
@@ -115,6 +179,16 @@ pub static USES: &[FieldUse] = uses! {
     PURCHASE_ORDER => ["order_line"]: R(ORDERS);
     PURCHASE_ORDER => ["write_date"]: R("changes cannot be polled");
     PURCHASE_ORDER => ["acknowledged"]: Need::Optional(AcknowledgedFlag);
+    PURCHASE_ORDER => ["company_id"]: O(Company);
+    PURCHASE_ORDER => ["picking_type_id"]: O(ShipToWarehouse);
+    PURCHASE_ORDER => ["dest_address_id"]: O(DropShipAddress);
+    PURCHASE_ORDER => ["payment_term_id"]: O(PaymentTerms);
+    PURCHASE_ORDER => ["incoterm_id"]: O(Incoterm);
+    PURCHASE_ORDER => ["incoterm_location"]: O(IncotermLocation);
+    PURCHASE_ORDER => ["partner_ref"]: O(VendorReference);
+    PURCHASE_ORDER => ["note", "notes"]: O(OrderNotes);
+    PURCHASE_ORDER => ["amount_untaxed"]: O(Taxes);
+    PURCHASE_ORDER => ["amount_tax"]: O(Taxes);
     PURCHASE_ORDER_LINE => ["order_id"]: R(LINES);
     PURCHASE_ORDER_LINE => ["sequence"]: R(LINES);
     PURCHASE_ORDER_LINE => ["display_type"]: R(LINES);
@@ -132,8 +206,25 @@ pub static USES: &[FieldUse] = uses! {
     PARTNER => ["email"]: R(VENDORS);
     PARTNER => ["city"]: R(VENDORS);
     PARTNER => ["is_company"]: R(VENDORS);
+    PARTNER => ["street"]: O(Addresses);
+    PARTNER => ["street2"]: O(Addresses);
+    PARTNER => ["zip"]: O(Addresses);
+    PARTNER => ["country_id"]: O(Addresses);
+    PARTNER => ["vat"]: O(Addresses);
     USERS => ["login"]: R(USER);
     USERS => ["name"]: R(USER);
+    USERS => ["email"]: O(BuyerContact);
+    USERS => ["phone"]: O(BuyerContact);
+    COMPANY => ["name"]: O(Company);
+    COMPANY => ["street"]: O(Company);
+    COMPANY => ["street2"]: O(Company);
+    COMPANY => ["zip"]: O(Company);
+    COMPANY => ["city"]: O(Company);
+    COMPANY => ["country_id"]: O(Company);
+    COMPANY => ["vat"]: O(Company);
+    PICKING_TYPE => ["warehouse_id"]: O(ShipToWarehouse);
+    WAREHOUSE => ["name"]: O(ShipToWarehouse);
+    WAREHOUSE => ["partner_id"]: O(ShipToWarehouse);
     PRODUCT => ["name"]: R(PRODUCTS);
     PRODUCT => ["default_code"]: R(PRODUCTS);
     PRODUCT => ["uom_id"]: R(PRODUCTS);
@@ -276,6 +367,13 @@ impl Capabilities {
 
     pub fn has(&self, model: &str, field: &str) -> bool {
         self.known.get(model).is_some_and(|f| f.contains(field))
+    }
+
+    /// The order's terms-and-conditions field: `note` (19) or `notes` (17), if any.
+    pub fn order_notes(&self) -> Option<&'static str> {
+        ["note", "notes"]
+            .into_iter()
+            .find(|n| self.has(PURCHASE_ORDER, n))
     }
 
     fn has_model(&self, model: &str) -> bool {

@@ -4,6 +4,7 @@
 
 pub mod cursor;
 pub mod lease;
+pub mod order_header;
 pub mod outbox;
 pub mod poller;
 pub mod prefill;

@@ -58,6 +58,14 @@ pub enum OutboxAction {
         lines: Vec<PrefillLine>,
         note: String,
     },
+    /// Set the order's vendor reference (`partner_ref`) to the supplier's own, if it differs.
+    SetVendorReference {
+        order_odoo_id: i64,
+        order_name: String,
+        /// Empty clears it.
+        reference: String,
+        user: String,
+    },
     /// Attach an uploaded document to the order's open receipt (or to the order when there
     /// is none) as an `ir.attachment`.
     Attach {
@@ -94,6 +102,7 @@ impl OutboxAction {
             | OutboxAction::UpdateLine { order_odoo_id, .. }
             | OutboxAction::Note { order_odoo_id, .. }
             | OutboxAction::AsnPrefill { order_odoo_id, .. }
+            | OutboxAction::SetVendorReference { order_odoo_id, .. }
             | OutboxAction::Attach { order_odoo_id, .. } => *order_odoo_id,
         }
     }
@@ -104,9 +113,14 @@ impl OutboxAction {
             OutboxAction::Note { .. } => "note",
             OutboxAction::AsnPrefill { .. } => "asn_prefill",
             OutboxAction::Attach { .. } => "attach_document",
+            OutboxAction::SetVendorReference { .. } => VENDOR_REFERENCE_KIND,
         }
     }
 }
+
+/// The outbox kind of [`OutboxAction::SetVendorReference`] (the poller keeps the supplier's
+/// reference while one is pending).
+pub const VENDOR_REFERENCE_KIND: &str = "vendor_reference";
 
 pub fn new_correlation_id() -> String {
     format!("mr-{}", uuid::Uuid::new_v4().simple())
@@ -335,6 +349,14 @@ async fn settle(
                     .execute(&mut *tx)
                     .await?;
             }
+            if let OutboxAction::SetVendorReference { reference, .. } = &action {
+                crate::server::order_document::remember_written_reference(
+                    &mut tx,
+                    action.order_odoo_id(),
+                    reference,
+                )
+                .await?;
+            }
             if let Some(order_id) =
                 orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
@@ -490,7 +512,7 @@ async fn mark_dead(db: &Db, m: &Due, reason: &str) -> Result<(), sqlx::Error> {
 
 /// Posts `text` on the order's chatter with the correlation id, unless a note carrying
 /// that id is there already (a re-delivery after a lost reply).
-async fn post_note_once(
+pub(crate) async fn post_note_once(
     odoo: &OdooClient,
     order_odoo_id: i64,
     correlation_id: &str,
@@ -688,6 +710,22 @@ pub async fn deliver(
             };
             post_note_once(odoo, *order_odoo_id, correlation_id, &text).await?;
             Ok(Outcome::Delivered)
+        }
+        OutboxAction::SetVendorReference {
+            order_odoo_id,
+            order_name,
+            reference,
+            user,
+        } => {
+            crate::server::order_document::deliver_vendor_reference(
+                odoo,
+                correlation_id,
+                *order_odoo_id,
+                order_name,
+                reference,
+                user,
+            )
+            .await
         }
         OutboxAction::Attach {
             order_odoo_id,

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::cursor::Cursor;
+use super::order_header;
 use crate::server::db::{self, Db};
 use crate::server::odoo::client::SearchOptions;
 use crate::server::odoo::fields::{
@@ -254,6 +255,8 @@ pub async fn poll_once(
             .await?;
         report.odoo_calls += 1;
         store_vendor_products(db, &infos).await?;
+        let (headers, header_calls) = order_header::read_headers(odoo, &caps, &orders).await?;
+        report.odoo_calls += header_calls;
         // Incoming receipts only (a return to the vendor is a picking of the order too);
         // none at all on an Odoo without Inventory.
         let receipts = if caps.supports(Optional::Receipts) {
@@ -298,6 +301,7 @@ pub async fn poll_once(
                 db,
                 supplier_id,
                 o,
+                headers.get(&id),
                 lines_by_order.get(&id).map(Vec::as_slice).unwrap_or(&[]),
                 &product_info,
                 caps.line_uom(),
@@ -324,7 +328,8 @@ pub async fn poll_once(
 pub const SETTLE_SECONDS: i64 = 120;
 
 /// Of these `(odoo id, write_date)`, the orders whose second is more than
-/// [`SETTLE_SECONDS`] old and that are stored already at that write_date, or were cancelled
+/// [`SETTLE_SECONDS`] old and that are stored already at that write_date with their header (a portal upgraded from before
+/// headers reads each order once more), or were cancelled
 /// before the portal ever stored them (never shown: nothing to read).
 async fn settled_orders(
     db: &Db,
@@ -335,7 +340,7 @@ async fn settled_orders(
         return Ok(HashSet::new());
     }
     let sql = format!(
-        "SELECT odoo_id, odoo_write_date FROM purchase_orders WHERE odoo_id IN ({})",
+        "SELECT o.odoo_id, o.odoo_write_date FROM purchase_orders o JOIN order_headers h ON h.order_id = o.id WHERE o.odoo_id IN ({})",
         db::placeholders(1, seen.len())
     );
     let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
@@ -578,10 +583,12 @@ struct StoredLine {
 }
 
 /// Stores one order and its lines; returns whether Odoo changed it after the supplier answered.
+#[allow(clippy::too_many_arguments)] // the order as read, and what the page read around it
 async fn store_order(
     db: &Db,
     supplier_id: i64,
     o: &Map<String, Value>,
+    header: Option<&order_header::Header>,
     lines: &[&Map<String, Value>],
     products: &HashMap<i64, (String, String)>,
     line_uom_field: &str,
@@ -674,9 +681,19 @@ async fn store_order(
         }
     }
     let mut seen_lines = Vec::new();
+    let mut note_lines: Vec<order_header::NoteLine> = Vec::new();
     for l in lines {
-        if l.get("display_type").and_then(Value::as_str).is_some() {
-            continue; // section and note lines carry no goods
+        if let Some(kind) = l.get("display_type").and_then(Value::as_str) {
+            // Section and note lines carry no goods: kept for the order document only.
+            if let Some(id) = l.get("id").and_then(Value::as_i64) {
+                note_lines.push((
+                    id,
+                    l.get("sequence").and_then(Value::as_i64).unwrap_or(10),
+                    kind.to_string(),
+                    text(l.get("name")).unwrap_or_default(),
+                ));
+            }
+            continue;
         }
         let line_id = l.get("id").and_then(Value::as_i64).unwrap_or_default();
         seen_lines.push(line_id);
@@ -768,6 +785,21 @@ async fn store_order(
                 .bind(s.odoo_id)
                 .execute(&mut *tx)
                 .await?;
+        }
+    }
+    order_header::store_note_lines(&mut tx, order_id, &note_lines).await?;
+    if let Some(header) = header {
+        let header_changes = order_header::store(&mut tx, order_id, header).await?;
+        if !header_changes.is_empty() {
+            orders::record_event(
+                &mut tx,
+                order_id,
+                None,
+                "updated_in_odoo",
+                &header_changes.join("; "),
+                None,
+            )
+            .await?;
         }
     }
     let changed_after_answer = answered && !changes.is_empty();

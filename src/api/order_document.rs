@@ -1,0 +1,177 @@
+//! The order as a supplier needs it: the header (who buys, where to ship, on what terms),
+//! section and note lines as Odoo prints them, the supplier's own reference on the order, and
+//! the companies and plants its orders come from (for the inbox's filters). The PDF of the
+//! order is a plain route, `/orders/{id}/pdf` (`server::order_pdf`).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+/// A section heading or a note between the order's lines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoteLineView {
+    /// The portal id of the goods line it follows; None: before the first one.
+    pub after_line: Option<i64>,
+    /// A section heading (else a note).
+    pub section: bool,
+    pub text: String,
+}
+
+/// The order's header. `None` reads "not set": Odoo left it empty, or the connected Odoo
+/// has no such field (`server::odoo::fields` says which, and why).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderHeaderView {
+    pub order_id: i64,
+    pub order_name: String,
+    pub company_name: Option<String>,
+    pub company_address: Option<String>,
+    pub company_vat: Option<String>,
+    /// `warehouse`, `dropship` or `company`.
+    pub ship_to_kind: Option<String>,
+    pub ship_to_name: Option<String>,
+    pub ship_to_address: Option<String>,
+    pub buyer_name: String,
+    pub buyer_email: Option<String>,
+    pub buyer_phone: Option<String>,
+    pub payment_terms: Option<String>,
+    pub incoterm: Option<String>,
+    pub incoterm_location: Option<String>,
+    /// The supplier's own reference on the order (Odoo's `partner_ref`).
+    pub partner_ref: Option<String>,
+    /// Whether the supplier may set its reference here (supplier users, an order not
+    /// cancelled, an Odoo with the field).
+    pub can_set_reference: bool,
+    pub notes: Option<String>,
+    pub currency: String,
+    pub amount_untaxed: Option<String>,
+    pub amount_tax: Option<String>,
+    pub amount_total: String,
+    /// When Odoo last changed the order, in the user's time zone.
+    pub odoo_changed_at: String,
+    pub note_lines: Vec<NoteLineView>,
+}
+
+impl OrderHeaderView {
+    pub fn ship_to_label(&self) -> &'static str {
+        match self.ship_to_kind.as_deref() {
+            Some("dropship") => "Drop-ship to",
+            Some("company") => "Deliver to the company",
+            _ => "Ship to",
+        }
+    }
+}
+
+/// A value to filter by and what the supplier reads for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilterOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// The companies and ship-to plants the user's orders come from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OriginOptions {
+    pub companies: Vec<FilterOption>,
+    pub plants: Vec<FilterOption>,
+}
+
+/// Orders that go to the same place (ordering company and ship-to).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DestinationGroup {
+    pub label: String,
+    pub order_ids: Vec<i64>,
+    pub order_names: Vec<String>,
+}
+
+impl DestinationGroup {
+    /// The new-notice page for this group's orders only.
+    pub fn notice_link(&self) -> String {
+        let q: Vec<String> = self
+            .order_ids
+            .iter()
+            .map(|i| format!("order={i}"))
+            .collect();
+        format!("/shipments/new?{}", q.join("&"))
+    }
+}
+
+/// The chosen orders (comma-separated ids) grouped by destination, for the notice form.
+#[server(endpoint = "shipments/destinations", input = GetUrl)]
+pub async fn notice_destinations(orders: String) -> Result<Vec<DestinationGroup>, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    let Some(supplier) = user.supplier_id else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<i64> = orders
+        .split(',')
+        .filter_map(|i| i.trim().parse().ok())
+        .collect();
+    let mut conn = state.db.acquire().await.map_err(context::internal)?;
+    crate::server::order_document::destination_groups(&mut conn, supplier, &ids)
+        .await
+        .map_err(context::internal)
+}
+
+#[server(endpoint = "orders/header", input = GetUrl)]
+pub async fn get_order_header(id: i64) -> Result<OrderHeaderView, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    let can_set = state.odoo.client().is_none_or(|c| {
+        c.caps
+            .supports(crate::server::odoo::fields::Optional::VendorReference)
+    });
+    crate::server::order_document::header(&state.db, &user, id, can_set)
+        .await
+        .map_err(context::internal)?
+        .ok_or_else(|| context::not_found("No such order among yours."))
+}
+
+#[server(endpoint = "orders/origins", input = GetUrl)]
+pub async fn order_origins() -> Result<OriginOptions, AppError> {
+    use super::context;
+    let user = context::user()?;
+    let state = context::state()?;
+    crate::server::order_document::origins(&state.db, &user)
+        .await
+        .map_err(context::internal)
+}
+
+/// Sets (or clears, when empty) the supplier's own reference on the order; it reaches
+/// Odoo's `partner_ref` through the outbox.
+#[server(endpoint = "orders/reference")]
+pub async fn set_vendor_reference(
+    csrf_token: String,
+    order_id: i64,
+    reference: String,
+) -> Result<(), AppError> {
+    use super::context;
+    use crate::server::orders::ActionError;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::user()?;
+    let state = context::state()?;
+    if let Some(c) = state.odoo.client() {
+        if !c
+            .caps
+            .supports(crate::server::odoo::fields::Optional::VendorReference)
+        {
+            return Err(context::invalid(
+                "The buyer's Odoo has no vendor reference on orders, so yours cannot be stored there.",
+            ));
+        }
+    }
+    match crate::server::order_document::set_reference(&state.db, &user, order_id, &reference).await
+    {
+        Ok(()) => {
+            state.outbox_wake.notify_one();
+            Ok(())
+        }
+        Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
+        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
+        Err(ActionError::Db(e)) => Err(context::internal(e)),
+    }
+}
