@@ -623,7 +623,9 @@ async fn sync_and_memory(out: &mut Report, d: &RunningDouble, dir: &std::path::P
 async fn idle_sync(out: &mut Report, dir: &std::path::Path) {
     use millrace::server::sync::poller::{poll_once, SETTLE_SECONDS};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = odoo_double::start(DoubleConfig::default(), listener).await.unwrap();
+    let d = odoo_double::start(DoubleConfig::default(), listener)
+        .await
+        .unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("idle.db").display());
     let db = db::open(&url).await.unwrap();
     millrace::server::demo::seed(&db).await.unwrap();

@@ -199,7 +199,9 @@ mod cli {
                 let mut settings = Settings::from_env().map_err(anyhow::Error::msg)?;
                 // SQLite in the data folder, unless MILLRACE_DATABASE_URL names PostgreSQL
                 // (the demo then seeds that database).
-                if db::Backend::of(settings.database_url.expose()).ok() != Some(db::Backend::Postgres) {
+                if db::Backend::of(settings.database_url.expose()).ok()
+                    != Some(db::Backend::Postgres)
+                {
                     settings.database_url = format!(
                         "sqlite://{}?mode=rwc",
                         data_dir.join("millrace.db").display()

@@ -226,7 +226,11 @@ async fn serve_with_every_setting_on_makes_no_account() {
         .await
         .unwrap();
     // On, but mail holds password links: outside the demo only admins read it.
-    assert_eq!(mailbox.status(), 404, "the dev mailbox is closed to anonymous visitors");
+    assert_eq!(
+        mailbox.status(),
+        404,
+        "the dev mailbox is closed to anonymous visitors"
+    );
     let mut b = Browser::open(&portal.url).await;
     for (_, email, password, _, _) in millrace::server::demo::DEMO_LOGINS {
         assert_eq!(b.sign_in(email, password).await.status(), 401, "{email}");

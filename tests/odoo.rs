@@ -372,10 +372,15 @@ async fn odoo_check_reports_the_server_and_one_clear_line_per_wrong_setting() {
     // reference is named as optional with its fallback.
     assert!(report.is_ok(), "{text}");
     assert!(
-        text.contains("optional, missing: field stock.picking.carrier_tracking_ref (from stock_delivery)"),
+        text.contains(
+            "optional, missing: field stock.picking.carrier_tracking_ref (from stock_delivery)"
+        ),
         "{text}"
     );
-    assert!(text.contains("result: ok, with optional parts missing"), "{text}");
+    assert!(
+        text.contains("result: ok, with optional parts missing"),
+        "{text}"
+    );
 
     let mut s = common::odoo_settings(&d, TransportChoice::Auto);
     s.url = "http://127.0.0.1:9".into();
@@ -424,7 +429,10 @@ async fn odoo_check_reports_only_optional_gaps_on_17_and_on_a_purchase_only_19()
     assert!(report.is_ok(), "{text}");
     assert!(text.contains("server: Odoo 17"), "{text}");
     assert!(text.contains("transport: json-rpc"), "{text}");
-    assert!(text.contains("stock_delivery"), "the modules are named: {text}");
+    assert!(
+        text.contains("stock_delivery"),
+        "the modules are named: {text}"
+    );
     assert!(
         text.contains("optional, missing: field purchase.order.acknowledged"),
         "{text}"
@@ -442,8 +450,14 @@ async fn odoo_check_reports_only_optional_gaps_on_17_and_on_a_purchase_only_19()
         .unwrap();
     let text = report.to_string();
     assert!(report.is_ok(), "{text}");
-    assert!(text.contains("model stock.picking, model stock.move"), "{text}");
-    assert!(text.contains("optional, missing: field stock.picking.carrier_tracking_ref"), "{text}");
+    assert!(
+        text.contains("model stock.picking, model stock.move"),
+        "{text}"
+    );
+    assert!(
+        text.contains("optional, missing: field stock.picking.carrier_tracking_ref"),
+        "{text}"
+    );
     assert!(text.contains("Inventory"), "{text}");
     assert!(!text.contains("required, missing"), "{text}");
 }
@@ -521,14 +535,25 @@ async fn an_idle_portal_costs_odoo_one_call_per_poll_and_still_reads_every_chang
         env.stamp("purchase.order.line", line, &same_second);
     });
     poll_once(&db, &client, &options).await.unwrap();
-    assert_eq!(stored_qty().await, 42.0, "a change within the last second is read");
+    assert_eq!(
+        stored_qty().await,
+        42.0,
+        "a change within the last second is read"
+    );
 }
 
 /// An instance whose poller lease went to another instance in the middle of a long poll
 /// stops polling at its next renewal instead of finishing the poll beside the new holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poller_that_loses_its_lease_mid_poll_stops_polling() {
-    let d = common::start_double(19, Seed::Bulk { orders: 1500, lines: 1 }).await;
+    let d = common::start_double(
+        19,
+        Seed::Bulk {
+            orders: 1500,
+            lines: 1,
+        },
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let db = millrace::server::db::open(&common::database_url(dir.path()).await)
         .await
@@ -559,10 +584,12 @@ async fn a_poller_that_loses_its_lease_mid_poll_stops_polling() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Another instance takes the lease over (as if this one had stalled past its expiry).
-    let stolen = sqlx::query("UPDATE sync_leases SET holder = 'instance-b', lease_until = '2999-01-01 00:00:00'")
-        .execute(&db)
-        .await
-        .unwrap();
+    let stolen = sqlx::query(
+        "UPDATE sync_leases SET holder = 'instance-b', lease_until = '2999-01-01 00:00:00'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
     assert_eq!(stolen.rows_affected(), 1);
     // By the next renewal (5 s) the poll has stopped: nothing more is stored, and Odoo is
     // asked nothing more, while the whole poll would take about 20 s.

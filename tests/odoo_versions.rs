@@ -43,7 +43,9 @@ async fn spawn_app(version: u8, modules: Modules) -> TestApp {
     settings.outbox_max_attempts = 3;
     settings.upload_dir = dir.path().join("uploads");
     settings.digest_hours = 0;
-    let db = server::db::open(settings.database_url.expose()).await.unwrap();
+    let db = server::db::open(settings.database_url.expose())
+        .await
+        .unwrap();
     server::demo::seed(&db).await.unwrap();
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -135,17 +137,16 @@ async fn round_trip(version: u8, modules: Modules) {
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
 
     // 2. A date and a quantity within tolerance on a line of another order.
-    let other = orders
-        .iter()
-        .find(|o| o["id"] != orders[0]["id"])
-        .unwrap()["id"]
+    let other = orders.iter().find(|o| o["id"] != orders[0]["id"]).unwrap()["id"]
         .as_i64()
         .unwrap();
     let detail: Value = ana.order(&other.to_string()).await.json().await.unwrap();
     let line = &detail["lines"][0];
-    let requested =
-        chrono::NaiveDate::parse_from_str(&line["date_planned"].as_str().unwrap()[..10], "%Y-%m-%d")
-            .unwrap();
+    let requested = chrono::NaiveDate::parse_from_str(
+        &line["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
     let new_date = (requested + chrono::Duration::days(1)).to_string();
     let quantity: rust_decimal::Decimal = line["quantity"].as_str().unwrap().parse().unwrap();
     let new_quantity = (quantity * rust_decimal::Decimal::new(98, 2)).round_dp(2);
@@ -184,14 +185,21 @@ async fn round_trip(version: u8, modules: Modules) {
         modules.stock,
         "lots are asked for exactly where Odoo tracks them"
     );
-    let lot = if shipped["tracking"] == "lot" { "LOT-17-A" } else { "" };
+    let lot = if shipped["tracking"] == "lot" {
+        "LOT-17-A"
+    } else {
+        ""
+    };
     let today = chrono::Utc::now().date_naive();
     let arrival = today + chrono::Duration::days(3);
     let form: Vec<(String, String)> = vec![
         ("shipment[ship_date]".into(), today.to_string()),
         ("shipment[expected_arrival]".into(), arrival.to_string()),
         ("shipment[carrier]".into(), "DHL".into()),
-        ("shipment[tracking_number]".into(), "1Z999AA10123456784".into()),
+        (
+            "shipment[tracking_number]".into(),
+            "1Z999AA10123456784".into(),
+        ),
         ("shipment[package_count]".into(), "1".into()),
         (
             "shipment[lines][0][line_id]".into(),
@@ -202,12 +210,26 @@ async fn round_trip(version: u8, modules: Modules) {
     ];
     let r = ana.post_owned("/api/shipments/submit", &form).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let shipped_order = odoo_id(&app, "purchase_orders", shipped["order_id"].as_i64().unwrap()).await;
-    let shipped_line = odoo_id(&app, "purchase_order_lines", shipped["line_id"].as_i64().unwrap()).await;
+    let shipped_order = odoo_id(
+        &app,
+        "purchase_orders",
+        shipped["order_id"].as_i64().unwrap(),
+    )
+    .await;
+    let shipped_line = odoo_id(
+        &app,
+        "purchase_order_lines",
+        shipped["line_id"].as_i64().unwrap(),
+    )
+    .await;
 
     // 4. A certificate on the notice.
-    let notice = ana.get("/api/shipments/list", &[]).await.json::<Value>().await.unwrap()[0]
-        ["id"]
+    let notice = ana
+        .get("/api/shipments/list", &[])
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()[0]["id"]
         .as_i64()
         .unwrap();
     let form = reqwest::multipart::Form::new()
@@ -225,7 +247,10 @@ async fn round_trip(version: u8, modules: Modules) {
         .await
         .unwrap();
     assert!(
-        r.headers()["location"].to_str().unwrap().contains("uploaded="),
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("uploaded="),
         "{:?}",
         r.headers()
     );
@@ -243,13 +268,19 @@ async fn round_trip(version: u8, modules: Modules) {
 
     let ack_notes = notes(&app.double, "purchase.order", ack_odoo);
     assert_eq!(
-        ack_notes.iter().filter(|n| n.contains("Acknowledged by Ana Silva")).count(),
+        ack_notes
+            .iter()
+            .filter(|n| n.contains("Acknowledged by Ana Silva"))
+            .count(),
         1,
         "{ack_notes:?}"
     );
-    let flag = app
-        .double
-        .with_env(|env| env.get("purchase.order", ack_odoo).unwrap().get("acknowledged").cloned());
+    let flag = app.double.with_env(|env| {
+        env.get("purchase.order", ack_odoo)
+            .unwrap()
+            .get("acknowledged")
+            .cloned()
+    });
     assert_eq!(
         flag == Some(json!(true)),
         version >= 18,
@@ -298,7 +329,10 @@ async fn round_trip(version: u8, modules: Modules) {
     if modules.stock {
         let (picking_id, picking) = picking.expect("the order's receipt");
         assert!(
-            picking["scheduled_date"].as_str().unwrap().starts_with(&arrival.to_string()),
+            picking["scheduled_date"]
+                .as_str()
+                .unwrap()
+                .starts_with(&arrival.to_string()),
             "{picking:?}"
         );
         assert!(
@@ -314,7 +348,9 @@ async fn round_trip(version: u8, modules: Modules) {
             );
             assert!(picking_notes.iter().all(|n| !n.contains("Tracking:")));
         } else {
-            assert!(picking.get("carrier_tracking_ref").is_none_or(|t| t == &json!(false)));
+            assert!(picking
+                .get("carrier_tracking_ref")
+                .is_none_or(|t| t == &json!(false)));
             assert_eq!(
                 picking_notes
                     .iter()
@@ -325,10 +361,15 @@ async fn round_trip(version: u8, modules: Modules) {
             );
         }
         assert_eq!(attachments, vec![("stock.picking".to_string(), picking_id)]);
-        assert!(order_notes.iter().any(|n| n.contains("receipt prefilled from ASN-000001")));
+        assert!(order_notes
+            .iter()
+            .any(|n| n.contains("receipt prefilled from ASN-000001")));
     } else {
         assert!(picking.is_none() && move_lines.is_empty());
-        assert_eq!(attachments, vec![("purchase.order".to_string(), shipped_order)]);
+        assert_eq!(
+            attachments,
+            vec![("purchase.order".to_string(), shipped_order)]
+        );
         let note = order_notes
             .iter()
             .find(|n| n.contains("ASN-000001"))

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "portal/audit.rs"]
+mod audit;
 mod common;
 #[path = "portal/http_surface.rs"]
 mod http_surface;
@@ -11,8 +13,6 @@ mod http_surface;
 mod sessions;
 #[path = "portal/shipment_rules.rs"]
 mod shipment_rules;
-#[path = "portal/audit.rs"]
-mod audit;
 
 use chrono::TimeZone;
 use common::Browser;
@@ -74,7 +74,9 @@ async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Digests are sent by tests that want them (notify::send_digests), not at start.
     settings.digest_hours = 0;
     configure(&mut settings);
-    let db = server::db::open(settings.database_url.expose()).await.unwrap();
+    let db = server::db::open(settings.database_url.expose())
+        .await
+        .unwrap();
     server::demo::seed(&db).await.unwrap();
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -202,7 +202,10 @@ impl Env {
                 };
                 if let Ok(t) = NaiveDateTime::parse_from_str(w, DATETIME_FORMAT) {
                     let earlier = t - chrono::Duration::seconds(seconds);
-                    rec.insert("write_date".into(), json!(earlier.format(DATETIME_FORMAT).to_string()));
+                    rec.insert(
+                        "write_date".into(),
+                        json!(earlier.format(DATETIME_FORMAT).to_string()),
+                    );
                 }
             }
         }
@@ -646,7 +649,9 @@ impl Env {
         let version = self.version;
         let canonical =
             canonical_domain(domain, &|f| schema::canonical_field(version, model.name, f));
-        domain::parse(&canonical, model.name, &|f| self.schema.field(model, f).is_some())
+        domain::parse(&canonical, model.name, &|f| {
+            self.schema.field(model, f).is_some()
+        })
     }
 
     fn field_list(&self, model: &Model, fields: Option<&Value>) -> Result<Vec<String>, Fault> {

@@ -394,7 +394,14 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
                 } else {
                     None
                 };
-                let named = match bind_execute_kw(env.version, &model, &model_method, names, positional, kwargs) {
+                let named = match bind_execute_kw(
+                    env.version,
+                    &model,
+                    &model_method,
+                    names,
+                    positional,
+                    kwargs,
+                ) {
                     Ok(named) => named,
                     Err(f) => return rpc_error(id, f.name, &f.message),
                 };

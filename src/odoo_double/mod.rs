@@ -81,7 +81,11 @@ impl RunningDouble {
         let modules = self.with_env(|e| e.schema.modules.name());
         format!(
             "odoo-double: url={} db={} login={} api_key={} version={} modules={modules}",
-            self.url, self.config.database, self.config.login, self.config.api_key, self.config.version
+            self.url,
+            self.config.database,
+            self.config.login,
+            self.config.api_key,
+            self.config.version
         )
     }
 

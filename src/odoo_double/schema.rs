@@ -44,7 +44,14 @@ const PICKING_STATES: &[&str] = &[
 const RECEIPT_STATUS: &[&str] = &["pending", "partial", "full"];
 const TRACKING: &[&str] = &["serial", "lot", "none"];
 const PICKING_TYPE_CODES: &[&str] = &["incoming", "outgoing", "internal"];
-const MODULE_STATES: &[&str] = &["uninstallable", "uninstalled", "installed", "to upgrade", "to remove", "to install"];
+const MODULE_STATES: &[&str] = &[
+    "uninstallable",
+    "uninstalled",
+    "installed",
+    "to upgrade",
+    "to remove",
+    "to install",
+];
 const MESSAGE_TYPES: &[&str] = &["email", "comment", "notification", "user_notification"];
 const DISPLAY_TYPES: &[&str] = &["line_section", "line_note"];
 
@@ -449,7 +456,11 @@ impl Modules {
 
     /// `purchase`, `purchase,stock` or `purchase,stock,stock_delivery`.
     pub fn parse(s: &str) -> Result<Modules, String> {
-        let mut names: Vec<&str> = s.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+        let mut names: Vec<&str> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
         names.sort_unstable();
         match names.as_slice() {
             ["purchase"] => Ok(Self::PURCHASE),
@@ -478,13 +489,25 @@ const RECORDED_19: &[(&str, &str)] = &[
     ("res.currency", include_str!("fields/res.currency.json")),
     ("res.company", include_str!("fields/res.company.json")),
     ("uom.uom", include_str!("fields/uom.uom.json")),
-    ("product.product", include_str!("fields/product.product.json")),
-    ("product.supplierinfo", include_str!("fields/product.supplierinfo.json")),
+    (
+        "product.product",
+        include_str!("fields/product.product.json"),
+    ),
+    (
+        "product.supplierinfo",
+        include_str!("fields/product.supplierinfo.json"),
+    ),
     ("purchase.order", include_str!("fields/purchase.order.json")),
-    ("purchase.order.line", include_str!("fields/purchase.order.line.json")),
+    (
+        "purchase.order.line",
+        include_str!("fields/purchase.order.line.json"),
+    ),
     ("stock.picking", include_str!("fields/stock.picking.json")),
     ("stock.move", include_str!("fields/stock.move.json")),
-    ("stock.move.line", include_str!("fields/stock.move.line.json")),
+    (
+        "stock.move.line",
+        include_str!("fields/stock.move.line.json"),
+    ),
     ("stock.lot", include_str!("fields/stock.lot.json")),
     (
         "stock.warehouse",
@@ -842,7 +865,10 @@ impl Schema {
                     (
                         name,
                         m["shortdesc"].as_str().unwrap_or_default().to_string(),
-                        m["installed_version"].as_str().unwrap_or_default().to_string(),
+                        m["installed_version"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
                     )
                 })
             })
@@ -869,8 +895,18 @@ impl Model {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, t)| *t)
-            .or_else(|| recorded(19).get(self.name).and_then(|f| f.get(name)).copied())
-            .or_else(|| recorded(17).get(self.name).and_then(|f| f.get(name)).copied())
+            .or_else(|| {
+                recorded(19)
+                    .get(self.name)
+                    .and_then(|f| f.get(name))
+                    .copied()
+            })
+            .or_else(|| {
+                recorded(17)
+                    .get(self.name)
+                    .and_then(|f| f.get(name))
+                    .copied()
+            })
     }
 }
 
@@ -931,7 +967,10 @@ mod tests {
         let picking = model("stock.picking").unwrap();
         let po = model("purchase.order").unwrap();
         let s19 = Schema::new(19, Modules::PURCHASE_STOCK);
-        assert!(s19.field(picking, "carrier_tracking_ref").is_none(), "19 was recorded without stock_delivery");
+        assert!(
+            s19.field(picking, "carrier_tracking_ref").is_none(),
+            "19 was recorded without stock_delivery"
+        );
         assert!(s19.field(picking, "picking_type_code").is_some());
         assert!(s19.field(po, "acknowledged").is_some());
         let d19 = Schema::new(19, Modules::PURCHASE_STOCK_DELIVERY);
@@ -939,16 +978,30 @@ mod tests {
         let p19 = Schema::new(19, Modules::PURCHASE);
         assert!(!p19.has_model("stock.picking"));
         assert!(p19.field(po, "picking_ids").is_none());
-        assert!(p19.field(model("product.product").unwrap(), "tracking").is_none());
+        assert!(p19
+            .field(model("product.product").unwrap(), "tracking")
+            .is_none());
         let s17 = Schema::new(17, Modules::PURCHASE_STOCK);
         assert!(s17.field(picking, "carrier_tracking_ref").is_none());
-        assert!(s17.field(po, "acknowledged").is_none(), "17 has no acknowledged");
+        assert!(
+            s17.field(po, "acknowledged").is_none(),
+            "17 has no acknowledged"
+        );
         let d17 = Schema::new(17, Modules::PURCHASE_STOCK_DELIVERY);
         assert!(d17.field(picking, "carrier_tracking_ref").is_some());
         let line = model("purchase.order.line").unwrap();
-        assert!(d17.field(line, "product_uom_id").is_some(), "17's product_uom, stored as 19's name");
-        assert!(s19.installed_modules().iter().all(|(n, _, _)| n != "stock_delivery"));
-        assert!(d19.installed_modules().iter().any(|(n, _, _)| n == "stock_delivery"));
+        assert!(
+            d17.field(line, "product_uom_id").is_some(),
+            "17's product_uom, stored as 19's name"
+        );
+        assert!(s19
+            .installed_modules()
+            .iter()
+            .all(|(n, _, _)| n != "stock_delivery"));
+        assert!(d19
+            .installed_modules()
+            .iter()
+            .any(|(n, _, _)| n == "stock_delivery"));
         assert!(p19.installed_modules().iter().all(|(n, _, _)| n != "stock"));
     }
 }

@@ -207,7 +207,10 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
     // Units of measure categories exist before 19 (v17/jsonrpc/80).
     if env.version < 19 {
         for (id, name) in [(1, "Unit"), (2, "Weight"), (3, "Working Time")] {
-            env.insert("uom.category", rec(&[("id", json!(id)), ("name", json!(name))]));
+            env.insert(
+                "uom.category",
+                rec(&[("id", json!(id)), ("name", json!(name))]),
+            );
         }
     }
     // The module list: what this double presents as installed, and one that is not.
@@ -223,7 +226,10 @@ pub fn base(env: &mut Env, login: &str, api_key: &str) {
         );
     }
     for name in ["stock_delivery", "mrp_plm"] {
-        if !env.table("ir.module.module").any(|(_, m)| m["name"] == name) {
+        if !env
+            .table("ir.module.module")
+            .any(|(_, m)| m["name"] == name)
+        {
             env.insert(
                 "ir.module.module",
                 rec(&[("name", json!(name)), ("state", json!("uninstalled"))]),

@@ -166,25 +166,37 @@ impl Settings {
                     .unwrap_or_else(|| "sqlite://millrace.db?mode=rwc".into()),
             ),
             odoo,
-            poll_interval: Duration::from_secs(parse(get, "MILLRACE_POLL_INTERVAL_SECONDS", 30u64)?),
+            poll_interval: Duration::from_secs(parse(
+                get,
+                "MILLRACE_POLL_INTERVAL_SECONDS",
+                30u64,
+            )?),
             webhook_token: var(get, "MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
             outbox_max_attempts: parse(get, "MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
             outbox_lease: Duration::from_secs(parse(get, "MILLRACE_OUTBOX_LEASE_SECONDS", 120u64)?),
             digest_hours: parse(get, "MILLRACE_DIGEST_HOURS", 24i64)?,
-            outbox_retry_cap: Duration::from_secs(parse(get, "MILLRACE_OUTBOX_RETRY_CAP_SECONDS",
+            outbox_retry_cap: Duration::from_secs(parse(
+                get,
+                "MILLRACE_OUTBOX_RETRY_CAP_SECONDS",
                 600u64,
             )?),
             secure_cookies: parse(get, "MILLRACE_SECURE_COOKIES", false)?,
             include_rfqs: parse(get, "MILLRACE_INCLUDE_RFQS", false)?,
             tolerance: TolerancePolicy {
-                date_days: parse(get, "MILLRACE_TOLERANCE_DAYS",
+                date_days: parse(
+                    get,
+                    "MILLRACE_TOLERANCE_DAYS",
                     TolerancePolicy::default().date_days,
                 )?,
-                quantity_percent: parse(get, "MILLRACE_TOLERANCE_PERCENT",
+                quantity_percent: parse(
+                    get,
+                    "MILLRACE_TOLERANCE_PERCENT",
                     TolerancePolicy::default().quantity_percent,
                 )?,
             },
-            over_delivery_percent: parse(get, "MILLRACE_OVER_DELIVERY_PERCENT",
+            over_delivery_percent: parse(
+                get,
+                "MILLRACE_OVER_DELIVERY_PERCENT",
                 rust_decimal::Decimal::ZERO,
             )?,
             public_url: public_url(
@@ -238,7 +250,9 @@ mod tests {
     #[test]
     fn settings_never_print_a_secret() {
         let source = |name: &str| match name {
-            "MILLRACE_DATABASE_URL" => Some("postgres://portal:hunter2@db.internal/millrace".into()),
+            "MILLRACE_DATABASE_URL" => {
+                Some("postgres://portal:hunter2@db.internal/millrace".into())
+            }
             "MILLRACE_SMTP_URL" => Some("smtp://mailer:s3cret-smtp@mail.internal:587".into()),
             "MILLRACE_WEBHOOK_TOKEN" => Some("webhook-t0ken".into()),
             "MILLRACE_METRICS_TOKEN" => Some("metrics-t0ken".into()),
@@ -250,10 +264,19 @@ mod tests {
         };
         let s = Settings::from_source(&source).unwrap();
         let printed = format!("{s:?}");
-        for secret in ["hunter2", "s3cret-smtp", "webhook-t0ken", "metrics-t0ken", "0d00-api-key"] {
+        for secret in [
+            "hunter2",
+            "s3cret-smtp",
+            "webhook-t0ken",
+            "metrics-t0ken",
+            "0d00-api-key",
+        ] {
             assert!(!printed.contains(secret), "{secret} printed: {printed}");
         }
-        assert_eq!(s.database_url.expose(), "postgres://portal:hunter2@db.internal/millrace");
+        assert_eq!(
+            s.database_url.expose(),
+            "postgres://portal:hunter2@db.internal/millrace"
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub async fn spawn(config: DoubleConfig) -> TestApp {
     settings.outbox_max_attempts = 5;
     settings.upload_dir = dir.path().join("uploads");
     settings.digest_hours = 0;
-    let db = server::db::open(settings.database_url.expose()).await.unwrap();
+    let db = server::db::open(settings.database_url.expose())
+        .await
+        .unwrap();
     server::demo::seed(&db).await.unwrap();
     let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -42,7 +42,10 @@ async fn monitoring_and_anonymous_visits_make_no_session_and_expired_ones_are_de
     assert_eq!(session_rows(&app).await, start + 1);
     let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     assert!(r.status().as_u16() < 400);
-    assert!(ana.orders("").await["orders"].is_array(), "signed in as usual");
+    assert!(
+        ana.orders("").await["orders"].is_array(),
+        "signed in as usual"
+    );
 
     // The running portal deletes expired sessions.
     let app = super::spawn_app_with(|s| s.session_cleanup_every = Duration::from_millis(200)).await;
@@ -55,7 +58,9 @@ async fn monitoring_and_anonymous_visits_make_no_session_and_expired_ones_are_de
     let mut live = Browser::open(&app.url).await;
     live.sign_in("ana@gemini.example", "gemini-demo-pass").await;
     assert_eq!(
-        millrace::server::telemetry::active_sessions(&app.db).await.unwrap(),
+        millrace::server::telemetry::active_sessions(&app.db)
+            .await
+            .unwrap(),
         1,
         "the expired session is not counted as active"
     );

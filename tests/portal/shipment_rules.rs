@@ -30,7 +30,10 @@ async fn a_notice_that_lists_a_line_twice_is_refused_and_the_storage_allows_it_o
 
     // Once is fine; a second row for the same notice and line is refused by the database.
     let r = ana
-        .post_owned("/api/shipments/submit", &asn_form(&[(id.clone(), "1", "")], "DHL"))
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(&[(id.clone(), "1", "")], "DHL"),
+        )
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let (notice, line_id): (i64, i64) =

@@ -191,7 +191,10 @@ pub async fn guard(
 fn is_sessionless(method: &Method, path: &str) -> bool {
     (*method == Method::GET || *method == Method::HEAD)
         && (path.starts_with("/pkg/")
-            || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/metrics" | "/robots.txt"))
+            || matches!(
+                path,
+                "/favicon.ico" | "/healthz" | "/readyz" | "/metrics" | "/robots.txt"
+            ))
         || path.starts_with("/hooks/")
 }
 
@@ -207,7 +210,10 @@ fn has_session_cookie(req: &Request) -> bool {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|c| c.split(';').any(|kv| kv.trim_start().starts_with("millrace_session=")))
+        .any(|c| {
+            c.split(';')
+                .any(|kv| kv.trim_start().starts_with("millrace_session="))
+        })
 }
 
 /// `/shipments/<id>/documents`

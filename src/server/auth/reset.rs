@@ -72,7 +72,15 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
         ),
     )
     .await?;
-    audit(&mut *tx, Some(user_id), "password_reset_requested", email, "", ip).await?;
+    audit(
+        &mut *tx,
+        Some(user_id),
+        "password_reset_requested",
+        email,
+        "",
+        ip,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -172,7 +172,9 @@ pub async fn connect_and_check(
     report.lines.push(match &caps.modules {
         Some(m) if m.is_empty() => "modules: none of interest installed".to_string(),
         Some(m) => format!("modules: {}", m.join(", ")),
-        None => "modules: not readable by this user (capabilities read from the fields)".to_string(),
+        None => {
+            "modules: not readable by this user (capabilities read from the fields)".to_string()
+        }
     });
     for m in caps.missing() {
         match m.need {

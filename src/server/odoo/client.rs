@@ -392,7 +392,11 @@ impl OdooClient {
     /// fails `vals_list` given by keyword with IndexError; v17/jsonrpc/25c), by name on JSON-2.
     pub async fn create(&self, model: &str, vals: Value) -> Result<i64, OdooError> {
         let v = self
-            .call(model, "create", Call::model().arg("vals_list", json!([vals])))
+            .call(
+                model,
+                "create",
+                Call::model().arg("vals_list", json!([vals])),
+            )
             .await?;
         v.get(0)
             .and_then(Value::as_i64)
@@ -534,18 +538,25 @@ mod tests {
 
     #[test]
     fn json_rpc_passes_leading_parameters_by_position_and_json_2_by_name() {
-        let write = || Call::records(&[61]).arg("vals", json!({"date_planned": "2026-12-20 10:00:00"}));
+        let write =
+            || Call::records(&[61]).arg("vals", json!({"date_planned": "2026-12-20 10:00:00"}));
         let (args, kwargs) = write().for_execute_kw();
         // v17/jsonrpc/37: [[ids], vals], no keyword (17's line write names it `values`).
         assert_eq!(args, json!([[61], {"date_planned": "2026-12-20 10:00:00"}]));
         assert_eq!(kwargs, json!({}));
         let body = write().for_json2();
-        assert_eq!(Value::Object(body), json!({"ids": [61], "vals": {"date_planned": "2026-12-20 10:00:00"}}));
+        assert_eq!(
+            Value::Object(body),
+            json!({"ids": [61], "vals": {"date_planned": "2026-12-20 10:00:00"}})
+        );
 
         // create: a list of dicts at args[0] (v17/jsonrpc/25b), `vals_list` on JSON-2.
         let create = || Call::model().arg("vals_list", json!([{"name": "coc.pdf"}]));
         assert_eq!(create().for_execute_kw().0, json!([[{"name": "coc.pdf"}]]));
-        assert_eq!(Value::Object(create().for_json2()), json!({"vals_list": [{"name": "coc.pdf"}]}));
+        assert_eq!(
+            Value::Object(create().for_json2()),
+            json!({"vals_list": [{"name": "coc.pdf"}]})
+        );
 
         // message_post: ids only by position, the rest by keyword (v17/jsonrpc/24).
         let post = Call::records(&[26]).kwarg("body", json!("x"));
@@ -557,9 +568,16 @@ mod tests {
         let search = Call::model()
             .arg("domain", json!([["partner_id", "=", 43]]))
             .kwarg("fields", json!(["name"]))
-            .options(&SearchOptions { order: Some("name asc"), limit: Some(7), offset: None });
+            .options(&SearchOptions {
+                order: Some("name asc"),
+                limit: Some(7),
+                offset: None,
+            });
         let (args, kwargs) = search.for_execute_kw();
         assert_eq!(args, json!([[["partner_id", "=", 43]]]));
-        assert_eq!(kwargs, json!({"fields": ["name"], "order": "name asc", "limit": 7}));
+        assert_eq!(
+            kwargs,
+            json!({"fields": ["name"], "order": "name asc", "limit": 7})
+        );
     }
 }

@@ -151,7 +151,8 @@ const LINES: &str = "order lines cannot be read or answered";
 const VENDORS: &str = "vendors cannot be linked to supplier organisations";
 const PRODUCTS: &str = "order lines cannot show their product";
 const CODES: &str = "suppliers cannot see their own product codes";
-const NOTES: &str = "notes cannot be posted once (the portal looks for its own note before posting)";
+const NOTES: &str =
+    "notes cannot be posted once (the portal looks for its own note before posting)";
 const DOCUMENTS: &str = "documents cannot be attached in Odoo";
 const USER: &str = "the API key cannot be matched to the login";
 
@@ -391,7 +392,9 @@ impl Capabilities {
 
     /// The order line's unit field: `product_uom_id` (19) or `product_uom` (17, 18).
     pub fn line_uom(&self) -> &'static str {
-        if self.has(PURCHASE_ORDER_LINE, "product_uom") && !self.has(PURCHASE_ORDER_LINE, "product_uom_id") {
+        if self.has(PURCHASE_ORDER_LINE, "product_uom")
+            && !self.has(PURCHASE_ORDER_LINE, "product_uom_id")
+        {
             "product_uom"
         } else {
             "product_uom_id"
@@ -473,7 +476,9 @@ mod tests {
                 (
                     m,
                     match found {
-                        Some((_, f)) => ModelAnswer::Fields(f.iter().map(|s| s.to_string()).collect()),
+                        Some((_, f)) => {
+                            ModelAnswer::Fields(f.iter().map(|s| s.to_string()).collect())
+                        }
                         None => ModelAnswer::Absent,
                     },
                 )
@@ -514,10 +519,16 @@ mod tests {
                 (m, f)
             })
             .collect();
-        let refs: Vec<(&'static str, &[&str])> =
-            purchase_only.iter().map(|(m, f)| (*m, f.as_slice())).collect();
+        let refs: Vec<(&'static str, &[&str])> = purchase_only
+            .iter()
+            .map(|(m, f)| (*m, f.as_slice()))
+            .collect();
         let c = with(&refs);
-        assert!(c.required_missing().is_empty(), "{:?}", c.required_missing());
+        assert!(
+            c.required_missing().is_empty(),
+            "{:?}",
+            c.required_missing()
+        );
         assert!(!c.supports(Optional::Receipts));
         assert!(!c.supports(Optional::TrackingReference));
         assert!(!c.supports(Optional::AcknowledgedFlag));

@@ -697,7 +697,11 @@ pub async fn deliver(
                 // No Inventory in this Odoo: the buyer reads the notice in the chatter.
                 Prefilled::NoteOnly => format!(
                     "{note}; {}{}{}. No receipt was prefilled: this Odoo has no Inventory app.",
-                    if notices.is_empty() { "no notice open".to_string() } else { notices.join(", ") },
+                    if notices.is_empty() {
+                        "no notice open".to_string()
+                    } else {
+                        notices.join(", ")
+                    },
                     expected_arrival
                         .as_deref()
                         .map(|a| format!(", expected {a} UTC"))

@@ -260,7 +260,13 @@ pub async fn poll_once(
         // Incoming receipts only (a return to the vendor is a picking of the order too);
         // none at all on an Odoo without Inventory.
         let receipts = if caps.supports(Optional::Receipts) {
-            let mut fields = vec!["name", "state", "scheduled_date", "date_done", "purchase_id"];
+            let mut fields = vec![
+                "name",
+                "state",
+                "scheduled_date",
+                "date_done",
+                "purchase_id",
+            ];
             if caps.supports(Optional::TrackingReference) {
                 fields.push("carrier_tracking_ref");
             }

@@ -71,7 +71,8 @@ pub async fn prefill_receipt(
             vals.insert("scheduled_date".into(), json!(arrival));
         }
     }
-    if tracking_field && text(picking.get("carrier_tracking_ref")).unwrap_or_default() != tracking_ref
+    if tracking_field
+        && text(picking.get("carrier_tracking_ref")).unwrap_or_default() != tracking_ref
     {
         vals.insert(
             "carrier_tracking_ref".into(),
