@@ -6,60 +6,24 @@
 //! within tolerance, a shipment notice with a lot and a tracking number, and a document,
 //! then looks at what "Odoo" holds: written once, nothing dead-lettered.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
 use common::Browser;
 use millrace::odoo_double::{DoubleConfig, Modules, RunningDouble, Seed};
-use millrace::server::odoo::TransportChoice;
-use millrace::server::settings::Settings;
-use millrace::server::{self, AppState};
 use serde_json::{json, Value};
-use tokio::sync::watch;
 
-struct TestApp {
-    url: String,
-    double: RunningDouble,
-    db: millrace::server::db::Db,
-    _dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
-}
+use common::app::TestApp;
 
 async fn spawn_app(version: u8, modules: Modules) -> TestApp {
-    let double = common::start_double_with(DoubleConfig {
+    common::app::spawn(DoubleConfig {
         version,
         modules: Some(modules),
         seed: Seed::Demo,
         ..Default::default()
     })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::for_tests();
-    settings.database_url = common::database_url(dir.path()).await.into();
-    settings.odoo = Some(common::odoo_settings(&double, TransportChoice::Auto));
-    settings.poll_interval = Duration::from_millis(300);
-    settings.outbox_max_attempts = 3;
-    settings.upload_dir = dir.path().join("uploads");
-    settings.digest_hours = 0;
-    let db = server::db::open(settings.database_url.expose())
-        .await
-        .unwrap();
-    server::demo::seed(&db).await.unwrap();
-    let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(db.clone(), Arc::new(settings), conf.leptos_options);
-    let (stop, rx) = watch::channel(false);
-    tokio::spawn(server::run(listener, state, rx));
-    TestApp {
-        url,
-        double,
-        db,
-        _dir: dir,
-        _stop: stop,
-    }
+    .await
 }
 
 async fn eventually<F, Fut>(what: &str, mut f: F)
