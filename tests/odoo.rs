@@ -462,6 +462,21 @@ async fn odoo_check_reports_only_optional_gaps_on_17_and_on_a_purchase_only_19()
     assert!(!text.contains("required, missing"), "{text}");
 }
 
+/// A portal database with the demo's linked suppliers (nothing synced yet) and a client of `d`.
+async fn portal_with_demo_accounts(
+    d: &RunningDouble,
+) -> (tempfile::TempDir, millrace::server::db::Db, OdooClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = millrace::server::db::open(&common::database_url(dir.path()).await)
+        .await
+        .unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    let client = OdooClient::connect(common::odoo_settings(d, TransportChoice::Auto))
+        .await
+        .unwrap();
+    (dir, db, client)
+}
+
 /// While nothing changes in Odoo a poll costs one call (the orders changed since the cursor:
 /// only those of its last second, stored already); a change is still read at the next poll,
 /// also a second change within the same second as the first.
@@ -471,14 +486,7 @@ async fn an_idle_portal_costs_odoo_one_call_per_poll_and_still_reads_every_chang
     let d = common::start_double(19, Seed::Demo).await;
     // Nothing was written in "Odoo" for ten minutes.
     d.with_env(|env| env.backdate_write_dates(600));
-    let dir = tempfile::tempdir().unwrap();
-    let db = millrace::server::db::open(&common::database_url(dir.path()).await)
-        .await
-        .unwrap();
-    millrace::server::demo::seed(&db).await.unwrap();
-    let client = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
-        .await
-        .unwrap();
+    let (_dir, db, client) = portal_with_demo_accounts(&d).await;
     let options = PollOptions::default();
     let first = poll_once(&db, &client, &options).await.unwrap();
     assert!(first.orders_seen > 10, "{first:?}");
@@ -554,14 +562,7 @@ async fn a_poller_that_loses_its_lease_mid_poll_stops_polling() {
         },
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = millrace::server::db::open(&common::database_url(dir.path()).await)
-        .await
-        .unwrap();
-    millrace::server::demo::seed(&db).await.unwrap();
-    let client = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
-        .await
-        .unwrap();
+    let (_dir, db, client) = portal_with_demo_accounts(&d).await;
     let mut settings = millrace::server::settings::Settings::for_tests();
     settings.poll_interval = Duration::from_millis(200);
     // Three pages of 500 orders, six calls each at 0.5 s plus storing them: a poll of about

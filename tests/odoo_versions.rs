@@ -14,7 +14,7 @@ use common::Browser;
 use millrace::odoo_double::{DoubleConfig, Modules, RunningDouble, Seed};
 use serde_json::{json, Value};
 
-use common::app::TestApp;
+use common::app::{eventually, TestApp};
 
 async fn spawn_app(version: u8, modules: Modules) -> TestApp {
     common::app::spawn(DoubleConfig {
@@ -24,28 +24,6 @@ async fn spawn_app(version: u8, modules: Modules) -> TestApp {
         ..Default::default()
     })
     .await
-}
-
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..150 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-impl Browser {
-    async fn post_owned(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
-        let fields: Vec<(&str, &str)> =
-            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.post(path, &fields).await
-    }
 }
 
 /// Chatter notes on a record of the double.

@@ -117,19 +117,7 @@ async fn synced_orders(b: &Browser, min: i64) -> Value {
     panic!("orders never synced from the double");
 }
 
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..100 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
+use common::app::eventually;
 
 fn odoo_order(double: &RunningDouble, name: &str) -> (i64, bool, Vec<String>) {
     double.with_env(|env| {
@@ -616,14 +604,6 @@ fn asn_form<'a>(
         f.push((format!("shipment[lines][{i}][lots]"), lots.to_string()));
     }
     f
-}
-
-impl Browser {
-    async fn post_owned(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
-        let fields: Vec<(&str, &str)> =
-            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.post(path, &fields).await
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

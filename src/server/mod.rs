@@ -96,7 +96,7 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
     let store = db::sessions::Sessions::open(state.settings.database_url.expose()).await?;
     let sessions = SessionManagerLayer::new(store)
-        .with_name("millrace_session")
+        .with_name(auth::csrf::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies)

@@ -76,13 +76,13 @@ impl TestApp {
     }
 }
 
-/// Polls `f` until it holds (10 s at most).
+/// Polls `f` until it holds (15 s at most).
 pub async fn eventually<F, Fut>(what: &str, mut f: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..100 {
+    for _ in 0..150 {
         if f().await {
             return;
         }

@@ -55,6 +55,13 @@ impl Browser {
             .unwrap()
     }
 
+    /// `post` with owned field names and values (forms built in a loop).
+    pub async fn post_owned(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
+        let fields: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(path, &fields).await
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
         let r = self
             .post("/api/login", &[("email", email), ("password", password)])

@@ -187,6 +187,9 @@ pub async fn guard(
     next.run(req).await
 }
 
+/// The session cookie's name (the session layer sets it; the guard looks for it).
+pub const SESSION_COOKIE: &str = "millrace_session";
+
 /// Requests that never touch the session store.
 fn is_sessionless(method: &Method, path: &str) -> bool {
     (*method == Method::GET || *method == Method::HEAD)
@@ -211,8 +214,11 @@ fn has_session_cookie(req: &Request) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|c| {
-            c.split(';')
-                .any(|kv| kv.trim_start().starts_with("millrace_session="))
+            c.split(';').any(|kv| {
+                kv.trim_start()
+                    .strip_prefix(SESSION_COOKIE)
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
         })
 }
 
