@@ -121,8 +121,10 @@ pub fn start(fast: bool) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("starting postgres: {e}"))?;
     let url = format!("postgres://millrace@127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // The port opens before the server accepts sessions ("the database system is starting
+    // up"), so wait for pg_isready's "accepting connections" (exit 0), not for the socket.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !accepting(&bin, port) {
         if Instant::now() > deadline {
             let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
             return Err(format!("postgres did not start on port {port}: {log}"));
@@ -130,6 +132,28 @@ pub fn start(fast: bool) -> Result<String, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(url)
+}
+
+/// Whether the server on `port` accepts sessions yet.
+fn accepting(bin: &Path, port: u16) -> bool {
+    Command::new(bin.join("pg_isready"))
+        .args([
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "millrace",
+            "-d",
+            "postgres",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 /// Runs the next program as `postgres`. setpriv execs in place (runuser would stay as a
