@@ -501,6 +501,7 @@ async fn ana(db: &Db) -> CurrentUser {
         supplier_id: Some(supplier_id),
         supplier_name: Some("Gemini Furniture".into()),
         time_zone: "UTC".into(),
+        companies: Default::default(),
     }
 }
 

@@ -673,3 +673,161 @@ async fn a_shipment_notice_goes_to_one_destination_and_the_form_offers_to_split(
         .unwrap();
     assert!(!page.contains("data-testid=\"split-notice\""));
 }
+
+const ADMIN: (&str, &str) = ("admin@millrace.example", "admin-demo-pass");
+const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
+
+/// Ana proposes a quantity of 1 (outside tolerance) on the first line of `order_id`.
+async fn propose(ana: &Browser, order_id: &str) -> String {
+    let detail: Value = ana.order(order_id).await.json().await.unwrap();
+    let line = detail["lines"][0]["id"].as_i64().unwrap().to_string();
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", order_id),
+                ("line_id", &line),
+                ("answer", "propose"),
+                ("proposed_quantity", "1"),
+                ("reason", "short of stock"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    line
+}
+
+/// The order names of the proposals on the buyer's exceptions screen.
+async fn proposal_orders(b: &Browser) -> Vec<String> {
+    let v = b
+        .json("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+        .await;
+    v["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["order_name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The admin's staff form; answers where it sends the admin back to.
+async fn limit_companies(admin: &Browser, user_id: &str, companies: &[&str]) -> String {
+    let mut form = vec![("user_id", user_id)];
+    form.extend(companies.iter().map(|c| ("company", *c)));
+    let r = admin.post("/admin/staff-companies", &form).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_limited_to_one_company_sees_and_decides_only_that_companys_orders() {
+    let app = demo_app(19, Modules::PURCHASE_STOCK).await;
+    let ana = app.signed_in(ANA.0, ANA.1).await;
+    let sf = order_id(&ana, "P00031").await;
+    let chicago = order_id(&ana, "P00207").await;
+    let sf_line = propose(&ana, &sf).await;
+    let chicago_line = propose(&ana, &chicago).await;
+    let admin = app.signed_in(ADMIN.0, ADMIN.1).await;
+    let buyer = app.signed_in(BUYER.0, BUYER.1).await;
+    let before = proposal_orders(&buyer).await;
+    assert!(
+        before.contains(&"P00031".to_string()) && before.contains(&"P00207".to_string()),
+        "{before:?}"
+    );
+    let all_orders = buyer.orders("").await["total"].as_i64().unwrap();
+
+    // The admin's staff page offers the companies of synced orders for buyers.
+    let team = admin.json("/api/team/list", &[("supplier", "")]).await;
+    assert_eq!(
+        team["companies"],
+        json!([
+            [3, "My Company (Chicago)"],
+            [1, "My Company (San Francisco)"]
+        ])
+    );
+    let buyer_id = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == BUYER.0)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let back = limit_companies(&admin, &buyer_id, &["3"]).await;
+    assert!(back.starts_with("/admin/staff?companies_saved="), "{back}");
+
+    // At once: only the Chicago company's orders, exceptions, documents.
+    let list = buyer.orders("").await;
+    assert_eq!(list["total"], 8, "both suppliers' Chicago orders: {list}");
+    assert!(list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["company_name"] == "My Company (Chicago)"));
+    assert!(all_orders > 8);
+    assert_eq!(buyer.order(&sf).await.status(), 404);
+    assert_eq!(buyer.order(&chicago).await.status(), 200);
+    assert_eq!(
+        buyer.get(&format!("/orders/{sf}/pdf"), &[]).await.status(),
+        404
+    );
+    assert_eq!(proposal_orders(&buyer).await, ["P00207"]);
+    let csv = buyer
+        .get("/buyer/exceptions.csv", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("P00207") && !csv.contains("P00031"), "{csv}");
+    // Another company's proposal cannot be decided: as if it did not exist, still pending.
+    let r = buyer
+        .post(
+            "/api/buyer/decide",
+            &[("line_id", sf_line.as_str()), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(r.status(), 404, "{:?}", r.text().await);
+    let d: Value = ana.order(&sf).await.json().await.unwrap();
+    assert_eq!(d["lines"][0]["answer"], "ProposalPending");
+    let r = buyer
+        .post(
+            "/api/buyer/decide",
+            &[("line_id", chicago_line.as_str()), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    // The admin still sees every company.
+    assert_eq!(admin.order(&sf).await.status(), 200);
+    assert!(proposal_orders(&admin)
+        .await
+        .contains(&"P00031".to_string()));
+
+    // Only admins set limits; a company nobody knows is refused with a reason.
+    let r = buyer
+        .post(
+            "/admin/staff-companies",
+            &[("user_id", &buyer_id), ("company", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let back = limit_companies(&admin, &buyer_id, &["999"]).await;
+    assert!(back.starts_with("/admin/staff?companies_error="), "{back}");
+    assert_eq!(buyer.order(&sf).await.status(), 404, "nothing changed");
+    let page = admin.get(&back, &[]).await.text().await.unwrap();
+    assert!(
+        page.contains("Company 999 is not among the companies"),
+        "the page says why"
+    );
+
+    // No company ticked: every company again.
+    let back = limit_companies(&admin, &buyer_id, &[]).await;
+    assert!(back.starts_with("/admin/staff?companies_saved="), "{back}");
+    assert_eq!(buyer.order(&sf).await.status(), 200);
+    let (audited,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'staff_companies_set'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+}

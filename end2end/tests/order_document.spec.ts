@@ -1,5 +1,7 @@
-import { test, expect } from "@playwright/test";
-import { ANA, hydrated, signIn, watchErrors } from "./helpers";
+import { ANA, expect, hydrated, signIn, test, watchErrors } from "./helpers";
+
+const ADMIN = { email: "admin@millrace.example", password: "admin-demo-pass" };
+const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
 
 test("a supplier of two companies downloads an order's PDF, filters by plant, and is told to split a notice", async ({ page }) => {
   const errors = watchErrors(page);
@@ -54,5 +56,42 @@ test("a supplier of two companies downloads an order's PDF, filters by plant, an
   await hydrated(page);
   await expect(page.getByTestId("split-notice")).toHaveCount(0);
   await expect(page.locator(".ship-line")).not.toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test("an admin limits a buyer to one company, and the buyer sees only that company's orders", async ({ browser }) => {
+  const admin = await (await browser.newContext()).newPage();
+  const errors = watchErrors(admin);
+  await signIn(admin, ADMIN);
+  await admin.goto("/admin/staff");
+  await hydrated(admin);
+  const row = admin.locator("tr[data-user='buyer@millrace.example']");
+  await expect(row.getByTestId("user-companies")).toHaveText("All companies");
+  // Admins are never limited: no form on their row.
+  await expect(admin.locator("tr[data-user='admin@millrace.example']").getByTestId("save-companies")).toHaveCount(0);
+  await row.getByLabel("My Company (Chicago)").check();
+  await row.getByTestId("save-companies").click();
+  await expect(admin.getByTestId("companies-result")).toContainText("now sees My Company (Chicago)");
+  await expect(row.getByTestId("user-companies")).toHaveText("My Company (Chicago)");
+  try {
+    const buyer = await (await browser.newContext()).newPage();
+    errors.push(...watchErrors(buyer));
+    await signIn(buyer, BUYER);
+    const companies = buyer.locator("tr[data-order] [data-testid=order-company]");
+    await expect(companies.first()).toContainText("My Company (Chicago)");
+    await expect(companies.filter({ hasNotText: "My Company (Chicago)" })).toHaveCount(0);
+    // A San Francisco order is not there, not even by searching for it.
+    await buyer.goto("/orders?q=P00031");
+    await hydrated(buyer);
+    await expect(buyer.locator("tr[data-order]")).toHaveCount(0);
+  } finally {
+    // Back to every company, for the specs that follow.
+    await admin.goto("/admin/staff");
+    await hydrated(admin);
+    await row.getByLabel("My Company (Chicago)").uncheck();
+    await row.getByTestId("save-companies").click();
+    await expect(admin.getByTestId("companies-result")).toContainText("now sees every company");
+  }
+  await expect(row.getByTestId("user-companies")).toHaveText("All companies");
   expect(errors).toEqual([]);
 });

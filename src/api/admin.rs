@@ -54,6 +54,8 @@ pub struct TeamMember {
     pub active: bool,
     /// Invited, and the link not used yet.
     pub invitation_pending: bool,
+    /// For a buyer: the companies (Odoo ids) they are limited to; empty for every company.
+    pub companies: Vec<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +70,9 @@ pub struct TeamView {
     pub viewer_id: i64,
     /// For an organisation: its mail preferences.
     pub mail: Option<OrganisationMail>,
+    /// For the staff, seen by an admin: the companies of synced orders (Odoo id, name), to
+    /// limit buyers to some of them. Empty when there is nothing to choose.
+    pub companies: Vec<(i64, String)>,
 }
 
 /// An organisation's mail preferences.
@@ -257,6 +262,16 @@ pub async fn team(supplier: String) -> Result<TeamView, AppError> {
             }),
         None => None,
     };
+    let companies = if scope.is_none() && user.role == Role::Admin {
+        crate::server::companies::known(&state.db)
+            .await
+            .map_err(context::internal)?
+            .into_iter()
+            .map(|c| (c.odoo_id, c.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let roles = if scope.is_some() {
         vec![Role::SupplierUser, Role::SupplierAdmin]
     } else {
@@ -272,6 +287,7 @@ pub async fn team(supplier: String) -> Result<TeamView, AppError> {
             .collect(),
         viewer_id: user.id,
         mail,
+        companies,
     })
 }
 

@@ -111,11 +111,12 @@ pub struct ExceptionsView {
 #[server(endpoint = "buyer/exceptions", input = GetUrl)]
 pub async fn exceptions(supplier: String, buyer: String) -> Result<ExceptionsView, AppError> {
     use super::context;
-    context::internal_user()?;
+    let user = context::internal_user()?;
     let state = context::state()?;
     let scope = crate::server::exceptions::Scope {
         supplier: supplier.trim().parse::<i64>().ok(),
         buyer: Some(buyer.trim().to_string()).filter(|b| !b.is_empty()),
+        companies: user.companies,
     };
     crate::server::exceptions::overview(&state.db, &scope, state.settings.ack_window_hours)
         .await

@@ -60,7 +60,7 @@ pub async fn performance(
         Some(own) => Some(own),
         None => supplier.trim().parse::<i64>().ok(),
     };
-    let facts = crate::server::performance::facts(&state.db, selected, from, to)
+    let facts = crate::server::performance::facts(&state.db, selected, &user.companies, from, to)
         .await
         .map_err(context::internal)?;
     let all: Vec<_> = facts

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{CsrfField, IdempotencyField};
 use crate::api::admin::{
     admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
-    SetUserActive, UpdateOrganisationMail, UpdateSupplierSettings,
+    SetUserActive, TeamMember, UpdateOrganisationMail, UpdateSupplierSettings,
 };
 use crate::api::connection::{odoo_connection, ApplyOdooConnection, ConnectionSource};
 
@@ -134,8 +134,12 @@ pub fn SupplierPage() -> impl IntoView {
 /// `/admin/staff`: buyers and admins.
 #[component]
 pub fn StaffPage() -> impl IntoView {
+    let query = use_query_map();
+    let said = move |k: &'static str| query.with(|q| q.get(k)).filter(|m| !m.is_empty());
     view! {
         <h1>"Staff"</h1>
+        {move || said("companies_saved").map(|m| view! { <p class="banner ok" role="status" data-testid="companies-result">{m}</p> })}
+        {move || said("companies_error").map(|m| view! { <p class="banner error" role="alert" data-testid="companies-result">{m}</p> })}
         <Team supplier=String::new()/>
     }
 }
@@ -174,13 +178,15 @@ fn Team(supplier: String) -> impl IntoView {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 Ok(t) => {
                     let viewer = t.viewer_id;
+                    let choices = t.companies.clone();
+                    let limits_column = !choices.is_empty();
                     let scope = t.supplier_id.map(|s| s.to_string()).unwrap_or_default();
                     let mail_scope = scope.clone();
                     view! {
                         {t.organisation.clone().map(|o| view! { <p class="sub">{o}</p> })}
                         {if t.members.is_empty() { view! { <p class="empty">"Nobody yet: invite the first user below."</p> }.into_any() } else { view! {
                             <table class="orders">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>{limits_column.then(|| view! { <th scope="col">"Companies"</th> })}<th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
                                 <tbody>
                                     {t.members.into_iter().map(|m| {
                                         let status = if !m.active { "Deactivated" } else if m.invitation_pending { "Invited" } else { "Active" };
@@ -190,6 +196,7 @@ fn Team(supplier: String) -> impl IntoView {
                                                 <td data-label="Email">{m.email.clone()}</td>
                                                 <td data-label="Role">{role_label(&m.role)}</td>
                                                 <td data-label="Status" data-testid="user-status">{status}</td>
+                                                {limits_column.then(|| view! { <td data-label="Companies"><CompanyLimits member=m.clone() choices=choices.clone()/></td> })}
                                                 <td>{(m.id != viewer).then(|| view! {
                                                     <ActionForm action=set_active attr:class="inline">
                                                         <CsrfField/>
@@ -249,6 +256,46 @@ fn Team(supplier: String) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// A buyer's company limits: what they see now, and (a plain form, working before
+/// hydration) the companies to tick; none ticked is every company. Admins see every company.
+#[component]
+fn CompanyLimits(member: TeamMember, choices: Vec<(i64, String)>) -> impl IntoView {
+    let name_of = |id: i64| {
+        choices
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| format!("company {id}"))
+    };
+    let now = if member.role != "buyer" || member.companies.is_empty() {
+        "All companies".to_string()
+    } else {
+        member
+            .companies
+            .iter()
+            .map(|id| name_of(*id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    view! {
+        <span data-testid="user-companies">{now}</span>
+        {(member.role == "buyer").then(|| view! {
+            <form method="post" action="/admin/staff-companies" class="inline companies">
+                <CsrfField/>
+                <IdempotencyField renew=Signal::stored(0)/>
+                <input type="hidden" name="user_id" value=member.id/>
+                <fieldset>
+                    <legend class="visually-hidden">{format!("Companies {} sees", member.display_name)}</legend>
+                    {choices.iter().map(|(id, name)| view! {
+                        <label class="check"><input type="checkbox" name="company" value=*id checked=member.companies.contains(id)/>{format!(" {name}")}</label>
+                    }).collect_view()}
+                </fieldset>
+                <button type="submit" data-testid="save-companies">"Limit to ticked (none: all)"</button>
+            </form>
+        })}
     }
 }
 

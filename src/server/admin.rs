@@ -413,6 +413,16 @@ pub async fn team(db: &Db, scope: Option<i64>) -> Result<Vec<TeamMember>, sqlx::
         .fetch_all(db)
         .await?,
     };
+    // The staff's company limits (`server::companies`), in one query.
+    let limits: Vec<(i64, i64)> = if scope.is_none() {
+        sqlx::query_as(
+            "SELECT user_id, company_odoo_id FROM staff_companies ORDER BY user_id, company_odoo_id",
+        )
+        .fetch_all(db)
+        .await?
+    } else {
+        Vec::new()
+    };
     Ok(rows
         .into_iter()
         .map(|(id, email, name, role, active, hash)| TeamMember {
@@ -422,6 +432,11 @@ pub async fn team(db: &Db, scope: Option<i64>) -> Result<Vec<TeamMember>, sqlx::
             role,
             active: active == 1,
             invitation_pending: hash.is_empty(),
+            companies: limits
+                .iter()
+                .filter(|(user, _)| *user == id)
+                .map(|(_, company)| *company)
+                .collect(),
         })
         .collect())
 }
@@ -764,6 +779,7 @@ mod tests {
             supplier_id: supplier,
             supplier_name: None,
             time_zone: "UTC".into(),
+            companies: Default::default(),
         }
     }
 

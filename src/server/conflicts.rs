@@ -91,11 +91,12 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
     let mut out = Vec::new();
     // Write-backs in conflict.
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let messages: Vec<(i64, String, String, Option<String>, i64, String, String, String, String)> = sqlx::query_as(
+    let messages: Vec<(i64, String, String, Option<String>, i64, String, String, String, String)> = sqlx::query_as(&format!(
         "SELECT m.id, m.payload, m.created_at, m.last_error, o.id, o.name, s.name, o.odoo_state, m.correlation_id
          FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY m.id",
-    )
+         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){} ORDER BY m.id",
+        scope.companies.condition("o.id")
+    ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
@@ -168,12 +169,13 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
         });
     }
     // Orders Odoo changed after the supplier answered.
-    let orders: Vec<ConflictRow> = sqlx::query_as(
+    let orders: Vec<ConflictRow> = sqlx::query_as(&format!(
         "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
          WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
-           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY o.id",
-    )
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){} ORDER BY o.id",
+        scope.companies.condition("o.id")
+    ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
@@ -280,6 +282,10 @@ pub async fn resolve(
         "order" => resolve_changed_order(&mut tx, user, id, resolution).await?,
         _ => return Err(ActionError::NotFound),
     };
+    // Another company's conflict: as if it did not exist (nothing is committed).
+    if !crate::server::companies::covers_order(&mut tx, &user.companies, order_id).await? {
+        return Err(ActionError::NotFound);
+    }
     if resolution == Resolution::AskSupplierAgain {
         let (supplier_id, name): (i64, String) =
             sqlx::query_as("SELECT supplier_id, name FROM purchase_orders WHERE id = $1")

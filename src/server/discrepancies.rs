@@ -15,6 +15,8 @@ pub struct Filter {
     pub supplier: Option<i64>,
     pub buyer: Option<String>,
     pub order: Option<i64>,
+    /// The viewer's companies (`server::companies`).
+    pub companies: crate::server::companies::CompanyScope,
 }
 
 /// The discrepancies of settled orders (a validated receipt, none open, what they booked
@@ -48,6 +50,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
             arg(&mut args, Arg::Text(b.clone()))
         ));
     }
+    clauses.extend(filter.companies.predicate("o.id"));
     let scope = clauses.join(" AND ");
     let lines_sql = format!(
         "SELECT l.id, l.odoo_id, o.id, o.name, s.name, l.description, l.qty_received

@@ -249,10 +249,11 @@ pub async fn download(
     let Some(axum::Extension(user)) = user else {
         return Redirect::to("/login").into_response();
     };
-    let row: Option<(String, String, String)> = match sqlx::query_as(
+    let row: Option<(String, String, String)> = match sqlx::query_as(&format!(
         "SELECT d.file_name, d.mime_type, d.sha256 FROM shipment_documents d JOIN shipment_notices n ON n.id = d.notice_id
-         WHERE d.id = $1 AND n.id = $2 AND ($3 IS NULL OR n.supplier_id = $3)",
-    )
+         WHERE d.id = $1 AND n.id = $2 AND ($3 IS NULL OR n.supplier_id = $3){}",
+        user.companies.notice_condition("n.id")
+    ))
     .bind(document_id)
     .bind(notice_id)
     .bind(user.supplier_id)

@@ -26,6 +26,8 @@ use crate::server::sync::outbox::{self, OutboxAction};
 pub struct Scope {
     pub supplier: Option<i64>,
     pub buyer: Option<String>,
+    /// The viewer's companies (`server::companies`).
+    pub companies: crate::server::companies::CompanyScope,
 }
 
 pub async fn overview(
@@ -35,12 +37,13 @@ pub async fn overview(
 ) -> Result<ExceptionsView, sqlx::Error> {
     let now = chrono::Utc::now().naive_utc();
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, Option<String>, Option<i64>)> = sqlx::query_as(&format!(
         "SELECT o.id, o.name, s.name, COALESCE(o.date_approve, o.date_order), s.ack_window_hours
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
          WHERE o.visible = 1 AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
-           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)",
-    )
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}",
+        scope.companies.condition("o.id")
+    ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
@@ -65,12 +68,13 @@ pub async fn overview(
     late.sort_by_key(|l| std::cmp::Reverse(l.age_hours));
 
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let proposals: Vec<(i64, i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let proposals: Vec<(i64, i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(&format!(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)
+         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
          ORDER BY l.answered_at",
-    )
+        scope.companies.condition("o.id")
+    ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
@@ -83,6 +87,7 @@ pub async fn overview(
             supplier: scope.supplier,
             buyer: scope.buyer.clone(),
             order: None,
+            companies: scope.companies.clone(),
         },
     )
     .await?;
@@ -91,7 +96,12 @@ pub async fn overview(
             .fetch_all(db)
             .await?;
     let at_risk = at_risk(db, scope).await?;
-    let buyers: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT buyer_name FROM purchase_orders WHERE buyer_name <> '' ORDER BY buyer_name").fetch_all(db).await?;
+    let buyers: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT DISTINCT buyer_name FROM purchase_orders WHERE buyer_name <> ''{} ORDER BY buyer_name",
+        scope.companies.condition("id")
+    ))
+    .fetch_all(db)
+    .await?;
     Ok(ExceptionsView {
         late_acknowledgments: late,
         proposals: proposals
@@ -142,11 +152,12 @@ pub async fn overview(
 /// conflicts have their own list (`conflicts::list`).
 pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(&format!(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
          FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status = 'dead' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2) ORDER BY m.id",
-    )
+         WHERE m.status = 'dead' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){} ORDER BY m.id",
+        scope.companies.condition("o.id")
+    ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
@@ -243,10 +254,11 @@ async fn decide_in(
     reason: &str,
 ) -> Result<Outcome, ActionError> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, i64, i64, String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let row: Option<(i64, i64, i64, String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(&format!(
         "SELECT o.id, o.odoo_id, l.odoo_id, l.description, l.quantity, l.date_planned, l.proposed_date, l.proposed_quantity, o.name
-         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = $1 AND l.answer = 'proposal_pending'",
-    )
+         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = $1 AND l.answer = 'proposal_pending'{}",
+        user.companies.condition("o.id")
+    ))
     .bind(line_id)
     .fetch_optional(&mut **tx)
     .await?;
@@ -267,9 +279,10 @@ async fn decide_in(
         } else {
             LineAnswerState::ProposalRejected
         };
-        let same: Option<(String,)> = sqlx::query_as(
-            "SELECT description FROM purchase_order_lines WHERE id = $1 AND answer = $2 AND decided_by IS NOT NULL",
-        )
+        let same: Option<(String,)> = sqlx::query_as(&format!(
+            "SELECT description FROM purchase_order_lines WHERE id = $1 AND answer = $2 AND decided_by IS NOT NULL{}",
+            user.companies.condition("order_id")
+        ))
         .bind(line_id)
         .bind(decided.code())
         .fetch_optional(&mut **tx)
@@ -371,6 +384,9 @@ pub async fn settle_dead_letter(
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
+    if !crate::server::companies::covers_message(&mut tx, &user.companies, id).await? {
+        return Err(ActionError::NotFound);
+    }
     let acted = match action {
         DeadLetterAction::Replay => outbox::replay(&mut tx, id).await?,
         DeadLetterAction::Discard => outbox::discard(&mut tx, id).await?,
@@ -412,11 +428,12 @@ pub async fn settle_dead_letter(
 /// Open lines whose delivery is at risk (see `domain::risk`), most overdue first.
 async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(
+    let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(&format!(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)",
-    )
+         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}",
+        scope.companies.condition("o.id")
+    ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)

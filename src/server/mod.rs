@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod companies;
 pub mod conflicts;
 pub mod connection;
 pub mod db;
@@ -114,6 +115,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .route("/dev/mailbox", get(mailbox))
         .route("/buyer/exceptions.csv", get(exceptions_csv))
         .route("/buyer/proposals/approve", post(approve_proposals))
+        .route("/admin/staff-companies", post(staff_companies))
         .route(
             "/shipments/{id}/documents",
             post(documents::upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -199,6 +201,7 @@ async fn exceptions_csv(
             .get("buyer")
             .map(|b| b.trim().to_string())
             .filter(|b| !b.is_empty()),
+        companies: user.companies.clone(),
     };
     match exceptions::overview(&state.db, &scope, state.settings.ack_window_hours).await {
         Ok(view) => {
@@ -265,6 +268,63 @@ async fn approve_proposals(
     };
     state.outbox_wake.notify_one();
     axum::response::Redirect::to(&format!("/buyer/exceptions?bulk={approved}")).into_response()
+}
+
+/// `POST /admin/staff-companies` with `user_id` and one `company` per ticked company (none:
+/// every company): limits a buyer to some companies (a plain form, so it works before
+/// hydration), then back to the staff page, which says what happened.
+async fn staff_companies(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<auth::CurrentUser>>,
+    ip: Option<axum::Extension<auth::csrf::ClientIp>>,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let ip = ip.map(|i| i.0 .0).unwrap_or_else(|| "unknown".into());
+    let Some(axum::Extension(user)) = user.filter(|u| u.role == auth::Role::Admin) else {
+        return (StatusCode::FORBIDDEN, "for administrators only").into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let value = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let back = |param: &str, message: &str| {
+        let query = serde_urlencoded::to_string([(param, message)]).unwrap_or_default();
+        axum::response::Redirect::to(&format!("/admin/staff?{query}")).into_response()
+    };
+    let Some(target) = value("user_id").and_then(|v| v.parse::<i64>().ok()) else {
+        return back("companies_error", "Say whose companies to set.");
+    };
+    let mut companies = Vec::new();
+    for (_, v) in fields.iter().filter(|(k, _)| k == "company") {
+        match v.parse::<i64>() {
+            Ok(id) => companies.push(id),
+            Err(_) => return back("companies_error", &format!("“{v}” is not a company.")),
+        }
+    }
+    match companies::set_limits(
+        &state.db,
+        &user,
+        target,
+        &companies,
+        &ip,
+        value(idempotency::FIELD),
+    )
+    .await
+    {
+        Ok(outcome) => back("companies_saved", &outcome.message),
+        Err(orders::ActionError::Invalid(m)) => back("companies_error", &m),
+        Err(orders::ActionError::NotFound) => back("companies_error", "No such member of staff."),
+        Err(e) => {
+            tracing::error!(error = %e, "setting a buyer's companies failed");
+            back(
+                "companies_error",
+                "Saving failed; nothing was changed. Try again in a moment.",
+            )
+        }
+    }
 }
 
 /// The demo's mailbox: mail the portal would have sent.

@@ -310,8 +310,8 @@ pub async fn send_digests(
     only: Option<i64>,
 ) -> Result<usize, sqlx::Error> {
     let due_before = db::at(-every);
-    let staff: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, email, display_name FROM users
+    let staff: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, email, display_name, role FROM users
          WHERE role IN ('buyer', 'admin') AND active = 1 AND password_hash <> ''
            AND (($1 = 0 AND notify_digest = 1 AND (digest_sent_at IS NULL OR digest_sent_at <= $2)) OR id = $1)",
     )
@@ -322,17 +322,26 @@ pub async fn send_digests(
     if staff.is_empty() {
         return Ok(0);
     }
-    let view = crate::server::exceptions::overview(
-        db,
-        &crate::server::exceptions::Scope::default(),
-        ack_window_hours,
-    )
-    .await?;
     let link = format!("{}/buyer/exceptions", public_url.trim_end_matches('/'));
+    // One overview per company scope among the recipients (a buyer limited to some
+    // companies hears about those only).
+    let mut views = std::collections::HashMap::new();
     let mut sent = 0;
-    for (id, email, name) in staff {
+    for (id, email, name, role) in staff {
+        let role = crate::server::auth::session::Role::from_code(&role)
+            .unwrap_or(crate::server::auth::session::Role::Buyer);
+        let companies = crate::server::companies::scope_of(db, id, role).await?;
+        if !views.contains_key(&companies) {
+            let scope = crate::server::exceptions::Scope {
+                companies: companies.clone(),
+                ..Default::default()
+            };
+            let view = crate::server::exceptions::overview(db, &scope, ack_window_hours).await?;
+            views.insert(companies.clone(), view);
+        }
+        let view = &views[&companies];
         // Nothing to say: no mail, and the next check may still send one today.
-        let Some((subject, body)) = digest_body(&name, &view, &link) else {
+        let Some((subject, body)) = digest_body(&name, view, &link) else {
             continue;
         };
         let mut tx = db::write(db).await?;

@@ -56,14 +56,15 @@ async fn header_row(
     user: &CurrentUser,
     id: i64,
 ) -> Result<Option<HeaderRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT o.id, o.odoo_id, o.name, o.status, o.buyer_name, o.currency, o.amount_total, o.odoo_write_date,
                 h.company_name, h.company_address, h.company_vat, h.ship_to_kind, h.ship_to_name, h.ship_to_address,
                 h.buyer_email, h.buyer_phone, h.payment_terms, h.incoterm, h.incoterm_location, h.partner_ref, h.notes,
                 h.amount_untaxed, h.amount_tax
          FROM purchase_orders o LEFT JOIN order_headers h ON h.order_id = o.id
-         WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2)",
-    )
+         WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2){}",
+        user.companies.condition("o.id")
+    ))
     .bind(id)
     .bind(user.supplier_id)
     .fetch_optional(db)
@@ -145,14 +146,16 @@ pub async fn header(
 /// The companies and ship-to plants of the orders the user sees, for the inbox's filters.
 pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(Option<i64>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT DISTINCT h.company_odoo_id, h.company_name, h.ship_to_key, h.ship_to_name
+    let rows: Vec<(Option<i64>, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(&format!(
+            "SELECT DISTINCT h.company_odoo_id, h.company_name, h.ship_to_key, h.ship_to_name
          FROM order_headers h JOIN purchase_orders o ON o.id = h.order_id
-         WHERE o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1)",
-    )
-    .bind(user.supplier_id)
-    .fetch_all(db)
-    .await?;
+         WHERE o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1){}",
+            user.companies.condition("o.id")
+        ))
+        .bind(user.supplier_id)
+        .fetch_all(db)
+        .await?;
     let mut out = OriginOptions::default();
     for (company, company_name, key, ship_to) in rows {
         if let (Some(c), Some(n)) = (company, company_name) {

@@ -180,6 +180,7 @@ pub async fn list(
             arg(&mut args, Arg::Int(supplier))
         ));
     }
+    clauses.extend(user.companies.predicate("o.id"));
     if !q.is_empty() {
         let p = arg(&mut args, Arg::Text(like(q)));
         clauses.push(format!(
@@ -240,9 +241,10 @@ pub async fn list(
         .bind(supplier)
         .fetch_all(db)
         .await?,
-        None => sqlx::query_as(
-            "SELECT status, COUNT(*) FROM purchase_orders WHERE visible = 1 GROUP BY status",
-        )
+        None => sqlx::query_as(&format!(
+            "SELECT status, COUNT(*) FROM purchase_orders WHERE visible = 1{} GROUP BY status",
+            user.companies.condition("id")
+        ))
         .fetch_all(db)
         .await?,
     };
@@ -304,12 +306,13 @@ async fn order_row<'e>(
     user: &CurrentUser,
     id: i64,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT o.id, o.odoo_id, o.name, o.status, s.name AS supplier_name, o.buyer_name, o.date_order, o.currency, o.amount_total,
                 o.acknowledged_at, u.display_name AS acknowledged_by, o.odoo_change_summary, s.date_tolerance_days, s.quantity_tolerance_percent
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id LEFT JOIN users u ON u.id = o.acknowledged_by
-         WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2)",
-    )
+         WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2){}",
+        user.companies.condition("o.id")
+    ))
     .bind(id)
     .bind(user.supplier_id)
     .fetch_optional(db)

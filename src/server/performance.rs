@@ -9,10 +9,12 @@ use rust_decimal::Decimal;
 use crate::domain::performance::{LineFacts, OrderFacts};
 use crate::server::db::{arg, bind_args, Arg, Db};
 
-/// A supplier organisation's released orders of the period, by supplier: (id, name, orders).
+/// A supplier organisation's released orders of the period, by supplier: (id, name, orders),
+/// of the viewer's companies.
 pub async fn facts(
     db: &Db,
     supplier: Option<i64>,
+    companies: &crate::server::companies::CompanyScope,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(i64, String, Vec<OrderFacts>)>, sqlx::Error> {
@@ -30,6 +32,7 @@ pub async fn facts(
             arg(&mut args, Arg::Int(supplier))
         ));
     }
+    scope.push_str(&companies.condition("o.id"));
     let orders_sql = format!(
         "SELECT o.id, s.id, s.name, COALESCE(o.date_approve, o.date_order), o.acknowledged_at,
                 (SELECT MAX(r.date_done) FROM receipts r WHERE r.order_id = o.id AND r.state = 'done')

@@ -467,10 +467,11 @@ async fn enqueue_prefill(
 
 pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let notices: Vec<(i64, String, String, String, String, String, String, i64, String)> = sqlx::query_as(
+    let notices: Vec<(i64, String, String, String, String, String, String, i64, String)> = sqlx::query_as(&format!(
         "SELECT n.id, n.number, n.status, n.ship_date, n.expected_arrival, n.carrier, n.tracking_number, n.package_count, n.created_at
-         FROM shipment_notices n WHERE ($1 IS NULL OR n.supplier_id = $1) ORDER BY n.id DESC LIMIT 200",
-    )
+         FROM shipment_notices n WHERE ($1 IS NULL OR n.supplier_id = $1){} ORDER BY n.id DESC LIMIT 200",
+        user.companies.notice_condition("n.id")
+    ))
     .bind(user.supplier_id)
     .fetch_all(db)
     .await?;

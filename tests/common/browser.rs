@@ -80,6 +80,13 @@ impl Browser {
             .unwrap()
     }
 
+    /// GET `path` answered 200, as JSON.
+    pub async fn json(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        let r = self.get(path, query).await;
+        assert_eq!(r.status(), 200, "{path}: {:?}", r.text().await);
+        r.json().await.unwrap()
+    }
+
     pub async fn order(&self, id: &str) -> reqwest::Response {
         self.get("/api/orders/get", &[("id", id)]).await
     }

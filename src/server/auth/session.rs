@@ -50,6 +50,8 @@ pub struct CurrentUser {
     pub supplier_id: Option<i64>,
     pub supplier_name: Option<String>,
     pub time_zone: String,
+    /// For staff: the companies whose orders they see (`server::companies`).
+    pub companies: crate::server::companies::CompanyScope,
 }
 
 impl CurrentUser {
@@ -89,13 +91,18 @@ pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
         let _ = session.flush().await;
         return None;
     }
+    let role = Role::from_code(&role)?;
+    let companies = crate::server::companies::scope_of(db, id, role)
+        .await
+        .ok()?;
     Some(CurrentUser {
         id,
         email,
         display_name,
-        role: Role::from_code(&role)?,
+        role,
         supplier_id,
         supplier_name,
         time_zone,
+        companies,
     })
 }

@@ -1,0 +1,8 @@
+-- Staff limited to some companies (issue 16): a buyer with rows here sees the orders,
+-- exceptions and performance of those companies only; without rows, of every company.
+-- Admins always see every company.
+CREATE TABLE staff_companies (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    company_odoo_id INTEGER NOT NULL,
+    PRIMARY KEY (user_id, company_odoo_id)
+);
