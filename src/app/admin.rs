@@ -186,7 +186,7 @@ fn Team(supplier: String) -> impl IntoView {
                         {t.organisation.clone().map(|o| view! { <p class="sub">{o}</p> })}
                         {if t.members.is_empty() { view! { <p class="empty">"Nobody yet: invite the first user below."</p> }.into_any() } else { view! {
                             <table class="orders">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>{limits_column.then(|| view! { <th scope="col">"Companies"</th> })}<th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>{limits_column.then(|| view! { <th scope="col">"Companies"</th> }.into_any())}<th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
                                 <tbody>
                                     {t.members.into_iter().map(|m| {
                                         let status = if !m.active { "Deactivated" } else if m.invitation_pending { "Invited" } else { "Active" };
@@ -196,7 +196,7 @@ fn Team(supplier: String) -> impl IntoView {
                                                 <td data-label="Email">{m.email.clone()}</td>
                                                 <td data-label="Role">{role_label(&m.role)}</td>
                                                 <td data-label="Status" data-testid="user-status">{status}</td>
-                                                {limits_column.then(|| view! { <td data-label="Companies"><CompanyLimits member=m.clone() choices=choices.clone()/></td> })}
+                                                {limits_column.then(|| view! { <td data-label="Companies"><CompanyLimits member=m.clone() choices=choices.clone()/></td> }.into_any())}
                                                 <td>{(m.id != viewer).then(|| view! {
                                                     <ActionForm action=set_active attr:class="inline">
                                                         <CsrfField/>
@@ -297,6 +297,7 @@ fn CompanyLimits(member: TeamMember, choices: Vec<(i64, String)>) -> impl IntoVi
             </form>
         })}
     }
+    .into_any()
 }
 
 /// `/admin/audit`: who did what, when, from where.
