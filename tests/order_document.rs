@@ -797,6 +797,22 @@ async fn a_buyer_limited_to_one_company_sees_and_decides_only_that_companys_orde
         )
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    // Performance counts the Chicago company's released orders only.
+    let scored = |v: Value| -> u64 {
+        v["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["card"]["orders"].as_u64().unwrap())
+            .sum()
+    };
+    let perf = [("supplier", ""), ("from", ""), ("to", "")];
+    let limited = scored(buyer.json("/api/performance", &perf).await);
+    let everything = scored(admin.json("/api/performance", &perf).await);
+    assert!(
+        limited > 0 && limited < everything,
+        "{limited} of {everything}"
+    );
     // The admin still sees every company.
     assert_eq!(admin.order(&sf).await.status(), 200);
     assert!(proposal_orders(&admin)
