@@ -7,6 +7,8 @@ pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod odoo_double;
 #[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// Entry point called by the hydration script the server puts in <head>.

@@ -96,7 +96,7 @@ pub struct AuditEntry {
 }
 
 #[cfg(feature = "ssr")]
-fn action_error(e: crate::server::orders::ActionError, missing: &str) -> AppError {
+pub(crate) fn action_error(e: crate::server::orders::ActionError, missing: &str) -> AppError {
     use super::context;
     use crate::server::orders::ActionError;
     match e {

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod performance;
 pub mod shipments;
 pub mod sync;
+pub mod tokens;
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;

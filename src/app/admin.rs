@@ -10,6 +10,7 @@ use crate::api::admin::{
     SetUserActive, TeamMember, UpdateOrganisationMail, UpdateSupplierSettings,
 };
 use crate::api::connection::{odoo_connection, ApplyOdooConnection, ConnectionSource};
+use crate::api::tokens::{api_tokens, CreateApiToken, RevokeApiToken};
 
 /// `/admin/suppliers`: the organisations, and linking a new one to an Odoo vendor.
 #[component]
@@ -125,6 +126,7 @@ pub fn SupplierPage() -> impl IntoView {
                         <button type="submit">"Save settings"</button>
                     </ActionForm>
                     <Team supplier=s.id.to_string()/>
+                    <ApiTokens supplier=s.id.to_string()/>
                 }.into_any(),
             })}
         </Transition>
@@ -150,7 +152,86 @@ pub fn TeamPage() -> impl IntoView {
     view! {
         <h1>"Your team"</h1>
         <Team supplier=String::new()/>
+        <ApiTokens supplier=String::new()/>
     }
+}
+
+/// The organisation's API tokens: its systems reach `/api/v1` with them. Created here (the
+/// token shown once), listed without their secret, revoked at once.
+#[component]
+fn ApiTokens(supplier: String) -> impl IntoView {
+    let create = ServerAction::<CreateApiToken>::new();
+    let revoke = ServerAction::<RevokeApiToken>::new();
+    let asked = supplier.clone();
+    let data = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        move |_| api_tokens(asked.clone()),
+    );
+    view! {
+        <h2 id="api-tokens">"API tokens"</h2>
+        <p class="hint">"For your own systems (an ERP, a warehouse system): they call the Millrace API (" <a href="/api/v1/openapi.json">"reference"</a> ") with a token instead of signing in. Each token does only what is ticked, and its actions show in the order history under its name."</p>
+        <p class="error" role="alert" data-testid="token-error">{move || revoke.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading tokens…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(t) => { let owner = supplier.clone(); view! {
+                    {if t.tokens.is_empty() { view! { <p class="empty">"No tokens yet."</p> }.into_any() } else { view! {
+                        <table class="orders">
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"May"</th><th scope="col">"Last used"</th><th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
+                            <tbody>
+                                {t.tokens.into_iter().map(|k| view! {
+                                    <tr data-token=k.name.clone()>
+                                        <td data-label="Name">{k.name.clone()}<br/><small>{format!("by {} on {}", k.created_by, k.created_at)}</small></td>
+                                        <td data-label="Token"><code>{format!("{}…", k.prefix)}</code></td>
+                                        <td data-label="May">{k.scopes.join(", ")}</td>
+                                        <td data-label="Last used">{k.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                        <td data-label="Expires">{k.expires_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                        <td data-testid="token-state">{match k.revoked_at.clone() {
+                                            Some(at) => view! { <span>{format!("Revoked {at}")}</span> }.into_any(),
+                                            None => view! {
+                                                <ActionForm action=revoke attr:class="inline">
+                                                    <CsrfField/>
+                                                    <IdempotencyField renew=revoke.version()/>
+                                                    <input type="hidden" name="token_id" value=k.id/>
+                                                    <button type="submit" data-testid="revoke-token">"Revoke"</button>
+                                                </ActionForm>
+                                            }.into_any(),
+                                        }}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any() }}
+                    <ActionForm action=create attr:class="card form">
+                        <CsrfField/>
+                        <IdempotencyField renew=create.version()/>
+                        <input type="hidden" name="supplier" value=owner.clone()/>
+                        <label for="token-name">"For which system"</label>
+                        <input id="token-name" name="name" autocomplete="off" required maxlength="80" placeholder="Our ERP"/>
+                        <fieldset>
+                            <legend>"It may"</legend>
+                            {t.scopes.into_iter().map(|(field, label)| view! {
+                                <label class="check"><input type="checkbox" name=field value="on"/>{format!(" {label}")}</label>
+                            }).collect_view()}
+                        </fieldset>
+                        <label for="token-expiry">"Expires after (days; empty: never)"</label>
+                        <input id="token-expiry" name="expires_in_days" inputmode="numeric" autocomplete="off"/>
+                        <button type="submit" data-testid="create-token">"Create token"</button>
+                    </ActionForm>
+                    {move || create.value().get().map(|r| match r {
+                        Ok(c) => view! {
+                            <div class="card" role="status" data-testid="token-created">
+                                <p>{c.message.clone()}</p>
+                                {c.secret.clone().map(|s| view! { <p><code data-testid="token-secret">{s}</code></p> })}
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert" data-testid="token-created">{e.to_string()}</p> }.into_any(),
+                    })}
+                }.into_any() }
+            })}
+        </Transition>
+    }
+    .into_any()
 }
 
 /// The users of one organisation (or the staff): invite, deactivate, reactivate.

@@ -402,13 +402,13 @@ pub fn team_scope(user: &CurrentUser, asked: Option<i64>) -> Result<Option<i64>,
 pub async fn team(db: &Db, scope: Option<i64>) -> Result<Vec<TeamMember>, sqlx::Error> {
     let rows: Vec<(i64, String, String, String, i64, String)> = match scope {
         Some(org) => sqlx::query_as(
-            "SELECT id, email, display_name, role, active, password_hash FROM users WHERE supplier_id = $1 ORDER BY display_name, id",
+            "SELECT id, email, display_name, role, active, password_hash FROM users WHERE supplier_id = $1 AND kind = 'person' ORDER BY display_name, id",
         )
         .bind(org)
         .fetch_all(db)
         .await?,
         None => sqlx::query_as(
-            "SELECT id, email, display_name, role, active, password_hash FROM users WHERE supplier_id IS NULL ORDER BY display_name, id",
+            "SELECT id, email, display_name, role, active, password_hash FROM users WHERE supplier_id IS NULL AND kind = 'person' ORDER BY display_name, id",
         )
         .fetch_all(db)
         .await?,

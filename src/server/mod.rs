@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod notify;
 pub mod odoo;
 pub mod order_document;
+pub mod order_feed;
 pub mod order_pdf;
 pub mod orders;
 pub mod performance;
@@ -26,6 +27,7 @@ pub mod shipments;
 pub mod sync;
 pub mod telemetry;
 pub mod time;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,11 +64,14 @@ pub struct AppState {
     pub instance: String,
     /// The current Odoo client, when connected; swapped when an admin saves new settings.
     pub odoo: OdooLink,
+    /// Requests per API token (`/api/v1`), on this instance.
+    pub api_limiter: Arc<crate::rest::Limiter>,
 }
 
 impl AppState {
     pub fn new(db: Db, settings: Arc<Settings>, leptos_options: LeptosOptions) -> Self {
         let health = Arc::new(telemetry::Health::default());
+        let api_limiter = Arc::new(crate::rest::limiter(settings.api_rate_per_minute));
         Self {
             db,
             settings,
@@ -74,6 +79,7 @@ impl AppState {
             outbox_wake: Arc::new(Notify::new()),
             poll_wake: Arc::new(Notify::new()),
             metrics: telemetry::metrics_handle(),
+            api_limiter,
             odoo: OdooLink::observed_by(health.clone()),
             health,
             instance: format!(
@@ -151,8 +157,10 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             state.clone(),
             auth::csrf::guard,
         ))
-        .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(sessions)
+        // The machine side: bearer tokens, no session, no CSRF (`crate::rest`).
+        .nest(crate::rest::PREFIX, crate::rest::router(state.clone()))
+        .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,

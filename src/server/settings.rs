@@ -83,6 +83,9 @@ pub struct Settings {
     /// `MILLRACE_OVER_DELIVERY_PERCENT`: how much more than the open quantity a shipment
     /// notice may announce, per line (default 0; overridable per supplier).
     pub over_delivery_percent: rust_decimal::Decimal,
+    /// `MILLRACE_API_RATE_PER_MINUTE`: requests per minute one API token may make on this
+    /// instance, with bursts of a quarter of it (default 120; at least 4).
+    pub api_rate_per_minute: u32,
     /// `MILLRACE_PUBLIC_URL`: the address users reach the portal at, for links in mail
     /// (never taken from the request's Host header), and the origin a sign-in's `next` must
     /// stay on; an `http` or `https` URL (default `http://127.0.0.1:3000`).
@@ -199,6 +202,7 @@ impl Settings {
                 "MILLRACE_OVER_DELIVERY_PERCENT",
                 rust_decimal::Decimal::ZERO,
             )?,
+            api_rate_per_minute: parse(get, "MILLRACE_API_RATE_PER_MINUTE", 120u32)?.max(4),
             public_url: public_url(
                 var(get, "MILLRACE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()),
             )?,

@@ -33,11 +33,12 @@ pub enum ResetError {
 /// which the demo shows as a mailbox). Says nothing either way.
 pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result<(), sqlx::Error> {
     let email = &email.trim().to_lowercase();
-    let user: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, display_name FROM users WHERE email = $1 AND active = 1")
-            .bind(email)
-            .fetch_optional(db)
-            .await?;
+    let user: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, display_name FROM users WHERE email = $1 AND active = 1 AND kind = 'person'",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
     let Some((user_id, name)) = user else {
         audit(db, None, "password_reset_unknown_email", email, "", ip).await?;
         return Ok(());

@@ -1,0 +1,244 @@
+//! `/api/v1/orders`: the supplier's orders, read and answered by its own systems.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::model::{
+    instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges, OrderLine,
+};
+use super::{acted, internal, problem, Authorized, IdempotencyKey, Payload};
+use super::{ORDERS_READ, ORDERS_WRITE};
+use crate::server::AppState;
+
+const MAX_PAGE: i64 = 200;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The `next_cursor` of the previous page; absent for the first.
+    after: Option<String>,
+    /// At most this many orders (1 to 200, default 50).
+    limit: Option<i64>,
+}
+
+/// Orders that changed since the cursor, oldest change first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders",
+    tag = "orders",
+    params(ChangesQuery),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "A page of changed orders", body = OrderChanges),
+        (status = 400, description = "A malformed cursor or limit", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks orders:read", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (see Retry-After)", body = super::model::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<ORDERS_READ>,
+    Query(q): Query<ChangesQuery>,
+) -> Response {
+    let after = match q.after.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(c) => match c.parse::<i64>() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_cursor",
+                    "`after` takes the `next_cursor` of a previous page, as it was given.",
+                )
+            }
+        },
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+            &format!("`limit` is 1 to {MAX_PAGE}."),
+        );
+    }
+    // One more than asked tells whether more wait.
+    let mut rows =
+        match crate::server::order_feed::changed_since(&state.db, &caller.user, after, limit + 1)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return internal(e),
+        };
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = rows
+        .last()
+        .map(|r| r.seq.to_string())
+        .or_else(|| (after > 0).then(|| after.to_string()));
+    Json(OrderChanges {
+        orders: rows
+            .into_iter()
+            .map(|r| OrderChange {
+                id: r.id,
+                number: r.name,
+                status: r.status,
+                changed_at: instant(&r.changed_at),
+            })
+            .collect(),
+        next_cursor,
+        has_more,
+    })
+    .into_response()
+}
+
+/// One order with its lines.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The order's id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 404, description = "Not among the organisation's orders", body = super::model::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn one(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<ORDERS_READ>,
+    Path(id): Path<i64>,
+) -> Response {
+    match crate::server::orders::detail(&state.db, &caller.user, id, state.settings.tolerance).await
+    {
+        Ok(Some(d)) => Json(order_of(d)).into_response(),
+        Ok(None) => not_found(),
+        Err(e) => internal(e),
+    }
+}
+
+fn not_found() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No such order among your organisation's.",
+    )
+}
+
+fn order_of(d: crate::api::orders::OrderDetail) -> Order {
+    Order {
+        id: d.id,
+        number: d.name,
+        status: d.status.code().to_string(),
+        supplier: d.supplier_name,
+        buyer: d.buyer_name,
+        ordered_at: d.date_order.as_deref().map(instant),
+        currency: d.currency,
+        amount_total: d.amount_total,
+        acknowledged_at: d.acknowledged_at.as_deref().map(instant),
+        change_summary: d.change_summary,
+        lines: d
+            .lines
+            .into_iter()
+            .map(|l| OrderLine {
+                id: l.id,
+                item: l.product_code,
+                description: l.description,
+                vendor_item: l.vendor_code,
+                quantity: l.quantity,
+                unit: l.uom,
+                price_unit: l.price_unit,
+                requested_date: l.date_planned.map(|d| d.chars().take(10).collect()),
+                received_quantity: l.qty_received,
+                open_quantity: l.open_quantity,
+                answer: l.answer.map(|a| a.code().to_string()),
+                proposed_date: l.proposed_date.map(|d| d.chars().take(10).collect()),
+                proposed_quantity: l.proposed_quantity,
+                reason: l.reason,
+                buyer_reason: l.buyer_reason,
+                removed: l.removed_in_odoo,
+            })
+            .collect(),
+    }
+}
+
+/// Acknowledges receipt of the order.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/acknowledge",
+    tag = "orders",
+    params(
+        ("id" = i64, Path, description = "The order's id"),
+        ("Idempotency-Key" = String, Header, description = "A new random value per request; the same when retrying it"),
+    ),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Acknowledged now, or already (`already`)", body = ActionResult),
+        (status = 404, description = "Not among the organisation's orders", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused (e.g. a cancelled order), or the key was used for another request", body = super::model::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<ORDERS_WRITE>,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = crate::server::orders::acknowledge(&state.db, &caller.user, id, Some(&key)).await;
+    acted(&state, result, "No such order among your organisation's.")
+}
+
+/// Answers one line: accept it, propose another date or quantity, or reject it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/lines/{line_id}/answer",
+    tag = "orders",
+    params(
+        ("id" = i64, Path, description = "The order's id"),
+        ("line_id" = i64, Path, description = "The line's id"),
+        ("Idempotency-Key" = String, Header, description = "A new random value per request; the same when retrying it"),
+    ),
+    request_body = LineAnswer,
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Recorded now, or already (`already`)", body = ActionResult),
+        (status = 404, description = "Not among the organisation's order lines", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unreadable payload (with the JSON path) or an answer the rules refuse", body = super::model::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn answer(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<ORDERS_WRITE>,
+    IdempotencyKey(key): IdempotencyKey,
+    Path((id, line_id)): Path<(i64, i64)>,
+    Payload(body): Payload<LineAnswer>,
+) -> Response {
+    if !matches!(body.answer.as_str(), "accept" | "propose" | "reject") {
+        return super::invalid_at("$.answer", "must be accept, propose or reject");
+    }
+    let input = crate::server::orders::AnswerInput {
+        answer: body.answer,
+        proposed_date: body.proposed_date.unwrap_or_default(),
+        proposed_quantity: body.proposed_quantity.unwrap_or_default(),
+        reason: body.reason.unwrap_or_default(),
+    };
+    let result = crate::server::orders::answer_line(
+        &state.db,
+        &caller.user,
+        id,
+        line_id,
+        &input,
+        &state.settings.tolerance,
+        Some(&key),
+    )
+    .await;
+    acted(
+        &state,
+        result,
+        "No such order line among your organisation's.",
+    )
+}

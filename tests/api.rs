@@ -1,0 +1,491 @@
+//! Black-box tests of `/api/v1` (issue 15): a supplier's own system working an order by
+//! machine, and the API's governance (tokens and scopes, other organisations' ids, payload
+//! paths, idempotency keys, rate limits, revocation, the OpenAPI document). SQLite by
+//! default, PostgreSQL with `MILLRACE_TEST_DATABASE=postgres`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::app::{eventually, spawn, TestApp};
+use common::Browser;
+use millrace::odoo_double::{DoubleConfig, Modules};
+use serde_json::{json, Value};
+
+const ANA: (&str, &str) = ("ana@gemini.example", "gemini-demo-pass");
+const TOM: (&str, &str) = ("tom@woodcorner.example", "woodcorner-demo-pass");
+const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
+
+async fn app() -> TestApp {
+    spawn(DoubleConfig {
+        version: 19,
+        modules: Some(Modules::PURCHASE_STOCK_DELIVERY),
+        ..Default::default()
+    })
+    .await
+}
+
+/// A token created on the team page by `admin`, with the scope fields ticked.
+async fn token(admin: &Browser, name: &str, scopes: &[&str]) -> String {
+    let mut form = vec![
+        ("supplier", ""),
+        ("name", name),
+        ("expires_in_days", ""),
+        ("idempotency_key", ""),
+    ];
+    form.extend(scopes.iter().map(|s| (*s, "on")));
+    let r = admin.post("/api/tokens/create", &form).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let created: Value = r.json().await.unwrap();
+    created["secret"].as_str().unwrap().to_string()
+}
+
+const ALL: [&str; 4] = [
+    "orders_read",
+    "orders_write",
+    "shipments_read",
+    "shipments_write",
+];
+
+/// A system calling the API with a token.
+struct Machine {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Machine {
+    fn new(app: &TestApp, token: &str) -> Self {
+        Machine {
+            http: reqwest::Client::new(),
+            base: format!("{}/api/v1", app.url),
+            token: token.to_string(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        if status >= 400 {
+            assert_eq!(
+                r.headers()["content-type"],
+                "application/problem+json",
+                "errors are problems"
+            );
+        }
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The id of the supplier's order `name`, from the API's change feed.
+async fn order_in_feed(m: &Machine, name: &str) -> i64 {
+    let mut after = String::new();
+    loop {
+        let (status, page) = m.get(&format!("/orders?limit=20&after={after}")).await;
+        assert_eq!(status, 200, "{page}");
+        if let Some(o) = page["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["number"] == name)
+        {
+            return o["id"].as_i64().unwrap();
+        }
+        assert_eq!(page["has_more"], true, "{name} is not in the feed");
+        after = page["next_cursor"].as_str().unwrap().to_string();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suppliers_system_acknowledges_answers_and_ships_an_order_through_the_api() {
+    let app = app().await;
+    let ana = app.signed_in(ANA.0, ANA.1).await;
+    let erp = Machine::new(&app, &token(&ana, "Gemini ERP", &ALL).await);
+
+    let id = order_in_feed(&erp, "P00031").await;
+    let (status, order) = erp.get(&format!("/orders/{id}")).await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["number"], "P00031");
+    assert_eq!(order["status"], "new");
+    let line = order["lines"][0].clone();
+    let line_id = line["id"].as_i64().unwrap();
+    assert!(order["ordered_at"].as_str().unwrap().ends_with('Z'));
+    // Where the feed stands now.
+    let (_, page) = erp.get("/orders?limit=200").await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+
+    // Acknowledge: once, and the retried request answers the same.
+    let ack = format!("/orders/{id}/acknowledge");
+    let first = erp.post(&ack, Some("ack-1"), json!({})).await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(first.1["already"], false);
+    assert_eq!(erp.post(&ack, Some("ack-1"), json!({})).await, first);
+    let again = erp.post(&ack, Some("ack-2"), json!({})).await;
+    assert_eq!(again.1["already"], true, "{}", again.1);
+
+    // Accept the first line, then announce all of it with a tracking number.
+    let answer = format!("/orders/{id}/lines/{line_id}/answer");
+    let (status, body) = erp
+        .post(&answer, Some("answer-1"), json!({"answer": "accept"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let notice = json!({
+        "ship_date": chrono::Utc::now().date_naive().to_string(),
+        "expected_arrival": (chrono::Utc::now().date_naive() + chrono::Duration::days(2)).to_string(),
+        "carrier": "DHL",
+        "tracking_number": "JD014600001",
+        "package_count": 1,
+        "lines": [{"line_id": line_id, "quantity": line["open_quantity"]}]
+    });
+    let created = erp
+        .post("/shipment-notices", Some("asn-1"), notice.clone())
+        .await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let number = created.1["number"].as_str().unwrap().to_string();
+    assert_eq!(
+        erp.post("/shipment-notices", Some("asn-1"), notice.clone())
+            .await,
+        created,
+        "a retried submission answers the first"
+    );
+    let (_, notices) = erp.get("/shipment-notices").await;
+    assert_eq!(
+        notices
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["number"] == number.as_str())
+            .count(),
+        1
+    );
+
+    // The order moved in the feed; its history names the system; Odoo got it all once.
+    let (_, changed) = erp.get(&format!("/orders?after={cursor}")).await;
+    assert!(
+        changed["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == id),
+        "{changed}"
+    );
+    let detail: Value = ana.order(&id.to_string()).await.json().await.unwrap();
+    assert!(
+        detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "Gemini ERP (API)"),
+        "{detail}"
+    );
+    let odoo_id: (i64,) = sqlx::query_as("SELECT odoo_id FROM purchase_orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    eventually(
+        "the acknowledgment and the tracking number in Odoo",
+        || async {
+            app.double.with_env(|env| {
+                let acknowledged = env
+                    .get("purchase.order", odoo_id.0)
+                    .and_then(|o| o.get("acknowledged").cloned())
+                    == Some(json!(true));
+                let tracked = env.table("stock.picking").any(|(_, p)| {
+                    p.get("purchase_id") == Some(&json!(odoo_id.0))
+                        && p.get("carrier_tracking_ref")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| t.contains("JD014600001"))
+                });
+                acknowledged && tracked
+            })
+        },
+    )
+    .await;
+    let notes: Vec<String> = app.double.with_env(|env| {
+        env.table("mail.message")
+            .filter(|(_, m)| m["model"] == "purchase.order" && m["res_id"] == odoo_id.0)
+            .map(|(_, m)| m["body"].as_str().unwrap_or_default().to_string())
+            .filter(|b| b.contains("Acknowledged"))
+            .collect()
+    });
+    assert_eq!(notes.len(), 1, "{notes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_scoped_to_their_organisation_and_their_areas_and_revoked_at_once() {
+    let app = app().await;
+    let ana = app.signed_in(ANA.0, ANA.1).await;
+    let tom = app.signed_in(TOM.0, TOM.1).await;
+    let reader = Machine::new(&app, &token(&ana, "Gemini BI", &["orders_read"]).await);
+    let erp = Machine::new(&app, &token(&ana, "Gemini ERP", &ALL).await);
+    let other = Machine::new(&app, &token(&tom, "Wood Corner ERP", &ALL).await);
+    let id = order_in_feed(&erp, "P00031").await;
+
+    // No token, a wrong one: 401 with a problem and the scheme to use.
+    let r = reqwest::get(format!("{}/api/v1/orders", app.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"millrace\"");
+    let wrong = Machine::new(&app, "mrt_notatoken");
+    let (status, problem) = wrong.get("/orders").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    // A read-only token reads and does nothing else.
+    assert_eq!(reader.get(&format!("/orders/{id}")).await.0, 200);
+    let (status, problem) = reader
+        .post(&format!("/orders/{id}/acknowledge"), Some("k1"), json!({}))
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(problem["code"], "scope_missing");
+    assert_eq!(reader.get("/shipment-notices").await.0, 403);
+
+    // Another organisation's order is as if it did not exist.
+    let (status, problem) = other.get(&format!("/orders/{id}")).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        other
+            .post(&format!("/orders/{id}/acknowledge"), Some("k2"), json!({}))
+            .await
+            .0,
+        404
+    );
+    assert!(order_in_feed_or_none(&other, id).await.is_none());
+
+    // Payloads: the path of the problem; nothing stored.
+    let detail: Value = erp.get(&format!("/orders/{id}")).await.1;
+    let line_id = detail["lines"][0]["id"].as_i64().unwrap();
+    let answer = format!("/orders/{id}/lines/{line_id}/answer");
+    let (status, problem) = erp
+        .post(
+            &answer,
+            Some("k3"),
+            json!({"answer": "propose", "proposed_quantity": 5}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["path"], "$.proposed_quantity");
+    let (status, problem) = erp
+        .post(
+            "/shipment-notices",
+            Some("k4"),
+            json!({"ship_date": "2026-12-01", "expected_arrival": "2026-12-02", "carrier": "DHL",
+                   "tracking_number": "X", "package_count": 1, "lines": [{"line_id": line_id}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["path"], "$.lines[0]");
+    let (status, problem) = erp
+        .post(&answer, Some("k5"), json!({"answer": "maybe"}))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["path"].as_str()),
+        (422, Some("$.answer"))
+    );
+    let (status, problem) = erp
+        .post(
+            &answer,
+            Some("k6"),
+            json!({"answer": "propose", "proposed_quantity": "1"}),
+        )
+        .await;
+    assert_eq!(
+        status, 422,
+        "a proposal outside tolerance needs a reason: {problem}"
+    );
+    assert_eq!(problem["code"], "rejected");
+    let (answered,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM purchase_order_lines WHERE id = $1 AND answer IS NOT NULL",
+    )
+    .bind(line_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(answered, 0, "nothing half-written");
+
+    // Keys: required on POST; the same key with another body is refused.
+    let (status, problem) = erp.post(&answer, None, json!({"answer": "accept"})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("idempotency_key_missing"))
+    );
+    assert_eq!(
+        erp.post(&answer, Some("k7"), json!({"answer": "accept"}))
+            .await
+            .0,
+        200
+    );
+    let (status, problem) = erp
+        .post(
+            &answer,
+            Some("k7"),
+            json!({"answer": "reject", "reason": "no"}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+
+    // Revoked on the page: refused from the next request on.
+    let list: Value = ana.json("/api/tokens/list", &[("supplier", "")]).await;
+    assert!(
+        !list.to_string().contains(&erp.token),
+        "never the secret again"
+    );
+    let erp_id = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Gemini ERP")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    // Tom cannot revoke Gemini's token.
+    assert_eq!(
+        tom.post("/api/tokens/revoke", &[("token_id", &erp_id)])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(erp.get("/orders").await.0, 200);
+    let r = ana
+        .post("/api/tokens/revoke", &[("token_id", &erp_id)])
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert_eq!(erp.get("/orders").await.0, 401);
+    let (audited,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('api_token_created', 'api_token_revoked')",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 4);
+
+    // Only organisation admins make tokens; a token's user never signs in or shows as a member.
+    let buyer = app.signed_in(BUYER.0, BUYER.1).await;
+    let r = buyer
+        .post(
+            "/api/tokens/create",
+            &[
+                ("supplier", "1"),
+                ("name", "x"),
+                ("orders_read", "on"),
+                ("expires_in_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let team = ana.json("/api/team/list", &[("supplier", "")]).await;
+    assert!(!team.to_string().contains("integrations.invalid"), "{team}");
+    let (email,): (String,) =
+        sqlx::query_as("SELECT email FROM users WHERE kind = 'integration' LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let mut b = Browser::open(&app.url).await;
+    assert!(!b.sign_in(&email, "").await.status().is_success());
+}
+
+/// Whether `id` shows in `m`'s change feed (None when it does not).
+async fn order_in_feed_or_none(m: &Machine, id: i64) -> Option<()> {
+    let (status, page) = m.get("/orders?limit=200").await;
+    assert_eq!(status, 200);
+    page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["id"] == id)
+        .then_some(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_sends_too_much_is_told_when_to_come_back_and_others_are_not_slowed() {
+    let app = app().await;
+    let ana = app.signed_in(ANA.0, ANA.1).await;
+    let busy = Machine::new(&app, &token(&ana, "Busy", &["orders_read"]).await);
+    let calm = Machine::new(&app, &token(&ana, "Calm", &["orders_read"]).await);
+    // The default: 120 a minute in bursts of 30.
+    let mut limited = None;
+    for _ in 0..40 {
+        let r = busy
+            .http
+            .get(format!("{}/orders?limit=1", busy.base))
+            .bearer_auth(&busy.token)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("a burst beyond the limit is refused");
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["code"], "rate_limited");
+    assert_eq!(calm.get("/orders?limit=1").await.0, 200);
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    assert_eq!(busy.get("/orders?limit=1").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served_and_describes_every_operation() {
+    let app = app().await;
+    let r = reqwest::get(format!("{}/api/v1/openapi.json", app.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/orders",
+        "/api/v1/orders/{id}",
+        "/api/v1/orders/{id}/acknowledge",
+        "/api/v1/orders/{id}/lines/{line_id}/answer",
+        "/api/v1/shipment-notices",
+        "/api/v1/shipment-notices/{id}/cancel",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["token"]["scheme"],
+        "bearer"
+    );
+    // An unknown operation is a problem too.
+    let r = reqwest::get(format!("{}/api/v1/nothing", app.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
