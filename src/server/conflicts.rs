@@ -18,7 +18,8 @@ use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::Scope;
 use crate::server::idempotency::Submission;
-use crate::server::orders::{recompute_status, record_event, ActionError};
+use crate::server::order_events::record_event;
+use crate::server::orders::{recompute_status, ActionError};
 use crate::server::sync::outbox::OutboxAction;
 
 fn day(d: Option<&str>) -> &str {

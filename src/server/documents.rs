@@ -212,7 +212,7 @@ pub async fn upload(
                 document_id,
             };
             outbox::enqueue(&mut tx, &correlation_id, &action).await?;
-            super::orders::record_event(
+            super::order_events::record_event(
                 &mut tx,
                 order_id,
                 Some(user.id),

@@ -17,7 +17,8 @@ use crate::domain::risk::delivery_risk;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::idempotency::Submission;
-use crate::server::orders::{self, record_event, ActionError};
+use crate::server::order_events::record_event;
+use crate::server::orders::{self, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction};
 
 /// Which exceptions to show: one supplier's, one buyer's (the PO's purchase representative

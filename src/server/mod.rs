@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod notify;
 pub mod odoo;
 pub mod order_document;
+pub mod order_events;
 pub mod order_pdf;
 pub mod orders;
 pub mod performance;

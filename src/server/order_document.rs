@@ -16,7 +16,8 @@ use crate::server::db::{self, arg, Arg, Db, Tx};
 use crate::server::odoo::fields::PURCHASE_ORDER;
 use crate::server::odoo::value::text;
 use crate::server::odoo::{OdooClient, OdooError};
-use crate::server::orders::{self, ActionError};
+use crate::server::order_events;
+use crate::server::orders::ActionError;
 use crate::server::sync::outbox::{self, OutboxAction, Outcome};
 use crate::server::time::UserClock;
 
@@ -259,7 +260,7 @@ pub async fn set_reference(
         Some(r) => format!("set its reference to {r}"),
         None => "cleared its reference".to_string(),
     };
-    orders::record_event(
+    order_events::record_event(
         &mut tx,
         o.id,
         Some(user.id),

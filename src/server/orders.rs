@@ -18,6 +18,7 @@ use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};
+use crate::server::order_events::record_event;
 use crate::server::sync::outbox::{self, OutboxAction};
 use crate::server::time::UserClock;
 
@@ -38,34 +39,6 @@ impl From<IdempotencyError> for ActionError {
             other => ActionError::Invalid(other.to_string()),
         }
     }
-}
-
-pub async fn record_event(
-    tx: &mut Tx<'_>,
-    order_id: i64,
-    actor: Option<i64>,
-    kind: &str,
-    detail: &str,
-    correlation_id: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(order_id)
-        .bind(db::now())
-        .bind(actor)
-        .bind(kind)
-        .bind(detail)
-        .bind(correlation_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
-        .bind(odoo_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.map(|r| r.0))
 }
 
 /// Derives and stores the order's status from what the database holds.

@@ -17,7 +17,8 @@ use crate::domain::shipment::{check_tracking, ShippedQuantity, Tracking};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
-use crate::server::orders::{self, record_event, ActionError};
+use crate::server::order_events::record_event;
+use crate::server::orders::{self, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction, PrefillLine};
 
 /// Lines of the supplier's orders that may still be shipped.

@@ -19,7 +19,7 @@ use crate::server::odoo::error::ServerErrorKind;
 use crate::server::odoo::fields::{Optional, PURCHASE_ORDER, PURCHASE_ORDER_LINE};
 use crate::server::odoo::value::{decimal, text};
 use crate::server::odoo::{OdooClient, OdooError, Retry};
-use crate::server::orders;
+use crate::server::order_events;
 
 /// What must happen in Odoo.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -358,9 +358,9 @@ async fn settle(
                 .await?;
             }
             if let Some(order_id) =
-                orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+                order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
-                orders::record_event(
+                order_events::record_event(
                     &mut tx,
                     order_id,
                     None,
@@ -389,9 +389,9 @@ async fn settle(
                 return Ok(());
             }
             if let Some(order_id) =
-                orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+                order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
-                orders::record_event(
+                order_events::record_event(
                     &mut tx,
                     order_id,
                     None,
@@ -486,8 +486,8 @@ async fn attempt_event(
     correlation_id: &str,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    if let Some(order_id) = orders::order_id_for_odoo(tx, action.order_odoo_id()).await? {
-        orders::record_event(
+    if let Some(order_id) = order_events::order_id_for_odoo(tx, action.order_odoo_id()).await? {
+        order_events::record_event(
             tx,
             order_id,
             None,
