@@ -824,7 +824,8 @@ async fn store_order(
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
-        order_events::record_event(&mut tx, order_id, None, "changed_in_odoo", &summary, None).await?;
+        order_events::record_event(&mut tx, order_id, None, "changed_in_odoo", &summary, None)
+            .await?;
     } else if !changes.is_empty() && existing.is_some() {
         order_events::record_event(
             &mut tx,
