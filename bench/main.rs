@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use millrace::api::shipments::{ShipmentInput, ShipmentLineInput};
+use millrace::model::shipments::{ShipmentInput, ShipmentLineInput};
 use millrace::odoo_double::{self, DoubleConfig, RunningDouble, Seed};
 use millrace::server::auth::session::{CurrentUser, Role};
 use millrace::server::db::{self, Db};

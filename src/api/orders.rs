@@ -7,25 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::AppError;
 use crate::domain::order::{LineAnswerState, OrderStatus};
 use crate::domain::outcome::Outcome;
+use crate::model::orders::OrderFilter;
 
 pub const PAGE_SIZE: i64 = 25;
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct OrderFilter {
-    /// PO number, product, or the supplier's own product code.
-    pub q: String,
-    /// An [`OrderStatus`] code, `action` for everything that needs the supplier, or empty.
-    pub status: String,
-    /// `YYYY-MM-DD`: only orders with a line due on or before this day.
-    pub due_before: String,
-    pub page: i64,
-    /// The ordering company's Odoo id, or empty.
-    #[serde(default)]
-    pub company: String,
-    /// A ship-to plant (`order_headers.ship_to_key`), or empty.
-    #[serde(default)]
-    pub plant: String,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderSummary {
@@ -140,7 +124,7 @@ pub struct OrderDetail {
     pub deliveries: Vec<DeliveryView>,
     pub receipts: Vec<ReceiptView>,
     /// Lines whose receipt does not match the shipment notices (settled orders only).
-    pub discrepancies: Vec<crate::api::exceptions::ReceiptDiscrepancy>,
+    pub discrepancies: Vec<crate::model::exceptions::ReceiptDiscrepancy>,
     pub tolerance_days: i64,
     pub tolerance_percent: String,
 }

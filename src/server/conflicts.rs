@@ -11,9 +11,9 @@
 
 use rust_decimal::Decimal;
 
-use crate::api::exceptions::{Conflict, ConflictLine};
 use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
+use crate::model::exceptions::{Conflict, ConflictLine};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::Scope;

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::api::exceptions::{
-    AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
-};
-use crate::api::sync::DeadLetterView;
 use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
 use crate::domain::risk::delivery_risk;
+use crate::model::exceptions::{
+    AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
+};
+use crate::model::sync::DeadLetterView;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::idempotency::Submission;

@@ -6,11 +6,10 @@
 
 use serde_json::json;
 
-use crate::api::order_document::{
-    DestinationGroup, FilterOption, NoteLineView, OrderHeaderView, OriginOptions,
-};
-use crate::api::orders::OrderFilter;
+use crate::api::order_document::OrderHeaderView;
 use crate::domain::order::OrderStatus;
+use crate::model::order_document::{DestinationGroup, FilterOption, NoteLineView, OriginOptions};
+use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, Arg, Db, Tx};
 use crate::server::odoo::fields::PURCHASE_ORDER;

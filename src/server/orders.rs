@@ -7,14 +7,14 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::api::orders::{
-    DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary,
-    ReceiptView, PAGE_SIZE,
+    DeliveryView, EventView, LineView, OrderDetail, OrderPage, OrderSummary, ReceiptView, PAGE_SIZE,
 };
 use crate::domain::order::{
     derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
+use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};

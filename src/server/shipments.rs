@@ -8,12 +8,12 @@ use crate::server::db::Tx;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::api::shipments::{
-    DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
-};
 use crate::domain::order::OrderStatus;
 use crate::domain::outcome::Outcome;
 use crate::domain::shipment::{check_tracking, ShippedQuantity, Tracking};
+use crate::model::shipments::{
+    DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
+};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
