@@ -46,11 +46,7 @@ pub struct OrderHeaderView {
 
 impl OrderHeaderView {
     pub fn ship_to_label(&self) -> &'static str {
-        match self.ship_to_kind.as_deref() {
-            Some("dropship") => "Drop-ship to",
-            Some("company") => "Deliver to the company",
-            _ => "Ship to",
-        }
+        crate::model::order_document::ship_to_label(self.ship_to_kind.as_deref())
     }
 }
 
@@ -82,10 +78,44 @@ pub async fn get_order_header(id: i64) -> Result<OrderHeaderView, AppError> {
         c.caps
             .supports(crate::server::odoo::fields::Optional::VendorReference)
     });
-    crate::server::order_document::header(&state.db, &user, id, can_set)
+    let h = crate::server::order_document::header(&state.db, &user, id, can_set)
         .await
         .map_err(context::internal)?
-        .ok_or_else(|| context::not_found("No such order among yours."))
+        .ok_or_else(|| context::not_found("No such order among yours."))?;
+    Ok(present_header(h, &user.clock()))
+}
+
+/// The stored header as the page shows it: Odoo's last change in the user's zone.
+#[cfg(feature = "ssr")]
+fn present_header(
+    h: crate::server::order_document::OrderHeader,
+    clock: &crate::server::time::UserClock,
+) -> OrderHeaderView {
+    OrderHeaderView {
+        order_id: h.order_id,
+        order_name: h.order_name,
+        company_name: h.company_name,
+        company_address: h.company_address,
+        company_vat: h.company_vat,
+        ship_to_kind: h.ship_to_kind,
+        ship_to_name: h.ship_to_name,
+        ship_to_address: h.ship_to_address,
+        buyer_name: h.buyer_name,
+        buyer_email: h.buyer_email,
+        buyer_phone: h.buyer_phone,
+        payment_terms: h.payment_terms,
+        incoterm: h.incoterm,
+        incoterm_location: h.incoterm_location,
+        partner_ref: h.partner_ref,
+        can_set_reference: h.can_set_reference,
+        notes: h.notes,
+        currency: h.currency,
+        amount_untaxed: h.amount_untaxed.map(|a| a.to_string()),
+        amount_tax: h.amount_tax.map(|a| a.to_string()),
+        amount_total: h.amount_total.to_string(),
+        odoo_changed_at: clock.at(h.odoo_changed_at),
+        note_lines: h.note_lines,
+    }
 }
 
 #[server(endpoint = "orders/origins", input = GetUrl)]

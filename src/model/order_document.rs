@@ -46,3 +46,12 @@ impl DestinationGroup {
         format!("/shipments/new?{}", q.join("&"))
     }
 }
+
+/// How a header names its destination, by `ship_to_kind`.
+pub fn ship_to_label(ship_to_kind: Option<&str>) -> &'static str {
+    match ship_to_kind {
+        Some("dropship") => "Drop-ship to",
+        Some("company") => "Deliver to the company",
+        _ => "Ship to",
+    }
+}

@@ -3,24 +3,22 @@
 //! with its outbox message in one transaction. Every query is scoped to the user's supplier.
 
 use crate::server::db::Tx;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
-use crate::api::orders::{
-    DeliveryView, EventView, LineView, OrderDetail, OrderPage, OrderSummary, ReceiptView, PAGE_SIZE,
-};
 use crate::domain::order::{
     derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
 };
 use crate::domain::outcome::Outcome;
+use crate::domain::timeline::EventGroup;
 use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
+use crate::model::exceptions::ReceiptDiscrepancy;
 use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};
 use crate::server::order_events::record_event;
 use crate::server::sync::outbox::{self, OutboxAction};
-use crate::server::time::UserClock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -39,6 +37,122 @@ impl From<IdempotencyError> for ActionError {
             other => ActionError::Invalid(other.to_string()),
         }
     }
+}
+
+/// Orders on one page of the inbox.
+pub const PAGE_SIZE: i64 = 25;
+
+/// One order in the inbox. Times are UTC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboxEntry {
+    pub id: i64,
+    pub name: String,
+    pub status: OrderStatus,
+    pub supplier_name: String,
+    pub date_order: Option<NaiveDateTime>,
+    /// The earliest requested date among the order's lines.
+    pub next_due: Option<NaiveDateTime>,
+    pub amount_total: Decimal,
+    pub currency: String,
+    pub line_count: i64,
+    pub company_name: Option<String>,
+    pub ship_to_name: Option<String>,
+}
+
+/// One page of the inbox, and the counts per status over all of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inbox {
+    pub orders: Vec<InboxEntry>,
+    pub total: i64,
+    pub page: i64,
+    pub page_count: i64,
+    pub counts: Vec<(OrderStatus, i64)>,
+    pub needs_action: i64,
+}
+
+/// One order in detail, as stored. Times are UTC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    pub id: i64,
+    pub name: String,
+    pub status: OrderStatus,
+    pub supplier_name: String,
+    pub buyer_name: String,
+    pub date_order: Option<NaiveDateTime>,
+    pub currency: String,
+    pub amount_total: Decimal,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub acknowledged_by: Option<String>,
+    pub change_summary: Option<String>,
+    pub lines: Vec<OrderLine>,
+    /// Newest first; for a supplier, only its part of the timeline.
+    pub events: Vec<OrderEvent>,
+    pub deliveries: Vec<Delivery>,
+    pub receipts: Vec<Receipt>,
+    pub discrepancies: Vec<ReceiptDiscrepancy>,
+    /// The supplier's tolerance policy (its own settings over the global defaults).
+    pub policy: TolerancePolicy,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderLine {
+    pub id: i64,
+    pub product_code: String,
+    pub description: String,
+    pub vendor_code: String,
+    pub vendor_name: String,
+    pub quantity: Decimal,
+    pub uom: String,
+    pub price_unit: Decimal,
+    pub date_planned: Option<NaiveDateTime>,
+    pub qty_received: Decimal,
+    pub answer: Option<LineAnswerState>,
+    pub proposed_date: Option<NaiveDateTime>,
+    pub proposed_quantity: Option<Decimal>,
+    pub reason: Option<String>,
+    /// Why the buyer turned the proposal down.
+    pub buyer_reason: Option<String>,
+    pub removed_in_odoo: bool,
+}
+
+impl OrderLine {
+    /// Ordered and not received yet (never below zero).
+    pub fn open_quantity(&self) -> Decimal {
+        (self.quantity - self.qty_received).max(Decimal::ZERO)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderEvent {
+    pub at: NaiveDateTime,
+    pub actor: Option<String>,
+    pub kind: String,
+    pub group: EventGroup,
+    pub detail: String,
+    pub correlation_id: Option<String>,
+}
+
+/// One write-back to Odoo.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub correlation_id: String,
+    pub kind: String,
+    /// pending, delivered, dead, discarded, conflict
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+/// One of Odoo's incoming receipts for the order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Receipt {
+    pub name: String,
+    /// Odoo's picking state: draft, waiting, confirmed, assigned, done, cancel
+    pub state: String,
+    pub scheduled_date: Option<NaiveDateTime>,
+    pub date_done: Option<NaiveDateTime>,
+    pub carrier_tracking_ref: String,
 }
 
 /// Derives and stores the order's status from what the database holds.
@@ -124,11 +238,7 @@ pub(crate) fn like(q: &str) -> String {
     )
 }
 
-pub async fn list(
-    db: &Db,
-    user: &CurrentUser,
-    filter: &OrderFilter,
-) -> Result<OrderPage, sqlx::Error> {
+pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<Inbox, sqlx::Error> {
     let scope = user.supplier_id;
     let q = filter.q.trim();
     let due = NaiveDate::parse_from_str(filter.due_before.trim(), "%Y-%m-%d")
@@ -228,24 +338,26 @@ pub async fn list(
         .filter(|(s, _)| s.needs_supplier_action())
         .map(|(_, n)| n)
         .sum();
-    let clock = UserClock::for_zone(&user.time_zone);
-    Ok(OrderPage {
-        orders: rows
-            .into_iter()
-            .map(|r| OrderSummary {
+    let orders = rows
+        .into_iter()
+        .map(|r| {
+            Ok(InboxEntry {
                 id: r.id,
                 name: r.name,
                 status: OrderStatus::from_code(&r.status).unwrap_or(OrderStatus::New),
                 supplier_name: r.supplier_name,
-                date_order: clock.opt(r.date_order),
-                next_due: clock.opt(r.next_due),
-                amount_total: r.amount_total,
+                date_order: db::opt_utc_time(r.date_order)?,
+                next_due: db::opt_utc_time(r.next_due)?,
+                amount_total: db::decimal(&r.amount_total)?,
                 currency: r.currency,
                 line_count: r.line_count,
                 company_name: r.company_name,
                 ship_to_name: r.ship_to_name,
             })
-            .collect(),
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Inbox {
+        orders,
         total,
         page,
         page_count,
@@ -342,11 +454,10 @@ pub async fn detail(
     user: &CurrentUser,
     id: i64,
     default_policy: TolerancePolicy,
-) -> Result<Option<OrderDetail>, sqlx::Error> {
+) -> Result<Option<Order>, sqlx::Error> {
     let Some(o) = order_row(db, user, id).await? else {
         return Ok(None);
     };
-    let clock = UserClock::for_zone(&user.time_zone);
     let policy = policy_for(&o, default_policy);
     let lines = line_rows(db, id).await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
@@ -386,83 +497,86 @@ pub async fn detail(
         },
     )
     .await?;
-    Ok(Some(OrderDetail {
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            Ok(OrderLine {
+                id: l.id,
+                product_code: l.product_code,
+                description: l.description,
+                vendor_code: l.vendor_code.unwrap_or_default(),
+                vendor_name: l.vendor_name.unwrap_or_default(),
+                quantity: db::decimal(&l.quantity)?,
+                uom: l.uom,
+                price_unit: db::decimal(&l.price_unit)?,
+                date_planned: db::opt_utc_time(l.date_planned)?,
+                qty_received: db::decimal(&l.qty_received)?,
+                answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
+                proposed_date: db::opt_utc_time(l.proposed_date)?,
+                proposed_quantity: db::opt_decimal(l.proposed_quantity)?,
+                reason: l.answer_reason,
+                buyer_reason: l.buyer_reason,
+                removed_in_odoo: l.removed_in_odoo == 1,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let receipts = receipts
+        .into_iter()
+        .map(|(name, state, scheduled, done, tracking)| {
+            Ok(Receipt {
+                name,
+                state,
+                scheduled_date: db::opt_utc_time(scheduled)?,
+                date_done: db::opt_utc_time(done)?,
+                carrier_tracking_ref: tracking,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let events = events
+        .map(|(at, actor, kind, detail, correlation_id, _)| {
+            Ok(OrderEvent {
+                at: db::utc_time(&at)?,
+                actor,
+                group: EventGroup::of(&kind),
+                kind,
+                detail,
+                correlation_id,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let deliveries = deliveries
+        .into_iter()
+        .map(
+            |(correlation_id, kind, status, attempts, created_at, delivered_at)| {
+                Ok(Delivery {
+                    correlation_id,
+                    kind,
+                    status,
+                    attempts,
+                    created_at: db::utc_time(&created_at)?,
+                    delivered_at: db::opt_utc_time(delivered_at)?,
+                })
+            },
+        )
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Some(Order {
         id: o.id,
         name: o.name,
         status: OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::New),
         supplier_name: o.supplier_name,
         buyer_name: o.buyer_name,
-        date_order: clock.opt(o.date_order),
+        date_order: db::opt_utc_time(o.date_order)?,
         currency: o.currency,
-        amount_total: o.amount_total,
-        acknowledged_at: clock.opt(o.acknowledged_at),
+        amount_total: db::decimal(&o.amount_total)?,
+        acknowledged_at: db::opt_utc_time(o.acknowledged_at)?,
         acknowledged_by: o.acknowledged_by,
         change_summary: o.odoo_change_summary,
+        lines,
+        events,
+        deliveries,
+        receipts,
         discrepancies,
-        tolerance_days: policy.date_days,
-        tolerance_percent: policy.quantity_percent.normalize().to_string(),
-        lines: lines
-            .into_iter()
-            .map(|l| {
-                let q: Decimal = l.quantity.parse().unwrap_or_default();
-                let r: Decimal = l.qty_received.parse().unwrap_or_default();
-                LineView {
-                    id: l.id,
-                    product_code: l.product_code,
-                    description: l.description,
-                    vendor_code: l.vendor_code.unwrap_or_default(),
-                    vendor_name: l.vendor_name.unwrap_or_default(),
-                    quantity: q.normalize().to_string(),
-                    uom: l.uom,
-                    price_unit: l.price_unit,
-                    date_planned: clock.opt(l.date_planned),
-                    qty_received: r.normalize().to_string(),
-                    open_quantity: (q - r).max(Decimal::ZERO).normalize().to_string(),
-                    answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
-                    proposed_date: clock.opt(l.proposed_date),
-                    proposed_quantity: l.proposed_quantity,
-                    reason: l.answer_reason,
-                    buyer_reason: l.buyer_reason,
-                    removed_in_odoo: l.removed_in_odoo == 1,
-                }
-            })
-            .collect(),
-        receipts: receipts
-            .into_iter()
-            .map(|(name, state, scheduled, done, tracking)| ReceiptView {
-                name,
-                state,
-                scheduled_date: clock.opt(scheduled),
-                date_done: clock.opt(done),
-                carrier_tracking_ref: tracking,
-            })
-            .collect(),
-        events: events
-            .into_iter()
-            .map(|(at, actor, kind, detail, correlation_id, _)| EventView {
-                at: clock.datetime(&at),
-                actor,
-                group: crate::domain::timeline::EventGroup::of(&kind)
-                    .code()
-                    .to_string(),
-                kind,
-                detail,
-                correlation_id,
-            })
-            .collect(),
-        deliveries: deliveries
-            .into_iter()
-            .map(
-                |(correlation_id, kind, status, attempts, created_at, delivered_at)| DeliveryView {
-                    correlation_id,
-                    kind,
-                    status,
-                    attempts,
-                    created_at: clock.datetime(&created_at),
-                    delivered_at: clock.opt(delivered_at),
-                },
-            )
-            .collect(),
+        policy,
     }))
 }
 
