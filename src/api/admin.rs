@@ -46,13 +46,7 @@ pub struct OrganisationMail {
 
 #[cfg(feature = "ssr")]
 fn action_error(e: crate::server::orders::ActionError, missing: &str) -> AppError {
-    use super::context;
-    use crate::server::orders::ActionError;
-    match e {
-        ActionError::NotFound => context::not_found(missing),
-        ActionError::Invalid(m) => context::invalid(m),
-        ActionError::Db(e) => context::internal(e),
-    }
+    super::context::action(e, missing)
 }
 
 /// Why vendors cannot be searched or linked right now.

@@ -32,7 +32,6 @@ pub async fn decide_proposal(
     idempotency_key: Option<String>,
 ) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::internal_user()?;
     let state = context::state()?;
@@ -59,9 +58,7 @@ pub async fn decide_proposal(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No proposal waits on this line.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No proposal waits on this line.")),
     }
 }
 
@@ -77,7 +74,6 @@ pub async fn resolve_conflict(
 ) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
     use crate::server::conflicts::{self, Resolution};
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::internal_user()?;
     let state = context::state()?;
@@ -101,10 +97,9 @@ pub async fn resolve_conflict(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found(
+        Err(e) => Err(context::action(
+            e,
             "This conflict is not open any more (someone may have resolved it).",
         )),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
     }
 }

@@ -137,7 +137,6 @@ pub async fn set_vendor_reference(
     reference: String,
 ) -> Result<(), AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -157,8 +156,6 @@ pub async fn set_vendor_reference(
             state.outbox_wake.notify_one();
             Ok(())
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such order among yours.")),
     }
 }

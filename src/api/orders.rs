@@ -129,7 +129,7 @@ pub struct OrderDetail {
 
 impl OrderDetail {
     pub fn can_answer(&self) -> bool {
-        !matches!(self.status, OrderStatus::Cancelled | OrderStatus::Received)
+        self.status.answerable().is_ok()
     }
 }
 
@@ -174,7 +174,6 @@ pub async fn acknowledge_order(
 ) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
-    use crate::server::orders::ActionError;
     let user = context::user()?;
     let state = context::state()?;
     match crate::server::orders::acknowledge(&state.db, &user, order_id, idempotency_key.as_deref())
@@ -184,9 +183,7 @@ pub async fn acknowledge_order(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such order among yours.")),
     }
 }
 
@@ -205,7 +202,7 @@ pub async fn answer_line(
     idempotency_key: Option<String>,
 ) -> Result<Outcome, AppError> {
     use super::context;
-    use crate::server::orders::{ActionError, AnswerInput};
+    use crate::server::orders::AnswerInput;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -230,9 +227,7 @@ pub async fn answer_line(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No such order line among yours.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such order line among yours.")),
     }
 }
 

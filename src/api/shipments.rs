@@ -60,7 +60,6 @@ pub async fn submit_shipment(
     idempotency_key: Option<String>,
 ) -> Result<String, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -78,11 +77,10 @@ pub async fn submit_shipment(
             leptos_axum::redirect(&format!("/shipments?created={number}"));
             Ok(number)
         }
-        Err(ActionError::NotFound) => Err(context::not_found(
+        Err(e) => Err(context::action(
+            e,
             "One of the lines is not among your open order lines.",
         )),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
     }
 }
 
@@ -93,7 +91,6 @@ pub async fn cancel_shipment(
     idempotency_key: Option<String>,
 ) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -102,10 +99,6 @@ pub async fn cancel_shipment(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => {
-            Err(context::not_found("No such shipment notice among yours."))
-        }
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such shipment notice among yours.")),
     }
 }

@@ -56,7 +56,6 @@ async fn settle(
     idempotency_key: Option<String>,
 ) -> Result<Outcome, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let user = context::internal_user()?;
     let state = context::state()?;
     match crate::server::exceptions::settle_dead_letter(
@@ -74,10 +73,9 @@ async fn settle(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found(
+        Err(e) => Err(context::action(
+            e,
             "No such dead letter (it may have been replayed or discarded already).",
         )),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
     }
 }

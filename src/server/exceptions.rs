@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
 use crate::domain::risk::delivery_risk;
+use crate::domain::tolerance::SupplierOverrides;
 use crate::model::exceptions::{
     AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
 };
@@ -54,13 +55,19 @@ pub async fn overview(
                 chrono::NaiveDateTime::parse_from_str(released_at.get(..19)?, "%Y-%m-%d %H:%M:%S")
                     .ok()?;
             let age_hours = (now - t).num_hours();
-            (age_hours >= window.unwrap_or(default_window_hours)).then_some(LateAcknowledgment {
-                order_id,
-                order_name,
-                supplier_name,
-                released_at,
-                age_hours,
-            })
+            let window = SupplierOverrides {
+                ack_window_hours: window,
+                ..Default::default()
+            };
+            (age_hours >= window.ack_window_hours(default_window_hours)).then_some(
+                LateAcknowledgment {
+                    order_id,
+                    order_name,
+                    supplier_name,
+                    released_at,
+                    age_hours,
+                },
+            )
         })
         .collect();
     late.sort_by_key(|l| std::cmp::Reverse(l.age_hours));

@@ -192,7 +192,7 @@ async fn exceptions_csv(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> axum::response::Response {
     let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
-        return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
+        return problem::Problem::forbidden("for the buyer's staff only").into_response();
     };
     let scope = exceptions::Scope {
         supplier: q.get("supplier").and_then(|s| s.parse::<i64>().ok()),
@@ -217,12 +217,7 @@ async fn exceptions_csv(
                 .into_response()
         }
         Err(e) => {
-            tracing::error!(error = %e, "exceptions export failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the export failed; try again",
-            )
-                .into_response()
+            problem::Problem::internal(format_args!("exceptions export: {e}")).into_response()
         }
     }
 }
@@ -235,7 +230,7 @@ async fn approve_proposals(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
-        return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
+        return problem::Problem::forbidden("for the buyer's staff only").into_response();
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let ids: Vec<i64> = fields
@@ -252,16 +247,10 @@ async fn approve_proposals(
         .map(|(_, v)| v.as_str());
     let approved = match exceptions::approve_many(&state.db, &user, &ids, key).await {
         Ok(n) => n,
-        Err(orders::ActionError::Invalid(m)) => {
-            return (StatusCode::UNPROCESSABLE_ENTITY, m).into_response();
-        }
         Err(e) => {
-            tracing::error!(error = %e, "bulk approval failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the approval failed; nothing was approved. Try again in a moment",
-            )
-                .into_response();
+            return e
+                .into_problem("No proposal waits on these lines.")
+                .into_response()
         }
     };
     state.outbox_wake.notify_one();

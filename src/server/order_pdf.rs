@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use crate::server::auth::CurrentUser;
 use crate::server::order_document::OrderHeader;
 use crate::server::orders::Order;
+use crate::server::problem::Problem;
 use crate::server::time::UserClock;
 use crate::server::AppState;
 
@@ -445,7 +446,7 @@ pub async fn download(
     let Some(axum::Extension(user)) = user else {
         return Redirect::to("/login").into_response();
     };
-    let not_found = || (StatusCode::NOT_FOUND, "No such order among yours.").into_response();
+    let not_found = || Problem::not_found("No such order among yours.").into_response();
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -456,13 +457,7 @@ pub async fn download(
         (Ok(Some(h)), Ok(Some(d))) => (h, d),
         (Ok(_), Ok(_)) => return not_found(),
         (Err(e), _) | (_, Err(e)) => {
-            let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-            tracing::error!(error = %e, reference, "order pdf failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Something went wrong on our side. Try again in a moment (reference {reference})."),
-            )
-                .into_response();
+            return Problem::internal(format_args!("order pdf: {e}")).into_response()
         }
     };
     let clock = user.clock();

@@ -7,27 +7,120 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
 use crate::domain::order::{
-    derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
+    derive_order_status, Closed, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::timeline::EventGroup;
-use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
+use crate::domain::tolerance::{
+    proposed_time, LineAnswer, LineAnswerError, SupplierOverrides, TolerancePolicy, Verdict,
+};
 use crate::model::exceptions::ReceiptDiscrepancy;
 use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};
 use crate::server::order_events::record_event;
+use crate::server::problem::{sentence, Problem};
 use crate::server::sync::outbox::{self, OutboxAction};
 
+/// Why a supplier's or buyer's action was refused. `Invalid` carries a sentence; the typed
+/// variants say which order, line and rule, and are worded in one place ([`Self::into_problem`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
     #[error("not found")]
     NotFound,
     #[error("{0}")]
     Invalid(String),
+    /// The order takes no answers any more.
+    #[error("{}", match why {
+        Closed::Cancelled => format!("{order} was cancelled by the buyer; there is nothing to answer."),
+        Closed::Received => format!("{order} has been received in full already."),
+    })]
+    Closed { order: String, why: Closed },
+    /// A line's answer could not be read or breaks a rule.
+    #[error("{error}")]
+    Answer { line_id: i64, error: AnswerError },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl ActionError {
+    /// The one mapping to what the caller is told; `missing` is what "not found" means here.
+    pub fn into_problem(self, missing: &str) -> Problem {
+        match self {
+            ActionError::NotFound => Problem::not_found(missing),
+            ActionError::Db(e) => Problem::internal(e),
+            ActionError::Closed { why, .. } => {
+                let code = match why {
+                    Closed::Cancelled => "order_cancelled",
+                    Closed::Received => "order_received",
+                };
+                Problem::invalid(code, self.to_string())
+            }
+            ActionError::Answer { ref error, .. } => {
+                let p = Problem::invalid(error.code(), self.to_string());
+                match error.field() {
+                    Some(f) => p.at_field(f),
+                    None => p,
+                }
+            }
+            ActionError::Invalid(m) => Problem::invalid("invalid", m),
+        }
+    }
+}
+
+/// Why one line's answer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("Unknown answer “{0}”: accept, propose or reject.")]
+    UnknownAnswer(String),
+    #[error("“{0}” is not a date: use YYYY-MM-DD.")]
+    NotADate(String),
+    #[error("“{0}” is not a quantity.")]
+    NotAQuantity(String),
+    #[error("{}", sentence(&.0.to_string()))]
+    Rule(LineAnswerError),
+    #[error("This line was removed by the buyer.")]
+    LineRemoved,
+    #[error("Your previous answer on this line is waiting for the buyer.")]
+    WaitingForBuyer,
+}
+
+impl AnswerError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AnswerError::UnknownAnswer(_) => "answer_unknown",
+            AnswerError::NotADate(_) => "answer_not_a_date",
+            AnswerError::NotAQuantity(_) => "answer_not_a_quantity",
+            AnswerError::Rule(LineAnswerError::NothingProposed) => "answer_nothing_proposed",
+            AnswerError::Rule(LineAnswerError::QuantityNotPositive) => {
+                "answer_quantity_not_positive"
+            }
+            AnswerError::Rule(LineAnswerError::DateInPast { .. }) => "answer_date_in_past",
+            AnswerError::Rule(LineAnswerError::ReasonMissing) => "answer_reason_missing",
+            AnswerError::Rule(LineAnswerError::ReasonTooLong { .. }) => "answer_reason_too_long",
+            AnswerError::LineRemoved => "line_removed",
+            AnswerError::WaitingForBuyer => "answer_waiting_for_buyer",
+        }
+    }
+
+    /// The answer form's field at fault.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AnswerError::UnknownAnswer(_) => Some("answer"),
+            AnswerError::NotADate(_) | AnswerError::Rule(LineAnswerError::DateInPast { .. }) => {
+                Some("proposed_date")
+            }
+            AnswerError::NotAQuantity(_)
+            | AnswerError::Rule(LineAnswerError::QuantityNotPositive) => Some("proposed_quantity"),
+            AnswerError::Rule(
+                LineAnswerError::ReasonMissing | LineAnswerError::ReasonTooLong { .. },
+            ) => Some("reason"),
+            AnswerError::Rule(LineAnswerError::NothingProposed)
+            | AnswerError::LineRemoved
+            | AnswerError::WaitingForBuyer => None,
+        }
+    }
 }
 
 impl From<IdempotencyError> for ActionError {
@@ -401,15 +494,13 @@ async fn order_row<'e>(
     .await
 }
 
-fn policy_for(row: &OrderRow, default: TolerancePolicy) -> TolerancePolicy {
-    TolerancePolicy {
-        date_days: row.date_tolerance_days.unwrap_or(default.date_days),
-        quantity_percent: row
-            .quantity_tolerance_percent
-            .as_deref()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default.quantity_percent),
-    }
+fn policy_for(row: &OrderRow, default: TolerancePolicy) -> Result<TolerancePolicy, sqlx::Error> {
+    let overrides = SupplierOverrides {
+        date_tolerance_days: row.date_tolerance_days,
+        quantity_tolerance_percent: db::opt_decimal(row.quantity_tolerance_percent.clone())?,
+        ..Default::default()
+    };
+    Ok(overrides.tolerance(default))
 }
 
 #[derive(sqlx::FromRow)]
@@ -458,7 +549,7 @@ pub async fn detail(
     let Some(o) = order_row(db, user, id).await? else {
         return Ok(None);
     };
-    let policy = policy_for(&o, default_policy);
+    let policy = policy_for(&o, default_policy)?;
     let lines = line_rows(db, id).await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let events: Vec<(String, Option<String>, String, String, Option<String>, i64)> =
@@ -581,17 +672,12 @@ pub async fn detail(
 }
 
 fn answerable(o: &OrderRow) -> Result<(), ActionError> {
-    match OrderStatus::from_code(&o.status) {
-        Some(OrderStatus::Cancelled) => Err(ActionError::Invalid(format!(
-            "{} was cancelled by the buyer; there is nothing to answer.",
-            o.name
-        ))),
-        Some(OrderStatus::Received) => Err(ActionError::Invalid(format!(
-            "{} has been received in full already.",
-            o.name
-        ))),
-        _ => Ok(()),
-    }
+    OrderStatus::from_code(&o.status)
+        .map_or(Ok(()), OrderStatus::answerable)
+        .map_err(|why| ActionError::Closed {
+            order: o.name.clone(),
+            why,
+        })
 }
 
 /// Acknowledges the whole order: lines not yet answered count as accepted. Decided inside
@@ -736,9 +822,10 @@ pub async fn answer_line(
         .find(|l| l.id == line_id)
         .ok_or(ActionError::NotFound)?;
     if line.removed_in_odoo == 1 {
-        return Err(ActionError::Invalid(
-            "This line was removed by the buyer.".into(),
-        ));
+        return Err(ActionError::Answer {
+            line_id,
+            error: AnswerError::LineRemoved,
+        });
     }
     // Compared with what was typed, not judged again: once a proposal reached Odoo the
     // line's date is the proposed one, and the same proposal would no longer be a change.
@@ -752,45 +839,41 @@ pub async fn answer_line(
         line.answer.as_deref(),
         Some("proposal_pending" | "rejected")
     ) {
-        return Err(ActionError::Invalid(
-            "Your previous answer on this line is waiting for the buyer.".into(),
-        ));
+        return Err(ActionError::Answer {
+            line_id,
+            error: AnswerError::WaitingForBuyer,
+        });
     }
-    let ordered: Decimal = line.quantity.parse().unwrap_or_default();
-    let requested = line
-        .date_planned
-        .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+    let ordered = db::decimal(&line.quantity)?;
+    let refused = |error| ActionError::Answer { line_id, error };
+    let requested_at = db::opt_utc_time(line.date_planned.clone())?;
+    let requested = requested_at.map(|t| t.date());
     let today = chrono::Utc::now().date_naive();
     let answer = match input.answer.as_str() {
         "accept" => LineAnswer::Accept,
-        "reject" => LineAnswer::reject(&input.reason)
-            .map_err(|e| ActionError::Invalid(crate::api::sentence(&e.to_string())))?,
+        "reject" => LineAnswer::reject(&input.reason).map_err(|e| refused(AnswerError::Rule(e)))?,
         "propose" => {
             let date = match input.proposed_date.trim() {
                 "" => None,
-                d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                    ActionError::Invalid(format!("“{d}” is not a date: use YYYY-MM-DD."))
-                })?),
+                d => Some(
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| refused(AnswerError::NotADate(d.to_string())))?,
+                ),
             };
             let quantity = match input.proposed_quantity.trim() {
                 "" => None,
                 q => Some(
                     q.parse::<Decimal>()
-                        .map_err(|_| ActionError::Invalid(format!("“{q}” is not a quantity.")))?,
+                        .map_err(|_| refused(AnswerError::NotAQuantity(q.to_string())))?,
                 ),
             };
             let current_date = requested.unwrap_or(today);
             LineAnswer::propose(date, quantity, &input.reason, current_date, ordered, today)
-                .map_err(|e| ActionError::Invalid(crate::api::sentence(&e.to_string())))?
+                .map_err(|e| refused(AnswerError::Rule(e)))?
         }
-        other => {
-            return Err(ActionError::Invalid(format!(
-                "Unknown answer “{other}”: accept, propose or reject."
-            )))
-        }
+        other => return Err(refused(AnswerError::UnknownAnswer(other.to_string()))),
     };
-    let policy = policy_for(&o, *default_policy);
+    let policy = policy_for(&o, *default_policy)?;
     let who = format!("{} <{}>", user.display_name, user.email);
     let now = db::now();
     let (state, event, action): (LineAnswerState, String, Option<OutboxAction>) = match &answer {
@@ -819,7 +902,7 @@ pub async fn answer_line(
             let what = describe_proposal(*date, *quantity, &line.uom);
             match verdict {
                 Verdict::AcceptedAutomatically => {
-                    let new_date = date.map(|d| format!("{d} {}", line.date_planned.as_deref().and_then(|p| p.get(11..19)).unwrap_or("08:00:00")));
+                    let new_date = date.map(|d| proposed_time(d, requested_at).format(db::TIME_FORMAT).to_string());
                     let action = Some(OutboxAction::UpdateLine {
                         order_odoo_id: o.odoo_id,
                         line_odoo_id: line.odoo_id,
@@ -847,13 +930,9 @@ pub async fn answer_line(
             reason,
         } => (
             date.map(|d| {
-                format!(
-                    "{d} {}",
-                    line.date_planned
-                        .as_deref()
-                        .and_then(|p| p.get(11..19))
-                        .unwrap_or("08:00:00")
-                )
+                proposed_time(d, requested_at)
+                    .format(db::TIME_FORMAT)
+                    .to_string()
             }),
             quantity.map(|q| q.normalize().to_string()),
             Some(reason.clone()),
@@ -939,5 +1018,54 @@ fn describe_proposal(date: Option<NaiveDate>, quantity: Option<Decimal>, uom: &s
         (Some(d), None) => format!("date {d}"),
         (None, Some(q)) => format!("quantity {} {uom}", q.normalize()),
         (None, None) => "no change".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn a_refused_answer_names_its_rule_and_field_with_the_sentence_the_page_shows() {
+        let check = |e: ActionError, code: &str, field: Option<&str>, detail: &str| {
+            let p = e.into_problem("No such order line among yours.");
+            assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!((p.code, p.field.as_deref()), (code, field));
+            assert_eq!(p.detail, detail);
+        };
+        let answer = |error| ActionError::Answer { line_id: 7, error };
+        check(
+            answer(AnswerError::Rule(LineAnswerError::DateInPast {
+                date: NaiveDate::from_ymd_opt(2020, 1, 2).unwrap(),
+            })),
+            "answer_date_in_past",
+            Some("proposed_date"),
+            "The proposed date 2020-01-02 is in the past.",
+        );
+        check(
+            answer(AnswerError::Rule(LineAnswerError::ReasonMissing)),
+            "answer_reason_missing",
+            Some("reason"),
+            "Give a reason so the buyer can decide.",
+        );
+        check(
+            answer(AnswerError::NotAQuantity("ten".into())),
+            "answer_not_a_quantity",
+            Some("proposed_quantity"),
+            "“ten” is not a quantity.",
+        );
+        check(
+            ActionError::Closed {
+                order: "P00007".into(),
+                why: Closed::Cancelled,
+            },
+            "order_cancelled",
+            None,
+            "P00007 was cancelled by the buyer; there is nothing to answer.",
+        );
+        let p = ActionError::NotFound.into_problem("No such order line among yours.");
+        assert_eq!((p.status, p.code), (StatusCode::NOT_FOUND, "not_found"));
+        assert_eq!(p.detail, "No such order line among yours.");
     }
 }

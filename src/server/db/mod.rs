@@ -152,11 +152,14 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// How times are stored: naive UTC.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
 /// Now in UTC as stored: `YYYY-MM-DD HH:MM:SS`.
 pub fn now() -> String {
     chrono::Utc::now()
         .naive_utc()
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(TIME_FORMAT)
         .to_string()
 }
 
