@@ -129,6 +129,7 @@ pub async fn complete_password_reset(
     let state = context::state()?;
     match crate::server::auth::reset::complete(
         &state.db,
+        &state.clock,
         &token,
         &password,
         &confirm,

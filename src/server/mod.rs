@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod clock;
 pub mod conflicts;
 pub mod connection;
 pub mod db;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub instance: String,
     /// The current Odoo client, when connected; swapped when an admin saves new settings.
     pub odoo: OdooLink,
+    /// What time it is (tests move it forward).
+    pub clock: clock::Clock,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
+            clock: clock::Clock::default(),
         }
     }
 }
@@ -508,6 +512,7 @@ pub async fn run(
         wake: state.outbox_wake.clone(),
         lease: state.settings.outbox_lease,
         instance: state.instance.clone(),
+        clock: state.clock.clone(),
     };
     tasks.push(tokio::spawn(sync::outbox::run_worker(
         worker,

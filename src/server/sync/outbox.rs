@@ -212,6 +212,8 @@ pub struct Worker {
     pub lease: Duration,
     /// Which instance this worker belongs to: the first part of its lease tokens.
     pub instance: String,
+    /// What is due is due by this clock.
+    pub clock: crate::server::clock::Clock,
 }
 
 impl Worker {
@@ -221,7 +223,7 @@ impl Worker {
         let Some(odoo) = self.odoo.client() else {
             return Ok(0);
         };
-        let now = db::now();
+        let now = self.clock.stored_now();
         // The first undelivered message of each order, if due and not leased by someone else.
         let due: Vec<Due> = sqlx::query_as(
             "SELECT m.id, m.correlation_id, m.payload, m.attempts FROM outbox_messages m
@@ -234,8 +236,9 @@ impl Worker {
         .fetch_all(&self.db)
         .await?;
         let mut handled = 0;
-        let lease_until =
-            db::at(chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)));
+        let lease_until = self.clock.stored_at(
+            chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)),
+        );
         // Deliveries run concurrently (the client bounds calls per Odoo database); dropping
         // this set, as when the worker is stopped, aborts them.
         let mut tasks = tokio::task::JoinSet::new();
