@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::sync::DeadLetterView;
+use crate::domain::order::LineAnswerState;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LateAcknowledgment {
@@ -26,8 +27,8 @@ pub struct PendingProposal {
     pub proposed_date: Option<String>,
     pub proposed_quantity: Option<String>,
     pub reason: String,
-    /// proposal_pending, or rejected (the supplier cannot deliver the line)
-    pub answer: String,
+    /// ProposalPending, or Rejected (the supplier cannot deliver the line)
+    pub answer: LineAnswerState,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -130,7 +130,12 @@ pub async fn overview(
                     proposed_date,
                     proposed_quantity,
                     reason: reason.unwrap_or_default(),
-                    answer,
+                    // The query reads only these two states.
+                    answer: if answer == LineAnswerState::Rejected.code() {
+                        LineAnswerState::Rejected
+                    } else {
+                        LineAnswerState::ProposalPending
+                    },
                 },
             )
             .collect(),
