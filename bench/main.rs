@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use millrace::api::shipments::{ShipmentInput, ShipmentLineInput};
+use millrace::model::shipments::{ShipmentInput, ShipmentLineInput};
 use millrace::odoo_double::{self, DoubleConfig, RunningDouble, Seed};
 use millrace::server::auth::session::{CurrentUser, Role};
 use millrace::server::db::{self, Db};
@@ -709,7 +709,15 @@ async fn order_pdf(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
             .unwrap();
         reads.push(t.elapsed().as_secs_f64() * 1000.0);
         let t = Instant::now();
-        size = millrace::server::order_pdf::render(&h, &detail, "2026-12-01 10:00 UTC").len();
+        size = millrace::server::order_pdf::render(
+            &h,
+            &detail,
+            &user.clock(),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                .and_then(|d| d.and_hms_opt(10, 0, 0))
+                .unwrap(),
+        )
+        .len();
         renders.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     reads.sort_by(f64::total_cmp);

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod model;
 #[cfg(feature = "ssr")]
 pub mod odoo_double;
 #[cfg(feature = "ssr")]

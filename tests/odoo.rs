@@ -710,6 +710,7 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
                 wake: Arc::new(Notify::new()),
                 lease: Duration::from_millis(700),
                 instance: "chaos".into(),
+                clock: Default::default(),
             };
             let (_tx, rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(async move {
@@ -845,6 +846,7 @@ async fn a_refused_key_retries_on_an_instance_behind_the_settings_and_dead_lette
             wake: Arc::new(Notify::new()),
             lease: Duration::from_secs(30),
             instance: "test".into(),
+            clock: Default::default(),
         };
         assert_eq!(worker.run_once().await.unwrap(), 1);
         assert_eq!(status(db.clone()).await, expected, "behind: {behind}");

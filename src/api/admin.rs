@@ -8,31 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppError;
 use crate::domain::outcome::Outcome;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SupplierSettings {
-    pub id: i64,
-    pub name: String,
-    pub odoo_partner_id: i64,
-    /// Empty: the global default.
-    pub ack_window_hours: String,
-    pub date_tolerance_days: String,
-    pub quantity_tolerance_percent: String,
-    pub over_delivery_percent: String,
-    pub active_users: i64,
-    pub visible_orders: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VendorHit {
-    pub odoo_partner_id: i64,
-    pub name: String,
-    pub city: String,
-    pub email: String,
-    /// Odoo counts it as a vendor (it has purchase history or pricelists).
-    pub is_vendor: bool,
-    pub linked_supplier_id: Option<i64>,
-}
+use crate::model::admin::{AuditEntry, SupplierSettings, TeamMember, VendorHit};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuppliersView {
@@ -43,19 +19,6 @@ pub struct SuppliersView {
     pub search_problem: Option<String>,
     /// The global defaults, shown beside empty per-supplier fields.
     pub defaults: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TeamMember {
-    pub id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub role: String,
-    pub active: bool,
-    /// Invited, and the link not used yet.
-    pub invitation_pending: bool,
-    /// For a buyer: the companies (Odoo ids) they are limited to; empty for every company.
-    pub companies: Vec<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,26 +47,9 @@ pub struct OrganisationMail {
     pub copy_to: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-    pub ip: String,
-}
-
 #[cfg(feature = "ssr")]
 pub(crate) fn action_error(e: crate::server::orders::ActionError, missing: &str) -> AppError {
-    use super::context;
-    use crate::server::orders::ActionError;
-    match e {
-        ActionError::NotFound => context::not_found(missing),
-        ActionError::Invalid(m) => context::invalid(m),
-        ActionError::Db(e) => context::internal(e),
-    }
+    super::context::action(e, missing)
 }
 
 /// Why vendors cannot be searched or linked right now.

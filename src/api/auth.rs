@@ -129,6 +129,7 @@ pub async fn complete_password_reset(
     let state = context::state()?;
     match crate::server::auth::reset::complete(
         &state.db,
+        &state.clock,
         &token,
         &password,
         &confirm,
@@ -141,7 +142,9 @@ pub async fn complete_password_reset(
             Ok(())
         }
         Err(ResetError::Storage) => Err(context::internal("password reset storage")),
-        Err(e) => Err(context::invalid(super::sentence(&e.to_string()))),
+        Err(e) => Err(context::invalid(crate::server::problem::sentence(
+            &e.to_string(),
+        ))),
     }
 }
 
@@ -198,7 +201,9 @@ pub async fn change_password(
         return Err(context::invalid("Your current password is not right."));
     }
     if let Err(e) = pw::check_new(&password, &confirm) {
-        return Err(context::invalid(super::sentence(&e.to_string())));
+        return Err(context::invalid(crate::server::problem::sentence(
+            &e.to_string(),
+        )));
     }
     // The new password, the end of every session and the audit entry: together or not at all.
     let mut tx = crate::server::db::write(&state.db)

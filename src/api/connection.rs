@@ -157,7 +157,7 @@ pub async fn apply_odoo_connection(
                 problems: report.problems,
                 optional: report.optional,
             })
-            .map_err(|e| context::invalid(super::sentence(&e))),
+            .map_err(|e| context::invalid(crate::server::problem::sentence(&e))),
         "save" => {
             match connection::save(
                 &state.db,
@@ -181,7 +181,9 @@ pub async fn apply_odoo_connection(
                         optional: report.optional,
                     })
                 }
-                Err(SaveError::Invalid(e)) => Err(context::invalid(super::sentence(&e))),
+                Err(SaveError::Invalid(e)) => {
+                    Err(context::invalid(crate::server::problem::sentence(&e)))
+                }
                 Err(SaveError::Db(e)) => Err(context::internal(e)),
             }
         }

@@ -3,109 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use serde::{Deserialize, Serialize};
 
-use super::sync::DeadLetterView;
 use super::AppError;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LateAcknowledgment {
-    pub order_id: i64,
-    pub order_name: String,
-    pub supplier_name: String,
-    pub released_at: String,
-    pub age_hours: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PendingProposal {
-    pub line_id: i64,
-    pub order_id: i64,
-    pub order_name: String,
-    pub supplier_name: String,
-    pub description: String,
-    pub quantity: String,
-    pub uom: String,
-    pub date_planned: Option<String>,
-    pub proposed_date: Option<String>,
-    pub proposed_quantity: Option<String>,
-    pub reason: String,
-    /// proposal_pending, or rejected (the supplier cannot deliver the line)
-    pub answer: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AtRiskDelivery {
-    pub order_id: i64,
-    pub order_name: String,
-    pub supplier_name: String,
-    pub description: String,
-    pub open_quantity: String,
-    pub requested: String,
-    pub why: String,
-}
-
-/// A line whose validated receipt does not match what shipment notices announced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReceiptDiscrepancy {
-    pub order_id: i64,
-    pub order_name: String,
-    pub supplier_name: String,
-    pub line_id: i64,
-    pub description: String,
-    /// short, over, without_notice or different_lots
-    pub kind: String,
-    pub detail: String,
-}
-
-/// A supplier's answer against what Odoo holds now.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Conflict {
-    /// `message:<id>` (a write-back that met a changed order) or `order:<id>` (an order
-    /// Odoo changed after the supplier answered).
-    pub key: String,
-    pub order_id: i64,
-    pub order_name: String,
-    pub supplier_name: String,
-    /// write_back or changed_in_odoo
-    pub kind: String,
-    pub summary: String,
-    /// Since when (naive UTC).
-    pub since: String,
-    /// The write-back's correlation id.
-    pub reference: Option<String>,
-    pub lines: Vec<ConflictLine>,
-    /// The supplier's answer can be applied over Odoo's version (a line's date or quantity).
-    pub can_apply: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConflictLine {
-    pub description: String,
-    /// What the supplier answered.
-    pub supplier: String,
-    /// What Odoo holds now.
-    pub odoo: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SupplierChoice {
-    pub id: i64,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ExceptionsView {
-    pub late_acknowledgments: Vec<LateAcknowledgment>,
-    pub proposals: Vec<PendingProposal>,
-    pub at_risk: Vec<AtRiskDelivery>,
-    pub discrepancies: Vec<ReceiptDiscrepancy>,
-    pub sync_problems: Vec<DeadLetterView>,
-    pub conflicts: Vec<Conflict>,
-    pub suppliers: Vec<SupplierChoice>,
-    /// Purchase representatives named on orders, for the buyer filter.
-    pub buyers: Vec<String>,
-}
+use crate::model::exceptions::ExceptionsView;
 
 /// `supplier`: a supplier id, `buyer`: a purchase representative's name; empty for all.
 #[server(endpoint = "buyer/exceptions", input = GetUrl)]
@@ -133,7 +33,6 @@ pub async fn decide_proposal(
     idempotency_key: Option<String>,
 ) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::internal_user()?;
     let state = context::state()?;
@@ -160,9 +59,7 @@ pub async fn decide_proposal(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No proposal waits on this line.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No proposal waits on this line.")),
     }
 }
 
@@ -178,7 +75,6 @@ pub async fn resolve_conflict(
 ) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
     use crate::server::conflicts::{self, Resolution};
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::internal_user()?;
     let state = context::state()?;
@@ -202,10 +98,9 @@ pub async fn resolve_conflict(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found(
+        Err(e) => Err(context::action(
+            e,
             "This conflict is not open any more (someone may have resolved it).",
         )),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
     }
 }

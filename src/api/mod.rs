@@ -81,17 +81,6 @@ impl Decodes<AppError> for AppErrorEncoding {
     }
 }
 
-/// An error message as a sentence: capital first letter, final stop.
-#[cfg(feature = "ssr")]
-pub(crate) fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) if s.ends_with('.') => format!("{}{}", f.to_uppercase(), c.as_str()),
-        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
-        None => String::new(),
-    }
-}
-
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
     //! What every server function needs from the request: state, user, address, with the
@@ -100,6 +89,7 @@ pub(crate) mod context {
     use super::AppError;
     use crate::server::auth::csrf::ClientIp;
     use crate::server::auth::CurrentUser;
+    use crate::server::problem::Problem;
     use crate::server::AppState;
     use leptos::prelude::*;
 
@@ -156,25 +146,37 @@ pub(crate) mod context {
     }
 
     pub fn forbidden() -> AppError {
-        status(http::StatusCode::FORBIDDEN);
-        AppError::Forbidden
+        problem(Problem::forbidden(AppError::Forbidden.to_string()))
     }
 
     pub fn not_found(what: &str) -> AppError {
-        status(http::StatusCode::NOT_FOUND);
-        AppError::NotFound(what.to_string())
+        problem(Problem::not_found(what))
     }
 
     pub fn invalid(message: impl Into<String>) -> AppError {
-        status(http::StatusCode::UNPROCESSABLE_ENTITY);
-        AppError::Invalid(message.into())
+        problem(Problem::invalid("invalid", message))
     }
 
     /// Logs the cause with a reference the user can quote; shows only the reference.
     pub fn internal(e: impl std::fmt::Display) -> AppError {
-        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        tracing::error!(error = %e, reference, "server function failed");
-        status(http::StatusCode::INTERNAL_SERVER_ERROR);
-        AppError::Internal(reference)
+        problem(Problem::internal(e))
+    }
+
+    /// A service's refusal (`missing`: what "not found" means here).
+    pub fn action(e: crate::server::orders::ActionError, missing: &str) -> AppError {
+        problem(e.into_problem(missing))
+    }
+
+    /// The one mapping's answer as a server function gives it: the status on the response,
+    /// the sentence in the error.
+    pub fn problem(p: Problem) -> AppError {
+        status(p.status);
+        match p.status {
+            http::StatusCode::UNAUTHORIZED => AppError::Unauthenticated,
+            http::StatusCode::FORBIDDEN => AppError::Forbidden,
+            http::StatusCode::NOT_FOUND => AppError::NotFound(p.detail),
+            s if s.is_server_error() => AppError::Internal(p.reference.unwrap_or_default()),
+            _ => AppError::Invalid(p.detail),
+        }
     }
 }

@@ -8,16 +8,7 @@ use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
-
-/// A section heading or a note between the order's lines.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NoteLineView {
-    /// The portal id of the goods line it follows; None: before the first one.
-    pub after_line: Option<i64>,
-    /// A section heading (else a note).
-    pub section: bool,
-    pub text: String,
-}
+use crate::model::order_document::{DestinationGroup, NoteLineView, OriginOptions};
 
 /// The order's header. `None` reads "not set": Odoo left it empty, or the connected Odoo
 /// has no such field (`server::odoo::fields` says which, and why).
@@ -55,45 +46,7 @@ pub struct OrderHeaderView {
 
 impl OrderHeaderView {
     pub fn ship_to_label(&self) -> &'static str {
-        match self.ship_to_kind.as_deref() {
-            Some("dropship") => "Drop-ship to",
-            Some("company") => "Deliver to the company",
-            _ => "Ship to",
-        }
-    }
-}
-
-/// A value to filter by and what the supplier reads for it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FilterOption {
-    pub value: String,
-    pub label: String,
-}
-
-/// The companies and ship-to plants the user's orders come from.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct OriginOptions {
-    pub companies: Vec<FilterOption>,
-    pub plants: Vec<FilterOption>,
-}
-
-/// Orders that go to the same place (ordering company and ship-to).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DestinationGroup {
-    pub label: String,
-    pub order_ids: Vec<i64>,
-    pub order_names: Vec<String>,
-}
-
-impl DestinationGroup {
-    /// The new-notice page for this group's orders only.
-    pub fn notice_link(&self) -> String {
-        let q: Vec<String> = self
-            .order_ids
-            .iter()
-            .map(|i| format!("order={i}"))
-            .collect();
-        format!("/shipments/new?{}", q.join("&"))
+        crate::model::order_document::ship_to_label(self.ship_to_kind.as_deref())
     }
 }
 
@@ -125,10 +78,44 @@ pub async fn get_order_header(id: i64) -> Result<OrderHeaderView, AppError> {
         c.caps
             .supports(crate::server::odoo::fields::Optional::VendorReference)
     });
-    crate::server::order_document::header(&state.db, &user, id, can_set)
+    let h = crate::server::order_document::header(&state.db, &user, id, can_set)
         .await
         .map_err(context::internal)?
-        .ok_or_else(|| context::not_found("No such order among yours."))
+        .ok_or_else(|| context::not_found("No such order among yours."))?;
+    Ok(present_header(h, &user.clock()))
+}
+
+/// The stored header as the page shows it: Odoo's last change in the user's zone.
+#[cfg(feature = "ssr")]
+fn present_header(
+    h: crate::server::order_document::OrderHeader,
+    clock: &crate::server::time::UserClock,
+) -> OrderHeaderView {
+    OrderHeaderView {
+        order_id: h.order_id,
+        order_name: h.order_name,
+        company_name: h.company_name,
+        company_address: h.company_address,
+        company_vat: h.company_vat,
+        ship_to_kind: h.ship_to_kind,
+        ship_to_name: h.ship_to_name,
+        ship_to_address: h.ship_to_address,
+        buyer_name: h.buyer_name,
+        buyer_email: h.buyer_email,
+        buyer_phone: h.buyer_phone,
+        payment_terms: h.payment_terms,
+        incoterm: h.incoterm,
+        incoterm_location: h.incoterm_location,
+        partner_ref: h.partner_ref,
+        can_set_reference: h.can_set_reference,
+        notes: h.notes,
+        currency: h.currency,
+        amount_untaxed: h.amount_untaxed.map(|a| a.to_string()),
+        amount_tax: h.amount_tax.map(|a| a.to_string()),
+        amount_total: h.amount_total.to_string(),
+        odoo_changed_at: clock.at(h.odoo_changed_at),
+        note_lines: h.note_lines,
+    }
 }
 
 #[server(endpoint = "orders/origins", input = GetUrl)]
@@ -150,7 +137,6 @@ pub async fn set_vendor_reference(
     reference: String,
 ) -> Result<(), AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -170,8 +156,6 @@ pub async fn set_vendor_reference(
             state.outbox_wake.notify_one();
             Ok(())
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such order among yours.")),
     }
 }

@@ -7,25 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::AppError;
 use crate::domain::order::{LineAnswerState, OrderStatus};
 use crate::domain::outcome::Outcome;
-
-pub const PAGE_SIZE: i64 = 25;
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct OrderFilter {
-    /// PO number, product, or the supplier's own product code.
-    pub q: String,
-    /// An [`OrderStatus`] code, `action` for everything that needs the supplier, or empty.
-    pub status: String,
-    /// `YYYY-MM-DD`: only orders with a line due on or before this day.
-    pub due_before: String,
-    pub page: i64,
-    /// The ordering company's Odoo id, or empty.
-    #[serde(default)]
-    pub company: String,
-    /// A ship-to plant (`order_headers.ship_to_key`), or empty.
-    #[serde(default)]
-    pub plant: String,
-}
+use crate::model::orders::OrderFilter;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderSummary {
@@ -140,14 +122,14 @@ pub struct OrderDetail {
     pub deliveries: Vec<DeliveryView>,
     pub receipts: Vec<ReceiptView>,
     /// Lines whose receipt does not match the shipment notices (settled orders only).
-    pub discrepancies: Vec<crate::api::exceptions::ReceiptDiscrepancy>,
+    pub discrepancies: Vec<crate::model::exceptions::ReceiptDiscrepancy>,
     pub tolerance_days: i64,
     pub tolerance_percent: String,
 }
 
 impl OrderDetail {
     pub fn can_answer(&self) -> bool {
-        !matches!(self.status, OrderStatus::Cancelled | OrderStatus::Received)
+        self.status.answerable().is_ok()
     }
 }
 
@@ -156,9 +138,10 @@ pub async fn list_orders(filter: OrderFilter) -> Result<OrderPage, AppError> {
     use super::context;
     let user = context::user()?;
     let state = context::state()?;
-    crate::server::orders::list(&state.db, &user, &filter)
+    let inbox = crate::server::orders::list(&state.db, &user, &filter)
         .await
-        .map_err(context::internal)
+        .map_err(context::internal)?;
+    Ok(present::inbox(inbox, &user.clock()))
 }
 
 #[server(endpoint = "orders/get", input = GetUrl)]
@@ -176,7 +159,7 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
                     .await
                     .map_err(context::internal)?;
             }
-            Ok(d)
+            Ok(present::order(d, &user.clock()))
         }
         // The same answer for "does not exist" and "another supplier's": ids reveal nothing.
         None => Err(context::not_found("No such order among yours.")),
@@ -191,7 +174,6 @@ pub async fn acknowledge_order(
 ) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
-    use crate::server::orders::ActionError;
     let user = context::user()?;
     let state = context::state()?;
     match crate::server::orders::acknowledge(&state.db, &user, order_id, idempotency_key.as_deref())
@@ -201,9 +183,7 @@ pub async fn acknowledge_order(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No such order among yours.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such order among yours.")),
     }
 }
 
@@ -222,7 +202,7 @@ pub async fn answer_line(
     idempotency_key: Option<String>,
 ) -> Result<Outcome, AppError> {
     use super::context;
-    use crate::server::orders::{ActionError, AnswerInput};
+    use crate::server::orders::AnswerInput;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -247,8 +227,119 @@ pub async fn answer_line(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found("No such order line among yours.")),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such order line among yours.")),
+    }
+}
+
+/// The services' orders as the pages show them: times in the user's zone, quantities
+/// without trailing zeros.
+#[cfg(feature = "ssr")]
+mod present {
+    use super::*;
+    use crate::server::orders::{Inbox, Order};
+    use crate::server::time::UserClock;
+
+    pub fn inbox(i: Inbox, clock: &UserClock) -> OrderPage {
+        OrderPage {
+            orders: i
+                .orders
+                .into_iter()
+                .map(|r| OrderSummary {
+                    id: r.id,
+                    name: r.name,
+                    status: r.status,
+                    supplier_name: r.supplier_name,
+                    date_order: clock.opt_at(r.date_order),
+                    next_due: clock.opt_at(r.next_due),
+                    amount_total: r.amount_total.to_string(),
+                    currency: r.currency,
+                    line_count: r.line_count,
+                    company_name: r.company_name,
+                    ship_to_name: r.ship_to_name,
+                })
+                .collect(),
+            total: i.total,
+            page: i.page,
+            page_count: i.page_count,
+            counts: i.counts,
+            needs_action: i.needs_action,
+        }
+    }
+
+    pub fn order(o: Order, clock: &UserClock) -> OrderDetail {
+        OrderDetail {
+            id: o.id,
+            name: o.name,
+            status: o.status,
+            supplier_name: o.supplier_name,
+            buyer_name: o.buyer_name,
+            date_order: clock.opt_at(o.date_order),
+            currency: o.currency,
+            amount_total: o.amount_total.to_string(),
+            acknowledged_at: clock.opt_at(o.acknowledged_at),
+            acknowledged_by: o.acknowledged_by,
+            change_summary: o.change_summary,
+            discrepancies: o.discrepancies,
+            tolerance_days: o.policy.date_days,
+            tolerance_percent: o.policy.quantity_percent.normalize().to_string(),
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| LineView {
+                    id: l.id,
+                    open_quantity: l.open_quantity().normalize().to_string(),
+                    product_code: l.product_code,
+                    description: l.description,
+                    vendor_code: l.vendor_code,
+                    vendor_name: l.vendor_name,
+                    quantity: l.quantity.normalize().to_string(),
+                    uom: l.uom,
+                    price_unit: l.price_unit.to_string(),
+                    date_planned: clock.opt_at(l.date_planned),
+                    qty_received: l.qty_received.normalize().to_string(),
+                    answer: l.answer,
+                    proposed_date: clock.opt_at(l.proposed_date),
+                    proposed_quantity: l.proposed_quantity.map(|q| q.to_string()),
+                    reason: l.reason,
+                    buyer_reason: l.buyer_reason,
+                    removed_in_odoo: l.removed_in_odoo,
+                })
+                .collect(),
+            receipts: o
+                .receipts
+                .into_iter()
+                .map(|r| ReceiptView {
+                    name: r.name,
+                    state: r.state,
+                    scheduled_date: clock.opt_at(r.scheduled_date),
+                    date_done: clock.opt_at(r.date_done),
+                    carrier_tracking_ref: r.carrier_tracking_ref,
+                })
+                .collect(),
+            events: o
+                .events
+                .into_iter()
+                .map(|e| EventView {
+                    at: clock.at(e.at),
+                    actor: e.actor,
+                    kind: e.kind,
+                    group: e.group.code().to_string(),
+                    detail: e.detail,
+                    correlation_id: e.correlation_id,
+                })
+                .collect(),
+            deliveries: o
+                .deliveries
+                .into_iter()
+                .map(|d| DeliveryView {
+                    correlation_id: d.correlation_id,
+                    kind: d.kind,
+                    status: d.status,
+                    attempts: d.attempts,
+                    created_at: clock.at(d.created_at),
+                    delivered_at: clock.opt_at(d.delivered_at),
+                })
+                .collect(),
+        }
     }
 }

@@ -2,79 +2,9 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use serde::{Deserialize, Serialize};
 
 use super::AppError;
-
-/// A line of one of the supplier's orders with quantity left to ship.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OpenLine {
-    pub line_id: i64,
-    pub order_id: i64,
-    pub order_name: String,
-    pub description: String,
-    pub product_code: String,
-    /// none, lot or serial (Odoo's product tracking)
-    pub tracking: String,
-    pub open_quantity: String,
-    pub uom: String,
-    pub date_planned: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ShipmentLineInput {
-    pub line_id: i64,
-    /// Empty: this line is not in the shipment.
-    #[serde(default)]
-    pub quantity: String,
-    /// Lot number, or serial numbers one per line.
-    #[serde(default)]
-    pub lots: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ShipmentInput {
-    pub ship_date: String,
-    pub expected_arrival: String,
-    pub carrier: String,
-    pub tracking_number: String,
-    pub package_count: String,
-    #[serde(default)]
-    pub lines: Vec<ShipmentLineInput>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ShipmentLineView {
-    pub order_id: i64,
-    pub order_name: String,
-    pub description: String,
-    pub quantity: String,
-    pub uom: String,
-    pub lot_numbers: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ShipmentSummary {
-    pub id: i64,
-    pub number: String,
-    /// submitted, cancelled or received
-    pub status: String,
-    pub ship_date: String,
-    pub expected_arrival: String,
-    pub carrier: String,
-    pub tracking_number: String,
-    pub package_count: i64,
-    pub created_at: String,
-    pub lines: Vec<ShipmentLineView>,
-    pub documents: Vec<DocumentView>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DocumentView {
-    pub id: i64,
-    pub file_name: String,
-    pub size_bytes: i64,
-}
+use crate::model::shipments::{OpenLine, ShipmentInput, ShipmentSummary};
 
 /// Open lines of the chosen orders (`orders`: comma-separated ids), or of all the
 /// supplier's orders when empty.
@@ -130,7 +60,6 @@ pub async fn submit_shipment(
     idempotency_key: Option<String>,
 ) -> Result<String, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -148,11 +77,10 @@ pub async fn submit_shipment(
             leptos_axum::redirect(&format!("/shipments?created={number}"));
             Ok(number)
         }
-        Err(ActionError::NotFound) => Err(context::not_found(
+        Err(e) => Err(context::action(
+            e,
             "One of the lines is not among your open order lines.",
         )),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
     }
 }
 
@@ -163,7 +91,6 @@ pub async fn cancel_shipment(
     idempotency_key: Option<String>,
 ) -> Result<crate::domain::outcome::Outcome, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
     let state = context::state()?;
@@ -172,10 +99,6 @@ pub async fn cancel_shipment(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => {
-            Err(context::not_found("No such shipment notice among yours."))
-        }
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
+        Err(e) => Err(context::action(e, "No such shipment notice among yours.")),
     }
 }

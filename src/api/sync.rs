@@ -3,24 +3,10 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use serde::{Deserialize, Serialize};
 
 use super::AppError;
 use crate::domain::outcome::Outcome;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeadLetterView {
-    pub id: i64,
-    pub correlation_id: String,
-    pub order_name: Option<String>,
-    pub supplier_name: Option<String>,
-    pub kind: String,
-    /// dead (Odoo refused, or gave up retrying) or conflict (Odoo changed since the supplier answered)
-    pub status: String,
-    pub attempts: i64,
-    pub error: Option<String>,
-    pub created_at: String,
-}
+use crate::model::sync::DeadLetterView;
 
 #[server(endpoint = "sync/dead-letters", input = GetUrl)]
 pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
@@ -70,7 +56,6 @@ async fn settle(
     idempotency_key: Option<String>,
 ) -> Result<Outcome, AppError> {
     use super::context;
-    use crate::server::orders::ActionError;
     let user = context::internal_user()?;
     let state = context::state()?;
     match crate::server::exceptions::settle_dead_letter(
@@ -88,10 +73,9 @@ async fn settle(
             state.outbox_wake.notify_one();
             Ok(outcome)
         }
-        Err(ActionError::NotFound) => Err(context::not_found(
+        Err(e) => Err(context::action(
+            e,
             "No such dead letter (it may have been replayed or discarded already).",
         )),
-        Err(ActionError::Invalid(m)) => Err(context::invalid(m)),
-        Err(ActionError::Db(e)) => Err(context::internal(e)),
     }
 }

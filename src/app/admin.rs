@@ -7,10 +7,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{CsrfField, IdempotencyField};
 use crate::api::admin::{
     admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
-    SetUserActive, TeamMember, UpdateOrganisationMail, UpdateSupplierSettings,
+    SetUserActive, UpdateOrganisationMail, UpdateSupplierSettings,
 };
 use crate::api::connection::{odoo_connection, ApplyOdooConnection, ConnectionSource};
 use crate::api::tokens::{api_tokens, CreateApiToken, RevokeApiToken};
+use crate::model::admin::TeamMember;
 
 /// `/admin/suppliers`: the organisations, and linking a new one to an Odoo vendor.
 #[component]

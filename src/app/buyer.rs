@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 use super::{CsrfField, IdempotencyField};
 use crate::api::exceptions::{exceptions, DecideProposal, ResolveConflict};
 use crate::api::sync::{DiscardDeadLetter, ReplayDeadLetter};
+use crate::domain::order::LineAnswerState;
 
 #[component]
 pub fn ExceptionsPage() -> impl IntoView {
@@ -81,7 +82,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         {move || query.with(|q| q.get("bulk")).filter(|b| b != "none").map(|n| view! {
                             <p class="banner ok" role="status" data-testid="bulk-result">{format!("{n} proposal(s) approved.")}</p>
                         })}
-                        {(x.proposals.iter().filter(|p| p.answer == "proposal_pending").count() > 1).then(|| view! {
+                        {(x.proposals.iter().filter(|p| p.answer == LineAnswerState::ProposalPending).count() > 1).then(|| view! {
                             <form method="post" action="/buyer/proposals/approve" class="card bulk" id="bulk-approve">
                                 <CsrfField/>
                                 <IdempotencyField renew=Signal::stored(0)/>
@@ -93,7 +94,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                             <div class="lines">
                                 {x.proposals.into_iter().map(|p| {
                                     let line_id = p.line_id;
-                                    let rejection = p.answer == "rejected";
+                                    let rejection = p.answer == LineAnswerState::Rejected;
                                     view! {
                                         <article class="line" data-proposal=p.line_id>
                                             <header>

@@ -7,10 +7,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::order_document::{OrderHeaderPanel, OriginFilters};
 use super::{CsrfField, IdempotencyField};
 use crate::api::orders::{
-    get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail, OrderFilter,
+    get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail,
 };
 use crate::domain::order::{LineAnswerState, OrderStatus};
 use crate::domain::timeline::EventGroup;
+use crate::model::orders::OrderFilter;
 
 use super::day;
 

@@ -6,8 +6,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::{CsrfField, IdempotencyField};
 use crate::api::shipments::{
-    list_shipments, open_lines, receipt_prefill_notice, CancelShipment, OpenLine, SubmitShipment,
+    list_shipments, open_lines, receipt_prefill_notice, CancelShipment, SubmitShipment,
 };
+use crate::model::shipments::OpenLine;
 
 use super::day;
 

@@ -76,6 +76,25 @@ impl OrderStatus {
             OrderStatus::New | OrderStatus::ChangesRejected | OrderStatus::ChangedInOdoo
         )
     }
+
+    /// Whether the supplier may still acknowledge the order or answer its lines; if not,
+    /// why (the one rule the page's forms and the services both follow).
+    pub fn answerable(self) -> Result<(), Closed> {
+        match self {
+            OrderStatus::Cancelled => Err(Closed::Cancelled),
+            OrderStatus::Received => Err(Closed::Received),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why an order takes no answers any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Closed {
+    /// The buyer cancelled it.
+    Cancelled,
+    /// Everything was received.
+    Received,
 }
 
 /// Where a line stands after the supplier's answer and the buyer's decision.

@@ -1,7 +1,7 @@
 //! Line answers and the tolerance policy that decides which proposals are accepted at once
 //! and which wait for a buyer.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,46 @@ impl Default for TolerancePolicy {
             date_days: 2,
             quantity_percent: Decimal::new(5, 0),
         }
+    }
+}
+
+/// The time of day a proposed date gets when the line had no requested time: 08:00 UTC.
+pub const DEFAULT_TIME_OF_DAY: NaiveTime = match NaiveTime::from_hms_opt(8, 0, 0) {
+    Some(t) => t,
+    None => NaiveTime::MIN,
+};
+
+/// A proposed day as a time: it keeps the time of day of the date it replaces (Odoo shows
+/// the line at the same hour), or [`DEFAULT_TIME_OF_DAY`] when the line had none.
+pub fn proposed_time(day: NaiveDate, requested: Option<NaiveDateTime>) -> NaiveDateTime {
+    day.and_time(requested.map_or(DEFAULT_TIME_OF_DAY, |r| r.time()))
+}
+
+/// A supplier's own settings, each over the global default where it is not set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SupplierOverrides {
+    pub ack_window_hours: Option<i64>,
+    pub date_tolerance_days: Option<i64>,
+    pub quantity_tolerance_percent: Option<Decimal>,
+    pub over_delivery_percent: Option<Decimal>,
+}
+
+impl SupplierOverrides {
+    pub fn tolerance(&self, default: TolerancePolicy) -> TolerancePolicy {
+        TolerancePolicy {
+            date_days: self.date_tolerance_days.unwrap_or(default.date_days),
+            quantity_percent: self
+                .quantity_tolerance_percent
+                .unwrap_or(default.quantity_percent),
+        }
+    }
+
+    pub fn ack_window_hours(&self, default: i64) -> i64 {
+        self.ack_window_hours.unwrap_or(default)
+    }
+
+    pub fn over_delivery_percent(&self, default: Decimal) -> Decimal {
+        self.over_delivery_percent.unwrap_or(default)
     }
 }
 
@@ -261,5 +301,38 @@ mod tests {
             LineAnswer::reject(&"x".repeat(MAX_REASON_CHARS + 1)),
             Err(LineAnswerError::ReasonTooLong { .. })
         ));
+    }
+
+    #[test]
+    fn a_proposed_day_keeps_the_requested_time_of_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        let requested = NaiveDate::from_ymd_opt(2026, 12, 6)
+            .unwrap()
+            .and_hms_opt(14, 30, 0);
+        assert_eq!(
+            proposed_time(day, requested).to_string(),
+            "2026-12-10 14:30:00"
+        );
+        assert_eq!(proposed_time(day, None).to_string(), "2026-12-10 08:00:00");
+    }
+
+    #[test]
+    fn a_supplier_setting_wins_over_the_default_only_where_set() {
+        let default = TolerancePolicy::default();
+        let none = SupplierOverrides::default();
+        assert_eq!(none.tolerance(default), default);
+        assert_eq!(none.ack_window_hours(24), 24);
+        let some = SupplierOverrides {
+            date_tolerance_days: Some(7),
+            ack_window_hours: Some(48),
+            ..Default::default()
+        };
+        assert_eq!(some.tolerance(default).date_days, 7);
+        assert_eq!(
+            some.tolerance(default).quantity_percent,
+            default.quantity_percent
+        );
+        assert_eq!(some.ack_window_hours(24), 48);
+        assert_eq!(some.over_delivery_percent(Decimal::ONE), Decimal::ONE);
     }
 }

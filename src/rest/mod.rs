@@ -170,10 +170,10 @@ pub fn invalid_at(path: &str, message: &str) -> Response {
     )
 }
 
-/// A service's refusal as the API answers it.
+/// A service's refusal as the API answers it: the services' own problem (status, stable
+/// code, sentence), with the JSON path of the field at fault where there is one.
 pub fn action_error(e: ActionError, not_found: &str) -> Response {
     match e {
-        ActionError::NotFound => problem(StatusCode::NOT_FOUND, "not_found", not_found),
         ActionError::Invalid(m) if m.contains("already sent with other values") => problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
@@ -184,8 +184,17 @@ pub fn action_error(e: ActionError, not_found: &str) -> Response {
             "idempotency_key_malformed",
             "The Idempotency-Key must be 1 to 100 letters, digits, '-' or '_'.",
         ),
-        ActionError::Invalid(m) => problem(StatusCode::UNPROCESSABLE_ENTITY, "rejected", &m),
-        ActionError::Db(e) => internal(e),
+        e => {
+            let p = e.into_problem(not_found);
+            let extra = match (&p.field, &p.reference) {
+                (Some(field), _) => {
+                    json!({"errors": [{"path": format!("$.{field}"), "message": p.detail}]})
+                }
+                (None, Some(reference)) => json!({"reference": reference}),
+                (None, None) => Value::Null,
+            };
+            crate::server::problem::response(p.status, p.code, &p.detail, extra)
+        }
     }
 }
 

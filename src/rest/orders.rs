@@ -129,35 +129,37 @@ fn not_found() -> Response {
     )
 }
 
-fn order_of(d: crate::api::orders::OrderDetail) -> Order {
+fn order_of(d: crate::server::orders::Order) -> Order {
+    let utc = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let day = |t: chrono::NaiveDateTime| t.date().to_string();
     Order {
         id: d.id,
         number: d.name,
         status: d.status.code().to_string(),
         supplier: d.supplier_name,
         buyer: d.buyer_name,
-        ordered_at: d.date_order.as_deref().map(instant),
+        ordered_at: d.date_order.map(utc),
         currency: d.currency,
-        amount_total: d.amount_total,
-        acknowledged_at: d.acknowledged_at.as_deref().map(instant),
+        amount_total: d.amount_total.normalize().to_string(),
+        acknowledged_at: d.acknowledged_at.map(utc),
         change_summary: d.change_summary,
         lines: d
             .lines
             .into_iter()
             .map(|l| OrderLine {
                 id: l.id,
+                open_quantity: l.open_quantity().normalize().to_string(),
                 item: l.product_code,
                 description: l.description,
                 vendor_item: l.vendor_code,
-                quantity: l.quantity,
+                quantity: l.quantity.normalize().to_string(),
                 unit: l.uom,
-                price_unit: l.price_unit,
-                requested_date: l.date_planned.map(|d| d.chars().take(10).collect()),
-                received_quantity: l.qty_received,
-                open_quantity: l.open_quantity,
+                price_unit: l.price_unit.normalize().to_string(),
+                requested_date: l.date_planned.map(day),
+                received_quantity: l.qty_received.normalize().to_string(),
                 answer: l.answer.map(|a| a.code().to_string()),
-                proposed_date: l.proposed_date.map(|d| d.chars().take(10).collect()),
-                proposed_quantity: l.proposed_quantity,
+                proposed_date: l.proposed_date.map(day),
+                proposed_quantity: l.proposed_quantity.map(|q| q.normalize().to_string()),
                 reason: l.reason,
                 buyer_reason: l.buyer_reason,
                 removed: l.removed_in_odoo,

@@ -83,7 +83,7 @@ pub async fn submit(
     if body.lines.is_empty() {
         return super::invalid_at("$.lines", "list at least one order line");
     }
-    let input = crate::api::shipments::ShipmentInput {
+    let input = crate::model::shipments::ShipmentInput {
         ship_date: body.ship_date,
         expected_arrival: body.expected_arrival,
         carrier: body.carrier,
@@ -92,7 +92,7 @@ pub async fn submit(
         lines: body
             .lines
             .into_iter()
-            .map(|l| crate::api::shipments::ShipmentLineInput {
+            .map(|l| crate::model::shipments::ShipmentLineInput {
                 line_id: l.line_id,
                 quantity: l.quantity,
                 lots: l.lots.join("\n"),

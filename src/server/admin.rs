@@ -9,8 +9,8 @@
 
 use serde_json::{json, Value};
 
-use crate::api::admin::{AuditEntry, SupplierSettings, TeamMember, VendorHit};
 use crate::domain::outcome::Outcome;
+use crate::model::admin::{AuditEntry, SupplierSettings, TeamMember, VendorHit};
 use crate::server::auth::reset;
 use crate::server::auth::session::Role;
 use crate::server::auth::users::audit;

@@ -11,14 +11,15 @@
 
 use rust_decimal::Decimal;
 
-use crate::api::exceptions::{Conflict, ConflictLine};
 use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
+use crate::model::exceptions::{Conflict, ConflictLine};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::Scope;
 use crate::server::idempotency::Submission;
-use crate::server::orders::{recompute_status, record_event, ActionError};
+use crate::server::order_events::record_event;
+use crate::server::orders::{recompute_status, ActionError};
 use crate::server::sync::outbox::OutboxAction;
 
 fn day(d: Option<&str>) -> &str {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use crate::api::exceptions::ReceiptDiscrepancy;
 use crate::domain::discrepancy::{line_discrepancy, Discrepancy};
+use crate::model::exceptions::ReceiptDiscrepancy;
 use crate::server::db::{arg, bind_args, Arg, Db};
 
 /// Which lines to look at.

@@ -16,6 +16,7 @@ use super::auth::CurrentUser;
 use super::db;
 use super::idempotency::{self, Submission};
 use super::orders::ActionError;
+use super::problem::Problem;
 use super::sync::outbox::{self, OutboxAction};
 use super::AppState;
 use crate::domain::outcome::Outcome;
@@ -68,7 +69,7 @@ pub async fn upload(
         return Redirect::to("/login").into_response();
     };
     let Some(supplier) = user.supplier_id else {
-        return (StatusCode::FORBIDDEN, "only suppliers attach documents").into_response();
+        return Problem::forbidden("only suppliers attach documents").into_response();
     };
     // The request guard cannot read multipart bodies: the token is checked here, first field.
     let expected: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
@@ -102,11 +103,12 @@ pub async fn upload(
         }
     }
     if !token_ok {
-        return (
+        return Problem::new(
             StatusCode::FORBIDDEN,
+            "csrf_failed",
             "the form was missing its security token or it expired: reload the page and try again",
         )
-            .into_response();
+        .into_response();
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return back("Choose a file to attach.", false);
@@ -129,7 +131,7 @@ pub async fn upload(
         Err(e) => return internal(e),
     };
     let Some((number, status)) = notice else {
-        return (StatusCode::NOT_FOUND, "no such shipment notice among yours").into_response();
+        return Problem::not_found(NO_SUCH_NOTICE).into_response();
     };
     if status == "cancelled" {
         return back(
@@ -212,7 +214,7 @@ pub async fn upload(
                 document_id,
             };
             outbox::enqueue(&mut tx, &correlation_id, &action).await?;
-            super::orders::record_event(
+            super::order_events::record_event(
                 &mut tx,
                 order_id,
                 Some(user.id),
@@ -232,11 +234,12 @@ pub async fn upload(
             state.outbox_wake.notify_one();
             back(&outcome.message, true)
         }
-        Err(ActionError::Invalid(m)) => back(&m, false),
-        Err(ActionError::NotFound) => {
-            (StatusCode::NOT_FOUND, "no such shipment notice among yours").into_response()
-        }
         Err(ActionError::Db(e)) => internal(e),
+        // A refusal goes back to the page, which shows it; a missing notice is answered.
+        Err(e) => match e.into_problem(NO_SUCH_NOTICE) {
+            p if p.status == StatusCode::UNPROCESSABLE_ENTITY => back(&p.detail, false),
+            p => p.into_response(),
+        },
     }
 }
 
@@ -264,7 +267,7 @@ pub async fn download(
         Err(e) => return internal(e),
     };
     let Some((name, mime, sha)) = row else {
-        return (StatusCode::NOT_FOUND, "no such document among yours").into_response();
+        return Problem::not_found("no such document among yours").into_response();
     };
     match tokio::fs::read(state.settings.upload_dir.join(&sha)).await {
         Ok(bytes) => (
@@ -282,6 +285,8 @@ pub async fn download(
         Err(e) => internal(e),
     }
 }
+
+const NO_SUCH_NOTICE: &str = "no such shipment notice among yours";
 
 fn internal(e: impl std::fmt::Display) -> Response {
     let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();

@@ -7,17 +7,19 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::api::exceptions::{
-    AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
-};
-use crate::api::sync::DeadLetterView;
 use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
 use crate::domain::risk::delivery_risk;
+use crate::domain::tolerance::SupplierOverrides;
+use crate::model::exceptions::{
+    AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
+};
+use crate::model::sync::DeadLetterView;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::idempotency::Submission;
-use crate::server::orders::{self, record_event, ActionError};
+use crate::server::order_events::record_event;
+use crate::server::orders::{self, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction};
 
 /// Which exceptions to show: one supplier's, one buyer's (the PO's purchase representative
@@ -56,13 +58,19 @@ pub async fn overview(
                 chrono::NaiveDateTime::parse_from_str(released_at.get(..19)?, "%Y-%m-%d %H:%M:%S")
                     .ok()?;
             let age_hours = (now - t).num_hours();
-            (age_hours >= window.unwrap_or(default_window_hours)).then_some(LateAcknowledgment {
-                order_id,
-                order_name,
-                supplier_name,
-                released_at,
-                age_hours,
-            })
+            let window = SupplierOverrides {
+                ack_window_hours: window,
+                ..Default::default()
+            };
+            (age_hours >= window.ack_window_hours(default_window_hours)).then_some(
+                LateAcknowledgment {
+                    order_id,
+                    order_name,
+                    supplier_name,
+                    released_at,
+                    age_hours,
+                },
+            )
         })
         .collect();
     late.sort_by_key(|l| std::cmp::Reverse(l.age_hours));
@@ -132,7 +140,12 @@ pub async fn overview(
                     proposed_date,
                     proposed_quantity,
                     reason: reason.unwrap_or_default(),
-                    answer,
+                    // The query reads only these two states.
+                    answer: if answer == LineAnswerState::Rejected.code() {
+                        LineAnswerState::Rejected
+                    } else {
+                        LineAnswerState::ProposalPending
+                    },
                 },
             )
             .collect(),

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod clock;
 pub mod companies;
 pub mod conflicts;
 pub mod connection;
@@ -15,6 +16,7 @@ pub mod idempotency;
 pub mod notify;
 pub mod odoo;
 pub mod order_document;
+pub mod order_events;
 pub mod order_feed;
 pub mod order_pdf;
 pub mod orders;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub odoo: OdooLink,
     /// Requests per API token (`/api/v1`), on this instance.
     pub api_limiter: Arc<crate::rest::Limiter>,
+    /// What time it is (tests move it forward).
+    pub clock: clock::Clock,
 }
 
 impl AppState {
@@ -87,6 +91,7 @@ impl AppState {
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
+            clock: clock::Clock::default(),
         }
     }
 }
@@ -201,7 +206,7 @@ async fn exceptions_csv(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> axum::response::Response {
     let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
-        return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
+        return problem::Problem::forbidden("for the buyer's staff only").into_response();
     };
     let scope = exceptions::Scope {
         supplier: q.get("supplier").and_then(|s| s.parse::<i64>().ok()),
@@ -227,12 +232,7 @@ async fn exceptions_csv(
                 .into_response()
         }
         Err(e) => {
-            tracing::error!(error = %e, "exceptions export failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the export failed; try again",
-            )
-                .into_response()
+            problem::Problem::internal(format_args!("exceptions export: {e}")).into_response()
         }
     }
 }
@@ -245,7 +245,7 @@ async fn approve_proposals(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     let Some(axum::Extension(user)) = user.filter(|u| u.is_internal()) else {
-        return (StatusCode::FORBIDDEN, "for the buyer's staff only").into_response();
+        return problem::Problem::forbidden("for the buyer's staff only").into_response();
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let ids: Vec<i64> = fields
@@ -262,16 +262,10 @@ async fn approve_proposals(
         .map(|(_, v)| v.as_str());
     let approved = match exceptions::approve_many(&state.db, &user, &ids, key).await {
         Ok(n) => n,
-        Err(orders::ActionError::Invalid(m)) => {
-            return (StatusCode::UNPROCESSABLE_ENTITY, m).into_response();
-        }
         Err(e) => {
-            tracing::error!(error = %e, "bulk approval failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the approval failed; nothing was approved. Try again in a moment",
-            )
-                .into_response();
+            return e
+                .into_problem("No proposal waits on these lines.")
+                .into_response()
         }
     };
     state.outbox_wake.notify_one();
@@ -586,6 +580,7 @@ pub async fn run(
         wake: state.outbox_wake.clone(),
         lease: state.settings.outbox_lease,
         instance: state.instance.clone(),
+        clock: state.clock.clone(),
     };
     tasks.push(tokio::spawn(sync::outbox::run_worker(
         worker,

@@ -230,7 +230,7 @@ pub async fn queue(
 /// The exceptions digest for buyers and admins: what needs them now, by category.
 pub fn digest_body(
     name: &str,
-    view: &crate::api::exceptions::ExceptionsView,
+    view: &crate::model::exceptions::ExceptionsView,
     link: &str,
 ) -> Option<(String, String)> {
     let sections: [(&str, Vec<String>); 5] = [

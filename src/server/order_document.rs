@@ -4,25 +4,66 @@
 //! `partner_ref` through the outbox and delivered idempotently). Scoped like the orders:
 //! another supplier's order is not found.
 
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::api::order_document::{
-    DestinationGroup, FilterOption, NoteLineView, OrderHeaderView, OriginOptions,
-};
-use crate::api::orders::OrderFilter;
 use crate::domain::order::OrderStatus;
+use crate::model::order_document::{
+    ship_to_label, DestinationGroup, FilterOption, NoteLineView, OriginOptions,
+};
+use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, Arg, Db, Tx};
 use crate::server::odoo::fields::PURCHASE_ORDER;
 use crate::server::odoo::value::text;
 use crate::server::odoo::{OdooClient, OdooError};
-use crate::server::orders::{self, ActionError};
+use crate::server::order_events;
+use crate::server::orders::ActionError;
 use crate::server::sync::outbox::{self, OutboxAction, Outcome};
-use crate::server::time::UserClock;
 
 /// The longest reference accepted (Odoo's `partner_ref` has no limit; a reference longer
 /// than this is a paste gone wrong).
 pub const MAX_REFERENCE_CHARS: usize = 64;
+
+/// The order's header as stored. `None` reads "not set": Odoo left it empty, or the
+/// connected Odoo has no such field (`server::odoo::fields` says which, and why).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderHeader {
+    pub order_id: i64,
+    pub order_name: String,
+    pub company_name: Option<String>,
+    pub company_address: Option<String>,
+    pub company_vat: Option<String>,
+    /// `warehouse`, `dropship` or `company`.
+    pub ship_to_kind: Option<String>,
+    pub ship_to_name: Option<String>,
+    pub ship_to_address: Option<String>,
+    pub buyer_name: String,
+    pub buyer_email: Option<String>,
+    pub buyer_phone: Option<String>,
+    pub payment_terms: Option<String>,
+    pub incoterm: Option<String>,
+    pub incoterm_location: Option<String>,
+    pub partner_ref: Option<String>,
+    /// Whether the supplier may set its reference here (supplier users, an order not
+    /// cancelled, an Odoo with the field).
+    pub can_set_reference: bool,
+    pub notes: Option<String>,
+    pub currency: String,
+    pub amount_untaxed: Option<Decimal>,
+    pub amount_tax: Option<Decimal>,
+    pub amount_total: Decimal,
+    /// When Odoo last changed the order (UTC).
+    pub odoo_changed_at: NaiveDateTime,
+    pub note_lines: Vec<NoteLineView>,
+}
+
+impl OrderHeader {
+    pub fn ship_to_label(&self) -> &'static str {
+        ship_to_label(self.ship_to_kind.as_deref())
+    }
+}
 
 #[derive(sqlx::FromRow)]
 struct HeaderRow {
@@ -110,13 +151,12 @@ pub async fn header(
     user: &CurrentUser,
     order_id: i64,
     reference_in_odoo: bool,
-) -> Result<Option<OrderHeaderView>, sqlx::Error> {
+) -> Result<Option<OrderHeader>, sqlx::Error> {
     let Some(r) = header_row(db, user, order_id).await? else {
         return Ok(None);
     };
-    let clock = UserClock::for_zone(&user.time_zone);
     let cancelled = OrderStatus::from_code(&r.status) == Some(OrderStatus::Cancelled);
-    Ok(Some(OrderHeaderView {
+    Ok(Some(OrderHeader {
         order_id: r.id,
         order_name: r.name,
         company_name: r.company_name,
@@ -135,10 +175,10 @@ pub async fn header(
         can_set_reference: user.supplier_id.is_some() && !cancelled && reference_in_odoo,
         notes: r.notes,
         currency: r.currency,
-        amount_untaxed: r.amount_untaxed,
-        amount_tax: r.amount_tax,
-        amount_total: r.amount_total,
-        odoo_changed_at: clock.datetime(&r.odoo_write_date),
+        amount_untaxed: db::opt_decimal(r.amount_untaxed)?,
+        amount_tax: db::opt_decimal(r.amount_tax)?,
+        amount_total: db::decimal(&r.amount_total)?,
+        odoo_changed_at: db::utc_time(&r.odoo_write_date)?,
         note_lines: note_lines(db, r.id).await?,
     }))
 }
@@ -262,7 +302,7 @@ pub async fn set_reference(
         Some(r) => format!("set its reference to {r}"),
         None => "cleared its reference".to_string(),
     };
-    orders::record_event(
+    order_events::record_event(
         &mut tx,
         o.id,
         Some(user.id),

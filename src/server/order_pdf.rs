@@ -9,15 +9,17 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDateTime;
 use printpdf::{
     BuiltinFont, Color, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage,
     PdfSaveOptions, Point, Pt, Rgb, TextItem,
 };
 use rust_decimal::Decimal;
 
-use crate::api::order_document::OrderHeaderView;
-use crate::api::orders::OrderDetail;
 use crate::server::auth::CurrentUser;
+use crate::server::order_document::OrderHeader;
+use crate::server::orders::Order;
+use crate::server::problem::Problem;
 use crate::server::time::UserClock;
 use crate::server::AppState;
 
@@ -240,8 +242,10 @@ fn lines_of(v: &Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The order as PDF bytes. `printed_at` is in the reader's time zone.
-pub fn render(h: &OrderHeaderView, d: &OrderDetail, printed_at: &str) -> Vec<u8> {
+/// The order as PDF bytes, its times (`printed_at` and the stored ones, UTC) in `clock`'s zone.
+pub fn render(h: &OrderHeader, d: &Order, clock: &UserClock, printed_at: NaiveDateTime) -> Vec<u8> {
+    let printed_at = clock.at(printed_at);
+    let odoo_changed_at = clock.at(h.odoo_changed_at);
     let mut p = Pages::new();
     let company = h.company_name.clone().unwrap_or_default();
     // Title and the two parties.
@@ -282,7 +286,7 @@ pub fn render(h: &OrderHeaderView, d: &OrderDetail, printed_at: &str) -> Vec<u8>
         (None, None) => "not set".into(),
     };
     let terms = [
-        ("Order date", d.date_order.clone().unwrap_or_default()),
+        ("Order date", clock.opt_at(d.date_order).unwrap_or_default()),
         ("Payment terms", or_not_set(&h.payment_terms)),
         ("Incoterm", incoterm),
         ("Currency", h.currency.clone()),
@@ -325,21 +329,22 @@ pub fn render(h: &OrderHeaderView, d: &OrderDetail, printed_at: &str) -> Vec<u8>
         }
         p.room(LINE * desc.len() as f32 + 1.0);
         let y = p.y;
-        let q: Decimal = l.quantity.parse().unwrap_or_default();
-        let price: Decimal = l.price_unit.parse().unwrap_or_default();
-        let subtotal = (q * price).round_dp(2);
+        let price = l.price_unit;
+        let subtotal = (l.quantity * price).round_dp(2);
         untaxed += subtotal;
         p.text_at(LEFT, y, BODY, false, &(i + 1).to_string());
         for (k, w) in desc.iter().enumerate() {
             p.text_at(22.0, y - LINE * k as f32, BODY, false, w);
         }
-        let day = l
-            .date_planned
-            .as_deref()
-            .map(|d| d.get(..10).unwrap_or(d).to_string())
-            .unwrap_or_default();
+        let day = l.date_planned.map(|d| clock.day(d)).unwrap_or_default();
         p.text_at(104.0, y, BODY, false, &day);
-        p.right_at(142.0, y, BODY, false, &format!("{} {}", l.quantity, l.uom));
+        p.right_at(
+            142.0,
+            y,
+            BODY,
+            false,
+            &format!("{} {}", l.quantity.normalize(), l.uom),
+        );
         p.right_at(170.0, y, BODY, false, &price.normalize().to_string());
         p.right_at(RIGHT, y, BODY, false, &format!("{subtotal:.2}"));
         p.y -= LINE * desc.len() as f32 + 1.0;
@@ -353,11 +358,11 @@ pub fn render(h: &OrderHeaderView, d: &OrderDetail, printed_at: &str) -> Vec<u8>
     p.y -= 1.0;
     let untaxed = h
         .amount_untaxed
-        .clone()
+        .map(|a| a.to_string())
         .unwrap_or_else(|| format!("{untaxed:.2}"));
     let mut totals = vec![("Untaxed amount", untaxed)];
-    if let Some(tax) = &h.amount_tax {
-        totals.push(("Taxes", tax.clone()));
+    if let Some(tax) = h.amount_tax {
+        totals.push(("Taxes", tax.to_string()));
     }
     totals.push(("Total", format!("{} {}", h.amount_total, h.currency)));
     for (label, value) in totals {
@@ -395,7 +400,7 @@ pub fn render(h: &OrderHeaderView, d: &OrderDetail, printed_at: &str) -> Vec<u8>
                 false,
                 &format!(
                     "{} · printed {printed_at} · last changed in Odoo {}",
-                    h.order_name, h.odoo_changed_at
+                    h.order_name, odoo_changed_at
                 ),
             );
             f.right_at(
@@ -441,7 +446,7 @@ pub async fn download(
     let Some(axum::Extension(user)) = user else {
         return Redirect::to("/login").into_response();
     };
-    let not_found = || (StatusCode::NOT_FOUND, "No such order among yours.").into_response();
+    let not_found = || Problem::not_found("No such order among yours.").into_response();
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -452,18 +457,14 @@ pub async fn download(
         (Ok(Some(h)), Ok(Some(d))) => (h, d),
         (Ok(_), Ok(_)) => return not_found(),
         (Err(e), _) | (_, Err(e)) => {
-            let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-            tracing::error!(error = %e, reference, "order pdf failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Something went wrong on our side. Try again in a moment (reference {reference})."),
-            )
-                .into_response();
+            return Problem::internal(format_args!("order pdf: {e}")).into_response()
         }
     };
-    let printed_at = UserClock::for_zone(&user.time_zone).datetime(&crate::server::db::now());
+    let clock = user.clock();
+    let printed_at = chrono::Utc::now().naive_utc();
     let name = file_name(&h.order_name);
-    let bytes = match tokio::task::spawn_blocking(move || render(&h, &d, &printed_at)).await {
+    let bytes = match tokio::task::spawn_blocking(move || render(&h, &d, &clock, printed_at)).await
+    {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "order pdf rendering panicked");

@@ -3,32 +3,124 @@
 //! with its outbox message in one transaction. Every query is scoped to the user's supplier.
 
 use crate::server::db::Tx;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
-use crate::api::orders::{
-    DeliveryView, EventView, LineView, OrderDetail, OrderFilter, OrderPage, OrderSummary,
-    ReceiptView, PAGE_SIZE,
-};
 use crate::domain::order::{
-    derive_order_status, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
+    derive_order_status, Closed, LineAnswerState, LineFacts, OrderFacts, OrderStatus,
 };
 use crate::domain::outcome::Outcome;
-use crate::domain::tolerance::{LineAnswer, TolerancePolicy, Verdict};
+use crate::domain::timeline::EventGroup;
+use crate::domain::tolerance::{
+    proposed_time, LineAnswer, LineAnswerError, SupplierOverrides, TolerancePolicy, Verdict,
+};
+use crate::model::exceptions::ReceiptDiscrepancy;
+use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};
+use crate::server::order_events::record_event;
+use crate::server::problem::{sentence, Problem};
 use crate::server::sync::outbox::{self, OutboxAction};
-use crate::server::time::UserClock;
 
+/// Why a supplier's or buyer's action was refused. `Invalid` carries a sentence; the typed
+/// variants say which order, line and rule, and are worded in one place ([`Self::into_problem`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
     #[error("not found")]
     NotFound,
     #[error("{0}")]
     Invalid(String),
+    /// The order takes no answers any more.
+    #[error("{}", match why {
+        Closed::Cancelled => format!("{order} was cancelled by the buyer; there is nothing to answer."),
+        Closed::Received => format!("{order} has been received in full already."),
+    })]
+    Closed { order: String, why: Closed },
+    /// A line's answer could not be read or breaks a rule.
+    #[error("{error}")]
+    Answer { line_id: i64, error: AnswerError },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl ActionError {
+    /// The one mapping to what the caller is told; `missing` is what "not found" means here.
+    pub fn into_problem(self, missing: &str) -> Problem {
+        match self {
+            ActionError::NotFound => Problem::not_found(missing),
+            ActionError::Db(e) => Problem::internal(e),
+            ActionError::Closed { why, .. } => {
+                let code = match why {
+                    Closed::Cancelled => "order_cancelled",
+                    Closed::Received => "order_received",
+                };
+                Problem::invalid(code, self.to_string())
+            }
+            ActionError::Answer { ref error, .. } => {
+                let p = Problem::invalid(error.code(), self.to_string());
+                match error.field() {
+                    Some(f) => p.at_field(f),
+                    None => p,
+                }
+            }
+            ActionError::Invalid(m) => Problem::invalid("invalid", m),
+        }
+    }
+}
+
+/// Why one line's answer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("Unknown answer “{0}”: accept, propose or reject.")]
+    UnknownAnswer(String),
+    #[error("“{0}” is not a date: use YYYY-MM-DD.")]
+    NotADate(String),
+    #[error("“{0}” is not a quantity.")]
+    NotAQuantity(String),
+    #[error("{}", sentence(&.0.to_string()))]
+    Rule(LineAnswerError),
+    #[error("This line was removed by the buyer.")]
+    LineRemoved,
+    #[error("Your previous answer on this line is waiting for the buyer.")]
+    WaitingForBuyer,
+}
+
+impl AnswerError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AnswerError::UnknownAnswer(_) => "answer_unknown",
+            AnswerError::NotADate(_) => "answer_not_a_date",
+            AnswerError::NotAQuantity(_) => "answer_not_a_quantity",
+            AnswerError::Rule(LineAnswerError::NothingProposed) => "answer_nothing_proposed",
+            AnswerError::Rule(LineAnswerError::QuantityNotPositive) => {
+                "answer_quantity_not_positive"
+            }
+            AnswerError::Rule(LineAnswerError::DateInPast { .. }) => "answer_date_in_past",
+            AnswerError::Rule(LineAnswerError::ReasonMissing) => "answer_reason_missing",
+            AnswerError::Rule(LineAnswerError::ReasonTooLong { .. }) => "answer_reason_too_long",
+            AnswerError::LineRemoved => "line_removed",
+            AnswerError::WaitingForBuyer => "answer_waiting_for_buyer",
+        }
+    }
+
+    /// The answer form's field at fault.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AnswerError::UnknownAnswer(_) => Some("answer"),
+            AnswerError::NotADate(_) | AnswerError::Rule(LineAnswerError::DateInPast { .. }) => {
+                Some("proposed_date")
+            }
+            AnswerError::NotAQuantity(_)
+            | AnswerError::Rule(LineAnswerError::QuantityNotPositive) => Some("proposed_quantity"),
+            AnswerError::Rule(
+                LineAnswerError::ReasonMissing | LineAnswerError::ReasonTooLong { .. },
+            ) => Some("reason"),
+            AnswerError::Rule(LineAnswerError::NothingProposed)
+            | AnswerError::LineRemoved
+            | AnswerError::WaitingForBuyer => None,
+        }
+    }
 }
 
 impl From<IdempotencyError> for ActionError {
@@ -40,32 +132,120 @@ impl From<IdempotencyError> for ActionError {
     }
 }
 
-pub async fn record_event(
-    tx: &mut Tx<'_>,
-    order_id: i64,
-    actor: Option<i64>,
-    kind: &str,
-    detail: &str,
-    correlation_id: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(order_id)
-        .bind(db::now())
-        .bind(actor)
-        .bind(kind)
-        .bind(detail)
-        .bind(correlation_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Orders on one page of the inbox.
+pub const PAGE_SIZE: i64 = 25;
+
+/// One order in the inbox. Times are UTC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboxEntry {
+    pub id: i64,
+    pub name: String,
+    pub status: OrderStatus,
+    pub supplier_name: String,
+    pub date_order: Option<NaiveDateTime>,
+    /// The earliest requested date among the order's lines.
+    pub next_due: Option<NaiveDateTime>,
+    pub amount_total: Decimal,
+    pub currency: String,
+    pub line_count: i64,
+    pub company_name: Option<String>,
+    pub ship_to_name: Option<String>,
 }
 
-pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
-        .bind(odoo_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.map(|r| r.0))
+/// One page of the inbox, and the counts per status over all of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inbox {
+    pub orders: Vec<InboxEntry>,
+    pub total: i64,
+    pub page: i64,
+    pub page_count: i64,
+    pub counts: Vec<(OrderStatus, i64)>,
+    pub needs_action: i64,
+}
+
+/// One order in detail, as stored. Times are UTC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    pub id: i64,
+    pub name: String,
+    pub status: OrderStatus,
+    pub supplier_name: String,
+    pub buyer_name: String,
+    pub date_order: Option<NaiveDateTime>,
+    pub currency: String,
+    pub amount_total: Decimal,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub acknowledged_by: Option<String>,
+    pub change_summary: Option<String>,
+    pub lines: Vec<OrderLine>,
+    /// Newest first; for a supplier, only its part of the timeline.
+    pub events: Vec<OrderEvent>,
+    pub deliveries: Vec<Delivery>,
+    pub receipts: Vec<Receipt>,
+    pub discrepancies: Vec<ReceiptDiscrepancy>,
+    /// The supplier's tolerance policy (its own settings over the global defaults).
+    pub policy: TolerancePolicy,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderLine {
+    pub id: i64,
+    pub product_code: String,
+    pub description: String,
+    pub vendor_code: String,
+    pub vendor_name: String,
+    pub quantity: Decimal,
+    pub uom: String,
+    pub price_unit: Decimal,
+    pub date_planned: Option<NaiveDateTime>,
+    pub qty_received: Decimal,
+    pub answer: Option<LineAnswerState>,
+    pub proposed_date: Option<NaiveDateTime>,
+    pub proposed_quantity: Option<Decimal>,
+    pub reason: Option<String>,
+    /// Why the buyer turned the proposal down.
+    pub buyer_reason: Option<String>,
+    pub removed_in_odoo: bool,
+}
+
+impl OrderLine {
+    /// Ordered and not received yet (never below zero).
+    pub fn open_quantity(&self) -> Decimal {
+        (self.quantity - self.qty_received).max(Decimal::ZERO)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderEvent {
+    pub at: NaiveDateTime,
+    pub actor: Option<String>,
+    pub kind: String,
+    pub group: EventGroup,
+    pub detail: String,
+    pub correlation_id: Option<String>,
+}
+
+/// One write-back to Odoo.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub correlation_id: String,
+    pub kind: String,
+    /// pending, delivered, dead, discarded, conflict
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+/// One of Odoo's incoming receipts for the order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Receipt {
+    pub name: String,
+    /// Odoo's picking state: draft, waiting, confirmed, assigned, done, cancel
+    pub state: String,
+    pub scheduled_date: Option<NaiveDateTime>,
+    pub date_done: Option<NaiveDateTime>,
+    pub carrier_tracking_ref: String,
 }
 
 /// Derives and stores the order's status from what the database holds.
@@ -151,11 +331,7 @@ pub(crate) fn like(q: &str) -> String {
     )
 }
 
-pub async fn list(
-    db: &Db,
-    user: &CurrentUser,
-    filter: &OrderFilter,
-) -> Result<OrderPage, sqlx::Error> {
+pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<Inbox, sqlx::Error> {
     let scope = user.supplier_id;
     let q = filter.q.trim();
     let due = NaiveDate::parse_from_str(filter.due_before.trim(), "%Y-%m-%d")
@@ -257,24 +433,26 @@ pub async fn list(
         .filter(|(s, _)| s.needs_supplier_action())
         .map(|(_, n)| n)
         .sum();
-    let clock = UserClock::for_zone(&user.time_zone);
-    Ok(OrderPage {
-        orders: rows
-            .into_iter()
-            .map(|r| OrderSummary {
+    let orders = rows
+        .into_iter()
+        .map(|r| {
+            Ok(InboxEntry {
                 id: r.id,
                 name: r.name,
                 status: OrderStatus::from_code(&r.status).unwrap_or(OrderStatus::New),
                 supplier_name: r.supplier_name,
-                date_order: clock.opt(r.date_order),
-                next_due: clock.opt(r.next_due),
-                amount_total: r.amount_total,
+                date_order: db::opt_utc_time(r.date_order)?,
+                next_due: db::opt_utc_time(r.next_due)?,
+                amount_total: db::decimal(&r.amount_total)?,
                 currency: r.currency,
                 line_count: r.line_count,
                 company_name: r.company_name,
                 ship_to_name: r.ship_to_name,
             })
-            .collect(),
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Inbox {
+        orders,
         total,
         page,
         page_count,
@@ -319,15 +497,13 @@ async fn order_row<'e>(
     .await
 }
 
-fn policy_for(row: &OrderRow, default: TolerancePolicy) -> TolerancePolicy {
-    TolerancePolicy {
-        date_days: row.date_tolerance_days.unwrap_or(default.date_days),
-        quantity_percent: row
-            .quantity_tolerance_percent
-            .as_deref()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default.quantity_percent),
-    }
+fn policy_for(row: &OrderRow, default: TolerancePolicy) -> Result<TolerancePolicy, sqlx::Error> {
+    let overrides = SupplierOverrides {
+        date_tolerance_days: row.date_tolerance_days,
+        quantity_tolerance_percent: db::opt_decimal(row.quantity_tolerance_percent.clone())?,
+        ..Default::default()
+    };
+    Ok(overrides.tolerance(default))
 }
 
 #[derive(sqlx::FromRow)]
@@ -372,12 +548,11 @@ pub async fn detail(
     user: &CurrentUser,
     id: i64,
     default_policy: TolerancePolicy,
-) -> Result<Option<OrderDetail>, sqlx::Error> {
+) -> Result<Option<Order>, sqlx::Error> {
     let Some(o) = order_row(db, user, id).await? else {
         return Ok(None);
     };
-    let clock = UserClock::for_zone(&user.time_zone);
-    let policy = policy_for(&o, default_policy);
+    let policy = policy_for(&o, default_policy)?;
     let lines = line_rows(db, id).await?;
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let events: Vec<(String, Option<String>, String, String, Option<String>, i64)> =
@@ -416,98 +591,96 @@ pub async fn detail(
         },
     )
     .await?;
-    Ok(Some(OrderDetail {
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            Ok(OrderLine {
+                id: l.id,
+                product_code: l.product_code,
+                description: l.description,
+                vendor_code: l.vendor_code.unwrap_or_default(),
+                vendor_name: l.vendor_name.unwrap_or_default(),
+                quantity: db::decimal(&l.quantity)?,
+                uom: l.uom,
+                price_unit: db::decimal(&l.price_unit)?,
+                date_planned: db::opt_utc_time(l.date_planned)?,
+                qty_received: db::decimal(&l.qty_received)?,
+                answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
+                proposed_date: db::opt_utc_time(l.proposed_date)?,
+                proposed_quantity: db::opt_decimal(l.proposed_quantity)?,
+                reason: l.answer_reason,
+                buyer_reason: l.buyer_reason,
+                removed_in_odoo: l.removed_in_odoo == 1,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let receipts = receipts
+        .into_iter()
+        .map(|(name, state, scheduled, done, tracking)| {
+            Ok(Receipt {
+                name,
+                state,
+                scheduled_date: db::opt_utc_time(scheduled)?,
+                date_done: db::opt_utc_time(done)?,
+                carrier_tracking_ref: tracking,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let events = events
+        .map(|(at, actor, kind, detail, correlation_id, _)| {
+            Ok(OrderEvent {
+                at: db::utc_time(&at)?,
+                actor,
+                group: EventGroup::of(&kind),
+                kind,
+                detail,
+                correlation_id,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let deliveries = deliveries
+        .into_iter()
+        .map(
+            |(correlation_id, kind, status, attempts, created_at, delivered_at)| {
+                Ok(Delivery {
+                    correlation_id,
+                    kind,
+                    status,
+                    attempts,
+                    created_at: db::utc_time(&created_at)?,
+                    delivered_at: db::opt_utc_time(delivered_at)?,
+                })
+            },
+        )
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Some(Order {
         id: o.id,
         name: o.name,
         status: OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::New),
         supplier_name: o.supplier_name,
         buyer_name: o.buyer_name,
-        date_order: clock.opt(o.date_order),
+        date_order: db::opt_utc_time(o.date_order)?,
         currency: o.currency,
-        amount_total: o.amount_total,
-        acknowledged_at: clock.opt(o.acknowledged_at),
+        amount_total: db::decimal(&o.amount_total)?,
+        acknowledged_at: db::opt_utc_time(o.acknowledged_at)?,
         acknowledged_by: o.acknowledged_by,
         change_summary: o.odoo_change_summary,
+        lines,
+        events,
+        deliveries,
+        receipts,
         discrepancies,
-        tolerance_days: policy.date_days,
-        tolerance_percent: policy.quantity_percent.normalize().to_string(),
-        lines: lines
-            .into_iter()
-            .map(|l| {
-                let q: Decimal = l.quantity.parse().unwrap_or_default();
-                let r: Decimal = l.qty_received.parse().unwrap_or_default();
-                LineView {
-                    id: l.id,
-                    product_code: l.product_code,
-                    description: l.description,
-                    vendor_code: l.vendor_code.unwrap_or_default(),
-                    vendor_name: l.vendor_name.unwrap_or_default(),
-                    quantity: q.normalize().to_string(),
-                    uom: l.uom,
-                    price_unit: l.price_unit,
-                    date_planned: clock.opt(l.date_planned),
-                    qty_received: r.normalize().to_string(),
-                    open_quantity: (q - r).max(Decimal::ZERO).normalize().to_string(),
-                    answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
-                    proposed_date: clock.opt(l.proposed_date),
-                    proposed_quantity: l.proposed_quantity,
-                    reason: l.answer_reason,
-                    buyer_reason: l.buyer_reason,
-                    removed_in_odoo: l.removed_in_odoo == 1,
-                }
-            })
-            .collect(),
-        receipts: receipts
-            .into_iter()
-            .map(|(name, state, scheduled, done, tracking)| ReceiptView {
-                name,
-                state,
-                scheduled_date: clock.opt(scheduled),
-                date_done: clock.opt(done),
-                carrier_tracking_ref: tracking,
-            })
-            .collect(),
-        events: events
-            .into_iter()
-            .map(|(at, actor, kind, detail, correlation_id, _)| EventView {
-                at: clock.datetime(&at),
-                actor,
-                group: crate::domain::timeline::EventGroup::of(&kind)
-                    .code()
-                    .to_string(),
-                kind,
-                detail,
-                correlation_id,
-            })
-            .collect(),
-        deliveries: deliveries
-            .into_iter()
-            .map(
-                |(correlation_id, kind, status, attempts, created_at, delivered_at)| DeliveryView {
-                    correlation_id,
-                    kind,
-                    status,
-                    attempts,
-                    created_at: clock.datetime(&created_at),
-                    delivered_at: clock.opt(delivered_at),
-                },
-            )
-            .collect(),
+        policy,
     }))
 }
 
 fn answerable(o: &OrderRow) -> Result<(), ActionError> {
-    match OrderStatus::from_code(&o.status) {
-        Some(OrderStatus::Cancelled) => Err(ActionError::Invalid(format!(
-            "{} was cancelled by the buyer; there is nothing to answer.",
-            o.name
-        ))),
-        Some(OrderStatus::Received) => Err(ActionError::Invalid(format!(
-            "{} has been received in full already.",
-            o.name
-        ))),
-        _ => Ok(()),
-    }
+    OrderStatus::from_code(&o.status)
+        .map_or(Ok(()), OrderStatus::answerable)
+        .map_err(|why| ActionError::Closed {
+            order: o.name.clone(),
+            why,
+        })
 }
 
 /// Acknowledges the whole order: lines not yet answered count as accepted. Decided inside
@@ -652,9 +825,10 @@ pub async fn answer_line(
         .find(|l| l.id == line_id)
         .ok_or(ActionError::NotFound)?;
     if line.removed_in_odoo == 1 {
-        return Err(ActionError::Invalid(
-            "This line was removed by the buyer.".into(),
-        ));
+        return Err(ActionError::Answer {
+            line_id,
+            error: AnswerError::LineRemoved,
+        });
     }
     // Compared with what was typed, not judged again: once a proposal reached Odoo the
     // line's date is the proposed one, and the same proposal would no longer be a change.
@@ -668,45 +842,41 @@ pub async fn answer_line(
         line.answer.as_deref(),
         Some("proposal_pending" | "rejected")
     ) {
-        return Err(ActionError::Invalid(
-            "Your previous answer on this line is waiting for the buyer.".into(),
-        ));
+        return Err(ActionError::Answer {
+            line_id,
+            error: AnswerError::WaitingForBuyer,
+        });
     }
-    let ordered: Decimal = line.quantity.parse().unwrap_or_default();
-    let requested = line
-        .date_planned
-        .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+    let ordered = db::decimal(&line.quantity)?;
+    let refused = |error| ActionError::Answer { line_id, error };
+    let requested_at = db::opt_utc_time(line.date_planned.clone())?;
+    let requested = requested_at.map(|t| t.date());
     let today = chrono::Utc::now().date_naive();
     let answer = match input.answer.as_str() {
         "accept" => LineAnswer::Accept,
-        "reject" => LineAnswer::reject(&input.reason)
-            .map_err(|e| ActionError::Invalid(crate::api::sentence(&e.to_string())))?,
+        "reject" => LineAnswer::reject(&input.reason).map_err(|e| refused(AnswerError::Rule(e)))?,
         "propose" => {
             let date = match input.proposed_date.trim() {
                 "" => None,
-                d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                    ActionError::Invalid(format!("“{d}” is not a date: use YYYY-MM-DD."))
-                })?),
+                d => Some(
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| refused(AnswerError::NotADate(d.to_string())))?,
+                ),
             };
             let quantity = match input.proposed_quantity.trim() {
                 "" => None,
                 q => Some(
                     q.parse::<Decimal>()
-                        .map_err(|_| ActionError::Invalid(format!("“{q}” is not a quantity.")))?,
+                        .map_err(|_| refused(AnswerError::NotAQuantity(q.to_string())))?,
                 ),
             };
             let current_date = requested.unwrap_or(today);
             LineAnswer::propose(date, quantity, &input.reason, current_date, ordered, today)
-                .map_err(|e| ActionError::Invalid(crate::api::sentence(&e.to_string())))?
+                .map_err(|e| refused(AnswerError::Rule(e)))?
         }
-        other => {
-            return Err(ActionError::Invalid(format!(
-                "Unknown answer “{other}”: accept, propose or reject."
-            )))
-        }
+        other => return Err(refused(AnswerError::UnknownAnswer(other.to_string()))),
     };
-    let policy = policy_for(&o, *default_policy);
+    let policy = policy_for(&o, *default_policy)?;
     let who = format!("{} <{}>", user.display_name, user.email);
     let now = db::now();
     let (state, event, action): (LineAnswerState, String, Option<OutboxAction>) = match &answer {
@@ -735,7 +905,7 @@ pub async fn answer_line(
             let what = describe_proposal(*date, *quantity, &line.uom);
             match verdict {
                 Verdict::AcceptedAutomatically => {
-                    let new_date = date.map(|d| format!("{d} {}", line.date_planned.as_deref().and_then(|p| p.get(11..19)).unwrap_or("08:00:00")));
+                    let new_date = date.map(|d| proposed_time(d, requested_at).format(db::TIME_FORMAT).to_string());
                     let action = Some(OutboxAction::UpdateLine {
                         order_odoo_id: o.odoo_id,
                         line_odoo_id: line.odoo_id,
@@ -763,13 +933,9 @@ pub async fn answer_line(
             reason,
         } => (
             date.map(|d| {
-                format!(
-                    "{d} {}",
-                    line.date_planned
-                        .as_deref()
-                        .and_then(|p| p.get(11..19))
-                        .unwrap_or("08:00:00")
-                )
+                proposed_time(d, requested_at)
+                    .format(db::TIME_FORMAT)
+                    .to_string()
             }),
             quantity.map(|q| q.normalize().to_string()),
             Some(reason.clone()),
@@ -855,5 +1021,54 @@ fn describe_proposal(date: Option<NaiveDate>, quantity: Option<Decimal>, uom: &s
         (Some(d), None) => format!("date {d}"),
         (None, Some(q)) => format!("quantity {} {uom}", q.normalize()),
         (None, None) => "no change".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn a_refused_answer_names_its_rule_and_field_with_the_sentence_the_page_shows() {
+        let check = |e: ActionError, code: &str, field: Option<&str>, detail: &str| {
+            let p = e.into_problem("No such order line among yours.");
+            assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!((p.code, p.field.as_deref()), (code, field));
+            assert_eq!(p.detail, detail);
+        };
+        let answer = |error| ActionError::Answer { line_id: 7, error };
+        check(
+            answer(AnswerError::Rule(LineAnswerError::DateInPast {
+                date: NaiveDate::from_ymd_opt(2020, 1, 2).unwrap(),
+            })),
+            "answer_date_in_past",
+            Some("proposed_date"),
+            "The proposed date 2020-01-02 is in the past.",
+        );
+        check(
+            answer(AnswerError::Rule(LineAnswerError::ReasonMissing)),
+            "answer_reason_missing",
+            Some("reason"),
+            "Give a reason so the buyer can decide.",
+        );
+        check(
+            answer(AnswerError::NotAQuantity("ten".into())),
+            "answer_not_a_quantity",
+            Some("proposed_quantity"),
+            "“ten” is not a quantity.",
+        );
+        check(
+            ActionError::Closed {
+                order: "P00007".into(),
+                why: Closed::Cancelled,
+            },
+            "order_cancelled",
+            None,
+            "P00007 was cancelled by the buyer; there is nothing to answer.",
+        );
+        let p = ActionError::NotFound.into_problem("No such order line among yours.");
+        assert_eq!((p.status, p.code), (StatusCode::NOT_FOUND, "not_found"));
+        assert_eq!(p.detail, "No such order line among yours.");
     }
 }

@@ -1,4 +1,7 @@
-//! Errors for the caller, as RFC 9457 `application/problem+json` with a stable `code`; and
+//! Errors for the caller: [`Problem`], the one mapping from a use case's typed error to an
+//! HTTP status, a stable `code`, a sentence for a person and, for invalid input, the field at
+//! fault. Plain handlers answer it as RFC 9457 `application/problem+json`; server functions
+//! as `api::AppError` with the same status and sentence (`api::context::problem`). And
 //! the middleware that answers a server function's unreadable arguments (missing, of the
 //! wrong type) with `400 invalid_argument` naming the argument, where the server function
 //! machinery would answer 500. Errors of the functions themselves pass through unchanged.
@@ -11,8 +14,6 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::ServerFnErrorErr;
 use serde_json::{json, Value};
 
-use crate::api::AppError;
-
 /// Where server functions are served.
 const SERVER_FN_PREFIX: &str = "/api/";
 /// The header `server_fn` puts on a server function's error answer.
@@ -21,6 +22,85 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 const MAX_ARGUMENT_BYTES: usize = 1 << 20;
 /// An error answer of a server function is a short JSON text.
 const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// What the caller is told when a request fails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// Stable, for programs: `not_found`, `invalid`, `answer_date_in_past`, ...
+    pub code: &'static str,
+    /// For a person, as the page shows it.
+    pub detail: String,
+    /// The input field at fault (`proposed_date`), where one is.
+    pub field: Option<String>,
+    /// For a 500: the reference logged with the cause.
+    pub reference: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            field: None,
+            reference: None,
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// Input that breaks a rule, or an action the state does not allow (422).
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    pub fn at_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Our bug or an outage: the cause is logged with a reference the user can quote, and
+    /// only the reference is shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        tracing::error!(error = %cause, reference, "request failed");
+        Self {
+            detail: format!("Something went wrong on our side; nothing was saved. Try again in a moment (reference {reference})."),
+            reference: Some(reference),
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "")
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut extra = serde_json::Map::new();
+        if let Some(field) = self.field {
+            extra.insert("field".into(), Value::String(field));
+        }
+        if let Some(reference) = self.reference {
+            extra.insert("reference".into(), Value::String(reference));
+        }
+        response(self.status, self.code, &self.detail, Value::Object(extra))
+    }
+}
+
+/// An error message as a sentence: capital first letter, final stop.
+pub fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) if s.ends_with('.') => format!("{}{}", f.to_uppercase(), c.as_str()),
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
+}
 
 /// `status` with a problem body: `code` is stable, `detail` is for a person; `extra`
 /// members are added beside them.
@@ -80,8 +160,13 @@ pub async fn server_fn_arguments(req: Request, next: Next) -> Response {
     let Ok(bytes) = to_bytes(body, MAX_ERROR_BYTES).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "error answer too long").into_response();
     };
-    let reason = match serde_json::from_slice::<AppError>(&bytes) {
-        Ok(AppError::ServerFn(
+    // The error as `api::AppError` serializes it; only its `ServerFn` variant is read here.
+    #[derive(serde::Deserialize)]
+    enum ServerFnAnswer {
+        ServerFn(ServerFnErrorErr),
+    }
+    let reason = match serde_json::from_slice::<ServerFnAnswer>(&bytes) {
+        Ok(ServerFnAnswer::ServerFn(
             ServerFnErrorErr::Args(m)
             | ServerFnErrorErr::MissingArg(m)
             | ServerFnErrorErr::Deserialization(m),

@@ -8,16 +8,18 @@ use crate::server::db::Tx;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::api::shipments::{
-    DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
-};
 use crate::domain::order::OrderStatus;
 use crate::domain::outcome::Outcome;
 use crate::domain::shipment::{check_tracking, ShippedQuantity, Tracking};
+use crate::domain::tolerance::SupplierOverrides;
+use crate::model::shipments::{
+    DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
+};
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
-use crate::server::orders::{self, record_event, ActionError};
+use crate::server::order_events::record_event;
+use crate::server::orders::{self, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction, PrefillLine};
 
 /// Lines of the supplier's orders that may still be shipped.
@@ -216,9 +218,11 @@ pub async fn submit(
             .bind(supplier)
             .fetch_one(&mut *tx)
             .await?;
-    let over: Decimal = over
-        .and_then(|o| o.parse().ok())
-        .unwrap_or(default_over_delivery);
+    let over = SupplierOverrides {
+        over_delivery_percent: db::opt_decimal(over)?,
+        ..Default::default()
+    }
+    .over_delivery_percent(default_over_delivery);
     let mut checked = Vec::new();
     for l in &wanted {
         #[allow(clippy::type_complexity)] // one row of the query below, read once

@@ -16,17 +16,33 @@ impl UserClock {
     /// `2026-12-06 08:00:00` (UTC) → `2026-12-06 09:00 CET` in Europe/Brussels.
     pub fn datetime(&self, utc: &str) -> String {
         match NaiveDateTime::parse_from_str(utc.get(..19).unwrap_or(utc), "%Y-%m-%d %H:%M:%S") {
-            Ok(t) => self
-                .0
-                .from_utc_datetime(&t)
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string(),
+            Ok(t) => self.at(t),
             Err(_) => utc.to_string(),
         }
     }
 
     pub fn opt(&self, utc: Option<String>) -> Option<String> {
         utc.map(|u| self.datetime(&u))
+    }
+
+    /// A UTC time in the user's zone: `2026-12-06 09:00 CET`.
+    pub fn at(&self, utc: NaiveDateTime) -> String {
+        self.0
+            .from_utc_datetime(&utc)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    pub fn opt_at(&self, utc: Option<NaiveDateTime>) -> Option<String> {
+        utc.map(|t| self.at(t))
+    }
+
+    /// The user's calendar day of a UTC time: `2026-12-06`.
+    pub fn day(&self, utc: NaiveDateTime) -> String {
+        self.0
+            .from_utc_datetime(&utc)
+            .format("%Y-%m-%d")
+            .to_string()
     }
 }
 

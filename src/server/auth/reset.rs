@@ -1,6 +1,7 @@
 //! Password reset by an emailed, single-use link that expires. Only a hash of the token is
 //! stored; the answer to a request never tells whether the address has an account.
 
+use crate::server::clock::Clock;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -126,6 +127,7 @@ pub async fn issue_link(
 /// user ends (`users.session_epoch`, see `session::load_user`).
 pub async fn complete(
     db: &Db,
+    clock: &Clock,
     token: &str,
     new_password: &str,
     confirm: &str,
@@ -134,10 +136,11 @@ pub async fn complete(
     password::check_new(new_password, confirm)?;
     let hash = password::hash(new_password);
     let mut tx = db::write(db).await.map_err(|_| ResetError::Storage)?;
+    let now = clock.stored_now();
     let used = sqlx::query("UPDATE password_reset_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at >= $3")
-        .bind(db::now())
+        .bind(&now)
         .bind(token_hash(token))
-        .bind(db::now())
+        .bind(&now)
         .execute(&mut *tx)
         .await
         .map_err(|_| ResetError::Storage)?;

@@ -58,6 +58,11 @@ impl CurrentUser {
     pub fn is_internal(&self) -> bool {
         matches!(self.role, Role::Buyer | Role::Admin)
     }
+
+    /// Where times are shown to this user.
+    pub fn clock(&self) -> crate::server::time::UserClock {
+        crate::server::time::UserClock::for_zone(&self.time_zone)
+    }
 }
 
 /// Loads the session's user if the session is signed in, the user is active and the

@@ -152,11 +152,14 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// How times are stored: naive UTC.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
 /// Now in UTC as stored: `YYYY-MM-DD HH:MM:SS`.
 pub fn now() -> String {
     chrono::Utc::now()
         .naive_utc()
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(TIME_FORMAT)
         .to_string()
 }
 
@@ -164,4 +167,43 @@ pub fn at(offset: chrono::Duration) -> String {
     (chrono::Utc::now().naive_utc() + offset)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// A stored value that does not parse as what its column holds: an error, never a guess.
+#[derive(Debug, thiserror::Error)]
+#[error("stored {what} {value:?} does not parse")]
+pub struct BadStoredValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+fn bad(what: &'static str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(BadStoredValue {
+        what,
+        value: value.to_string(),
+    }))
+}
+
+/// A stored UTC time (`YYYY-MM-DD HH:MM:SS`, fractions ignored; a bare date is its midnight).
+pub fn utc_time(stored: &str) -> Result<chrono::NaiveDateTime, sqlx::Error> {
+    let s = stored.trim();
+    chrono::NaiveDateTime::parse_from_str(s.get(..19).unwrap_or(s), "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        })
+        .map_err(|_| bad("time", stored))
+}
+
+pub fn opt_utc_time(stored: Option<String>) -> Result<Option<chrono::NaiveDateTime>, sqlx::Error> {
+    stored.as_deref().map(utc_time).transpose()
+}
+
+/// A stored decimal (quantities, prices, amounts, percentages).
+pub fn decimal(stored: &str) -> Result<rust_decimal::Decimal, sqlx::Error> {
+    stored.trim().parse().map_err(|_| bad("decimal", stored))
+}
+
+pub fn opt_decimal(stored: Option<String>) -> Result<Option<rust_decimal::Decimal>, sqlx::Error> {
+    stored.as_deref().map(decimal).transpose()
 }

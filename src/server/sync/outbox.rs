@@ -19,7 +19,7 @@ use crate::server::odoo::error::ServerErrorKind;
 use crate::server::odoo::fields::{Optional, PURCHASE_ORDER, PURCHASE_ORDER_LINE};
 use crate::server::odoo::value::{decimal, text};
 use crate::server::odoo::{OdooClient, OdooError, Retry};
-use crate::server::orders;
+use crate::server::order_events;
 
 /// What must happen in Odoo.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,6 +212,8 @@ pub struct Worker {
     pub lease: Duration,
     /// Which instance this worker belongs to: the first part of its lease tokens.
     pub instance: String,
+    /// What is due is due by this clock.
+    pub clock: crate::server::clock::Clock,
 }
 
 impl Worker {
@@ -221,7 +223,7 @@ impl Worker {
         let Some(odoo) = self.odoo.client() else {
             return Ok(0);
         };
-        let now = db::now();
+        let now = self.clock.stored_now();
         // The first undelivered message of each order, if due and not leased by someone else.
         let due: Vec<Due> = sqlx::query_as(
             "SELECT m.id, m.correlation_id, m.payload, m.attempts FROM outbox_messages m
@@ -234,8 +236,9 @@ impl Worker {
         .fetch_all(&self.db)
         .await?;
         let mut handled = 0;
-        let lease_until =
-            db::at(chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)));
+        let lease_until = self.clock.stored_at(
+            chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)),
+        );
         // Deliveries run concurrently (the client bounds calls per Odoo database); dropping
         // this set, as when the worker is stopped, aborts them.
         let mut tasks = tokio::task::JoinSet::new();
@@ -358,9 +361,9 @@ async fn settle(
                 .await?;
             }
             if let Some(order_id) =
-                orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+                order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
-                orders::record_event(
+                order_events::record_event(
                     &mut tx,
                     order_id,
                     None,
@@ -389,9 +392,9 @@ async fn settle(
                 return Ok(());
             }
             if let Some(order_id) =
-                orders::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+                order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
-                orders::record_event(
+                order_events::record_event(
                     &mut tx,
                     order_id,
                     None,
@@ -486,8 +489,8 @@ async fn attempt_event(
     correlation_id: &str,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    if let Some(order_id) = orders::order_id_for_odoo(tx, action.order_odoo_id()).await? {
-        orders::record_event(
+    if let Some(order_id) = order_events::order_id_for_odoo(tx, action.order_odoo_id()).await? {
+        order_events::record_event(
             tx,
             order_id,
             None,

@@ -16,7 +16,7 @@ use crate::server::odoo::fields::{
 };
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooError};
-use crate::server::orders;
+use crate::server::{order_events, orders};
 
 /// Orders per page. A page costs six Odoo calls whatever its size, so a first sync of
 /// 10,000 orders of ten lines makes ~120 calls (bench/README.md).
@@ -488,7 +488,7 @@ async fn sync_received_lots(
             .collect::<Vec<_>>()
             .join("; ");
         let mut tx = db::write(db).await?;
-        orders::record_event(
+        order_events::record_event(
             &mut tx,
             order,
             None,
@@ -536,7 +536,7 @@ async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), 
         let name = text(r.get("name")).unwrap_or_default();
         let state = text(r.get("state")).unwrap_or_default();
         let mut tx = db::write(db).await?;
-        let Some(order_id) = orders::order_id_for_odoo(&mut tx, order_odoo_id).await? else {
+        let Some(order_id) = order_events::order_id_for_odoo(&mut tx, order_odoo_id).await? else {
             continue;
         };
         let before: Option<(String,)> =
@@ -559,7 +559,7 @@ async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), 
         .execute(&mut *tx)
         .await?;
         if state == "done" && before.is_some_and(|(b,)| b != "done") {
-            orders::record_event(
+            order_events::record_event(
                 &mut tx,
                 order_id,
                 None,
@@ -654,7 +654,7 @@ async fn store_order(
             .fetch_one(&mut *tx)
             .await?;
             let id = r.0;
-            orders::record_event(
+            order_events::record_event(
                 &mut tx,
                 id,
                 None,
@@ -797,7 +797,7 @@ async fn store_order(
     if let Some(header) = header {
         let header_changes = order_header::store(&mut tx, order_id, header).await?;
         if !header_changes.is_empty() {
-            orders::record_event(
+            order_events::record_event(
                 &mut tx,
                 order_id,
                 None,
@@ -824,9 +824,10 @@ async fn store_order(
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
-        orders::record_event(&mut tx, order_id, None, "changed_in_odoo", &summary, None).await?;
+        order_events::record_event(&mut tx, order_id, None, "changed_in_odoo", &summary, None)
+            .await?;
     } else if !changes.is_empty() && existing.is_some() {
-        orders::record_event(
+        order_events::record_event(
             &mut tx,
             order_id,
             None,
@@ -884,7 +885,7 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            orders::record_event(
+            order_events::record_event(
                 &mut tx,
                 id,
                 None,

@@ -1,0 +1,35 @@
+//! An order's history in the portal database: the events shown on the order's timeline,
+//! and the portal id of an Odoo order. Below both the order services and the sync, which
+//! write events; it imports neither.
+
+use crate::server::db::{self, Tx};
+
+/// Adds an event to the order's timeline, in the caller's transaction.
+pub async fn record_event(
+    tx: &mut Tx<'_>,
+    order_id: i64,
+    actor: Option<i64>,
+    kind: &str,
+    detail: &str,
+    correlation_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(order_id)
+        .bind(db::now())
+        .bind(actor)
+        .bind(kind)
+        .bind(detail)
+        .bind(correlation_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The portal id of the order Odoo knows as `odoo_id`.
+pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
+        .bind(odoo_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(r.map(|r| r.0))
+}
