@@ -7,6 +7,8 @@ use std::time::Duration;
 #[path = "portal/audit.rs"]
 mod audit;
 mod common;
+#[path = "portal/delivery.rs"]
+mod delivery;
 #[path = "portal/http_surface.rs"]
 mod http_surface;
 #[path = "portal/sessions.rs"]

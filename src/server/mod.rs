@@ -2,6 +2,7 @@
 //! and the wiring of the HTTP application. `main.rs` picks the backends and calls [`run`].
 
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod conflicts;
 pub mod connection;
@@ -155,6 +156,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,
         ));
+    let app = assets::compressed(app);
     Ok(security_headers::on_every_response(app, state.settings.secure_cookies).with_state(state))
 }
 
