@@ -731,8 +731,21 @@ async fn order_pdf(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
 
 // ------------------------------------------------------------------ bundle
 
+/// The built site's bundle file of kind `ext` (`wasm`, `js`, `css`): under its hashed name
+/// when `target/site/hash.txt` lists one (scripts/build.sh), else the plain name.
+fn site_bundle_file(ext: &str) -> String {
+    let hash = std::fs::read_to_string("target/site/hash.txt")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(kind, _)| kind.trim() == ext)
+        .map(|(_, hash)| format!(".{}", hash.trim()))
+        .unwrap_or_default();
+    format!("target/site/pkg/millrace{hash}.{ext}")
+}
+
 fn bundle(out: &mut Report) {
-    let path = "target/site/pkg/millrace.wasm";
+    let path = &site_bundle_file("wasm");
     let Ok(raw) = std::fs::read(path) else {
         out.line("## WebAssembly bundle\n\nnot built (run scripts/build.sh --release first)\n");
         return;

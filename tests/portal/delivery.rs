@@ -1,13 +1,16 @@
 //! What reaches the browser, byte for byte: pages and server function answers compressed
-//! when the request accepts it (br, gzip) and plain when not.
+//! when the request accepts it (br, gzip) and plain when not; the bundle sent from its
+//! precompressed copies, a content-hashed name cached for a year, any other file revalidated.
 
 use std::io::Read;
 
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, VARY};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, IF_MODIFIED_SINCE, LAST_MODIFIED, VARY,
+};
 use reqwest::Response;
 
 use super::common::Browser;
-use super::{signed_in, spawn_app};
+use super::{signed_in, spawn_app, spawn_app_serving};
 
 const ANA: (&str, &str) = ("ana@gemini.example", "gemini-demo-pass");
 
@@ -105,4 +108,98 @@ async fn pages_and_server_function_answers_come_compressed_when_asked_and_plain_
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundle_comes_precompressed_and_cached_by_its_hashed_name() {
+    // A site as scripts/build.sh leaves it: hashed names in hash.txt, .br and .gz copies
+    // (marked, so the test sees which file was sent), and one file without a hash.
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        site.path().join("hash.txt"),
+        "js: 0123abcd\nwasm: 4567ef01\ncss: 89abcdef\n",
+    )
+    .unwrap();
+    for (name, content) in [
+        ("millrace.0123abcd.js", "export default function(){}"),
+        ("millrace.0123abcd.js.br", "BROTLI COPY"),
+        ("millrace.0123abcd.js.gz", "GZIP COPY"),
+        ("millrace.4567ef01.wasm", "\0asm"),
+        ("millrace.89abcdef.css", "body{}"),
+        ("unhashed.txt", "revalidated"),
+    ] {
+        std::fs::write(pkg.join(name), content).unwrap();
+    }
+    let app = spawn_app_serving(|_| {}, Some(site.path())).await;
+    let b = Browser::open(&app.url).await;
+
+    let r = fetch(&b, "/login", "text/html", Some("br, gzip")).await;
+    assert!(
+        !header(&r, CACHE_CONTROL).contains("immutable"),
+        "a page is never immutable"
+    );
+    let html = decoded(r).await;
+    for name in [
+        "/pkg/millrace.0123abcd.js",
+        "/pkg/millrace.4567ef01.wasm",
+        "/pkg/millrace.89abcdef.css",
+    ] {
+        assert!(html.contains(name), "the page names {name}");
+    }
+
+    let js = "/pkg/millrace.0123abcd.js";
+    for (sent, encoding, body) in [
+        (Some("gzip, deflate, br"), "br", "BROTLI COPY"),
+        (Some("gzip"), "gzip", "GZIP COPY"),
+        (None, "", "export default function(){}"),
+    ] {
+        let r = fetch(&b, js, "*/*", sent).await;
+        assert_eq!(r.status(), 200, "{js} with {sent:?}");
+        assert_eq!(header(&r, CONTENT_ENCODING), encoding, "{js} with {sent:?}");
+        assert_eq!(
+            header(&r, CACHE_CONTROL),
+            "public, max-age=31536000, immutable",
+            "{js} with {sent:?}"
+        );
+        assert!(
+            header(&r, VARY).contains("accept-encoding"),
+            "{js} with {sent:?}: Vary: {}",
+            header(&r, VARY)
+        );
+        assert!(
+            header(&r, "x-content-type-options".try_into().unwrap()) == "nosniff",
+            "the security headers on the bundle too"
+        );
+        assert_eq!(r.text().await.unwrap(), body, "{js} with {sent:?}");
+    }
+    for name in ["millrace.4567ef01.wasm", "millrace.89abcdef.css"] {
+        let r = fetch(&b, &format!("/pkg/{name}"), "*/*", None).await;
+        assert_eq!(r.status(), 200, "{name}");
+        assert_eq!(
+            header(&r, CACHE_CONTROL),
+            "public, max-age=31536000, immutable",
+            "{name}"
+        );
+    }
+
+    // A name without a hash may change content: kept, but revalidated.
+    let r = fetch(&b, "/pkg/unhashed.txt", "*/*", None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, CACHE_CONTROL), "no-cache");
+    let modified = header(&r, LAST_MODIFIED);
+    assert!(!modified.is_empty(), "Last-Modified to revalidate with");
+    let r = b
+        .http
+        .get(format!("{}/pkg/unhashed.txt", app.url))
+        .header(IF_MODIFIED_SINCE, r.headers()[LAST_MODIFIED].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304, "revalidated, not sent again");
+
+    let r = fetch(&b, "/pkg/missing.js", "*/*", None).await;
+    assert_eq!(r.status(), 404);
+    assert!(!header(&r, CACHE_CONTROL).contains("immutable"));
 }
