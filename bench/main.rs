@@ -45,7 +45,7 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0),
     ));
-    // MILLRACE_BENCH_ONLY=inbox,writes,pdf,sync,bundle runs some of them (the default: all).
+    // MILLRACE_BENCH_ONLY=inbox,writes,pdf,sync,bundle,visit,idle runs some of them (the default: all).
     let only = std::env::var("MILLRACE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
     if run("bundle") {
@@ -54,8 +54,11 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     // 1,000 open orders of 10 lines for one supplier.
-    if run("inbox") || run("writes") {
+    if run("inbox") || run("writes") || run("visit") {
         let small = start_double(1_000, 10).await;
+        if run("visit") {
+            first_visit(&mut out, &small, dir.path()).await;
+        }
         if run("inbox") {
             inbox_and_click_to_odoo(&mut out, &small, dir.path()).await;
         }
@@ -738,10 +741,197 @@ async fn order_pdf(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
     ));
 }
 
+// ------------------------------------------------------------------ first visit
+
+/// What one visit of `/orders` costs on the wire: the page, then each file of the bundle it
+/// names, as a client sending `Accept-Encoding: accept` receives them (bodies and headers;
+/// no TCP or TLS overhead). The repeat visit fetches the page again and, of the bundle, only
+/// what is not cached as immutable, conditionally (a 304 is its headers).
+struct Visit {
+    page: usize,
+    /// (path, bytes, Content-Encoding, Cache-Control)
+    files: Vec<(String, usize, String, String)>,
+    repeat: usize,
+}
+
+impl Visit {
+    fn first(&self) -> usize {
+        self.page + self.files.iter().map(|f| f.1).sum::<usize>()
+    }
+
+    fn of(&self, ext: &str) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.0.ends_with(&format!(".{ext}")))
+            .map(|f| f.1)
+            .sum()
+    }
+}
+
+/// Status line, headers and body as received.
+async fn wire_bytes(r: reqwest::Response) -> (usize, axum::body::Bytes) {
+    let headers: usize = r
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    let body = r.bytes().await.unwrap();
+    (17 + headers + 2 + body.len(), body)
+}
+
+fn decode(body: &[u8], encoding: &str) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    match encoding {
+        "br" => brotli::Decompressor::new(body, 4096)
+            .read_to_string(&mut text)
+            .map(|_| ()),
+        "gzip" => flate2::read::GzDecoder::new(body)
+            .read_to_string(&mut text)
+            .map(|_| ()),
+        _ => {
+            text = String::from_utf8_lossy(body).into_owned();
+            Ok(())
+        }
+    }
+    .expect("the page decodes");
+    text
+}
+
+async fn visit(client: &reqwest::Client, base: &str, accept: &str) -> Visit {
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .header("Accept", "text/html,*/*")
+            .header("Accept-Encoding", accept)
+    };
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let r = get("/orders".into()).send().await.unwrap();
+    assert_eq!(r.status(), 200, "/orders");
+    let encoding = header(&r, "content-encoding");
+    let (page, body) = wire_bytes(r).await;
+    let html = decode(&body, &encoding);
+    // The bundle as the page names it: <link href="/pkg/..."> and the hydration script's
+    // ("/pkg", "millrace.<hash>") arguments, which the preload links repeat in full.
+    let mut paths: Vec<String> = html
+        .match_indices("/pkg/")
+        .map(|(i, _)| {
+            html[i..]
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\'' | ' ' | '>' | '\\'))
+                .collect()
+        })
+        .filter(|p: &String| [".js", ".wasm", ".css"].iter().any(|e| p.ends_with(e)))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut files = Vec::new();
+    let again = get("/orders".into()).send().await.unwrap();
+    let mut repeat = wire_bytes(again).await.0;
+    for path in paths {
+        let r = get(path.clone()).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let (encoding, cache) = (header(&r, "content-encoding"), header(&r, "cache-control"));
+        let modified = header(&r, "last-modified");
+        let (bytes, _) = wire_bytes(r).await;
+        if !cache.contains("immutable") {
+            let again = get(path.clone())
+                .header("If-Modified-Since", modified)
+                .send()
+                .await
+                .unwrap();
+            repeat += wire_bytes(again).await.0;
+        }
+        files.push((path, bytes, encoding, cache));
+    }
+    Visit {
+        page,
+        files,
+        repeat,
+    }
+}
+
+async fn first_visit(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("visit.db").display());
+    let db = db::open(&url).await.unwrap();
+    full_sync(&db, d).await;
+    let app = App::start(&url, d, dir).await;
+    let (client, _) = sign_in(&app.url).await;
+    let kb = |n: usize| n as f64 / 1024.0;
+    out.line(&format!(
+        "## First visit of /orders (a signed-in supplier, 1,000 orders; server {} build, site {})\n\n\
+         | client sends `Accept-Encoding` | page KB | JS KB | CSS KB | WASM KB | first visit KB | repeat visit KB | target: first ≤ 300 KB, repeat ≤ the page, WASM ≤ 250 KB br / 300 KB gzip |\n\
+         |---|---|---|---|---|---|---|---|",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        site_bundle_file("wasm"),
+    ));
+    for (accept, what) in [
+        ("gzip, deflate, br, zstd", "br (as Chromium sends it)"),
+        ("gzip, deflate", "gzip (a client without br)"),
+        (
+            "identity",
+            "none: the reference, as every visit was before compression",
+        ),
+    ] {
+        let v = visit(&client, &app.url, accept).await;
+        let wasm = kb(v.of("wasm"));
+        let verdict_text = match accept {
+            "identity" => "—".to_string(),
+            _ => format!(
+                "first {}, repeat {}, WASM {}",
+                verdict(kb(v.first()) <= 300.0),
+                // Only the page again (its size varies by a few bytes between fetches).
+                verdict(v.files.iter().all(|f| f.3.contains("immutable"))),
+                verdict(wasm <= if accept.contains("br") { 250.0 } else { 300.0 }),
+            ),
+        };
+        out.line(&format!(
+            "| {what} | {:.1} | {:.1} | {:.1} | {wasm:.1} | {:.1} | {:.1} | {verdict_text} |",
+            kb(v.page),
+            kb(v.of("js")),
+            kb(v.of("css")),
+            kb(v.first()),
+            kb(v.repeat),
+        ));
+        if accept == "identity" {
+            let caching: Vec<String> = v
+                .files
+                .iter()
+                .map(|(p, _, e, c)| {
+                    format!("`{p}`: {} / {c}", if e.is_empty() { "plain" } else { e })
+                })
+                .collect();
+            out.line(&format!(
+                "\nBundle files as sent: {}.\n",
+                caching.join("; ")
+            ));
+        }
+    }
+}
+
 // ------------------------------------------------------------------ bundle
 
+/// The built site's bundle file of kind `ext` (`wasm`, `js`, `css`): under its hashed name
+/// when `target/site/hash.txt` lists one (scripts/build.sh), else the plain name.
+fn site_bundle_file(ext: &str) -> String {
+    let hash = std::fs::read_to_string("target/site/hash.txt")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(kind, _)| kind.trim() == ext)
+        .map(|(_, hash)| format!(".{}", hash.trim()))
+        .unwrap_or_default();
+    format!("target/site/pkg/millrace{hash}.{ext}")
+}
+
 fn bundle(out: &mut Report) {
-    let path = "target/site/pkg/millrace.wasm";
+    let path = &site_bundle_file("wasm");
     let Ok(raw) = std::fs::read(path) else {
         out.line("## WebAssembly bundle\n\nnot built (run scripts/build.sh --release first)\n");
         return;

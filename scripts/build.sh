@@ -3,7 +3,13 @@
 #   1. client: `--lib --features hydrate` for wasm32-unknown-unknown with Debian's rustc-web
 #      (the only compiler here with a wasm32 std; scripts/setup.sh installs it), then wasm-bindgen;
 #   2. site:   style/main.css -> target/site/pkg/millrace.css, public/* -> target/site/;
-#   3. server: `--bin millrace --features ssr` with the default toolchain.
+#      the bundle's JS, WASM and CSS renamed to content-hashed names (millrace.<hash>.wasm),
+#      listed in target/site/hash.txt as cargo-leptos's `hash-files` does (the server names
+#      them in pages and lets browsers keep them for a year: src/server/assets.rs);
+#   3. server: `--bin millrace --bin precompress --features ssr` with the default toolchain;
+#   4. precompress: a .br and a .gz copy beside each file of the site, sent as they are to
+#      browsers that accept them (brotli quality 11 in release, 9 otherwise: faster on the
+#      debug bundle's 19 MB; gzip -9).
 # Cargo's outputs go where cargo puts them (CARGO_TARGET_DIR and the like: scripts/lib.sh);
 # the site always goes to ./target/site.
 # Usage: scripts/build.sh [--release]
@@ -62,7 +68,30 @@ fi
 cp style/main.css "$SITE/$PKG_DIR/$NAME.css"
 cp -r public/. "$SITE/"
 
+# Content-hashed names: each of the three gets the first 16 hex digits of its SHA-256 in its
+# name; a file already there under that name (same content) is kept with its .br and .gz,
+# earlier builds' other hashed files go.
+manifest=""; keep=()
+for ext in js wasm css; do
+  hash=$(sha256sum "$SITE/$PKG_DIR/$NAME.$ext" | cut -c1-16)
+  if [[ -f $SITE/$PKG_DIR/$NAME.$hash.$ext ]]; then
+    rm -f "$SITE/$PKG_DIR/$NAME.$ext"
+  else
+    mv -f "$SITE/$PKG_DIR/$NAME.$ext" "$SITE/$PKG_DIR/$NAME.$hash.$ext"
+  fi
+  manifest+="$ext: $hash"$'\n'; keep+=("$NAME.$hash.$ext")
+done
+for f in "$SITE/$PKG_DIR/$NAME".*; do
+  base=${f##*/}; base=${base%.br}; base=${base%.gz}
+  [[ " ${keep[*]} " == *" $base "* ]] || rm -f "$f"
+done
+printf '%s' "$manifest" > "$SITE/hash.txt"
+
 say "server ($(rustc --version))"
 if (( RELEASE )); then sprofile=(--release); else sprofile=(); fi
-cargo build --bin "$NAME" --no-default-features --features ssr "${sprofile[@]}"
-say "built: $SITE/$PKG_DIR/$NAME.{js,wasm,css}, $TARGET_DIR/$([[ $RELEASE == 1 ]] && echo release || echo debug)/$NAME"
+cargo build --bin "$NAME" --bin precompress --no-default-features --features ssr "${sprofile[@]}"
+sdir=$TARGET_DIR/$([[ $RELEASE == 1 ]] && echo release || echo debug)
+
+say "precompress (br, gzip)"
+"$sdir/precompress" --quality "$([[ $RELEASE == 1 ]] && echo 11 || echo 9)" "$SITE"
+say "built: $SITE/$PKG_DIR/$NAME.<hash>.{js,wasm,css} (+ .br, .gz; $SITE/hash.txt), $sdir/$NAME"

@@ -7,6 +7,8 @@ use std::time::Duration;
 #[path = "portal/audit.rs"]
 mod audit;
 mod common;
+#[path = "portal/delivery.rs"]
+mod delivery;
 #[path = "portal/errors.rs"]
 mod errors;
 #[path = "portal/http_surface.rs"]
@@ -62,6 +64,14 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// The app as it answers its first request, before anything was read from Odoo.
 async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_serving(configure, None).await
+}
+
+/// The app, unsynced, serving the site in `site_root` (default: the built site, target/site).
+async fn spawn_app_serving(
+    configure: impl FnOnce(&mut Settings),
+    site_root: Option<&std::path::Path>,
+) -> TestApp {
     // Odoo 19 with Inventory and stock_delivery (tests/odoo_versions.rs runs the other sets).
     let double = common::start_double_with(millrace::odoo_double::DoubleConfig {
         modules: Some(millrace::odoo_double::Modules::PURCHASE_STOCK_DELIVERY),
@@ -82,7 +92,10 @@ async fn spawn_app_unsynced(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .unwrap();
     server::demo::seed(&db).await.unwrap();
-    let conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
+    let mut conf = leptos::prelude::get_configuration(Some("Cargo.toml")).unwrap();
+    if let Some(site_root) = site_root {
+        conf.leptos_options.site_root = site_root.to_string_lossy().as_ref().into();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(db.clone(), Arc::new(settings), conf.leptos_options);

@@ -2,6 +2,7 @@
 //! and the wiring of the HTTP application. `main.rs` picks the backends and calls [`run`].
 
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod clock;
 pub mod companies;
@@ -105,7 +106,7 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 /// The HTTP application: pages, server functions, webhook, health; behind the session layer
 /// and the request guard (CSRF, user loading, redirect of anonymous visitors), with the
 /// security headers on every response and unreadable server function arguments answered 400.
-pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
+pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
     let store = db::sessions::Sessions::open(state.settings.database_url.expose()).await?;
     let sessions = SessionManagerLayer::new(store)
         .with_name(auth::csrf::SESSION_COOKIE)
@@ -115,6 +116,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::hours(12),
         ));
+    let bundle = assets::Bundle::load(&mut state.leptos_options);
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let ctx_state = state.clone();
@@ -138,6 +140,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
             get(documents::download),
         )
         .route("/orders/{id}/pdf", get(order_pdf::download))
+        .merge(assets::bundle_service(&leptos_options, bundle))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -170,6 +173,7 @@ pub async fn router(state: AppState) -> Result<Router, sqlx::Error> {
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,
         ));
+    let app = assets::compressed(app);
     Ok(security_headers::on_every_response(app, state.settings.secure_cookies).with_state(state))
 }
 
