@@ -338,9 +338,10 @@ pub async fn remember_written_reference(
 ) -> Result<(), sqlx::Error> {
     let written = (!reference.is_empty()).then_some(reference);
     sqlx::query(
-        "UPDATE order_headers SET written_partner_ref = $1 WHERE order_id = (SELECT id FROM purchase_orders WHERE odoo_id = $2)",
+        "UPDATE order_headers SET written_partner_ref = $1, written_partner_ref_at = $2 WHERE order_id = (SELECT id FROM purchase_orders WHERE odoo_id = $3)",
     )
     .bind(written)
+    .bind(db::now())
     .bind(order_odoo_id)
     .execute(&mut **tx)
     .await?;

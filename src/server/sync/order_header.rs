@@ -256,7 +256,13 @@ fn shown(v: &Option<String>) -> &str {
 /// Stores the header of one order (in the poller's transaction) and returns what changed
 /// since the last one stored, in words (nothing the first time, nor for the supplier's own
 /// reference coming back from Odoo).
-pub async fn store(tx: &mut Tx<'_>, order_id: i64, h: &Header) -> Result<Vec<String>, sqlx::Error> {
+/// `read_at`: when the poll started reading the order (our clock).
+pub async fn store(
+    tx: &mut Tx<'_>,
+    order_id: i64,
+    h: &Header,
+    read_at: &str,
+) -> Result<Vec<String>, sqlx::Error> {
     let before: Option<Header> = sqlx::query_as(
         "SELECT company_odoo_id, company_name, company_address, company_vat, ship_to_kind, ship_to_key, ship_to_name, ship_to_address,
                 buyer_email, buyer_phone, payment_terms, incoterm, incoterm_location, partner_ref, notes, amount_untaxed, amount_tax
@@ -265,13 +271,22 @@ pub async fn store(tx: &mut Tx<'_>, order_id: i64, h: &Header) -> Result<Vec<Str
     .bind(order_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let written: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT written_partner_ref FROM order_headers WHERE order_id = $1")
-            .bind(order_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let written: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT written_partner_ref, written_partner_ref_at FROM order_headers WHERE order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    // Our reference reached Odoo after this poll's reads began: what was read may be the
+    // value from before it (the next poll reads it afresh).
+    let read_before_our_write = written
+        .as_ref()
+        .and_then(|(_, at)| at.as_deref())
+        .is_some_and(|at| at >= read_at);
     let mut h = h.clone();
-    if crate::server::order_document::reference_pending(tx, order_id).await? {
+    if read_before_our_write
+        || crate::server::order_document::reference_pending(tx, order_id).await?
+    {
         h.partner_ref = before.as_ref().and_then(|b| b.partner_ref.clone());
     }
     let mut changes = Vec::new();
@@ -296,7 +311,7 @@ pub async fn store(tx: &mut Tx<'_>, order_id: i64, h: &Header) -> Result<Vec<Str
         compare("buyer's e-mail", &b.buyer_email, &h.buyer_email);
         let ours = written
             .as_ref()
-            .is_some_and(|(w,)| w.is_some() && *w == h.partner_ref);
+            .is_some_and(|(w, _)| w.is_some() && *w == h.partner_ref);
         if !ours {
             compare("your reference", &b.partner_ref, &h.partner_ref);
         }

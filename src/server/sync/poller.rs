@@ -131,6 +131,8 @@ pub async fn poll_once(
         let mut domain = cursor.domain();
         domain.push(json!(["partner_id", "child_of", partner_ids]));
         domain.push(json!(["state", "in", order_states(odoo, include_rfqs)]));
+        // Before the reads: a write of ours that lands after this may not be in them.
+        let read_at = crate::server::db::now();
         let orders = odoo
             .search_read(
                 PURCHASE_ORDER,
@@ -312,6 +314,7 @@ pub async fn poll_once(
                 &product_info,
                 caps.line_uom(),
                 mail_to,
+                &read_at,
             )
             .await?;
             report.orders_seen += 1;
@@ -599,6 +602,7 @@ async fn store_order(
     products: &HashMap<i64, (String, String)>,
     line_uom_field: &str,
     mail_to: Option<&str>,
+    read_at: &str,
 ) -> Result<bool, sqlx::Error> {
     let odoo_id = o.get("id").and_then(Value::as_i64).unwrap_or_default();
     let name = text(o.get("name")).unwrap_or_default();
@@ -795,7 +799,7 @@ async fn store_order(
     }
     order_header::store_note_lines(&mut tx, order_id, &note_lines).await?;
     if let Some(header) = header {
-        let header_changes = order_header::store(&mut tx, order_id, header).await?;
+        let header_changes = order_header::store(&mut tx, order_id, header, read_at).await?;
         if !header_changes.is_empty() {
             order_events::record_event(
                 &mut tx,
