@@ -319,14 +319,14 @@ async fn resolve_write_back(
     message_id: i64,
     resolution: Resolution,
 ) -> Result<i64, ActionError> {
-    let row: Option<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT m.payload, m.correlation_id, m.created_at, o.id FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id
+    let row: Option<(String, String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT m.payload, m.correlation_id, m.created_at, o.id, m.conflict_odoo_now FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id
          WHERE m.id = $1 AND m.status = 'conflict'",
     )
     .bind(message_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((payload, correlation_id, created_at, order_id)) = row else {
+    let Some((payload, correlation_id, created_at, order_id, odoo_now)) = row else {
         return Err(ActionError::NotFound);
     };
     let action: OutboxAction = serde_json::from_str(&payload)
@@ -352,10 +352,26 @@ async fn resolve_write_back(
             .bind(line_odoo_id)
             .fetch_optional(&mut **tx)
             .await?;
-            let Some((seen_quantity, seen_date, description)) = now else {
+            let Some((stored_quantity, stored_date, description)) = now else {
                 return Err(ActionError::Invalid(
                     "The line is no longer open in Odoo: keep Odoo's version and ask the supplier again.".into(),
                 ));
+            };
+            // Aimed at what Odoo held when the conflict was found (what the buyer decided
+            // over); the portal's copy only where the delivery did not say.
+            let odoo_now: Option<serde_json::Value> =
+                odoo_now.and_then(|j| serde_json::from_str(&j).ok());
+            let (seen_quantity, seen_date) = match odoo_now {
+                Some(v) => (
+                    v.get("product_qty")
+                        .and_then(serde_json::Value::as_str)
+                        .map(String::from)
+                        .unwrap_or(stored_quantity),
+                    v.get("date_planned")
+                        .and_then(serde_json::Value::as_str)
+                        .map(String::from),
+                ),
+                None => (stored_quantity, stored_date),
             };
             // The same message, aimed at the line as Odoo holds it now, back in its place
             // in the order's queue: answers the supplier gave later still arrive after it.
@@ -373,7 +389,7 @@ async fn resolve_write_back(
             };
             sqlx::query(
                 "UPDATE outbox_messages SET payload = $1, status = 'pending', attempts = 0, next_attempt_at = $2,
-                        lease_until = NULL, last_error = NULL WHERE id = $3 AND status = 'conflict'",
+                        lease_until = NULL, last_error = NULL, conflict_odoo_now = NULL WHERE id = $3 AND status = 'conflict'",
             )
             .bind(serde_json::to_string(&again).expect("outbox actions serialize"))
             .bind(db::now())

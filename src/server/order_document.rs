@@ -362,7 +362,7 @@ pub async fn deliver_vendor_reference(
         .read(PURCHASE_ORDER, &[order_odoo_id], &["state", "partner_ref"])
         .await?;
     let Some(order) = order.first() else {
-        return Ok(Outcome::Conflict(format!(
+        return Ok(Outcome::conflict(format!(
             "{order_name} no longer exists in Odoo"
         )));
     };

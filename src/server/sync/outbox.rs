@@ -194,7 +194,21 @@ struct Due {
 pub enum Outcome {
     Delivered,
     /// Odoo's order no longer matches what the supplier answered: a buyer must decide.
-    Conflict(String),
+    /// `odoo_now`: for a line, what Odoo holds now (JSON `{date_planned, product_qty}`), so
+    /// applying the supplier's answer over it aims at that, not at a stale copy.
+    Conflict {
+        why: String,
+        odoo_now: Option<String>,
+    },
+}
+
+impl Outcome {
+    pub fn conflict(why: impl Into<String>) -> Self {
+        Outcome::Conflict {
+            why: why.into(),
+            odoo_now: None,
+        }
+    }
 }
 
 pub struct Worker {
@@ -376,13 +390,14 @@ async fn settle(
             tx.commit().await?;
             tracing::info!(attempts, "delivered to odoo");
         }
-        Ok(Outcome::Conflict(why)) => {
+        Ok(Outcome::Conflict { why, odoo_now }) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "conflict")
                 .increment(1);
             let mut tx = db::write(db).await?;
-            let r = sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = $1, last_error = $2, lease_until = NULL WHERE id = $3 AND lease_owner = $4")
+            let r = sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = $1, last_error = $2, conflict_odoo_now = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
                 .bind(attempts as i64)
                 .bind(&why)
+                .bind(&odoo_now)
                 .bind(m.id)
                 .bind(&m.lease)
                 .execute(&mut *tx)
@@ -554,12 +569,12 @@ pub async fn deliver(
             };
             let order = odoo.read(PURCHASE_ORDER, &[*order_odoo_id], fields).await?;
             let Some(order) = order.first() else {
-                return Ok(Outcome::Conflict(format!(
+                return Ok(Outcome::conflict(format!(
                     "{order_name} no longer exists in Odoo"
                 )));
             };
             if text(order.get("state")).as_deref() == Some("cancel") {
-                return Ok(Outcome::Conflict(format!(
+                return Ok(Outcome::conflict(format!(
                     "{order_name} was cancelled in Odoo before the acknowledgment arrived"
                 )));
             }
@@ -598,8 +613,8 @@ pub async fn deliver(
                 )
                 .await?;
             let Some(line) = line.first() else {
-                return Ok(Outcome::Conflict(
-                    "the line was removed in Odoo after the supplier answered".into(),
+                return Ok(Outcome::conflict(
+                    "the line was removed in Odoo after the supplier answered",
                 ));
             };
             let current_date = text(line.get("date_planned"));
@@ -619,13 +634,19 @@ pub async fn deliver(
                 None => current_q == seen_q || date_planned.is_none(),
             };
             if !date_ok || !qty_ok {
-                return Ok(Outcome::Conflict(format!(
-                    "line changed in Odoo after the supplier answered: now {} on {}, the supplier saw {} on {}",
-                    current_q.normalize(),
-                    current_date.as_deref().unwrap_or("no date"),
-                    seen_q.normalize(),
-                    seen_date.as_deref().unwrap_or("no date"),
-                )));
+                return Ok(Outcome::Conflict {
+                    why: format!(
+                        "line changed in Odoo after the supplier answered: now {} on {}, the supplier saw {} on {}",
+                        current_q.normalize(),
+                        current_date.as_deref().unwrap_or("no date"),
+                        seen_q.normalize(),
+                        seen_date.as_deref().unwrap_or("no date"),
+                    ),
+                    odoo_now: Some(
+                        json!({"date_planned": current_date, "product_qty": current_q.normalize().to_string()})
+                            .to_string(),
+                    ),
+                });
             }
             let mut vals = serde_json::Map::new();
             if let Some(d) = date_planned {
@@ -692,7 +713,7 @@ pub async fn deliver(
             )
             .await?;
             let text = match done {
-                Prefilled::Impossible(why) => return Ok(Outcome::Conflict(why)),
+                Prefilled::Impossible(why) => return Ok(Outcome::conflict(why)),
                 Prefilled::Receipt if notices.is_empty() => note.clone(),
                 Prefilled::Receipt => {
                     format!("{note}; receipt prefilled from {}", notices.join(", "))
@@ -741,9 +762,7 @@ pub async fn deliver(
             ..
         } => {
             let Some(bytes) = file else {
-                return Ok(Outcome::Conflict(
-                    "the uploaded file is not available".into(),
-                ));
+                return Ok(Outcome::conflict("the uploaded file is not available"));
             };
             super::prefill::attach_document(
                 odoo,
