@@ -174,12 +174,13 @@ pub fn invalid_at(path: &str, message: &str) -> Response {
 /// code, sentence), with the JSON path of the field at fault where there is one.
 pub fn action_error(e: ActionError, not_found: &str) -> Response {
     match e {
-        ActionError::Invalid(m) if m.contains("already sent with other values") => problem(
+        // The services' sentences speak of forms; a program is told about its header.
+        ActionError::Key(crate::server::idempotency::IdempotencyError::KeyReused) => problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
             "This Idempotency-Key was used for a different request; use a new key for a new request.",
         ),
-        ActionError::Invalid(m) if m.contains("idempotency key is malformed") => problem(
+        ActionError::Key(_) => problem(
             StatusCode::BAD_REQUEST,
             "idempotency_key_malformed",
             "The Idempotency-Key must be 1 to 100 letters, digits, '-' or '_'.",

@@ -40,6 +40,10 @@ pub enum ActionError {
     /// A line's answer could not be read or breaks a rule.
     #[error("{error}")]
     Answer { line_id: i64, error: AnswerError },
+    /// The request's idempotency key is malformed, or was used for another request
+    /// (never `IdempotencyError::Db`: that is `Db`).
+    #[error(transparent)]
+    Key(IdempotencyError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -64,6 +68,13 @@ impl ActionError {
                     None => p,
                 }
             }
+            ActionError::Key(ref e) => Problem::invalid(
+                match e {
+                    IdempotencyError::KeyReused => "idempotency_key_reused",
+                    _ => "idempotency_key_malformed",
+                },
+                self.to_string(),
+            ),
             ActionError::Invalid(m) => Problem::invalid("invalid", m),
         }
     }
@@ -127,7 +138,7 @@ impl From<IdempotencyError> for ActionError {
     fn from(e: IdempotencyError) -> Self {
         match e {
             IdempotencyError::Db(e) => ActionError::Db(e),
-            other => ActionError::Invalid(other.to_string()),
+            other => ActionError::Key(other),
         }
     }
 }
