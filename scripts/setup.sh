@@ -18,8 +18,10 @@
 #   5. optional: --with-chromium (Debian chromium + chromium-driver, for Playwright),
 #      --with-postgres (Debian postgresql-15: the storage tests' throwaway servers),
 #      --with-wasm-opt (npm install -g binaryen@132: wasm-opt for release builds),
-#      --with-cargo-leptos (cargo install cargo-leptos, pinned; slow: ~45 min).
-# Downloads only through apt, cargo (crates.io) and npm.
+#      --with-cargo-leptos (cargo install cargo-leptos, pinned; slow: ~45 min),
+#      --with-webhook-verifier (the Standard Webhooks reference library from PyPI, pinned, in
+#      a virtualenv under .tools/: the webhook tests verify our signatures with it).
+# Downloads only through apt, cargo (crates.io), npm and PyPI.
 #
 # Usage (as root): bash setup-wasm.sh [--with-chromium] [--with-postgres] [--with-wasm-opt]
 #                                     [--with-cargo-leptos] [--no-sysroot]
@@ -32,19 +34,21 @@ LOCKED_WB=$(awk '/^name = "wasm-bindgen"$/{getline; sub(/version = "/,""); sub(/
 WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-${LOCKED_WB:-0.2.130}}
 CARGO_LEPTOS_VERSION=${CARGO_LEPTOS_VERSION:-0.3.11}
 BINARYEN_VERSION=${BINARYEN_VERSION:-132.0.0}
+STANDARDWEBHOOKS_VERSION=${STANDARDWEBHOOKS_VERSION:-1.1.0}
 MIN_RUST_MINOR=88            # Leptos 0.8 needs Rust >= 1.88
 DEB_RUSTC=/usr/bin/rustc
 DEB_CARGO=/usr/bin/cargo
 
-WITH_CHROMIUM=0; WITH_POSTGRES=0; WITH_CARGO_LEPTOS=0; WITH_SYSROOT=1; WITH_WASM_OPT=0
+WITH_CHROMIUM=0; WITH_POSTGRES=0; WITH_CARGO_LEPTOS=0; WITH_SYSROOT=1; WITH_WASM_OPT=0; WITH_VERIFIER=0
 for a in "$@"; do
   case $a in
     --with-chromium) WITH_CHROMIUM=1 ;;
     --with-postgres) WITH_POSTGRES=1 ;;
     --with-cargo-leptos) WITH_CARGO_LEPTOS=1 ;;
     --with-wasm-opt) WITH_WASM_OPT=1 ;;
+    --with-webhook-verifier) WITH_VERIFIER=1 ;;
     --no-sysroot) WITH_SYSROOT=0 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "setup-wasm.sh: unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -187,6 +191,20 @@ if (( WITH_CHROMIUM )) && [[ -f $ROOT/end2end/package-lock.json ]]; then
     command -v npm >/dev/null || apt_install nodejs npm
     log "npm ci in end2end/"
     (cd "$ROOT/end2end" && npm ci --no-audit --no-fund >/dev/null) || fail "npm ci in end2end/ failed"
+  fi
+fi
+
+# ---- the Standard Webhooks reference library (PyPI), for the webhook tests --------------
+if (( WITH_VERIFIER )); then
+  VENV=$ROOT/.tools/standardwebhooks
+  if "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('standardwebhooks') != '$STANDARDWEBHOOKS_VERSION')" 2>/dev/null; then
+    log "standardwebhooks $STANDARDWEBHOOKS_VERSION already installed"
+  else
+    python3 -c "import venv, ensurepip" 2>/dev/null || apt_install python3 python3-venv
+    log "pip install standardwebhooks==$STANDARDWEBHOOKS_VERSION into .tools/standardwebhooks"
+    python3 -m venv "$VENV" || fail "python3 -m venv failed"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_VERSION" \
+      || fail "pip install standardwebhooks failed"
   fi
 fi
 

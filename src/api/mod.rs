@@ -16,6 +16,7 @@ pub mod performance;
 pub mod shipments;
 pub mod sync;
 pub mod tokens;
+pub mod webhooks;
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;

@@ -103,6 +103,7 @@ pub async fn create_api_token(
     orders_write: Option<String>,
     shipments_read: Option<String>,
     shipments_write: Option<String>,
+    events_read: Option<String>,
     expires_in_days: String,
     idempotency_key: Option<String>,
 ) -> Result<CreatedToken, AppError> {
@@ -117,6 +118,7 @@ pub async fn create_api_token(
         (orders_write, Scope::OrdersWrite),
         (shipments_read, Scope::ShipmentsRead),
         (shipments_write, Scope::ShipmentsWrite),
+        (events_read, Scope::EventsRead),
     ];
     let scopes: Vec<Scope> = ticked
         .into_iter()

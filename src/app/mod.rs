@@ -10,6 +10,7 @@ mod orders;
 mod password_reset;
 mod performance;
 mod shipments;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -146,6 +147,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/shipments/new") view=|| view! { <Layout><shipments::NewShipment/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/performance") view=|| view! { <Layout><performance::PerformancePage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/team") view=|| view! { <Layout><admin::TeamPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/webhooks") view=|| view! { <Layout><webhooks::WebhooksPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/suppliers") view=|| view! { <Layout><admin::SuppliersPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/suppliers/:id") view=|| view! { <Layout><admin::SupplierPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/staff") view=|| view! { <Layout><admin::StaffPage/></Layout> } ssr=SsrMode::Async/>
@@ -178,8 +180,9 @@ fn Layout(children: Children) -> impl IntoView {
                             <a href="/admin/staff">"Staff"</a>
                             <a href="/admin/audit">"Audit log"</a>
                             <a href="/admin/odoo">"Odoo"</a>
+                            <a href="/webhooks">"Webhooks"</a>
                         }.into_any(),
-                        "supplier_admin" => view! { <a href="/team">"Team"</a> }.into_any(),
+                        "supplier_admin" => view! { <a href="/team">"Team"</a><a href="/webhooks">"Webhooks"</a> }.into_any(),
                         _ => ().into_any(),
                     })}
                 </Suspense>

@@ -31,6 +31,7 @@ use crate::server::orders::ActionError;
 use crate::server::tokens::{self, Caller, Scope};
 use crate::server::AppState;
 
+mod events;
 pub mod model;
 mod orders;
 mod shipments;
@@ -78,6 +79,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/shipment-notices/{id}/cancel",
             post(shipments::cancel),
         ),
+        (Method::GET, "/api/v1/events", get(events::list)),
     ]
 }
 
@@ -116,10 +118,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         orders::answer,
         shipments::list,
         shipments::submit,
-        shipments::cancel
+        shipments::cancel,
+        events::list
     ),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "shipment notices"))
+    tags((name = "orders"), (name = "shipment notices"), (name = "events"))
 )]
 pub struct ApiDoc;
 
@@ -308,6 +311,7 @@ pub const ORDERS_READ: u8 = 0;
 pub const ORDERS_WRITE: u8 = 1;
 pub const SHIPMENTS_READ: u8 = 2;
 pub const SHIPMENTS_WRITE: u8 = 3;
+pub const EVENTS_READ: u8 = 4;
 
 impl<const S: u8> FromRequestParts<AppState> for Authorized<S> {
     type Rejection = Response;

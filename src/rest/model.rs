@@ -6,55 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// An order as its supplier sees it.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Order {
-    pub id: i64,
-    /// The order's number in Odoo (e.g. `P00031`).
-    pub number: String,
-    /// new, acknowledged, changes_proposed, confirmed, in_transit, received, cancelled, ...
-    pub status: String,
-    pub supplier: String,
-    /// The purchase representative in Odoo.
-    pub buyer: String,
-    /// When the order was placed (RFC 3339, UTC).
-    pub ordered_at: Option<String>,
-    pub currency: String,
-    /// Total with taxes, a decimal string.
-    pub amount_total: String,
-    pub acknowledged_at: Option<String>,
-    /// What changed in Odoo since the supplier last answered.
-    pub change_summary: Option<String>,
-    pub lines: Vec<OrderLine>,
-}
-
-/// One line of an order.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrderLine {
-    pub id: i64,
-    /// The manufacturer's internal reference of the item.
-    pub item: String,
-    pub description: String,
-    /// The supplier's own code for the item, from the vendor pricelist.
-    pub vendor_item: String,
-    pub quantity: String,
-    pub unit: String,
-    pub price_unit: String,
-    /// The date the goods are wanted (`YYYY-MM-DD`).
-    pub requested_date: Option<String>,
-    pub received_quantity: String,
-    pub open_quantity: String,
-    /// The supplier's answer: accepted, proposal_pending, proposal_accepted,
-    /// proposal_rejected, rejected; absent while unanswered.
-    pub answer: Option<String>,
-    pub proposed_date: Option<String>,
-    pub proposed_quantity: Option<String>,
-    pub reason: Option<String>,
-    /// Why the buyer turned a proposal down.
-    pub buyer_reason: Option<String>,
-    /// The line was removed from the order in Odoo.
-    pub removed: bool,
-}
+pub use crate::server::canonical::{Event, Order, OrderLine};
 
 /// A page of the orders that changed, oldest change first.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -7,9 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{
-    instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges, OrderLine,
-};
+use super::model::{instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges};
 use super::{acted, internal, problem, Authorized, IdempotencyKey, Payload};
 use super::{ORDERS_READ, ORDERS_WRITE};
 use crate::server::AppState;
@@ -115,7 +113,7 @@ pub async fn one(
 ) -> Response {
     match crate::server::orders::detail(&state.db, &caller.user, id, state.settings.tolerance).await
     {
-        Ok(Some(d)) => Json(order_of(d)).into_response(),
+        Ok(Some(d)) => Json(crate::server::canonical::order_of(d)).into_response(),
         Ok(None) => not_found(),
         Err(e) => internal(e),
     }
@@ -127,45 +125,6 @@ fn not_found() -> Response {
         "not_found",
         "No such order among your organisation's.",
     )
-}
-
-fn order_of(d: crate::server::orders::Order) -> Order {
-    let utc = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let day = |t: chrono::NaiveDateTime| t.date().to_string();
-    Order {
-        id: d.id,
-        number: d.name,
-        status: d.status.code().to_string(),
-        supplier: d.supplier_name,
-        buyer: d.buyer_name,
-        ordered_at: d.date_order.map(utc),
-        currency: d.currency,
-        amount_total: d.amount_total.normalize().to_string(),
-        acknowledged_at: d.acknowledged_at.map(utc),
-        change_summary: d.change_summary,
-        lines: d
-            .lines
-            .into_iter()
-            .map(|l| OrderLine {
-                id: l.id,
-                open_quantity: l.open_quantity().normalize().to_string(),
-                item: l.product_code,
-                description: l.description,
-                vendor_item: l.vendor_code,
-                quantity: l.quantity.normalize().to_string(),
-                unit: l.uom,
-                price_unit: l.price_unit.normalize().to_string(),
-                requested_date: l.date_planned.map(day),
-                received_quantity: l.qty_received.normalize().to_string(),
-                answer: l.answer.map(|a| a.code().to_string()),
-                proposed_date: l.proposed_date.map(day),
-                proposed_quantity: l.proposed_quantity.map(|q| q.normalize().to_string()),
-                reason: l.reason,
-                buyer_reason: l.buyer_reason,
-                removed: l.removed_in_odoo,
-            })
-            .collect(),
-    }
 }
 
 /// Acknowledges receipt of the order.

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod canonical;
 pub mod clock;
 pub mod companies;
 pub mod conflicts;
@@ -12,8 +13,10 @@ pub mod db;
 pub mod demo;
 pub mod discrepancies;
 pub mod documents;
+pub mod events;
 pub mod exceptions;
 pub mod idempotency;
+pub mod jobs;
 pub mod notify;
 pub mod odoo;
 pub mod order_document;
@@ -31,6 +34,7 @@ pub mod sync;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,6 +65,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// Wakes the poller (a webhook arrived).
     pub poll_wake: Arc<Notify>,
+    /// Wakes the job worker (a job was queued).
+    pub jobs_wake: Arc<Notify>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub health: Arc<telemetry::Health>,
     /// This process among the instances sharing the database (`<pid>-<random>`).
@@ -83,6 +89,7 @@ impl AppState {
             leptos_options,
             outbox_wake: Arc::new(Notify::new()),
             poll_wake: Arc::new(Notify::new()),
+            jobs_wake: Arc::new(Notify::new()),
             metrics: telemetry::metrics_handle(),
             api_limiter,
             odoo: OdooLink::observed_by(health.clone()),
@@ -543,6 +550,22 @@ async fn run_digests(state: AppState, mut shutdown: watch::Receiver<bool>) {
 /// Serves the app on `listener` and runs the sync until `shutdown` flips to true. Odoo is
 /// connected in the background ([`connection::run_manager`]): pages are served while Odoo
 /// is down, and supplier actions wait in the outbox.
+/// Deletes events older than the feed's retention, hourly.
+async fn prune_events(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let before = state.clock.stored_at(-chrono::Duration::days(
+            state.settings.event_retention_days.max(1),
+        ));
+        if let Err(e) = events::prune(&state.db, &before).await {
+            tracing::error!(error = %e, "could not prune old events");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -590,6 +613,22 @@ pub async fn run(
         worker,
         shutdown.clone(),
     )));
+    // Durable jobs (webhook deliveries), and the feed's retention.
+    let mut jobs = jobs::Worker::new(
+        state.db.clone(),
+        state.instance.clone(),
+        state.clock.clone(),
+        state.jobs_wake.clone(),
+    )
+    .with(webhooks::Deliverer::new(state.db.clone(), &state.settings));
+    jobs.retry = jobs::RetryPolicy {
+        max_attempts: state.settings.webhook_max_attempts,
+        cap: state.settings.outbox_retry_cap,
+        ..Default::default()
+    };
+    jobs.lease = Duration::from_secs(60).max(webhooks::TIMEOUT * 3);
+    tasks.push(tokio::spawn(jobs::run(jobs, shutdown.clone())));
+    tasks.push(tokio::spawn(prune_events(state.clone(), shutdown.clone())));
     if state.settings.digest_hours > 0 {
         tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
     }

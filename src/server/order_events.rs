@@ -1,6 +1,7 @@
 //! An order's history in the portal database: the events shown on the order's timeline,
 //! and the portal id of an Odoo order. Below both the order services and the sync, which
-//! write events; it imports neither.
+//! write events; it imports neither (the event it means for other systems is written by
+//! `events`, which reads the order back through `orders::snapshot`).
 
 use crate::server::db::{self, Tx};
 
@@ -22,7 +23,8 @@ pub async fn record_event(
         .bind(correlation_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    // What other systems hear of it (the event feed and webhooks), in the same transaction.
+    crate::server::events::for_order(tx, order_id, kind, detail, correlation_id).await
 }
 
 /// The portal id of the order Odoo knows as `odoo_id`.

@@ -261,6 +261,17 @@ pub struct Receipt {
 
 /// Derives and stores the order's status from what the database holds.
 pub async fn recompute_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, sqlx::Error> {
+    let status = derived_status(tx, order_id).await?;
+    sqlx::query("UPDATE purchase_orders SET status = $1 WHERE id = $2")
+        .bind(status.code())
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(status)
+}
+
+/// The order's status as what `tx` holds makes it.
+async fn derived_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, sqlx::Error> {
     let (odoo_state, acknowledged_at, change): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT odoo_state, acknowledged_at, odoo_change_summary FROM purchase_orders WHERE id = $1")
             .bind(order_id)
@@ -286,13 +297,7 @@ pub async fn recompute_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderSta
             })
             .collect(),
     };
-    let status = derive_order_status(&facts);
-    sqlx::query("UPDATE purchase_orders SET status = $1 WHERE id = $2")
-        .bind(status.code())
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(status)
+    Ok(derive_order_status(&facts))
 }
 
 /// Quantity announced on shipment notices not cancelled, per line of the order.
@@ -490,16 +495,18 @@ struct OrderRow {
     quantity_tolerance_percent: Option<String>,
 }
 
+/// The columns of an [`OrderRow`] and their joins.
+const ORDER_ROW: &str = "SELECT o.id, o.odoo_id, o.name, o.status, s.name AS supplier_name, o.buyer_name, o.date_order, o.currency, o.amount_total,
+                o.acknowledged_at, u.display_name AS acknowledged_by, o.odoo_change_summary, s.date_tolerance_days, s.quantity_tolerance_percent
+         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id LEFT JOIN users u ON u.id = o.acknowledged_by";
+
 async fn order_row<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user: &CurrentUser,
     id: i64,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT o.id, o.odoo_id, o.name, o.status, s.name AS supplier_name, o.buyer_name, o.date_order, o.currency, o.amount_total,
-                o.acknowledged_at, u.display_name AS acknowledged_by, o.odoo_change_summary, s.date_tolerance_days, s.quantity_tolerance_percent
-         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id LEFT JOIN users u ON u.id = o.acknowledged_by
-         WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2){}",
+        "{ORDER_ROW} WHERE o.id = $1 AND o.visible = 1 AND ($2 IS NULL OR o.supplier_id = $2){}",
         user.companies.condition("o.id")
     ))
     .bind(id)
@@ -604,26 +611,7 @@ pub async fn detail(
     .await?;
     let lines = lines
         .into_iter()
-        .map(|l| {
-            Ok(OrderLine {
-                id: l.id,
-                product_code: l.product_code,
-                description: l.description,
-                vendor_code: l.vendor_code.unwrap_or_default(),
-                vendor_name: l.vendor_name.unwrap_or_default(),
-                quantity: db::decimal(&l.quantity)?,
-                uom: l.uom,
-                price_unit: db::decimal(&l.price_unit)?,
-                date_planned: db::opt_utc_time(l.date_planned)?,
-                qty_received: db::decimal(&l.qty_received)?,
-                answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
-                proposed_date: db::opt_utc_time(l.proposed_date)?,
-                proposed_quantity: db::opt_decimal(l.proposed_quantity)?,
-                reason: l.answer_reason,
-                buyer_reason: l.buyer_reason,
-                removed_in_odoo: l.removed_in_odoo == 1,
-            })
-        })
+        .map(line_of)
         .collect::<Result<_, sqlx::Error>>()?;
     let receipts = receipts
         .into_iter()
@@ -682,6 +670,65 @@ pub async fn detail(
         receipts,
         discrepancies,
         policy,
+    }))
+}
+
+fn line_of(l: LineRow) -> Result<OrderLine, sqlx::Error> {
+    Ok(OrderLine {
+        id: l.id,
+        product_code: l.product_code,
+        description: l.description,
+        vendor_code: l.vendor_code.unwrap_or_default(),
+        vendor_name: l.vendor_name.unwrap_or_default(),
+        quantity: db::decimal(&l.quantity)?,
+        uom: l.uom,
+        price_unit: db::decimal(&l.price_unit)?,
+        date_planned: db::opt_utc_time(l.date_planned)?,
+        qty_received: db::decimal(&l.qty_received)?,
+        answer: l.answer.as_deref().and_then(LineAnswerState::from_code),
+        proposed_date: db::opt_utc_time(l.proposed_date)?,
+        proposed_quantity: db::opt_decimal(l.proposed_quantity)?,
+        reason: l.answer_reason,
+        buyer_reason: l.buyer_reason,
+        removed_in_odoo: l.removed_in_odoo == 1,
+    })
+}
+
+/// The order as its supplier sees it right now, inside `tx` (header and lines, no history;
+/// also when no longer released): what an event about it carries. Its status is derived
+/// from what `tx` holds, so it is right also before [`recompute_status`] stored it.
+pub async fn snapshot(tx: &mut Tx<'_>, id: i64) -> Result<Option<Order>, sqlx::Error> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!("{ORDER_ROW} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(o) = row else {
+        return Ok(None);
+    };
+    let lines = line_rows(&mut **tx, id)
+        .await?
+        .into_iter()
+        .map(line_of)
+        .collect::<Result<_, sqlx::Error>>()?;
+    let status = derived_status(tx, id).await?;
+    Ok(Some(Order {
+        id: o.id,
+        name: o.name,
+        status,
+        supplier_name: o.supplier_name,
+        buyer_name: o.buyer_name,
+        date_order: db::opt_utc_time(o.date_order)?,
+        currency: o.currency,
+        amount_total: db::decimal(&o.amount_total)?,
+        acknowledged_at: db::opt_utc_time(o.acknowledged_at)?,
+        acknowledged_by: o.acknowledged_by,
+        change_summary: o.odoo_change_summary,
+        lines,
+        events: Vec::new(),
+        deliveries: Vec::new(),
+        receipts: Vec::new(),
+        discrepancies: Vec::new(),
+        policy: TolerancePolicy::default(),
     }))
 }
 

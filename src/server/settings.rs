@@ -86,6 +86,18 @@ pub struct Settings {
     /// `MILLRACE_API_RATE_PER_MINUTE`: requests per minute one API token may make on this
     /// instance, with bursts of a quarter of it (default 120; at least 4).
     pub api_rate_per_minute: u32,
+    /// `MILLRACE_WEBHOOK_MAX_ATTEMPTS`: attempts to deliver one event to a subscriber before
+    /// it is dead-lettered (default 12; backoff from 2 s doubling to the outbox's cap).
+    pub webhook_max_attempts: u32,
+    /// `MILLRACE_WEBHOOK_PAUSE_AFTER`: failed attempts in a row after which a subscriber is
+    /// paused and its owners are mailed (default 20).
+    pub webhook_pause_after: i64,
+    /// `MILLRACE_WEBHOOK_ALLOW_PRIVATE`: let webhooks go to loopback and private network
+    /// addresses (default false: an organisation cannot aim the portal at the internal
+    /// network; tests and on-premises receivers turn it on).
+    pub webhook_allow_private: bool,
+    /// `MILLRACE_EVENT_RETENTION_DAYS`: how long the pull feed keeps events (default 30).
+    pub event_retention_days: i64,
     /// `MILLRACE_PUBLIC_URL`: the address users reach the portal at, for links in mail
     /// (never taken from the request's Host header), and the origin a sign-in's `next` must
     /// stay on; an `http` or `https` URL (default `http://127.0.0.1:3000`).
@@ -176,6 +188,10 @@ impl Settings {
             )?),
             webhook_token: var(get, "MILLRACE_WEBHOOK_TOKEN").map(Secret::new),
             outbox_max_attempts: parse(get, "MILLRACE_OUTBOX_MAX_ATTEMPTS", 8u32)?,
+            webhook_max_attempts: parse(get, "MILLRACE_WEBHOOK_MAX_ATTEMPTS", 12u32)?,
+            webhook_pause_after: parse(get, "MILLRACE_WEBHOOK_PAUSE_AFTER", 20i64)?,
+            webhook_allow_private: parse(get, "MILLRACE_WEBHOOK_ALLOW_PRIVATE", false)?,
+            event_retention_days: parse(get, "MILLRACE_EVENT_RETENTION_DAYS", 30i64)?,
             outbox_lease: Duration::from_secs(parse(get, "MILLRACE_OUTBOX_LEASE_SECONDS", 120u64)?),
             digest_hours: parse(get, "MILLRACE_DIGEST_HOURS", 24i64)?,
             outbox_retry_cap: Duration::from_secs(parse(

@@ -24,6 +24,9 @@ pub const OUTBOX_OLDEST_AGE: &str = "millrace_outbox_oldest_pending_age_seconds"
 pub const OUTBOX_DEAD_LETTERS: &str = "millrace_outbox_dead_letters";
 pub const LOGIN_FAILURES: &str = "millrace_login_failures_total";
 pub const ACTIVE_SESSIONS: &str = "millrace_active_sessions";
+pub const JOBS_RUN: &str = "millrace_jobs_run_total";
+pub const EVENTS_WRITTEN: &str = "millrace_events_written_total";
+pub const WEBHOOK_DELIVERY_SECONDS: &str = "millrace_webhook_delivery_seconds";
 
 /// The process-wide recorder (installed once, also when tests start several apps).
 pub fn metrics_handle() -> PrometheusHandle {

@@ -27,14 +27,16 @@ pub enum Scope {
     OrdersWrite,
     ShipmentsRead,
     ShipmentsWrite,
+    EventsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::OrdersRead,
         Scope::OrdersWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
+        Scope::EventsRead,
     ];
 
     pub fn code(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Scope {
             Scope::OrdersWrite => "orders:write",
             Scope::ShipmentsRead => "shipments:read",
             Scope::ShipmentsWrite => "shipments:write",
+            Scope::EventsRead => "events:read",
         }
     }
 
@@ -57,6 +60,7 @@ impl Scope {
             Scope::OrdersWrite => "Acknowledge and answer orders",
             Scope::ShipmentsRead => "Read shipment notices",
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
+            Scope::EventsRead => "Read the event feed",
         }
     }
 }
@@ -126,7 +130,7 @@ fn new_secret() -> String {
 
 /// Whose tokens `actor` manages: `Some(org)` for an organisation, `None` for the staff's
 /// integrations (admins only).
-fn owner_scope(actor: &CurrentUser, asked: Option<i64>) -> Result<Option<i64>, ActionError> {
+pub fn owner_scope(actor: &CurrentUser, asked: Option<i64>) -> Result<Option<i64>, ActionError> {
     match actor.role {
         Role::Admin => Ok(asked),
         Role::SupplierAdmin => Ok(actor.supplier_id),

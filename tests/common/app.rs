@@ -23,6 +23,11 @@ pub struct TestApp {
 /// The app with the demo accounts, connected to a double started with `config`, once its
 /// first poll has finished.
 pub async fn spawn(config: DoubleConfig) -> TestApp {
+    spawn_with(config, |_| {}).await
+}
+
+/// [`spawn`], with `adjust` changing the test settings first.
+pub async fn spawn_with(config: DoubleConfig, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let double = super::start_double_with(config).await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_tests();
@@ -32,6 +37,7 @@ pub async fn spawn(config: DoubleConfig) -> TestApp {
     settings.outbox_max_attempts = 5;
     settings.upload_dir = dir.path().join("uploads");
     settings.digest_hours = 0;
+    adjust(&mut settings);
     let db = server::db::open(settings.database_url.expose())
         .await
         .unwrap();

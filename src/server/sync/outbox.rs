@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::server::db::Tx;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -147,35 +146,7 @@ pub async fn enqueue(
     Ok(r.0)
 }
 
-/// How long to wait between attempts: `base` doubling per failed attempt, capped, ±25 % jitter.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RetryPolicy {
-    pub base: Duration,
-    pub cap: Duration,
-    /// Attempts before a message with transient failures is dead-lettered.
-    pub max_attempts: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            base: Duration::from_secs(2),
-            cap: Duration::from_secs(600),
-            max_attempts: 8,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait after `failed` failed attempts (1 for the first failure).
-    pub fn delay(&self, failed: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << failed.saturating_sub(1).min(20))
-            .min(self.cap);
-        exp.mul_f64(rand::thread_rng().gen_range(0.75..1.25))
-    }
-}
+pub use crate::server::jobs::RetryPolicy;
 
 #[derive(Debug, sqlx::FromRow)]
 struct Due {
@@ -305,7 +276,10 @@ async fn settle(
 ) -> Result<(), sqlx::Error> {
     let action: OutboxAction = match serde_json::from_str(&m.payload) {
         Ok(a) => a,
-        Err(e) => return mark_dead(db, &m, &format!("unreadable message: {e}")).await,
+        Err(e) => {
+            let why = format!("unreadable message: {e}");
+            return mark_dead(db, &m, m.attempts, &why, None).await;
+        }
     };
     let span =
         tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
@@ -315,12 +289,9 @@ async fn settle(
         Some(sha) => match tokio::fs::read(upload_dir.join(sha)).await {
             Ok(bytes) => Some(bytes),
             Err(e) => {
-                return mark_dead(
-                    db,
-                    &m,
-                    &format!("the uploaded file is missing from the upload directory: {e}"),
-                )
-                .await
+                let why = format!("the uploaded file is missing from the upload directory: {e}");
+                let detail = format!("{} could not be written to Odoo: {why}", action.kind());
+                return mark_dead(db, &m, m.attempts, &why, Some((&action, &detail))).await;
             }
         },
         None => None,
@@ -465,32 +436,16 @@ async fn settle(
         Err(e) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "dead")
                 .increment(1);
-            sqlx::query(
-                "UPDATE outbox_messages SET attempts = $1 WHERE id = $2 AND lease_owner = $3",
-            )
-            .bind(attempts as i64)
-            .bind(m.id)
-            .bind(&m.lease)
-            .execute(db)
-            .await?;
             let reason = if e.retry() == Retry::Permanent {
                 format!("odoo refused: {e}")
             } else {
                 format!("gave up after {attempts} attempts: {e}")
             };
-            mark_dead(db, &m, &reason).await?;
-            let mut tx = db::write(db).await?;
-            attempt_event(
-                &mut tx,
-                &action,
-                &m.correlation_id,
-                &format!(
-                    "{} could not be written to Odoo (attempt {attempts}: {reason}); the buyer's team is told",
-                    action.kind()
-                ),
-            )
-            .await?;
-            tx.commit().await?;
+            let detail = format!(
+                "{} could not be written to Odoo (attempt {attempts}: {reason}); the buyer's team is told",
+                action.kind()
+            );
+            mark_dead(db, &m, attempts as i64, &reason, Some((&action, &detail))).await?;
             tracing::error!(error = %e, attempts, "odoo delivery dead-lettered");
         }
     }
@@ -518,14 +473,40 @@ async fn attempt_event(
     Ok(())
 }
 
-async fn mark_dead(db: &Db, m: &Due, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox_messages SET status = 'dead', last_error = $1, lease_until = NULL WHERE id = $2 AND lease_owner = $3")
+/// Dead-letters the message (only under this claim's lease) and, when its action is known,
+/// records the failure in its order's history with the `delivery.dead_lettered` event, all
+/// in one transaction.
+async fn mark_dead(
+    db: &Db,
+    m: &Due,
+    attempts: i64,
+    reason: &str,
+    action: Option<(&OutboxAction, &str)>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db::write(db).await?;
+    let r = sqlx::query("UPDATE outbox_messages SET status = 'dead', attempts = $1, last_error = $2, lease_until = NULL WHERE id = $3 AND lease_owner = $4")
+        .bind(attempts)
         .bind(reason)
         .bind(m.id)
         .bind(&m.lease)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    if let (1, Some((action, detail))) = (r.rows_affected(), action) {
+        attempt_event(&mut tx, action, &m.correlation_id, detail).await?;
+        if let Some(order_id) =
+            order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
+        {
+            crate::server::events::for_order(
+                &mut tx,
+                order_id,
+                "delivery_dead",
+                &format!("{}: {reason}", action.kind()),
+                Some(&m.correlation_id),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await
 }
 
 /// Posts `text` on the order's chatter with the correlation id, unless a note carrying
@@ -842,24 +823,4 @@ pub async fn discard(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> {
         .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected() == 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_a_cap() {
-        let policy = RetryPolicy::default();
-        for failed in 1..30u32 {
-            let d = policy.delay(failed).as_secs_f64();
-            let base = (2u64 << (failed - 1).min(20)).min(600) as f64;
-            assert!(
-                d >= base * 0.75 && d <= base * 1.25,
-                "after {failed} failures: {d}"
-            );
-        }
-        assert!(policy.delay(40).as_secs_f64() <= 750.0);
-        assert!(policy.delay(1).as_secs_f64() >= 1.5);
-    }
 }

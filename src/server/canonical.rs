@@ -1,0 +1,127 @@
+//! The canonical representations Millrace speaks to other systems: one schema each, the
+//! same names on every endpoint, in every event and in the planning format. Quantities and
+//! money as decimal strings (no binary floating point), dates as `YYYY-MM-DD`, instants as
+//! RFC 3339 UTC, states as lower-case codes. The `/api/v1` adapter and the event feed
+//! (`server::events`, whose payloads are written in the transaction of their change) both
+//! build them here, from the services' read models.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An order as its supplier sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    /// The order's number in Odoo (e.g. `P00031`).
+    pub number: String,
+    /// new, acknowledged, changes_proposed, confirmed, in_transit, received, cancelled, ...
+    pub status: String,
+    pub supplier: String,
+    /// The purchase representative in Odoo.
+    pub buyer: String,
+    /// When the order was placed (RFC 3339, UTC).
+    pub ordered_at: Option<String>,
+    pub currency: String,
+    /// Total with taxes, a decimal string.
+    pub amount_total: String,
+    pub acknowledged_at: Option<String>,
+    /// What changed in Odoo since the supplier last answered.
+    pub change_summary: Option<String>,
+    pub lines: Vec<OrderLine>,
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub id: i64,
+    /// The manufacturer's internal reference of the item.
+    pub item: String,
+    pub description: String,
+    /// The supplier's own code for the item, from the vendor pricelist.
+    pub vendor_item: String,
+    pub quantity: String,
+    pub unit: String,
+    pub price_unit: String,
+    /// The date the goods are wanted (`YYYY-MM-DD`).
+    pub requested_date: Option<String>,
+    pub received_quantity: String,
+    pub open_quantity: String,
+    /// The supplier's answer: accepted, proposal_pending, proposal_accepted,
+    /// proposal_rejected, rejected; absent while unanswered.
+    pub answer: Option<String>,
+    pub proposed_date: Option<String>,
+    pub proposed_quantity: Option<String>,
+    pub reason: Option<String>,
+    /// Why the buyer turned a proposal down.
+    pub buyer_reason: Option<String>,
+    /// The line was removed from the order in Odoo.
+    pub removed: bool,
+}
+
+/// Something that happened in the portal (the event feed and webhooks).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    /// Unique and stable (`evt_<n>`): the same on every delivery of it, the webhook's
+    /// `webhook-id`; receivers use it to ignore a repeat.
+    pub id: String,
+    /// e.g. `order.acknowledged` (README, event types).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened (RFC 3339, UTC).
+    pub occurred_at: String,
+    /// The correlation id of the action that caused it, as quoted in Odoo's chatter.
+    pub correlation_id: Option<String>,
+    pub data: EventData,
+}
+
+/// What an event is about.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventData {
+    /// The order as its supplier saw it right after the change.
+    pub order: Option<Order>,
+    /// What happened, in words (as the order's history says it).
+    pub summary: String,
+}
+
+/// An instant as RFC 3339 UTC.
+pub fn utc(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn order_of(d: crate::server::orders::Order) -> Order {
+    let day = |t: chrono::NaiveDateTime| t.date().to_string();
+    Order {
+        id: d.id,
+        number: d.name,
+        status: d.status.code().to_string(),
+        supplier: d.supplier_name,
+        buyer: d.buyer_name,
+        ordered_at: d.date_order.map(utc),
+        currency: d.currency,
+        amount_total: d.amount_total.normalize().to_string(),
+        acknowledged_at: d.acknowledged_at.map(utc),
+        change_summary: d.change_summary,
+        lines: d
+            .lines
+            .into_iter()
+            .map(|l| OrderLine {
+                id: l.id,
+                open_quantity: l.open_quantity().normalize().to_string(),
+                item: l.product_code,
+                description: l.description,
+                vendor_item: l.vendor_code,
+                quantity: l.quantity.normalize().to_string(),
+                unit: l.uom,
+                price_unit: l.price_unit.normalize().to_string(),
+                requested_date: l.date_planned.map(day),
+                received_quantity: l.qty_received.normalize().to_string(),
+                answer: l.answer.map(|a| a.code().to_string()),
+                proposed_date: l.proposed_date.map(day),
+                proposed_quantity: l.proposed_quantity.map(|q| q.normalize().to_string()),
+                reason: l.reason,
+                buyer_reason: l.buyer_reason,
+                removed: l.removed_in_odoo,
+            })
+            .collect(),
+    }
+}
