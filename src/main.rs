@@ -224,6 +224,8 @@ mod cli {
                 }
                 settings.dev_mailbox = true;
                 settings.dev_mailbox_open = true;
+                // The demo's receivers run on this machine.
+                settings.webhook_allow_private = true;
                 settings.public_url = format!("http://127.0.0.1:{port}");
                 settings.upload_dir = data_dir.join("uploads");
                 let mut banner = format!(
@@ -238,6 +240,11 @@ mod cli {
                 server::demo::seed(&db)
                     .await
                     .context("seeding the demo suppliers and logins")?;
+                if let Some(keys) = &settings.sealing {
+                    server::demo::seed_webhook(&db, keys, &settings.public_url)
+                        .await
+                        .context("seeding the demo's webhook subscriber")?;
+                }
                 serve(settings, db, [127, 0, 0, 1].into(), port, Some(banner)).await
             }
             Command::OdooDouble {

@@ -95,3 +95,37 @@ pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
     }
     Ok(())
 }
+
+/// The demo's webhook subscriber: Gemini's "ERP" receiving every event at the demo's own
+/// receiver (`/hooks/demo-receiver`), so `/webhooks` shows real deliveries from the first
+/// poll on. Once per database.
+pub async fn seed_webhook(
+    db: &Db,
+    keys: &crate::server::secrets::SealingKeys,
+    public_url: &str,
+) -> Result<(), sqlx::Error> {
+    let (ana, gemini): (i64, i64) =
+        sqlx::query_as("SELECT id, supplier_id FROM users WHERE email = $1")
+            .bind(DEMO_LOGINS[0].1)
+            .fetch_one(db)
+            .await?;
+    let mut tx = db::write(db).await?;
+    let exists: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM webhook_subscriptions WHERE supplier_id = $1")
+            .bind(gemini)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        crate::server::webhooks::insert(
+            &mut tx,
+            keys,
+            Some(gemini),
+            "Gemini ERP (demo receiver)",
+            &format!("{public_url}/hooks/demo-receiver"),
+            &[],
+            ana,
+        )
+        .await?;
+    }
+    tx.commit().await
+}

@@ -133,6 +133,7 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
         .route("/metrics", get(telemetry::metrics_endpoint))
         .route("/hooks/odoo/{token}", post(webhook))
         .route("/dev/mailbox", get(mailbox))
+        .route("/hooks/demo-receiver", post(demo_receiver))
         .route("/buyer/exceptions.csv", get(exceptions_csv))
         .route("/buyer/proposals/approve", post(approve_proposals))
         .route("/admin/staff-companies", post(staff_companies))
@@ -341,6 +342,22 @@ async fn staff_companies(
 }
 
 /// The demo's mailbox: mail the portal would have sent.
+/// The demo's own webhook receiver (its seeded subscriber points here): answers 204 to
+/// a POST with a valid-looking Standard Webhooks header set, in the demo only.
+async fn demo_receiver(State(state): State<AppState>, headers: http::HeaderMap) -> StatusCode {
+    if !state.settings.dev_mailbox_open {
+        return StatusCode::NOT_FOUND;
+    }
+    let signed = ["webhook-id", "webhook-timestamp", "webhook-signature"]
+        .iter()
+        .all(|h| headers.contains_key(*h));
+    if signed {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
 async fn mailbox(
     State(state): State<AppState>,
     user: Option<axum::Extension<auth::CurrentUser>>,

@@ -276,28 +276,7 @@ pub async fn create(
             return Err(ActionError::NotFound);
         }
     }
-    let secret = new_secret();
-    // The row first (its id is part of the sealing context), sealed right after.
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO webhook_subscriptions (supplier_id, name, url, event_types, secret_key_id, secret_nonce, secret_sealed, created_by, created_at)
-         VALUES ($1, $2, $3, $4, '', '', '', $5, $6) RETURNING id",
-    )
-    .bind(org)
-    .bind(name)
-    .bind(url.as_str())
-    .bind(if types.is_empty() { "*".to_string() } else { types.join(" ") })
-    .bind(actor.id)
-    .bind(db::now())
-    .fetch_one(&mut *tx)
-    .await?;
-    let sealed = keys.seal(&secret, &sealing_context(id));
-    sqlx::query("UPDATE webhook_subscriptions SET secret_key_id = $1, secret_nonce = $2, secret_sealed = $3 WHERE id = $4")
-        .bind(&sealed.key_id)
-        .bind(&sealed.nonce)
-        .bind(&sealed.ciphertext)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    let secret = insert(&mut tx, keys, org, name, url.as_str(), &types, actor.id).await?;
     audit(
         &mut *tx,
         Some(actor.id),
@@ -323,6 +302,45 @@ pub async fn create(
         outcome,
         secret: Some(secret),
     })
+}
+
+/// Stores a subscriber (checked already) with a fresh sealed secret; the secret.
+pub async fn insert(
+    tx: &mut Tx<'_>,
+    keys: &SealingKeys,
+    org: Option<i64>,
+    name: &str,
+    url: &str,
+    types: &[String],
+    created_by: i64,
+) -> Result<String, sqlx::Error> {
+    let secret = new_secret();
+    // The row first (its id is part of the sealing context), sealed right after.
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO webhook_subscriptions (supplier_id, name, url, event_types, secret_key_id, secret_nonce, secret_sealed, created_by, created_at)
+         VALUES ($1, $2, $3, $4, '', '', '', $5, $6) RETURNING id",
+    )
+    .bind(org)
+    .bind(name)
+    .bind(url)
+    .bind(if types.is_empty() {
+        "*".to_string()
+    } else {
+        types.join(" ")
+    })
+    .bind(created_by)
+    .bind(db::now())
+    .fetch_one(&mut **tx)
+    .await?;
+    let sealed = keys.seal(&secret, &sealing_context(id));
+    sqlx::query("UPDATE webhook_subscriptions SET secret_key_id = $1, secret_nonce = $2, secret_sealed = $3 WHERE id = $4")
+        .bind(&sealed.key_id)
+        .bind(&sealed.nonce)
+        .bind(&sealed.ciphertext)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(secret)
 }
 
 /// A new secret for subscriber `id`; the previous one signs too for another day.
