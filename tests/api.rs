@@ -140,6 +140,106 @@ async fn a_suppliers_system_acknowledges_answers_and_ships_an_order_through_the_
             .collect()
     });
     assert_eq!(notes.len(), 1, "{notes:?}");
+
+    // A delivery note attached by machine reaches Odoo once; the receipts read back.
+    let notice_id = notices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["number"] == number.as_str())
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let pdf = b"%PDF-1.4\n% a delivery note\n%%EOF\n".to_vec();
+    let upload = |key: &'static str, bytes: Vec<u8>, name: &'static str| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        erp.http
+            .post(format!(
+                "{}/shipment-notices/{notice_id}/documents",
+                erp.base
+            ))
+            .bearer_auth(&erp.token)
+            .header("Idempotency-Key", key)
+            .multipart(form)
+            .send()
+    };
+    let r = upload("doc-1", pdf.clone(), "delivery-note.pdf")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let first: Value = r.json().await.unwrap();
+    assert_eq!(first["already"], false, "{first}");
+    let again: Value = upload("doc-2", pdf.clone(), "delivery-note.pdf")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["already"], true,
+        "the same file twice is attached once: {again}"
+    );
+    let r = upload("doc-3", b"MZ not a document".to_vec(), "tool.exe")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let refused: Value = r.json().await.unwrap();
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a PDF, PNG or JPEG"),
+        "{refused}"
+    );
+    eventually("the delivery note is attached in Odoo, once", || async {
+        app.double.with_env(|env| {
+            env.table("ir.attachment")
+                .filter(|(_, a)| {
+                    a["name"]
+                        .as_str()
+                        .is_some_and(|n| n.contains("delivery-note.pdf"))
+                })
+                .count()
+                == 1
+        })
+    })
+    .await;
+    let (status, receipts) = erp.get(&format!("/orders/{id}/receipts")).await;
+    assert_eq!(status, 200, "{receipts}");
+    assert_eq!(receipts["order_id"], id);
+    assert!(
+        receipts["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["line_id"] == line_id),
+        "{receipts}"
+    );
+    // Another organisation's system finds neither.
+    let tom = app.signed_in(TOM.0, TOM.1).await;
+    let theirs = Machine::new(&app, &token(&tom, "Wood ERP", &ALL).await);
+    let (status, _) = theirs.get(&format!("/orders/{id}/receipts")).await;
+    assert_eq!(status, 404);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name("x.pdf"),
+    );
+    let r = theirs
+        .http
+        .post(format!(
+            "{}/shipment-notices/{notice_id}/documents",
+            theirs.base
+        ))
+        .bearer_auth(&theirs.token)
+        .header("Idempotency-Key", "wood-1")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

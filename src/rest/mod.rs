@@ -79,6 +79,18 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/shipment-notices/{id}/cancel",
             post(shipments::cancel),
         ),
+        (
+            Method::POST,
+            "/api/v1/shipment-notices/{id}/documents",
+            post(shipments::attach).layer(axum::extract::DefaultBodyLimit::max(
+                crate::server::documents::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        ),
+        (
+            Method::GET,
+            "/api/v1/orders/{id}/receipts",
+            get(orders::receipts),
+        ),
         (Method::GET, "/api/v1/events", get(events::list)),
     ]
 }
@@ -119,6 +131,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         shipments::list,
         shipments::submit,
         shipments::cancel,
+        shipments::attach,
+        orders::receipts,
         events::list
     ),
     modifiers(&BearerAuth),

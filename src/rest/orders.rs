@@ -119,6 +119,31 @@ pub async fn one(
     }
 }
 
+/// The order's receipts in Odoo and what each line received.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}/receipts",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The order's id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Receipts and received quantities", body = crate::server::canonical::ReceiptStatus),
+        (status = 404, description = "Not among the organisation's orders", body = super::model::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receipts(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<ORDERS_READ>,
+    Path(id): Path<i64>,
+) -> Response {
+    match crate::server::orders::detail(&state.db, &caller.user, id, state.settings.tolerance).await
+    {
+        Ok(Some(d)) => Json(crate::server::canonical::receipts_of(d)).into_response(),
+        Ok(None) => not_found(),
+        Err(e) => internal(e),
+    }
+}
+
 fn not_found() -> Response {
     problem(
         StatusCode::NOT_FOUND,

@@ -155,3 +155,80 @@ pub async fn cancel(
         "No such shipment notice among your organisation's.",
     )
 }
+
+/// A document to attach, as `multipart/form-data`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the multipart body for the OpenAPI document
+pub struct DocumentUpload {
+    /// A PDF, PNG or JPEG file (recognised by its content), at most 10 MB.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
+}
+
+/// Attaches a document (a delivery note, a certificate) to a shipment notice; it reaches
+/// Odoo with the receipt. The same file twice is attached once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shipment-notices/{id}/documents",
+    tag = "shipment notices",
+    params(
+        ("id" = i64, Path, description = "The notice's id"),
+        ("Idempotency-Key" = String, Header, description = "A new random value per request; the same when retrying it"),
+    ),
+    request_body(content = DocumentUpload, content_type = "multipart/form-data"),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Attached now, or already (`already`)", body = ActionResult),
+        (status = 400, description = "No `file` part, or an unreadable body", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not among the organisation's notices", body = super::model::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a PDF, PNG or JPEG, larger than 10 MB, or the notice is cancelled", body = super::model::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn attach(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<SHIPMENTS_WRITE>,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(id): Path<i64>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let unreadable = || {
+        super::problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            "Send multipart/form-data with the document in a part named `file` (at most 10 MB).",
+        )
+    };
+    let mut file = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("document").to_string();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(_) => return unreadable(),
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return unreadable(),
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return unreadable();
+    };
+    let result = crate::server::documents::attach(
+        &state.db,
+        &state.settings.upload_dir,
+        &caller.user,
+        id,
+        &name,
+        &bytes,
+        Some(&key),
+    )
+    .await;
+    acted(
+        &state,
+        result,
+        "No such shipment notice among your organisation's.",
+    )
+}

@@ -58,6 +58,35 @@ pub struct OrderLine {
     pub removed: bool,
 }
 
+/// One of Odoo's incoming receipts for an order, and what it booked per line.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Receipt {
+    /// Odoo's reference (e.g. `WH/IN/00012`).
+    pub reference: String,
+    /// draft, waiting, confirmed, assigned (ready), done (booked) or cancel.
+    pub state: String,
+    pub scheduled_at: Option<String>,
+    pub done_at: Option<String>,
+    pub tracking_number: String,
+}
+
+/// An order's receipts, and what was received per line against what was announced.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptStatus {
+    pub order_id: i64,
+    pub receipts: Vec<Receipt>,
+    pub lines: Vec<LineReceipt>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LineReceipt {
+    pub line_id: i64,
+    pub item: String,
+    pub quantity: String,
+    pub received_quantity: String,
+    pub open_quantity: String,
+}
+
 /// Something that happened in the portal (the event feed and webhooks).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Event {
@@ -121,6 +150,36 @@ pub fn order_of(d: crate::server::orders::Order) -> Order {
                 reason: l.reason,
                 buyer_reason: l.buyer_reason,
                 removed: l.removed_in_odoo,
+            })
+            .collect(),
+    }
+}
+
+/// An order's receipts as other systems get them.
+pub fn receipts_of(d: crate::server::orders::Order) -> ReceiptStatus {
+    ReceiptStatus {
+        order_id: d.id,
+        receipts: d
+            .receipts
+            .into_iter()
+            .map(|r| Receipt {
+                reference: r.name,
+                state: r.state,
+                scheduled_at: r.scheduled_date.map(utc),
+                done_at: r.date_done.map(utc),
+                tracking_number: r.carrier_tracking_ref,
+            })
+            .collect(),
+        lines: d
+            .lines
+            .into_iter()
+            .filter(|l| !l.removed_in_odoo)
+            .map(|l| LineReceipt {
+                line_id: l.id,
+                open_quantity: l.open_quantity().normalize().to_string(),
+                item: l.product_code,
+                quantity: l.quantity.normalize().to_string(),
+                received_quantity: l.qty_received.normalize().to_string(),
             })
             .collect(),
     }

@@ -68,7 +68,7 @@ pub async fn upload(
     let Some(axum::Extension(user)) = user else {
         return Redirect::to("/login").into_response();
     };
-    let Some(supplier) = user.supplier_id else {
+    if user.supplier_id.is_none() {
         return Problem::forbidden("only suppliers attach documents").into_response();
     };
     // The request guard cannot read multipart bodies: the token is checked here, first field.
@@ -110,126 +110,18 @@ pub async fn upload(
         )
         .into_response();
     }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return back("Choose a file to attach.", false);
-    };
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        return back("The file is larger than 10 MB.", false);
-    }
-    let Some(mime) = sniff(&bytes) else {
-        return back(&format!("“{name}” is not a PDF, PNG or JPEG file."), false);
-    };
-    let notice: Option<(String, String)> = match sqlx::query_as(
-        "SELECT number, status FROM shipment_notices WHERE id = $1 AND supplier_id = $2",
+    let (name, bytes) = file.unwrap_or_default();
+    match attach(
+        &state.db,
+        &state.settings.upload_dir,
+        &user,
+        notice_id,
+        &name,
+        &bytes,
+        key.as_deref(),
     )
-    .bind(notice_id)
-    .bind(supplier)
-    .fetch_optional(&state.db)
     .await
     {
-        Ok(n) => n,
-        Err(e) => return internal(e),
-    };
-    let Some((number, status)) = notice else {
-        return Problem::not_found(NO_SUCH_NOTICE).into_response();
-    };
-    if status == "cancelled" {
-        return back(
-            &format!("{number} is cancelled: documents can no longer be attached."),
-            false,
-        );
-    }
-    let sha: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let dir = &state.settings.upload_dir;
-    if let Err(e) = tokio::fs::create_dir_all(dir).await {
-        return internal(e);
-    }
-    // Written (and synced) before the row that points at it: a crash leaves at worst an
-    // unreferenced file, never a row without its file.
-    let path = dir.join(&sha);
-    let write = async {
-        use tokio::io::AsyncWriteExt;
-        let mut f = tokio::fs::File::create(&path).await?;
-        f.write_all(&bytes).await?;
-        f.sync_all().await
-    };
-    if let Err(e) = write.await {
-        return internal(e);
-    }
-    let result = async {
-        let submission =
-            Submission::new(user.id, key.as_deref(), "upload", &(notice_id, &name, &sha))?;
-        let mut tx = db::write(&state.db).await?;
-        if let Some(first) = submission.replay(&mut tx).await? {
-            return Ok(first);
-        }
-        // Decided under the write lock: the notice may have been cancelled meanwhile, and
-        // the same file sent twice (a double click, a retry) is attached once.
-        let (status,): (String,) =
-            sqlx::query_as("SELECT status FROM shipment_notices WHERE id = $1")
-                .bind(notice_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if status == "cancelled" {
-            return Err(ActionError::Invalid(format!(
-                "{number} is cancelled: documents can no longer be attached."
-            )));
-        }
-        let same: Option<(String,)> = sqlx::query_as(
-            "SELECT file_name FROM shipment_documents WHERE notice_id = $1 AND sha256 = $2",
-        )
-        .bind(notice_id)
-        .bind(&sha)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((attached,)) = same {
-            return Ok(Outcome::already(format!(
-                "{attached} is attached to {number} already."
-            )));
-        }
-        let r: (i64,) = sqlx::query_as(
-            "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(notice_id)
-        .bind(&name)
-        .bind(mime)
-        .bind(bytes.len() as i64)
-        .bind(&sha)
-        .bind(user.id)
-        .bind(db::now())
-        .fetch_one(&mut *tx)
-        .await?;
-        let document_id = r.0;
-        for order in super::shipments::orders_of_notice(&mut tx, notice_id).await? {
-            let (order_id, order_odoo_id) = (order.id, order.odoo_id);
-            let correlation_id = outbox::new_correlation_id();
-            let action = OutboxAction::Attach {
-                order_odoo_id,
-                name: format!("{number} {name}"),
-                mimetype: mime.to_string(),
-                sha256: sha.clone(),
-                document_id,
-            };
-            outbox::enqueue(&mut tx, &correlation_id, &action).await?;
-            super::order_events::record_event(
-                &mut tx,
-                order_id,
-                Some(user.id),
-                "document_attached",
-                &format!("attached {name} to {number}"),
-                Some(&correlation_id),
-            )
-            .await?;
-        }
-        let outcome = Outcome::done(format!("{name} attached to {number}."));
-        submission.record(&mut tx, &outcome).await?;
-        tx.commit().await?;
-        Ok::<_, ActionError>(outcome)
-    };
-    match result.await {
         Ok(outcome) => {
             state.outbox_wake.notify_one();
             back(&outcome.message, true)
@@ -241,6 +133,134 @@ pub async fn upload(
             p => p.into_response(),
         },
     }
+}
+
+/// Attaches `bytes` (named `name`) to the user's shipment notice `notice_id`: a PDF, PNG or
+/// JPEG by its first bytes, at most 10 MB, stored by hash (synced before the row that
+/// points at it), one `Attach` outbox message and history entry per order of the notice.
+/// The same file twice is attached once; a repeat of the request (`key`) answers the first.
+pub async fn attach(
+    db: &db::Db,
+    upload_dir: &std::path::Path,
+    user: &CurrentUser,
+    notice_id: i64,
+    name: &str,
+    bytes: &[u8],
+    key: Option<&str>,
+) -> Result<Outcome, ActionError> {
+    let Some(supplier) = user.supplier_id else {
+        return Err(ActionError::NotFound);
+    };
+    let name = clean_file_name(name);
+    if bytes.is_empty() {
+        return Err(ActionError::Invalid("Choose a file to attach.".into()));
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(ActionError::Invalid(
+            "The file is larger than 10 MB.".into(),
+        ));
+    }
+    let Some(mime) = sniff(bytes) else {
+        return Err(ActionError::Invalid(format!(
+            "“{name}” is not a PDF, PNG or JPEG file."
+        )));
+    };
+    let notice: Option<(String, String)> = sqlx::query_as(
+        "SELECT number, status FROM shipment_notices WHERE id = $1 AND supplier_id = $2",
+    )
+    .bind(notice_id)
+    .bind(supplier)
+    .fetch_optional(db)
+    .await?;
+    let Some((number, status)) = notice else {
+        return Err(ActionError::NotFound);
+    };
+    if status == "cancelled" {
+        return Err(ActionError::Invalid(format!(
+            "{number} is cancelled: documents can no longer be attached."
+        )));
+    }
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // Written (and synced) before the row that points at it: a crash leaves at worst an
+    // unreferenced file, never a row without its file.
+    let path = upload_dir.join(&sha);
+    let write = async {
+        use tokio::io::AsyncWriteExt;
+        tokio::fs::create_dir_all(upload_dir).await?;
+        let mut f = tokio::fs::File::create(&path).await?;
+        f.write_all(bytes).await?;
+        f.sync_all().await
+    };
+    write.await.map_err(sqlx::Error::Io)?;
+    let submission = Submission::new(user.id, key, "upload", &(notice_id, &name, &sha))?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
+    }
+    // Decided under the write lock: the notice may have been cancelled meanwhile, and
+    // the same file sent twice (a double click, a retry) is attached once.
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM shipment_notices WHERE id = $1")
+        .bind(notice_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if status == "cancelled" {
+        return Err(ActionError::Invalid(format!(
+            "{number} is cancelled: documents can no longer be attached."
+        )));
+    }
+    let same: Option<(String,)> = sqlx::query_as(
+        "SELECT file_name FROM shipment_documents WHERE notice_id = $1 AND sha256 = $2",
+    )
+    .bind(notice_id)
+    .bind(&sha)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((attached,)) = same {
+        return Ok(Outcome::already(format!(
+            "{attached} is attached to {number} already."
+        )));
+    }
+    let r: (i64,) = sqlx::query_as(
+        "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(notice_id)
+    .bind(&name)
+    .bind(mime)
+    .bind(bytes.len() as i64)
+    .bind(&sha)
+    .bind(user.id)
+    .bind(db::now())
+    .fetch_one(&mut *tx)
+    .await?;
+    let document_id = r.0;
+    for order in super::shipments::orders_of_notice(&mut tx, notice_id).await? {
+        let (order_id, order_odoo_id) = (order.id, order.odoo_id);
+        let correlation_id = outbox::new_correlation_id();
+        let action = OutboxAction::Attach {
+            order_odoo_id,
+            name: format!("{number} {name}"),
+            mimetype: mime.to_string(),
+            sha256: sha.clone(),
+            document_id,
+        };
+        outbox::enqueue(&mut tx, &correlation_id, &action).await?;
+        super::order_events::record_event(
+            &mut tx,
+            order_id,
+            Some(user.id),
+            "document_attached",
+            &format!("attached {name} to {number}"),
+            Some(&correlation_id),
+        )
+        .await?;
+    }
+    let outcome = Outcome::done(format!("{name} attached to {number}."));
+    submission.record(&mut tx, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// `GET /shipments/{id}/documents/{document}`: the file, for the supplier who owns it and staff.
