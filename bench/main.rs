@@ -45,7 +45,7 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0),
     ));
-    // MILLRACE_BENCH_ONLY=inbox,writes,pdf,sync,bundle,visit,idle runs some of them (the default: all).
+    // MILLRACE_BENCH_ONLY=inbox,writes,webhooks,pdf,sync,bundle,visit,idle runs some of them (the default: all).
     let only = std::env::var("MILLRACE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
     if run("bundle") {
@@ -54,7 +54,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     // 1,000 open orders of 10 lines for one supplier.
-    if run("inbox") || run("writes") || run("visit") {
+    if run("inbox") || run("writes") || run("visit") || run("webhooks") {
         let small = start_double(1_000, 10).await;
         if run("visit") {
             first_visit(&mut out, &small, dir.path()).await;
@@ -64,6 +64,9 @@ async fn main() {
         }
         if run("writes") {
             durable_writes(&mut out, &small, dir.path()).await;
+        }
+        if run("webhooks") {
+            webhooks(&mut out, &small, dir.path()).await;
         }
     }
 
@@ -960,4 +963,152 @@ fn verdict(met: bool) -> &'static str {
     } else {
         "**missed**"
     }
+}
+
+// ------------------------------------------------------------------ webhooks
+
+/// Events delivered per second to a receiver on this machine, against the same receiver's
+/// raw request rate from one client with the same concurrency; and the time from a
+/// supplier's action to its webhook arriving.
+async fn webhooks(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
+    use millrace::server::{jobs, webhooks};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    out.line("## Webhooks (acknowledgments of 1,000 orders; a receiver on this machine)\n");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("webhooks.db").display());
+    let db = db::open(&url).await.unwrap();
+    full_sync(&db, d).await;
+    let user = ana(&db).await;
+    // The receiver: when each order's event arrived.
+    let arrived: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (a, h) = (arrived.clone(), hits.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let (a, h) = (a.clone(), h.clone());
+            async move {
+                h.fetch_add(1, Ordering::Relaxed);
+                if let Ok(v) = serde_json::from_str::<Value>(&body) {
+                    if let Some(id) = v["data"]["order"]["id"].as_i64() {
+                        a.lock().unwrap().entry(id).or_insert_with(Instant::now);
+                    }
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Reference: the receiver's raw rate, bodies of an event's size, 100 in flight (the
+    // worker's batch).
+    let body =
+        serde_json::json!({"data": {"order": {"id": -1, "lines": vec!["x".repeat(200); 10]}}})
+            .to_string();
+    let client = reqwest::Client::new();
+    let t = Instant::now();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (client, hook, body, sent) = (client.clone(), hook.clone(), body.clone(), sent.clone());
+        set.spawn(async move {
+            while t.elapsed() < Duration::from_secs(3) {
+                client.post(&hook).body(body.clone()).send().await.unwrap();
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    let raw = sent.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+
+    let mut settings = millrace::server::settings::Settings::for_tests();
+    let keys = millrace::server::secrets::SealingKeys::parse(
+        &millrace::server::secrets::SealingKeys::generate(),
+        &[],
+    )
+    .unwrap();
+    settings.sealing = Some(keys.clone());
+    settings.webhook_allow_private = true;
+    let mut tx = db::write(&db).await.unwrap();
+    webhooks::insert(
+        &mut tx,
+        &keys,
+        user.supplier_id,
+        "bench",
+        &hook,
+        &["order.acknowledged".to_string()],
+        user.id,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = 1 ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let ids: Vec<i64> = ids.into_iter().map(|(i,)| i).collect();
+    let (bulk, timed) = ids.split_at(ids.len() - ids.len().min(200));
+
+    // Throughput: the events are queued first, then the worker starts.
+    concurrently(bulk, |id| {
+        let (db, user) = (db.clone(), user.clone());
+        async move {
+            millrace::server::orders::acknowledge(&db, &user, id, None)
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    let worker = jobs::Worker::new(
+        db.clone(),
+        "bench".into(),
+        Default::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+    .with(webhooks::Deliverer::new(db.clone(), &settings));
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let t = Instant::now();
+    let running = tokio::spawn(jobs::run(worker, rx));
+    while arrived.lock().unwrap().len() < bulk.len() && t.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let delivered = arrived.lock().unwrap().len();
+    let rate = delivered as f64 / t.elapsed().as_secs_f64();
+
+    // Latency: one acknowledgment at a time, the worker running; action to arrival.
+    let mut latencies = Vec::new();
+    for id in timed {
+        let t = Instant::now();
+        millrace::server::orders::acknowledge(&db, &user, *id, None)
+            .await
+            .unwrap();
+        loop {
+            if let Some(at) = arrived.lock().unwrap().get(id) {
+                latencies.push(at.duration_since(t).as_secs_f64() * 1000.0);
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                latencies.push(10_000.0);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let _ = stop.send(true);
+    let _ = running.await;
+    latencies.sort_by(f64::total_cmp);
+    out.line("| receiver's raw requests/s (100 in flight) | events delivered/s | ratio | delivered | action → webhook p50 ms | p99 ms |");
+    out.line("|---|---|---|---|---|---|");
+    out.line(&format!(
+        "| {raw:.0} | {rate:.0} | {:.2}x | {delivered} of {} | {:.0} | {:.0} |",
+        rate / raw,
+        bulk.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+    ));
+    out.line("");
+    db.close().await;
 }
