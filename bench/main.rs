@@ -1075,8 +1075,12 @@ async fn webhooks(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
     while arrived.lock().unwrap().len() < bulk.len() && t.elapsed() < Duration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let delivered = arrived.lock().unwrap().len();
-    let rate = delivered as f64 / t.elapsed().as_secs_f64();
+    let elapsed = t.elapsed();
+    let delivered = {
+        let a = arrived.lock().unwrap();
+        bulk.iter().filter(|id| a.contains_key(id)).count()
+    };
+    let rate = delivered as f64 / elapsed.as_secs_f64();
 
     // Latency: one acknowledgment at a time, the worker running; action to arrival.
     let mut latencies = Vec::new();

@@ -160,32 +160,37 @@ impl Worker {
         let lease_until = self.clock.stored_at(
             chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)),
         );
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut ran = 0;
-        for mut job in due {
-            let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
-                continue; // an instance without this handler leaves it to one that has it
-            };
-            job.lease = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());
-            let leased = sqlx::query(
-                "UPDATE jobs SET lease_until = $1, lease_owner = $2 WHERE id = $3 AND state = 'pending' AND (lease_until IS NULL OR lease_until < $4)",
-            )
-            .bind(&lease_until)
-            .bind(&job.lease)
-            .bind(job.id)
-            .bind(&now)
-            .execute(&self.db)
+        let due: Vec<(Job, Arc<dyn Handler>)> = due
+            .into_iter()
+            // An instance without a kind's handler leaves its jobs to one that has it.
+            .filter_map(|j| self.handlers.get(j.kind.as_str()).cloned().map(|h| (j, h)))
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        // One claim for the batch: one statement, one fencing token.
+        let lease = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());
+        let mut args = vec![
+            db::Arg::Text(lease_until),
+            db::Arg::Text(lease.clone()),
+            db::Arg::Text(now),
+        ];
+        let ids: Vec<String> = due
+            .iter()
+            .map(|(j, _)| db::arg(&mut args, db::Arg::Int(j.id)))
+            .collect();
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $1, lease_owner = $2 WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < $3) AND id IN ({}) RETURNING id",
+            ids.join(", ")
+        );
+        let claimed: Vec<(i64,)> = db::bind_args(sqlx::query_as(&sql), &args)
+            .fetch_all(&self.db)
             .await?;
-            if leased.rows_affected() == 0 {
-                continue;
-            }
-            ran += 1;
-            let (db, retry, budget, clock) = (
-                self.db.clone(),
-                self.retry,
-                self.lease / 2,
-                self.clock.clone(),
-            );
+        let claimed: std::collections::HashSet<i64> = claimed.into_iter().map(|c| c.0).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (mut job, handler) in due.into_iter().filter(|(j, _)| claimed.contains(&j.id)) {
+            job.lease = lease.clone();
+            let budget = self.lease / 2;
             tasks.spawn(async move {
                 let outcome = tokio::time::timeout(budget, handler.run(&job))
                     .await
@@ -193,60 +198,71 @@ impl Worker {
                         why: format!("no answer within {} s", budget.as_secs()),
                         after: None,
                     });
-                settle(&db, &clock, &job, outcome, retry).await
+                (job, outcome)
             });
         }
+        // The batch's outcomes in one transaction (each run is cut off at half the lease,
+        // so they are all recorded within it).
+        let mut outcomes = Vec::with_capacity(claimed.len());
         while let Some(done) = tasks.join_next().await {
-            if let Ok(Err(e)) = done {
-                tracing::error!(error = %e, "job bookkeeping failed");
+            match done {
+                Ok(o) => outcomes.push(o),
+                Err(e) => {
+                    tracing::error!(error = %e, "a job's run panicked; it is retried when its lease ends")
+                }
             }
         }
+        let ran = outcomes.len();
+        settle(&self.db, &self.clock, &outcomes, self.retry).await?;
         Ok(ran)
     }
 }
 
-/// Records a run's outcome, only while this run still holds the job's lease.
+/// Records runs' outcomes, each only while its run still holds the job's lease.
 async fn settle(
     db: &Db,
     clock: &Clock,
-    job: &Job,
-    outcome: Outcome,
+    outcomes: &[(Job, Outcome)],
     retry: RetryPolicy,
 ) -> Result<(), sqlx::Error> {
-    let attempts = job.attempts + 1;
-    let (state, attempts, next, error) = match outcome {
-        Outcome::Done => ("done", attempts, db::now(), None),
-        Outcome::Dead { why } => ("dead", attempts, db::now(), Some(why)),
-        Outcome::Retry { why, .. } if attempts as u32 >= retry.max_attempts => (
-            "dead",
-            attempts,
-            db::now(),
-            Some(format!("gave up after {attempts} attempts: {why}")),
-        ),
-        Outcome::Retry { why, after } => {
-            let wait = after.unwrap_or_else(|| retry.delay(attempts as u32));
-            ("pending", attempts, later(clock, wait), Some(why))
-        }
-        Outcome::NotNow(wait) => ("pending", job.attempts, later(clock, wait), None),
-    };
-    let done_at = (state != "pending").then(db::now);
+    if outcomes.is_empty() {
+        return Ok(());
+    }
     let mut tx = db::write(db).await?;
-    sqlx::query(
-        "UPDATE jobs SET state = $1, attempts = $2, next_attempt_at = $3, last_error = COALESCE($4, last_error), done_at = $5, lease_until = NULL
-         WHERE id = $6 AND lease_owner = $7 AND state = 'pending'",
-    )
-    .bind(state)
-    .bind(attempts)
-    .bind(next)
-    .bind(error)
-    .bind(done_at)
-    .bind(job.id)
-    .bind(&job.lease)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    metrics::counter!(crate::server::telemetry::JOBS_RUN, "kind" => job.kind.clone(), "outcome" => state).increment(1);
-    Ok(())
+    for (job, outcome) in outcomes {
+        let attempts = job.attempts + 1;
+        let (state, attempts, next, error) = match outcome {
+            Outcome::Done => ("done", attempts, db::now(), None),
+            Outcome::Dead { why } => ("dead", attempts, db::now(), Some(why.clone())),
+            Outcome::Retry { why, .. } if attempts as u32 >= retry.max_attempts => (
+                "dead",
+                attempts,
+                db::now(),
+                Some(format!("gave up after {attempts} attempts: {why}")),
+            ),
+            Outcome::Retry { why, after } => {
+                let wait = after.unwrap_or_else(|| retry.delay(attempts as u32));
+                ("pending", attempts, later(clock, wait), Some(why.clone()))
+            }
+            Outcome::NotNow(wait) => ("pending", job.attempts, later(clock, *wait), None),
+        };
+        let done_at = (state != "pending").then(db::now);
+        sqlx::query(
+            "UPDATE jobs SET state = $1, attempts = $2, next_attempt_at = $3, last_error = COALESCE($4, last_error), done_at = $5, lease_until = NULL
+             WHERE id = $6 AND lease_owner = $7 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(attempts)
+        .bind(next)
+        .bind(error)
+        .bind(done_at)
+        .bind(job.id)
+        .bind(&job.lease)
+        .execute(&mut *tx)
+        .await?;
+        metrics::counter!(crate::server::telemetry::JOBS_RUN, "kind" => job.kind.clone(), "outcome" => state).increment(1);
+    }
+    tx.commit().await
 }
 
 fn later(clock: &Clock, wait: Duration) -> String {
