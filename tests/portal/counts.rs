@@ -1,5 +1,6 @@
-//! The inbox's counts per status are kept (migration 0040's triggers), not recounted per
-//! view: after every kind of change they still equal a recount of the orders.
+//! The inbox's counts per status and its filter options are kept (migrations 0040 and
+//! 0041's triggers), not recounted per view: after every kind of change they still equal
+//! a recount of the orders.
 
 use super::*;
 
@@ -84,6 +85,18 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
         everyone,
         "the buyer's inbox after {after}"
     );
+    // The company and plant filter options, kept the same way, equal a reading of every header.
+    for email in ["ana@gemini.example", "buyer@millrace.example"] {
+        let user = current_user(&app.db, email).await;
+        let kept = millrace::server::order_document::origins(&app.db, &user)
+            .await
+            .unwrap();
+        let counted = millrace::server::order_document::origins_counted(&app.db, &user)
+            .await
+            .unwrap();
+        assert_eq!(kept, counted, "{email}'s filter options after {after}");
+        assert!(!kept.companies.is_empty(), "{email} has orders of a company");
+    }
     // Filtered by status, the total is that status's count.
     if let Some((label, n)) = anas.0.first() {
         let code = millrace::domain::order::OrderStatus::ALL
@@ -93,6 +106,30 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
             .code();
         let page: Value = ana.orders_page("", code).await.json().await.unwrap();
         assert_eq!(page["total"].as_i64(), Some(*n), "{code} after {after}");
+    }
+}
+
+/// The user as the server functions see them (every company: neither is limited).
+async fn current_user(
+    db: &millrace::server::db::Db,
+    email: &str,
+) -> millrace::server::auth::session::CurrentUser {
+    use millrace::server::auth::session::{CurrentUser, Role};
+    let (id, role, supplier_id): (i64, String, Option<i64>) =
+        sqlx::query_as("SELECT id, role, supplier_id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    CurrentUser {
+        id,
+        email: email.into(),
+        display_name: email.into(),
+        role: Role::from_code(&role).unwrap(),
+        supplier_id,
+        supplier_name: None,
+        time_zone: "UTC".into(),
+        companies: Default::default(),
     }
 }
 
