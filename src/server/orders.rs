@@ -802,7 +802,19 @@ pub async fn acknowledge(
 }
 
 /// Notes the first time each supplier user opens an order, for the order's history.
+/// Looks before it writes: every later view is a read, not a write that waits for the
+/// database's one writer (on SQLite, with the busy handler's sleeps).
 pub async fn record_view(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), sqlx::Error> {
+    let seen: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM order_events WHERE order_id = $1 AND actor_user_id = $2 AND kind = 'viewed' LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(user.id)
+    .fetch_optional(db)
+    .await?;
+    if seen.is_some() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO order_events (order_id, at, actor_user_id, kind, detail)
          SELECT $1, $2, $3, 'viewed', 'opened the order'
