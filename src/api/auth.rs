@@ -176,6 +176,7 @@ pub async fn update_time_zone(csrf_token: String, time_zone: String) -> Result<(
         .execute(&state.db)
         .await
         .map_err(context::internal)?;
+    crate::server::auth::session::forget_user(user.id);
     Ok(())
 }
 
@@ -228,6 +229,7 @@ pub async fn change_password(
     .await
     .map_err(context::internal)?;
     tx.commit().await.map_err(context::internal)?;
+    crate::server::auth::session::forget_user(user.id);
     leptos_axum::redirect("/login?reset=1");
     Ok(())
 }

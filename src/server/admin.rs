@@ -697,6 +697,7 @@ pub async fn set_active(
     let outcome = Outcome::done(format!("{email} is {state}."));
     submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
+    crate::server::auth::session::forget_user(user_id);
     Ok(outcome)
 }
 

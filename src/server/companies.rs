@@ -248,6 +248,7 @@ pub async fn set_limits(
     let outcome = Outcome::done(format!("{email} now sees {}.", names(&wanted)));
     submission.record(&mut tx, &outcome).await?;
     tx.commit().await?;
+    crate::server::auth::session::forget_user(user_id);
     Ok(outcome)
 }
 

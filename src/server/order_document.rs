@@ -183,8 +183,37 @@ pub async fn header(
     }))
 }
 
-/// The companies and ship-to plants of the orders the user sees, for the inbox's filters.
+/// The companies and ship-to plants of the orders the user sees, for the inbox's filters:
+/// from `order_origin_counts` (kept by triggers, migration 0041), or counted live for a
+/// buyer limited to some companies.
 pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx::Error> {
+    if user.companies.is_limited() {
+        return origins_counted(db, user).await;
+    }
+    let rows: Vec<(String, String, String)> = match user.supplier_id {
+        Some(supplier) => sqlx::query_as(
+            "SELECT kind, value, label FROM order_origin_counts WHERE supplier_id = $1 AND orders > 0",
+        )
+        .bind(supplier)
+        .fetch_all(db)
+        .await?,
+        None => sqlx::query_as(
+            "SELECT DISTINCT kind, value, label FROM order_origin_counts WHERE orders > 0",
+        )
+        .fetch_all(db)
+        .await?,
+    };
+    Ok(origin_options(rows.into_iter().map(|(kind, value, label)| {
+        if kind == "company" {
+            (Some(value), Some(label), None, None)
+        } else {
+            (None, None, Some(value), Some(label))
+        }
+    })))
+}
+
+/// [`origins`] read from every visible order's header.
+pub async fn origins_counted(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(Option<i64>, Option<String>, Option<String>, Option<String>)> =
         sqlx::query_as(&format!(
@@ -196,13 +225,19 @@ pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx:
         .bind(user.supplier_id)
         .fetch_all(db)
         .await?;
+    Ok(origin_options(rows.into_iter().map(|(c, n, k, s)| {
+        (c.map(|c| c.to_string()), n, k, s)
+    })))
+}
+
+/// The filter options of (company id, company name, ship-to key, ship-to name) rows.
+fn origin_options(
+    rows: impl Iterator<Item = (Option<String>, Option<String>, Option<String>, Option<String>)>,
+) -> OriginOptions {
     let mut out = OriginOptions::default();
     for (company, company_name, key, ship_to) in rows {
         if let (Some(c), Some(n)) = (company, company_name) {
-            let o = FilterOption {
-                value: c.to_string(),
-                label: n,
-            };
+            let o = FilterOption { value: c, label: n };
             if !out.companies.contains(&o) {
                 out.companies.push(o);
             }
@@ -219,7 +254,7 @@ pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx:
     }
     out.companies.sort_by(|a, b| a.label.cmp(&b.label));
     out.plants.sort_by(|a, b| a.label.cmp(&b.label));
-    Ok(out)
+    out
 }
 
 /// The inbox's company and plant filters, as SQL conditions on `o` (only those in force).

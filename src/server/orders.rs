@@ -347,6 +347,40 @@ pub(crate) fn like(q: &str) -> String {
     )
 }
 
+/// Visible orders per status from `order_status_counts` (kept by triggers on
+/// `purchase_orders`, migration 0040): one supplier's, or (`None`) every supplier's summed.
+/// Statuses without orders are left out, as a `GROUP BY` over the orders leaves them out.
+pub async fn kept_counts(
+    db: &Db,
+    supplier: Option<i64>,
+) -> Result<Vec<(OrderStatus, i64)>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = match supplier {
+        Some(supplier) => {
+            sqlx::query_as("SELECT status, orders FROM order_status_counts WHERE supplier_id = $1")
+                .bind(supplier)
+                .fetch_all(db)
+                .await?
+        }
+        None => {
+            sqlx::query_as("SELECT status, orders FROM order_status_counts")
+                .fetch_all(db)
+                .await?
+        }
+    };
+    let mut counts: Vec<(OrderStatus, i64)> = Vec::new();
+    for (code, n) in rows {
+        let Some(status) = OrderStatus::from_code(&code) else {
+            continue;
+        };
+        match counts.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, total)) => *total += n,
+            None => counts.push((status, n)),
+        }
+    }
+    counts.retain(|(_, n)| *n > 0);
+    Ok(counts)
+}
+
 pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<Inbox, sqlx::Error> {
     let scope = user.supplier_id;
     let q = filter.q.trim();
@@ -383,8 +417,8 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
                     OR LOWER(vp.vendor_code) LIKE {p} ESCAPE '\\' OR LOWER(vp.vendor_name) LIKE {p} ESCAPE '\\')))"
         ));
     }
-    if let Some(due) = due {
-        let p = arg(&mut args, Arg::Text(due));
+    if let Some(due) = &due {
+        let p = arg(&mut args, Arg::Text(due.clone()));
         clauses.push(format!(
             "EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = 0 AND l2.date_planned <= {p})"
         ));
@@ -398,12 +432,50 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
         clauses.push(format!("o.status IN ({})", list.join(", ")));
     }
     let filter_sql = clauses.join(" AND ");
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE {filter_sql}"
-    );
-    let (total,): (i64,) = bind_args(sqlx::query_as(&count_sql), &args)
-        .fetch_one(db)
-        .await?;
+    // The unfiltered inbox (filtered by status at most) reads its counts from the table the
+    // triggers keep (migration 0040); anything narrower is counted live.
+    let narrowed = !q.is_empty()
+        || due.is_some()
+        || !filter.company.trim().is_empty()
+        || !filter.plant.trim().is_empty()
+        || user.companies.is_limited();
+    let mut counts: Vec<(OrderStatus, i64)> = if narrowed {
+        let rows: Vec<(String, i64)> = match scope {
+            Some(supplier) => sqlx::query_as(
+                "SELECT status, COUNT(*) FROM purchase_orders WHERE supplier_id = $1 AND visible = 1 GROUP BY status",
+            )
+            .bind(supplier)
+            .fetch_all(db)
+            .await?,
+            None => sqlx::query_as(&format!(
+                "SELECT status, COUNT(*) FROM purchase_orders WHERE visible = 1{} GROUP BY status",
+                user.companies.condition("id")
+            ))
+            .fetch_all(db)
+            .await?,
+        };
+        rows.into_iter()
+            .filter_map(|(s, n)| Some((OrderStatus::from_code(&s)?, n)))
+            .collect()
+    } else {
+        kept_counts(db, scope).await?
+    };
+    counts.sort_by_key(|(s, _)| s.code());
+    let total = if narrowed {
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE {filter_sql}"
+        );
+        let (total,): (i64,) = bind_args(sqlx::query_as(&count_sql), &args)
+            .fetch_one(db)
+            .await?;
+        total
+    } else {
+        counts
+            .iter()
+            .filter(|(s, _)| statuses.is_empty() || statuses.iter().any(|c| c == s.code()))
+            .map(|(_, n)| n)
+            .sum()
+    };
     let page_count = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = filter.page.clamp(1, page_count);
     // The page's ids first; the per-order aggregates only for those.
@@ -426,24 +498,6 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
         .bind((page - 1) * PAGE_SIZE)
         .fetch_all(db)
         .await?;
-    let counts: Vec<(String, i64)> = match scope {
-        Some(supplier) => sqlx::query_as(
-            "SELECT status, COUNT(*) FROM purchase_orders WHERE supplier_id = $1 AND visible = 1 GROUP BY status",
-        )
-        .bind(supplier)
-        .fetch_all(db)
-        .await?,
-        None => sqlx::query_as(&format!(
-            "SELECT status, COUNT(*) FROM purchase_orders WHERE visible = 1{} GROUP BY status",
-            user.companies.condition("id")
-        ))
-        .fetch_all(db)
-        .await?,
-    };
-    let counts: Vec<(OrderStatus, i64)> = counts
-        .into_iter()
-        .filter_map(|(s, n)| Some((OrderStatus::from_code(&s)?, n)))
-        .collect();
     let needs_action = counts
         .iter()
         .filter(|(s, _)| s.needs_supplier_action())
@@ -795,7 +849,19 @@ pub async fn acknowledge(
 }
 
 /// Notes the first time each supplier user opens an order, for the order's history.
+/// Looks before it writes: every later view is a read, not a write that waits for the
+/// database's one writer (on SQLite, with the busy handler's sleeps).
 pub async fn record_view(db: &Db, user: &CurrentUser, order_id: i64) -> Result<(), sqlx::Error> {
+    let seen: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM order_events WHERE order_id = $1 AND actor_user_id = $2 AND kind = 'viewed' LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(user.id)
+    .fetch_optional(db)
+    .await?;
+    if seen.is_some() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO order_events (order_id, at, actor_user_id, kind, detail)
          SELECT $1, $2, $3, 'viewed', 'opened the order'

@@ -166,5 +166,6 @@ pub async fn complete(
         .await
         .map_err(|_| ResetError::Storage)?;
     tx.commit().await.map_err(|_| ResetError::Storage)?;
+    super::session::forget_user(user_id);
     Ok(())
 }

@@ -65,11 +65,79 @@ impl CurrentUser {
     }
 }
 
+/// How long a session's user is served from memory before it is read again. Whatever
+/// ends a session in this process (deactivation, a password change) forgets the user at
+/// once ([`forget_user`]); another instance of the portal notices within this time.
+pub const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Users loaded recently, by session id: (the user, the session epoch it was checked
+/// against, when). A plain map behind a lock, swept of expired entries as it grows.
+type UserCache = std::collections::HashMap<
+    tower_sessions::session::Id,
+    (CurrentUser, i64, std::time::Instant),
+>;
+
+fn user_cache() -> std::sync::MutexGuard<'static, UserCache> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<UserCache>> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Entries kept before expired ones are swept.
+const USER_CACHE_SWEEP_AT: usize = 4096;
+
+/// Forgets every cached session of the user: call it after committing a change to what
+/// [`load_user`] reads (active, session epoch, role, supplier, time zone, companies).
+pub fn forget_user(user_id: i64) {
+    let mut cache = user_cache();
+    FORGOTTEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    cache.retain(|_, (user, _, _)| user.id != user_id);
+}
+
+/// Counts [`forget_user`] calls: a user read while one happened is not cached (it may be
+/// what was true just before the change).
+static FORGOTTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Loads the session's user if the session is signed in, the user is active and the
-/// session's epoch is current (a password change or deactivation bumps it).
+/// session's epoch is current (a password change or deactivation bumps it). The user is
+/// kept in memory for [`USER_CACHE_TTL`] per session.
 pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
     let user_id: i64 = session.get(USER_KEY).await.ok().flatten()?;
     let epoch: i64 = session.get(EPOCH_KEY).await.ok().flatten()?;
+    let id = session.id();
+    if let Some(id) = id {
+        let mut cache = user_cache();
+        match cache.get(&id) {
+            Some((user, at_epoch, at))
+                if user.id == user_id && *at_epoch == epoch && at.elapsed() < USER_CACHE_TTL =>
+            {
+                return Some(user.clone());
+            }
+            Some(_) => {
+                cache.remove(&id);
+            }
+            None => {}
+        }
+    }
+    let forgotten = FORGOTTEN.load(std::sync::atomic::Ordering::SeqCst);
+    let user = read_user(db, session, user_id, epoch).await?;
+    if let Some(id) = id {
+        let mut cache = user_cache();
+        if FORGOTTEN.load(std::sync::atomic::Ordering::SeqCst) != forgotten {
+            return Some(user);
+        }
+        if cache.len() >= USER_CACHE_SWEEP_AT {
+            cache.retain(|_, (_, _, at)| at.elapsed() < USER_CACHE_TTL);
+        }
+        cache.insert(id, (user.clone(), epoch, std::time::Instant::now()));
+    }
+    Some(user)
+}
+
+/// [`load_user`] from the database.
+async fn read_user(db: &Db, session: &Session, user_id: i64, epoch: i64) -> Option<CurrentUser> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let row: Option<(i64, String, String, String, Option<i64>, Option<String>, String, i64, i64)> = sqlx::query_as(
         "SELECT u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.time_zone, u.active, u.session_epoch

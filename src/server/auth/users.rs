@@ -133,6 +133,7 @@ pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<(), sqlx::Error> 
         .bind(user_id)
         .execute(db)
         .await?;
+    super::session::forget_user(user_id);
     Ok(())
 }
 
@@ -145,6 +146,7 @@ pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx:
     if !active {
         end_all_sessions(db, user_id).await?;
     }
+    super::session::forget_user(user_id);
     Ok(())
 }
 
