@@ -135,6 +135,16 @@ pub(crate) mod context {
         }
     }
 
+    /// A planner or admin (the planning pages), or 403.
+    pub fn planner_user() -> Result<CurrentUser, AppError> {
+        let u = user()?;
+        if u.plans() {
+            Ok(u)
+        } else {
+            Err(forbidden())
+        }
+    }
+
     /// An admin, or 403.
     pub fn admin_user() -> Result<CurrentUser, AppError> {
         let u = user()?;

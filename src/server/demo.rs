@@ -45,6 +45,13 @@ pub const DEMO_LOGINS: &[(Role, &str, &str, &str, Option<usize>)] = &[
         None,
     ),
     (
+        Role::Planner,
+        "planner@millrace.example",
+        "planner-demo-pass",
+        "Pia Planner",
+        None,
+    ),
+    (
         Role::Admin,
         "admin@millrace.example",
         "admin-demo-pass",

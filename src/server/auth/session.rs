@@ -16,6 +16,8 @@ pub enum Role {
     SupplierUser,
     Buyer,
     Admin,
+    /// Internal staff who work on demand planning (`/planning`), like a buyer otherwise.
+    Planner,
 }
 
 impl Role {
@@ -25,6 +27,7 @@ impl Role {
             Role::SupplierUser => "supplier_user",
             Role::Buyer => "buyer",
             Role::Admin => "admin",
+            Role::Planner => "planner",
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
@@ -33,6 +36,7 @@ impl Role {
             Role::SupplierUser,
             Role::Buyer,
             Role::Admin,
+            Role::Planner,
         ]
         .into_iter()
         .find(|r| r.code() == s)
@@ -56,7 +60,12 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     pub fn is_internal(&self) -> bool {
-        matches!(self.role, Role::Buyer | Role::Admin)
+        matches!(self.role, Role::Buyer | Role::Admin | Role::Planner)
+    }
+
+    /// Planners and admins work on demand planning (`/planning`).
+    pub fn plans(&self) -> bool {
+        matches!(self.role, Role::Planner | Role::Admin)
     }
 
     /// Where times are shown to this user.
