@@ -1,12 +1,15 @@
--- no-transaction
 -- Planners (issue 14): internal staff who work on the planning pages. SQLite cannot alter a
 -- CHECK, so `users` is rebuilt with every column it has after 0001..0022 (0011's mail
--- preferences, 0020's kind), in the same order, with the same constraints. Foreign keys
--- are off while the table is swapped (other tables reference `users` by name, so the new
--- table takes over those references; every row keeps its id).
-PRAGMA foreign_keys = OFF;
-BEGIN IMMEDIATE;
-CREATE TABLE users_rebuilt (
+-- preferences, 0020's kind), in the same order, with the same constraints and ids.
+-- Migrations run inside a transaction, where foreign keys cannot be switched off: they are
+-- deferred instead. Dropping `users` counts each row that references it as a violation;
+-- inserting the rows again into the new `users` counts them resolved, so the transaction
+-- commits only if every reference finds its user again. (Renaming a table would rewrite
+-- the other tables' references to the old name, so the copy goes through `users_previous`.)
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE users_previous AS SELECT * FROM users;
+DROP TABLE users;
+CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
     display_name TEXT NOT NULL,
@@ -24,12 +27,9 @@ CREATE TABLE users_rebuilt (
     kind TEXT NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'integration')),
     CHECK ((role IN ('supplier_admin', 'supplier_user')) = (supplier_id IS NOT NULL))
 );
-INSERT INTO users_rebuilt (id, email, display_name, password_hash, role, supplier_id, active,
+INSERT INTO users (id, email, display_name, password_hash, role, supplier_id, active,
     session_epoch, time_zone, created_at, notify_orders, notify_digest, digest_sent_at, kind)
 SELECT id, email, display_name, password_hash, role, supplier_id, active,
     session_epoch, time_zone, created_at, notify_orders, notify_digest, digest_sent_at, kind
-FROM users;
-DROP TABLE users;
-ALTER TABLE users_rebuilt RENAME TO users;
-COMMIT;
-PRAGMA foreign_keys = ON;
+FROM users_previous;
+DROP TABLE users_previous;

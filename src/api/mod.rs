@@ -13,6 +13,7 @@ pub mod exceptions;
 pub mod order_document;
 pub mod orders;
 pub mod performance;
+pub mod planning;
 pub mod shipments;
 pub mod sync;
 pub mod tokens;

@@ -67,7 +67,7 @@ pub async fn api_tokens(supplier: String) -> Result<TokensView, AppError> {
                 revoked_at: t.revoked_at,
             })
             .collect(),
-        scopes: Scope::ALL
+        scopes: Scope::offered(org)
             .iter()
             .map(|s| (scope_field(s.code()), s.label().to_string()))
             .collect(),
@@ -83,6 +83,8 @@ fn organisation(
     use crate::server::auth::session::Role;
     match user.role {
         Role::SupplierAdmin => Ok(user.supplier_id),
+        // Empty: the staff's own integrations (e.g. the planning system).
+        Role::Admin if supplier.trim().is_empty() => Ok(None),
         Role::Admin => supplier
             .trim()
             .parse::<i64>()
@@ -103,6 +105,7 @@ pub async fn create_api_token(
     orders_write: Option<String>,
     shipments_read: Option<String>,
     shipments_write: Option<String>,
+    planning_write: Option<String>,
     expires_in_days: String,
     idempotency_key: Option<String>,
 ) -> Result<CreatedToken, AppError> {
@@ -117,6 +120,7 @@ pub async fn create_api_token(
         (orders_write, Scope::OrdersWrite),
         (shipments_read, Scope::ShipmentsRead),
         (shipments_write, Scope::ShipmentsWrite),
+        (planning_write, Scope::PlanningWrite),
     ];
     let scopes: Vec<Scope> = ticked
         .into_iter()

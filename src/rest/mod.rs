@@ -33,6 +33,7 @@ use crate::server::AppState;
 
 pub mod model;
 mod orders;
+mod planning;
 mod shipments;
 
 /// Where the API is served.
@@ -78,6 +79,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/shipment-notices/{id}/cancel",
             post(shipments::cancel),
         ),
+        (Method::POST, "/api/v1/planning/forecasts", post(planning::send_snapshot)),
     ]
 }
 
@@ -92,6 +94,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     let api = api.layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/openapi.json", get(openapi_json))
+        .route("/planning/schema", get(planning::schema))
         .merge(api)
         .fallback(|| async {
             problem(
@@ -116,7 +119,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         orders::answer,
         shipments::list,
         shipments::submit,
-        shipments::cancel
+        shipments::cancel,
+        planning::send_snapshot
     ),
     modifiers(&BearerAuth),
     tags((name = "orders"), (name = "shipment notices"))

@@ -27,15 +27,27 @@ pub enum Scope {
     OrdersWrite,
     ShipmentsRead,
     ShipmentsWrite,
+    /// Send forecasts and supply recommendations (the staff's planning system only).
+    PlanningWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::OrdersRead,
         Scope::OrdersWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
+        Scope::PlanningWrite,
     ];
+
+    /// The scopes a token of `org` may have (None: the staff's own integrations, which
+    /// alone may send planning data).
+    pub fn offered(org: Option<i64>) -> Vec<Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(|s| org.is_none() || *s != Scope::PlanningWrite)
+            .collect()
+    }
 
     pub fn code(self) -> &'static str {
         match self {
@@ -43,6 +55,7 @@ impl Scope {
             Scope::OrdersWrite => "orders:write",
             Scope::ShipmentsRead => "shipments:read",
             Scope::ShipmentsWrite => "shipments:write",
+            Scope::PlanningWrite => "planning:write",
         }
     }
 
@@ -57,6 +70,7 @@ impl Scope {
             Scope::OrdersWrite => "Acknowledge and answer orders",
             Scope::ShipmentsRead => "Read shipment notices",
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
+            Scope::PlanningWrite => "Send forecasts and supply recommendations",
         }
     }
 }
@@ -157,6 +171,12 @@ pub async fn create(
         return Err(ActionError::Invalid(
             "Tick at least one thing the token may do.".into(),
         ));
+    }
+    if let Some(s) = scopes.iter().find(|s| !Scope::offered(org).contains(s)) {
+        return Err(ActionError::Invalid(format!(
+            "A supplier's token cannot {}: that is for the staff's own systems.",
+            s.label().to_lowercase()
+        )));
     }
     if let Some(days) = expires_in_days {
         if !(1..=MAX_DAYS).contains(&days) {
