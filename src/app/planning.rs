@@ -94,9 +94,17 @@ pub fn VersionsPage() -> impl IntoView {
 pub fn VersionPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let id = move || params.with(|p| p.get("id")).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let id = move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let threshold = move || query.with(|q| q.get("threshold")).unwrap_or_default();
-    let data = Resource::new(move || (id(), threshold()), |(id, t)| planning_version(id, t));
+    let data = Resource::new(
+        move || (id(), threshold()),
+        |(id, t)| planning_version(id, t),
+    );
     view! {
         <PlanningNav/>
         <Said/>
@@ -261,7 +269,10 @@ pub fn MappingPage() -> impl IntoView {
 #[component]
 fn MappingForms(view: crate::model::planning::MappingView) -> impl IntoView {
     let unmapped = |what: &str| -> Option<String> {
-        view.unmapped.iter().find(|u| u.what == what).map(|u| u.code.clone())
+        view.unmapped
+            .iter()
+            .find(|u| u.what == what)
+            .map(|u| u.code.clone())
     };
     let (item, location, unit) = (unmapped("item"), unmapped("location"), unmapped("unit"));
     view! {

@@ -266,7 +266,10 @@ impl KeySeen {
                 self.lengths.insert(pair, (bucket, row));
             }
         }
-        self.once(format!("{item}\u{1f}{location}\u{1f}{start}\u{1f}{}", kind.code()), row)
+        self.once(
+            format!("{item}\u{1f}{location}\u{1f}{start}\u{1f}{}", kind.code()),
+            row,
+        )
     }
 
     /// Records a supply recommendation's key (the source's own id).
@@ -303,7 +306,11 @@ pub fn change_percent(previous: Decimal, now: Decimal) -> Option<Decimal> {
 
 /// Whether a change is large: beyond `threshold_percent` either way, or a bucket that
 /// appears or disappears.
-pub fn large_change(previous: Option<Decimal>, now: Option<Decimal>, threshold_percent: Decimal) -> bool {
+pub fn large_change(
+    previous: Option<Decimal>,
+    now: Option<Decimal>,
+    threshold_percent: Decimal,
+) -> bool {
     match (previous, now) {
         (Some(p), Some(n)) => match change_percent(p, n) {
             Some(pct) => pct.abs() > threshold_percent,
@@ -364,7 +371,10 @@ mod tests {
 
     #[test]
     fn dates_read_in_the_sources_format() {
-        assert_eq!(parse_date("2026-12-07", CANONICAL_DATE_FORMAT), Some(d("2026-12-07")));
+        assert_eq!(
+            parse_date("2026-12-07", CANONICAL_DATE_FORMAT),
+            Some(d("2026-12-07"))
+        );
         assert_eq!(parse_date("07.12.2026", "%d.%m.%Y"), Some(d("2026-12-07")));
         assert_eq!(parse_date("2026-13-01", CANONICAL_DATE_FORMAT), None);
         assert_eq!(parse_date("07/12/2026", CANONICAL_DATE_FORMAT), None);
@@ -385,14 +395,23 @@ mod tests {
         let mut seen = KeySeen::default();
         let week = Bucket::Week;
         let stat = ForecastKind::Statistical;
-        assert_eq!(seen.forecast(2, "A", "WH", d("2026-11-30"), week, stat), Ok(()));
-        assert_eq!(seen.forecast(3, "A", "WH", d("2026-12-07"), week, stat), Ok(()));
+        assert_eq!(
+            seen.forecast(2, "A", "WH", d("2026-11-30"), week, stat),
+            Ok(())
+        );
+        assert_eq!(
+            seen.forecast(3, "A", "WH", d("2026-12-07"), week, stat),
+            Ok(())
+        );
         // Another kind or another location is another key.
         assert_eq!(
             seen.forecast(4, "A", "WH", d("2026-11-30"), week, ForecastKind::Consensus),
             Ok(())
         );
-        assert_eq!(seen.forecast(5, "A", "CHI", d("2026-11-30"), week, stat), Ok(()));
+        assert_eq!(
+            seen.forecast(5, "A", "CHI", d("2026-11-30"), week, stat),
+            Ok(())
+        );
         assert_eq!(
             seen.forecast(6, "A", "WH", d("2026-11-30"), week, stat),
             Err(KeyClash::Duplicate { first_row: 2 })
@@ -405,7 +424,10 @@ mod tests {
             })
         );
         assert_eq!(seen.supply(8, "R-1"), Ok(()));
-        assert_eq!(seen.supply(9, "R-1"), Err(KeyClash::Duplicate { first_row: 8 }));
+        assert_eq!(
+            seen.supply(9, "R-1"),
+            Err(KeyClash::Duplicate { first_row: 8 })
+        );
     }
 
     #[test]
@@ -427,6 +449,9 @@ mod tests {
         assert!(large_change(q(5), None, t));
         assert!(!large_change(None, q(0), t));
         assert!(large_change(q(0), q(3), t));
-        assert_eq!(change_percent(Decimal::from(80), Decimal::from(100)), Some(Decimal::from(25)));
+        assert_eq!(
+            change_percent(Decimal::from(80), Decimal::from(100)),
+            Some(Decimal::from(25))
+        );
     }
 }

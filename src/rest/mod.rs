@@ -79,7 +79,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/shipment-notices/{id}/cancel",
             post(shipments::cancel),
         ),
-        (Method::POST, "/api/v1/planning/forecasts", post(planning::send_snapshot)),
+        (
+            Method::POST,
+            "/api/v1/planning/forecasts",
+            post(planning::send_snapshot),
+        ),
     ]
 }
 

@@ -98,12 +98,20 @@ pub async fn send_snapshot(
             Ok(c) => c,
             Err(_) => {
                 stager.discard().await;
-                return problem(StatusCode::BAD_REQUEST, "body_unreadable", "The body was cut off; send it again.");
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "body_unreadable",
+                    "The body was cut off; send it again.",
+                );
             }
         };
         if stager.size + chunk.len() > MAX_SNAPSHOT_BYTES {
             stager.discard().await;
-            return problem(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "A snapshot is at most 200 MB.");
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "A snapshot is at most 200 MB.",
+            );
         }
         if let Err(e) = stager.write(&chunk).await {
             stager.discard().await;
@@ -112,7 +120,11 @@ pub async fn send_snapshot(
     }
     if stager.size == 0 {
         stager.discard().await;
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "empty", "The body is empty: send the snapshot as CSV or JSON.");
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty",
+            "The body is empty: send the snapshot as CSV or JSON.",
+        );
     }
     let staged = match stager.finish().await {
         Ok(s) => s,
@@ -237,7 +249,11 @@ async fn rejected(state: &AppState, r: &intake::Received) -> Response {
 
 /// `GET /api/v1/planning/schema`: the JSON Schema (2020-12) of the canonical format.
 pub async fn schema() -> Response {
-    ([(header::CONTENT_TYPE, "application/schema+json")], Json(schema_document())).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        Json(schema_document()),
+    )
+        .into_response()
 }
 
 fn row_schema(kind: SnapshotKind) -> Value {
@@ -247,17 +263,27 @@ fn row_schema(kind: SnapshotKind) -> Value {
     let mut properties = serde_json::Map::new();
     for (field, _) in kind.fields() {
         let schema = match *field {
-            "item" => json!({"type": "string", "minLength": 1, "description": "The planning item code: the Odoo product's internal reference, or a code mapped on /planning/mapping"}),
-            "location" => json!({"type": "string", "minLength": 1, "description": "The planning location, mapped to an Odoo warehouse code"}),
-            "bucket_start" => json!({"type": "string", "format": "date", "description": "The bucket's first day: any day, a Monday for weeks, the 1st for months"}),
+            "item" => {
+                json!({"type": "string", "minLength": 1, "description": "The planning item code: the Odoo product's internal reference, or a code mapped on /planning/mapping"})
+            }
+            "location" => {
+                json!({"type": "string", "minLength": 1, "description": "The planning location, mapped to an Odoo warehouse code"})
+            }
+            "bucket_start" => {
+                json!({"type": "string", "format": "date", "description": "The bucket's first day: any day, a Monday for weeks, the 1st for months"})
+            }
             "bucket" => json!({"enum": ["day", "week", "month"]}),
             "quantity" => quantity.clone(),
-            "unit" => json!({"type": "string", "minLength": 1, "description": "The product's Odoo unit, or a unit mapped with a factor"}),
+            "unit" => {
+                json!({"type": "string", "minLength": 1, "description": "The product's Odoo unit, or a unit mapped with a factor"})
+            }
             "kind" => json!({"enum": ["statistical", "consensus", "override"]}),
             "safety_stock" | "min" | "max" => optional_quantity.clone(),
             "need_by" => date.clone(),
             "vendor" => json!({"type": ["string", "null"], "description": "The preferred vendor"}),
-            "source_id" => json!({"type": "string", "minLength": 1, "description": "The source's own recommendation id (unique in the snapshot)"}),
+            "source_id" => {
+                json!({"type": "string", "minLength": 1, "description": "The source's own recommendation id (unique in the snapshot)"})
+            }
             _ => json!({}),
         };
         properties.insert(field.to_string(), schema);
@@ -308,7 +334,15 @@ mod tests {
     fn the_schema_requires_each_kinds_required_fields() {
         let doc = schema_document();
         let required = &doc["$defs"]["forecast_row"]["required"];
-        for f in ["item", "location", "bucket_start", "bucket", "quantity", "unit", "kind"] {
+        for f in [
+            "item",
+            "location",
+            "bucket_start",
+            "bucket",
+            "quantity",
+            "unit",
+            "kind",
+        ] {
             assert!(required.as_array().unwrap().iter().any(|r| r == f), "{f}");
         }
         assert!(doc["$defs"]["supply_row"]["properties"]["need_by"].is_object());

@@ -159,7 +159,10 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
             "/planning/versions/{id}/approve",
             post(planning::forms::approve),
         )
-        .route("/planning/mapping/{what}", post(planning::forms::save_mapping))
+        .route(
+            "/planning/mapping/{what}",
+            post(planning::forms::save_mapping),
+        )
         .merge(assets::bundle_service(&leptos_options, bundle))
         .leptos_routes_with_context(
             &state,

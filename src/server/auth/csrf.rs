@@ -153,8 +153,7 @@ pub async fn guard(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("multipart/form-data"))
-            && (is_document_upload(&path)
-                || path == crate::server::planning::forms::UPLOAD_PATH);
+            && (is_document_upload(&path) || path == crate::server::planning::forms::UPLOAD_PATH);
         let valid = checked_by_handler
             || (!token.is_empty()
                 && given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes()))));

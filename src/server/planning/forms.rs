@@ -79,7 +79,13 @@ pub async fn upload(
         let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(_) => return to("/planning", "error", "The upload was cut off or is larger than 200 MB."),
+            Err(_) => {
+                return to(
+                    "/planning",
+                    "error",
+                    "The upload was cut off or is larger than 200 MB.",
+                )
+            }
         };
         match field.name() {
             Some("csrf_token") => {
@@ -92,7 +98,13 @@ pub async fn upload(
                 let k = field.text().await.unwrap_or_default();
                 match SnapshotKind::from_code(k.trim()) {
                     Some(k) => kind = k,
-                    None => return to("/planning", "error", "Choose forecast or supply recommendations."),
+                    None => {
+                        return to(
+                            "/planning",
+                            "error",
+                            "Choose forecast or supply recommendations.",
+                        )
+                    }
                 }
             }
             Some("source") => source = field.text().await.unwrap_or_default(),
@@ -101,20 +113,30 @@ pub async fn upload(
                 file_name = field.file_name().unwrap_or("planning.csv").to_string();
                 let mut stager = match Stager::new(&state.settings.upload_dir).await {
                     Ok(s) => s,
-                    Err(e) => return Problem::internal(format_args!("staging a planning file: {e}")).into_response(),
+                    Err(e) => {
+                        return Problem::internal(format_args!("staging a planning file: {e}"))
+                            .into_response()
+                    }
                 };
                 loop {
                     match field.chunk().await {
                         Ok(Some(chunk)) => {
                             if let Err(e) = stager.write(&chunk).await {
                                 stager.discard().await;
-                                return Problem::internal(format_args!("staging a planning file: {e}")).into_response();
+                                return Problem::internal(format_args!(
+                                    "staging a planning file: {e}"
+                                ))
+                                .into_response();
                             }
                         }
                         Ok(None) => break,
                         Err(_) => {
                             stager.discard().await;
-                            return to("/planning", "error", "The upload was cut off or is larger than 200 MB.");
+                            return to(
+                                "/planning",
+                                "error",
+                                "The upload was cut off or is larger than 200 MB.",
+                            );
                         }
                     }
                 }
@@ -124,7 +146,10 @@ pub async fn upload(
                 }
                 match stager.finish().await {
                     Ok(s) => staged = Some(s),
-                    Err(e) => return Problem::internal(format_args!("staging a planning file: {e}")).into_response(),
+                    Err(e) => {
+                        return Problem::internal(format_args!("staging a planning file: {e}"))
+                            .into_response()
+                    }
                 }
             }
             _ => {}
@@ -162,7 +187,11 @@ pub async fn upload(
     )
     .await
     {
-        Ok(r) => to(&format!("/planning/versions/{}", r.import_id), "saved", &r.message),
+        Ok(r) => to(
+            &format!("/planning/versions/{}", r.import_id),
+            "saved",
+            &r.message,
+        ),
         Err(e) => refused("/planning", e, "No such snapshot."),
     }
 }
@@ -180,7 +209,15 @@ pub async fn revalidate(
         Err(r) => return r,
     };
     let page = format!("/planning/versions/{id}");
-    match intake::validate(&state.db, &Limits::of(&state.settings), &user, id, &ip_of(ip)).await {
+    match intake::validate(
+        &state.db,
+        &Limits::of(&state.settings),
+        &user,
+        id,
+        &ip_of(ip),
+    )
+    .await
+    {
         Ok(r) => to(&page, "saved", &r.message),
         Err(e) => refused(&page, e, "No such snapshot."),
     }
@@ -258,7 +295,9 @@ pub async fn save_mapping(
     let db = &state.db;
     use super::mapping;
     let result = match what.as_str() {
-        "item" => mapping::set_item(db, &user, value(&f, "item_code"), value(&f, "product"), &ip).await,
+        "item" => {
+            mapping::set_item(db, &user, value(&f, "item_code"), value(&f, "product"), &ip).await
+        }
         "location" => {
             let id = value(&f, "warehouse_odoo_id").trim();
             let id = if id.is_empty() {
@@ -266,12 +305,36 @@ pub async fn save_mapping(
             } else {
                 match id.parse::<i64>() {
                     Ok(i) => Some(i),
-                    Err(_) => return to("/planning/mapping", "error", "The warehouse's Odoo id is a number (or leave it empty)."),
+                    Err(_) => {
+                        return to(
+                            "/planning/mapping",
+                            "error",
+                            "The warehouse's Odoo id is a number (or leave it empty).",
+                        )
+                    }
                 }
             };
-            mapping::set_location(db, &user, value(&f, "location_code"), value(&f, "warehouse_code"), id, &ip).await
+            mapping::set_location(
+                db,
+                &user,
+                value(&f, "location_code"),
+                value(&f, "warehouse_code"),
+                id,
+                &ip,
+            )
+            .await
         }
-        "unit" => mapping::set_unit(db, &user, value(&f, "unit_code"), value(&f, "uom_name"), value(&f, "factor"), &ip).await,
+        "unit" => {
+            mapping::set_unit(
+                db,
+                &user,
+                value(&f, "unit_code"),
+                value(&f, "uom_name"),
+                value(&f, "factor"),
+                &ip,
+            )
+            .await
+        }
         "profile" => {
             let profile = Profile {
                 source: value(&f, "source").into(),

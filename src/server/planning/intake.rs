@@ -19,9 +19,7 @@ use tokio::sync::mpsc;
 
 use super::mapping::{self, Catalog, SourceFormat, UnitMatch};
 use super::PlanningError;
-use crate::domain::planning::{
-    self, Bucket, ForecastKind, KeyClash, QuantityError, SnapshotKind,
-};
+use crate::domain::planning::{self, Bucket, ForecastKind, KeyClash, QuantityError, SnapshotKind};
 use crate::model::planning::RowProblem;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
@@ -317,7 +315,9 @@ pub async fn validate(
     let parser = {
         let source_format = source_format.clone();
         let format = Format::from_code(&format);
-        tokio::task::spawn_blocking(move || parse_file(&path, format, kind, &source_format, &sender))
+        tokio::task::spawn_blocking(move || {
+            parse_file(&path, format, kind, &source_format, &sender)
+        })
     };
     let mut check = Checker::new(kind, catalog, source_format, limits);
     let mut tx = db::write(db).await?;
@@ -897,7 +897,12 @@ impl Checker {
     }
 
     /// A required value, or a problem.
-    fn required<'v>(&mut self, row: i64, values: &'v [Option<String>], field: &str) -> Option<&'v str> {
+    fn required<'v>(
+        &mut self,
+        row: i64,
+        values: &'v [Option<String>],
+        field: &str,
+    ) -> Option<&'v str> {
         let v = self.value(values, field);
         if v.is_none() {
             self.fail(
@@ -930,7 +935,13 @@ impl Checker {
                 None
             }
             Err(QuantityError::Negative) => {
-                self.fail(row, field, raw, "The quantity is negative.", "Write 0 or more.");
+                self.fail(
+                    row,
+                    field,
+                    raw,
+                    "The quantity is negative.",
+                    "Write 0 or more.",
+                );
                 None
             }
         }
@@ -943,7 +954,10 @@ impl Checker {
                 row,
                 field,
                 raw,
-                &format!("This is not a date in the format {}.", self.format.date_format),
+                &format!(
+                    "This is not a date in the format {}.",
+                    self.format.date_format
+                ),
                 &format!("Write the date like {example}."),
             );
             return None;
@@ -1058,7 +1072,13 @@ impl Checker {
         let bucket = self.required(row, values, "bucket").and_then(|raw| {
             let b = Bucket::parse(raw);
             if b.is_none() {
-                self.fail(row, "bucket", raw, "The bucket length is not day, week or month.", "Write day, week or month.");
+                self.fail(
+                    row,
+                    "bucket",
+                    raw,
+                    "The bucket length is not day, week or month.",
+                    "Write day, week or month.",
+                );
             }
             b
         });
@@ -1093,7 +1113,13 @@ impl Checker {
         let kind = self.required(row, values, "kind").and_then(|raw| {
             let k = ForecastKind::parse(raw);
             if k.is_none() {
-                self.fail(row, "kind", raw, "The forecast kind is not statistical, consensus or override.", "Write statistical, consensus or override.");
+                self.fail(
+                    row,
+                    "kind",
+                    raw,
+                    "The forecast kind is not statistical, consensus or override.",
+                    "Write statistical, consensus or override.",
+                );
             }
             k
         });
@@ -1108,11 +1134,20 @@ impl Checker {
         let max = optional("max");
         if let (Ok(Some(lo)), Ok(Some(hi))) = (&min, &max) {
             if lo > hi {
-                self.fail(row, "min", &lo.to_string(), &format!("The min ({lo}) is above the max ({hi})."), "Give a min at most the max.");
+                self.fail(
+                    row,
+                    "min",
+                    &lo.to_string(),
+                    &format!("The min ({lo}) is above the max ({hi})."),
+                    "Give a min at most the max.",
+                );
             }
         }
         let (item, location, start, bucket, kind) = (item?, location?, start?, bucket?, kind?);
-        match self.seen.forecast(row as usize, item, location, start, bucket, kind) {
+        match self
+            .seen
+            .forecast(row as usize, item, location, start, bucket, kind)
+        {
             Ok(()) => {}
             Err(KeyClash::Duplicate { first_row }) => {
                 self.fail(

@@ -34,7 +34,10 @@ pub enum UnitMatch {
     /// Multiply by the factor to count in the product's unit.
     Factor(Decimal),
     /// Mapped to another Odoo unit than the product's: no conversion is guessed.
-    OtherUnit { mapped: String, product: String },
+    OtherUnit {
+        mapped: String,
+        product: String,
+    },
     Unknown,
 }
 
@@ -185,11 +188,10 @@ pub async fn all(
     )
     .fetch_all(db)
     .await?;
-    let units: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT unit_code, uom_name, factor FROM planning_units ORDER BY unit_code",
-    )
-    .fetch_all(db)
-    .await?;
+    let units: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT unit_code, uom_name, factor FROM planning_units ORDER BY unit_code")
+            .fetch_all(db)
+            .await?;
     let profiles: Vec<(String, String, String, String, String)> = sqlx::query_as(
         "SELECT source, columns, date_format, decimal_separator, delimiter FROM planning_profiles ORDER BY source",
     )
@@ -206,11 +208,13 @@ pub async fn all(
             .collect(),
         locations
             .into_iter()
-            .map(|(location_code, warehouse_code, warehouse_odoo_id)| LocationMapping {
-                location_code,
-                warehouse_code,
-                warehouse_odoo_id,
-            })
+            .map(
+                |(location_code, warehouse_code, warehouse_odoo_id)| LocationMapping {
+                    location_code,
+                    warehouse_code,
+                    warehouse_odoo_id,
+                },
+            )
             .collect(),
         units
             .into_iter()
@@ -330,7 +334,9 @@ pub async fn set_location(
     )
     .await?;
     tx.commit().await?;
-    Ok(format!("Location {location} now stands for warehouse {warehouse}."))
+    Ok(format!(
+        "Location {location} now stands for warehouse {warehouse}."
+    ))
 }
 
 /// Maps a unit: 1 `unit` = `factor` `uom`.
@@ -372,7 +378,10 @@ pub async fn set_unit(
     )
     .await?;
     tx.commit().await?;
-    Ok(format!("1 {unit} now counts as {} {uom}.", factor.normalize()))
+    Ok(format!(
+        "1 {unit} now counts as {} {uom}.",
+        factor.normalize()
+    ))
 }
 
 /// Saves a source's column-mapping profile; `columns` holds `source column=canonical

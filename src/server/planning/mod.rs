@@ -161,8 +161,18 @@ pub async fn forecast_rows(
     import_id: i64,
     item: &str,
     location: &str,
-) -> Result<Vec<(String, String, String, Decimal, Option<String>, Option<String>, Option<String>)>, sqlx::Error>
-{
+) -> Result<
+    Vec<(
+        String,
+        String,
+        String,
+        Decimal,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )>,
+    sqlx::Error,
+> {
     let rows: Vec<(String, String, String, String, Option<String>, Option<String>, Option<String>)> =
         sqlx::query_as(
             "SELECT bucket_start, kind, bucket, quantity, safety_stock, min_qty, max_qty FROM planning_forecast_rows
@@ -193,7 +203,14 @@ pub async fn detail(
         None => None,
     };
     let (diff, changed_count) = if import.version.is_some() {
-        diff(db, &import.kind, import.id, previous.map(|p| p.0), threshold_percent).await?
+        diff(
+            db,
+            &import.kind,
+            import.id,
+            previous.map(|p| p.0),
+            threshold_percent,
+        )
+        .await?
     } else {
         (Vec::new(), 0)
     };
@@ -244,12 +261,18 @@ async fn diff(
         .fetch_one(db)
         .await?;
     #[allow(clippy::type_complexity)] // one row of the query above
-    let rows: Vec<(String, String, String, String, Option<String>, Option<String>)> =
-        sqlx::query_as(&format!("{changed} ORDER BY 1, 2, 3, 4 LIMIT {DIFF_SHOWN}"))
-            .bind(now)
-            .bind(previous)
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    )> = sqlx::query_as(&format!("{changed} ORDER BY 1, 2, 3, 4 LIMIT {DIFF_SHOWN}"))
+        .bind(now)
+        .bind(previous)
+        .fetch_all(db)
+        .await?;
     let rows = rows
         .into_iter()
         .map(|(item, location, bucket_start, kind, prev, cur)| {
