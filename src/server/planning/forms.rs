@@ -34,11 +34,13 @@ fn ip_of(ip: Ip) -> String {
 }
 
 /// The signed-in planner, or the answer for anyone else.
-fn planner(user: User) -> Result<CurrentUser, Response> {
+fn planner(user: User) -> Result<CurrentUser, Box<Response>> {
     match user {
-        None => Err(Redirect::to("/login").into_response()),
+        None => Err(Box::new(Redirect::to("/login").into_response())),
         Some(axum::Extension(u)) if u.plans() => Ok(u),
-        Some(_) => Err(Problem::forbidden("for planners only").into_response()),
+        Some(_) => Err(Box::new(
+            Problem::forbidden("for planners only").into_response(),
+        )),
     }
 }
 
@@ -66,7 +68,7 @@ pub async fn upload(
 ) -> Response {
     let user = match planner(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let expected: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
     let mut token_ok = false;
@@ -206,7 +208,7 @@ pub async fn revalidate(
 ) -> Response {
     let user = match planner(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let page = format!("/planning/versions/{id}");
     match intake::validate(
@@ -226,7 +228,7 @@ pub async fn revalidate(
 /// `GET /planning/imports/{id}/report.csv`
 pub async fn report(State(state): State<AppState>, Path(id): Path<i64>, user: User) -> Response {
     if let Err(r) = planner(user) {
-        return r;
+        return *r;
     }
     match intake::report_csv(&state.db, id).await {
         Ok(Some(csv)) => (
@@ -267,7 +269,7 @@ pub async fn approve(
 ) -> Response {
     let user = match planner(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let f = fields(&body);
     let key = Some(value(&f, idempotency::FIELD)).filter(|k| !k.is_empty());
@@ -288,7 +290,7 @@ pub async fn save_mapping(
 ) -> Response {
     let user = match planner(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let f = fields(&body);
     let ip = ip_of(ip);
