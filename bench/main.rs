@@ -370,14 +370,22 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
         let clock = user.clock();
         let mut h = String::from("<!DOCTYPE html><html><head><title>Orders</title></head><body><h1>Orders</h1><form><select name=\"company\">");
         for c in origins.companies.iter().chain(&origins.plants) {
-            h += &format!("<option value=\"{}\">{}</option>", esc(&c.value), esc(&c.label));
+            h += &format!(
+                "<option value=\"{}\">{}</option>",
+                esc(&c.value),
+                esc(&c.label)
+            );
         }
         h += &format!(
             "</select></form><nav><a href=\"?status=action\">Needs action <strong>{}</strong></a>",
             i.needs_action
         );
         for (s, n) in &i.counts {
-            h += &format!("<a href=\"?status={}\">{} <strong>{n}</strong></a>", s.code(), s.label());
+            h += &format!(
+                "<a href=\"?status={}\">{} <strong>{n}</strong></a>",
+                s.code(),
+                s.label()
+            );
         }
         h += "</nav><table><thead><tr><th>PO</th><th>Status</th><th>Ordered</th><th>Next due</th><th>Lines</th><th>Total</th></tr></thead><tbody>";
         for o in &i.orders {
@@ -452,7 +460,12 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
             );
         }
         for d in &o.deliveries {
-            h += &format!("<li>{} {} {}</li>", esc(&d.kind), esc(&d.status), d.attempts);
+            h += &format!(
+                "<li>{} {} {}</li>",
+                esc(&d.kind),
+                esc(&d.status),
+                d.attempts
+            );
         }
         for r in &o.receipts {
             h += &format!("<li>{} {}</li>", esc(&r.name), esc(&r.state));

@@ -221,7 +221,7 @@ pub async fn team(supplier: String) -> Result<TeamView, AppError> {
     let roles = if scope.is_some() {
         vec![Role::SupplierUser, Role::SupplierAdmin]
     } else {
-        vec![Role::Buyer, Role::Admin]
+        vec![Role::Buyer, Role::Planner, Role::Admin]
     };
     Ok(TeamView {
         organisation,
@@ -273,6 +273,7 @@ pub fn role_label(code: &str) -> &'static str {
         "supplier_user" => "Supplier user",
         "buyer" => "Buyer",
         "admin" => "Admin",
+        "planner" => "Planner (demand planning)",
         _ => "Unknown role",
     }
 }

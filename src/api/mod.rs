@@ -13,6 +13,7 @@ pub mod exceptions;
 pub mod order_document;
 pub mod orders;
 pub mod performance;
+pub mod planning;
 pub mod shipments;
 pub mod sync;
 pub mod tokens;
@@ -133,6 +134,16 @@ pub(crate) mod context {
         } else {
             status(http::StatusCode::FORBIDDEN);
             Err(AppError::Forbidden)
+        }
+    }
+
+    /// A planner or admin (the planning pages), or 403.
+    pub fn planner_user() -> Result<CurrentUser, AppError> {
+        let u = user()?;
+        if u.plans() {
+            Ok(u)
+        } else {
+            Err(forbidden())
         }
     }
 

@@ -67,7 +67,7 @@ pub async fn api_tokens(supplier: String) -> Result<TokensView, AppError> {
                 revoked_at: t.revoked_at,
             })
             .collect(),
-        scopes: Scope::ALL
+        scopes: Scope::offered(org)
             .iter()
             .map(|s| (scope_field(s.code()), s.label().to_string()))
             .collect(),
@@ -83,6 +83,8 @@ fn organisation(
     use crate::server::auth::session::Role;
     match user.role {
         Role::SupplierAdmin => Ok(user.supplier_id),
+        // Empty: the staff's own integrations (e.g. the planning system).
+        Role::Admin if supplier.trim().is_empty() => Ok(None),
         Role::Admin => supplier
             .trim()
             .parse::<i64>()
@@ -104,6 +106,7 @@ pub async fn create_api_token(
     shipments_read: Option<String>,
     shipments_write: Option<String>,
     events_read: Option<String>,
+    planning_write: Option<String>,
     expires_in_days: String,
     idempotency_key: Option<String>,
 ) -> Result<CreatedToken, AppError> {
@@ -119,6 +122,7 @@ pub async fn create_api_token(
         (shipments_read, Scope::ShipmentsRead),
         (shipments_write, Scope::ShipmentsWrite),
         (events_read, Scope::EventsRead),
+        (planning_write, Scope::PlanningWrite),
     ];
     let scopes: Vec<Scope> = ticked
         .into_iter()

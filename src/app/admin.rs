@@ -144,6 +144,8 @@ pub fn StaffPage() -> impl IntoView {
         {move || said("companies_saved").map(|m| view! { <p class="banner ok" role="status" data-testid="companies-result">{m}</p> })}
         {move || said("companies_error").map(|m| view! { <p class="banner error" role="alert" data-testid="companies-result">{m}</p> })}
         <Team supplier=String::new()/>
+        // The staff's own integrations, such as the planning system (`planning:write`).
+        <ApiTokens supplier=String::new()/>
     }
 }
 

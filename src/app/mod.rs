@@ -9,6 +9,7 @@ pub(crate) mod order_document;
 mod orders;
 mod password_reset;
 mod performance;
+mod planning;
 mod shipments;
 mod webhooks;
 
@@ -152,6 +153,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/suppliers/:id") view=|| view! { <Layout><admin::SupplierPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/staff") view=|| view! { <Layout><admin::StaffPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=|| view! { <Layout><admin::AuditPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning") view=|| view! { <Layout><planning::VersionsPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/versions/:id") view=|| view! { <Layout><planning::VersionPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/mapping") view=|| view! { <Layout><planning::MappingPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/odoo") view=|| view! { <Layout><admin::OdooPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>
@@ -174,8 +178,13 @@ fn Layout(children: Children) -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| match v.role.as_str() {
                         "buyer" => view! { <a href="/buyer/exceptions">"Exceptions"</a> }.into_any(),
+                        "planner" => view! {
+                            <a href="/buyer/exceptions">"Exceptions"</a>
+                            <a href="/planning">"Planning"</a>
+                        }.into_any(),
                         "admin" => view! {
                             <a href="/buyer/exceptions">"Exceptions"</a>
+                            <a href="/planning">"Planning"</a>
                             <a href="/admin/suppliers">"Suppliers"</a>
                             <a href="/admin/staff">"Staff"</a>
                             <a href="/admin/audit">"Audit log"</a>

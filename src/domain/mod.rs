@@ -7,6 +7,7 @@ pub mod discrepancy;
 pub mod order;
 pub mod outcome;
 pub mod performance;
+pub mod planning;
 pub mod risk;
 pub mod shipment;
 pub mod timeline;

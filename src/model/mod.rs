@@ -7,5 +7,6 @@ pub mod admin;
 pub mod exceptions;
 pub mod order_document;
 pub mod orders;
+pub mod planning;
 pub mod shipments;
 pub mod sync;

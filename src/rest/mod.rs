@@ -34,6 +34,7 @@ use crate::server::AppState;
 mod events;
 pub mod model;
 mod orders;
+mod planning;
 mod shipments;
 
 /// Where the API is served.
@@ -92,6 +93,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             get(orders::receipts),
         ),
         (Method::GET, "/api/v1/events", get(events::list)),
+        (
+            Method::POST,
+            "/api/v1/planning/forecasts",
+            post(planning::send_snapshot),
+        ),
     ]
 }
 
@@ -106,6 +112,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     let api = api.layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/openapi.json", get(openapi_json))
+        .route("/planning/schema", get(planning::schema))
         .merge(api)
         .fallback(|| async {
             problem(
@@ -133,7 +140,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         shipments::cancel,
         shipments::attach,
         orders::receipts,
-        events::list
+        events::list,
+        planning::send_snapshot
     ),
     modifiers(&BearerAuth),
     tags((name = "orders"), (name = "shipment notices"), (name = "events"))
@@ -430,6 +438,21 @@ pub fn deprecated(mut r: Response, since: &str, sunset: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_numbers_name_their_scopes() {
+        let named = [
+            (ORDERS_READ, Scope::OrdersRead),
+            (ORDERS_WRITE, Scope::OrdersWrite),
+            (SHIPMENTS_READ, Scope::ShipmentsRead),
+            (SHIPMENTS_WRITE, Scope::ShipmentsWrite),
+            (EVENTS_READ, Scope::EventsRead),
+            (planning::PLANNING_WRITE, Scope::PlanningWrite),
+        ];
+        for (number, scope) in named {
+            assert_eq!(Scope::ALL[number as usize], scope);
+        }
+    }
 
     #[test]
     fn the_router_and_the_openapi_document_name_the_same_operations() {

@@ -1,5 +1,6 @@
-//! Demo data on the portal side: suppliers linked to the double's demo vendors and one login
-//! per role. Idempotent: running the demo twice on the same data directory changes nothing.
+//! Demo data on the portal side: suppliers linked to the double's demo vendors, one login
+//! per role, and the double's main warehouse as planning location `WH`. Idempotent: running
+//! the demo twice on the same data directory changes nothing.
 
 use crate::odoo_double::seed::DEMO_VENDORS;
 use crate::server::auth::users::create_user;
@@ -42,6 +43,13 @@ pub const DEMO_LOGINS: &[(Role, &str, &str, &str, Option<usize>)] = &[
         "buyer@millrace.example",
         "buyer-demo-pass",
         "Bea Buyer",
+        None,
+    ),
+    (
+        Role::Planner,
+        "planner@millrace.example",
+        "planner-demo-pass",
+        "Pia Planner",
         None,
     ),
     (
@@ -93,6 +101,14 @@ pub async fn seed(db: &Db) -> Result<(), sqlx::Error> {
                 .await?;
         }
     }
+    // The double's main warehouse as a planning location, so a planner's first file maps.
+    sqlx::query(
+        "INSERT INTO planning_locations (location_code, warehouse_code, warehouse_odoo_id, updated_at) VALUES ('WH', 'WH', 1, $1)
+         ON CONFLICT (location_code) DO NOTHING",
+    )
+    .bind(db::now())
+    .execute(db)
+    .await?;
     Ok(())
 }
 

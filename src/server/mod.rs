@@ -25,6 +25,7 @@ pub mod order_feed;
 pub mod order_pdf;
 pub mod orders;
 pub mod performance;
+pub mod planning;
 pub mod problem;
 pub mod secrets;
 pub mod security_headers;
@@ -148,6 +149,28 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
             get(documents::download),
         )
         .route("/orders/{id}/pdf", get(order_pdf::download))
+        .route(
+            planning::forms::UPLOAD_PATH,
+            post(planning::forms::upload).layer(axum::extract::DefaultBodyLimit::max(
+                planning::forms::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route(
+            "/planning/imports/{id}/validate",
+            post(planning::forms::revalidate),
+        )
+        .route(
+            "/planning/imports/{id}/report.csv",
+            get(planning::forms::report),
+        )
+        .route(
+            "/planning/versions/{id}/approve",
+            post(planning::forms::approve),
+        )
+        .route(
+            "/planning/mapping/{what}",
+            post(planning::forms::save_mapping),
+        )
         .merge(assets::bundle_service(&leptos_options, bundle))
         .leptos_routes_with_context(
             &state,

@@ -203,13 +203,15 @@ pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx:
         .fetch_all(db)
         .await?,
     };
-    Ok(origin_options(rows.into_iter().map(|(kind, value, label)| {
-        if kind == "company" {
-            (Some(value), Some(label), None, None)
-        } else {
-            (None, None, Some(value), Some(label))
-        }
-    })))
+    Ok(origin_options(rows.into_iter().map(
+        |(kind, value, label)| {
+            if kind == "company" {
+                (Some(value), Some(label), None, None)
+            } else {
+                (None, None, Some(value), Some(label))
+            }
+        },
+    )))
 }
 
 /// [`origins`] read from every visible order's header.
@@ -225,14 +227,22 @@ pub async fn origins_counted(db: &Db, user: &CurrentUser) -> Result<OriginOption
         .bind(user.supplier_id)
         .fetch_all(db)
         .await?;
-    Ok(origin_options(rows.into_iter().map(|(c, n, k, s)| {
-        (c.map(|c| c.to_string()), n, k, s)
-    })))
+    Ok(origin_options(
+        rows.into_iter()
+            .map(|(c, n, k, s)| (c.map(|c| c.to_string()), n, k, s)),
+    ))
 }
 
 /// The filter options of (company id, company name, ship-to key, ship-to name) rows.
 fn origin_options(
-    rows: impl Iterator<Item = (Option<String>, Option<String>, Option<String>, Option<String>)>,
+    rows: impl Iterator<
+        Item = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ),
+    >,
 ) -> OriginOptions {
     let mut out = OriginOptions::default();
     for (company, company_name, key, ship_to) in rows {

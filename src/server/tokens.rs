@@ -28,16 +28,28 @@ pub enum Scope {
     ShipmentsRead,
     ShipmentsWrite,
     EventsRead,
+    /// Send forecasts and supply recommendations (the staff's planning system only).
+    PlanningWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::OrdersRead,
         Scope::OrdersWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
         Scope::EventsRead,
+        Scope::PlanningWrite,
     ];
+
+    /// The scopes a token of `org` may have (None: the staff's own integrations, which
+    /// alone may send planning data).
+    pub fn offered(org: Option<i64>) -> Vec<Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(|s| org.is_none() || *s != Scope::PlanningWrite)
+            .collect()
+    }
 
     pub fn code(self) -> &'static str {
         match self {
@@ -46,6 +58,7 @@ impl Scope {
             Scope::ShipmentsRead => "shipments:read",
             Scope::ShipmentsWrite => "shipments:write",
             Scope::EventsRead => "events:read",
+            Scope::PlanningWrite => "planning:write",
         }
     }
 
@@ -61,6 +74,7 @@ impl Scope {
             Scope::ShipmentsRead => "Read shipment notices",
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
             Scope::EventsRead => "Read the event feed",
+            Scope::PlanningWrite => "Send forecasts and supply recommendations",
         }
     }
 }
@@ -161,6 +175,12 @@ pub async fn create(
         return Err(ActionError::Invalid(
             "Tick at least one thing the token may do.".into(),
         ));
+    }
+    if let Some(s) = scopes.iter().find(|s| !Scope::offered(org).contains(s)) {
+        return Err(ActionError::Invalid(format!(
+            "A supplier's token cannot {}: that is for the staff's own systems.",
+            s.label().to_lowercase()
+        )));
     }
     if let Some(days) = expires_in_days {
         if !(1..=MAX_DAYS).contains(&days) {

@@ -73,7 +73,11 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
             .map(|(_, st, n)| (st.clone(), *n))
             .collect(),
     );
-    assert_eq!(shown(&ana.orders("").await), anas, "ana's inbox after {after}");
+    assert_eq!(
+        shown(&ana.orders("").await),
+        anas,
+        "ana's inbox after {after}"
+    );
     let everyone = as_shown(
         recounted
             .iter()
@@ -95,7 +99,10 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
             .await
             .unwrap();
         assert_eq!(kept, counted, "{email}'s filter options after {after}");
-        assert!(!kept.companies.is_empty(), "{email} has orders of a company");
+        assert!(
+            !kept.companies.is_empty(),
+            "{email} has orders of a company"
+        );
     }
     // Filtered by status, the total is that status's count.
     if let Some((label, n)) = anas.0.first() {
@@ -203,6 +210,9 @@ async fn the_kept_counts_per_status_equal_a_recount_after_every_kind_of_change()
 
     // A fourth order moves to a vendor the portal does not serve: reconciliation hides it.
     let (_, fourth_name) = order(3);
-    assert_eq!(move_to_unserved_vendor_and_reconcile(&app, &fourth_name).await, 1);
+    assert_eq!(
+        move_to_unserved_vendor_and_reconcile(&app, &fourth_name).await,
+        1
+    );
     counts_agree(&app, &ana, &buyer, "reconciliation hid an order").await;
 }

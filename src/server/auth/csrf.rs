@@ -1,7 +1,8 @@
 //! The request guard in front of every route: gives each session a CSRF token, loads the
 //! signed-in user, refuses state-changing requests without the session's token (form field
 //! `csrf_token` or header `x-csrf-token`) or from another origin, and sends anonymous
-//! visitors of pages to `/login`.
+//! visitors of pages to `/login`; keeps suppliers out of `/buyer`, all but admins out of
+//! `/admin`, all but planners and admins out of `/planning`.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
@@ -144,14 +145,15 @@ pub async fn guard(
         } else {
             None
         };
-        // Uploads are multipart, which this guard does not read: their one handler checks the
-        // token itself (server::documents::upload). No other multipart route exists.
+        // Uploads are multipart, which this guard does not read: their handlers check the
+        // token themselves (server::documents::upload, server::planning::forms::upload).
+        // No other multipart route exists.
         let checked_by_handler = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("multipart/form-data"))
-            && is_document_upload(&path);
+            && (is_document_upload(&path) || path == crate::server::planning::forms::UPLOAD_PATH);
         let valid = checked_by_handler
             || (!token.is_empty()
                 && given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes()))));
@@ -173,11 +175,15 @@ pub async fn guard(
     if let Some(user) = req.extensions().get::<super::CurrentUser>() {
         let internal_only = path.starts_with("/buyer") || path.starts_with("/admin");
         let admin_only = path.starts_with("/admin");
+        let planning = path == "/planning" || path.starts_with("/planning/");
         if (internal_only && !user.is_internal())
             || (admin_only && user.role != super::session::Role::Admin)
+            || (planning && !user.plans())
         {
             let whom = if admin_only {
                 "administrators"
+            } else if planning {
+                "planners"
             } else {
                 "the buyer's staff"
             };

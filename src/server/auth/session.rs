@@ -16,6 +16,8 @@ pub enum Role {
     SupplierUser,
     Buyer,
     Admin,
+    /// Internal staff who work on demand planning (`/planning`), like a buyer otherwise.
+    Planner,
 }
 
 impl Role {
@@ -25,6 +27,7 @@ impl Role {
             Role::SupplierUser => "supplier_user",
             Role::Buyer => "buyer",
             Role::Admin => "admin",
+            Role::Planner => "planner",
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
@@ -33,6 +36,7 @@ impl Role {
             Role::SupplierUser,
             Role::Buyer,
             Role::Admin,
+            Role::Planner,
         ]
         .into_iter()
         .find(|r| r.code() == s)
@@ -56,7 +60,12 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     pub fn is_internal(&self) -> bool {
-        matches!(self.role, Role::Buyer | Role::Admin)
+        matches!(self.role, Role::Buyer | Role::Admin | Role::Planner)
+    }
+
+    /// Planners and admins work on demand planning (`/planning`).
+    pub fn plans(&self) -> bool {
+        matches!(self.role, Role::Planner | Role::Admin)
     }
 
     /// Where times are shown to this user.
@@ -72,10 +81,8 @@ pub const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2
 
 /// Users loaded recently, by session id: (the user, the session epoch it was checked
 /// against, when). A plain map behind a lock, swept of expired entries as it grows.
-type UserCache = std::collections::HashMap<
-    tower_sessions::session::Id,
-    (CurrentUser, i64, std::time::Instant),
->;
+type UserCache =
+    std::collections::HashMap<tower_sessions::session::Id, (CurrentUser, i64, std::time::Instant)>;
 
 fn user_cache() -> std::sync::MutexGuard<'static, UserCache> {
     static CACHE: std::sync::OnceLock<std::sync::Mutex<UserCache>> = std::sync::OnceLock::new();

@@ -1,0 +1,79 @@
+import { ANA, expect, hydrated, signIn, signOut, test, watchErrors } from "./helpers";
+
+const PLANNER = { email: "planner@millrace.example", password: "planner-demo-pass" };
+
+/** The Monday `weeks` weeks after this week's, as YYYY-MM-DD. */
+function monday(weeks: number): string {
+  const d = new Date();
+  d.setUTCHours(0, 0, 0, 0);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 7 * weeks);
+  return d.toISOString().slice(0, 10);
+}
+
+test("a planner imports a file with errors, reads the report, fixes the mapping, validates again and approves", async ({ page }) => {
+  const errors = watchErrors(page);
+  const item = `E2E-CHAIR-${Date.now()}`;
+  const csv = [
+    "item,location,bucket_start,bucket,quantity,unit,kind",
+    `${item},WH,${monday(1)},week,12,Units,statistical`,
+    `${item},WH,${monday(2)},week,14,Units,statistical`,
+  ].join("\n");
+  await signIn(page, PLANNER);
+  await page.goto("/planning");
+  await hydrated(page);
+  await page.getByLabel("Source (its profile applies)").fill("e2e");
+  await page.locator("#planning-file").setInputFiles({ name: "forecast.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.getByTestId("planning-import").click();
+
+  // Rejected, with a report a planner can act on.
+  await expect(page.getByTestId("planning-status")).toHaveText("rejected");
+  await expect(page.getByTestId("planning-error").or(page.getByTestId("planning-saved"))).toContainText("Rejected");
+  const problems = page.getByTestId("planning-problems");
+  await expect(problems).toContainText("No Odoo product has this internal reference");
+  await expect(problems).toContainText(item);
+  await expect(page.getByTestId("planning-unmapped")).toContainText(`item ${item}: 2 rows`);
+  const report = await page.request.get((await page.getByTestId("planning-report").getAttribute("href")) ?? "");
+  expect(report.status()).toBe(200);
+  expect(await report.text()).toContain(`2,item,${item},`);
+
+  // Fix the mapping: the item stands for a product the portal knows (kept in Units).
+  await page.goto("/planning/mapping");
+  await hydrated(page);
+  await expect(page.locator(`[data-testid=mapping-unmapped] li[data-code='${item}']`)).toContainText("2 rows");
+  const product = await page.locator("#known-products option", { hasText: "Units" }).first().getAttribute("value");
+  expect(product).toBeTruthy();
+  await expect(page.getByLabel("Item code")).toHaveValue(item);
+  await page.getByLabel("Product (internal reference or Odoo id)").fill(product ?? "");
+  await page.getByRole("button", { name: "Map the item" }).click();
+  await expect(page.getByTestId("planning-saved")).toContainText(`Item ${item} now stands for product ${product}`);
+
+  // Validate again without a new upload, then approve.
+  await page.getByTestId("mapping-revalidate").click();
+  await expect(page.getByTestId("planning-status")).toHaveText("valid");
+  await expect(page.getByTestId("planning-saved")).toContainText("Valid: version");
+  await expect(page.getByTestId("planning-diff")).toContainText(monday(2));
+  await page.getByTestId("planning-approve").click();
+  await expect(page.getByTestId("planning-status")).toHaveText("approved");
+  await expect(page.getByTestId("planning-saved")).toContainText("is approved");
+
+  // The versions list shows it.
+  await page.goto("/planning");
+  await hydrated(page);
+  await expect(page.getByTestId("planning-versions").locator("tr[data-status=approved]").first()).toContainText("e2e");
+  expect(errors).toEqual([]);
+});
+
+test("a supplier cannot reach any planning page", async ({ page }) => {
+  await signIn(page, ANA);
+  for (const path of ["/planning", "/planning/mapping", "/planning/versions/1"]) {
+    const r = await page.goto(path);
+    expect(r?.status(), path).toBe(403);
+    await expect(page.locator("body")).toContainText("for planners only");
+  }
+  const api = await page.request.get("/api/planning/versions");
+  expect(api.status()).toBe(403);
+  await page.goto("/orders");
+  await hydrated(page);
+  await expect(page.getByRole("link", { name: "Planning" })).toHaveCount(0);
+  await signOut(page);
+});

@@ -1,0 +1,387 @@
+//! Demand planning (issue 14, first half): forecasts and supply recommendations come in
+//! through one validating pipeline (`intake`), mapped to Odoo's products, warehouses and
+//! units (`mapping`); valid snapshots are numbered versions a planner compares with the
+//! previous approved one and approves. Only approved versions are meant to produce demand
+//! signals: [`latest_approved`] and [`forecast_rows`] are what the push into Odoo reads.
+//! Pushing into Odoo, the supply export and traces are not here yet.
+//!
+//! Who may: planners and admins (`CurrentUser::plans`), checked here as well as by the
+//! request guard; an API token of scope `planning:write` sends snapshots as its staff
+//! integration user.
+
+pub mod forms;
+pub mod intake;
+pub mod mapping;
+
+use rust_decimal::Decimal;
+
+use crate::domain::outcome::Outcome;
+use crate::domain::planning::{change_percent, large_change};
+use crate::model::planning::{
+    DiffRow, ImportSummary, MappingView, RowProblem, Unmapped, VersionDetail, DIFF_SHOWN,
+};
+use crate::server::auth::users::audit;
+use crate::server::auth::CurrentUser;
+use crate::server::db::{self, Db};
+use crate::server::idempotency::Submission;
+
+/// The planning services' refusals: the order area's (not found, invalid with a sentence,
+/// idempotency key, database).
+pub type PlanningError = crate::server::orders::ActionError;
+
+/// Changes beyond this percentage are highlighted on a version's page.
+pub const DEFAULT_THRESHOLD_PERCENT: i64 = 20;
+
+/// Planners and admins; anyone else is told the page does not exist for them.
+pub fn may_plan(user: &CurrentUser) -> Result<(), PlanningError> {
+    if user.plans() {
+        Ok(())
+    } else {
+        Err(PlanningError::NotFound)
+    }
+}
+
+const SUMMARY: &str = "SELECT i.id, i.kind, i.source, i.snapshot_id, i.file_name, i.status, i.version, i.row_count, i.item_count, i.error_count,
+        s.display_name, i.sent_at, a.display_name, i.approved_at, i.correlation_id
+     FROM planning_imports i JOIN users s ON s.id = i.sent_by LEFT JOIN users a ON a.id = i.approved_by";
+
+type SummaryRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn summary(r: SummaryRow) -> ImportSummary {
+    ImportSummary {
+        id: r.0,
+        kind: r.1,
+        source: r.2,
+        snapshot_id: r.3,
+        file_name: r.4,
+        status: r.5,
+        version: r.6,
+        row_count: r.7,
+        item_count: r.8,
+        error_count: r.9,
+        sent_by: r.10,
+        sent_at: r.11,
+        approved_by: r.12,
+        approved_at: r.13,
+        correlation_id: r.14,
+    }
+}
+
+/// Every snapshot, newest first (the latest 200).
+pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ImportSummary>, PlanningError> {
+    may_plan(user)?;
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!("{SUMMARY} ORDER BY i.id DESC LIMIT 200"))
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(summary).collect())
+}
+
+async fn one(db: &Db, import_id: i64) -> Result<Option<ImportSummary>, sqlx::Error> {
+    let row: Option<SummaryRow> = sqlx::query_as(&format!("{SUMMARY} WHERE i.id = $1"))
+        .bind(import_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(summary))
+}
+
+/// A snapshot's stored report, in file order.
+pub async fn problems(db: &Db, import_id: i64) -> Result<Vec<RowProblem>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT row_number, column_name, value, problem, fix FROM planning_errors WHERE import_id = $1 ORDER BY id",
+    )
+    .bind(import_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, column, value, problem, fix)| RowProblem {
+            row,
+            column,
+            value,
+            problem,
+            fix,
+        })
+        .collect())
+}
+
+async fn unmapped(db: &Db, import_id: i64) -> Result<Vec<Unmapped>, sqlx::Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT what, code, row_count FROM planning_unmapped WHERE import_id = $1 ORDER BY what, row_count DESC, code",
+    )
+    .bind(import_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(what, code, row_count)| Unmapped {
+            what,
+            code,
+            row_count,
+        })
+        .collect())
+}
+
+/// The latest approved version of `kind` before version `before` (any, when None).
+pub async fn latest_approved(
+    db: &Db,
+    kind: &str,
+    before: Option<i64>,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, version FROM planning_imports WHERE kind = $1 AND status = 'approved' AND version < $2 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(before.unwrap_or(i64::MAX))
+    .fetch_optional(db)
+    .await
+}
+
+/// One forecast version's rows of an item at a location, by bucket: (bucket start, kind,
+/// bucket, quantity in the product's unit, safety stock, min, max). What a push into Odoo
+/// reads for an approved version.
+#[allow(clippy::type_complexity)] // one row of the query below
+pub async fn forecast_rows(
+    db: &Db,
+    import_id: i64,
+    item: &str,
+    location: &str,
+) -> Result<
+    Vec<(
+        String,
+        String,
+        String,
+        Decimal,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )>,
+    sqlx::Error,
+> {
+    let rows: Vec<(String, String, String, String, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(
+            "SELECT bucket_start, kind, bucket, quantity, safety_stock, min_qty, max_qty FROM planning_forecast_rows
+             WHERE import_id = $1 AND item_code = $2 AND location_code = $3 ORDER BY bucket_start, kind",
+        )
+        .bind(import_id)
+        .bind(item)
+        .bind(location)
+        .fetch_all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(s, k, b, q, ss, lo, hi)| Ok((s, k, b, db::decimal(&q)?, ss, lo, hi)))
+        .collect()
+}
+
+/// A snapshot's page: the report if rejected, the changes against the previous approved
+/// version if a version.
+pub async fn detail(
+    db: &Db,
+    user: &CurrentUser,
+    import_id: i64,
+    threshold_percent: Decimal,
+) -> Result<VersionDetail, PlanningError> {
+    may_plan(user)?;
+    let import = one(db, import_id).await?.ok_or(PlanningError::NotFound)?;
+    let previous = match import.version {
+        Some(v) => latest_approved(db, &import.kind, Some(v)).await?,
+        None => None,
+    };
+    let (diff, changed_count) = if import.version.is_some() {
+        diff(
+            db,
+            &import.kind,
+            import.id,
+            previous.map(|p| p.0),
+            threshold_percent,
+        )
+        .await?
+    } else {
+        (Vec::new(), 0)
+    };
+    Ok(VersionDetail {
+        problems: problems(db, import_id).await?,
+        unmapped: unmapped(db, import_id).await?,
+        previous_version: previous.map(|p| p.1),
+        import,
+        diff,
+        changed_count,
+        threshold_percent: threshold_percent.to_string(),
+    })
+}
+
+/// Buckets whose quantity differs from the previous approved version (new and dropped
+/// ones included), at most [`DIFF_SHOWN`], and how many there are.
+async fn diff(
+    db: &Db,
+    kind: &str,
+    now: i64,
+    previous: Option<i64>,
+    threshold: Decimal,
+) -> Result<(Vec<DiffRow>, i64), sqlx::Error> {
+    // Supply recommendations are keyed by the source's id: item and location stand in for
+    // the bucket's place, the need-by date for its start.
+    let (table, key, start) = if kind == "supply" {
+        ("planning_supply_rows", "source_id", "need_by")
+    } else {
+        ("planning_forecast_rows", "kind", "bucket_start")
+    };
+    let same = if kind == "supply" {
+        "p.source_id = n.source_id"
+    } else {
+        "p.item_code = n.item_code AND p.location_code = n.location_code AND p.bucket_start = n.bucket_start AND p.kind = n.kind"
+    };
+    let changed = format!(
+        "SELECT n.item_code, n.location_code, n.{start}, n.{key}, p.quantity, n.quantity FROM {table} n
+           LEFT JOIN {table} p ON p.import_id = $2 AND {same}
+           WHERE n.import_id = $1 AND (p.quantity IS NULL OR p.quantity <> n.quantity)
+         UNION ALL
+         SELECT p.item_code, p.location_code, p.{start}, p.{key}, p.quantity, NULL FROM {table} p
+           WHERE p.import_id = $2 AND NOT EXISTS (SELECT 1 FROM {table} n WHERE n.import_id = $1 AND {same})"
+    );
+    let previous = previous.unwrap_or(-1);
+    let (count,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM ({changed}) c"))
+        .bind(now)
+        .bind(previous)
+        .fetch_one(db)
+        .await?;
+    #[allow(clippy::type_complexity)] // one row of the query above
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    )> = sqlx::query_as(&format!("{changed} ORDER BY 1, 2, 3, 4 LIMIT {DIFF_SHOWN}"))
+        .bind(now)
+        .bind(previous)
+        .fetch_all(db)
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(item, location, bucket_start, kind, prev, cur)| {
+            let p = prev.as_deref().and_then(|s| s.parse::<Decimal>().ok());
+            let n = cur.as_deref().and_then(|s| s.parse::<Decimal>().ok());
+            DiffRow {
+                change_percent: match (p, n) {
+                    (Some(p), Some(n)) => change_percent(p, n).map(|c| c.to_string()),
+                    _ => None,
+                },
+                large: large_change(p, n, threshold),
+                item,
+                location,
+                bucket_start,
+                kind,
+                previous: prev,
+                now: cur,
+            }
+        })
+        .collect();
+    Ok((rows, count))
+}
+
+/// A planner approves a valid version; approving it again changes nothing.
+pub async fn approve(
+    db: &Db,
+    user: &CurrentUser,
+    import_id: i64,
+    ip: &str,
+    key: Option<&str>,
+) -> Result<Outcome, PlanningError> {
+    may_plan(user)?;
+    let submission = Submission::new(user.id, key, "approve_planning_version", &(import_id,))
+        .map_err(PlanningError::Key)?;
+    let mut tx = db::write(db).await?;
+    if let Some(first) = submission
+        .replay::<Outcome>(&mut tx)
+        .await
+        .map_err(PlanningError::Key)?
+    {
+        return Ok(first);
+    }
+    let row: Option<(String, Option<i64>, String)> =
+        sqlx::query_as("SELECT status, version, kind FROM planning_imports WHERE id = $1")
+            .bind(import_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, version, kind)) = row else {
+        return Err(PlanningError::NotFound);
+    };
+    let version = version.unwrap_or_default();
+    let outcome = match status.as_str() {
+        "approved" => Outcome::already(format!("The {kind} version {version} was approved already.")),
+        "valid" => {
+            sqlx::query(
+                "UPDATE planning_imports SET status = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND status = 'valid'",
+            )
+            .bind(user.id)
+            .bind(db::now())
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+            audit(
+                &mut *tx,
+                Some(user.id),
+                "planning_version_approved",
+                &format!("planning_import:{import_id}"),
+                &format!("{kind} version {version}"),
+                ip,
+            )
+            .await?;
+            Outcome::done(format!("The {kind} version {version} is approved."))
+        }
+        _ => {
+            return Err(PlanningError::Invalid(
+                "Only a valid version can be approved: this snapshot was rejected; fix it and validate again.".into(),
+            ))
+        }
+    };
+    submission
+        .record(&mut tx, &outcome)
+        .await
+        .map_err(PlanningError::Key)?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The mapping page: the latest snapshot still waiting on fixes (rejected or pending) with
+/// what it could not map, and every mapping.
+pub async fn mapping_view(db: &Db, user: &CurrentUser) -> Result<MappingView, PlanningError> {
+    may_plan(user)?;
+    let latest: Option<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY} WHERE i.status IN ('rejected', 'pending') ORDER BY i.id DESC LIMIT 1"
+    ))
+    .fetch_optional(db)
+    .await?;
+    let latest = latest.map(summary);
+    let unmapped = match &latest {
+        Some(i) => unmapped(db, i.id).await?,
+        None => Vec::new(),
+    };
+    let (items, locations, units, profiles) = mapping::all(db).await?;
+    Ok(MappingView {
+        latest_rejected: latest,
+        unmapped,
+        items,
+        locations,
+        units,
+        profiles,
+        products: mapping::known_products(db).await?,
+    })
+}

@@ -1,0 +1,1070 @@
+//! Black-box tests of demand planning (issue 14, intake and versions): the planner role and
+//! who is kept out, the intake pipeline's validation rules (one test per rule, files built
+//! here), idempotent re-sends, mapping fixes applied without a new upload, approval, and
+//! the API intake with token scopes. SQLite by default, PostgreSQL with
+//! `MILLRACE_TEST_DATABASE=postgres`.
+
+mod common;
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use common::app::{spawn, TestApp};
+use common::Browser;
+use millrace::odoo_double::DoubleConfig;
+use serde_json::Value;
+
+const PLANNER: (&str, &str) = ("planner@millrace.example", "planner-demo-pass");
+const ADMIN: (&str, &str) = ("admin@millrace.example", "admin-demo-pass");
+const ANA: (&str, &str) = ("ana@gemini.example", "gemini-demo-pass");
+const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
+
+const HEADER: &str = "item,location,bucket_start,bucket,quantity,unit,kind,safety_stock,min,max";
+
+struct Plan {
+    app: TestApp,
+    planner: Browser,
+    /// Two products the poller has seen, kept in Units: their internal references.
+    items: [String; 2],
+}
+
+/// The app with the demo, a planner signed in, and the location `WH` mapped.
+async fn plan() -> Plan {
+    let app = spawn(DoubleConfig::default()).await;
+    let planner = app.signed_in(PLANNER.0, PLANNER.1).await;
+    let mut codes: Vec<(String,)> = Vec::new();
+    for _ in 0..100 {
+        codes = sqlx::query_as(
+            "SELECT DISTINCT product_code FROM purchase_order_lines WHERE uom = 'Units' AND product_code <> '' ORDER BY product_code LIMIT 2",
+        )
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        if codes.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        codes.len(),
+        2,
+        "the demo's order lines name products in Units"
+    );
+    let r = planner
+        .post(
+            "/planning/mapping/location",
+            &[
+                ("location_code", "WH"),
+                ("warehouse_code", "WH"),
+                ("warehouse_odoo_id", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    Plan {
+        app,
+        planner,
+        items: [codes[0].0.clone(), codes[1].0.clone()],
+    }
+}
+
+/// The Monday `weeks` weeks after this week's.
+fn monday(weeks: i64) -> NaiveDate {
+    let today = Utc::now().date_naive();
+    today - Duration::days(i64::from(today.weekday().num_days_from_monday()))
+        + Duration::weeks(weeks)
+}
+
+/// A forecast file: the header and one line per row.
+fn forecast(rows: &[String]) -> Vec<u8> {
+    let mut s = String::from(HEADER);
+    for r in rows {
+        s.push('\n');
+        s.push_str(r);
+    }
+    s.push('\n');
+    s.into_bytes()
+}
+
+/// Four weekly buckets of each item at WH.
+fn good_forecast(p: &Plan, base: i64) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for item in &p.items {
+        for w in 1..=4 {
+            rows.push(format!(
+                "{item},WH,{},week,{},Units,statistical,5,2,40",
+                monday(w),
+                base + w
+            ));
+        }
+    }
+    forecast(&rows)
+}
+
+/// Uploads a file on the page; the redirect's target.
+async fn upload(
+    b: &Browser,
+    kind: &str,
+    source: &str,
+    snapshot_id: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> String {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", b.csrf.clone())
+        .text("kind", kind.to_string())
+        .text("source", source.to_string())
+        .text("snapshot_id", snapshot_id.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    let r = post_upload(b, form).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Posts a multipart form to the upload.
+async fn post_upload(b: &Browser, form: reqwest::multipart::Form) -> reqwest::Response {
+    b.http
+        .post(format!("{}/planning/imports", b.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The snapshot id a redirect to its page names.
+fn snapshot_of(location: &str) -> String {
+    location
+        .strip_prefix("/planning/versions/")
+        .and_then(|r| r.split('?').next())
+        .unwrap_or_else(|| panic!("not a snapshot page: {location}"))
+        .to_string()
+}
+
+async fn detail(b: &Browser, id: &str) -> Value {
+    b.json("/api/planning/version", &[("id", id), ("threshold", "")])
+        .await
+}
+
+/// Uploads `file` and expects it rejected with a problem at `row` and `column` whose
+/// sentence contains `says`; the snapshot's detail.
+async fn rejected(
+    p: &Plan,
+    file: Vec<u8>,
+    name: &str,
+    row: i64,
+    column: &str,
+    says: &str,
+) -> Value {
+    let to = upload(&p.planner, "forecast", "tests", "", name, file).await;
+    let id = snapshot_of(&to);
+    let d = detail(&p.planner, &id).await;
+    assert_eq!(d["import"]["status"], "rejected", "{d}");
+    assert_eq!(d["import"]["version"], Value::Null);
+    let problems = d["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|e| e["row"] == row
+            && e["column"] == column
+            && e["problem"].as_str().unwrap().contains(says)
+            && !e["fix"].as_str().unwrap().is_empty()),
+        "expected row {row} {column}: {says} in {problems:#?}"
+    );
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM planning_forecast_rows")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "a rejected snapshot applies nothing");
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_forecast_becomes_a_version_a_planner_approves_once() {
+    let p = plan().await;
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "frepple",
+        "S-1",
+        "forecast.csv",
+        good_forecast(&p, 10),
+    )
+    .await;
+    assert!(to.contains("saved="), "{to}");
+    let id = snapshot_of(&to);
+    let d = detail(&p.planner, &id).await;
+    assert_eq!(d["import"]["status"], "valid", "{d}");
+    assert_eq!(d["import"]["version"], 1);
+    assert_eq!(d["import"]["row_count"], 8);
+    assert_eq!(d["import"]["item_count"], 2);
+    assert_eq!(d["import"]["sent_by"], "Pia Planner");
+    // Nothing approved before: every bucket is new.
+    assert_eq!(d["changed_count"], 8);
+    let list = p.planner.json("/api/planning/versions", &[]).await;
+    assert_eq!(list[0]["id"].to_string(), id);
+
+    let approve = |key: &'static str| {
+        let b = &p.planner;
+        let path = format!("/planning/versions/{id}/approve");
+        async move {
+            let r = b.post(&path, &[("idempotency_key", key)]).await;
+            assert_eq!(r.status(), 303);
+            r.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    assert!(approve("k-1").await.contains("is+approved"));
+    assert!(approve("k-2").await.contains("approved+already"));
+    let d = detail(&p.planner, &id).await;
+    assert_eq!(d["import"]["status"], "approved");
+    assert_eq!(d["import"]["approved_by"], "Pia Planner");
+    let (audits,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'planning_version_approved'")
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap();
+    assert_eq!(audits, 1, "approved once, audited once");
+
+    // The next version is compared with the approved one: one bucket changed a lot.
+    let mut file = String::from_utf8(good_forecast(&p, 10)).unwrap();
+    let first_row = format!("{},WH,{},week,11,", p.items[0], monday(1));
+    assert!(file.contains(&first_row));
+    file = file.replace(
+        &first_row,
+        &format!("{},WH,{},week,30,", p.items[0], monday(1)),
+    );
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "frepple",
+        "S-2",
+        "forecast.csv",
+        file.into_bytes(),
+    )
+    .await;
+    let d2 = detail(&p.planner, &snapshot_of(&to)).await;
+    assert_eq!(d2["import"]["version"], 2);
+    assert_eq!(d2["previous_version"], 1);
+    assert_eq!(d2["changed_count"], 1, "{d2}");
+    let change = &d2["diff"][0];
+    assert_eq!(change["previous"], "11");
+    assert_eq!(change["now"], "30");
+    assert_eq!(change["large"], true);
+    // A version is approved only by a planner's action.
+    assert_eq!(d2["import"]["status"], "valid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_file_or_snapshot_id_sent_again_makes_no_second_version() {
+    let p = plan().await;
+    let first = snapshot_of(
+        &upload(
+            &p.planner,
+            "forecast",
+            "frepple",
+            "",
+            "a.csv",
+            good_forecast(&p, 10),
+        )
+        .await,
+    );
+    let again = upload(
+        &p.planner,
+        "forecast",
+        "frepple",
+        "",
+        "b.csv",
+        good_forecast(&p, 10),
+    )
+    .await;
+    assert_eq!(snapshot_of(&again), first);
+    assert!(again.contains("received+before"), "{again}");
+    // The same source snapshot id with other content: the snapshot received before.
+    let s1 = snapshot_of(
+        &upload(
+            &p.planner,
+            "forecast",
+            "frepple",
+            "RUN-7",
+            "c.csv",
+            good_forecast(&p, 20),
+        )
+        .await,
+    );
+    let s1_again = snapshot_of(
+        &upload(
+            &p.planner,
+            "forecast",
+            "frepple",
+            "RUN-7",
+            "d.csv",
+            good_forecast(&p, 30),
+        )
+        .await,
+    );
+    assert_eq!(s1, s1_again);
+    let (versions, rows): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM planning_imports WHERE version IS NOT NULL), (SELECT COUNT(*) FROM planning_forecast_rows)",
+    )
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    assert_eq!((versions, rows), (2, 16));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_item_is_listed_with_its_rows_and_a_mapping_fix_applies_without_a_new_upload() {
+    let p = plan().await;
+    let mut rows = Vec::new();
+    for w in 1..=3 {
+        rows.push(format!(
+            "PLAN-CHAIR,WH,{},week,5,Units,consensus,,,",
+            monday(w)
+        ));
+    }
+    rows.push(format!(
+        "{},WH,{},week,5,Units,consensus,,,",
+        p.items[1],
+        monday(1)
+    ));
+    let d = rejected(&p, forecast(&rows), "f.csv", 2, "item", "No Odoo product").await;
+    let id = d["import"]["id"].to_string();
+    assert_eq!(d["import"]["error_count"], 3);
+    let mapping = p.planner.json("/api/planning/mapping", &[]).await;
+    assert_eq!(mapping["latest_rejected"]["id"].to_string(), id);
+    assert_eq!(mapping["unmapped"][0]["what"], "item");
+    assert_eq!(mapping["unmapped"][0]["code"], "PLAN-CHAIR");
+    assert_eq!(mapping["unmapped"][0]["row_count"], 3);
+
+    // The report downloads as CSV.
+    let r = p
+        .planner
+        .get(&format!("/planning/imports/{id}/report.csv"), &[])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("row,column,value,problem,fix\n"), "{csv}");
+    assert!(csv.contains("2,item,PLAN-CHAIR,"), "{csv}");
+
+    let r = p
+        .planner
+        .post(
+            "/planning/mapping/item",
+            &[("item_code", "PLAN-CHAIR"), ("product", &p.items[0])],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().contains("saved="));
+    let r = p
+        .planner
+        .post(&format!("/planning/imports/{id}/validate"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let d = detail(&p.planner, &id).await;
+    assert_eq!(d["import"]["status"], "valid", "{d}");
+    assert_eq!(d["import"]["version"], 1);
+    assert_eq!(d["problems"].as_array().unwrap().len(), 0);
+    let mapping = p.planner.json("/api/planning/mapping", &[]).await;
+    assert_eq!(mapping["latest_rejected"], Value::Null);
+    let (product,): (i64,) = sqlx::query_as("SELECT DISTINCT product_odoo_id FROM planning_forecast_rows WHERE item_code = 'PLAN-CHAIR'")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    let (expected,): (i64,) = sqlx::query_as(
+        "SELECT MAX(product_odoo_id) FROM purchase_order_lines WHERE product_code = $1",
+    )
+    .bind(&p.items[0])
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    assert_eq!(product, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_location_is_refused() {
+    let p = plan().await;
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},NOWHERE,{},week,5,Units,statistical,,,",
+            p.items[0],
+            monday(1)
+        )]),
+        "f.csv",
+        2,
+        "location",
+        "No warehouse",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_unit_is_refused_and_a_mapped_unit_converts_by_its_factor() {
+    let p = plan().await;
+    let file = forecast(&[format!(
+        "{},WH,{},week,2.5,DOZ,statistical,1,,",
+        p.items[0],
+        monday(1)
+    )]);
+    let d = rejected(&p, file, "f.csv", 2, "unit", "no unit mapping").await;
+    let id = d["import"]["id"].to_string();
+    let r = p
+        .planner
+        .post(
+            "/planning/mapping/unit",
+            &[
+                ("unit_code", "DOZ"),
+                ("uom_name", "Units"),
+                ("factor", "12"),
+            ],
+        )
+        .await;
+    assert!(r.headers()["location"].to_str().unwrap().contains("saved="));
+    p.planner
+        .post(&format!("/planning/imports/{id}/validate"), &[])
+        .await;
+    let (q, source, safety): (String, String, String) = sqlx::query_as(
+        "SELECT quantity, source_quantity, safety_stock FROM planning_forecast_rows",
+    )
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (q.as_str(), source.as_str(), safety.as_str()),
+        ("30", "2.5", "12")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_mapped_to_another_odoo_unit_than_the_products_cannot_convert() {
+    let p = plan().await;
+    let r = p
+        .planner
+        .post(
+            "/planning/mapping/unit",
+            &[("unit_code", "KGS"), ("uom_name", "kg"), ("factor", "1")],
+        )
+        .await;
+    assert!(r.headers()["location"].to_str().unwrap().contains("saved="));
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{},week,5,KGS,statistical,,,",
+            p.items[0],
+            monday(1)
+        )]),
+        "f.csv",
+        2,
+        "unit",
+        "cannot convert",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_quantity_is_refused() {
+    let p = plan().await;
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{},week,-4,Units,statistical,,,",
+            p.items[0],
+            monday(1)
+        )]),
+        "f.csv",
+        2,
+        "quantity",
+        "negative",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quantity_that_is_not_a_number_is_refused() {
+    let p = plan().await;
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{},week,lots,Units,statistical,,,",
+            p.items[0],
+            monday(1)
+        )]),
+        "f.csv",
+        2,
+        "quantity",
+        "not a number",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_that_does_not_start_on_monday_is_refused_with_the_monday_to_use() {
+    let p = plan().await;
+    let thursday = monday(2) + Duration::days(3);
+    let d = rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{thursday},week,5,Units,statistical,,,",
+            p.items[0]
+        )]),
+        "f.csv",
+        2,
+        "bucket_start",
+        "start of a week",
+    )
+    .await;
+    assert!(
+        d["problems"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&monday(2).to_string()),
+        "{d}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_that_does_not_start_on_the_first_is_refused() {
+    let p = plan().await;
+    let next_month = (Utc::now().date_naive().with_day(1).unwrap() + Duration::days(40))
+        .with_day(15)
+        .unwrap();
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{next_month},month,5,Units,statistical,,,",
+            p.items[0]
+        )]),
+        "f.csv",
+        2,
+        "bucket_start",
+        "start of a month",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_key_names_the_first_row() {
+    let p = plan().await;
+    let row = format!(
+        "{},WH,{},week,5,Units,statistical,,,",
+        p.items[0],
+        monday(1)
+    );
+    let d = rejected(
+        &p,
+        forecast(&[row.clone(), row]),
+        "f.csv",
+        3,
+        "bucket_start",
+        "Row 2 has the same",
+    )
+    .await;
+    assert_eq!(d["import"]["error_count"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buckets_of_two_lengths_for_one_item_and_location_overlap() {
+    let p = plan().await;
+    let rows = [
+        format!(
+            "{},WH,{},week,5,Units,statistical,,,",
+            p.items[0],
+            monday(1)
+        ),
+        format!(
+            "{},WH,{},day,1,Units,statistical,,,",
+            p.items[0],
+            monday(1) + Duration::days(1)
+        ),
+    ];
+    rejected(&p, forecast(&rows), "f.csv", 3, "bucket", "overlap").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_date_beyond_the_horizon_is_refused() {
+    let p = plan().await;
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{},week,5,Units,statistical,,,",
+            p.items[0],
+            monday(52 * 5)
+        )]),
+        "f.csv",
+        2,
+        "bucket_start",
+        "horizon",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_date_in_another_format_is_refused() {
+    let p = plan().await;
+    let m = monday(1);
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{},week,5,Units,statistical,,,",
+            p.items[0],
+            m.format("%d/%m/%Y")
+        )]),
+        "f.csv",
+        2,
+        "bucket_start",
+        "not a date",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_utf8_is_refused_naming_the_row() {
+    let p = plan().await;
+    let mut file = forecast(&[format!(
+        "{},WH,{},week,5,Units,statistical,,,",
+        p.items[0],
+        monday(1)
+    )]);
+    // "Lager-Süd" in Latin-1 as the location.
+    let at = file.windows(3).position(|w| w == b",WH").unwrap() + 1;
+    file.splice(at..at + 2, b"S\xfcd".iter().copied());
+    rejected(&p, file, "latin1.csv", 2, "location", "not UTF-8").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_column_is_refused_before_any_row() {
+    let p = plan().await;
+    let file = format!(
+        "item,location,bucket_start,bucket,quantity,kind\n{},WH,{},week,5,statistical\n",
+        p.items[0],
+        monday(1)
+    );
+    rejected(
+        &p,
+        file.into_bytes(),
+        "f.csv",
+        1,
+        "unit",
+        "column “unit” is missing",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_value_and_an_unknown_kind_are_refused() {
+    let p = plan().await;
+    let rows = [
+        format!("{},WH,{},week,,Units,statistical,,,", p.items[0], monday(1)),
+        format!("{},WH,{},week,3,Units,guess,,,", p.items[0], monday(2)),
+    ];
+    let d = rejected(&p, forecast(&rows), "f.csv", 2, "quantity", "missing").await;
+    assert!(
+        d["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["row"] == 3 && e["column"] == "kind"),
+        "{d}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_rows_are_validated_like_csv_and_unreadable_json_is_refused() {
+    let p = plan().await;
+    let json = serde_json::json!({"rows": [
+        {"item": p.items[0], "location": "WH", "bucket_start": monday(1).to_string(), "bucket": "week", "quantity": 7.5, "unit": "Units", "kind": "consensus"},
+        {"item": p.items[1], "location": "WH", "bucket_start": monday(1).to_string(), "bucket": "week", "quantity": -1, "unit": "Units", "kind": "consensus"}
+    ]});
+    rejected(
+        &p,
+        serde_json::to_vec(&json).unwrap(),
+        "f.json",
+        2,
+        "quantity",
+        "negative",
+    )
+    .await;
+    rejected(
+        &p,
+        b"[{\"item\": \"x\",".to_vec(),
+        "broken.json",
+        1,
+        "",
+        "not readable JSON",
+    )
+    .await;
+    let good = serde_json::json!([
+        {"item": p.items[0], "location": "WH", "bucket_start": monday(1).to_string(), "bucket": "week", "quantity": "7.5", "unit": "Units", "kind": "consensus", "safety_stock": 2}
+    ]);
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "tests",
+        "",
+        "good.json",
+        serde_json::to_vec(&good).unwrap(),
+    )
+    .await;
+    let d = detail(&p.planner, &snapshot_of(&to)).await;
+    assert_eq!(d["import"]["status"], "valid", "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_profile_reads_another_tools_columns_dates_and_decimal_commas() {
+    let p = plan().await;
+    let r = p
+        .planner
+        .post(
+            "/planning/mapping/profile",
+            &[
+                ("source", "acme-aps"),
+                ("columns", "Artikel=item\nLager=location\nWoche=bucket_start\nRaster=bucket\nMenge=quantity\nEinheit=unit\nArt=kind"),
+                ("date_format", "%d.%m.%Y"),
+                ("decimal_separator", ","),
+                ("delimiter", ";"),
+            ],
+        )
+        .await;
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("saved="),
+        "{:?}",
+        r.headers()
+    );
+    let file = format!(
+        "Artikel;Lager;Woche;Raster;Menge;Einheit;Art\n{};WH;{};week;1.250,5;Units;statistical\n",
+        p.items[0],
+        monday(1).format("%d.%m.%Y")
+    );
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "acme-aps",
+        "",
+        "export.csv",
+        file.into_bytes(),
+    )
+    .await;
+    let d = detail(&p.planner, &snapshot_of(&to)).await;
+    assert_eq!(d["import"]["status"], "valid", "{d}");
+    let (q, start): (String, String) =
+        sqlx::query_as("SELECT quantity, bucket_start FROM planning_forecast_rows")
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap();
+    assert_eq!((q, start), ("1250.5".to_string(), monday(1).to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supply_recommendations_are_validated_and_versioned_apart_from_forecasts() {
+    let p = plan().await;
+    let need_by = monday(3);
+    let supply = |file: String| async {
+        let to = upload(
+            &p.planner,
+            "supply",
+            "frepple",
+            "",
+            "supply.csv",
+            file.into_bytes(),
+        )
+        .await;
+        detail(&p.planner, &snapshot_of(&to)).await
+    };
+    let header = "item,location,quantity,unit,need_by,vendor,source_id";
+    let item = &p.items[0];
+    let d = supply(format!(
+        "{header}\n{item},WH,40,Units,{need_by},Gemini Furniture,R-1\n{item},WH,10,Units,{need_by},,R-1\n"
+    ))
+    .await;
+    assert_eq!(d["import"]["status"], "rejected");
+    assert_eq!(d["problems"][0]["column"], "source_id");
+    assert_eq!(d["problems"][0]["row"], 3);
+    let d = supply(format!(
+        "{header}\n{item},WH,40,Units,{need_by},Gemini Furniture,R-1\n"
+    ))
+    .await;
+    assert_eq!(d["import"]["kind"], "supply");
+    assert_eq!(d["import"]["version"], 1);
+    assert_eq!(d["diff"][0]["now"], "40");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppliers_and_buyers_reach_no_planning_route_and_admins_make_planners() {
+    let p = plan().await;
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "frepple",
+        "",
+        "f.csv",
+        good_forecast(&p, 1),
+    )
+    .await;
+    let id = snapshot_of(&to);
+    for who in [ANA, BUYER] {
+        let b = p.app.signed_in(who.0, who.1).await;
+        for page in [
+            "/planning",
+            "/planning/mapping",
+            &format!("/planning/versions/{id}"),
+        ] {
+            let r = b.get(page, &[]).await;
+            assert_eq!(r.status(), 403, "{} GET {page}", who.0);
+        }
+        for api in ["/api/planning/versions", "/api/planning/mapping"] {
+            assert_eq!(b.get(api, &[]).await.status(), 403, "{} {api}", who.0);
+        }
+        assert_eq!(
+            b.get("/api/planning/version", &[("id", &id), ("threshold", "")])
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            b.get(&format!("/planning/imports/{id}/report.csv"), &[])
+                .await
+                .status(),
+            403
+        );
+        for (path, form) in [
+            (format!("/planning/versions/{id}/approve"), vec![]),
+            (format!("/planning/imports/{id}/validate"), vec![]),
+            (
+                "/planning/mapping/location".to_string(),
+                vec![("location_code", "X"), ("warehouse_code", "WH")],
+            ),
+        ] {
+            let r = b.post(&path, &form).await;
+            assert_eq!(r.status(), 403, "{} POST {path}", who.0);
+        }
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", b.csrf.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(good_forecast(&p, 2)).file_name("f.csv"),
+            );
+        let r = post_upload(&b, form).await;
+        assert_eq!(r.status(), 403, "{} upload", who.0);
+    }
+    let (status, locations): (String, i64) = sqlx::query_as(
+        "SELECT (SELECT status FROM planning_imports WHERE id = $1), (SELECT COUNT(*) FROM planning_locations)",
+    )
+    .bind(id.parse::<i64>().unwrap())
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), locations),
+        ("valid", 1),
+        "nothing changed"
+    );
+    // A multipart upload without the session's token is refused.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", "forged")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(good_forecast(&p, 3)).file_name("f.csv"),
+        );
+    let r = post_upload(&p.planner, form).await;
+    assert_eq!(r.status(), 403);
+
+    // An admin invites a planner; the planner may plan.
+    let admin = p.app.signed_in(ADMIN.0, ADMIN.1).await;
+    let team = admin.json("/api/team/list", &[("supplier", "")]).await;
+    assert!(
+        team["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[0] == "planner"),
+        "{team}"
+    );
+    let r = admin
+        .post(
+            "/api/team/invite",
+            &[
+                ("supplier", ""),
+                ("email", "pat@millrace.example"),
+                ("display_name", "Pat Plan"),
+                ("role", "planner"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let (role,): (String,) =
+        sqlx::query_as("SELECT role FROM users WHERE email = 'pat@millrace.example'")
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap();
+    assert_eq!(role, "planner");
+    // The planner page itself renders for a planner.
+    let r = p
+        .planner
+        .http
+        .get(format!("{}/planning", p.planner.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Creates a staff token (as the admin) with the ticked scopes; the secret.
+async fn staff_token(admin: &Browser, scopes: &[&str]) -> String {
+    let mut form = vec![
+        ("supplier", ""),
+        ("name", "Planning system"),
+        ("expires_in_days", ""),
+    ];
+    form.extend(scopes.iter().map(|s| (*s, "on")));
+    let r = admin.post("/api/tokens/create", &form).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let v: Value = r.json().await.unwrap();
+    v["secret"].as_str().unwrap().to_string()
+}
+
+async fn send(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/api/v1/planning/forecasts{query}", app.url))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body);
+    if !key.is_empty() {
+        req = req.header("idempotency-key", key);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planning_system_sends_snapshots_with_a_planning_write_token() {
+    let p = plan().await;
+    let admin = p.app.signed_in(ADMIN.0, ADMIN.1).await;
+    let token = staff_token(&admin, &["planning_write"]).await;
+    let reader = staff_token(&admin, &["orders_read"]).await;
+
+    let schema: Value = reqwest::get(format!("{}/api/v1/planning/schema", p.app.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(schema["$defs"]["forecast_row"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "bucket_start"));
+    assert!(schema["$defs"]["supply_row"]["properties"]["source_id"].is_object());
+
+    let r = send(&p.app, &reader, "k-0", "", "text/csv", good_forecast(&p, 1)).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "scope_missing");
+    let r = send(&p.app, &token, "", "", "text/csv", good_forecast(&p, 1)).await;
+    assert_eq!(r.status(), 400, "no Idempotency-Key");
+
+    // The same request twice: sent, then retried with its key.
+    let first = || {
+        send(
+            &p.app,
+            &token,
+            "k-1",
+            "?source=frepple&snapshot_id=RUN-1",
+            "text/csv",
+            good_forecast(&p, 1),
+        )
+    };
+    let r = first().await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["version"].as_i64(),
+            v["rows"].as_i64(),
+            v["already"].as_bool()
+        ),
+        (Some("valid"), Some(1), Some(8), Some(false))
+    );
+    // A retry with its key: the first answer again.
+    let r = first().await;
+    assert_eq!(r.status(), 201);
+    // The same snapshot id under a new key: no second version.
+    let r = send(
+        &p.app,
+        &token,
+        "k-2",
+        "?source=frepple&snapshot_id=RUN-1",
+        "text/csv",
+        good_forecast(&p, 2),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["already"].as_bool(), v["version"].as_i64()),
+        (Some(true), Some(1))
+    );
+    // The same key with another body is refused.
+    let r = send(
+        &p.app,
+        &token,
+        "k-1",
+        "?source=frepple&snapshot_id=RUN-9",
+        "text/csv",
+        good_forecast(&p, 5),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "idempotency_key_reused"
+    );
+
+    // JSON, rejected: the problems in the answer.
+    let bad = serde_json::json!([{"item": "NOPE", "location": "WH", "bucket_start": monday(1).to_string(), "bucket": "week", "quantity": 1, "unit": "Units", "kind": "consensus"}]);
+    let r = send(
+        &p.app,
+        &token,
+        "k-3",
+        "",
+        "application/json",
+        serde_json::to_vec(&bad).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "snapshot_rejected");
+    assert_eq!(v["errors"][0]["row"], 1);
+    assert_eq!(v["errors"][0]["column"], "item");
+    // The token's technical user is named as the sender.
+    let list = p.planner.json("/api/planning/versions", &[]).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["sent_by"] == "Planning system (API)"),
+        "{list}"
+    );
+
+    // A supplier's admin cannot give a token planning:write.
+    let ana = p.app.signed_in(ANA.0, ANA.1).await;
+    let r = ana
+        .post(
+            "/api/tokens/create",
+            &[
+                ("supplier", ""),
+                ("name", "ERP"),
+                ("planning_write", "on"),
+                ("expires_in_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "{:?}", r.text().await);
+}
