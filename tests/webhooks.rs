@@ -600,6 +600,43 @@ async fn dead_letters_hold_their_order_and_are_sent_again_in_order() {
         (after["dead"].as_i64(), after["pending"].as_i64()),
         (Some(0), Some(0))
     );
+
+    // Past the retention, delivered jobs, the log and the events go; what still has to be
+    // delivered stays, however old.
+    rx.fail(true);
+    let other = new_orders(&erp).await[0];
+    work(&erp, other).await;
+    let count = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (i64,)>(sql)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    eventually("a new event is waiting", || async {
+        count("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'dead')").await > 0
+    })
+    .await;
+    let waiting = count("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'dead')").await;
+    let future = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    millrace::server::events::prune(&app.db, &future)
+        .await
+        .unwrap();
+    assert_eq!(
+        count("SELECT COUNT(*) FROM jobs WHERE state = 'done'").await,
+        0
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM webhook_attempts").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM events").await, 0);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'dead')").await,
+        waiting
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,8 +40,10 @@ test("a supplier admin points events at the ERP, checks the signature, pauses an
     await page.getByRole("link", { name: "Webhooks" }).click();
     await expect(page).toHaveURL(/\/webhooks$/);
     await hydrated(page);
-    // The demo's own receiver has been getting real events since the first poll.
-    await expect(page.locator("[data-webhook='Gemini ERP (demo receiver)'] [data-testid=webhook-log]")).toContainText("order.released");
+    // The demo's own receiver has been getting real events (and answering 204) since the
+    // first poll; which ones are the latest depends on what ran before.
+    await expect(page.locator("[data-webhook='Gemini ERP (demo receiver)'] [data-testid=webhook-log]")).toBeVisible();
+    await expect(page.locator("[data-webhook='Gemini ERP (demo receiver)'] [data-testid=webhook-log] tr.ok td[data-label='Answer']").first()).toHaveText("204");
 
     await page.getByLabel("For which system").fill("Gemini ERP (e2e)");
     await page.getByLabel("Address (https)").fill(rx.url);

@@ -233,6 +233,7 @@ pub fn acted(
     match result {
         Ok(o) => {
             state.outbox_wake.notify_one();
+            state.jobs_wake.notify_one();
             axum::Json(model::ActionResult {
                 already: o.already,
                 message: o.message,

@@ -261,16 +261,25 @@ pub async fn oldest(db: &Db) -> Result<Option<i64>, sqlx::Error> {
     Ok(id)
 }
 
-/// Deletes events older than `before` (stored time). Webhook jobs carry their own copy of
-/// the event, so deliveries still waiting are not affected.
+/// Deletes what is older than `before` (stored time): events, finished jobs (delivered or
+/// discarded; pending and dead ones stay whatever their age) and the delivery log. Webhook
+/// jobs carry their own copy of the event, so deliveries still waiting are not affected.
 pub async fn prune(db: &Db, before: &str) -> Result<u64, sqlx::Error> {
     let mut tx = db::write(db).await?;
-    let r = sqlx::query("DELETE FROM events WHERE occurred_at < $1")
-        .bind(before)
-        .execute(&mut *tx)
-        .await?;
+    let mut removed = 0;
+    for sql in [
+        "DELETE FROM events WHERE occurred_at < $1",
+        "DELETE FROM jobs WHERE state IN ('done', 'discarded') AND done_at < $1",
+        "DELETE FROM webhook_attempts WHERE at < $1",
+    ] {
+        removed += sqlx::query(sql)
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
     tx.commit().await?;
-    Ok(r.rows_affected())
+    Ok(removed)
 }
 
 #[cfg(test)]
