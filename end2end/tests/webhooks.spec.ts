@@ -84,8 +84,10 @@ test("a supplier admin points events at the ERP, checks the signature, pauses an
     await expect(page.locator("[data-webhook^='Gemini']")).toHaveCount(0);
     await signOut(page);
 
-    // A member who is not the organisation's admin is refused, and has no link to it.
-    await signIn(page, { email: "lea@gemini.example", password: "gemini-user-pass" });
+    // A buyer is neither an organisation's admin nor an admin: refused, and no link to it.
+    // (Members who are not their organisation's admin are refused the same way, in
+    // tests/webhooks.rs; the demo's member changes her password in password_reset.spec.ts.)
+    await signIn(page, { email: "buyer@millrace.example", password: "buyer-demo-pass" });
     await expect(page.getByRole("link", { name: "Webhooks" })).toHaveCount(0);
     await page.goto("/webhooks");
     await expect(page.getByTestId("webhooks-error")).toBeVisible();
