@@ -55,29 +55,9 @@ pub async fn list(
     Authorized(caller): Authorized<EVENTS_READ>,
     Query(q): Query<FeedQuery>,
 ) -> Response {
-    let after = match q.after.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(c) => match c.strip_prefix("evt_").unwrap_or(c).parse::<i64>() {
-            Ok(n) if n >= 0 => n,
-            _ => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_cursor",
-                    "`after` takes the `next_cursor` of a previous page, as it was given.",
-                )
-            }
-        },
-    };
-    let limit = match q.limit {
-        None => 100,
-        Some(n) if (1..=500).contains(&n) => n,
-        Some(_) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_limit",
-                "`limit` is 1 to 500.",
-            )
-        }
+    let (after, limit) = match super::page_args(q.after.as_deref(), "evt_", q.limit, 100, 500) {
+        Ok(args) => args,
+        Err(refusal) => return refusal,
     };
     let staff = caller.user.supplier_id.is_none();
     let mut types = Vec::new();

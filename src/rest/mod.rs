@@ -180,6 +180,40 @@ async fn openapi_json() -> Response {
     }
 }
 
+/// A feed's `after` (the `next_cursor` of a previous page, with or without `prefix`; absent
+/// or empty: from the start) and `limit` (1 to `max`, `default` when absent), or the
+/// problem to answer.
+pub fn page_args(
+    after: Option<&str>,
+    prefix: &str,
+    limit: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), Response> {
+    let after = match after.map(str::trim) {
+        None | Some("") => 0,
+        Some(c) => match c.strip_prefix(prefix).unwrap_or(c).parse::<i64>() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                return Err(problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_cursor",
+                    "`after` takes the `next_cursor` of a previous page, as it was given.",
+                ))
+            }
+        },
+    };
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+            &format!("`limit` is 1 to {max}."),
+        ));
+    }
+    Ok((after, limit))
+}
+
 /// A problem answer (RFC 9457) with a stable `code`.
 pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
     crate::server::problem::response(status, code, detail, Value::Null)

@@ -43,27 +43,10 @@ pub async fn list(
     Authorized(caller): Authorized<ORDERS_READ>,
     Query(q): Query<ChangesQuery>,
 ) -> Response {
-    let after = match q.after.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(c) => match c.parse::<i64>() {
-            Ok(n) if n >= 0 => n,
-            _ => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_cursor",
-                    "`after` takes the `next_cursor` of a previous page, as it was given.",
-                )
-            }
-        },
+    let (after, limit) = match super::page_args(q.after.as_deref(), "", q.limit, 50, MAX_PAGE) {
+        Ok(args) => args,
+        Err(refusal) => return refusal,
     };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid_limit",
-            &format!("`limit` is 1 to {MAX_PAGE}."),
-        );
-    }
     // One more than asked tells whether more wait.
     let mut rows =
         match crate::server::order_feed::changed_since(&state.db, &caller.user, after, limit + 1)
