@@ -245,6 +245,9 @@ mod cli {
                         .await
                         .context("seeding the demo's webhook subscriber")?;
                 }
+                server::demo::seed_planning(&db, &settings)
+                    .await
+                    .context("seeding the demo's planning history")?;
                 serve(settings, db, [127, 0, 0, 1].into(), port, Some(banner)).await
             }
             Command::OdooDouble {

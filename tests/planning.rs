@@ -1068,3 +1068,173 @@ async fn a_planning_system_sends_snapshots_with_a_planning_write_token() {
         .await;
     assert_eq!(r.status(), 422, "{:?}", r.text().await);
 }
+
+/// What the buyers see of planning data: the exceptions screen's Planning category.
+async fn planning_exceptions(b: &Browser, supplier: &str) -> Vec<Value> {
+    let v = b
+        .json(
+            "/api/buyer/exceptions",
+            &[("supplier", supplier), ("buyer", "")],
+        )
+        .await;
+    v["planning"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_unmapped_and_stale_planning_data_reach_the_buyers_exceptions_digest_and_metrics() {
+    let p = plan().await;
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    assert!(
+        planning_exceptions(&buyer, "").await.is_empty(),
+        "nothing yet"
+    );
+
+    // A version, then a refused file from the same source naming an item nobody mapped.
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "frepple",
+        "W1",
+        "w1.csv",
+        good_forecast(&p, 10),
+    )
+    .await;
+    let version = snapshot_of(&to);
+    let bad = forecast(&[
+        format!("NOPE-1,WH,{},week,5,Units,statistical,,,", monday(1)),
+        format!("NOPE-1,WH,{},week,6,Units,statistical,,,", monday(2)),
+        format!(
+            "{},WH,{},week,-3,Units,statistical,,,",
+            p.items[0],
+            monday(1)
+        ),
+    ]);
+    let to = upload(&p.planner, "forecast", "frepple", "W2", "w2.csv", bad).await;
+    let refused = snapshot_of(&to);
+    let found = planning_exceptions(&buyer, "").await;
+    let kinds: Vec<&str> = found.iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["import_rejected", "unmapped"], "{found:#?}");
+    assert_eq!(found[0]["subject"], "forecast from frepple");
+    assert_eq!(found[0]["link"], format!("/planning/{refused}"));
+    assert!(
+        found[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("w2.csv was refused with 3 problems"),
+        "{found:#?}"
+    );
+    assert_eq!(found[1]["link"], "/planning/mapping");
+    assert!(
+        found[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 item not mapped (2 rows): NOPE-1"),
+        "{found:#?}"
+    );
+    // Not any one supplier's: a supplier filter leaves it out.
+    assert!(planning_exceptions(&buyer, "1").await.is_empty());
+
+    // The CSV and the digest carry it.
+    let csv = buyer
+        .http
+        .get(format!("{}/buyer/exceptions.csv", p.app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("planning,,,forecast from frepple (import_rejected): w2.csv was refused"),
+        "{csv}"
+    );
+    let sent = millrace::server::notify::send_digests(
+        &p.app.db,
+        millrace::server::exceptions::Windows {
+            ack_hours: 24,
+            planning_refresh_hours: 192,
+        },
+        "http://portal.example",
+        chrono::Duration::hours(24),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(sent >= 1);
+    let (body,): (String,) = sqlx::query_as(
+        "SELECT body FROM mail_outbox WHERE to_address = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(BUYER.0)
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    assert!(body.contains("Planning (2)"), "{body}");
+    assert!(
+        body.contains("forecast from frepple: 1 item not mapped"),
+        "{body}"
+    );
+
+    // A fixed file clears the refusal; a version nine days old is stale (refresh: 8 days).
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "frepple",
+        "W2",
+        "w2.csv",
+        good_forecast(&p, 20),
+    )
+    .await;
+    assert_eq!(
+        detail(&p.planner, &snapshot_of(&to)).await["import"]["status"],
+        "valid"
+    );
+    assert!(planning_exceptions(&buyer, "").await.is_empty());
+    let nine_days_ago = (Utc::now() - Duration::days(9))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    sqlx::query("UPDATE planning_imports SET sent_at = $1")
+        .bind(&nine_days_ago)
+        .execute(&p.app.db)
+        .await
+        .unwrap();
+    let found = planning_exceptions(&buyer, "").await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["kind"], "stale");
+    assert!(
+        found[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("(v2) is 9 days old; a refresh is expected every 8 days"),
+        "{found:#?}"
+    );
+    let _ = version;
+
+    // Metrics: import duration and rows by outcome, data age, the job queue per kind.
+    let metrics = reqwest::get(format!("{}/metrics", p.app.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "millrace_planning_import_duration_seconds_count{kind=\"forecast\",status=\"rejected\"}",
+        "millrace_planning_import_rows_total{kind=\"forecast\",status=\"valid\"}",
+        "millrace_planning_data_age_seconds{kind=\"forecast\"}",
+    ] {
+        assert!(metrics.contains(needle), "{needle} in {metrics}");
+    }
+    let age: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("millrace_planning_data_age_seconds{kind=\"forecast\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(age >= 9.0 * 86400.0 - 60.0, "{age}");
+
+    // Suppliers do not see the buyers' exceptions at all.
+    let ana = p.app.signed_in(ANA.0, ANA.1).await;
+    let r = ana
+        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+        .await;
+    assert_eq!(r.status(), 403);
+}

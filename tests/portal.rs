@@ -2535,7 +2535,10 @@ async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
     let send = || {
         millrace::server::notify::send_digests(
             &app.db,
-            24,
+            millrace::server::exceptions::Windows {
+                ack_hours: 24,
+                planning_refresh_hours: 192,
+            },
             "http://portal.example",
             chrono::Duration::hours(24),
             None,

@@ -310,7 +310,7 @@ pub async fn send_digest_now(csrf_token: String) -> Result<String, AppError> {
     let state = context::state()?;
     let sent = crate::server::notify::send_digests(
         &state.db,
-        state.settings.ack_window_hours,
+        crate::server::exceptions::Windows::of(&state.settings),
         &state.settings.public_url,
         chrono::Duration::zero(),
         Some(user.id),

@@ -18,9 +18,13 @@ pub async fn exceptions(supplier: String, buyer: String) -> Result<ExceptionsVie
         buyer: Some(buyer.trim().to_string()).filter(|b| !b.is_empty()),
         companies: user.companies,
     };
-    crate::server::exceptions::overview(&state.db, &scope, state.settings.ack_window_hours)
-        .await
-        .map_err(context::internal)
+    crate::server::exceptions::overview(
+        &state.db,
+        &scope,
+        crate::server::exceptions::Windows::of(&state.settings),
+    )
+    .await
+    .map_err(context::internal)
 }
 
 /// `decision` is `approve` or `reject`; a rejection needs a reason the supplier will read.

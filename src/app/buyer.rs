@@ -76,6 +76,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                             <a href="#received">"Shipment vs receipt " <strong data-testid="count-received">{x.discrepancies.len()}</strong></a>
                             <a href="#conflicts">"Conflicts " <strong data-testid="count-conflicts">{x.conflicts.len()}</strong></a>
                             <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.sync_problems.len()}</strong></a>
+                            <a href="#planning">"Planning " <strong data-testid="count-planning">{x.planning.len()}</strong></a>
                         </nav>
 
                         <h2 id="proposals">"Proposals awaiting a decision"</h2>
@@ -262,9 +263,36 @@ pub fn ExceptionsPage() -> impl IntoView {
                                 }).collect_view()}
                             </div>
                         }.into_any() }}
+
+                        <h2 id="planning">"Planning"</h2>
+                        {if !current.is_empty() { view! { <p class="empty">"Planning data is not one supplier's: clear the supplier filter to see it."</p> }.into_any() }
+                         else if x.planning.is_empty() { view! { <p class="empty">"Planning data is mapped, fresh and applied."</p> }.into_any() } else { view! {
+                            <div class="lines">
+                                {x.planning.into_iter().map(|p| view! {
+                                    <article class="line" data-planning=p.kind.clone()>
+                                        <header><h3><a href=p.link.clone()>{p.subject.clone()}</a></h3><span class="sub">{planning_kind(&p.kind)}</span></header>
+                                        <p>{p.detail.clone()}</p>
+                                        <p class="hint">{format!("since {} UTC", p.since)}</p>
+                                    </article>
+                                }).collect_view()}
+                            </div>
+                        }.into_any() }}
                     }.into_any()
                 }
             })}
         </Transition>
+    }
+}
+
+/// A planning problem's kind, as the page names it.
+fn planning_kind(kind: &str) -> &'static str {
+    match kind {
+        "import_rejected" => "Snapshot refused",
+        "unmapped" => "Not mapped",
+        "stale" => "Not refreshed",
+        "stuck" => "Validation did not finish",
+        "signal_conflict" => "Changed in Odoo",
+        "signal_dead" => "Not applied in Odoo",
+        _ => "Planning",
     }
 }

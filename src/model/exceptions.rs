@@ -85,6 +85,21 @@ pub struct ConflictLine {
     pub odoo: String,
 }
 
+/// Planning data that needs a buyer or planner: a snapshot refused, codes nobody mapped,
+/// data older than its expected refresh, a demand signal Odoo did not take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanningProblem {
+    /// `import_rejected`, `unmapped`, `stale`, `stuck`, `signal_conflict` or `signal_dead`.
+    pub kind: String,
+    /// What it is about, e.g. "forecast from frepple".
+    pub subject: String,
+    pub detail: String,
+    /// Where to act on it.
+    pub link: String,
+    /// Since when (naive UTC).
+    pub since: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SupplierChoice {
     pub id: i64,
@@ -99,6 +114,8 @@ pub struct ExceptionsView {
     pub discrepancies: Vec<ReceiptDiscrepancy>,
     pub sync_problems: Vec<DeadLetterView>,
     pub conflicts: Vec<Conflict>,
+    /// Planning data that needs a look (empty when the view is filtered by supplier).
+    pub planning: Vec<PlanningProblem>,
     pub suppliers: Vec<SupplierChoice>,
     /// Purchase representatives named on orders, for the buyer filter.
     pub buyers: Vec<String>,

@@ -145,3 +145,166 @@ pub async fn seed_webhook(
     }
     tx.commit().await
 }
+
+/// Planning items of the demo's source, as its files name them: (item code, the double's
+/// product id, base weekly demand, safety stock).
+const DEMO_PLANNING_ITEMS: &[(&str, i64, i64, i64)] = &[
+    ("MC-1000", 19, 120, 60),
+    ("MC-1001", 20, 80, 40),
+    ("MC-1002", 21, 400, 150),
+    ("MC-1003", 22, 250, 100),
+    ("MC-1004", 23, 90, 30),
+    ("MC-1011", 30, 1200, 500),
+];
+
+/// The demo's planning source.
+pub const DEMO_PLANNING_SOURCE: &str = "frepple";
+
+/// A forecast file of the demo's source: 12 weekly buckets from `first_monday`; `revision`
+/// 2 is the week-later re-forecast (some items up or down by more than the highlight
+/// threshold).
+fn demo_forecast_csv(first_monday: chrono::NaiveDate, revision: u32) -> String {
+    let mut csv =
+        String::from("item,location,bucket_start,bucket,quantity,unit,kind,safety_stock,min,max\n");
+    for (i, (item, _, base, safety)) in DEMO_PLANNING_ITEMS.iter().enumerate() {
+        for week in 0..12i64 {
+            let season = [100, 104, 110, 96, 92, 105, 112, 118, 108, 99, 95, 102][week as usize];
+            let mut qty = base * season / 100;
+            if revision == 2 {
+                qty = match i {
+                    0 if week >= 8 => qty * 130 / 100,
+                    3 => qty * 75 / 100,
+                    _ => qty + (week % 3) - 1,
+                };
+            }
+            csv.push_str(&format!(
+                "{item},WH,{},week,{qty},EA,statistical,{safety},{safety},{}\n",
+                first_monday + chrono::Duration::weeks(week),
+                safety * 4
+            ));
+        }
+    }
+    csv
+}
+
+/// The demo's planning history, once per database: the source `frepple` with two approved
+/// forecast versions a week apart and a third file refused (an item nobody mapped, a
+/// negative quantity, a bucket not on a Monday), so every planning screen and the
+/// buyers' planning exceptions show something real on first start. Items are mapped
+/// explicitly (the demo's orders are not synced yet when this runs) and `EA` is Odoo's
+/// "Units".
+pub async fn seed_planning(
+    db: &Db,
+    settings: &crate::server::settings::Settings,
+) -> anyhow::Result<()> {
+    use crate::domain::planning::SnapshotKind;
+    use crate::server::planning::{self, intake};
+    let done: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM planning_imports WHERE source = $1 LIMIT 1")
+            .bind(DEMO_PLANNING_SOURCE)
+            .fetch_optional(db)
+            .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let now = db::now();
+    for (item, product, _, _) in DEMO_PLANNING_ITEMS {
+        sqlx::query(
+            "INSERT INTO planning_items (item_code, product_odoo_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (item_code) DO NOTHING",
+        )
+        .bind(item)
+        .bind(product)
+        .bind(&now)
+        .execute(db)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO planning_units (unit_code, uom_name, factor, updated_at) VALUES ('EA', 'Units', '1', $1) ON CONFLICT (unit_code) DO NOTHING",
+    )
+    .bind(&now)
+    .execute(db)
+    .await?;
+    let planner_email = DEMO_LOGINS
+        .iter()
+        .find(|l| l.0 == Role::Planner)
+        .map(|l| l.1)
+        .unwrap_or_default();
+    let (id, display_name, time_zone): (i64, String, String) =
+        sqlx::query_as("SELECT id, display_name, time_zone FROM users WHERE email = $1")
+            .bind(planner_email)
+            .fetch_one(db)
+            .await?;
+    let planner = crate::server::auth::CurrentUser {
+        id,
+        email: planner_email.to_string(),
+        display_name,
+        role: Role::Planner,
+        supplier_id: None,
+        supplier_name: None,
+        time_zone,
+        companies: crate::server::companies::scope_of(db, id, Role::Planner).await?,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let monday = |d: chrono::NaiveDate| {
+        d - chrono::Duration::days(i64::from(
+            chrono::Datelike::weekday(&d).num_days_from_monday(),
+        ))
+    };
+    let this_week = monday(today);
+    let limits = intake::Limits::of(settings);
+    let files = [
+        (
+            "frepple-forecast-w1.csv",
+            demo_forecast_csv(this_week, 1),
+            Some(8i64),
+        ),
+        (
+            "frepple-forecast-w2.csv",
+            demo_forecast_csv(this_week + chrono::Duration::weeks(1), 2),
+            Some(1),
+        ),
+        (
+            "frepple-forecast-w3-draft.csv",
+            format!(
+                "item,location,bucket_start,bucket,quantity,unit,kind\nMC-1000,WH,{w},week,130,EA,statistical\nMC-1999,WH,{w},week,40,EA,statistical\nMC-1999,WH,{w2},week,44,EA,statistical\nMC-1001,WH,{w},week,-12,EA,statistical\nMC-1002,WH,{odd},week,410,EA,statistical\n",
+                w = this_week + chrono::Duration::weeks(2),
+                w2 = this_week + chrono::Duration::weeks(3),
+                odd = this_week + chrono::Duration::weeks(2) + chrono::Duration::days(2),
+            ),
+            None,
+        ),
+    ];
+    for (name, body, days_ago) in files {
+        let staged = intake::stage_bytes(&limits.upload_dir, body.as_bytes()).await?;
+        let sent = intake::Sent {
+            kind: SnapshotKind::Forecast,
+            source: DEMO_PLANNING_SOURCE.into(),
+            snapshot_id: Some(name.trim_end_matches(".csv").to_string()),
+            format: intake::Format::Csv,
+            file_name: name.into(),
+        };
+        let received = intake::receive(db, &limits, &planner, &sent, &staged, "demo")
+            .await
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        if let Some(days) = days_ago {
+            anyhow::ensure!(
+                received.status == "valid",
+                "{name} did not validate: {}",
+                received.message
+            );
+            planning::approve(db, &planner, received.import_id, "demo", None)
+                .await
+                .map_err(|e| anyhow::anyhow!("approving {name}: {e}"))?;
+            // Dated as a weekly cycle would have sent them.
+            let at = db::at(-chrono::Duration::days(days));
+            sqlx::query(
+                "UPDATE planning_imports SET sent_at = $1, validated_at = $1, approved_at = $1 WHERE id = $2",
+            )
+            .bind(&at)
+            .bind(received.import_id)
+            .execute(db)
+            .await?;
+        }
+    }
+    Ok(())
+}

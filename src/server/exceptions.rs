@@ -32,11 +32,30 @@ pub struct Scope {
     pub companies: crate::server::companies::CompanyScope,
 }
 
+/// The time limits exceptions are measured against.
+#[derive(Clone, Copy, Debug)]
+pub struct Windows {
+    /// Hours after release before an unacknowledged order is late (per supplier where set).
+    pub ack_hours: i64,
+    /// Hours a planning source's newest version may age before it is stale.
+    pub planning_refresh_hours: i64,
+}
+
+impl Windows {
+    pub fn of(settings: &crate::server::settings::Settings) -> Windows {
+        Windows {
+            ack_hours: settings.ack_window_hours,
+            planning_refresh_hours: settings.planning_refresh_hours,
+        }
+    }
+}
+
 pub async fn overview(
     db: &Db,
     scope: &Scope,
-    default_window_hours: i64,
+    windows: Windows,
 ) -> Result<ExceptionsView, sqlx::Error> {
+    let default_window_hours = windows.ack_hours;
     let now = chrono::Utc::now().naive_utc();
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(i64, String, String, Option<String>, Option<i64>)> = sqlx::query_as(&format!(
@@ -153,6 +172,13 @@ pub async fn overview(
         discrepancies,
         sync_problems: problems,
         conflicts,
+        // Planning data is not any one supplier's: shown unless the view is one supplier's.
+        planning: if scope.supplier.is_none() {
+            crate::server::planning::monitor::problems(db, now, windows.planning_refresh_hours)
+                .await?
+        } else {
+            Vec::new()
+        },
         suppliers: suppliers
             .into_iter()
             .map(|(id, name)| SupplierChoice { id, name })
@@ -583,6 +609,15 @@ pub fn to_csv(view: &ExceptionsView) -> String {
                 .collect::<Vec<_>>()
                 .join(" | "),
             &c.since,
+        ]);
+    }
+    for p in &view.planning {
+        push([
+            "planning",
+            "",
+            "",
+            &format!("{} ({}): {}", p.subject, p.kind, p.detail),
+            &p.since,
         ]);
     }
     for d in &view.sync_problems {

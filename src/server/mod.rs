@@ -251,7 +251,7 @@ async fn exceptions_csv(
             .filter(|b| !b.is_empty()),
         companies: user.companies.clone(),
     };
-    match exceptions::overview(&state.db, &scope, state.settings.ack_window_hours).await {
+    match exceptions::overview(&state.db, &scope, exceptions::Windows::of(&state.settings)).await {
         Ok(view) => {
             tracing::info!(user = user.id, "exceptions exported");
             (
@@ -572,7 +572,7 @@ async fn run_digests(state: AppState, mut shutdown: watch::Receiver<bool>) {
             let every = chrono::Duration::hours(state.settings.digest_hours);
             match notify::send_digests(
                 &state.db,
-                state.settings.ack_window_hours,
+                exceptions::Windows::of(&state.settings),
                 &state.settings.public_url,
                 every,
                 None,

@@ -233,7 +233,7 @@ pub fn digest_body(
     view: &crate::model::exceptions::ExceptionsView,
     link: &str,
 ) -> Option<(String, String)> {
-    let sections: [(&str, Vec<String>); 5] = [
+    let sections: [(&str, Vec<String>); 6] = [
         (
             "Proposals awaiting a decision",
             view.proposals
@@ -274,6 +274,13 @@ pub fn digest_body(
                 .map(|d| format!("{} · {}", d.order_name.clone().unwrap_or_default(), d.kind))
                 .collect(),
         ),
+        (
+            "Planning",
+            view.planning
+                .iter()
+                .map(|p| format!("{}: {}", p.subject, p.detail))
+                .collect(),
+        ),
     ];
     let total: usize = sections.iter().map(|(_, items)| items.len()).sum();
     if total == 0 {
@@ -304,7 +311,7 @@ pub fn digest_body(
 /// Returns how many digests were queued.
 pub async fn send_digests(
     db: &Db,
-    ack_window_hours: i64,
+    windows: crate::server::exceptions::Windows,
     public_url: &str,
     every: chrono::Duration,
     only: Option<i64>,
@@ -336,7 +343,7 @@ pub async fn send_digests(
                 companies: companies.clone(),
                 ..Default::default()
             };
-            let view = crate::server::exceptions::overview(db, &scope, ack_window_hours).await?;
+            let view = crate::server::exceptions::overview(db, &scope, windows).await?;
             views.insert(companies.clone(), view);
         }
         let view = &views[&companies];

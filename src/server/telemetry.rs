@@ -27,6 +27,13 @@ pub const ACTIVE_SESSIONS: &str = "millrace_active_sessions";
 pub const JOBS_RUN: &str = "millrace_jobs_run_total";
 pub const EVENTS_WRITTEN: &str = "millrace_events_written_total";
 pub const WEBHOOK_DELIVERY_SECONDS: &str = "millrace_webhook_delivery_seconds";
+pub const PLANNING_IMPORT_SECONDS: &str = "millrace_planning_import_duration_seconds";
+pub const PLANNING_IMPORT_ROWS: &str = "millrace_planning_import_rows_total";
+pub const PLANNING_REJECTED_ROWS: &str = "millrace_planning_rejected_problems";
+pub const PLANNING_DATA_AGE: &str = "millrace_planning_data_age_seconds";
+pub const JOBS_PENDING: &str = "millrace_jobs_pending";
+pub const JOBS_OLDEST_AGE: &str = "millrace_jobs_oldest_pending_age_seconds";
+pub const JOBS_DEAD: &str = "millrace_jobs_dead";
 
 /// The process-wide recorder (installed once, also when tests start several apps).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -143,6 +150,37 @@ pub async fn metrics_endpoint(
     metrics::gauge!(OUTBOX_OLDEST_AGE).set(oldest_age as f64);
     metrics::gauge!(OUTBOX_DEAD_LETTERS).set(dead.0 as f64);
     metrics::gauge!(ACTIVE_SESSIONS).set(sessions.0 as f64);
+    let now_t = chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%d %H:%M:%S").ok();
+    if let Some(now_t) = now_t {
+        for (kind, problems, age) in super::planning::monitor::gauges(&state.db, now_t)
+            .await
+            .unwrap_or_default()
+        {
+            metrics::gauge!(PLANNING_REJECTED_ROWS, "kind" => kind.clone()).set(problems as f64);
+            metrics::gauge!(PLANNING_DATA_AGE, "kind" => kind).set(age as f64);
+        }
+    }
+    // The job queue per kind (webhook deliveries, planning pushes): backlog, its age, dead.
+    let jobs: Vec<(String, i64, Option<String>, i64)> = sqlx::query_as(
+        "SELECT kind, SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), MIN(CASE WHEN state = 'pending' THEN created_at END),
+                SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END)
+         FROM jobs GROUP BY kind",
+    )
+    .fetch_all(&state.db)
+    .await
+    .unwrap_or_default();
+    for (kind, pending, oldest, dead) in jobs {
+        let age = oldest
+            .and_then(|t| {
+                chrono::NaiveDateTime::parse_from_str(t.get(..19)?, "%Y-%m-%d %H:%M:%S").ok()
+            })
+            .zip(now_t)
+            .map(|(t, n)| (n - t).num_seconds().max(0))
+            .unwrap_or(0);
+        metrics::gauge!(JOBS_PENDING, "kind" => kind.clone()).set(pending as f64);
+        metrics::gauge!(JOBS_OLDEST_AGE, "kind" => kind.clone()).set(age as f64);
+        metrics::gauge!(JOBS_DEAD, "kind" => kind).set(dead as f64);
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -283,7 +283,25 @@ pub async fn receive(
         }
     };
     tx.commit().await?;
-    validate(db, limits, actor, id, ip).await
+    let started = std::time::Instant::now();
+    let received = validate(db, limits, actor, id, ip).await;
+    if let Ok(r) = &received {
+        if !r.already {
+            observe(sent.kind, r, started.elapsed());
+        }
+    }
+    received
+}
+
+/// Import metrics: duration, rows, and rows of refused snapshots.
+fn observe(kind: SnapshotKind, r: &Received, took: std::time::Duration) {
+    use crate::server::telemetry::{PLANNING_IMPORT_ROWS, PLANNING_IMPORT_SECONDS};
+    let kind = kind.code();
+    let status = r.status.clone();
+    metrics::histogram!(PLANNING_IMPORT_SECONDS, "kind" => kind, "status" => status.clone())
+        .record(took.as_secs_f64());
+    metrics::counter!(PLANNING_IMPORT_ROWS, "kind" => kind, "status" => status)
+        .increment(r.row_count.max(0) as u64);
 }
 
 /// Validates a registered snapshot (again, after a mapping fix): rejected with its report,

@@ -12,6 +12,7 @@
 pub mod forms;
 pub mod intake;
 pub mod mapping;
+pub mod monitor;
 
 use rust_decimal::Decimal;
 
@@ -120,7 +121,7 @@ pub async fn problems(db: &Db, import_id: i64) -> Result<Vec<RowProblem>, sqlx::
         .collect())
 }
 
-async fn unmapped(db: &Db, import_id: i64) -> Result<Vec<Unmapped>, sqlx::Error> {
+pub(crate) async fn unmapped(db: &Db, import_id: i64) -> Result<Vec<Unmapped>, sqlx::Error> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT what, code, row_count FROM planning_unmapped WHERE import_id = $1 ORDER BY what, row_count DESC, code",
     )

@@ -1,0 +1,191 @@
+//! Business monitoring of the planning data (issue 14, part 6): what the buyers' exceptions,
+//! the digest and `/metrics` say about it. Per source and kind of snapshot, the newest
+//! snapshot decides: refused (with the codes nobody mapped), stuck in validation, or a
+//! version older than the expected refresh.
+
+use chrono::NaiveDateTime;
+
+use crate::model::exceptions::PlanningProblem;
+use crate::server::db::Db;
+
+/// A snapshot still `pending` this long after it was sent did not finish validating (the
+/// process stopped under it); sending it again validates it.
+const STUCK_MINUTES: i64 = 30;
+
+/// Codes named per unmapped kind in the detail.
+const CODES_SHOWN: usize = 5;
+
+/// The newest snapshot of one source and kind, and its newest version.
+struct SourceState {
+    kind: String,
+    source: String,
+    latest_id: i64,
+    latest_status: String,
+    latest_file: String,
+    latest_errors: i64,
+    latest_sent_at: String,
+    version: Option<(i64, String)>,
+}
+
+fn parse_time(t: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(t.get(..19)?, "%Y-%m-%d %H:%M:%S").ok()
+}
+
+fn age_words(hours: i64) -> String {
+    if hours >= 48 {
+        format!("{} days", hours / 24)
+    } else {
+        format!("{hours} h")
+    }
+}
+
+async fn sources(db: &Db) -> Result<Vec<SourceState>, sqlx::Error> {
+    #[allow(clippy::type_complexity)] // one row of the query below, read once
+    let rows: Vec<(String, String, i64, String, String, i64, String, Option<i64>, Option<String>)> =
+        sqlx::query_as(
+            "SELECT i.kind, i.source, i.id, i.status, i.file_name, i.error_count, i.sent_at, v.version, v.sent_at
+             FROM planning_imports i
+             LEFT JOIN planning_imports v ON v.id = (
+                 SELECT MAX(x.id) FROM planning_imports x
+                 WHERE x.kind = i.kind AND x.source = i.source AND x.status IN ('valid', 'approved'))
+             WHERE i.id = (SELECT MAX(y.id) FROM planning_imports y WHERE y.kind = i.kind AND y.source = i.source)
+             ORDER BY i.kind, i.source",
+        )
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(kind, source, id, status, file, errors, sent_at, version, version_at)| SourceState {
+                kind,
+                source,
+                latest_id: id,
+                latest_status: status,
+                latest_file: file,
+                latest_errors: errors,
+                latest_sent_at: sent_at,
+                version: version.zip(version_at),
+            },
+        )
+        .collect())
+}
+
+/// The codes the latest validation of `import_id` could not map, one line per kind.
+async fn unmapped_lines(db: &Db, import_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    let rows = super::unmapped(db, import_id).await?;
+    let mut out = Vec::new();
+    for what in ["item", "location", "unit"] {
+        let of: Vec<_> = rows.iter().filter(|r| r.what == what).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let held: i64 = of.iter().map(|r| r.row_count).sum();
+        let mut codes: Vec<&str> = of
+            .iter()
+            .take(CODES_SHOWN)
+            .map(|r| r.code.as_str())
+            .collect();
+        if of.len() > CODES_SHOWN {
+            codes.push("…");
+        }
+        out.push(format!(
+            "{} {what}{} not mapped ({held} rows): {}",
+            of.len(),
+            if of.len() == 1 { "" } else { "s" },
+            codes.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+/// Planning problems as of `now`: refused or stuck snapshots, unmapped codes, stale data.
+pub async fn problems(
+    db: &Db,
+    now: NaiveDateTime,
+    refresh_hours: i64,
+) -> Result<Vec<PlanningProblem>, sqlx::Error> {
+    let mut out = Vec::new();
+    for s in sources(db).await? {
+        let subject = format!("{} from {}", s.kind, s.source);
+        match s.latest_status.as_str() {
+            "rejected" => {
+                out.push(PlanningProblem {
+                    kind: "import_rejected".into(),
+                    subject: subject.clone(),
+                    detail: format!(
+                        "{} was refused with {} problem{}; nothing from it applies.",
+                        s.latest_file,
+                        s.latest_errors,
+                        if s.latest_errors == 1 { "" } else { "s" }
+                    ),
+                    link: format!("/planning/{}", s.latest_id),
+                    since: s.latest_sent_at.clone(),
+                });
+                for line in unmapped_lines(db, s.latest_id).await? {
+                    out.push(PlanningProblem {
+                        kind: "unmapped".into(),
+                        subject: subject.clone(),
+                        detail: format!("{line}; map them and validate {} again.", s.latest_file),
+                        link: "/planning/mapping".into(),
+                        since: s.latest_sent_at.clone(),
+                    });
+                }
+            }
+            "pending" => {
+                let stuck = parse_time(&s.latest_sent_at)
+                    .is_some_and(|t| (now - t).num_minutes() >= STUCK_MINUTES);
+                if stuck {
+                    out.push(PlanningProblem {
+                        kind: "stuck".into(),
+                        subject: subject.clone(),
+                        detail: format!(
+                            "{} did not finish validating; send it again to validate it.",
+                            s.latest_file
+                        ),
+                        link: format!("/planning/{}", s.latest_id),
+                        since: s.latest_sent_at.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        if let Some((version, at)) = &s.version {
+            if let Some(t) = parse_time(at) {
+                let hours = (now - t).num_hours();
+                if hours >= refresh_hours {
+                    out.push(PlanningProblem {
+                        kind: "stale".into(),
+                        subject,
+                        detail: format!(
+                            "The newest version (v{version}) is {} old; a refresh is expected every {}.",
+                            age_words(hours),
+                            age_words(refresh_hours)
+                        ),
+                        link: "/planning".into(),
+                        since: at.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Gauges for `/metrics`: per kind, rows refused in the newest snapshots that were refused,
+/// and the age of the newest version (the oldest over sources).
+pub async fn gauges(db: &Db, now: NaiveDateTime) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    let mut per_kind: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for s in sources(db).await? {
+        let entry = per_kind.entry(s.kind.clone()).or_default();
+        if s.latest_status == "rejected" {
+            entry.0 += s.latest_errors;
+        }
+        if let Some(t) = s.version.as_ref().and_then(|(_, at)| parse_time(at)) {
+            entry.1 = entry.1.max((now - t).num_seconds().max(0));
+        }
+    }
+    Ok(per_kind
+        .into_iter()
+        .map(|(kind, (errors, age))| (kind, errors, age))
+        .collect())
+}
