@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 const ANA: (&str, &str) = ("ana@gemini.example", "gemini-demo-pass");
 const TOM: (&str, &str) = ("tom@woodcorner.example", "woodcorner-demo-pass");
 const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
+const ADMIN: (&str, &str) = ("admin@millrace.example", "admin-demo-pass");
 
 async fn app() -> TestApp {
     spawn(DoubleConfig {
@@ -505,4 +506,111 @@ async fn the_openapi_document_is_served_and_describes_every_operation() {
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staffs_systems_read_the_buyers_exceptions_with_an_exceptions_read_token() {
+    let app = app().await;
+    let ana = app.signed_in(ANA.0, ANA.1).await;
+    let erp = Machine::new(&app, &token(&ana, "Gemini ERP", &ALL).await);
+    let id = order_in_feed(&erp, "P00031").await;
+    let (_, order) = erp.get(&format!("/orders/{id}")).await;
+    let line_id = order["lines"][0]["id"].as_i64().unwrap();
+    let (status, body) = erp
+        .post(
+            &format!("/orders/{id}/lines/{line_id}/answer"),
+            Some("propose-1"),
+            json!({"answer": "propose", "proposed_quantity": "1", "reason": "one left in stock"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A supplier's token cannot be given the scope.
+    let r = ana
+        .post(
+            "/api/tokens/create",
+            &[
+                ("supplier", ""),
+                ("name", "Peek"),
+                ("expires_in_days", ""),
+                ("exceptions_read", "on"),
+            ],
+        )
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(r.text().await.unwrap().contains("staff's own systems"));
+
+    let admin = app.signed_in(ADMIN.0, ADMIN.1).await;
+    let bi = Machine::new(
+        &app,
+        &token(&admin, "BI dashboard", &["exceptions_read"]).await,
+    );
+    let (status, list) = bi.get("/exceptions?category=proposal").await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["exceptions"].as_array().unwrap();
+    let mine = items
+        .iter()
+        .find(|e| e["order"]["id"] == id)
+        .unwrap_or_else(|| panic!("the proposal on P00031 in {list:#}"));
+    assert_eq!(mine["category"], "proposal");
+    assert_eq!(mine["order"]["number"], "P00031");
+    assert!(
+        mine["detail"]
+            .as_str()
+            .unwrap()
+            .contains("one left in stock"),
+        "{mine}"
+    );
+    assert!(mine["link"]
+        .as_str()
+        .unwrap()
+        .ends_with("/buyer/exceptions#proposals"));
+    assert!(items.iter().all(|e| e["category"] == "proposal"));
+    assert_eq!(list["counts"], json!({"proposal": items.len()}));
+
+    // Everything, as the screen's CSV has it; a date-bearing category says since when in UTC.
+    let (_, all) = bi.get("/exceptions").await;
+    let csv = admin
+        .http
+        .get(format!("{}/buyer/exceptions.csv", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let all_items = all["exceptions"].as_array().unwrap();
+    assert_eq!(csv.lines().count() - 1, all_items.len(), "{csv}");
+    let total: u64 = all["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total as usize, all_items.len());
+    for e in all_items.iter().filter(|e| e["since"].is_string()) {
+        assert!(e["since"].as_str().unwrap().ends_with('Z'), "{e}");
+    }
+
+    // Refusals: an unknown category names the known ones; other scopes and no token.
+    let (status, problem) = bi.get("/exceptions?category=proposal,nonsense").await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["code"], "invalid_category");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("late_acknowledgment"));
+    let reader = Machine::new(&app, &token(&admin, "Reader", &["orders_read"]).await);
+    let (status, problem) = reader.get("/exceptions").await;
+    assert_eq!(status, 403);
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("exceptions:read"));
+    let (status, _) = erp.get("/exceptions").await;
+    assert_eq!(status, 403, "a supplier's token never reads the exceptions");
+    let r = reqwest::get(format!("{}/api/v1/exceptions", app.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 }

@@ -1115,7 +1115,7 @@ async fn refused_unmapped_and_stale_planning_data_reach_the_buyers_exceptions_di
     let kinds: Vec<&str> = found.iter().map(|x| x["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["import_rejected", "unmapped"], "{found:#?}");
     assert_eq!(found[0]["subject"], "forecast from frepple");
-    assert_eq!(found[0]["link"], format!("/planning/{refused}"));
+    assert_eq!(found[0]["link"], format!("/planning/versions/{refused}"));
     assert!(
         found[0]["detail"]
             .as_str()

@@ -77,3 +77,43 @@ test("a supplier cannot reach any planning page", async ({ page }) => {
   await expect(page.getByRole("link", { name: "Planning" })).toHaveCount(0);
   await signOut(page);
 });
+
+test("a buyer sees refused planning data among the exceptions and follows it to the report", async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, { email: "buyer@millrace.example", password: "buyer-demo-pass" });
+  await page.goto("/buyer/exceptions");
+  await hydrated(page);
+  // The demo's source sent a third file that was refused: an item nobody mapped.
+  const planning = page.locator("article[data-planning]");
+  await expect(page.getByTestId("count-planning")).not.toHaveText("0");
+  const refused = page.locator("article[data-planning=import_rejected]", { hasText: "forecast from frepple" });
+  await expect(refused).toContainText("frepple-forecast-w3-draft.csv was refused with 4 problems");
+  await expect(page.locator("article[data-planning=unmapped]", { hasText: "forecast from frepple" })).toContainText("1 item not mapped (2 rows): MC-1999");
+  // Filtered to one supplier, planning data (nobody's in particular) steps aside.
+  await page.getByLabel("Supplier").selectOption({ index: 1 });
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByText("Planning data is not one supplier's")).toBeVisible();
+  await expect(planning).toHaveCount(0);
+  // A buyer may read the exceptions but not the planning pages themselves.
+  await page.goto("/buyer/exceptions");
+  await hydrated(page);
+  const link = await refused.getByRole("link").getAttribute("href");
+  expect(link).toMatch(/^\/planning\/versions\/\d+$/);
+  const r = await page.goto(link ?? "");
+  expect(r?.status()).toBe(403);
+  await page.goto("/buyer/exceptions");
+  await hydrated(page);
+  expect(errors).toEqual([]);
+  await signOut(page);
+});
+
+test("a planner follows the same refusal to the report", async ({ page }) => {
+  await signIn(page, PLANNER);
+  await page.goto("/buyer/exceptions");
+  await hydrated(page);
+  const refused = page.locator("article[data-planning=import_rejected]", { hasText: "forecast from frepple" });
+  await refused.getByRole("link").click();
+  await expect(page.getByTestId("planning-status")).toHaveText("rejected");
+  await expect(page.getByTestId("planning-problems")).toContainText("MC-1999");
+  await signOut(page);
+});

@@ -32,6 +32,7 @@ use crate::server::tokens::{self, Caller, Scope};
 use crate::server::AppState;
 
 mod events;
+mod exceptions;
 pub mod model;
 mod orders;
 mod planning;
@@ -93,6 +94,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             get(orders::receipts),
         ),
         (Method::GET, "/api/v1/events", get(events::list)),
+        (Method::GET, "/api/v1/exceptions", get(exceptions::list)),
         (
             Method::POST,
             "/api/v1/planning/forecasts",
@@ -141,10 +143,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         shipments::attach,
         orders::receipts,
         events::list,
+        exceptions::list,
         planning::send_snapshot
     ),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "shipment notices"), (name = "events"))
+    tags((name = "orders"), (name = "shipment notices"), (name = "events"), (name = "exceptions"))
 )]
 pub struct ApiDoc;
 
@@ -483,6 +486,7 @@ mod tests {
             (SHIPMENTS_WRITE, Scope::ShipmentsWrite),
             (EVENTS_READ, Scope::EventsRead),
             (planning::PLANNING_WRITE, Scope::PlanningWrite),
+            (exceptions::EXCEPTIONS_READ, Scope::ExceptionsRead),
         ];
         for (number, scope) in named {
             assert_eq!(Scope::ALL[number as usize], scope);

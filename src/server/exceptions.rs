@@ -534,18 +534,94 @@ async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Er
     Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
-/// The screen as CSV: one row per exception, category first.
-pub fn to_csv(view: &ExceptionsView) -> String {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
+/// What kind of exception a row is, with its stable code (API) and its words (CSV).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    Proposal,
+    LateAcknowledgment,
+    AtRiskDelivery,
+    ReceiptDiscrepancy,
+    Conflict,
+    Planning,
+    SyncProblem,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Proposal,
+        Category::LateAcknowledgment,
+        Category::AtRiskDelivery,
+        Category::ReceiptDiscrepancy,
+        Category::Conflict,
+        Category::Planning,
+        Category::SyncProblem,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Proposal => "proposal",
+            Category::LateAcknowledgment => "late_acknowledgment",
+            Category::AtRiskDelivery => "at_risk_delivery",
+            Category::ReceiptDiscrepancy => "receipt_discrepancy",
+            Category::Conflict => "conflict",
+            Category::Planning => "planning",
+            Category::SyncProblem => "sync_problem",
         }
     }
-    let mut rows = vec!["category,order,supplier,detail,since".to_string()];
-    let mut push =
-        |cells: [&str; 5]| rows.push(cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+
+    pub fn from_code(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.code() == s)
+    }
+
+    /// As the CSV names it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Category::Proposal => "proposal",
+            Category::LateAcknowledgment => "late acknowledgment",
+            Category::AtRiskDelivery => "at-risk delivery",
+            Category::ReceiptDiscrepancy => "shipment vs receipt",
+            Category::Conflict => "conflict",
+            Category::Planning => "planning",
+            Category::SyncProblem => "sync problem",
+        }
+    }
+}
+
+/// One exception, flat: what the CSV and the API list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub category: Category,
+    /// The order it is about (none for planning data; a sync problem names it only).
+    pub order_id: Option<i64>,
+    pub order_name: Option<String>,
+    pub supplier: Option<String>,
+    pub detail: String,
+    /// Since when (naive UTC), or for an at-risk delivery the requested date.
+    pub when: String,
+    /// Where a person acts on it (a path on the portal).
+    pub link: String,
+}
+
+/// The screen's exceptions, one row each, in the screen's order.
+pub fn rows(view: &ExceptionsView) -> Vec<Row> {
+    let mut out = Vec::new();
+    let order_link = |id: i64| format!("/orders/{id}");
+    let mut push = |category,
+                    order: (Option<i64>, Option<&str>),
+                    supplier: Option<&str>,
+                    detail: String,
+                    when: &str,
+                    link: String| {
+        out.push(Row {
+            category,
+            order_id: order.0,
+            order_name: order.1.map(str::to_string),
+            supplier: supplier.filter(|s| !s.is_empty()).map(str::to_string),
+            detail,
+            when: when.to_string(),
+            link,
+        })
+    };
     for p in &view.proposals {
         let what = format!(
             "{}: {}{} ({})",
@@ -560,80 +636,111 @@ pub fn to_csv(view: &ExceptionsView) -> String {
                 .unwrap_or_default(),
             p.reason
         );
-        push(["proposal", &p.order_name, &p.supplier_name, &what, ""]);
+        push(
+            Category::Proposal,
+            (Some(p.order_id), Some(&p.order_name)),
+            Some(&p.supplier_name),
+            what,
+            "",
+            "/buyer/exceptions#proposals".into(),
+        );
     }
     for l in &view.late_acknowledgments {
-        push([
-            "late acknowledgment",
-            &l.order_name,
-            &l.supplier_name,
-            &format!("waiting {} h", l.age_hours),
+        push(
+            Category::LateAcknowledgment,
+            (Some(l.order_id), Some(&l.order_name)),
+            Some(&l.supplier_name),
+            format!("waiting {} h", l.age_hours),
             &l.released_at,
-        ]);
+            order_link(l.order_id),
+        );
     }
     for r in &view.at_risk {
-        push([
-            "at-risk delivery",
-            &r.order_name,
-            &r.supplier_name,
-            &format!("{} ({} open): {}", r.description, r.open_quantity, r.why),
+        push(
+            Category::AtRiskDelivery,
+            (Some(r.order_id), Some(&r.order_name)),
+            Some(&r.supplier_name),
+            format!("{} ({} open): {}", r.description, r.open_quantity, r.why),
             &r.requested,
-        ]);
+            order_link(r.order_id),
+        );
     }
     for d in &view.discrepancies {
-        push([
-            "shipment vs receipt",
-            &d.order_name,
-            &d.supplier_name,
-            &format!("{}: {}", d.description, d.detail),
+        push(
+            Category::ReceiptDiscrepancy,
+            (Some(d.order_id), Some(&d.order_name)),
+            Some(&d.supplier_name),
+            format!("{}: {}", d.description, d.detail),
             "",
-        ]);
+            order_link(d.order_id),
+        );
     }
     for c in &view.conflicts {
-        let lines: Vec<String> = c
-            .lines
-            .iter()
-            .map(|l| {
-                format!(
-                    "{}: supplier {}; Odoo {}",
-                    l.description, l.supplier, l.odoo
-                )
-            })
-            .collect();
-        push([
-            "conflict",
-            &c.order_name,
-            &c.supplier_name,
-            &std::iter::once(c.summary.clone())
+        let lines = c.lines.iter().map(|l| {
+            format!(
+                "{}: supplier {}; Odoo {}",
+                l.description, l.supplier, l.odoo
+            )
+        });
+        push(
+            Category::Conflict,
+            (Some(c.order_id), Some(&c.order_name)),
+            Some(&c.supplier_name),
+            std::iter::once(c.summary.clone())
                 .chain(lines)
                 .collect::<Vec<_>>()
                 .join(" | "),
             &c.since,
-        ]);
+            "/buyer/exceptions#conflicts".into(),
+        );
     }
     for p in &view.planning {
-        push([
-            "planning",
-            "",
-            "",
-            &format!("{} ({}): {}", p.subject, p.kind, p.detail),
+        push(
+            Category::Planning,
+            (None, None),
+            None,
+            format!("{} ({}): {}", p.subject, p.kind, p.detail),
             &p.since,
-        ]);
+            p.link.clone(),
+        );
     }
     for d in &view.sync_problems {
-        let detail = format!(
-            "{} {}: {}",
-            d.kind,
-            d.status,
-            d.error.as_deref().unwrap_or_default()
-        );
-        push([
-            "sync problem",
-            d.order_name.as_deref().unwrap_or_default(),
-            d.supplier_name.as_deref().unwrap_or_default(),
-            &detail,
+        push(
+            Category::SyncProblem,
+            (None, d.order_name.as_deref()),
+            d.supplier_name.as_deref(),
+            format!(
+                "{} {}: {}",
+                d.kind,
+                d.status,
+                d.error.as_deref().unwrap_or_default()
+            ),
             &d.created_at,
-        ]);
+            "/buyer/exceptions#sync".into(),
+        );
     }
-    rows.join("\r\n") + "\r\n"
+    out
+}
+
+/// The screen as CSV: one row per exception, category first.
+pub fn to_csv(view: &ExceptionsView) -> String {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let mut lines = vec!["category,order,supplier,detail,since".to_string()];
+    for r in rows(view) {
+        let cells = [
+            r.category.words(),
+            r.order_name.as_deref().unwrap_or_default(),
+            r.supplier.as_deref().unwrap_or_default(),
+            &r.detail,
+            &r.when,
+        ];
+        lines.push(cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+    }
+    lines.join("\r\n") + "\r\n"
 }

@@ -30,24 +30,32 @@ pub enum Scope {
     EventsRead,
     /// Send forecasts and supply recommendations (the staff's planning system only).
     PlanningWrite,
+    /// Read the buyers' exceptions (the staff's own systems only).
+    ExceptionsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::OrdersRead,
         Scope::OrdersWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
         Scope::EventsRead,
         Scope::PlanningWrite,
+        Scope::ExceptionsRead,
     ];
 
+    /// Only the staff's own integrations may have it.
+    pub fn staff_only(self) -> bool {
+        matches!(self, Scope::PlanningWrite | Scope::ExceptionsRead)
+    }
+
     /// The scopes a token of `org` may have (None: the staff's own integrations, which
-    /// alone may send planning data).
+    /// alone may send planning data and read the exceptions).
     pub fn offered(org: Option<i64>) -> Vec<Scope> {
         Scope::ALL
             .into_iter()
-            .filter(|s| org.is_none() || *s != Scope::PlanningWrite)
+            .filter(|s| org.is_none() || !s.staff_only())
             .collect()
     }
 
@@ -59,6 +67,7 @@ impl Scope {
             Scope::ShipmentsWrite => "shipments:write",
             Scope::EventsRead => "events:read",
             Scope::PlanningWrite => "planning:write",
+            Scope::ExceptionsRead => "exceptions:read",
         }
     }
 
@@ -75,6 +84,7 @@ impl Scope {
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
             Scope::EventsRead => "Read the event feed",
             Scope::PlanningWrite => "Send forecasts and supply recommendations",
+            Scope::ExceptionsRead => "Read the buyers' exceptions",
         }
     }
 }

@@ -118,7 +118,7 @@ pub async fn problems(
                         s.latest_errors,
                         if s.latest_errors == 1 { "" } else { "s" }
                     ),
-                    link: format!("/planning/{}", s.latest_id),
+                    link: format!("/planning/versions/{}", s.latest_id),
                     since: s.latest_sent_at.clone(),
                 });
                 for line in unmapped_lines(db, s.latest_id).await? {
@@ -142,7 +142,7 @@ pub async fn problems(
                             "{} did not finish validating; send it again to validate it.",
                             s.latest_file
                         ),
-                        link: format!("/planning/{}", s.latest_id),
+                        link: format!("/planning/versions/{}", s.latest_id),
                         since: s.latest_sent_at.clone(),
                     });
                 }
