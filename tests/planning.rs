@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use common::app::{spawn, TestApp};
+use common::app::{spawn_with, TestApp};
 use common::Browser;
 use millrace::odoo_double::DoubleConfig;
 use serde_json::Value;
@@ -26,9 +26,19 @@ struct Plan {
     items: [String; 2],
 }
 
-/// The app with the demo, a planner signed in, and the location `WH` mapped.
+/// The app with the demo, a planner signed in, and the location `WH` mapped; a sealing key
+/// is set (scheduled pulls keep their credentials sealed).
 async fn plan() -> Plan {
-    let app = spawn(DoubleConfig::default()).await;
+    let app = spawn_with(DoubleConfig::default(), |s| {
+        s.sealing = Some(
+            millrace::server::secrets::SealingKeys::parse(
+                &millrace::server::secrets::SealingKeys::generate(),
+                &[],
+            )
+            .unwrap(),
+        )
+    })
+    .await;
     let planner = app.signed_in(PLANNER.0, PLANNER.1).await;
     let mut codes: Vec<(String,)> = Vec::new();
     for _ in 0..100 {
@@ -1237,4 +1247,262 @@ async fn refused_unmapped_and_stale_planning_data_reach_the_buyers_exceptions_di
         .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
         .await;
     assert_eq!(r.status(), 403);
+}
+
+/// A planning system publishing one file behind basic authentication: what it serves, and
+/// how many requests reached it.
+struct Publisher {
+    url: String,
+    file: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn publisher(user: &'static str, password: &'static str) -> Publisher {
+    use axum::http::{HeaderMap, StatusCode};
+    use base64::Engine;
+    let file = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (f, h) = (file.clone(), hits.clone());
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    );
+    let app = axum::Router::new().route(
+        "/export/forecast.csv",
+        axum::routing::get(move |headers: HeaderMap| {
+            let (f, h, expected) = (f.clone(), h.clone(), expected.clone());
+            async move {
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&expected) {
+                    return (StatusCode::UNAUTHORIZED, Vec::new());
+                }
+                (StatusCode::OK, f.lock().unwrap().clone())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/export/forecast.csv",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Publisher { url, file, hits }
+}
+
+/// The pull's last outcome once it has one after `since_attempt` (its previous attempt).
+async fn pulled(
+    app: &TestApp,
+    source: &str,
+    since_attempt: Option<String>,
+) -> (String, String, Option<i64>) {
+    for _ in 0..200 {
+        let row: Option<(Option<String>, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT last_attempt_at, last_status, last_message, last_import_id FROM planning_pulls WHERE source = $1",
+        )
+        .bind(source)
+        .fetch_optional(&app.db)
+        .await
+        .unwrap();
+        if let Some((Some(at), Some(status), message, import)) = row {
+            if Some(&at) != since_attempt.as_ref() && status != "running" {
+                return (status, message.unwrap_or_default(), import);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT next_due_at, last_attempt_at, last_status, last_message FROM planning_pulls WHERE source = $1",
+    )
+    .bind(source)
+    .fetch_optional(&app.db)
+    .await
+    .unwrap();
+    panic!("the pull of {source} did not run: {row:?}");
+}
+
+async fn last_attempt(app: &TestApp, source: &str) -> Option<String> {
+    let (at,): (Option<String>,) =
+        sqlx::query_as("SELECT last_attempt_at FROM planning_pulls WHERE source = $1")
+            .bind(source)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    at
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_pull_fetches_the_published_file_and_the_same_content_makes_no_second_version()
+{
+    let p = plan().await;
+    let site = publisher("millrace", "s3cret-pass").await;
+    *site.file.lock().unwrap() = good_forecast(&p, 10);
+    let admin = p.app.signed_in(ADMIN.0, ADMIN.1).await;
+    let pull_form = |secret: &'static str, every: &'static str| {
+        vec![
+            ("source", "aps-nightly"),
+            ("kind", "forecast"),
+            ("url", site.url.as_str()),
+            ("auth", "basic"),
+            ("username", "millrace"),
+            ("secret", secret),
+            ("every_hours", every),
+            ("window_start", ""),
+            ("window_end", ""),
+        ]
+    };
+
+    // A planner sees pulls but does not set them up; bad input says what to fix.
+    let r = p
+        .planner
+        .post("/planning/pulls", &pull_form("s3cret-pass", "24"))
+        .await;
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("Only+an+admin"),
+        "{:?}",
+        r.headers()
+    );
+    let r = admin
+        .post("/planning/pulls", &pull_form("s3cret-pass", "0"))
+        .await;
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("1+to+720"));
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM planning_pulls")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing stored from refused forms");
+
+    // Set up: due at once; the file becomes a version sent by the pull's own user.
+    let r = admin
+        .post("/planning/pulls", &pull_form("s3cret-pass", "24"))
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("is+set+up"));
+    let (status, message, import) = pulled(&p.app, "aps-nightly", None).await;
+    assert_eq!(status, "valid", "{message}");
+    let d = detail(&p.planner, &import.unwrap().to_string()).await;
+    assert_eq!(d["import"]["version"], 1);
+    assert_eq!(d["import"]["source"], "aps-nightly");
+    assert_eq!(d["import"]["sent_by"], "aps-nightly (scheduled pull)");
+    let (sealed,): (String,) = sqlx::query_as("SELECT secret_sealed FROM planning_pulls")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert!(!sealed.contains("s3cret"), "the password is sealed at rest");
+    let (next,): (String,) = sqlx::query_as("SELECT next_due_at FROM planning_pulls")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert!(
+        next > (Utc::now() + Duration::hours(23))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        "next in 24 h: {next}"
+    );
+
+    // Pulled again now (a planner may ask): the same content is no second version.
+    let id: (i64,) = sqlx::query_as("SELECT id FROM planning_pulls")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    // Attempts are stamped to the second: let one pass so the next is told apart.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = last_attempt(&p.app, "aps-nightly").await;
+    let r = p
+        .planner
+        .post(&format!("/planning/pulls/{}/now", id.0), &[])
+        .await;
+    assert!(r.headers()["location"].to_str().unwrap().contains("saved="));
+    let (status, _, _) = pulled(&p.app, "aps-nightly", before).await;
+    assert_eq!(status, "unchanged");
+    let (versions,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM planning_imports WHERE source = 'aps-nightly'")
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap();
+    assert_eq!(versions, 1);
+    assert_eq!(site.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // A wrong password: failed with what to check, among the buyers' planning exceptions.
+    let r = admin
+        .post("/planning/pulls", &pull_form("wrong", "24"))
+        .await;
+    assert_eq!(r.status(), 303);
+    // Attempts are stamped to the second: let one pass so the next is told apart.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = last_attempt(&p.app, "aps-nightly").await;
+    admin
+        .post(&format!("/planning/pulls/{}/now", id.0), &[])
+        .await;
+    let (status, message, _) = pulled(&p.app, "aps-nightly", before).await;
+    assert_eq!(status, "failed");
+    assert!(
+        message.contains("401") && message.contains("check the user and password"),
+        "{message}"
+    );
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    let found = planning_exceptions(&buyer, "").await;
+    assert!(
+        found
+            .iter()
+            .any(|x| x["kind"] == "pull_failed" && x["subject"] == "forecast from aps-nightly"),
+        "{found:#?}"
+    );
+
+    // Paused: nothing runs, "now" is refused; removed: gone, its version stays.
+    admin
+        .post(&format!("/planning/pulls/{}/pause", id.0), &[])
+        .await;
+    let r = admin
+        .post(&format!("/planning/pulls/{}/now", id.0), &[])
+        .await;
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("resume+it+first"));
+    assert!(
+        !planning_exceptions(&buyer, "")
+            .await
+            .iter()
+            .any(|x| x["kind"] == "pull_failed"),
+        "a paused pull is not a problem"
+    );
+    let r = p
+        .planner
+        .post(&format!("/planning/pulls/{}/delete", id.0), &[])
+        .await;
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("Only+an+admin"));
+    admin
+        .post(&format!("/planning/pulls/{}/delete", id.0), &[])
+        .await;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM planning_pulls")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(
+        detail(&p.planner, &import.unwrap().to_string()).await["import"]["version"],
+        1
+    );
+
+    // Suppliers reach none of it.
+    let ana = p.app.signed_in(ANA.0, ANA.1).await;
+    assert_eq!(
+        ana.post("/planning/pulls", &pull_form("x", "24"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(ana.get("/planning/sources", &[]).await.status(), 403);
 }

@@ -62,3 +62,21 @@ pub async fn planning_mapping() -> Result<MappingView, AppError> {
     view.latest_rejected = view.latest_rejected.map(|i| present(&user.clock(), i));
     Ok(view)
 }
+
+/// The scheduled pulls (planners see them, admins change them).
+#[server(endpoint = "planning/pulls", input = GetUrl)]
+pub async fn planning_pulls() -> Result<crate::model::pulls::PullsPage, AppError> {
+    use super::context;
+    let user = context::planner_user()?;
+    let state = context::state()?;
+    let clock = user.clock();
+    let mut page = crate::server::planning::pull::list(&state.db, &user)
+        .await
+        .map_err(|e| context::action(e, "No such page."))?;
+    for p in &mut page.pulls {
+        p.next_due_at = clock.datetime(&p.next_due_at);
+        p.last_attempt_at = clock.opt(p.last_attempt_at.take());
+        p.last_success_at = clock.opt(p.last_success_at.take());
+    }
+    Ok(page)
+}

@@ -291,6 +291,7 @@ fn planning_kind(kind: &str) -> &'static str {
         "unmapped" => "Not mapped",
         "stale" => "Not refreshed",
         "stuck" => "Validation did not finish",
+        "pull_failed" => "Scheduled pull failed",
         "signal_conflict" => "Changed in Odoo",
         "signal_dead" => "Not applied in Odoo",
         _ => "Planning",

@@ -11,7 +11,7 @@ use crate::api::planning::{planning_mapping, planning_version, planning_versions
 
 /// The `saved` or `error` banner a form's redirect brings.
 #[component]
-fn Said() -> impl IntoView {
+pub(super) fn Said() -> impl IntoView {
     let query = use_query_map();
     let said = move |k: &'static str| query.with(|q| q.get(k)).filter(|m| !m.is_empty());
     view! {
@@ -21,11 +21,12 @@ fn Said() -> impl IntoView {
 }
 
 #[component]
-fn PlanningNav() -> impl IntoView {
+pub(super) fn PlanningNav() -> impl IntoView {
     view! {
         <nav class="chips" aria-label="Planning">
             <a href="/planning">"Versions"</a>
             <a href="/planning/mapping">"Mapping"</a>
+            <a href="/planning/sources">"Scheduled pulls"</a>
             <a href="/api/v1/planning/schema">"Format (JSON Schema)"</a>
         </nav>
     }

@@ -89,7 +89,8 @@ pub struct ConflictLine {
 /// data older than its expected refresh, a demand signal Odoo did not take.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanningProblem {
-    /// `import_rejected`, `unmapped`, `stale`, `stuck`, `signal_conflict` or `signal_dead`.
+    /// `import_rejected`, `unmapped`, `stale`, `stuck`, `pull_failed`, `signal_conflict` or
+    /// `signal_dead`.
     pub kind: String,
     /// What it is about, e.g. "forecast from frepple".
     pub subject: String,

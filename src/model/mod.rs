@@ -8,5 +8,6 @@ pub mod exceptions;
 pub mod order_document;
 pub mod orders;
 pub mod planning;
+pub mod pulls;
 pub mod shipments;
 pub mod sync;

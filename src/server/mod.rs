@@ -68,6 +68,8 @@ pub struct AppState {
     pub poll_wake: Arc<Notify>,
     /// Wakes the job worker (a job was queued).
     pub jobs_wake: Arc<Notify>,
+    /// Wakes the scheduled planning pulls (a pull saved or asked for now).
+    pub pulls_wake: Arc<Notify>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub health: Arc<telemetry::Health>,
     /// This process among the instances sharing the database (`<pid>-<random>`).
@@ -91,6 +93,7 @@ impl AppState {
             outbox_wake: Arc::new(Notify::new()),
             poll_wake: Arc::new(Notify::new()),
             jobs_wake: Arc::new(Notify::new()),
+            pulls_wake: Arc::new(Notify::new()),
             metrics: telemetry::metrics_handle(),
             api_limiter,
             odoo: OdooLink::observed_by(health.clone()),
@@ -170,6 +173,11 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
         .route(
             "/planning/mapping/{what}",
             post(planning::forms::save_mapping),
+        )
+        .route("/planning/pulls", post(planning::pull::save_form))
+        .route(
+            "/planning/pulls/{id}/{what}",
+            post(planning::pull::change_form),
         )
         .merge(assets::bundle_service(&leptos_options, bundle))
         .leptos_routes_with_context(
@@ -669,6 +677,10 @@ pub async fn run(
     jobs.lease = Duration::from_secs(60).max(webhooks::TIMEOUT * 3);
     tasks.push(tokio::spawn(jobs::run(jobs, shutdown.clone())));
     tasks.push(tokio::spawn(prune_events(state.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(planning::pull::run(
+        state.clone(),
+        shutdown.clone(),
+    )));
     if state.settings.digest_hours > 0 {
         tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
     }

@@ -13,6 +13,7 @@ pub mod forms;
 pub mod intake;
 pub mod mapping;
 pub mod monitor;
+pub mod pull;
 
 use rust_decimal::Decimal;
 

@@ -168,6 +168,21 @@ pub async fn problems(
             }
         }
     }
+    // Scheduled pulls whose last try failed (they are tried again every 15 minutes).
+    let failed: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT source, kind, last_message, last_attempt_at FROM planning_pulls WHERE paused = 0 AND last_status = 'failed' ORDER BY source",
+    )
+    .fetch_all(db)
+    .await?;
+    for (source, kind, message, at) in failed {
+        out.push(PlanningProblem {
+            kind: "pull_failed".into(),
+            subject: format!("{kind} from {source}"),
+            detail: format!("The scheduled pull failed: {}", message.unwrap_or_default()),
+            link: "/planning/sources".into(),
+            since: at.unwrap_or_default(),
+        });
+    }
     Ok(out)
 }
 
