@@ -107,6 +107,7 @@ pub async fn create_api_token(
     shipments_write: Option<String>,
     events_read: Option<String>,
     planning_write: Option<String>,
+    planning_read: Option<String>,
     expires_in_days: String,
     idempotency_key: Option<String>,
 ) -> Result<CreatedToken, AppError> {
@@ -123,6 +124,7 @@ pub async fn create_api_token(
         (shipments_write, Scope::ShipmentsWrite),
         (events_read, Scope::EventsRead),
         (planning_write, Scope::PlanningWrite),
+        (planning_read, Scope::PlanningRead),
     ];
     let scopes: Vec<Scope> = ticked
         .into_iter()

@@ -11,7 +11,7 @@ use crate::api::planning::{planning_mapping, planning_version, planning_versions
 
 /// The `saved` or `error` banner a form's redirect brings.
 #[component]
-fn Said() -> impl IntoView {
+pub(super) fn Said() -> impl IntoView {
     let query = use_query_map();
     let said = move |k: &'static str| query.with(|q| q.get(k)).filter(|m| !m.is_empty());
     view! {
@@ -21,11 +21,13 @@ fn Said() -> impl IntoView {
 }
 
 #[component]
-fn PlanningNav() -> impl IntoView {
+pub(super) fn PlanningNav() -> impl IntoView {
     view! {
         <nav class="chips" aria-label="Planning">
             <a href="/planning">"Versions"</a>
             <a href="/planning/mapping">"Mapping"</a>
+            <a href="/planning/rules">"Approval by rule"</a>
+            <a href="/planning/supply.csv" download data-testid="planning-supply-download">"Confirmed supply (CSV)"</a>
             <a href="/api/v1/planning/schema">"Format (JSON Schema)"</a>
         </nav>
     }
@@ -78,7 +80,7 @@ pub fn VersionsPage() -> impl IntoView {
                                     <td data-label="When">{i.sent_at.clone()}</td>
                                     <td data-label="Rows">{i.row_count}</td>
                                     <td data-label="Items">{i.item_count}</td>
-                                    <td data-label="Status"><span class=format!("status status-{}", i.status)>{i.status.clone()}</span>{(i.error_count > 0).then(|| format!(" ({} problems)", i.error_count))}</td>
+                                    <td data-label="Status"><span class=format!("status status-{}", i.status)>{i.status.clone()}</span>{(i.error_count > 0).then(|| format!(" ({} problems)", i.error_count))}{i.approved_by.clone().filter(|a| a.starts_with("rule: ")).map(|a| format!(" (approved by {a})"))}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -139,6 +141,7 @@ pub fn VersionPage() -> impl IntoView {
                             <Report detail=d.clone()/>
                         })}
                         {i.version.is_some().then(|| view! { <Changes detail=d.clone()/> })}
+                        {(i.version.is_some() && i.kind == "forecast").then(|| view! { <super::planning_items::VersionOverrides id=id/> })}
                     }.into_any()
                 }
             })}

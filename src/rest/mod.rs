@@ -35,6 +35,7 @@ mod events;
 pub mod model;
 mod orders;
 mod planning;
+mod planning_supply;
 mod shipments;
 
 /// Where the API is served.
@@ -98,6 +99,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/planning/forecasts",
             post(planning::send_snapshot),
         ),
+        (
+            Method::GET,
+            "/api/v1/planning/supply",
+            get(planning_supply::supply),
+        ),
     ]
 }
 
@@ -141,7 +147,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         shipments::attach,
         orders::receipts,
         events::list,
-        planning::send_snapshot
+        planning::send_snapshot,
+        planning_supply::supply
     ),
     modifiers(&BearerAuth),
     tags((name = "orders"), (name = "shipment notices"), (name = "events"))
@@ -483,6 +490,7 @@ mod tests {
             (SHIPMENTS_WRITE, Scope::ShipmentsWrite),
             (EVENTS_READ, Scope::EventsRead),
             (planning::PLANNING_WRITE, Scope::PlanningWrite),
+            (planning_supply::PLANNING_READ, Scope::PlanningRead),
         ];
         for (number, scope) in named {
             assert_eq!(Scope::ALL[number as usize], scope);

@@ -171,6 +171,7 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
             "/planning/mapping/{what}",
             post(planning::forms::save_mapping),
         )
+        .merge(planning::override_forms::routes())
         .merge(assets::bundle_service(&leptos_options, bundle))
         .leptos_routes_with_context(
             &state,

@@ -30,16 +30,19 @@ pub enum Scope {
     EventsRead,
     /// Send forecasts and supply recommendations (the staff's planning system only).
     PlanningWrite,
+    /// Read the supplier-confirmed supply export (the staff's planning system only).
+    PlanningRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::OrdersRead,
         Scope::OrdersWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
         Scope::EventsRead,
         Scope::PlanningWrite,
+        Scope::PlanningRead,
     ];
 
     /// The scopes a token of `org` may have (None: the staff's own integrations, which
@@ -47,7 +50,7 @@ impl Scope {
     pub fn offered(org: Option<i64>) -> Vec<Scope> {
         Scope::ALL
             .into_iter()
-            .filter(|s| org.is_none() || *s != Scope::PlanningWrite)
+            .filter(|s| org.is_none() || !matches!(s, Scope::PlanningWrite | Scope::PlanningRead))
             .collect()
     }
 
@@ -59,6 +62,7 @@ impl Scope {
             Scope::ShipmentsWrite => "shipments:write",
             Scope::EventsRead => "events:read",
             Scope::PlanningWrite => "planning:write",
+            Scope::PlanningRead => "planning:read",
         }
     }
 
@@ -75,6 +79,7 @@ impl Scope {
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
             Scope::EventsRead => "Read the event feed",
             Scope::PlanningWrite => "Send forecasts and supply recommendations",
+            Scope::PlanningRead => "Read the confirmed supply for planning",
         }
     }
 }

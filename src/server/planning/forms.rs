@@ -26,15 +26,15 @@ pub const MAX_UPLOAD_BYTES: usize = 200 * 1024 * 1024;
 /// The path the multipart upload posts to (the request guard leaves its token to it).
 pub const UPLOAD_PATH: &str = "/planning/imports";
 
-type User = Option<axum::Extension<CurrentUser>>;
-type Ip = Option<axum::Extension<ClientIp>>;
+pub(super) type User = Option<axum::Extension<CurrentUser>>;
+pub(super) type Ip = Option<axum::Extension<ClientIp>>;
 
-fn ip_of(ip: Ip) -> String {
+pub(super) fn ip_of(ip: Ip) -> String {
     ip.map(|i| i.0 .0).unwrap_or_else(|| "unknown".into())
 }
 
 /// The signed-in planner, or the answer for anyone else.
-fn planner(user: User) -> Result<CurrentUser, Box<Response>> {
+pub(super) fn planner(user: User) -> Result<CurrentUser, Box<Response>> {
     match user {
         None => Err(Box::new(Redirect::to("/login").into_response())),
         Some(axum::Extension(u)) if u.plans() => Ok(u),
@@ -44,12 +44,12 @@ fn planner(user: User) -> Result<CurrentUser, Box<Response>> {
     }
 }
 
-fn to(page: &str, key: &str, message: &str) -> Response {
+pub(super) fn to(page: &str, key: &str, message: &str) -> Response {
     let q = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
     Redirect::to(&format!("{page}?{q}")).into_response()
 }
 
-fn refused(page: &str, e: PlanningError, missing: &str) -> Response {
+pub(super) fn refused(page: &str, e: PlanningError, missing: &str) -> Response {
     let p = e.into_problem(missing);
     if p.status.is_server_error() {
         return p.into_response();
@@ -247,11 +247,11 @@ pub async fn report(State(state): State<AppState>, Path(id): Path<i64>, user: Us
     }
 }
 
-fn fields(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn fields(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
         .iter()
         .find(|(k, _)| k == name)
