@@ -194,8 +194,32 @@ async fn the_item_page_charts_each_version_and_marks_the_override() {
     version(&p, "frepple", 10).await;
     version(&p, "frepple", 20).await;
     let bucket = monday(2).to_string();
-    let r = override_bucket(&p.planner, &item, &bucket, "77", "promotion", &day(10)).await;
-    assert_eq!(said(&r).0, "saved");
+    let r = p
+        .planner
+        .post(
+            "/planning/overrides",
+            &[
+                ("item", item.as_str()),
+                ("location", "WH"),
+                ("bucket_start", bucket.as_str()),
+                ("quantity", "77"),
+                ("reason", "promotion"),
+                ("until", day(10).as_str()),
+                (
+                    "back",
+                    &format!("/planning/items/{item}?location=WH&saved=old"),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(said(&r).0, "location", "the item page's location is kept");
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(
+        to.starts_with(&format!(
+            "/planning/items/{item}?location=WH&saved=Override"
+        )),
+        "{to}"
+    );
 
     let h = p
         .planner
@@ -551,4 +575,26 @@ async fn only_a_staff_token_with_planning_read_reads_the_supply() {
         .unwrap()
         .iter()
         .any(|e| e == "shipment_notice"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supply_export_is_written_to_the_configured_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports");
+    let to = folder.clone();
+    let app = common::app::spawn_with(millrace::odoo_double::DoubleConfig::default(), move |s| {
+        s.planning_supply_export_dir = Some(to);
+        s.planning_supply_export_hours = 1;
+    })
+    .await;
+    let file = folder.join("millrace-supply.csv");
+    // Written at start, and again an hour later (not waited for here).
+    common::app::eventually("the export file", || {
+        let file = file.clone();
+        async move { file.exists() }
+    })
+    .await;
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("item,location,ship_to,"), "{csv}");
+    drop(app);
 }

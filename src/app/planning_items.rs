@@ -150,7 +150,7 @@ pub fn ItemPage() -> impl IntoView {
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <h1>{format!("Item {}", item())}</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 Ok(h) => {
-                    let back = format!("/planning/items/{}", h.item);
+                    let back = format!("/planning/items/{}?location={}", h.item, h.location);
                     let (item, location) = (h.item.clone(), h.location.clone());
                     let first_bucket = h.buckets.first().cloned().unwrap_or_default();
                     view! {

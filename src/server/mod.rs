@@ -670,6 +670,14 @@ pub async fn run(
     jobs.lease = Duration::from_secs(60).max(webhooks::TIMEOUT * 3);
     tasks.push(tokio::spawn(jobs::run(jobs, shutdown.clone())));
     tasks.push(tokio::spawn(prune_events(state.clone(), shutdown.clone())));
+    if let Some(dir) = state.settings.planning_supply_export_dir.clone() {
+        tasks.push(tokio::spawn(planning::supply_export::write_every(
+            state.db.clone(),
+            dir,
+            Duration::from_secs(3600 * state.settings.planning_supply_export_hours),
+            shutdown.clone(),
+        )));
+    }
     if state.settings.digest_hours > 0 {
         tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
     }

@@ -24,14 +24,27 @@ pub fn routes() -> Router<AppState> {
         .route("/planning/supply.csv", get(supply_csv))
 }
 
-/// The planning page a form returns to: its `back` field when that is a planning page,
-/// else the versions.
+/// The planning page a form returns to: its `back` field when that is a planning page
+/// (its query kept, less an earlier outcome), else the versions.
 fn back(f: &[(String, String)]) -> String {
     let b = value(f, "back");
-    if b.starts_with("/planning") && !b.contains("//") && !b.contains('\\') {
-        b.split('?').next().unwrap_or("/planning").to_string()
-    } else {
-        "/planning".into()
+    if !b.starts_with("/planning") || b.contains("//") || b.contains('\\') {
+        return "/planning".into();
+    }
+    match b.split_once('?') {
+        None => b.to_string(),
+        Some((path, query)) => {
+            let kept: Vec<(String, String)> =
+                serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(k, _)| k != "saved" && k != "error")
+                    .collect();
+            match serde_urlencoded::to_string(&kept) {
+                Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+                _ => path.to_string(),
+            }
+        }
     }
 }
 

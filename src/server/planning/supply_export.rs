@@ -5,6 +5,9 @@
 //! planning item codes (an explicit item mapping, else the product's internal reference);
 //! locations the planning location whose warehouse receives the order.
 //!
+//! [`write_every`] writes the same CSV to a folder on a schedule (every instance does, each
+//! file replaced whole by a rename, so a reader never sees half of one).
+//!
 //! Not here: on-hand stock (the poller does not read Odoo's quants) and the lead time of a
 //! product without a vendor pricelist row; lines the supplier declined are left out.
 
@@ -247,4 +250,47 @@ pub fn csv(rows: &[SupplyRow]) -> String {
 /// When the export was made, as stored times are written.
 pub fn generated_at() -> String {
     db::now()
+}
+
+/// The file the scheduled export writes.
+pub const FILE_NAME: &str = "millrace-supply.csv";
+
+/// Writes the export to `dir` as [`FILE_NAME`] (through a temporary file and a rename).
+pub async fn write_file(db: &Db, dir: &std::path::Path) -> Result<usize, String> {
+    let rows = rows(db).await.map_err(|e| e.to_string())?;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let temporary = dir.join(format!(".{FILE_NAME}.{}", uuid::Uuid::new_v4()));
+    tokio::fs::write(&temporary, csv(&rows))
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = tokio::fs::rename(&temporary, dir.join(FILE_NAME)).await {
+        let _ = tokio::fs::remove_file(&temporary).await;
+        return Err(e.to_string());
+    }
+    Ok(rows.len())
+}
+
+/// Writes the export at start and then every `every` until shutdown.
+pub async fn write_every(
+    db: Db,
+    dir: std::path::PathBuf,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match write_file(&db, &dir).await {
+            Ok(n) => {
+                tracing::info!(rows = n, dir = %dir.display(), "planning supply export written")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "could not write the planning supply export")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
