@@ -235,6 +235,7 @@ async fn the_item_page_charts_each_version_and_marks_the_override() {
     let (status, html) = page(&p.planner, &format!("/planning/items/{item}?location=WH")).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"item-chart\""), "{html}");
+    assert!(!html.contains(" style="), "the CSP forbids inline styles");
     assert!(html.contains("data-version=\"1\"") && html.contains("data-version=\"2\""));
     assert_eq!(html.matches("data-testid=\"override-mark\"").count(), 1);
     assert!(html.contains(&format!("override · {bucket}: 77")));

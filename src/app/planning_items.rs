@@ -240,10 +240,11 @@ fn ItemChart(history: ItemHistory) -> impl IntoView {
                 }).collect_view()}
             </svg>
             <figcaption class="legend">
+                // Swatches as SVG presentation attributes: the CSP forbids inline styles.
                 {history.versions.iter().enumerate().map(|(k, v)| view! {
-                    <span><i class="swatch" style=format!("background: {}", colour(k))></i>{format!("v{} ({})", v.version, v.status)}</span>
+                    <span><svg class="swatch" width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill=colour(k)/></svg>{format!(" v{} ({})", v.version, v.status)}</span>
                 }).collect_view()}
-                <span><i class="swatch" style="border: 2px solid #111; border-radius: 50%"></i>"override"</span>
+                <span><svg class="swatch" width="14" height="14" aria-hidden="true"><circle cx="7" cy="7" r="5" fill="none" stroke="#111" stroke-width="2"/></svg>" override"</span>
             </figcaption>
         </figure>
     }

@@ -152,6 +152,7 @@ pub async fn consider(
     let Some((previous, _)) = latest_approved(db, &kind, Some(version)).await? else {
         return Ok(None);
     };
+    #[allow(clippy::type_complexity)] // one row of `changed_sql`
     let changes: Vec<(
         String,
         String,

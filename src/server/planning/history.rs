@@ -45,6 +45,8 @@ pub async fn item_history(
     if versions.is_empty() {
         return Err(PlanningError::NotFound);
     }
+    // (import, version, status, bucket → (kind rank, quantity))
+    #[allow(clippy::type_complexity)]
     let mut per_version: Vec<(i64, i64, String, HashMap<String, (u8, String)>)> = Vec::new();
     let mut buckets: BTreeSet<String> = BTreeSet::new();
     for (id, version, status) in versions.into_iter().rev() {

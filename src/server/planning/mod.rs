@@ -3,7 +3,8 @@
 //! units (`mapping`); valid snapshots are numbered versions a planner compares with the
 //! previous approved one and approves. Only approved versions are meant to produce demand
 //! signals: [`latest_approved`] and [`forecast_rows`] are what the push into Odoo reads.
-//! Pushing into Odoo, the supply export and traces are not here yet.
+//! Planner overrides (`overrides`), approval by rule (`auto_approval`), one item across
+//! versions (`history`) and the supplier-confirmed supply out (`supply_export`) are beside it.
 //!
 //! Who may: planners and admins (`CurrentUser::plans`), checked here as well as by the
 //! request guard; an API token of scope `planning:write` sends snapshots as its staff

@@ -44,7 +44,6 @@ type LineRow = (
     i64,
     String,
     String,
-    i64,
     Option<i64>,
     String,
     String,
@@ -89,7 +88,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
         }
     }
     let lines: Vec<LineRow> = sqlx::query_as(
-        "SELECT l.id, l.odoo_id, o.name, s.name, s.odoo_partner_id, l.product_odoo_id, l.product_code, l.uom,
+        "SELECT l.id, l.odoo_id, o.name, s.name, l.product_odoo_id, l.product_code, l.uom,
                 l.quantity, l.qty_received, l.date_planned, l.answer, l.proposed_date, l.proposed_quantity, h.ship_to_key,
                 vp.lead_time_days
          FROM purchase_order_lines l
@@ -125,7 +124,6 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
             line_odoo_id,
             order,
             supplier,
-            _partner,
             product,
             product_code,
             unit,
