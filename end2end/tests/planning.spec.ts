@@ -117,3 +117,56 @@ test("a planner follows the same refusal to the report", async ({ page }) => {
   await expect(page.getByTestId("planning-problems")).toContainText("MC-1999");
   await signOut(page);
 });
+
+/** YYYY-MM-DD `days` from today. */
+function inDays(days: number): string {
+  const d = new Date();
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+test("a planner overrides a bucket on a version's page and sees it ringed on the item's chart", async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, PLANNER);
+  await page.goto("/planning/mapping");
+  await hydrated(page);
+  const product = await page.locator("#known-products option", { hasText: "Units" }).first().getAttribute("value");
+  expect(product).toBeTruthy();
+  const base = Date.now() % 1000;
+  const csv = [
+    "item,location,bucket_start,bucket,quantity,unit,kind",
+    `${product},WH,${monday(1)},week,${base + 1},Units,statistical`,
+    `${product},WH,${monday(2)},week,${base + 2},Units,statistical`,
+  ].join("\n");
+  await page.goto("/planning");
+  await hydrated(page);
+  await page.getByLabel("Source (its profile applies)").fill("e2e-items");
+  await page.locator("#planning-file").setInputFiles({ name: "items.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.getByTestId("planning-import").click();
+  await expect(page.getByTestId("planning-status")).toHaveText("valid");
+
+  // The override: a reason and a last day in the future are required.
+  const override = async (until: string) => {
+    await page.locator("#ov-item").fill(product ?? "");
+    await page.locator("#ov-location").fill("WH");
+    await page.locator("#ov-bucket").fill(monday(2));
+    await page.locator("#ov-quantity").fill("4321");
+    await page.locator("#ov-reason").fill("trade fair");
+    await page.locator("#ov-until").fill(until);
+    await page.getByTestId("override-save").click();
+  };
+  await override(inDays(0));
+  await expect(page.getByTestId("planning-error")).toContainText("not in the future");
+  await override(inDays(14));
+  await expect(page.getByTestId("planning-saved")).toContainText("Override saved");
+  await expect(page.getByTestId("effective")).toContainText("4321");
+  await expect(page.getByTestId("effective")).toContainText(String(base + 2));
+
+  // The item's page: a line per version, the override ringed, the same numbers in a table.
+  await page.goto(`/planning/items/${product}?location=WH`);
+  await hydrated(page);
+  await expect(page.getByTestId("item-chart")).toBeVisible();
+  await expect(page.getByTestId("override-mark")).toHaveCount(1);
+  await expect(page.getByTestId("item-table").locator(`tr[data-bucket='${monday(2)}']`)).toContainText("4321");
+  expect(errors).toEqual([]);
+});

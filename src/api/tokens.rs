@@ -108,6 +108,7 @@ pub async fn create_api_token(
     events_read: Option<String>,
     planning_write: Option<String>,
     exceptions_read: Option<String>,
+    planning_read: Option<String>,
     expires_in_days: String,
     idempotency_key: Option<String>,
 ) -> Result<CreatedToken, AppError> {
@@ -125,6 +126,7 @@ pub async fn create_api_token(
         (events_read, Scope::EventsRead),
         (planning_write, Scope::PlanningWrite),
         (exceptions_read, Scope::ExceptionsRead),
+        (planning_read, Scope::PlanningRead),
     ];
     let scopes: Vec<Scope> = ticked
         .into_iter()

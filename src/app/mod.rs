@@ -10,6 +10,7 @@ mod orders;
 mod password_reset;
 mod performance;
 mod planning;
+mod planning_items;
 mod planning_sources;
 mod shipments;
 mod webhooks;
@@ -158,6 +159,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/planning/versions/:id") view=|| view! { <Layout><planning::VersionPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/mapping") view=|| view! { <Layout><planning::MappingPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/sources") view=|| view! { <Layout><planning_sources::SourcesPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/items/:item") view=|| view! { <Layout><planning_items::ItemPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/rules") view=|| view! { <Layout><planning_items::RulesPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/odoo") view=|| view! { <Layout><admin::OdooPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>

@@ -27,6 +27,8 @@ pub(super) fn PlanningNav() -> impl IntoView {
             <a href="/planning">"Versions"</a>
             <a href="/planning/mapping">"Mapping"</a>
             <a href="/planning/sources">"Scheduled pulls"</a>
+            <a href="/planning/rules">"Approval by rule"</a>
+            <a href="/planning/supply.csv" download data-testid="planning-supply-download">"Confirmed supply (CSV)"</a>
             <a href="/api/v1/planning/schema">"Format (JSON Schema)"</a>
         </nav>
     }
@@ -79,7 +81,7 @@ pub fn VersionsPage() -> impl IntoView {
                                     <td data-label="When">{i.sent_at.clone()}</td>
                                     <td data-label="Rows">{i.row_count}</td>
                                     <td data-label="Items">{i.item_count}</td>
-                                    <td data-label="Status"><span class=format!("status status-{}", i.status)>{i.status.clone()}</span>{(i.error_count > 0).then(|| format!(" ({} problems)", i.error_count))}</td>
+                                    <td data-label="Status"><span class=format!("status status-{}", i.status)>{i.status.clone()}</span>{(i.error_count > 0).then(|| format!(" ({} problems)", i.error_count))}{i.approved_by.clone().filter(|a| a.starts_with("rule: ")).map(|a| format!(" (approved by {a})"))}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -140,6 +142,7 @@ pub fn VersionPage() -> impl IntoView {
                             <Report detail=d.clone()/>
                         })}
                         {i.version.is_some().then(|| view! { <Changes detail=d.clone()/> })}
+                        {(i.version.is_some() && i.kind == "forecast").then(|| view! { <super::planning_items::VersionOverrides id=id/> })}
                     }.into_any()
                 }
             })}

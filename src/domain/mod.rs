@@ -8,6 +8,7 @@ pub mod order;
 pub mod outcome;
 pub mod performance;
 pub mod planning;
+pub mod planning_rules;
 pub mod risk;
 pub mod shipment;
 pub mod timeline;

@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod order_document;
 pub mod orders;
 pub mod planning;
+pub mod planning_items;
 pub mod pulls;
 pub mod shipments;
 pub mod sync;

@@ -16,7 +16,7 @@ use crate::server::exceptions::{self, Category, Windows};
 use crate::server::AppState;
 
 /// Scope number of `exceptions:read` for `Authorized`.
-pub const EXCEPTIONS_READ: u8 = 6;
+pub const EXCEPTIONS_READ: u8 = 7;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

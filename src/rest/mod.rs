@@ -36,6 +36,7 @@ mod exceptions;
 pub mod model;
 mod orders;
 mod planning;
+mod planning_supply;
 mod shipments;
 
 /// Where the API is served.
@@ -100,6 +101,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/planning/forecasts",
             post(planning::send_snapshot),
         ),
+        (
+            Method::GET,
+            "/api/v1/planning/supply",
+            get(planning_supply::supply),
+        ),
     ]
 }
 
@@ -144,7 +150,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         orders::receipts,
         events::list,
         exceptions::list,
-        planning::send_snapshot
+        planning::send_snapshot,
+        planning_supply::supply
     ),
     modifiers(&BearerAuth),
     tags((name = "orders"), (name = "shipment notices"), (name = "events"), (name = "exceptions"))
@@ -486,6 +493,7 @@ mod tests {
             (SHIPMENTS_WRITE, Scope::ShipmentsWrite),
             (EVENTS_READ, Scope::EventsRead),
             (planning::PLANNING_WRITE, Scope::PlanningWrite),
+            (planning_supply::PLANNING_READ, Scope::PlanningRead),
             (exceptions::EXCEPTIONS_READ, Scope::ExceptionsRead),
         ];
         for (number, scope) in named {

@@ -309,12 +309,13 @@ pub fn schema_document() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "/api/v1/planning/schema",
         "title": "Millrace canonical planning format",
-        "description": "Forecast snapshots and supply recommendations. CSV carries the same fields as a header row (names as below; a source's profile may rename them); JSON is an array of rows or {\"rows\": [...]}. Send with POST /api/v1/planning/forecasts (kind=supply for recommendations).",
+        "description": "Forecast snapshots and supply recommendations. CSV carries the same fields as a header row (names as below; a source's profile may rename them); JSON is an array of rows or {\"rows\": [...]}. Send with POST /api/v1/planning/forecasts (kind=supply for recommendations). `supply_export` is what GET /api/v1/planning/supply answers (not a snapshot to send).",
         "$defs": {
             "forecast_row": row_schema(SnapshotKind::Forecast),
             "supply_row": row_schema(SnapshotKind::Supply),
             "forecast_snapshot": snapshot("forecast_row"),
             "supply_snapshot": snapshot("supply_row"),
+            "supply_export": super::planning_supply::export_schema(),
         },
         "oneOf": [{"$ref": "#/$defs/forecast_snapshot"}, {"$ref": "#/$defs/supply_snapshot"}]
     })

@@ -179,6 +179,7 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
             "/planning/pulls/{id}/{what}",
             post(planning::pull::change_form),
         )
+        .merge(planning::override_forms::routes())
         .merge(assets::bundle_service(&leptos_options, bundle))
         .leptos_routes_with_context(
             &state,
@@ -681,6 +682,14 @@ pub async fn run(
         state.clone(),
         shutdown.clone(),
     )));
+    if let Some(dir) = state.settings.planning_supply_export_dir.clone() {
+        tasks.push(tokio::spawn(planning::supply_export::write_every(
+            state.db.clone(),
+            dir,
+            Duration::from_secs(3600 * state.settings.planning_supply_export_hours),
+            shutdown.clone(),
+        )));
+    }
     if state.settings.digest_hours > 0 {
         tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
     }

@@ -116,6 +116,11 @@ pub struct Settings {
     /// `MILLRACE_PLANNING_REFRESH_HOURS`: how old a source's latest planning version may be
     /// before buyers see it as stale among the exceptions (default 192: weekly plus a day).
     pub planning_refresh_hours: i64,
+    /// `MILLRACE_PLANNING_SUPPLY_EXPORT_DIR`: when set, the confirmed supply export
+    /// (`GET /api/v1/planning/supply` as CSV) is written there as `millrace-supply.csv`.
+    pub planning_supply_export_dir: Option<std::path::PathBuf>,
+    /// `MILLRACE_PLANNING_SUPPLY_EXPORT_HOURS`: how often that file is written (default 6).
+    pub planning_supply_export_hours: u64,
     /// `MILLRACE_METRICS_TOKEN`: when set, `/metrics` wants `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox, to signed-in admins only
@@ -239,6 +244,14 @@ impl Settings {
             ack_window_hours: parse(get, "MILLRACE_ACK_WINDOW_HOURS", 24i64)?,
             planning_horizon_days: parse(get, "MILLRACE_PLANNING_HORIZON_DAYS", 730i64)?.max(1),
             planning_refresh_hours: parse(get, "MILLRACE_PLANNING_REFRESH_HOURS", 192i64)?.max(1),
+            planning_supply_export_dir: var(get, "MILLRACE_PLANNING_SUPPLY_EXPORT_DIR")
+                .map(Into::into),
+            planning_supply_export_hours: parse(
+                get,
+                "MILLRACE_PLANNING_SUPPLY_EXPORT_HOURS",
+                6u64,
+            )?
+            .max(1),
             metrics_token: var(get, "MILLRACE_METRICS_TOKEN").map(Secret::new),
             dev_mailbox: parse(get, "MILLRACE_DEV_MAILBOX", false)?,
             dev_mailbox_open: false,

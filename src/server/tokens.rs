@@ -30,24 +30,30 @@ pub enum Scope {
     EventsRead,
     /// Send forecasts and supply recommendations (the staff's planning system only).
     PlanningWrite,
+    /// Read the supplier-confirmed supply export (the staff's planning system only).
+    PlanningRead,
     /// Read the buyers' exceptions (the staff's own systems only).
     ExceptionsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::OrdersRead,
         Scope::OrdersWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
         Scope::EventsRead,
         Scope::PlanningWrite,
+        Scope::PlanningRead,
         Scope::ExceptionsRead,
     ];
 
     /// Only the staff's own integrations may have it.
     pub fn staff_only(self) -> bool {
-        matches!(self, Scope::PlanningWrite | Scope::ExceptionsRead)
+        matches!(
+            self,
+            Scope::PlanningWrite | Scope::PlanningRead | Scope::ExceptionsRead
+        )
     }
 
     /// The scopes a token of `org` may have (None: the staff's own integrations, which
@@ -67,6 +73,7 @@ impl Scope {
             Scope::ShipmentsWrite => "shipments:write",
             Scope::EventsRead => "events:read",
             Scope::PlanningWrite => "planning:write",
+            Scope::PlanningRead => "planning:read",
             Scope::ExceptionsRead => "exceptions:read",
         }
     }
@@ -84,6 +91,7 @@ impl Scope {
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
             Scope::EventsRead => "Read the event feed",
             Scope::PlanningWrite => "Send forecasts and supply recommendations",
+            Scope::PlanningRead => "Read the confirmed supply for planning",
             Scope::ExceptionsRead => "Read the buyers' exceptions",
         }
     }

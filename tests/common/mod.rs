@@ -6,6 +6,7 @@ use std::time::Duration;
 pub mod app;
 mod browser;
 pub mod machine;
+pub mod planning;
 pub mod process;
 #[allow(unused_imports)] // not every test binary drives a browser
 pub use browser::Browser;

@@ -46,7 +46,8 @@ pub(super) fn planner(user: User) -> Result<CurrentUser, Box<Response>> {
 
 pub(super) fn to(page: &str, key: &str, message: &str) -> Response {
     let q = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
-    Redirect::to(&format!("{page}?{q}")).into_response()
+    let joint = if page.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{page}{joint}{q}")).into_response()
 }
 
 pub(super) fn refused(page: &str, e: PlanningError, missing: &str) -> Response {

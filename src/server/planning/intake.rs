@@ -488,18 +488,26 @@ pub async fn validate(
     )
     .await?;
     tx.commit().await?;
+    let rule = super::auto_approval::consider(db, actor, import_id, ip).await?;
     Ok(Received {
         import_id,
-        status: "valid".into(),
+        status: if rule.is_some() { "approved" } else { "valid" }.into(),
         version: Some(version),
         row_count: check.rows as i64,
         error_count: 0,
         already: false,
-        message: format!(
-            "Valid: version {version} with {} rows of {} items; it waits for a planner's approval.",
-            check.rows,
-            check.items.len()
-        ),
+        message: match rule {
+            None => format!(
+                "Valid: version {version} with {} rows of {} items; it waits for a planner's approval.",
+                check.rows,
+                check.items.len()
+            ),
+            Some(rule) => format!(
+                "Valid: version {version} with {} rows of {} items, approved by rule: {rule}.",
+                check.rows,
+                check.items.len()
+            ),
+        },
     })
 }
 

@@ -3,17 +3,25 @@
 //! units (`mapping`); valid snapshots are numbered versions a planner compares with the
 //! previous approved one and approves. Only approved versions are meant to produce demand
 //! signals: [`latest_approved`] and [`forecast_rows`] are what the push into Odoo reads.
-//! Pushing into Odoo, the supply export and traces are not here yet.
+//! Planner overrides (`overrides`), approval by rule (`auto_approval`), one item across
+//! versions (`history`) and the supplier-confirmed supply out (`supply_export`) are beside it.
 //!
 //! Who may: planners and admins (`CurrentUser::plans`), checked here as well as by the
 //! request guard; an API token of scope `planning:write` sends snapshots as its staff
 //! integration user.
 
+pub mod auto_approval;
 pub mod forms;
+pub mod history;
 pub mod intake;
 pub mod mapping;
 pub mod monitor;
+pub mod override_forms;
+pub mod overrides;
 pub mod pull;
+pub mod supply_export;
+
+pub use overrides::effective_forecast;
 
 use rust_decimal::Decimal;
 
@@ -44,7 +52,7 @@ pub fn may_plan(user: &CurrentUser) -> Result<(), PlanningError> {
 }
 
 const SUMMARY: &str = "SELECT i.id, i.kind, i.source, i.snapshot_id, i.file_name, i.status, i.version, i.row_count, i.item_count, i.error_count,
-        s.display_name, i.sent_at, a.display_name, i.approved_at, i.correlation_id
+        s.display_name, i.sent_at, COALESCE(a.display_name, 'rule: ' || i.approved_rule), i.approved_at, i.correlation_id
      FROM planning_imports i JOIN users s ON s.id = i.sent_by LEFT JOIN users a ON a.id = i.approved_by";
 
 type SummaryRow = (
@@ -236,26 +244,7 @@ async fn diff(
     previous: Option<i64>,
     threshold: Decimal,
 ) -> Result<(Vec<DiffRow>, i64), sqlx::Error> {
-    // Supply recommendations are keyed by the source's id: item and location stand in for
-    // the bucket's place, the need-by date for its start.
-    let (table, key, start) = if kind == "supply" {
-        ("planning_supply_rows", "source_id", "need_by")
-    } else {
-        ("planning_forecast_rows", "kind", "bucket_start")
-    };
-    let same = if kind == "supply" {
-        "p.source_id = n.source_id"
-    } else {
-        "p.item_code = n.item_code AND p.location_code = n.location_code AND p.bucket_start = n.bucket_start AND p.kind = n.kind"
-    };
-    let changed = format!(
-        "SELECT n.item_code, n.location_code, n.{start}, n.{key}, p.quantity, n.quantity FROM {table} n
-           LEFT JOIN {table} p ON p.import_id = $2 AND {same}
-           WHERE n.import_id = $1 AND (p.quantity IS NULL OR p.quantity <> n.quantity)
-         UNION ALL
-         SELECT p.item_code, p.location_code, p.{start}, p.{key}, p.quantity, NULL FROM {table} p
-           WHERE p.import_id = $2 AND NOT EXISTS (SELECT 1 FROM {table} n WHERE n.import_id = $1 AND {same})"
-    );
+    let changed = changed_sql(kind);
     let previous = previous.unwrap_or(-1);
     let (count,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM ({changed}) c"))
         .bind(now)
@@ -298,6 +287,42 @@ async fn diff(
     Ok((rows, count))
 }
 
+/// The buckets of version `$1` whose quantity differs from version `$2`'s (new and dropped
+/// ones included): item, location, bucket start, kind (the source's id for supply), the
+/// previous and the new quantity.
+pub(crate) fn changed_sql(kind: &str) -> String {
+    // Supply recommendations are keyed by the source's id: item and location stand in for
+    // the bucket's place, the need-by date for its start.
+    let (table, key, start) = if kind == "supply" {
+        ("planning_supply_rows", "source_id", "need_by")
+    } else {
+        ("planning_forecast_rows", "kind", "bucket_start")
+    };
+    let same = if kind == "supply" {
+        "p.source_id = n.source_id"
+    } else {
+        "p.item_code = n.item_code AND p.location_code = n.location_code AND p.bucket_start = n.bucket_start AND p.kind = n.kind"
+    };
+    format!(
+        "SELECT n.item_code, n.location_code, n.{start}, n.{key}, p.quantity, n.quantity FROM {table} n
+           LEFT JOIN {table} p ON p.import_id = $2 AND {same}
+           WHERE n.import_id = $1 AND (p.quantity IS NULL OR p.quantity <> n.quantity)
+         UNION ALL
+         SELECT p.item_code, p.location_code, p.{start}, p.{key}, p.quantity, NULL FROM {table} p
+           WHERE p.import_id = $2 AND NOT EXISTS (SELECT 1 FROM {table} n WHERE n.import_id = $1 AND {same})"
+    )
+}
+
+/// Who approves a version: a planner, or a rule on behalf of the sender of the version
+/// (`auto_approval`), recorded with how it reads ("within 10%").
+pub enum Approver<'a> {
+    Planner(&'a CurrentUser),
+    Rule {
+        sender: &'a CurrentUser,
+        rule: String,
+    },
+}
+
 /// A planner approves a valid version; approving it again changes nothing.
 pub async fn approve(
     db: &Db,
@@ -307,6 +332,22 @@ pub async fn approve(
     key: Option<&str>,
 ) -> Result<Outcome, PlanningError> {
     may_plan(user)?;
+    approve_as(db, Approver::Planner(user), import_id, ip, key).await
+}
+
+/// The one approval path, for planners and for the auto-approval rule alike: whatever
+/// follows an approval belongs here.
+pub async fn approve_as(
+    db: &Db,
+    approver: Approver<'_>,
+    import_id: i64,
+    ip: &str,
+    key: Option<&str>,
+) -> Result<Outcome, PlanningError> {
+    let (user, rule) = match &approver {
+        Approver::Planner(u) => (*u, None),
+        Approver::Rule { sender, rule } => (*sender, Some(rule.as_str())),
+    };
     let submission = Submission::new(user.id, key, "approve_planning_version", &(import_id,))
         .map_err(PlanningError::Key)?;
     let mut tx = db::write(db).await?;
@@ -330,23 +371,32 @@ pub async fn approve(
         "approved" => Outcome::already(format!("The {kind} version {version} was approved already.")),
         "valid" => {
             sqlx::query(
-                "UPDATE planning_imports SET status = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND status = 'valid'",
+                "UPDATE planning_imports SET status = 'approved', approved_by = $1, approved_rule = $2, approved_at = $3 WHERE id = $4 AND status = 'valid'",
             )
-            .bind(user.id)
+            .bind(rule.is_none().then_some(user.id))
+            .bind(rule)
             .bind(db::now())
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
             audit(
                 &mut *tx,
-                Some(user.id),
+                rule.is_none().then_some(user.id),
                 "planning_version_approved",
                 &format!("planning_import:{import_id}"),
-                &format!("{kind} version {version}"),
+                &match rule {
+                    None => format!("{kind} version {version}"),
+                    Some(r) => format!("{kind} version {version} by rule: {r}"),
+                },
                 ip,
             )
             .await?;
-            Outcome::done(format!("The {kind} version {version} is approved."))
+            match rule {
+                None => Outcome::done(format!("The {kind} version {version} is approved.")),
+                Some(r) => Outcome::done(format!(
+                    "The {kind} version {version} is approved by rule: {r}."
+                )),
+            }
         }
         _ => {
             return Err(PlanningError::Invalid(

@@ -1,0 +1,294 @@
+//! The supply the portal offers back to the planning platform (issue 14, part 4): what is
+//! still coming on open purchase orders, dated as the supplier confirmed it (Odoo's planned
+//! date where the supplier has not answered), and what suppliers announced in shipment
+//! notices with their expected arrival; each row says where its date comes from. Items are
+//! planning item codes (an explicit item mapping, else the product's internal reference);
+//! locations the planning location whose warehouse receives the order.
+//!
+//! [`write_every`] writes the same CSV to a folder on a schedule (every instance does, each
+//! file replaced whole by a rename, so a reader never sees half of one).
+//!
+//! Not here: on-hand stock (the poller does not read Odoo's quants) and the lead time of a
+//! product without a vendor pricelist row; lines the supplier declined are left out.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::domain::order::LineAnswerState;
+use crate::model::planning_items::SupplyRow;
+use crate::server::db::{self, Db};
+
+/// The columns of the CSV, in order (the JSON rows carry the same names).
+pub const COLUMNS: [&str; 14] = [
+    "item",
+    "location",
+    "ship_to",
+    "product_odoo_id",
+    "supply_type",
+    "quantity",
+    "unit",
+    "date",
+    "date_source",
+    "order",
+    "order_line_odoo_id",
+    "supplier",
+    "shipment_notice",
+    "lead_time_days",
+];
+
+#[allow(clippy::type_complexity)] // one row of the query below
+type LineRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+fn day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+fn number(s: &str) -> Decimal {
+    s.parse().unwrap_or_default()
+}
+
+/// Every open purchase line's remaining supply and every announced shipment, by item,
+/// location and date.
+pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
+    let items: Vec<(String, i64)> =
+        sqlx::query_as("SELECT item_code, product_odoo_id FROM planning_items ORDER BY item_code")
+            .fetch_all(db)
+            .await?;
+    let mut item_of: HashMap<i64, String> = HashMap::new();
+    for (code, product) in items {
+        item_of.entry(product).or_insert(code);
+    }
+    let locations: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT location_code, warehouse_odoo_id FROM planning_locations ORDER BY location_code",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut location_of: HashMap<String, String> = HashMap::new();
+    for (code, warehouse) in locations {
+        if let Some(w) = warehouse {
+            location_of.entry(format!("warehouse:{w}")).or_insert(code);
+        }
+    }
+    let lines: Vec<LineRow> = sqlx::query_as(
+        "SELECT l.id, l.odoo_id, o.name, s.name, l.product_odoo_id, l.product_code, l.uom,
+                l.quantity, l.qty_received, l.date_planned, l.answer, l.proposed_date, l.proposed_quantity, h.ship_to_key,
+                vp.lead_time_days
+         FROM purchase_order_lines l
+         JOIN purchase_orders o ON o.id = l.order_id
+         JOIN suppliers s ON s.id = o.supplier_id
+         LEFT JOIN order_headers h ON h.order_id = o.id
+         LEFT JOIN vendor_products vp ON vp.odoo_partner_id = s.odoo_partner_id AND vp.product_odoo_id = l.product_odoo_id
+         WHERE o.odoo_state = 'purchase' AND l.removed_in_odoo = 0
+         ORDER BY l.id",
+    )
+    .fetch_all(db)
+    .await?;
+    let notices: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT nl.line_id, n.number, n.expected_arrival, nl.quantity
+         FROM shipment_notice_lines nl JOIN shipment_notices n ON n.id = nl.notice_id
+         JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
+         WHERE n.status = 'submitted' AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0
+         ORDER BY n.id, nl.id",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut notices_of: HashMap<i64, Vec<(String, String, Decimal)>> = HashMap::new();
+    for (line, number_, arrival, quantity) in notices {
+        notices_of
+            .entry(line)
+            .or_default()
+            .push((number_, arrival, number(&quantity)));
+    }
+    let mut out = Vec::new();
+    for l in lines {
+        let (
+            line_id,
+            line_odoo_id,
+            order,
+            supplier,
+            product,
+            product_code,
+            unit,
+            quantity,
+            received,
+            planned,
+            answer,
+            proposed_date,
+            proposed_quantity,
+            ship_to,
+            lead_time,
+        ) = l;
+        let answer = answer.as_deref().and_then(LineAnswerState::from_code);
+        if answer == Some(LineAnswerState::Rejected) {
+            continue;
+        }
+        let proposal = matches!(
+            answer,
+            Some(LineAnswerState::ProposalPending | LineAnswerState::ProposalAccepted)
+        );
+        // What the supplier said it delivers, and when; Odoo's line where it said nothing.
+        let (total, date, date_source) = match answer {
+            Some(_) if proposal => (
+                proposed_quantity
+                    .as_deref()
+                    .map(number)
+                    .unwrap_or_else(|| number(&quantity)),
+                proposed_date
+                    .as_deref()
+                    .or(planned.as_deref())
+                    .and_then(day),
+                "supplier_confirmed",
+            ),
+            Some(LineAnswerState::Accepted) => (
+                number(&quantity),
+                planned.as_deref().and_then(day),
+                "supplier_confirmed",
+            ),
+            _ => (
+                number(&quantity),
+                planned.as_deref().and_then(day),
+                "odoo_planned",
+            ),
+        };
+        let item = product
+            .and_then(|p| item_of.get(&p).cloned())
+            .unwrap_or_else(|| product_code.clone());
+        let ship_to = ship_to.unwrap_or_default();
+        let location = location_of.get(&ship_to).cloned().unwrap_or_default();
+        let row = |supply_type: &str,
+                   quantity: Decimal,
+                   date: Option<NaiveDate>,
+                   date_source: &str,
+                   notice: Option<String>| SupplyRow {
+            item: item.clone(),
+            location: location.clone(),
+            ship_to: ship_to.clone(),
+            product_odoo_id: product,
+            supply_type: supply_type.into(),
+            quantity: quantity.normalize().to_string(),
+            unit: unit.clone(),
+            date: date.map(|d| d.to_string()).unwrap_or_default(),
+            date_source: date_source.into(),
+            order: order.clone(),
+            order_line_odoo_id: line_odoo_id,
+            supplier: supplier.clone(),
+            shipment_notice: notice,
+            lead_time_days: lead_time,
+        };
+        let mut announced = Decimal::ZERO;
+        for (notice, arrival, q) in notices_of.remove(&line_id).unwrap_or_default() {
+            announced += q;
+            out.push(row(
+                "shipment_notice",
+                q,
+                day(&arrival),
+                "shipment_notice",
+                Some(notice),
+            ));
+        }
+        let open = total - number(&received) - announced;
+        if open > Decimal::ZERO {
+            out.push(row("open_purchase", open, date, date_source, None));
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.item, &a.location, &a.date, a.order_line_odoo_id).cmp(&(
+            &b.item,
+            &b.location,
+            &b.date,
+            b.order_line_odoo_id,
+        ))
+    });
+    Ok(out)
+}
+
+/// The rows as CSV with a header of [`COLUMNS`].
+pub fn csv(rows: &[SupplyRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(COLUMNS);
+    for r in rows {
+        let _ = w.write_record([
+            r.item.as_str(),
+            &r.location,
+            &r.ship_to,
+            &r.product_odoo_id.map(|p| p.to_string()).unwrap_or_default(),
+            &r.supply_type,
+            &r.quantity,
+            &r.unit,
+            &r.date,
+            &r.date_source,
+            &r.order,
+            &r.order_line_odoo_id.to_string(),
+            &r.supplier,
+            r.shipment_notice.as_deref().unwrap_or_default(),
+            &r.lead_time_days.map(|d| d.to_string()).unwrap_or_default(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// When the export was made, as stored times are written.
+pub fn generated_at() -> String {
+    db::now()
+}
+
+/// The file the scheduled export writes.
+pub const FILE_NAME: &str = "millrace-supply.csv";
+
+/// Writes the export to `dir` as [`FILE_NAME`] (through a temporary file and a rename).
+pub async fn write_file(db: &Db, dir: &std::path::Path) -> Result<usize, String> {
+    let rows = rows(db).await.map_err(|e| e.to_string())?;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let temporary = dir.join(format!(".{FILE_NAME}.{}", uuid::Uuid::new_v4()));
+    tokio::fs::write(&temporary, csv(&rows))
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = tokio::fs::rename(&temporary, dir.join(FILE_NAME)).await {
+        let _ = tokio::fs::remove_file(&temporary).await;
+        return Err(e.to_string());
+    }
+    Ok(rows.len())
+}
+
+/// Writes the export at start and then every `every` until shutdown.
+pub async fn write_every(
+    db: Db,
+    dir: std::path::PathBuf,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match write_file(&db, &dir).await {
+            Ok(n) => {
+                tracing::info!(rows = n, dir = %dir.display(), "planning supply export written")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "could not write the planning supply export")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
