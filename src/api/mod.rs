@@ -14,6 +14,7 @@ pub mod order_document;
 pub mod orders;
 pub mod performance;
 pub mod planning;
+pub mod planning_push;
 pub mod shipments;
 pub mod sync;
 pub mod tokens;

@@ -10,6 +10,7 @@ mod orders;
 mod password_reset;
 mod performance;
 mod planning;
+mod planning_signals;
 mod shipments;
 mod webhooks;
 
@@ -156,6 +157,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/planning") view=|| view! { <Layout><planning::VersionsPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/versions/:id") view=|| view! { <Layout><planning::VersionPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/mapping") view=|| view! { <Layout><planning::MappingPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/signals/:id") view=|| view! { <Layout><planning_signals::SignalsPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/odoo") view=|| view! { <Layout><admin::OdooPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>

@@ -8,5 +8,6 @@ pub mod exceptions;
 pub mod order_document;
 pub mod orders;
 pub mod planning;
+pub mod planning_push;
 pub mod shipments;
 pub mod sync;

@@ -3,7 +3,7 @@
 //! units (`mapping`); valid snapshots are numbered versions a planner compares with the
 //! previous approved one and approves. Only approved versions are meant to produce demand
 //! signals: [`latest_approved`] and [`forecast_rows`] are what the push into Odoo reads.
-//! Pushing into Odoo, the supply export and traces are not here yet.
+//! Pushing approved versions into Odoo is `push`; the supply export and traces are not here yet.
 //!
 //! Who may: planners and admins (`CurrentUser::plans`), checked here as well as by the
 //! request guard; an API token of scope `planning:write` sends snapshots as its staff
@@ -12,6 +12,7 @@
 pub mod forms;
 pub mod intake;
 pub mod mapping;
+pub mod push;
 
 use rust_decimal::Decimal;
 
@@ -296,13 +297,16 @@ async fn diff(
     Ok((rows, count))
 }
 
-/// A planner approves a valid version; approving it again changes nothing.
+/// A planner approves a valid version; approving it again changes nothing. Its demand
+/// signals are derived and queued in the same transaction (`push`; supply versions only
+/// with `rfqs`, the `MILLRACE_PLANNING_RFQS` setting).
 pub async fn approve(
     db: &Db,
     user: &CurrentUser,
     import_id: i64,
     ip: &str,
     key: Option<&str>,
+    rfqs: bool,
 ) -> Result<Outcome, PlanningError> {
     may_plan(user)?;
     let submission = Submission::new(user.id, key, "approve_planning_version", &(import_id,))
@@ -315,12 +319,13 @@ pub async fn approve(
     {
         return Ok(first);
     }
-    let row: Option<(String, Option<i64>, String)> =
-        sqlx::query_as("SELECT status, version, kind FROM planning_imports WHERE id = $1")
-            .bind(import_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((status, version, kind)) = row else {
+    let row: Option<(String, Option<i64>, String, String)> = sqlx::query_as(
+        "SELECT status, version, kind, correlation_id FROM planning_imports WHERE id = $1",
+    )
+    .bind(import_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((status, version, kind, correlation_id)) = row else {
         return Err(PlanningError::NotFound);
     };
     let version = version.unwrap_or_default();
@@ -335,6 +340,7 @@ pub async fn approve(
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
+            push::derive(&mut tx, import_id, &kind, version, &correlation_id, rfqs).await?;
             audit(
                 &mut *tx,
                 Some(user.id),
