@@ -568,6 +568,9 @@ async fn warehouse_ids(
         .collect())
 }
 
+/// An update of a rule: the signal, warehouse, rule id and name, the values.
+type Write<'a> = (&'a Signal, i64, i64, Option<String>, RuleValues);
+
 async fn push_rules(
     odoo: &OdooClient,
     signals: &[(i64, Signal)],
@@ -682,8 +685,7 @@ async fn push_rules(
     }
     let mut creates: Vec<(&Signal, i64, RuleValues)> = Vec::new();
     // vals (as JSON text) → the rules to write them to.
-    let mut writes: BTreeMap<String, Vec<(&Signal, i64, i64, Option<String>, RuleValues)>> =
-        BTreeMap::new();
+    let mut writes: BTreeMap<String, Vec<Write>> = BTreeMap::new();
     for (s, w, target) in targets {
         let vals = |t: &RuleValues| {
             let mut v = Map::new();
