@@ -15,6 +15,7 @@ pub mod orders;
 pub mod performance;
 pub mod planning;
 pub mod planning_items;
+pub mod planning_push;
 pub mod shipments;
 pub mod sync;
 pub mod tokens;

@@ -11,6 +11,7 @@ mod password_reset;
 mod performance;
 mod planning;
 mod planning_items;
+mod planning_signals;
 mod planning_sources;
 mod shipments;
 mod webhooks;
@@ -161,6 +162,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/planning/sources") view=|| view! { <Layout><planning_sources::SourcesPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/items/:item") view=|| view! { <Layout><planning_items::ItemPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/rules") view=|| view! { <Layout><planning_items::RulesPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/signals/:id") view=|| view! { <Layout><planning_signals::SignalsPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/odoo") view=|| view! { <Layout><admin::OdooPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>

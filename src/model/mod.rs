@@ -9,6 +9,7 @@ pub mod order_document;
 pub mod orders;
 pub mod planning;
 pub mod planning_items;
+pub mod planning_push;
 pub mod pulls;
 pub mod shipments;
 pub mod sync;

@@ -119,6 +119,8 @@ pub struct Env {
     pub users: Vec<DoubleUser>,
     /// Seconds added to the wall clock (tests move time forward).
     pub clock_offset_seconds: i64,
+    /// Model calls carried out, by `model.method` (tests count what a push costs).
+    pub calls_by_method: BTreeMap<String, u64>,
 }
 
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -138,6 +140,7 @@ impl Env {
             next_id: HashMap::new(),
             users: Vec::new(),
             clock_offset_seconds: 0,
+            calls_by_method: BTreeMap::new(),
         }
     }
 
@@ -438,6 +441,10 @@ impl Env {
         ids: Option<Vec<i64>>,
         params: Map<String, Value>,
     ) -> Result<Value, Fault> {
+        *self
+            .calls_by_method
+            .entry(format!("{model_name}.{method}"))
+            .or_default() += 1;
         if method.starts_with('_') {
             return Err(Fault::private_method(model_name, method));
         }
@@ -896,6 +903,7 @@ impl Env {
             }
         }
         self.fill_defaults(model, &mut rec);
+        check_orderpoint(model, &rec)?;
         let id = self.insert(model.name, rec);
         for (k, v) in deferred {
             self.apply_x2many(user, model, id, &k, &v)?;
@@ -927,6 +935,26 @@ impl Env {
                         .and_then(|(_, w)| w.get("in_type_id").and_then(Value::as_i64))
                         .unwrap_or(RECEIPTS_TYPE);
                     rec.entry("picking_type_id").or_insert(json!(receipts));
+                }
+            }
+            "stock.warehouse.orderpoint" => {
+                let next = self.tables.get(model.name).map(|t| t.len()).unwrap_or(0) + 1;
+                rec.entry("name").or_insert(json!(format!("OP/{next:05}")));
+                rec.entry("trigger").or_insert(json!("auto"));
+                rec.entry("product_min_qty").or_insert(json!(0.0));
+                rec.entry("product_max_qty").or_insert(json!(0.0));
+                rec.entry("active").or_insert(json!(true));
+                rec.entry("company_id").or_insert(json!(MAIN_COMPANY));
+                let company = rec.get("company_id").and_then(Value::as_i64);
+                let warehouse = self
+                    .table("stock.warehouse")
+                    .find(|(_, w)| w.get("company_id").and_then(Value::as_i64) == company)
+                    .map(|(id, _)| *id);
+                if let Some(w) = warehouse {
+                    rec.entry("warehouse_id").or_insert(json!(w));
+                }
+                if self.version < 19 {
+                    rec.entry("qty_multiple").or_insert(json!(1.0));
                 }
             }
             "purchase.order.line" => {
@@ -962,6 +990,11 @@ impl Env {
                 }
                 _ => checked.push((k.clone(), self.check_value(user, model, k, v)?)),
             }
+        }
+        if let Some(rec) = self.get(model.name, id) {
+            let mut after = rec.clone();
+            after.extend(checked.iter().cloned());
+            check_orderpoint(model, &after)?;
         }
         if let Some(rec) = self
             .tables_mut()
@@ -1217,6 +1250,18 @@ impl Env {
         self.set("stock.picking", id, "state", json!("done"));
         self.set("stock.picking", id, "date_done", json!(now));
     }
+}
+
+/// stock_orderpoint.py's `_check_min_max_qty`, with the message jsonrpc/75 recorded.
+fn check_orderpoint(model: &Model, rec: &Record) -> Result<(), Fault> {
+    if model.name == "stock.warehouse.orderpoint"
+        && num(rec, "product_min_qty") > num(rec, "product_max_qty")
+    {
+        return Err(Fault::validation_error(
+            "The minimum quantity must be less than or equal to the maximum quantity.".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn num(rec: &Record, field: &str) -> f64 {

@@ -37,6 +37,14 @@ pub struct Faults {
     /// Refuse every write with an AccessError, as when the integration user lost its
     /// rights (a permanent error: the portal dead-letters at once).
     pub refuse_writes: bool,
+    /// Carry out calls of this `model.method` (e.g. `stock.warehouse.orderpoint.create`),
+    /// then lose the reply (502), as a process killed mid-batch after Odoo committed.
+    pub lose_reply_of: Option<String>,
+}
+
+/// Whether `lose_reply_of` names this call.
+fn loses_reply_of(s: &Shared, model: &str, method: &str) -> bool {
+    s.faults.lock().expect("faults").lose_reply_of.as_deref() == Some(&format!("{model}.{method}"))
 }
 
 const WRITE_METHODS: &[&str] = &[
@@ -410,7 +418,7 @@ async fn jsonrpc(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
                     None => env.execute(&user, &model, &model_method, ids, named),
                 }
             };
-            if lose_reply {
+            if lose_reply || loses_reply_of(&s, &model, &model_method) {
                 return lost_reply();
             }
             match result {
@@ -558,7 +566,7 @@ async fn json2(
             .expect("env")
             .execute(&user, &model, &method, ids, params),
     };
-    if lose_reply {
+    if lose_reply || loses_reply_of(&s, &model, &method) {
         return lost_reply();
     }
     match result {

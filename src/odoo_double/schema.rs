@@ -54,6 +54,7 @@ const MODULE_STATES: &[&str] = &[
 ];
 const MESSAGE_TYPES: &[&str] = &["email", "comment", "notification", "user_notification"];
 const DISPLAY_TYPES: &[&str] = &["line_section", "line_note"];
+const ORDERPOINT_TRIGGERS: &[&str] = &["auto", "manual"];
 
 pub static MODELS: &[Model] = &[
     Model {
@@ -397,6 +398,29 @@ pub static MODELS: &[Model] = &[
         required: &["name", "code"],
         restricted: true,
     },
+    // Reordering rules (demand planning's push): 19's `qty_to_order_manual`, 17's
+    // `qty_multiple` (required there, default 1); `location_id` is left out (the double has
+    // no stock.location: Odoo defaults it from the warehouse, as jsonrpc/75's create shows).
+    Model {
+        name: "stock.warehouse.orderpoint",
+        description: "Minimum Inventory Rule",
+        fields: &[
+            ("name", Char),
+            ("product_id", Many2one("product.product")),
+            ("warehouse_id", Many2one("stock.warehouse")),
+            ("company_id", Many2one("res.company")),
+            ("product_min_qty", Float),
+            ("product_max_qty", Float),
+            ("trigger", Selection(ORDERPOINT_TRIGGERS)),
+            ("qty_to_order_manual", Float),
+            ("qty_multiple", Float),
+            ("active", Boolean),
+            ("create_date", Datetime),
+            ("write_date", Datetime),
+        ],
+        required: &["product_id"],
+        restricted: true,
+    },
     Model {
         name: "ir.attachment",
         description: "Attachment",
@@ -517,6 +541,10 @@ const RECORDED_19: &[(&str, &str)] = &[
         "stock.picking.type",
         include_str!("fields/stock.picking.type.json"),
     ),
+    (
+        "stock.warehouse.orderpoint",
+        include_str!("fields/stock.warehouse.orderpoint.json"),
+    ),
     ("mail.message", include_str!("fields/mail.message.json")),
     ("ir.attachment", include_str!("fields/ir.attachment.json")),
 ];
@@ -558,6 +586,10 @@ const RECORDED_17: &[(&str, &str)] = &[
     (
         "stock.warehouse",
         include_str!("fields/v17/stock.warehouse.json"),
+    ),
+    (
+        "stock.warehouse.orderpoint",
+        include_str!("fields/v17/stock.warehouse.orderpoint.json"),
     ),
     ("mail.message", include_str!("fields/v17/mail.message.json")),
     (
@@ -606,6 +638,7 @@ const STOCK_MODELS: &[&str] = &[
     "stock.lot",
     "stock.picking.type",
     "stock.warehouse",
+    "stock.warehouse.orderpoint",
 ];
 
 /// Fields `stock` and `purchase_stock` add to the purchase and product models

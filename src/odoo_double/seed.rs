@@ -367,6 +367,34 @@ pub fn demo(env: &mut Env) {
     catalogue(env);
     demo_orders(env);
     second_company_orders(env);
+    reordering_rules(env);
+}
+
+/// A few reordering rules at the main warehouse (the buyer's own, on the automatic
+/// trigger), so the demo's planning push finds rules to align as well as ones to create.
+fn reordering_rules(env: &mut Env) {
+    if !env.schema.modules.stock {
+        return;
+    }
+    for (i, (min, max)) in [(5.0, 20.0), (10.0, 40.0), (0.0, 12.0)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut r = rec(&[
+            ("product_id", json!(FIRST_PRODUCT_ID + i as i64)),
+            ("warehouse_id", json!(1)),
+            ("company_id", json!(super::env::MAIN_COMPANY)),
+            ("name", json!(format!("OP/{:05}", i + 1))),
+            ("product_min_qty", json!(min)),
+            ("product_max_qty", json!(max)),
+            ("trigger", json!("auto")),
+            ("active", json!(true)),
+        ]);
+        if env.version < 19 {
+            r.insert("qty_multiple".into(), json!(1.0));
+        }
+        env.insert("stock.warehouse.orderpoint", r);
+    }
 }
 
 /// Benchmark data: the demo's vendors and products, and `orders` confirmed purchase

@@ -292,9 +292,16 @@ pub async fn seed_planning(
                 "{name} did not validate: {}",
                 received.message
             );
-            planning::approve(db, &planner, received.import_id, "demo", None)
-                .await
-                .map_err(|e| anyhow::anyhow!("approving {name}: {e}"))?;
+            planning::approve(
+                db,
+                &planner,
+                received.import_id,
+                "demo",
+                None,
+                settings.planning_rfqs,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("approving {name}: {e}"))?;
             // Dated as a weekly cycle would have sent them.
             let at = db::at(-chrono::Duration::days(days));
             sqlx::query(

@@ -7,7 +7,8 @@
 //! `ordering_key` run one at a time in id order, and a dead one holds the later ones of its
 //! key until it is replayed or discarded, so a receiver never sees them out of order.
 //!
-//! Kinds so far: `webhook` (`server::webhooks`: one event to one subscriber). The Odoo outbox
+//! Kinds so far: `webhook` (`server::webhooks`: one event to one subscriber), `odoo.planning_push`
+//! (`server::planning::push`: one demand signal into Odoo, pushed with those of the same claim). The Odoo outbox
 //! (`sync::outbox`) and the mail queue (`notify`) predate this table and keep their own with
 //! the same semantics ([`RetryPolicy`] is shared); they move here next.
 

@@ -171,6 +171,10 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
             post(planning::forms::approve),
         )
         .route(
+            "/planning/signals/{id}/{choice}",
+            post(planning::push::decide_form),
+        )
+        .route(
             "/planning/mapping/{what}",
             post(planning::forms::save_mapping),
         )
@@ -669,7 +673,11 @@ pub async fn run(
         state.clock.clone(),
         state.jobs_wake.clone(),
     )
-    .with(webhooks::Deliverer::new(state.db.clone(), &state.settings));
+    .with(webhooks::Deliverer::new(state.db.clone(), &state.settings))
+    .with(planning::push::Pusher::new(
+        state.db.clone(),
+        state.odoo.clone(),
+    ));
     jobs.retry = jobs::RetryPolicy {
         max_attempts: state.settings.webhook_max_attempts,
         cap: state.settings.outbox_retry_cap,

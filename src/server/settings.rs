@@ -78,6 +78,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// `MILLRACE_INCLUDE_RFQS`: also show RFQs in state `sent` to suppliers (default false).
     pub include_rfqs: bool,
+    /// `MILLRACE_PLANNING_RFQS`: an approved supply recommendation version becomes draft RFQs
+    /// in Odoo, one per row, for the buyer to confirm (default false).
+    pub planning_rfqs: bool,
     /// Global tolerance default (`MILLRACE_TOLERANCE_DAYS`, `MILLRACE_TOLERANCE_PERCENT`).
     pub tolerance: TolerancePolicy,
     /// `MILLRACE_OVER_DELIVERY_PERCENT`: how much more than the open quantity a shipment
@@ -212,6 +215,7 @@ impl Settings {
             )?),
             secure_cookies: parse(get, "MILLRACE_SECURE_COOKIES", false)?,
             include_rfqs: parse(get, "MILLRACE_INCLUDE_RFQS", false)?,
+            planning_rfqs: parse(get, "MILLRACE_PLANNING_RFQS", false)?,
             tolerance: TolerancePolicy {
                 date_days: parse(
                     get,

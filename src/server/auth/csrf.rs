@@ -2,7 +2,8 @@
 //! signed-in user, refuses state-changing requests without the session's token (form field
 //! `csrf_token` or header `x-csrf-token`) or from another origin, and sends anonymous
 //! visitors of pages to `/login`; keeps suppliers out of `/buyer`, all but admins out of
-//! `/admin`, all but planners and admins out of `/planning`.
+//! `/admin`, all but planners and admins out of `/planning` (but for its `signals` pages,
+//! which buyers use too).
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
@@ -173,9 +174,11 @@ pub async fn guard(
         return Redirect::to(&target).into_response();
     }
     if let Some(user) = req.extensions().get::<super::CurrentUser>() {
-        let internal_only = path.starts_with("/buyer") || path.starts_with("/admin");
+        // Demand signals are for buyers too (they decide conflicts on reordering rules).
+        let signals = path.starts_with("/planning/signals/");
+        let internal_only = path.starts_with("/buyer") || path.starts_with("/admin") || signals;
         let admin_only = path.starts_with("/admin");
-        let planning = path == "/planning" || path.starts_with("/planning/");
+        let planning = (path == "/planning" || path.starts_with("/planning/")) && !signals;
         if (internal_only && !user.is_internal())
             || (admin_only && user.role != super::session::Role::Admin)
             || (planning && !user.plans())

@@ -404,6 +404,27 @@ impl OdooClient {
             .ok_or_else(|| OdooError::Protocol(format!("create answered {v}")))
     }
 
+    /// `create` of several records in one call: the value list positionally on JSON-RPC (as
+    /// [`Self::create`]; works on 17 and 19), by name on JSON-2. The new ids, in order.
+    pub async fn create_many(&self, model: &str, vals: Vec<Value>) -> Result<Vec<i64>, OdooError> {
+        let n = vals.len();
+        let v = self
+            .call(
+                model,
+                "create",
+                Call::model().arg("vals_list", Value::Array(vals)),
+            )
+            .await?;
+        let ids: Vec<i64> = match &v {
+            Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+            other => other.as_i64().into_iter().collect(),
+        };
+        if ids.len() != n {
+            return Err(OdooError::Protocol(format!("create of {n} answered {v}")));
+        }
+        Ok(ids)
+    }
+
     /// Posts an internal note in the record's chatter. `message_post` is keyword-only on
     /// every version (a positional body fails; v17/jsonrpc/24b).
     pub async fn message_post(&self, model: &str, id: i64, body: &str) -> Result<(), OdooError> {

@@ -26,6 +26,7 @@ pub const MODULE: &str = "ir.module.module";
 pub const COMPANY: &str = "res.company";
 pub const WAREHOUSE: &str = "stock.warehouse";
 pub const PICKING_TYPE: &str = "stock.picking.type";
+pub const ORDERPOINT: &str = "stock.warehouse.orderpoint";
 
 /// What the portal does without an optional part of Odoo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,10 +60,14 @@ pub enum Optional {
     OrderNotes,
     /// `amount_untaxed` and `amount_tax` (purchase).
     Taxes,
+    /// Reordering rules (`stock.warehouse.orderpoint`, stock): approved forecasts align them.
+    Replenishment,
+    /// `stock.warehouse.orderpoint.qty_to_order_manual` (Odoo 18+; not on 17).
+    ManualOrderQuantity,
 }
 
 impl Optional {
-    pub const ALL: [Optional; 14] = [
+    pub const ALL: [Optional; 16] = [
         Optional::AcknowledgedFlag,
         Optional::Receipts,
         Optional::TrackingReference,
@@ -77,6 +82,8 @@ impl Optional {
         Optional::VendorReference,
         Optional::OrderNotes,
         Optional::Taxes,
+        Optional::Replenishment,
+        Optional::ManualOrderQuantity,
     ];
 
     /// The Odoo modules that bring it, for messages.
@@ -95,6 +102,7 @@ impl Optional {
             | Optional::OrderNotes
             | Optional::Taxes => "purchase",
             Optional::PaymentTerms => "purchase + account",
+            Optional::Replenishment | Optional::ManualOrderQuantity => "stock (Inventory)",
         }
     }
 
@@ -125,6 +133,12 @@ impl Optional {
             Optional::VendorReference => "the supplier's own reference is neither shown nor sent to Odoo",
             Optional::OrderNotes => "the order's terms and conditions are not shown",
             Optional::Taxes => "only the order's total is shown, without the untaxed amount and taxes",
+            Optional::Replenishment => {
+                "approved forecasts are not pushed into reordering rules; their signals wait in the portal"
+            }
+            Optional::ManualOrderQuantity => {
+                "reordering rules get min and max only, not the forecast's recommended quantity to order"
+            }
         }
     }
 }
@@ -179,6 +193,7 @@ pub static USES: &[FieldUse] = uses! {
     PURCHASE_ORDER => ["user_id"]: R(ORDERS);
     PURCHASE_ORDER => ["order_line"]: R(ORDERS);
     PURCHASE_ORDER => ["write_date"]: R("changes cannot be polled");
+    PURCHASE_ORDER => ["origin"]: R("orders cannot be traced back to demand signals");
     PURCHASE_ORDER => ["acknowledged"]: Need::Optional(AcknowledgedFlag);
     PURCHASE_ORDER => ["company_id"]: O(Company);
     PURCHASE_ORDER => ["picking_type_id"]: O(ShipToWarehouse);
@@ -269,6 +284,14 @@ pub static USES: &[FieldUse] = uses! {
     STOCK_MOVE_LINE => ["lot_id"]: Need::Optional(Receipts);
     STOCK_MOVE_LINE => ["lot_name"]: Need::Optional(Receipts);
     STOCK_MOVE_LINE => ["picked"]: Need::Optional(Receipts);
+    ORDERPOINT => ["product_id"]: O(Replenishment);
+    ORDERPOINT => ["warehouse_id"]: O(Replenishment);
+    ORDERPOINT => ["product_min_qty"]: O(Replenishment);
+    ORDERPOINT => ["product_max_qty"]: O(Replenishment);
+    ORDERPOINT => ["trigger"]: O(Replenishment);
+    ORDERPOINT => ["name"]: O(Replenishment);
+    ORDERPOINT => ["write_date"]: O(Replenishment);
+    ORDERPOINT => ["qty_to_order_manual"]: O(ManualOrderQuantity);
 };
 
 /// The models the portal touches, in the order `fields_get` asks them.

@@ -134,6 +134,7 @@ pub async fn consider(
     sender: &CurrentUser,
     import_id: i64,
     ip: &str,
+    rfqs: bool,
 ) -> Result<Option<String>, PlanningError> {
     let row: Option<(String, String, Option<i64>, String)> =
         sqlx::query_as("SELECT kind, source, version, status FROM planning_imports WHERE id = $1")
@@ -182,6 +183,7 @@ pub async fn consider(
         import_id,
         ip,
         None,
+        rfqs,
     )
     .await?;
     tracing::info!(import = import_id, %rule, "planning version approved by rule");

@@ -275,7 +275,8 @@ pub async fn approve(
     let f = fields(&body);
     let key = Some(value(&f, idempotency::FIELD)).filter(|k| !k.is_empty());
     let page = format!("/planning/versions/{id}");
-    match super::approve(&state.db, &user, id, &ip_of(ip), key).await {
+    let rfqs = state.settings.planning_rfqs;
+    match super::approve(&state.db, &user, id, &ip_of(ip), key, rfqs).await {
         Ok(o) => to(&page, "saved", &o.message),
         Err(e) => refused(&page, e, "No such version."),
     }

@@ -176,6 +176,8 @@ pub struct Received {
 pub struct Limits {
     pub upload_dir: PathBuf,
     pub horizon_days: i64,
+    /// Approving a supply version makes draft RFQs (`MILLRACE_PLANNING_RFQS`).
+    pub rfqs: bool,
     pub today: NaiveDate,
 }
 
@@ -184,6 +186,7 @@ impl Limits {
         Limits {
             upload_dir: settings.upload_dir.clone(),
             horizon_days: settings.planning_horizon_days,
+            rfqs: settings.planning_rfqs,
             today: chrono::Utc::now().date_naive(),
         }
     }
@@ -488,7 +491,7 @@ pub async fn validate(
     )
     .await?;
     tx.commit().await?;
-    let rule = super::auto_approval::consider(db, actor, import_id, ip).await?;
+    let rule = super::auto_approval::consider(db, actor, import_id, ip, limits.rfqs).await?;
     Ok(Received {
         import_id,
         status: if rule.is_some() { "approved" } else { "valid" }.into(),

@@ -5,6 +5,7 @@
 //! signals: [`latest_approved`] and [`forecast_rows`] are what the push into Odoo reads.
 //! Planner overrides (`overrides`), approval by rule (`auto_approval`), one item across
 //! versions (`history`) and the supplier-confirmed supply out (`supply_export`) are beside it.
+//! Pushing approved versions into Odoo is `push`; traces are not here yet.
 //!
 //! Who may: planners and admins (`CurrentUser::plans`), checked here as well as by the
 //! request guard; an API token of scope `planning:write` sends snapshots as its staff
@@ -22,6 +23,7 @@ pub mod pull;
 pub mod supply_export;
 
 pub use overrides::effective_forecast;
+pub mod push;
 
 use rust_decimal::Decimal;
 
@@ -323,16 +325,19 @@ pub enum Approver<'a> {
     },
 }
 
-/// A planner approves a valid version; approving it again changes nothing.
+/// A planner approves a valid version; approving it again changes nothing. Its demand
+/// signals are derived and queued in the same transaction (`push`; supply versions only
+/// with `rfqs`, the `MILLRACE_PLANNING_RFQS` setting).
 pub async fn approve(
     db: &Db,
     user: &CurrentUser,
     import_id: i64,
     ip: &str,
     key: Option<&str>,
+    rfqs: bool,
 ) -> Result<Outcome, PlanningError> {
     may_plan(user)?;
-    approve_as(db, Approver::Planner(user), import_id, ip, key).await
+    approve_as(db, Approver::Planner(user), import_id, ip, key, rfqs).await
 }
 
 /// The one approval path, for planners and for the auto-approval rule alike: whatever
@@ -343,6 +348,7 @@ pub async fn approve_as(
     import_id: i64,
     ip: &str,
     key: Option<&str>,
+    rfqs: bool,
 ) -> Result<Outcome, PlanningError> {
     let (user, rule) = match &approver {
         Approver::Planner(u) => (*u, None),
@@ -358,12 +364,13 @@ pub async fn approve_as(
     {
         return Ok(first);
     }
-    let row: Option<(String, Option<i64>, String)> =
-        sqlx::query_as("SELECT status, version, kind FROM planning_imports WHERE id = $1")
-            .bind(import_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((status, version, kind)) = row else {
+    let row: Option<(String, Option<i64>, String, String)> = sqlx::query_as(
+        "SELECT status, version, kind, correlation_id FROM planning_imports WHERE id = $1",
+    )
+    .bind(import_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((status, version, kind, correlation_id)) = row else {
         return Err(PlanningError::NotFound);
     };
     let version = version.unwrap_or_default();
@@ -379,6 +386,7 @@ pub async fn approve_as(
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
+            push::derive(&mut tx, import_id, &kind, version, &correlation_id, rfqs).await?;
             audit(
                 &mut *tx,
                 rule.is_none().then_some(user.id),

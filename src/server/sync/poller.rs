@@ -674,6 +674,14 @@ async fn store_order(
             id
         }
     };
+    // An order Odoo made for a demand signal (its origin names the signal or its rule).
+    crate::server::planning::push::link_order(
+        &mut tx,
+        odoo_id,
+        &name,
+        text(o.get("origin")).as_deref(),
+    )
+    .await?;
 
     let stored: Vec<StoredLine> = sqlx::query_as(
         "SELECT odoo_id, quantity, date_planned, proposed_date, proposed_quantity, written_date_planned, written_quantity, answer, description

@@ -1,0 +1,1420 @@
+//! Approved demand signals into Odoo (issue 14, part 3). Approving a forecast version
+//! derives one signal per item-location (min = safety stock or min, max, and the nearest
+//! bucket's quantity as the quantity to order); approving a supply recommendation version,
+//! where `MILLRACE_PLANNING_RFQS` allows it, one per row. Each signal is a row in
+//! `planning_signals` (identity: version + item-location or source id) and a job of kind
+//! [`KIND`] on `jobs` (ordering key: the item-location), both in the approval's transaction.
+//!
+//! [`Pusher`] runs the jobs in batches: the jobs one claim hands it are gathered and pushed
+//! together, with one `search_read` for all their rules, one `create` with a value list for
+//! the missing ones, `write`s grouped by equal values, one `read` of the new rules' names
+//! and one `create` of all chatter notes (`mail.message`, one per written rule, naming the
+//! signal and the correlation id). Rules are created and set on the `manual` trigger, so
+//! nothing is ordered behind the buyer's back; equal ones are left alone. A rule whose
+//! values differ from what the portal last wrote or accepted (`planning_rules`) was changed
+//! by a buyer: it is not overwritten, the signal is a conflict with both values, and a
+//! buyer or planner decides ([`decide`]). Supply signals become draft RFQs whose `origin`
+//! is the signal's reference; an RFQ with that origin already in Odoo is the same one.
+//!
+//! Not here: the trace page (it reads [`signals_for_version`] and [`signals_for_order`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+
+use super::PlanningError;
+use crate::model::planning_push::SignalView;
+use crate::server::auth::users::audit;
+use crate::server::auth::CurrentUser;
+use crate::server::db::{self, Db, Tx};
+use crate::server::jobs::{self, Handler, Job, Outcome};
+use crate::server::odoo::error::{OdooError, Retry};
+use crate::server::odoo::fields::{
+    Optional, MAIL_MESSAGE, ORDERPOINT, PARTNER, PURCHASE_ORDER, SUPPLIER_INFO, WAREHOUSE,
+};
+use crate::server::odoo::value::{decimal, many2one, text};
+use crate::server::odoo::{OdooClient, OdooLink};
+
+/// The job kind of a signal's push.
+pub const KIND: &str = "odoo.planning_push";
+
+/// How long the first job of a claim waits for the others before pushing them together.
+const GATHER: Duration = Duration::from_millis(40);
+
+// ---------------------------------------------------------------- deriving signals
+
+/// Derives the signals of the version `import_id` just approved and queues their jobs, in
+/// the approval's transaction. A signal that exists already (a doubled approval) is kept
+/// as it is. Supply versions give signals only when `rfqs` is on. Returns how many were new.
+pub async fn derive(
+    tx: &mut Tx<'_>,
+    import_id: i64,
+    kind: &str,
+    version: i64,
+    correlation_id: &str,
+    rfqs: bool,
+) -> Result<usize, sqlx::Error> {
+    let warehouses: HashMap<String, Option<i64>> = sqlx::query_as::<_, (String, Option<i64>)>(
+        "SELECT location_code, warehouse_odoo_id FROM planning_locations",
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut signals: Vec<NewSignal> = Vec::new();
+    if kind == "forecast" {
+        #[allow(clippy::type_complexity)] // one row of the query below
+        let rows: Vec<(String, String, i64, String, String, Option<String>, Option<String>, Option<String>)> =
+            sqlx::query_as(
+                "SELECT item_code, location_code, product_odoo_id, warehouse_code, quantity, safety_stock, min_qty, max_qty
+                 FROM planning_forecast_rows WHERE import_id = $1 ORDER BY item_code, location_code, bucket_start, kind",
+            )
+            .bind(import_id)
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut last: Option<(String, String)> = None;
+        for (item, location, product, warehouse, quantity, safety, min, max) in rows {
+            // The nearest bucket of each item-location speaks for it.
+            if last.as_ref() == Some(&(item.clone(), location.clone())) {
+                continue;
+            }
+            last = Some((item.clone(), location.clone()));
+            let min = safety.or(min).unwrap_or_else(|| "0".into());
+            let max = max.unwrap_or_else(|| min.clone());
+            signals.push(NewSignal {
+                kind: "rule",
+                key: format!("{item}@{location}"),
+                warehouse_odoo_id: warehouses.get(&location).copied().flatten(),
+                item,
+                location,
+                product,
+                warehouse,
+                min: Some(min),
+                max: Some(max),
+                quantity,
+                need_by: None,
+                vendor: None,
+            });
+        }
+    } else if rfqs {
+        #[allow(clippy::type_complexity)] // one row of the query below
+        let rows: Vec<(String, String, String, i64, String, String, String, Option<String>)> =
+            sqlx::query_as(
+                "SELECT source_id, item_code, location_code, product_odoo_id, warehouse_code, quantity, need_by, vendor
+                 FROM planning_supply_rows WHERE import_id = $1 ORDER BY item_code, location_code, need_by, source_id",
+            )
+            .bind(import_id)
+            .fetch_all(&mut **tx)
+            .await?;
+        for (source, item, location, product, warehouse, quantity, need_by, vendor) in rows {
+            signals.push(NewSignal {
+                kind: "rfq",
+                key: format!("source:{source}"),
+                warehouse_odoo_id: warehouses.get(&location).copied().flatten(),
+                item,
+                location,
+                product,
+                warehouse,
+                min: None,
+                max: None,
+                quantity,
+                need_by: Some(need_by),
+                vendor: vendor.filter(|v| !v.trim().is_empty()),
+            });
+        }
+    }
+    let prefix = if kind == "forecast" {
+        format!("SIG-{version}")
+    } else {
+        format!("SIG-S{version}")
+    };
+    let now = db::now();
+    let mut new = 0;
+    for (n, s) in signals.iter().enumerate() {
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO planning_signals (reference, import_id, kind, signal_key, item_code, location_code, product_odoo_id, warehouse_code, warehouse_odoo_id, min_qty, max_qty, quantity, need_by, vendor, correlation_id, state, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'pending', $16)
+             ON CONFLICT (import_id, signal_key) DO NOTHING RETURNING id",
+        )
+        .bind(format!("{prefix}-{}", n + 1))
+        .bind(import_id)
+        .bind(s.kind)
+        .bind(&s.key)
+        .bind(&s.item)
+        .bind(&s.location)
+        .bind(s.product)
+        .bind(&s.warehouse)
+        .bind(s.warehouse_odoo_id)
+        .bind(&s.min)
+        .bind(&s.max)
+        .bind(&s.quantity)
+        .bind(&s.need_by)
+        .bind(&s.vendor)
+        .bind(correlation_id)
+        .bind(&now)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((id,)) = inserted {
+            queue(tx, id, &s.item, &s.location, correlation_id).await?;
+            new += 1;
+        }
+    }
+    Ok(new)
+}
+
+struct NewSignal {
+    kind: &'static str,
+    key: String,
+    item: String,
+    location: String,
+    product: i64,
+    warehouse: String,
+    warehouse_odoo_id: Option<i64>,
+    min: Option<String>,
+    max: Option<String>,
+    quantity: String,
+    need_by: Option<String>,
+    vendor: Option<String>,
+}
+
+/// Queues a signal's push, ordered after the earlier pushes of its item-location.
+async fn queue(
+    tx: &mut Tx<'_>,
+    signal_id: i64,
+    item: &str,
+    location: &str,
+    correlation_id: &str,
+) -> Result<(), sqlx::Error> {
+    let job = jobs::enqueue(
+        tx,
+        KIND,
+        &format!("planning:{item}@{location}"),
+        &json!({ "signal": signal_id }).to_string(),
+        Some(correlation_id),
+    )
+    .await?;
+    sqlx::query("UPDATE planning_signals SET job_id = $1 WHERE id = $2")
+        .bind(job)
+        .bind(signal_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the job handler
+
+/// Runs [`KIND`] jobs, gathering those of one claim into one push.
+pub struct Pusher {
+    db: Db,
+    odoo: OdooLink,
+    gathered: Mutex<Vec<(Job, oneshot::Sender<Outcome>)>>,
+}
+
+impl Pusher {
+    pub fn new(db: Db, odoo: OdooLink) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            odoo,
+            gathered: Mutex::new(Vec::new()),
+        })
+    }
+
+    async fn run_gathered(&self, job: &Job) -> Outcome {
+        let (tx, rx) = oneshot::channel();
+        let first = {
+            let mut g = self.gathered.lock().unwrap_or_else(|e| e.into_inner());
+            g.push((job.clone(), tx));
+            g.len() == 1
+        };
+        if first {
+            // The worker starts a claim's jobs together: the others arrive meanwhile.
+            tokio::time::sleep(GATHER).await;
+            let batch: Vec<(Job, oneshot::Sender<Outcome>)> =
+                std::mem::take(&mut *self.gathered.lock().unwrap_or_else(|e| e.into_inner()));
+            let jobs: Vec<&Job> = batch.iter().map(|(j, _)| j).collect();
+            let mut outcomes = match self.push(&jobs).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(error = %e, "planning push could not read or record its signals");
+                    HashMap::new()
+                }
+            };
+            for (j, reply) in batch {
+                let o = outcomes.remove(&j.id).unwrap_or_else(|| Outcome::Retry {
+                    why: "the push's bookkeeping failed".into(),
+                    after: None,
+                });
+                let _ = reply.send(o);
+            }
+        }
+        rx.await.unwrap_or_else(|_| Outcome::Retry {
+            why: "the batch this push was part of stopped".into(),
+            after: None,
+        })
+    }
+
+    /// Pushes the signals of `jobs`; the outcome of each job.
+    async fn push(&self, jobs: &[&Job]) -> Result<HashMap<i64, Outcome>, sqlx::Error> {
+        let mut out = HashMap::new();
+        let mut wanted: Vec<(i64, i64)> = Vec::new();
+        for j in jobs {
+            match serde_json::from_str::<Value>(&j.payload)
+                .ok()
+                .and_then(|v| v.get("signal").and_then(Value::as_i64))
+            {
+                Some(s) => wanted.push((j.id, s)),
+                None => {
+                    out.insert(
+                        j.id,
+                        Outcome::Dead {
+                            why: "unreadable planning push".into(),
+                        },
+                    );
+                }
+            }
+        }
+        let ids: Vec<i64> = wanted.iter().map(|w| w.1).collect();
+        let signals = load(&self.db, &ids).await?;
+        let mut todo: Vec<(i64, Signal)> = Vec::new();
+        for (job, id) in wanted {
+            match signals.get(&id) {
+                None => {
+                    out.insert(
+                        job,
+                        Outcome::Dead {
+                            why: format!("signal {id} does not exist"),
+                        },
+                    );
+                }
+                // Pushed already (a replay after success, a doubled job): nothing to do.
+                Some(s) if s.state != "pending" => {
+                    out.insert(job, Outcome::Done);
+                }
+                Some(s) => todo.push((job, s.clone())),
+            }
+        }
+        if todo.is_empty() {
+            return Ok(out);
+        }
+        let Some(odoo) = self.odoo.client() else {
+            for (job, _) in todo {
+                out.insert(job, Outcome::NotNow(Duration::from_secs(5)));
+            }
+            return Ok(out);
+        };
+        let (rules, rfqs): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(_, s)| s.kind == "rule");
+        let known = known_rules(&self.db, &rules).await?;
+        let mut effects: Vec<(i64, Effect)> = Vec::new();
+        for (part, result) in [
+            (&rules, push_rules(&odoo, &rules, &known).await),
+            (&rfqs, push_rfqs(&odoo, &rfqs).await),
+        ] {
+            match result {
+                Ok(e) => effects.extend(e),
+                Err(e) => {
+                    let outcome = |e: &OdooError| match e.retry() {
+                        Retry::Transient => Outcome::Retry {
+                            why: e.to_string(),
+                            after: match e {
+                                OdooError::RateLimited { retry_after } => *retry_after,
+                                _ => None,
+                            },
+                        },
+                        Retry::Permanent => Outcome::Dead { why: e.to_string() },
+                    };
+                    for (job, _) in part.iter() {
+                        out.insert(*job, outcome(&e));
+                    }
+                }
+            }
+        }
+        record(&self.db, &effects).await?;
+        let by_signal: HashMap<i64, i64> = rules
+            .iter()
+            .chain(rfqs.iter())
+            .map(|(job, s)| (s.id, *job))
+            .collect();
+        for (signal, effect) in effects {
+            let Some(job) = by_signal.get(&signal) else {
+                continue;
+            };
+            out.insert(
+                *job,
+                match effect {
+                    Effect::Later => Outcome::NotNow(Duration::from_secs(1)),
+                    Effect::Refused(why) => Outcome::Dead { why },
+                    _ => Outcome::Done,
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl Handler for Pusher {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(self.run_gathered(job))
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Signal {
+    id: i64,
+    reference: String,
+    kind: String,
+    product: i64,
+    warehouse_code: String,
+    warehouse_odoo_id: Option<i64>,
+    min: Decimal,
+    max: Decimal,
+    quantity: Decimal,
+    need_by: Option<String>,
+    vendor: Option<String>,
+    correlation_id: String,
+    state: String,
+    decision: Option<String>,
+}
+
+async fn load(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Signal>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut args = Vec::new();
+    let list: Vec<String> = ids
+        .iter()
+        .map(|i| db::arg(&mut args, db::Arg::Int(*i)))
+        .collect();
+    #[allow(clippy::type_complexity)] // one row of the query below
+    let rows: Vec<(i64, String, String, i64, String, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, String, String, Option<String>)> =
+        db::bind_args(
+            sqlx::query_as(&format!(
+                "SELECT id, reference, kind, product_odoo_id, warehouse_code, warehouse_odoo_id, min_qty, max_qty, quantity, need_by, vendor, correlation_id, state, decision
+                 FROM planning_signals WHERE id IN ({})",
+                list.join(", ")
+            )),
+            &args,
+        )
+        .fetch_all(db)
+        .await?;
+    let num = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|v| v.parse::<Decimal>().ok())
+            .unwrap_or_default()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.0,
+                Signal {
+                    id: r.0,
+                    reference: r.1,
+                    kind: r.2,
+                    product: r.3,
+                    warehouse_code: r.4,
+                    warehouse_odoo_id: r.5,
+                    min: num(&r.6),
+                    max: num(&r.7),
+                    quantity: num(&r.8),
+                    need_by: r.9,
+                    vendor: r.10,
+                    correlation_id: r.11,
+                    state: r.12,
+                    decision: r.13,
+                },
+            )
+        })
+        .collect())
+}
+
+/// What the portal last wrote to or accepted of a rule.
+#[derive(Clone, Debug, PartialEq)]
+struct RuleValues {
+    min: Decimal,
+    max: Decimal,
+    trigger: String,
+    manual: Option<Decimal>,
+}
+
+impl RuleValues {
+    fn json(&self) -> String {
+        json!({
+            "min": self.min.normalize().to_string(),
+            "max": self.max.normalize().to_string(),
+            "trigger": self.trigger,
+            "manual": self.manual.map(|m| m.normalize().to_string()),
+        })
+        .to_string()
+    }
+}
+
+/// (product, warehouse id) → (rule id, values) the portal last wrote or accepted.
+type Known = HashMap<(i64, i64), (i64, RuleValues)>;
+
+async fn known_rules(db: &Db, rules: &[(i64, Signal)]) -> Result<Known, sqlx::Error> {
+    if rules.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut args = Vec::new();
+    let list: Vec<String> = rules
+        .iter()
+        .map(|(_, s)| db::arg(&mut args, db::Arg::Int(s.product)))
+        .collect();
+    #[allow(clippy::type_complexity)] // one row of the query below
+    let rows: Vec<(i64, i64, i64, String, String, String, Option<String>)> = db::bind_args(
+        sqlx::query_as(&format!(
+            "SELECT product_odoo_id, warehouse_odoo_id, rule_odoo_id, min_qty, max_qty, trigger_mode, manual_qty FROM planning_rules WHERE product_odoo_id IN ({})",
+            list.join(", ")
+        )),
+        &args,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, w, r, min, max, trigger, manual)| {
+            (
+                (p, w),
+                (
+                    r,
+                    RuleValues {
+                        min: min.parse().unwrap_or_default(),
+                        max: max.parse().unwrap_or_default(),
+                        trigger,
+                        manual: manual.and_then(|m| m.parse().ok()),
+                    },
+                ),
+            )
+        })
+        .collect())
+}
+
+/// What a push did for one signal.
+#[derive(Debug)]
+enum Effect {
+    Applied {
+        model: &'static str,
+        id: i64,
+        name: Option<String>,
+        rule: Option<(i64, i64, RuleValues)>,
+    },
+    Unchanged {
+        id: i64,
+        name: Option<String>,
+        rule: (i64, i64, RuleValues),
+    },
+    Conflict {
+        id: i64,
+        name: Option<String>,
+        odoo: RuleValues,
+        warehouse: i64,
+    },
+    /// Another signal of the batch aims at the same rule: after this batch.
+    Later,
+    /// Never possible as it is (the reason is the dead letter's).
+    Refused(String),
+}
+
+fn float(d: Decimal) -> Value {
+    json!(d.normalize().to_string().parse::<f64>().unwrap_or_default())
+}
+
+fn note(s: &Signal, what: &str) -> String {
+    format!(
+        "{what} from the approved demand signal {} in the supplier portal. [Millrace ref {}]",
+        s.reference, s.correlation_id
+    )
+}
+
+/// The warehouses' Odoo ids for signals whose location mapping names only a code (one
+/// `search_read` for all of them).
+async fn warehouse_ids(
+    odoo: &OdooClient,
+    signals: &[(i64, Signal)],
+) -> Result<HashMap<String, i64>, OdooError> {
+    let codes: Vec<&str> = {
+        let mut c: Vec<&str> = signals
+            .iter()
+            .filter(|(_, s)| s.warehouse_odoo_id.is_none())
+            .map(|(_, s)| s.warehouse_code.as_str())
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    if codes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = odoo
+        .search_read(
+            WAREHOUSE,
+            json!([["code", "in", codes]]),
+            &["code"],
+            Default::default(),
+        )
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|w| Some((text(w.get("code"))?, w.get("id")?.as_i64()?)))
+        .collect())
+}
+
+/// An update of a rule: the signal, warehouse, rule id and name, the values.
+type Write<'a> = (&'a Signal, i64, i64, Option<String>, RuleValues);
+
+async fn push_rules(
+    odoo: &OdooClient,
+    signals: &[(i64, Signal)],
+    known: &Known,
+) -> Result<Vec<(i64, Effect)>, OdooError> {
+    let mut effects = Vec::new();
+    if signals.is_empty() {
+        return Ok(effects);
+    }
+    if !odoo.caps.supports(Optional::Replenishment) {
+        for (_, s) in signals {
+            effects.push((
+                s.id,
+                Effect::Refused(
+                    "this Odoo has no reordering rules (the Inventory app is not installed)".into(),
+                ),
+            ));
+        }
+        return Ok(effects);
+    }
+    let manual_field = odoo.caps.has(ORDERPOINT, "qty_to_order_manual");
+    let codes = warehouse_ids(odoo, signals).await?;
+    // Each signal's target rule; the checks Odoo would refuse the whole batch for first.
+    let mut targets: Vec<(&Signal, i64, RuleValues)> = Vec::new();
+    let mut seen: std::collections::HashSet<(i64, i64)> = Default::default();
+    for (_, s) in signals {
+        let Some(w) = s
+            .warehouse_odoo_id
+            .or_else(|| codes.get(&s.warehouse_code).copied())
+        else {
+            effects.push((
+                s.id,
+                Effect::Refused(format!(
+                    "Odoo has no warehouse with the code {}",
+                    s.warehouse_code
+                )),
+            ));
+            continue;
+        };
+        if s.min.is_sign_negative() || s.min > s.max {
+            effects.push((
+                s.id,
+                Effect::Refused(format!(
+                    "the minimum {} is above the maximum {} (Odoo refuses such a rule)",
+                    s.min.normalize(),
+                    s.max.normalize()
+                )),
+            ));
+            continue;
+        }
+        if !seen.insert((s.product, w)) {
+            effects.push((s.id, Effect::Later));
+            continue;
+        }
+        targets.push((
+            s,
+            w,
+            RuleValues {
+                min: s.min,
+                max: s.max,
+                trigger: "manual".into(),
+                manual: manual_field.then_some(s.quantity),
+            },
+        ));
+    }
+    if targets.is_empty() {
+        return Ok(effects);
+    }
+    let products: Vec<i64> = targets.iter().map(|t| t.0.product).collect();
+    let whs: Vec<i64> = targets.iter().map(|t| t.1).collect();
+    let mut fields = vec![
+        "name",
+        "product_id",
+        "warehouse_id",
+        "product_min_qty",
+        "product_max_qty",
+        "trigger",
+    ];
+    if manual_field {
+        fields.push("qty_to_order_manual");
+    }
+    let existing = odoo
+        .search_read(
+            ORDERPOINT,
+            json!([["product_id", "in", products], ["warehouse_id", "in", whs]]),
+            &fields,
+            crate::server::odoo::client::SearchOptions {
+                order: Some("id asc"),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut rules: HashMap<(i64, i64), (i64, Option<String>, RuleValues)> = HashMap::new();
+    for r in &existing {
+        let (Some(id), Some(p), Some(w)) = (
+            r.get("id").and_then(Value::as_i64),
+            many2one(r.get("product_id")),
+            many2one(r.get("warehouse_id")),
+        ) else {
+            continue;
+        };
+        rules.entry((p.0, w.0)).or_insert((
+            id,
+            text(r.get("name")),
+            RuleValues {
+                min: decimal(r.get("product_min_qty")),
+                max: decimal(r.get("product_max_qty")),
+                trigger: text(r.get("trigger")).unwrap_or_default(),
+                manual: manual_field.then(|| decimal(r.get("qty_to_order_manual"))),
+            },
+        ));
+    }
+    let mut creates: Vec<(&Signal, i64, RuleValues)> = Vec::new();
+    // vals (as JSON text) → the rules to write them to.
+    let mut writes: BTreeMap<String, Vec<Write>> = BTreeMap::new();
+    for (s, w, target) in targets {
+        let vals = |t: &RuleValues| {
+            let mut v = Map::new();
+            v.insert("product_min_qty".into(), float(t.min));
+            v.insert("product_max_qty".into(), float(t.max));
+            v.insert("trigger".into(), json!(t.trigger));
+            if let Some(m) = t.manual {
+                v.insert("qty_to_order_manual".into(), float(m));
+            }
+            v
+        };
+        match rules.get(&(s.product, w)) {
+            None => creates.push((s, w, target)),
+            Some((id, name, now)) if *now == target => effects.push((
+                s.id,
+                Effect::Unchanged {
+                    id: *id,
+                    name: name.clone(),
+                    rule: (s.product, w, target),
+                },
+            )),
+            Some((id, name, now)) => {
+                let changed_by_buyer = known
+                    .get(&(s.product, w))
+                    .is_some_and(|(rid, last)| rid == id && last != now);
+                if changed_by_buyer && s.decision.as_deref() != Some("apply") {
+                    effects.push((
+                        s.id,
+                        Effect::Conflict {
+                            id: *id,
+                            name: name.clone(),
+                            odoo: now.clone(),
+                            warehouse: w,
+                        },
+                    ));
+                } else {
+                    writes
+                        .entry(Value::Object(vals(&target)).to_string())
+                        .or_default()
+                        .push((s, w, *id, name.clone(), target));
+                }
+            }
+        }
+    }
+    let mut notes: Vec<Value> = Vec::new();
+    for (vals, group) in &writes {
+        let ids: Vec<i64> = group.iter().map(|g| g.2).collect();
+        let vals: Value = serde_json::from_str(vals).unwrap_or(Value::Null);
+        odoo.write(ORDERPOINT, &ids, vals).await?;
+        for (s, w, id, name, target) in group {
+            notes.push(json!({"model": ORDERPOINT, "res_id": id, "message_type": "comment",
+                "body": note(s, &format!("Reordering rule set to min {} / max {}", target.min.normalize(), target.max.normalize()))}));
+            effects.push((
+                s.id,
+                Effect::Applied {
+                    model: ORDERPOINT,
+                    id: *id,
+                    name: name.clone(),
+                    rule: Some((s.product, *w, target.clone())),
+                },
+            ));
+        }
+    }
+    if !creates.is_empty() {
+        let vals: Vec<Value> = creates
+            .iter()
+            .map(|(s, w, t)| {
+                let mut v = json!({
+                    "product_id": s.product,
+                    "warehouse_id": w,
+                    "product_min_qty": float(t.min),
+                    "product_max_qty": float(t.max),
+                    "trigger": t.trigger,
+                });
+                if let Some(m) = t.manual {
+                    v["qty_to_order_manual"] = float(m);
+                }
+                v
+            })
+            .collect();
+        let ids = odoo.create_many(ORDERPOINT, vals).await?;
+        // Their names, which Odoo's replenishment writes as the origin of what it orders.
+        let names: HashMap<i64, String> = odoo
+            .read(ORDERPOINT, &ids, &["name"])
+            .await?
+            .iter()
+            .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("name"))?)))
+            .collect();
+        for ((s, w, t), id) in creates.into_iter().zip(ids) {
+            notes.push(json!({"model": ORDERPOINT, "res_id": id, "message_type": "comment",
+                "body": note(s, &format!("Reordering rule created with min {} / max {}", t.min.normalize(), t.max.normalize()))}));
+            effects.push((
+                s.id,
+                Effect::Applied {
+                    model: ORDERPOINT,
+                    id,
+                    name: names.get(&id).cloned(),
+                    rule: Some((s.product, w, t)),
+                },
+            ));
+        }
+    }
+    post_notes(odoo, notes).await?;
+    Ok(effects)
+}
+
+/// The chatter notes of one push, in one call.
+async fn post_notes(odoo: &OdooClient, notes: Vec<Value>) -> Result<(), OdooError> {
+    if !notes.is_empty() {
+        odoo.create_many(MAIL_MESSAGE, notes).await?;
+    }
+    Ok(())
+}
+
+async fn push_rfqs(
+    odoo: &OdooClient,
+    signals: &[(i64, Signal)],
+) -> Result<Vec<(i64, Effect)>, OdooError> {
+    let mut effects = Vec::new();
+    if signals.is_empty() {
+        return Ok(effects);
+    }
+    let refs: Vec<&str> = signals.iter().map(|(_, s)| s.reference.as_str()).collect();
+    // An RFQ with the signal's reference as its origin is the one an earlier push made.
+    let made: HashMap<String, (i64, Option<String>)> = odoo
+        .search_read(
+            PURCHASE_ORDER,
+            json!([["origin", "in", refs]]),
+            &["name", "origin"],
+            Default::default(),
+        )
+        .await?
+        .iter()
+        .filter_map(|o| {
+            Some((
+                text(o.get("origin"))?,
+                (o.get("id")?.as_i64()?, text(o.get("name"))),
+            ))
+        })
+        .collect();
+    let todo: Vec<&Signal> = signals
+        .iter()
+        .map(|(_, s)| s)
+        .filter(|s| match made.get(&s.reference) {
+            Some((id, name)) => {
+                effects.push((
+                    s.id,
+                    Effect::Applied {
+                        model: PURCHASE_ORDER,
+                        id: *id,
+                        name: name.clone(),
+                        rule: None,
+                    },
+                ));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(effects);
+    }
+    // Vendors: the recommendation's (by name or reference), else the product's first
+    // vendor pricelist entry.
+    let names: Vec<&str> = todo.iter().filter_map(|s| s.vendor.as_deref()).collect();
+    let mut by_name: HashMap<String, i64> = HashMap::new();
+    if !names.is_empty() {
+        for p in odoo
+            .search_read(
+                PARTNER,
+                json!(["|", ["name", "in", names], ["ref", "in", names]]),
+                &["name", "ref"],
+                Default::default(),
+            )
+            .await?
+        {
+            let Some(id) = p.get("id").and_then(Value::as_i64) else {
+                continue;
+            };
+            for k in [text(p.get("ref")), text(p.get("name"))]
+                .into_iter()
+                .flatten()
+            {
+                by_name.entry(k).or_insert(id);
+            }
+        }
+    }
+    let products: Vec<i64> = todo.iter().map(|s| s.product).collect();
+    let mut pricelist: HashMap<i64, (i64, f64)> = HashMap::new();
+    for i in odoo
+        .search_read(
+            SUPPLIER_INFO,
+            json!([["product_id", "in", products]]),
+            &["partner_id", "product_id", "price"],
+            crate::server::odoo::client::SearchOptions {
+                order: Some("id asc"),
+                ..Default::default()
+            },
+        )
+        .await?
+    {
+        if let (Some(p), Some(v)) = (many2one(i.get("product_id")), many2one(i.get("partner_id"))) {
+            let price = i.get("price").and_then(Value::as_f64).unwrap_or_default();
+            pricelist.entry(p.0).or_insert((v.0, price));
+        }
+    }
+    let mut creates: Vec<(&Signal, Value)> = Vec::new();
+    for s in todo {
+        let vendor = s
+            .vendor
+            .as_ref()
+            .and_then(|v| by_name.get(v).copied())
+            .or_else(|| pricelist.get(&s.product).map(|p| p.0));
+        let Some(vendor) = vendor else {
+            effects.push((
+                s.id,
+                Effect::Refused(format!(
+                    "no vendor for the RFQ: {} is not a vendor in Odoo and the product has no vendor pricelist",
+                    s.vendor.as_deref().unwrap_or("the recommendation names none and")
+                )),
+            ));
+            continue;
+        };
+        let mut line = json!({
+            "product_id": s.product,
+            "product_qty": float(s.quantity),
+        });
+        if let Some(d) = &s.need_by {
+            line["date_planned"] = json!(format!("{d} 12:00:00"));
+        }
+        if let Some((_, price)) = pricelist.get(&s.product).filter(|p| p.0 == vendor) {
+            line["price_unit"] = json!(price);
+        }
+        creates.push((
+            s,
+            json!({"partner_id": vendor, "origin": s.reference, "order_line": [[0, 0, line]]}),
+        ));
+    }
+    if creates.is_empty() {
+        return Ok(effects);
+    }
+    let ids = odoo
+        .create_many(
+            PURCHASE_ORDER,
+            creates.iter().map(|c| c.1.clone()).collect(),
+        )
+        .await?;
+    let names: HashMap<i64, String> = odoo
+        .read(PURCHASE_ORDER, &ids, &["name"])
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("name"))?)))
+        .collect();
+    let mut notes = Vec::new();
+    for ((s, _), id) in creates.into_iter().zip(ids) {
+        notes.push(
+            json!({"model": PURCHASE_ORDER, "res_id": id, "message_type": "comment",
+            "body": note(s, "Draft RFQ created; confirm it in Odoo")}),
+        );
+        effects.push((
+            s.id,
+            Effect::Applied {
+                model: PURCHASE_ORDER,
+                id,
+                name: names.get(&id).cloned(),
+                rule: None,
+            },
+        ));
+    }
+    post_notes(odoo, notes).await?;
+    Ok(effects)
+}
+
+/// Records a push's effects in one transaction (only on signals still pending).
+async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
+    if effects.is_empty() {
+        return Ok(());
+    }
+    let now = db::now();
+    let mut tx = db::write(db).await?;
+    for (signal, effect) in effects {
+        let (state, model, id, name, odoo_values, rule, warehouse) = match effect {
+            Effect::Applied {
+                model,
+                id,
+                name,
+                rule,
+            } => (
+                "applied",
+                *model,
+                *id,
+                name,
+                None,
+                rule.as_ref(),
+                rule.as_ref().map(|r| r.1),
+            ),
+            Effect::Unchanged { id, name, rule } => (
+                "unchanged",
+                ORDERPOINT,
+                *id,
+                name,
+                None,
+                Some(rule),
+                Some(rule.1),
+            ),
+            Effect::Conflict {
+                id,
+                name,
+                odoo,
+                warehouse,
+            } => (
+                "conflict",
+                ORDERPOINT,
+                *id,
+                name,
+                Some(odoo.json()),
+                None,
+                Some(*warehouse),
+            ),
+            Effect::Later => continue,
+            Effect::Refused(why) => {
+                sqlx::query("UPDATE planning_signals SET note = $1 WHERE id = $2")
+                    .bind(why)
+                    .bind(signal)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
+        };
+        let r = sqlx::query(
+            "UPDATE planning_signals SET state = $1, odoo_model = $2, odoo_id = $3, odoo_name = $4, odoo_values = $5, note = NULL, applied_at = $6,
+               warehouse_odoo_id = COALESCE(warehouse_odoo_id, $8)
+             WHERE id = $7 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(model)
+        .bind(id)
+        .bind(name)
+        .bind(odoo_values)
+        .bind((state != "conflict").then(|| now.clone()))
+        .bind(signal)
+        .bind(warehouse)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            continue;
+        }
+        if let Some((product, warehouse, values)) = rule {
+            remember_rule(&mut tx, *product, *warehouse, id, values).await?;
+        }
+        if model == PURCHASE_ORDER {
+            link(&mut tx, *signal, id, name.as_deref().unwrap_or_default()).await?;
+        }
+    }
+    tx.commit().await
+}
+
+async fn remember_rule(
+    tx: &mut Tx<'_>,
+    product: i64,
+    warehouse: i64,
+    rule: i64,
+    v: &RuleValues,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO planning_rules (product_odoo_id, warehouse_odoo_id, rule_odoo_id, min_qty, max_qty, trigger_mode, manual_qty, seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (product_odoo_id, warehouse_odoo_id) DO UPDATE SET rule_odoo_id = excluded.rule_odoo_id, min_qty = excluded.min_qty,
+           max_qty = excluded.max_qty, trigger_mode = excluded.trigger_mode, manual_qty = excluded.manual_qty, seen_at = excluded.seen_at",
+    )
+    .bind(product)
+    .bind(warehouse)
+    .bind(rule)
+    .bind(v.min.normalize().to_string())
+    .bind(v.max.normalize().to_string())
+    .bind(&v.trigger)
+    .bind(v.manual.map(|m| m.normalize().to_string()))
+    .bind(db::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn link(
+    tx: &mut Tx<'_>,
+    signal: i64,
+    order_odoo_id: i64,
+    order_name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO planning_signal_orders (signal_id, order_odoo_id, order_name, linked_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (signal_id, order_odoo_id) DO UPDATE SET order_name = excluded.order_name",
+    )
+    .bind(signal)
+    .bind(order_odoo_id)
+    .bind(order_name)
+    .bind(db::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Links an order the poller stores to the signals its `origin` names: a signal's
+/// reference (the RFQs the push made), or a rule the push wrote (Odoo's replenishment
+/// names the rule, e.g. `OP/00004`): then the rule's latest applied signal.
+pub async fn link_order(
+    tx: &mut Tx<'_>,
+    order_odoo_id: i64,
+    order_name: &str,
+    origin: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let Some(origin) = origin.filter(|o| !o.trim().is_empty()) else {
+        return Ok(());
+    };
+    for token in origin
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let signal: Option<(i64,)> = if token.starts_with("SIG-") {
+            sqlx::query_as("SELECT id FROM planning_signals WHERE reference = $1")
+                .bind(token)
+                .fetch_optional(&mut **tx)
+                .await?
+        } else {
+            sqlx::query_as(
+                "SELECT id FROM planning_signals WHERE kind = 'rule' AND odoo_name = $1 AND state IN ('applied', 'unchanged') ORDER BY id DESC LIMIT 1",
+            )
+            .bind(token)
+            .fetch_optional(&mut **tx)
+            .await?
+        };
+        if let Some((id,)) = signal {
+            link(tx, id, order_odoo_id, order_name).await?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- reading and deciding
+
+/// Buyers, planners and admins; suppliers are told it does not exist.
+fn may_see(user: &CurrentUser) -> Result<(), PlanningError> {
+    if user.is_internal() {
+        Ok(())
+    } else {
+        Err(PlanningError::NotFound)
+    }
+}
+
+const VIEW: &str = "SELECT s.id, s.reference, s.import_id, s.kind, s.item_code, s.location_code, s.product_odoo_id, s.warehouse_code,
+        s.min_qty, s.max_qty, s.quantity, s.need_by, s.correlation_id,
+        CASE WHEN s.state = 'pending' AND j.state = 'dead' THEN 'dead' ELSE s.state END AS state,
+        s.odoo_model, s.odoo_id, s.odoo_name, s.odoo_values, COALESCE(s.note, j.last_error) AS problem, s.applied_at
+     FROM planning_signals s LEFT JOIN jobs j ON j.id = s.job_id";
+
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    id: i64,
+    reference: String,
+    import_id: i64,
+    kind: String,
+    item_code: String,
+    location_code: String,
+    product_odoo_id: i64,
+    warehouse_code: String,
+    min_qty: Option<String>,
+    max_qty: Option<String>,
+    quantity: Option<String>,
+    need_by: Option<String>,
+    correlation_id: String,
+    state: String,
+    odoo_model: Option<String>,
+    odoo_id: Option<i64>,
+    odoo_name: Option<String>,
+    odoo_values: Option<String>,
+    problem: Option<String>,
+    applied_at: Option<String>,
+}
+
+fn view(r: ViewRow, orders: &HashMap<i64, Vec<(i64, String)>>) -> SignalView {
+    let odoo: Option<Value> = r
+        .odoo_values
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok());
+    let field = |k: &str| {
+        odoo.as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    SignalView {
+        orders: orders.get(&r.id).cloned().unwrap_or_default(),
+        id: r.id,
+        reference: r.reference,
+        import_id: r.import_id,
+        kind: r.kind,
+        item_code: r.item_code,
+        location_code: r.location_code,
+        product_odoo_id: r.product_odoo_id,
+        warehouse_code: r.warehouse_code,
+        min_qty: r.min_qty,
+        max_qty: r.max_qty,
+        quantity: r.quantity,
+        need_by: r.need_by,
+        correlation_id: r.correlation_id,
+        state: r.state,
+        odoo_model: r.odoo_model,
+        odoo_id: r.odoo_id,
+        odoo_name: r.odoo_name,
+        odoo_min: field("min"),
+        odoo_max: field("max"),
+        odoo_trigger: field("trigger"),
+        problem: r.problem,
+        applied_at: r.applied_at,
+    }
+}
+
+async fn orders_of(
+    db: &Db,
+    signals: &[i64],
+) -> Result<HashMap<i64, Vec<(i64, String)>>, sqlx::Error> {
+    if signals.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut args = Vec::new();
+    let list: Vec<String> = signals
+        .iter()
+        .map(|i| db::arg(&mut args, db::Arg::Int(*i)))
+        .collect();
+    let rows: Vec<(i64, i64, String)> = db::bind_args(
+        sqlx::query_as(&format!(
+            "SELECT signal_id, order_odoo_id, order_name FROM planning_signal_orders WHERE signal_id IN ({}) ORDER BY order_odoo_id",
+            list.join(", ")
+        )),
+        &args,
+    )
+    .fetch_all(db)
+    .await?;
+    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    for (s, o, n) in rows {
+        out.entry(s).or_default().push((o, n));
+    }
+    Ok(out)
+}
+
+async fn views(db: &Db, rows: Vec<ViewRow>) -> Result<Vec<SignalView>, sqlx::Error> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let orders = orders_of(db, &ids).await?;
+    Ok(rows.into_iter().map(|r| view(r, &orders)).collect())
+}
+
+/// A version's signals, in reference order (at most 2,000).
+pub async fn signals_for_version(db: &Db, import_id: i64) -> Result<Vec<SignalView>, sqlx::Error> {
+    let rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "{VIEW} WHERE s.import_id = $1 ORDER BY s.id LIMIT 2000"
+    ))
+    .bind(import_id)
+    .fetch_all(db)
+    .await?;
+    views(db, rows).await
+}
+
+/// The signals an Odoo purchase order answers (the trace from an order back to the plan).
+pub async fn signals_for_order(
+    db: &Db,
+    order_odoo_id: i64,
+) -> Result<Vec<SignalView>, sqlx::Error> {
+    let rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "{VIEW} WHERE s.id IN (SELECT signal_id FROM planning_signal_orders WHERE order_odoo_id = $1) ORDER BY s.id"
+    ))
+    .bind(order_odoo_id)
+    .fetch_all(db)
+    .await?;
+    views(db, rows).await
+}
+
+/// The signals page: a version's signals, for buyers, planners and admins.
+pub async fn signals_page(
+    db: &Db,
+    user: &CurrentUser,
+    import_id: i64,
+) -> Result<Vec<SignalView>, PlanningError> {
+    may_see(user)?;
+    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM planning_imports WHERE id = $1")
+        .bind(import_id)
+        .fetch_optional(db)
+        .await?;
+    exists.ok_or(PlanningError::NotFound)?;
+    Ok(signals_for_version(db, import_id).await?)
+}
+
+/// A buyer's or planner's answer to a conflict (`apply`: the portal's values over Odoo's;
+/// `keep`: Odoo's stay, and are what later signals compare with), or `retry` of a dead one.
+/// Returns the signal's version id.
+pub async fn decide(
+    db: &Db,
+    user: &CurrentUser,
+    signal_id: i64,
+    choice: &str,
+    ip: &str,
+) -> Result<(i64, String), PlanningError> {
+    may_see(user)?;
+    let mut tx = db::write(db).await?;
+    #[allow(clippy::type_complexity)] // one row of the query below
+    let row: Option<(i64, String, String, String, String, String, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT s.import_id, s.reference, s.state, s.item_code, s.location_code, s.correlation_id, s.job_id, j.state, s.odoo_id, s.warehouse_odoo_id, s.odoo_values, s.product_odoo_id
+         FROM planning_signals s LEFT JOIN jobs j ON j.id = s.job_id WHERE s.id = $1",
+    )
+    .bind(signal_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((
+        import_id,
+        reference,
+        state,
+        item,
+        location,
+        correlation,
+        job,
+        job_state,
+        rule,
+        warehouse,
+        odoo_values,
+        product,
+    )) = row
+    else {
+        return Err(PlanningError::NotFound);
+    };
+    let message = match (choice, state.as_str()) {
+        ("apply", "conflict") => {
+            sqlx::query(
+                "UPDATE planning_signals SET state = 'pending', decision = 'apply', odoo_values = NULL WHERE id = $1 AND state = 'conflict'",
+            )
+            .bind(signal_id)
+            .execute(&mut *tx)
+            .await?;
+            queue(&mut tx, signal_id, &item, &location, &correlation).await?;
+            format!("{reference}: the portal's values are written over Odoo's.")
+        }
+        ("keep", "conflict") => {
+            let v: Value = odoo_values
+                .as_deref()
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or(Value::Null);
+            let d = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<Decimal>().ok())
+            };
+            if let (Some(rule), Some(warehouse)) = (rule, warehouse) {
+                let values = RuleValues {
+                    min: d("min").unwrap_or_default(),
+                    max: d("max").unwrap_or_default(),
+                    trigger: v.get("trigger").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    manual: d("manual"),
+                };
+                remember_rule(&mut tx, product, warehouse, rule, &values).await?;
+            }
+            sqlx::query("UPDATE planning_signals SET state = 'kept', decision = 'keep', applied_at = $1 WHERE id = $2 AND state = 'conflict'")
+                .bind(db::now())
+                .bind(signal_id)
+                .execute(&mut *tx)
+                .await?;
+            format!("{reference}: Odoo's values are kept.")
+        }
+        ("retry", "pending") if job_state.as_deref() == Some("dead") => {
+            if let Some(job) = job {
+                jobs::replay(&mut tx, job).await?;
+            }
+            format!("{reference} is pushed again.")
+        }
+        ("apply" | "keep" | "retry", _) => {
+            return Err(PlanningError::Invalid(format!(
+                "{reference} is {state}: there is nothing to decide (it may have been decided already)."
+            )))
+        }
+        _ => {
+            return Err(PlanningError::Invalid(
+                "Choose apply, keep or retry.".into(),
+            ))
+        }
+    };
+    audit(
+        &mut *tx,
+        Some(user.id),
+        &format!("planning_signal_{choice}"),
+        &format!("planning_signal:{signal_id}"),
+        &reference,
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((import_id, message))
+}
+
+/// `POST /planning/signals/{signal}/{choice}` (`apply`, `keep`, `retry`): the plain form on
+/// the signals page (the request guard checked its CSRF token); back to the page with the
+/// outcome.
+pub async fn decide_form(
+    axum::extract::State(state): axum::extract::State<crate::server::AppState>,
+    axum::extract::Path((signal, choice)): axum::extract::Path<(i64, String)>,
+    user: Option<axum::Extension<CurrentUser>>,
+    ip: Option<axum::Extension<crate::server::auth::csrf::ClientIp>>,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let Some(axum::Extension(user)) = user else {
+        return Redirect::to("/login").into_response();
+    };
+    let ip = ip.map(|i| i.0 .0).unwrap_or_else(|| "unknown".into());
+    let back = |page: &str, key: &str, m: &str| {
+        let q = serde_urlencoded::to_string([(key, m)]).unwrap_or_default();
+        Redirect::to(&format!("{page}?{q}")).into_response()
+    };
+    match decide(&state.db, &user, signal, &choice, &ip).await {
+        Ok((import, message)) => back(&format!("/planning/signals/{import}"), "saved", &message),
+        Err(PlanningError::Invalid(m)) => {
+            let import: Option<(i64,)> =
+                sqlx::query_as("SELECT import_id FROM planning_signals WHERE id = $1")
+                    .bind(signal)
+                    .fetch_optional(&state.db)
+                    .await
+                    .ok()
+                    .flatten();
+            let page = import
+                .map(|i| format!("/planning/signals/{}", i.0))
+                .unwrap_or_else(|| "/planning".into());
+            back(&page, "error", &m)
+        }
+        Err(e) => e.into_problem("No such signal.").into_response(),
+    }
+}
