@@ -935,17 +935,6 @@ async fn a_planning_system_sends_snapshots_with_a_planning_write_token() {
     assert_eq!(r.status(), 422, "{:?}", r.text().await);
 }
 
-/// What the buyers see of planning data: the exceptions screen's Planning category.
-async fn planning_exceptions(b: &Browser, supplier: &str) -> Vec<Value> {
-    let v = b
-        .json(
-            "/api/buyer/exceptions",
-            &[("supplier", supplier), ("buyer", "")],
-        )
-        .await;
-    v["planning"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_unmapped_and_stale_planning_data_reach_the_buyers_exceptions_digest_and_metrics() {
     let p = plan().await;

@@ -385,6 +385,14 @@ async fn a_rule_the_buyer_changed_is_a_conflict_the_buyer_decides() {
         .await;
     assert_eq!(r.status(), 403);
     let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    // Among the buyers' exceptions until decided.
+    let found = common::planning::planning_exceptions(&buyer, "").await;
+    assert!(
+        found.iter().any(|x| x["kind"] == "signal_conflict"
+            && x["link"] == format!("/planning/signals/{v2}")
+            && x["detail"].as_str().unwrap().contains("changed in Odoo")),
+        "{found:#?}"
+    );
     let r = buyer
         .post(&format!("/planning/signals/{sa}/apply"), &[])
         .await;
@@ -396,6 +404,11 @@ async fn a_rule_the_buyer_changed_is_a_conflict_the_buyer_decides() {
     let s = settled(&buyer, &v2).await;
     assert_eq!(s[&a.0]["state"], "applied");
     assert_eq!(s[&b.0]["state"], "kept");
+    let found = common::planning::planning_exceptions(&buyer, "").await;
+    assert!(
+        !found.iter().any(|x| x["kind"] == "signal_conflict"),
+        "{found:#?}"
+    );
     assert_eq!(
         rules_of(&p, a.1),
         vec![(rule_a, 8.0, 60.0, "manual".into())]
@@ -454,6 +467,16 @@ async fn dead_pushes_are_replayed_and_doubles_change_nothing() {
             .unwrap();
     assert_eq!(jobs, 3, "one job per signal, however often approved");
     assert!(items.iter().all(|(_, pid)| rules_of(&p, *pid).is_empty()));
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    let found = common::planning::planning_exceptions(&buyer, "").await;
+    assert!(
+        found.iter().any(|x| x["kind"] == "signal_dead"
+            && x["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("3 demand signals could not be written")),
+        "{found:#?}"
+    );
 
     // Rights back; each dead push is replayed from the page.
     p.app.double.set_faults(Faults::default());
@@ -466,6 +489,11 @@ async fn dead_pushes_are_replayed_and_doubles_change_nothing() {
     }
     let s = settled(&p.planner, &id).await;
     assert!(s.values().all(|x| x["state"] == "applied"), "{s:?}");
+    let found = common::planning::planning_exceptions(&buyer, "").await;
+    assert!(
+        !found.iter().any(|x| x["kind"] == "signal_dead"),
+        "{found:#?}"
+    );
     // A replay after success changes nothing: refused, and Odoo has one rule each.
     let sig = s.values().next().unwrap();
     let r = p

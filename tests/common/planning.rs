@@ -153,3 +153,14 @@ pub async fn detail(b: &Browser, id: &str) -> Value {
     b.json("/api/planning/version", &[("id", id), ("threshold", "")])
         .await
 }
+
+/// What the buyers see of planning data: the exceptions screen's Planning category.
+pub async fn planning_exceptions(b: &Browser, supplier: &str) -> Vec<Value> {
+    let v = b
+        .json(
+            "/api/buyer/exceptions",
+            &[("supplier", supplier), ("buyer", "")],
+        )
+        .await;
+    v["planning"].as_array().cloned().unwrap_or_default()
+}

@@ -1,7 +1,8 @@
 //! Business monitoring of the planning data (issue 14, part 6): what the buyers' exceptions,
 //! the digest and `/metrics` say about it. Per source and kind of snapshot, the newest
 //! snapshot decides: refused (with the codes nobody mapped), stuck in validation, or a
-//! version older than the expected refresh.
+//! version older than the expected refresh. Besides: demand signals Odoo did not take
+//! (conflicts, dead pushes) per version, and scheduled pulls that failed.
 
 use chrono::NaiveDateTime;
 
@@ -167,6 +168,30 @@ pub async fn problems(
                 }
             }
         }
+    }
+    // Demand signals Odoo did not take: conflicts waiting on a buyer, pushes given up on.
+    let signals: Vec<(i64, Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END, COUNT(*), MIN(s.created_at)
+         FROM planning_signals s JOIN planning_imports i ON i.id = s.import_id LEFT JOIN jobs j ON j.id = s.job_id
+         WHERE s.state = 'conflict' OR (s.state = 'pending' AND j.state = 'dead')
+         GROUP BY s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END
+         ORDER BY s.import_id",
+    )
+    .fetch_all(db)
+    .await?;
+    for (import_id, version, kind, count, since) in signals {
+        let plural = if count == 1 { "" } else { "s" };
+        out.push(PlanningProblem {
+            detail: if kind == "signal_conflict" {
+                format!("{count} reordering rule{plural} changed in Odoo since the portal wrote them: decide which values stay.")
+            } else {
+                format!("{count} demand signal{plural} could not be written to Odoo: push them again once Odoo takes them.")
+            },
+            kind,
+            subject: format!("demand signals of version {}", version.unwrap_or_default()),
+            link: format!("/planning/signals/{import_id}"),
+            since: since.unwrap_or_default(),
+        });
     }
     // Scheduled pulls whose last try failed (they are tried again every 15 minutes).
     let failed: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
