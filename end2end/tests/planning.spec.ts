@@ -56,6 +56,19 @@ test("a planner imports a file with errors, reads the report, fixes the mapping,
   await expect(page.getByTestId("planning-status")).toHaveText("approved");
   await expect(page.getByTestId("planning-saved")).toContainText("is approved");
 
+  // Its demand signal reaches Odoo's reordering rules (through the job queue).
+  await page.getByTestId("planning-signals").click();
+  await expect(page).toHaveURL(/\/planning\/signals\/\d+/);
+  const signal = page.getByTestId("signal").first();
+  await expect(signal).toHaveCount(1);
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return page.getByTestId("signal").first().getAttribute("data-state");
+    }, { timeout: 20_000 })
+    .toMatch(/^(applied|unchanged)$/);
+  await page.goBack();
+
   // The versions list shows it.
   await page.goto("/planning");
   await hydrated(page);
@@ -169,4 +182,47 @@ test("a planner overrides a bucket on a version's page and sees it ringed on the
   await expect(page.getByTestId("override-mark")).toHaveCount(1);
   await expect(page.getByTestId("item-table").locator(`tr[data-bucket='${monday(2)}']`)).toContainText("4321");
   expect(errors).toEqual([]);
+});
+
+test("an admin sets up a scheduled pull, a planner pulls now and reads why it failed; a supplier cannot reach it", async ({ page }) => {
+  const errors = watchErrors(page);
+  const source = `e2e-pull-${Date.now()}`;
+  await signIn(page, { email: "admin@millrace.example", password: "admin-demo-pass" });
+  await page.goto("/planning/sources");
+  await hydrated(page);
+  // Bad input is refused with what to fix, and nothing is stored.
+  await page.getByLabel("Source").fill(source);
+  await page.getByLabel("Address (http or https)").fill("https://user:pw@plan.example.com/f.csv");
+  await page.getByTestId("pull-save").click();
+  await expect(page.getByTestId("planning-error")).toContainText("not in the address");
+  await expect(page.locator(`tr[data-pull='${source}']`)).toHaveCount(0);
+  // A planning system nobody answers for (port 9, discard): the pull fails with a reason.
+  await page.getByLabel("Source").fill(source);
+  await page.getByLabel("Address (http or https)").fill("http://127.0.0.1:9/forecast.csv");
+  await page.getByLabel("Every how many hours").fill("12");
+  await page.getByTestId("pull-save").click();
+  await expect(page.getByTestId("planning-saved")).toContainText(`The pull of ${source} is set up`);
+  await expect(page.locator(`tr[data-pull='${source}']`)).toContainText("every 12 h");
+  await signOut(page);
+
+  await signIn(page, PLANNER);
+  await page.goto("/planning/sources");
+  await hydrated(page);
+  await expect(page.getByTestId("pull-form")).toHaveCount(0);
+  const row = page.locator(`tr[data-pull='${source}']`);
+  await row.getByTestId("pull-now").click();
+  await expect(page.getByTestId("planning-saved")).toContainText("runs within a minute");
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return page.locator(`tr[data-pull='${source}']`).getAttribute("data-status");
+    }, { timeout: 20_000 })
+    .toBe("failed");
+  await expect(page.locator(`tr[data-pull='${source}'] [data-testid=pull-last]`)).toContainText("did not answer");
+  expect(errors).toEqual([]);
+  await signOut(page);
+
+  await signIn(page, ANA);
+  const r = await page.goto("/planning/sources");
+  expect(r?.status()).toBe(403);
 });
