@@ -330,6 +330,24 @@ async fn a_unit_mapped_to_another_odoo_unit_than_the_products_cannot_convert() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_safety_stock_above_the_max_is_refused_before_odoo_would_refuse_the_rule() {
+    let p = plan().await;
+    rejected(
+        &p,
+        forecast(&[format!(
+            "{},WH,{},week,5,Units,statistical,50,,40",
+            p.items[0],
+            monday(1)
+        )]),
+        "f.csv",
+        2,
+        "safety_stock",
+        "above the max",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_negative_quantity_is_refused() {
     let p = plan().await;
     rejected(
@@ -1301,6 +1319,29 @@ async fn a_scheduled_pull_fetches_the_published_file_and_the_same_content_makes_
             .any(|x| x["kind"] == "pull_failed" && x["subject"] == "forecast from aps-nightly"),
         "{found:#?}"
     );
+
+    // A stored secret never follows a new address: it must be given again.
+    let elsewhere: Vec<(&str, &str)> = pull_form("", "24")
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "url" {
+                (k, "http://127.0.0.1:9/elsewhere.csv")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let r = admin.post("/planning/pulls", &elsewhere).await;
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("again"),
+        "{:?}",
+        r.headers()
+    );
+    let (url,): (String,) = sqlx::query_as("SELECT url FROM planning_pulls")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert_eq!(url, site.url, "nothing changed");
 
     // Paused: nothing runs, "now" is refused; removed: gone, its version stays.
     admin

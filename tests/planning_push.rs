@@ -771,3 +771,118 @@ async fn on_odoo_17_rules_get_min_and_max_without_the_manual_quantity() {
         assert_eq!(multiple, json!(1.0));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planners_override_of_the_nearest_bucket_is_what_the_push_asks_odoo_to_order() {
+    let p = plan(19).await;
+    let items = without_rules(&p, 1);
+    let id = upload(&p.planner, "forecast", "o.csv", min_5_max_40(&items)).await;
+    let until = (Utc::now() + Duration::days(30)).date_naive().to_string();
+    let bucket = monday(1).to_string();
+    let r = p
+        .planner
+        .post(
+            "/planning/overrides",
+            &[
+                ("item", items[0].0.as_str()),
+                ("location", "WH"),
+                ("bucket_start", bucket.as_str()),
+                ("quantity", "77"),
+                ("reason", "trade fair"),
+                ("until", until.as_str()),
+                ("back", "/planning"),
+            ],
+        )
+        .await;
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("saved="),
+        "{:?}",
+        r.headers()
+    );
+    let r = p
+        .planner
+        .post(&format!("/planning/versions/{id}/approve"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let s = settled(&p.planner, &id).await;
+    assert!(s.values().all(|x| x["state"] == "applied"), "{s:?}");
+    let manual: Vec<Value> = p.app.double.with_env(|e| {
+        e.table(RULE)
+            .filter(|(_, r)| r["product_id"] == json!(items[0].1))
+            .map(|(_, r)| r["qty_to_order_manual"].clone())
+            .collect()
+    });
+    assert_eq!(
+        manual,
+        vec![json!(77.0)],
+        "the override, not the imported 10"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_signal_given_up_no_longer_holds_its_item_locations_later_versions() {
+    let p = plan(19).await;
+    let items = without_rules(&p, 1);
+    let (code, product) = items[0].clone();
+    p.app.double.set_faults(Faults {
+        refuse_writes: true,
+        ..Default::default()
+    });
+    let v1 = upload(&p.planner, "forecast", "a.csv", min_5_max_40(&items)).await;
+    let r = p
+        .planner
+        .post(&format!("/planning/versions/{v1}/approve"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let s1 = settled(&p.planner, &v1).await;
+    let dead = s1.values().next().unwrap().clone();
+    assert_eq!(dead["state"], "dead", "{dead}");
+    p.app.double.set_faults(Faults::default());
+
+    // The next version of the same item-location waits behind the dead push...
+    let v2 = upload(
+        &p.planner,
+        "forecast",
+        "b.csv",
+        forecast(&[(code.as_str(), "WH", 12, 6, 50)]),
+    )
+    .await;
+    let r = p
+        .planner
+        .post(&format!("/planning/versions/{v2}/approve"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        rules_of(&p, product).is_empty(),
+        "held in order behind the dead one"
+    );
+    // ... until the dead push is given up (a supplier may not): then it goes.
+    let ana = p.app.signed_in(ANA.0, ANA.1).await;
+    let r = ana
+        .post(&format!("/planning/signals/{}/discard", dead["id"]), &[])
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = p
+        .planner
+        .post(&format!("/planning/signals/{}/discard", dead["id"]), &[])
+        .await;
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("given+up"),
+        "{:?}",
+        r.headers()
+    );
+    let s2 = settled(&p.planner, &v2).await;
+    assert!(s2.values().all(|x| x["state"] == "applied"), "{s2:?}");
+    let rules = rules_of(&p, product);
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        (rules[0].1, rules[0].2, rules[0].3.as_str()),
+        (6.0, 50.0, "manual")
+    );
+    let s1 = settled(&p.planner, &v1).await;
+    assert_eq!(s1.values().next().unwrap()["state"], "kept");
+}

@@ -101,6 +101,10 @@ fn SignalTable(list: Vec<SignalView>) -> impl IntoView {
                                     <CsrfField/>
                                     <button type="submit" data-testid="signal-retry">"Push again"</button>
                                 </form>
+                                <form method="post" action=format!("/planning/signals/{id}/discard") class="inline">
+                                    <CsrfField/>
+                                    <button type="submit" data-testid="signal-discard">"Give up"</button>
+                                </form>
                             })}
                         </td>
                     </tr>

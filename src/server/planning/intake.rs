@@ -491,7 +491,14 @@ pub async fn validate(
     )
     .await?;
     tx.commit().await?;
-    let rule = super::auto_approval::consider(db, actor, import_id, ip, limits.rfqs).await?;
+    // The version is stored: a failing approval rule leaves it for a planner, not a 500.
+    let rule = match super::auto_approval::consider(db, actor, import_id, ip, limits.rfqs).await {
+        Ok(rule) => rule,
+        Err(e) => {
+            tracing::error!(import = import_id, error = %e, "approval by rule failed; the version waits for a planner");
+            None
+        }
+    };
     Ok(Received {
         import_id,
         status: if rule.is_some() { "approved" } else { "valid" }.into(),
@@ -1169,6 +1176,17 @@ impl Checker {
                     &lo.to_string(),
                     &format!("The min ({lo}) is above the max ({hi})."),
                     "Give a min at most the max.",
+                );
+            }
+        }
+        if let (Ok(Some(lo)), Ok(Some(hi))) = (&safety_stock, &max) {
+            if lo > hi {
+                self.fail(
+                    row,
+                    "safety_stock",
+                    &lo.to_string(),
+                    &format!("The safety stock ({lo}) is above the max ({hi}); Odoo refuses a reordering rule whose min is above its max."),
+                    "Give a safety stock at most the max.",
                 );
             }
         }

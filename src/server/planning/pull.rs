@@ -209,19 +209,24 @@ pub async fn save(
         ));
     }
     let mut tx = db::write(db).await?;
-    let existing: Option<(i64, Option<String>)> =
-        sqlx::query_as("SELECT id, secret_sealed FROM planning_pulls WHERE source = $1")
+    let existing: Option<(i64, Option<String>, String, String)> =
+        sqlx::query_as("SELECT id, secret_sealed, url, auth FROM planning_pulls WHERE source = $1")
             .bind(&c.source)
             .fetch_optional(&mut *tx)
             .await?;
-    if c.auth != "none" && c.secret.is_none() && existing.as_ref().is_none_or(|e| e.1.is_none()) {
+    // A stored secret is only ever sent where and how it was saved for: a new address or
+    // way of authenticating needs it given again.
+    let kept = existing
+        .as_ref()
+        .is_some_and(|e| e.1.is_some() && e.2 == c.url && e.3 == c.auth);
+    if c.auth != "none" && c.secret.is_none() && !kept {
         return Err(PlanningError::Invalid(
-            "Give the password or token the planning system expects.".into(),
+            "Give the password or token the planning system expects (again, when the address or the authentication changes).".into(),
         ));
     }
     let now = db::now();
     let (id, outcome) = match existing {
-        Some((id, _)) => {
+        Some((id, ..)) => {
             sqlx::query(
                 "UPDATE planning_pulls SET kind = $1, url = $2, auth = $3, username = $4, every_hours = $5, window_start = $6, window_end = $7 WHERE id = $8",
             )
@@ -389,8 +394,11 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
         if !in_window(hour, start, end) {
             continue;
         }
-        // Claim it: whoever moves `next_due_at` on runs it.
-        let next = state.clock.stored_at(chrono::Duration::hours(every));
+        // Claim it: whoever moves `next_due_at` on runs it. Only as far as a retry, so a
+        // pull whose process dies is tried again soon; done, it moves to its next turn.
+        let next = state
+            .clock
+            .stored_at(RETRY_AFTER.min(chrono::Duration::hours(every)));
         let claimed = sqlx::query(
             "UPDATE planning_pulls SET next_due_at = $1, last_attempt_at = $2, last_status = 'running' WHERE id = $3 AND next_due_at = $4 AND paused = 0",
         )
@@ -435,7 +443,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
         sqlx::query(
             "UPDATE planning_pulls SET last_status = $1, last_message = $2, last_import_id = COALESCE($3, last_import_id),
                  last_success_at = CASE WHEN $1 = 'failed' THEN last_success_at ELSE $4 END,
-                 next_due_at = CASE WHEN $1 = 'failed' THEN $5 ELSE next_due_at END
+                 next_due_at = CASE WHEN $1 = 'failed' THEN $5 ELSE $7 END
              WHERE id = $6",
         )
         .bind(&status)
@@ -444,6 +452,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
         .bind(&now)
         .bind(&retry)
         .bind(id)
+        .bind(state.clock.stored_at(chrono::Duration::hours(every)))
         .execute(&state.db)
         .await?;
     }

@@ -51,6 +51,21 @@ const GATHER: Duration = Duration::from_millis(40);
 /// Derives the signals of the version `import_id` just approved and queues their jobs, in
 /// the approval's transaction. A signal that exists already (a doubled approval) is kept
 /// as it is. Supply versions give signals only when `rfqs` is on. Returns how many were new.
+/// A quantity as Odoo keeps it on a reordering rule: its float fields have the "Product
+/// Unit of Measure" precision (2 decimals by default), so Odoo rounds what it is given. The
+/// signal carries the rounded value, so what the portal writes and remembers is what Odoo
+/// reads back, and the next version does not mistake the rounding for a buyer's change.
+fn as_odoo_keeps(q: &str) -> String {
+    q.parse::<Decimal>()
+        .map(|d| {
+            // Odoo's float_round rounds half away from zero.
+            d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                .normalize()
+                .to_string()
+        })
+        .unwrap_or_else(|_| q.to_string())
+}
+
 pub async fn derive(
     tx: &mut Tx<'_>,
     import_id: i64,
@@ -68,22 +83,38 @@ pub async fn derive(
     .collect();
     let mut signals: Vec<NewSignal> = Vec::new();
     if kind == "forecast" {
+        // Planners' overrides that still apply win over the imported quantity.
+        let overrides: HashMap<(String, String, String), String> =
+            sqlx::query_as::<_, (String, String, String, String)>(
+                "SELECT item_code, location_code, bucket_start, quantity FROM planning_overrides WHERE until >= $1",
+            )
+            .bind(chrono::Utc::now().date_naive().to_string())
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(i, l, b, q)| ((i, l, b), q))
+            .collect();
         #[allow(clippy::type_complexity)] // one row of the query below
-        let rows: Vec<(String, String, i64, String, String, Option<String>, Option<String>, Option<String>)> =
+        let rows: Vec<(String, String, i64, String, String, Option<String>, Option<String>, Option<String>, String)> =
             sqlx::query_as(
-                "SELECT item_code, location_code, product_odoo_id, warehouse_code, quantity, safety_stock, min_qty, max_qty
-                 FROM planning_forecast_rows WHERE import_id = $1 ORDER BY item_code, location_code, bucket_start, kind",
+                "SELECT item_code, location_code, product_odoo_id, warehouse_code, quantity, safety_stock, min_qty, max_qty, bucket_start
+                 FROM planning_forecast_rows WHERE import_id = $1
+                 ORDER BY item_code, location_code, bucket_start, CASE kind WHEN 'override' THEN 0 WHEN 'consensus' THEN 1 ELSE 2 END",
             )
             .bind(import_id)
             .fetch_all(&mut **tx)
             .await?;
         let mut last: Option<(String, String)> = None;
-        for (item, location, product, warehouse, quantity, safety, min, max) in rows {
+        for (item, location, product, warehouse, quantity, safety, min, max, bucket) in rows {
             // The nearest bucket of each item-location speaks for it.
             if last.as_ref() == Some(&(item.clone(), location.clone())) {
                 continue;
             }
             last = Some((item.clone(), location.clone()));
+            let quantity = overrides
+                .get(&(item.clone(), location.clone(), bucket))
+                .cloned()
+                .unwrap_or(quantity);
             let min = safety.or(min).unwrap_or_else(|| "0".into());
             let max = max.unwrap_or_else(|| min.clone());
             signals.push(NewSignal {
@@ -94,9 +125,9 @@ pub async fn derive(
                 location,
                 product,
                 warehouse,
-                min: Some(min),
-                max: Some(max),
-                quantity,
+                min: Some(as_odoo_keeps(&min)),
+                max: Some(as_odoo_keeps(&max)),
+                quantity: as_odoo_keeps(&quantity),
                 need_by: None,
                 vendor: None,
             });
@@ -1317,6 +1348,21 @@ pub async fn decide(
     };
     let message = match (choice, state.as_str()) {
         ("apply", "conflict") => {
+            // A newer version speaks for this item-location: the older values must not
+            // be written over what it asked for.
+            let newer: Option<(String,)> = sqlx::query_as(
+                "SELECT reference FROM planning_signals WHERE item_code = $1 AND location_code = $2 AND kind = 'rule' AND id > $3 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(&item)
+            .bind(&location)
+            .bind(signal_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((newer,)) = newer {
+                return Err(PlanningError::Invalid(format!(
+                    "{newer}, of a newer version, speaks for {item} at {location}: decide there; here you can only keep Odoo's values."
+                )));
+            }
             sqlx::query(
                 "UPDATE planning_signals SET state = 'pending', decision = 'apply', odoo_values = NULL WHERE id = $1 AND state = 'conflict'",
             )
@@ -1358,14 +1404,26 @@ pub async fn decide(
             }
             format!("{reference} is pushed again.")
         }
-        ("apply" | "keep" | "retry", _) => {
+        ("discard", "pending") if job_state.as_deref() == Some("dead") => {
+            // Given up for good: its item-location's later signals are not held behind it.
+            if let Some(job) = job {
+                jobs::discard(&mut tx, job).await?;
+            }
+            sqlx::query("UPDATE planning_signals SET state = 'kept', decision = 'discard', applied_at = $1 WHERE id = $2 AND state = 'pending'")
+                .bind(db::now())
+                .bind(signal_id)
+                .execute(&mut *tx)
+                .await?;
+            format!("{reference} is given up: Odoo keeps what it has.")
+        }
+        ("apply" | "keep" | "retry" | "discard", _) => {
             return Err(PlanningError::Invalid(format!(
                 "{reference} is {state}: there is nothing to decide (it may have been decided already)."
             )))
         }
         _ => {
             return Err(PlanningError::Invalid(
-                "Choose apply, keep or retry.".into(),
+                "Choose apply, keep, retry or discard.".into(),
             ))
         }
     };
@@ -1416,5 +1474,23 @@ pub async fn decide_form(
             back(&page, "error", &m)
         }
         Err(e) => e.into_problem("No such signal.").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_odoo_keeps;
+
+    #[test]
+    fn quantities_are_rounded_as_odoo_keeps_them_on_a_rule() {
+        assert_eq!(as_odoo_keeps("103.72345"), "103.72");
+        assert_eq!(
+            as_odoo_keeps("2.505"),
+            "2.51",
+            "half away from zero, as Odoo rounds"
+        );
+        assert_eq!(as_odoo_keeps("12.00"), "12");
+        assert_eq!(as_odoo_keeps("0"), "0");
+        assert_eq!(as_odoo_keeps("n/a"), "n/a");
     }
 }
