@@ -103,7 +103,7 @@ test("a buyer sees refused planning data among the exceptions and follows it to 
   await expect(refused).toContainText("frepple-forecast-w3-draft.csv was refused with 4 problems");
   await expect(page.locator("article[data-planning=unmapped]", { hasText: "forecast from frepple" })).toContainText("1 item not mapped (2 rows): MC-1999");
   // Filtered to one supplier, planning data (nobody's in particular) steps aside.
-  await page.getByLabel("Supplier").selectOption({ index: 1 });
+  await page.getByLabel("Supplier", { exact: true }).selectOption({ index: 1 });
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByText("Planning data is not one supplier's")).toBeVisible();
   await expect(planning).toHaveCount(0);
