@@ -493,9 +493,47 @@ async fn the_openapi_document_is_served_and_describes_every_operation() {
         "/api/v1/orders/{id}/lines/{line_id}/answer",
         "/api/v1/shipment-notices",
         "/api/v1/shipment-notices/{id}/cancel",
+        "/api/v1/events",
+        "/api/v1/exceptions",
+        "/api/v1/planning/supply",
+        "/api/v1/planning/traces",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+    // One schema per canonical value, referred to wherever the value appears.
+    let schemas = &doc["components"]["schemas"];
+    for name in ["Item", "Location", "Unit", "Supplier", "LeadTime", "OrderStatus"] {
+        assert!(schemas[name].is_object(), "{name} is a component");
+    }
+    for (schema, field, canonical) in [
+        ("Order", "status", "OrderStatus"),
+        ("Order", "supplier", "Supplier"),
+        ("OrderLine", "item", "Item"),
+        ("OrderLine", "unit", "Unit"),
+        ("OrderChange", "status", "OrderStatus"),
+        ("LineReceipt", "item", "Item"),
+        ("ShipmentNoticeLine", "unit", "Unit"),
+        ("ExceptionItem", "supplier", "Supplier"),
+        ("SupplyRow", "item", "Item"),
+        ("SupplyRow", "location", "Location"),
+        ("SupplyRow", "unit", "Unit"),
+        ("SupplyRow", "supplier", "Supplier"),
+        ("SupplyRow", "lead_time_days", "LeadTime"),
+        ("TraceLine", "item", "Item"),
+        ("TraceLine", "unit", "Unit"),
+        ("TraceOrder", "status", "OrderStatus"),
+        ("TraceOrder", "supplier", "Supplier"),
+    ] {
+        let property = schemas[schema]["properties"][field].to_string();
+        assert!(
+            property.contains(&format!("#/components/schemas/{canonical}")),
+            "{schema}.{field} is the canonical {canonical}: {property}"
+        );
+    }
+    assert!(schemas["OrderStatus"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("changes_proposed")));
     assert_eq!(
         doc["components"]["securitySchemes"]["token"]["scheme"],
         "bearer"

@@ -80,12 +80,16 @@ pub struct AutoApprovalRule {
     pub describe: String,
 }
 
-/// One row of the supply the portal offers to the planning platform.
+/// One row of the supply the portal offers to the planning platform (the API names its
+/// item, location, unit, supplier and lead time with the canonical schemas).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SupplyRow {
     /// The planning item code: an explicit item mapping, else the product's internal reference.
+    #[cfg_attr(feature = "ssr", schema(value_type = crate::server::canonical::Item))]
     pub item: String,
     /// The planning location whose warehouse receives the order; empty when none is mapped.
+    #[cfg_attr(feature = "ssr", schema(value_type = crate::server::canonical::Location))]
     pub location: String,
     /// Where the order is delivered as Odoo names it: `warehouse:<id>`, `partner:<id>` or `company:<id>`.
     pub ship_to: String,
@@ -93,6 +97,7 @@ pub struct SupplyRow {
     /// open_purchase (still to be shipped) or shipment_notice (announced, on its way).
     pub supply_type: String,
     pub quantity: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = crate::server::canonical::Unit))]
     pub unit: String,
     /// YYYY-MM-DD
     pub date: String,
@@ -100,8 +105,10 @@ pub struct SupplyRow {
     pub date_source: String,
     pub order: String,
     pub order_line_odoo_id: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = crate::server::canonical::Supplier))]
     pub supplier: String,
     pub shipment_notice: Option<String>,
     /// From the vendor pricelist (Odoo's delay); None when the pricelist has no row.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<crate::server::canonical::LeadTime>))]
     pub lead_time_days: Option<i64>,
 }

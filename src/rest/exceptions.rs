@@ -47,8 +47,7 @@ pub struct ExceptionItem {
     /// `receipt_discrepancy`, `conflict`, `planning`, `sync_problem`.
     pub category: String,
     pub order: Option<OrderRef>,
-    /// The supplier's name.
-    pub supplier: Option<String>,
+    pub supplier: Option<super::model::Supplier>,
     /// What it is, in words.
     pub detail: String,
     /// Since when (UTC), where the category has a start.
@@ -150,7 +149,7 @@ pub async fn list(
                     id: r.order_id,
                     number,
                 }),
-                supplier: r.supplier,
+                supplier: r.supplier.map(super::model::Supplier),
                 detail: r.detail,
                 since: when
                     .clone()

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::server::canonical::{Event, Order, OrderLine};
+pub use crate::server::canonical::{Event, Item, Order, OrderLine, OrderStatus, Supplier, Unit};
 
 /// A page of the orders that changed, oldest change first.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -24,7 +24,7 @@ pub struct OrderChanges {
 pub struct OrderChange {
     pub id: i64,
     pub number: String,
-    pub status: String,
+    pub status: OrderStatus,
     /// When it last changed (RFC 3339, UTC).
     pub changed_at: String,
 }
@@ -107,7 +107,7 @@ pub struct ShipmentNoticeLine {
     pub order_number: String,
     pub description: String,
     pub quantity: String,
-    pub unit: String,
+    pub unit: Unit,
     pub lots: Vec<String>,
 }
 

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges};
+use super::model::{instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges, OrderStatus};
 use super::{acted, internal, problem, Authorized, IdempotencyKey, Payload};
 use super::{ORDERS_READ, ORDERS_WRITE};
 use crate::server::AppState;
@@ -61,16 +61,20 @@ pub async fn list(
         .last()
         .map(|r| r.seq.to_string())
         .or_else(|| (after > 0).then(|| after.to_string()));
+    let mut orders = Vec::with_capacity(rows.len());
+    for r in rows {
+        let Some(status) = OrderStatus::of_code(&r.status) else {
+            return internal(format_args!("order {}: unknown status {}", r.id, r.status));
+        };
+        orders.push(OrderChange {
+            id: r.id,
+            number: r.name,
+            status,
+            changed_at: instant(&r.changed_at),
+        });
+    }
     Json(OrderChanges {
-        orders: rows
-            .into_iter()
-            .map(|r| OrderChange {
-                id: r.id,
-                number: r.name,
-                status: r.status,
-                changed_at: instant(&r.changed_at),
-            })
-            .collect(),
+        orders,
         next_cursor,
         has_more,
     })

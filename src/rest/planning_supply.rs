@@ -30,7 +30,6 @@ pub struct SupplyParams {
 pub struct SupplyExport {
     /// UTC, `YYYY-MM-DD HH:MM:SS`.
     pub generated_at: String,
-    #[schema(value_type = Vec<Object>)]
     pub rows: Vec<SupplyRow>,
     /// What the export does not hold (yet).
     pub notes: Vec<String>,

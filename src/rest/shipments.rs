@@ -48,7 +48,7 @@ pub async fn list(
                             order_number: l.order_name,
                             description: l.description,
                             quantity: l.quantity,
-                            unit: l.uom,
+                            unit: super::model::Unit(l.uom),
                             lots: l.lot_numbers,
                         })
                         .collect(),

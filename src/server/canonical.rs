@@ -8,15 +8,91 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// An item: the manufacturer's internal reference of a product in Odoo (`default_code`),
+/// which is also the planning format's `item` (unless an item mapping names it otherwise).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = "MC-1003")]
+pub struct Item(pub String);
+
+/// A location: a planning location code, mapped to one Odoo warehouse (the planning
+/// format's `location`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = "WH")]
+pub struct Location(pub String);
+
+/// A unit of measure by its name in Odoo (`uom.uom`), the planning format's `unit` after
+/// unit mapping; quantities beside it are in this unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = "Units")]
+pub struct Unit(pub String);
+
+/// A supplier: the supplier organisation's name in the portal, linked to one Odoo vendor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = "Gemini Furniture")]
+pub struct Supplier(pub String);
+
+/// A lead time: whole days from order to receipt, as the vendor pricelist says
+/// (`product.supplierinfo.delay`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = 7)]
+pub struct LeadTime(pub i64);
+
+/// An order's status as its supplier sees it (derived from what Odoo holds and what the
+/// supplier answered; `domain::order::OrderStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    New,
+    Acknowledged,
+    ChangesProposed,
+    ChangesAccepted,
+    ChangesRejected,
+    PartiallyShipped,
+    Shipped,
+    Received,
+    ChangedInOdoo,
+    Cancelled,
+}
+
+impl From<crate::domain::order::OrderStatus> for OrderStatus {
+    fn from(s: crate::domain::order::OrderStatus) -> Self {
+        use crate::domain::order::OrderStatus as D;
+        match s {
+            D::New => OrderStatus::New,
+            D::Acknowledged => OrderStatus::Acknowledged,
+            D::ChangesProposed => OrderStatus::ChangesProposed,
+            D::ChangesAccepted => OrderStatus::ChangesAccepted,
+            D::ChangesRejected => OrderStatus::ChangesRejected,
+            D::PartiallyShipped => OrderStatus::PartiallyShipped,
+            D::Shipped => OrderStatus::Shipped,
+            D::Received => OrderStatus::Received,
+            D::ChangedInOdoo => OrderStatus::ChangedInOdoo,
+            D::Cancelled => OrderStatus::Cancelled,
+        }
+    }
+}
+
+impl OrderStatus {
+    /// The status of a stored code (`purchase_orders.status`); None for a code the domain
+    /// does not know.
+    pub fn of_code(code: &str) -> Option<Self> {
+        crate::domain::order::OrderStatus::from_code(code).map(Self::from)
+    }
+}
+
 /// An order as its supplier sees it.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Order {
     pub id: i64,
     /// The order's number in Odoo (e.g. `P00031`).
     pub number: String,
-    /// new, acknowledged, changes_proposed, confirmed, in_transit, received, cancelled, ...
-    pub status: String,
-    pub supplier: String,
+    pub status: OrderStatus,
+    pub supplier: Supplier,
     /// The purchase representative in Odoo.
     pub buyer: String,
     /// When the order was placed (RFC 3339, UTC).
@@ -34,13 +110,12 @@ pub struct Order {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrderLine {
     pub id: i64,
-    /// The manufacturer's internal reference of the item.
-    pub item: String,
+    pub item: Item,
     pub description: String,
     /// The supplier's own code for the item, from the vendor pricelist.
     pub vendor_item: String,
     pub quantity: String,
-    pub unit: String,
+    pub unit: Unit,
     pub price_unit: String,
     /// The date the goods are wanted (`YYYY-MM-DD`).
     pub requested_date: Option<String>,
@@ -81,7 +156,7 @@ pub struct ReceiptStatus {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct LineReceipt {
     pub line_id: i64,
-    pub item: String,
+    pub item: Item,
     pub quantity: String,
     pub received_quantity: String,
     pub open_quantity: String,
@@ -122,8 +197,8 @@ pub fn order_of(d: crate::server::orders::Order) -> Order {
     Order {
         id: d.id,
         number: d.name,
-        status: d.status.code().to_string(),
-        supplier: d.supplier_name,
+        status: d.status.into(),
+        supplier: Supplier(d.supplier_name),
         buyer: d.buyer_name,
         ordered_at: d.date_order.map(utc),
         currency: d.currency,
@@ -136,11 +211,11 @@ pub fn order_of(d: crate::server::orders::Order) -> Order {
             .map(|l| OrderLine {
                 id: l.id,
                 open_quantity: l.open_quantity().normalize().to_string(),
-                item: l.product_code,
+                item: Item(l.product_code),
                 description: l.description,
                 vendor_item: l.vendor_code,
                 quantity: l.quantity.normalize().to_string(),
-                unit: l.uom,
+                unit: Unit(l.uom),
                 price_unit: l.price_unit.normalize().to_string(),
                 requested_date: l.date_planned.map(day),
                 received_quantity: l.qty_received.normalize().to_string(),
@@ -177,10 +252,32 @@ pub fn receipts_of(d: crate::server::orders::Order) -> ReceiptStatus {
             .map(|l| LineReceipt {
                 line_id: l.id,
                 open_quantity: l.open_quantity().normalize().to_string(),
-                item: l.product_code,
+                item: Item(l.product_code),
                 quantity: l.quantity.normalize().to_string(),
                 received_quantity: l.qty_received.normalize().to_string(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_order_status_is_written_as_its_stored_code() {
+        for d in crate::domain::order::OrderStatus::ALL {
+            assert_eq!(
+                serde_json::to_value(OrderStatus::from(d)).unwrap(),
+                serde_json::json!(d.code())
+            );
+            assert_eq!(OrderStatus::of_code(d.code()), Some(OrderStatus::from(d)));
+        }
+    }
+
+    #[test]
+    fn the_value_types_are_plain_strings_and_numbers_on_the_wire() {
+        assert_eq!(serde_json::to_value(Item("MC-1003".into())).unwrap(), "MC-1003");
+        assert_eq!(serde_json::to_value(LeadTime(7)).unwrap(), 7);
     }
 }
