@@ -25,7 +25,7 @@ cargo test --features ssr 2>&1 | tee target/cargo-test.log
 # The storage suites again on PostgreSQL (a throwaway server the tests start themselves,
 # or MILLRACE_TEST_POSTGRES_URL). tests/instances.rs runs on PostgreSQL in both passes.
 say "integration tests on PostgreSQL"
-MILLRACE_TEST_DATABASE=postgres cargo test --features ssr --test portal --test odoo --test odoo_versions --test cli --test order_document --test api --test webhooks --test planning --test planning_supply --test planning_push 2>&1 \
+MILLRACE_TEST_DATABASE=postgres cargo test --features ssr --test portal --test odoo --test odoo_versions --test cli --test order_document --test api --test webhooks --test planning --test planning_supply --test planning_push --test planning_trace 2>&1 \
   | tee -a target/cargo-test.log
 rust_passed=$(grep -o 'test result: ok. [0-9]* passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
 

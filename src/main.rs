@@ -248,6 +248,13 @@ mod cli {
                 server::demo::seed_planning(&db, &settings)
                     .await
                     .context("seeding the demo's planning history")?;
+                let background = (db.clone(), std::sync::Arc::new(double), settings.clone());
+                tokio::spawn(async move {
+                    let (db, double, settings) = background;
+                    if let Err(e) = server::demo::seed_trace(db, double, settings).await {
+                        tracing::warn!("the demo's planning trace was not seeded: {e:#}");
+                    }
+                });
                 serve(settings, db, [127, 0, 0, 1].into(), port, Some(banner)).await
             }
             Command::OdooDouble {

@@ -226,3 +226,63 @@ test("an admin sets up a scheduled pull, a planner pulls now and reads why it fa
   const r = await page.goto("/planning/sources");
   expect(r?.status()).toBe(403);
 });
+
+test("a planner traces the demo forecast to a supplier's answer, a buyer traces the order back, a supplier sees none of it", async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, PLANNER);
+  const versions = await (await page.request.get("/api/planning/versions")).json();
+  const w2 = versions.find((v: { file_name: string }) => v.file_name === "frepple-forecast-w2.csv");
+  expect(w2, "the demo's second approved version").toBeTruthy();
+
+  // Forward: the version's trace reaches the order Odoo's replenishment made from a pushed
+  // rule, and Gemini's answer and shipment notice (seeded in the background at start).
+  await page.goto(`/planning/versions/${w2.id}`);
+  await hydrated(page);
+  await page.getByTestId("planning-trace").click();
+  await expect(page).toHaveURL(new RegExp(`/planning/trace\\?version=${w2.id}$`));
+  const answered = page.locator("[data-testid=trace-order]", { has: page.locator("[data-testid=trace-answer]", { hasText: "accepted" }) });
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return answered.count();
+    }, { timeout: 60_000 })
+    .toBeGreaterThan(0);
+  const order = answered.first();
+  await expect(order).toContainText("Gemini Furniture");
+  await expect(order.getByTestId("trace-notices")).toContainText("DHL");
+  const signal = page.locator("[data-testid=trace-signal]", { has: answered });
+  const reference = (await signal.first().getAttribute("data-reference")) ?? "";
+  expect(reference).toMatch(/^SIG-\d+-\d+$/);
+  await expect(signal.first().getByTestId("trace-odoo-record")).toContainText("stock.warehouse.orderpoint");
+  const correlation = (await page.getByTestId("trace-correlation").first().textContent()) ?? "";
+  const orderHref = (await order.getByTestId("trace-order-link").getAttribute("href")) ?? "";
+  expect(orderHref).toMatch(/^\/orders\/\d+$/);
+  // One item alone.
+  const item = ((await signal.first().locator("h4").textContent()) ?? "").split("·")[1].split("@")[0].trim();
+  await page.getByLabel("Item").fill(item);
+  await page.getByRole("button", { name: "Trace this item" }).click();
+  await expect(page.getByTestId("trace-signal")).toHaveCount(1);
+  await signOut(page);
+
+  // Backward: the buyer opens the order and follows it to the forecast version.
+  await signIn(page, { email: "buyer@millrace.example", password: "buyer-demo-pass" });
+  await page.goto(orderHref);
+  await hydrated(page);
+  await expect(page.getByTestId("planned-by")).toContainText(reference);
+  await page.getByTestId("trace-link").click();
+  await expect(page.getByTestId("trace-start-order")).toBeVisible();
+  await expect(page.getByTestId("trace-version")).toContainText("frepple");
+  await expect(page.getByTestId("trace-correlation")).toHaveText(correlation);
+  await expect(page.locator(`[data-testid=trace-signal][data-reference='${reference}']`)).toHaveCount(1);
+  await signOut(page);
+
+  // The supplier answered the order but never sees the plan behind it.
+  await signIn(page, ANA);
+  await page.goto(orderHref);
+  await hydrated(page);
+  await expect(page.getByTestId("acknowledged")).not.toHaveText("Not yet");
+  await expect(page.getByTestId("planned-by")).toHaveCount(0);
+  const r = await page.goto(`/planning/trace?order=${orderHref.split("/").pop()}`);
+  expect(r?.status()).toBe(403);
+  expect(errors).toEqual([]);
+});

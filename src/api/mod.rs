@@ -16,6 +16,7 @@ pub mod performance;
 pub mod planning;
 pub mod planning_items;
 pub mod planning_push;
+pub mod planning_trace;
 pub mod shipments;
 pub mod sync;
 pub mod tokens;

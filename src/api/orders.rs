@@ -125,6 +125,9 @@ pub struct OrderDetail {
     pub discrepancies: Vec<crate::model::exceptions::ReceiptDiscrepancy>,
     pub tolerance_days: i64,
     pub tolerance_percent: String,
+    /// For staff: the demand signals this order answers (`SIG-...`), the start of the trace
+    /// back to the plan; always empty for suppliers.
+    pub planned_by: Vec<String>,
 }
 
 impl OrderDetail {
@@ -159,7 +162,14 @@ pub async fn get_order(id: i64) -> Result<OrderDetail, AppError> {
                     .await
                     .map_err(context::internal)?;
             }
-            Ok(present::order(d, &user.clock()))
+            let mut order = present::order(d, &user.clock());
+            if user.is_internal() {
+                order.planned_by =
+                    crate::server::planning::trace::references_for_order(&state.db, order.id)
+                        .await
+                        .map_err(context::internal)?;
+            }
+            Ok(order)
         }
         // The same answer for "does not exist" and "another supplier's": ids reveal nothing.
         None => Err(context::not_found("No such order among yours.")),
@@ -282,6 +292,7 @@ mod present {
             discrepancies: o.discrepancies,
             tolerance_days: o.policy.date_days,
             tolerance_percent: o.policy.quantity_percent.normalize().to_string(),
+            planned_by: Vec::new(),
             lines: o
                 .lines
                 .into_iter()

@@ -13,6 +13,7 @@ mod planning;
 mod planning_items;
 mod planning_signals;
 mod planning_sources;
+mod planning_trace;
 mod shipments;
 mod webhooks;
 
@@ -163,6 +164,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/planning/items/:item") view=|| view! { <Layout><planning_items::ItemPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/rules") view=|| view! { <Layout><planning_items::RulesPage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/planning/signals/:id") view=|| view! { <Layout><planning_signals::SignalsPage/></Layout> } ssr=SsrMode::Async/>
+                    <Route path=path!("/planning/trace") view=|| view! { <Layout><planning_trace::TracePage/></Layout> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/odoo") view=|| view! { <Layout><admin::OdooPage/></Layout> } ssr=SsrMode::Async/>
                 </Routes>
             </div>

@@ -246,6 +246,10 @@ fn OrderView(
                 (Some(at), by) => format!("{at} by {}", by.clone().unwrap_or_default()),
                 (None, _) => "Not yet".to_string(),
             }}</dd></div>
+            {(!order.planned_by.is_empty()).then(|| view! {
+                <div><dt>"Planned by"</dt><dd data-testid="planned-by">{order.planned_by.join(", ")}" · "
+                    <a href=format!("/planning/trace?order={}", order.id) data-testid="trace-link">"Trace back to the forecast"</a></dd></div>
+            })}
             <div><dt>"Tolerance"</dt><dd>{format!("±{} days, ±{}% quantity: proposals inside are accepted at once", order.tolerance_days, order.tolerance_percent)}</dd></div>
         </dl>
         <OrderHeaderPanel order_id=order.id/>

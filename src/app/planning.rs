@@ -131,7 +131,7 @@ pub fn VersionPage() -> impl IntoView {
                             <dt>"Correlation id"</dt><dd><code>{i.correlation_id.clone()}</code></dd>
                             {i.approved_by.clone().map(|a| view! { <dt>"Approved by"</dt><dd>{format!("{a} at {}", i.approved_at.clone().unwrap_or_default())}</dd> })}
                         </dl>
-                        {(i.status == "approved").then(|| view! { <p><a href=format!("/planning/signals/{id}") data-testid="planning-signals">"Demand signals pushed to Odoo"</a></p> })}
+                        {(i.status == "approved").then(|| view! { <p><a href=format!("/planning/signals/{id}") data-testid="planning-signals">"Demand signals pushed to Odoo"</a>" · "<a href=format!("/planning/trace?version={id}") data-testid="planning-trace">"Trace to orders and suppliers"</a></p> })}
                         {(i.status == "valid").then(|| view! {
                             <form method="post" action=format!("/planning/versions/{id}/approve") class="inline">
                                 <CsrfField/>

@@ -10,6 +10,7 @@ pub mod orders;
 pub mod planning;
 pub mod planning_items;
 pub mod planning_push;
+pub mod planning_trace;
 pub mod pulls;
 pub mod shipments;
 pub mod sync;

@@ -851,3 +851,46 @@ pub fn recorded_17(env: &mut Env) {
     env.reserve_ids("mail.message", 335);
     env.reserve_ids("ir.attachment", 787);
 }
+
+/// What a buyer's replenishment in Odoo makes of a reordering rule, confirmed: a purchase
+/// order from `vendor` for `quantity` of `product`, planned at 08:00 UTC on `planned`, whose
+/// `origin` is the rule's name (as Odoo writes it). Its id, or None if the double refused.
+pub fn replenish(
+    env: &mut Env,
+    vendor: i64,
+    product: i64,
+    quantity: f64,
+    planned: chrono::NaiveDate,
+    rule_name: &str,
+) -> Option<i64> {
+    let admin = env.users[0].clone();
+    let mut params = Map::new();
+    params.insert(
+        "vals_list".into(),
+        json!([{
+            "partner_id": vendor,
+            "origin": rule_name,
+            "user_id": 2,
+            "order_line": [[0, 0, {
+                "product_id": product,
+                "product_qty": quantity,
+                "price_unit": ((product * 37) % 400) as f64 / 4.0 + 2.5,
+                "date_planned": format!("{planned} 08:00:00"),
+            }]],
+        }]),
+    );
+    let id = env
+        .execute(&admin, "purchase.order", "create", None, params)
+        .ok()?
+        .get(0)?
+        .as_i64()?;
+    env.execute(
+        &admin,
+        "purchase.order",
+        "button_confirm",
+        Some(vec![id]),
+        Map::new(),
+    )
+    .ok()?;
+    Some(id)
+}

@@ -37,6 +37,7 @@ pub mod model;
 mod orders;
 mod planning;
 mod planning_supply;
+mod planning_trace;
 mod shipments;
 
 /// Where the API is served.
@@ -106,6 +107,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/planning/supply",
             get(planning_supply::supply),
         ),
+        (
+            Method::GET,
+            "/api/v1/planning/traces",
+            get(planning_trace::traces),
+        ),
     ]
 }
 
@@ -151,7 +157,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         events::list,
         exceptions::list,
         planning::send_snapshot,
-        planning_supply::supply
+        planning_supply::supply,
+        planning_trace::traces
     ),
     modifiers(&BearerAuth),
     tags((name = "orders"), (name = "shipment notices"), (name = "events"), (name = "exceptions"))

@@ -229,21 +229,7 @@ pub async fn seed_planning(
         .find(|l| l.0 == Role::Planner)
         .map(|l| l.1)
         .unwrap_or_default();
-    let (id, display_name, time_zone): (i64, String, String) =
-        sqlx::query_as("SELECT id, display_name, time_zone FROM users WHERE email = $1")
-            .bind(planner_email)
-            .fetch_one(db)
-            .await?;
-    let planner = crate::server::auth::CurrentUser {
-        id,
-        email: planner_email.to_string(),
-        display_name,
-        role: Role::Planner,
-        supplier_id: None,
-        supplier_name: None,
-        time_zone,
-        companies: crate::server::companies::scope_of(db, id, Role::Planner).await?,
-    };
+    let planner = demo_user(db, planner_email).await?;
     let today = chrono::Utc::now().date_naive();
     let monday = |d: chrono::NaiveDate| {
         d - chrono::Duration::days(i64::from(
@@ -313,5 +299,153 @@ pub async fn seed_planning(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// A demo login as the services see it when it is signed in.
+async fn demo_user(db: &Db, email: &str) -> anyhow::Result<crate::server::auth::CurrentUser> {
+    let (id, display_name, time_zone, role, supplier_id): (
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "SELECT id, display_name, time_zone, role, supplier_id FROM users WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_one(db)
+    .await?;
+    let role = Role::from_code(&role).ok_or_else(|| anyhow::anyhow!("{email}: role {role}"))?;
+    let supplier_name = match supplier_id {
+        Some(s) => Some(
+            sqlx::query_as::<_, (String,)>("SELECT name FROM suppliers WHERE id = $1")
+                .bind(s)
+                .fetch_one(db)
+                .await?
+                .0,
+        ),
+        None => None,
+    };
+    Ok(crate::server::auth::CurrentUser {
+        id,
+        email: email.to_string(),
+        display_name,
+        role,
+        supplier_id,
+        supplier_name,
+        time_zone,
+        companies: crate::server::companies::scope_of(db, id, role).await?,
+    })
+}
+
+/// The demo's trace from the forecast to a supplier's answer (issue 14, part 5), once per
+/// database, in the background after the demo starts: when the push has written the rule
+/// of the latest demo version's first item that had no rule of the buyer's, Odoo's
+/// replenishment orders that item from Gemini (`origin`: the rule's name, as Odoo writes
+/// it) and the order is confirmed; the poller links it to its signal; Ana acknowledges it,
+/// accepts its line and announces the shipment. Gives up quietly after two minutes.
+pub async fn seed_trace(
+    db: Db,
+    double: std::sync::Arc<crate::odoo_double::RunningDouble>,
+    settings: crate::server::settings::Settings,
+) -> anyhow::Result<()> {
+    use crate::odoo_double::seed::DEMO_VENDORS;
+    let linked: Option<(i64,)> =
+        sqlx::query_as("SELECT signal_id FROM planning_signal_orders LIMIT 1")
+            .fetch_optional(&db)
+            .await?;
+    if linked.is_some() {
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let wait = || tokio::time::sleep(std::time::Duration::from_millis(500));
+    let (product, rule_name) = loop {
+        let applied: Option<(i64, String)> = sqlx::query_as(
+            "SELECT s.product_odoo_id, s.odoo_name FROM planning_signals s JOIN planning_imports i ON i.id = s.import_id
+             WHERE i.source = $1 AND s.kind = 'rule' AND s.state = 'applied' AND s.odoo_name IS NOT NULL
+             ORDER BY i.version DESC, s.id LIMIT 1",
+        )
+        .bind(DEMO_PLANNING_SOURCE)
+        .fetch_optional(&db)
+        .await?;
+        match applied {
+            Some(a) => break a,
+            None if std::time::Instant::now() > deadline => return Ok(()),
+            None => wait().await,
+        }
+    };
+    let planned = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
+    let po = double.with_env(|e| {
+        crate::odoo_double::seed::replenish(
+            e,
+            DEMO_VENDORS[0].0,
+            product,
+            24.0,
+            planned,
+            &rule_name,
+        )
+    });
+    let po = po.ok_or_else(|| anyhow::anyhow!("the double refused the replenishment order"))?;
+    let order = loop {
+        let found: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT o.id, l.id, l.tracking FROM purchase_orders o JOIN purchase_order_lines l ON l.order_id = o.id
+             JOIN planning_signal_orders so ON so.order_odoo_id = o.odoo_id WHERE o.odoo_id = $1",
+        )
+        .bind(po)
+        .fetch_optional(&db)
+        .await?;
+        match found {
+            Some(f) => break f,
+            None if std::time::Instant::now() > deadline => return Ok(()),
+            None => wait().await,
+        }
+    };
+    let (order_id, line_id, tracking) = order;
+    let ana = demo_user(&db, DEMO_LOGINS[0].1).await?;
+    let refused = |e: crate::server::orders::ActionError| anyhow::anyhow!("{e}");
+    crate::server::orders::acknowledge(&db, &ana, order_id, None)
+        .await
+        .map_err(refused)?;
+    let accept = crate::server::orders::AnswerInput {
+        answer: "accept".into(),
+        proposed_date: String::new(),
+        proposed_quantity: String::new(),
+        reason: String::new(),
+    };
+    crate::server::orders::answer_line(
+        &db,
+        &ana,
+        order_id,
+        line_id,
+        &accept,
+        &settings.tolerance,
+        None,
+    )
+    .await
+    .map_err(refused)?;
+    let today = chrono::Utc::now().date_naive();
+    let shipment = crate::model::shipments::ShipmentInput {
+        ship_date: today.to_string(),
+        expected_arrival: (today + chrono::Duration::days(4)).to_string(),
+        carrier: "DHL Freight".into(),
+        tracking_number: "JD0146000042".into(),
+        package_count: "2".into(),
+        lines: vec![crate::model::shipments::ShipmentLineInput {
+            line_id,
+            quantity: "24".into(),
+            lots: match tracking.as_str() {
+                "lot" => "GF-LOT-2611".into(),
+                "serial" => (1..=24)
+                    .map(|n| format!("GF-SN-{n:04}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => String::new(),
+            },
+        }],
+    };
+    crate::server::shipments::submit(&db, &ana, &shipment, settings.over_delivery_percent, None)
+        .await
+        .map_err(refused)?;
     Ok(())
 }

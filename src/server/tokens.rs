@@ -91,7 +91,7 @@ impl Scope {
             Scope::ShipmentsWrite => "Submit and cancel shipment notices",
             Scope::EventsRead => "Read the event feed",
             Scope::PlanningWrite => "Send forecasts and supply recommendations",
-            Scope::PlanningRead => "Read the confirmed supply for planning",
+            Scope::PlanningRead => "Read the confirmed supply and the traces for planning",
             Scope::ExceptionsRead => "Read the buyers' exceptions",
         }
     }

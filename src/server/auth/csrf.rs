@@ -174,8 +174,9 @@ pub async fn guard(
         return Redirect::to(&target).into_response();
     }
     if let Some(user) = req.extensions().get::<super::CurrentUser>() {
-        // Demand signals are for buyers too (they decide conflicts on reordering rules).
-        let signals = path.starts_with("/planning/signals/");
+        // Demand signals and the trace are for buyers too (they decide conflicts on
+        // reordering rules, and follow an order back to the plan).
+        let signals = path.starts_with("/planning/signals/") || path == "/planning/trace";
         let internal_only = path.starts_with("/buyer") || path.starts_with("/admin") || signals;
         let admin_only = path.starts_with("/admin");
         let planning = (path == "/planning" || path.starts_with("/planning/")) && !signals;

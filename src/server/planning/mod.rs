@@ -24,6 +24,7 @@ pub mod supply_export;
 
 pub use overrides::effective_forecast;
 pub mod push;
+pub mod trace;
 
 use rust_decimal::Decimal;
 
