@@ -52,7 +52,7 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0),
     ));
-    // MILLRACE_BENCH_ONLY=inbox,writes,webhooks,pdf,sync,bundle,visit,idle runs some of them (the default: all).
+    // MILLRACE_BENCH_ONLY=inbox,writes,webhooks,pdf,sync,bundle,visit,idle,planning runs some of them (the default: all).
     // MILLRACE_BENCH_SECONDS shortens or lengthens each load (default 10).
     let only = std::env::var("MILLRACE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
@@ -94,6 +94,11 @@ async fn main() {
 
     if run("idle") {
         idle_sync(&mut out, dir.path()).await;
+    }
+
+    if run("planning") {
+        planning_intake(&mut out, dir.path()).await;
+        planning_push(&mut out, dir.path()).await;
     }
 
     if only.is_empty() {
@@ -202,11 +207,16 @@ impl App {
     }
 
     fn rss_mb(&self) -> f64 {
+        self.status_mb("VmRSS:")
+    }
+
+    /// A memory figure of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:` the peak), in MB.
+    fn status_mb(&self, key: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find(|l| l.starts_with("VmRSS:"))
+            .find(|l| l.starts_with(key))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
             .map(|kb| kb / 1024.0)
@@ -1362,5 +1372,446 @@ async fn webhooks(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
         percentile(&latencies, 0.99),
     ));
     out.line("");
+    db.close().await;
+}
+
+// ------------------------------------------------------------------ demand planning
+
+/// The forecast of issue 14's benchmark: items × locations × weekly buckets.
+const PLAN_ITEMS: usize = 5_000;
+const PLAN_LOCATIONS: usize = 4;
+const PLAN_WEEKS: usize = 50;
+const PLAN_HEADER: &str = "item,location,bucket_start,bucket,quantity,unit,kind,safety_stock,min,max";
+
+/// The Monday `weeks` weeks after this week's.
+fn plan_monday(weeks: usize) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()))
+        + chrono::Duration::weeks(weeks as i64)
+}
+
+/// The canonical CSV of `items` × `locations` × `weeks` weekly statistical buckets
+/// (`ITEM-nnnnn` at `Ln`, from next Monday on), each with safety stock 5, min 2, max 900
+/// (in the file's unit, `Units`); [`plan_quantity`] the quantity.
+fn plan_csv(items: usize, locations: usize, weeks: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(items * locations * weeks * 64);
+    s.push_str(PLAN_HEADER);
+    s.push('\n');
+    let mondays: Vec<String> = (0..weeks).map(|w| plan_monday(w + 1).to_string()).collect();
+    for i in 0..items {
+        for l in 0..locations {
+            for (w, monday) in mondays.iter().enumerate() {
+                s.push_str(&format!(
+                    "ITEM-{i:05},L{l},{monday},week,{},Units,statistical,5,2,900\n",
+                    plan_quantity(i, l, w)
+                ));
+            }
+        }
+    }
+    s.into_bytes()
+}
+
+fn plan_quantity(item: usize, location: usize, week: usize) -> usize {
+    (item * 7 + location * 13 + week * 3) % 500 + 1
+}
+
+/// What the intake maps with, written as the mapping page writes it: `items` explicit item
+/// rows (`ITEM-nnnnn` → product `product(n)`), the locations `L0..` to `warehouses`
+/// (code, Odoo id), and the unit `Units` to Odoo's Units, factor 1.
+async fn map_plan(
+    db: &Db,
+    items: usize,
+    product: impl Fn(usize) -> i64,
+    warehouses: &[(String, Option<i64>)],
+) {
+    let now = db::now();
+    let mut tx = db::write(db).await.unwrap();
+    for chunk in (0..items).collect::<Vec<_>>().chunks(500) {
+        let mut sql =
+            String::from("INSERT INTO planning_items (item_code, product_odoo_id, updated_at) VALUES ");
+        for k in 0..chunk.len() {
+            sql.push_str(if k == 0 { "(" } else { ", (" });
+            sql.push_str(&db::placeholders(k * 3 + 1, 3));
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for i in chunk {
+            q = q
+                .bind(format!("ITEM-{i:05}"))
+                .bind(product(*i))
+                .bind(now.clone());
+        }
+        q.execute(&mut *tx).await.unwrap();
+    }
+    for (l, (code, id)) in warehouses.iter().enumerate() {
+        sqlx::query("INSERT INTO planning_locations (location_code, warehouse_code, warehouse_odoo_id, updated_at) VALUES ($1, $2, $3, $4)")
+            .bind(format!("L{l}"))
+            .bind(code.clone())
+            .bind(*id)
+            .bind(now.clone())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO planning_units (unit_code, uom_name, factor, updated_at) VALUES ('Units', 'Units', '1', $1)")
+        .bind(now.clone())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// The reference: the same rows (as the intake stores them: the same texts and product
+/// ids) written straight into `planning_forecast_rows` of a fresh database, one
+/// transaction, `per_statement` rows per prepared INSERT, through sqlx's own driver of the
+/// database (not `Any`). Rows per second.
+async fn raw_forecast_insert(url: &str, per_statement: usize) -> f64 {
+    use sqlx::Connection;
+    // The schema and one snapshot for the rows to belong to, as the app makes them.
+    let db = db::open(url).await.unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    let (import_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO planning_imports (kind, source, content_sha256, format, file_name, status, sent_by, sent_at, correlation_id)
+         VALUES ('forecast', 'raw', 'raw', 'csv', 'raw.csv', 'pending', (SELECT MIN(id) FROM users), $1, 'raw') RETURNING id",
+    )
+    .bind(db::now())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    let mut sql = String::from("INSERT INTO planning_forecast_rows (import_id, item_code, location_code, bucket_start, kind, bucket, product_odoo_id, warehouse_code, quantity, source_quantity, source_unit, safety_stock, min_qty, max_qty) VALUES ");
+    // Plain `?` on SQLite (in order): SQLite looks each `$N` up by a linear scan, which
+    // makes binding a large statement quadratic (see `intake::row_placeholders`).
+    let sqlite = url.starts_with("sqlite:");
+    for k in 0..per_statement {
+        sql.push_str(if k == 0 { "(" } else { ", (" });
+        if sqlite {
+            sql.push_str(&["?"; 14].join(", "));
+        } else {
+            sql.push_str(&db::placeholders(k * 14 + 1, 14));
+        }
+        sql.push(')');
+    }
+    let total = PLAN_ITEMS * PLAN_LOCATIONS * PLAN_WEEKS;
+    // Every text made before the clock starts: the loop only binds.
+    let items: Vec<String> = (0..PLAN_ITEMS).map(|i| format!("ITEM-{i:05}")).collect();
+    let locations: Vec<String> = (0..PLAN_LOCATIONS).map(|l| format!("L{l}")).collect();
+    let mondays: Vec<String> = (0..PLAN_WEEKS)
+        .map(|w| plan_monday(w + 1).to_string())
+        .collect();
+    let quantities: Vec<String> = (0..=500).map(|q| q.to_string()).collect();
+    let keys: Vec<(usize, usize, usize)> = (0..PLAN_ITEMS)
+        .flat_map(|i| (0..PLAN_LOCATIONS).flat_map(move |l| (0..PLAN_WEEKS).map(move |w| (i, l, w))))
+        .collect();
+    // One loop for both drivers: the connection types differ, the statements do not.
+    macro_rules! insert_all {
+        ($conn:expr) => {{
+            let t = Instant::now();
+            let mut tx = $conn.begin().await.unwrap();
+            for chunk in keys.chunks(per_statement) {
+                assert_eq!(chunk.len(), per_statement);
+                let mut q = sqlx::query(&sql);
+                for &(i, l, w) in chunk {
+                    let quantity = quantities[plan_quantity(i, l, w)].as_str();
+                    q = q
+                        .bind(import_id)
+                        .bind(items[i].as_str())
+                        .bind(locations[l].as_str())
+                        .bind(mondays[w].as_str())
+                        .bind("statistical")
+                        .bind("week")
+                        .bind(100_000 + i as i64)
+                        .bind("WH")
+                        .bind(quantity)
+                        .bind(quantity)
+                        .bind("Units")
+                        .bind("5")
+                        .bind("2")
+                        .bind("900");
+                }
+                q.execute(&mut *tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+            total as f64 / t.elapsed().as_secs_f64()
+        }};
+    }
+    if sqlite {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        use std::str::FromStr;
+        // The app's settings: WAL, synchronous FULL, foreign keys on.
+        let options = SqliteConnectOptions::from_str(url)
+            .unwrap()
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        insert_all!(conn)
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        insert_all!(conn)
+    }
+}
+
+/// Issue 14: a 1,000,000-row forecast (5,000 items × 4 locations × 50 weekly buckets)
+/// posted to `/api/v1/planning/forecasts` of `millrace serve` (its own process), timed from
+/// the request to the answer that names the stored version, with the server's peak memory
+/// (VmHWM) before and after; beside the raw insert rate of the same rows into the same
+/// table of a fresh database of the same kind.
+async fn planning_intake(out: &mut Report, dir: &std::path::Path) {
+    let rows = PLAN_ITEMS * PLAN_LOCATIONS * PLAN_WEEKS;
+    let t = Instant::now();
+    let csv = plan_csv(PLAN_ITEMS, PLAN_LOCATIONS, PLAN_WEEKS);
+    eprintln!(
+        "planning: {rows} rows, {:.1} MB of CSV generated in {:.1?}",
+        csv.len() as f64 / 1e6,
+        t.elapsed()
+    );
+    out.line(&format!(
+        "## Demand planning intake ({PLAN_ITEMS} items × {PLAN_LOCATIONS} locations × {PLAN_WEEKS} weekly buckets = {rows} rows, {:.0} MB of CSV, through `POST /api/v1/planning/forecasts` of `millrace serve`; server {} build)\n",
+        csv.len() as f64 / 1e6,
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+    ));
+    out.line("| database | raw insert rows/s (best of 400 and 2,000 rows per INSERT, one transaction) | intake seconds (request → version stored) | intake rows/s | ratio | server peak MB before → after (VmHWM) | targets (≥ 0.3x raw; peak ≤ 200 MB) |");
+    out.line("|---|---|---|---|---|---|---|");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let d = odoo_double::start(DoubleConfig::default(), listener)
+        .await
+        .unwrap();
+    let mut backends = vec![(
+        "SQLite (WAL, synchronous FULL)",
+        format!("sqlite://{}?mode=rwc", dir.join("planning.db").display()),
+        [400usize, 2_000].map(|n| {
+            format!("sqlite://{}?mode=rwc", dir.join(format!("planning-raw-{n}.db")).display())
+        }),
+    )];
+    // MILLRACE_BENCH_PLANNING_POSTGRES=0 leaves PostgreSQL out.
+    if std::env::var("MILLRACE_BENCH_PLANNING_POSTGRES").map_or(true, |v| v != "0") {
+        let pg = db::throwaway::start(false).expect("a PostgreSQL server for the benchmark");
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{pg}/postgres"))
+            .await
+            .unwrap();
+        for name in ["planning", "planning_raw_400", "planning_raw_2000"] {
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+        }
+        backends.push((
+            "PostgreSQL 15 (fsync on)",
+            format!("{pg}/planning"),
+            [format!("{pg}/planning_raw_400"), format!("{pg}/planning_raw_2000")],
+        ));
+    }
+    for (name, url, raw_urls) in backends {
+        let db = db::open(&url).await.unwrap();
+        millrace::server::demo::seed(&db).await.unwrap();
+        // The intake needs each item mapped to a product (explicit rows here: it reads no
+        // Odoo product), each location to a warehouse and the unit to Odoo's.
+        let warehouses: Vec<(String, Option<i64>)> = (0..PLAN_LOCATIONS)
+            .map(|_| ("WH".to_string(), Some(1)))
+            .collect();
+        map_plan(&db, PLAN_ITEMS, |i| 100_000 + i as i64, &warehouses).await;
+        let app = App::start(&url, &d, dir).await;
+        let mut admin = Browser::open(&app.url).await;
+        let r = admin.sign_in("admin@millrace.example", "admin-demo-pass").await;
+        assert!(r.status().is_success() || r.status().is_redirection());
+        let r = admin
+            .post(
+                "/api/tokens/create",
+                &[
+                    ("supplier", ""),
+                    ("name", "Planning benchmark"),
+                    ("expires_in_days", ""),
+                    ("planning_write", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let token = r.json::<Value>().await.unwrap()["secret"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Let the poller's first sync of the double's demo finish.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (hwm_before, rss_before) = (app.status_mb("VmHWM:"), app.rss_mb());
+        let t = Instant::now();
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/planning/forecasts?source=bench", app.url))
+            .bearer_auth(&token)
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .header("content-type", "text/csv")
+            .timeout(Duration::from_secs(1800))
+            .body(csv.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        let seconds = t.elapsed().as_secs_f64();
+        let (hwm_after, rss_after) = (app.status_mb("VmHWM:"), app.rss_mb());
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["rows"].as_i64(), Some(rows as i64), "{body}");
+        let (stored,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM planning_forecast_rows WHERE import_id = $1",
+        )
+        .bind(body["snapshot"].as_i64().unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(stored, rows as i64);
+        eprintln!(
+            "planning intake on {name}: {seconds:.1} s; VmHWM {hwm_before:.0} → {hwm_after:.0} MB, VmRSS {rss_before:.0} → {rss_after:.0} MB"
+        );
+        drop(app);
+        db.close().await;
+        let mut raw = Vec::new();
+        for (n, raw_url) in [400usize, 2_000].into_iter().zip(&raw_urls) {
+            let rate = raw_forecast_insert(raw_url, n).await;
+            eprintln!("raw insert on {name}, {n} rows per INSERT: {rate:.0} rows/s");
+            raw.push(rate);
+        }
+        let raw = raw.into_iter().fold(0.0, f64::max);
+        let rate = rows as f64 / seconds;
+        out.line(&format!(
+            "| {name} | {raw:.0} | {seconds:.1} | {rate:.0} | {:.2}x | {hwm_before:.0} → {hwm_after:.0} | {}; {} |",
+            rate / raw,
+            verdict(rate / raw >= 0.3),
+            verdict(hwm_after <= 200.0),
+        ));
+    }
+    out.line("");
+}
+
+/// Odoo calls per pushed record: a version of 1,000 item-locations (250 products of the
+/// double × 4 of its warehouses, two weekly buckets each) received and approved in
+/// process, then the job worker with the push (`planning::push::Pusher`) run until every
+/// signal is settled; the double counts the calls.
+async fn planning_push(out: &mut Report, dir: &std::path::Path) {
+    use millrace::domain::planning::SnapshotKind;
+    use millrace::server::planning::intake::{self, Format, Limits, Sent};
+    use millrace::server::{jobs, odoo::OdooLink, planning};
+    const PRODUCTS: usize = 250;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let d = odoo_double::start(DoubleConfig::default(), listener)
+        .await
+        .unwrap();
+    let (products, warehouses) = d.with_env(|e| {
+        let products: Vec<i64> = (0..PRODUCTS)
+            .map(|i| {
+                let mut p = serde_json::Map::new();
+                p.insert("name".into(), serde_json::json!(format!("Planned item {i}")));
+                p.insert("default_code".into(), serde_json::json!(format!("ITEM-{i:05}")));
+                e.insert("product.product", p)
+            })
+            .collect();
+        let warehouses: Vec<(String, Option<i64>)> = (0..PLAN_LOCATIONS)
+            .map(|k| {
+                let mut w = serde_json::Map::new();
+                let code = format!("P{k}");
+                w.insert("name".into(), serde_json::json!(format!("Plant {k}")));
+                w.insert("code".into(), serde_json::json!(code));
+                w.insert("company_id".into(), serde_json::json!(1));
+                (code, Some(e.insert("stock.warehouse", w)))
+            })
+            .collect();
+        (products, warehouses)
+    });
+    let url = format!("sqlite://{}?mode=rwc", dir.join("planning-push.db").display());
+    let db = db::open(&url).await.unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    map_plan(&db, PRODUCTS, |i| products[i], &warehouses).await;
+    let (id, email): (i64, String) =
+        sqlx::query_as("SELECT id, email FROM users WHERE email = 'planner@millrace.example'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let planner = CurrentUser {
+        id,
+        email,
+        display_name: "Planner".into(),
+        role: Role::Planner,
+        supplier_id: None,
+        supplier_name: None,
+        time_zone: "UTC".into(),
+        companies: Default::default(),
+    };
+    let limits = Limits {
+        upload_dir: dir.join("push-uploads"),
+        horizon_days: 730,
+        rfqs: false,
+        today: chrono::Utc::now().date_naive(),
+    };
+    let csv = plan_csv(PRODUCTS, PLAN_LOCATIONS, 2);
+    let staged = intake::stage_bytes(&limits.upload_dir, &csv).await.unwrap();
+    let sent = Sent {
+        kind: SnapshotKind::Forecast,
+        source: "bench".into(),
+        snapshot_id: None,
+        format: Format::Csv,
+        file_name: "push.csv".into(),
+    };
+    let received = intake::receive(&db, &limits, &planner, &sent, &staged, "bench")
+        .await
+        .unwrap();
+    assert_eq!(received.status, "valid", "{}", received.message);
+    planning::approve(&db, &planner, received.import_id, "bench", None, false)
+        .await
+        .unwrap();
+    let odoo = OdooClient::connect(odoo_settings(&d)).await.unwrap();
+    let worker = jobs::Worker::new(
+        db.clone(),
+        "bench".into(),
+        Default::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+    .with(planning::push::Pusher::new(db.clone(), OdooLink::fixed(odoo)));
+    let before = d.calls();
+    let t = Instant::now();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(jobs::run(worker, rx));
+    let records = PRODUCTS * PLAN_LOCATIONS;
+    loop {
+        let (pending,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM planning_signals WHERE import_id = $1 AND state = 'pending'",
+        )
+        .bind(received.import_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        if pending == 0 || t.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    let calls = d.calls() - before;
+    let _ = stop.send(true);
+    let _ = running.await;
+    let states: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, COUNT(*) FROM planning_signals WHERE import_id = $1 GROUP BY state ORDER BY state",
+    )
+    .bind(received.import_id)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let by_method: Vec<String> = d.with_env(|e| {
+        e.calls_by_method
+            .iter()
+            .filter(|(k, _)| !k.starts_with("res.") && !k.starts_with("ir."))
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect()
+    });
+    eprintln!("planning push: {calls} calls in {seconds:.1} s; signals {states:?}; the double's calls by method (whole run): {by_method:?}");
+    let per = calls as f64 / records as f64;
+    out.line(&format!(
+        "## Demand planning push ({records} item-locations of one approved version, the job worker against the Odoo double)\n\n| signals | settled as | seconds | Odoo calls | calls per record | target ≤ 0.01 |\n|---|---|---|---|---|---|\n| {records} | {} | {seconds:.1} | {calls} | {per:.3} | {} |\n",
+        states
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        verdict(per <= 0.01)
+    ));
     db.close().await;
 }

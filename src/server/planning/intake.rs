@@ -348,7 +348,7 @@ pub async fn validate(
         let _ = parser.await;
         return Ok(done);
     }
-    let mut batch = Batch::new(kind, import_id);
+    let mut batch = Batch::new(kind, import_id, db::backend(db));
     while let Some(parsed) = rows.recv().await {
         match parsed {
             Parsed::Row { row, values } => {
@@ -1282,14 +1282,27 @@ impl Checker {
 struct Batch {
     kind: SnapshotKind,
     import_id: i64,
+    backend: db::Backend,
     rows: Vec<Good>,
 }
 
+/// Placeholders of one row of a multi-row INSERT, its first parameter the `first`th. On
+/// SQLite plain `?`, bound in order: SQLite finds a `$N` by a linear scan of the statement's
+/// parameter names and sqlx asks for every parameter's name, so binding n `$N` parameters
+/// costs n² (a 400-row INSERT of 14 columns bound ~10,000 rows/s; with `?`, ~20 times more).
+fn row_placeholders(backend: db::Backend, first: usize, width: usize) -> String {
+    match backend {
+        db::Backend::Sqlite => vec!["?"; width].join(", "),
+        db::Backend::Postgres => db::placeholders(first, width),
+    }
+}
+
 impl Batch {
-    fn new(kind: SnapshotKind, import_id: i64) -> Self {
+    fn new(kind: SnapshotKind, import_id: i64, backend: db::Backend) -> Self {
         Batch {
             kind,
             import_id,
+            backend,
             rows: Vec::with_capacity(BATCH),
         }
     }
@@ -1312,7 +1325,7 @@ impl Batch {
         sql.push_str(head);
         for i in 0..self.rows.len() {
             sql.push_str(if i == 0 { "(" } else { ", (" });
-            sql.push_str(&db::placeholders(i * width + 1, width));
+            sql.push_str(&row_placeholders(self.backend, i * width + 1, width));
             sql.push(')');
         }
         let mut q = sqlx::query(&sql);
@@ -1414,4 +1427,18 @@ pub async fn report_csv(db: &Db, import_id: i64) -> Result<Option<String>, sqlx:
     Ok(Some(
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_binds_a_batch_in_order_postgres_by_number() {
+        assert_eq!(row_placeholders(db::Backend::Sqlite, 15, 3), "?, ?, ?");
+        assert_eq!(
+            row_placeholders(db::Backend::Postgres, 15, 3),
+            "$15, $16, $17"
+        );
+    }
 }
