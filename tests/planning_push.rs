@@ -649,11 +649,11 @@ async fn three_hundred_item_locations_cost_a_few_calls_per_hundred() {
         total as f64 / 300.0
     );
     // One call of each step per claim of up to 100 jobs (3 claims; a claim gathered in
-    // two is allowed once).
+    // two is allowed once): 13 measured (2026-12-01), no chatter notes on rules.
     for (what, n) in &pushed {
         assert!(*n <= 4, "{what}: {n} calls for 300 records");
     }
-    assert!(total <= 20, "{total} calls for 300 records: {pushed:?}");
+    assert!(total <= 15, "{total} calls for 300 records: {pushed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
