@@ -275,8 +275,35 @@ async fn an_approved_forecast_creates_updates_and_leaves_rules_alone() {
     approve(&p.planner, &id).await;
     let s = settled(&p.planner, &id).await;
     assert_eq!(s[&same.0]["state"], "unchanged", "{s:?}");
-    assert_eq!(s[&differ.0]["state"], "applied");
+    // The portal never wrote that rule: the buyer's, not overwritten but a conflict with
+    // both values shown.
+    assert_eq!(s[&differ.0]["state"], "conflict");
+    assert_eq!(
+        (&s[&differ.0]["odoo_min"], &s[&differ.0]["odoo_max"], &s[&differ.0]["odoo_trigger"]),
+        (&json!("1"), &json!("2"), &json!("auto"))
+    );
+    assert_eq!((&s[&differ.0]["min_qty"], &s[&differ.0]["max_qty"]), (&json!("6"), &json!("50")));
+    assert_eq!(
+        rules_of(&p, differ.1),
+        vec![(differ_rule, 1.0, 2.0, "auto".to_string())]
+    );
     assert_eq!(s[&missing.0]["state"], "applied");
+    // The equal one is remembered as the portal's: a later version may change it.
+    let remembered: Vec<(i64,)> = sqlx::query_as(
+        "SELECT rule_odoo_id FROM planning_rules WHERE product_odoo_id = $1 AND warehouse_odoo_id = 1",
+    )
+    .bind(same.1)
+    .fetch_all(&p.app.db)
+    .await
+    .unwrap();
+    assert_eq!(remembered, vec![(same_rule,)]);
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    let r = buyer
+        .post(&format!("/planning/signals/{}/apply", s[&differ.0]["id"]), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let s = settled(&p.planner, &id).await;
+    assert_eq!(s[&differ.0]["state"], "applied", "{s:?}");
     assert!(s[&same.0]["reference"]
         .as_str()
         .unwrap()
@@ -289,7 +316,8 @@ async fn an_approved_forecast_creates_updates_and_leaves_rules_alone() {
         .with_env(|e| e.get(RULE, same_rule).unwrap()["write_date"].clone());
     assert_eq!(before, after);
     assert!(notes_on(&p, RULE, same_rule).is_empty());
-    // Updated in place, on the manual trigger, with the nearest bucket to order.
+    // Applied by the buyer: updated in place, on the manual trigger, with the nearest
+    // bucket to order.
     assert_eq!(
         rules_of(&p, differ.1),
         vec![(differ_rule, 6.0, 50.0, "manual".to_string())]
@@ -309,14 +337,12 @@ async fn an_approved_forecast_creates_updates_and_leaves_rules_alone() {
         .as_str()
         .unwrap()
         .starts_with("OP/"));
-    // Each written rule's chatter names the signal and the version's correlation id.
-    for (item, rule) in [(differ, differ_rule), (missing, created[0].0)] {
-        let notes = notes_on(&p, RULE, rule);
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        let sig = &s[&item.0];
-        assert!(notes[0].contains(sig["reference"].as_str().unwrap()));
-        assert!(notes[0].contains(sig["correlation_id"].as_str().unwrap()));
+    // A reordering rule has no chatter on Odoo 17 or 19 (no mail.thread): no note, and the
+    // double refuses message_post on it as Odoo does.
+    for rule in [differ_rule, created[0].0] {
+        assert!(notes_on(&p, RULE, rule).is_empty());
     }
+    assert_eq!(calls(&p, "mail.message.create"), 0);
 
     // The page lists them, before hydration; suppliers are kept out.
     let html = html(&p.planner, &format!("/planning/signals/{id}")).await;
@@ -532,8 +558,6 @@ async fn dead_pushes_are_replayed_and_doubles_change_nothing() {
     );
     for (_, pid) in &items {
         assert_eq!(rules_of(&p, *pid).len(), 1);
-        let notes = notes_on(&p, RULE, rules_of(&p, *pid)[0].0);
-        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 }
 
@@ -625,11 +649,11 @@ async fn three_hundred_item_locations_cost_a_few_calls_per_hundred() {
         total as f64 / 300.0
     );
     // One call of each step per claim of up to 100 jobs (3 claims; a claim gathered in
-    // two is allowed once).
+    // two is allowed once): 13 measured (2026-12-01), no chatter notes on rules.
     for (what, n) in &pushed {
         assert!(*n <= 4, "{what}: {n} calls for 300 records");
     }
-    assert!(total <= 20, "{total} calls for 300 records: {pushed:?}");
+    assert!(total <= 15, "{total} calls for 300 records: {pushed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -885,4 +909,305 @@ async fn a_dead_signal_given_up_no_longer_holds_its_item_locations_later_version
     );
     let s1 = settled(&p.planner, &v1).await;
     assert_eq!(s1.values().next().unwrap()["state"], "kept");
+}
+
+/// Inserts an archived rule (a buyer archived it) of `product` at warehouse 1.
+fn archive(p: &Plan, rule: i64) {
+    p.app.double.with_env(|e| {
+        let mut rec = e.get(RULE, rule).unwrap().clone();
+        rec.insert("active".into(), json!(false));
+        e.insert(RULE, rec);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_rules_are_brought_back_and_one_refused_rule_does_not_kill_its_batch() {
+    let p = plan(19).await;
+    let items = without_rules(&p, 4);
+    let (archived, archived_kit, new, new_kit) = (&items[0], &items[1], &items[2], &items[3]);
+    let a = insert_rule(&p, archived.1, 1.0, 2.0, "auto", 0.0);
+    archive(&p, a);
+    let k = insert_rule(&p, archived_kit.1, 1.0, 2.0, "auto", 0.0);
+    archive(&p, k);
+    // Odoo refuses rules for kit products (mrp): a ValidationError for the whole call.
+    p.app.double.with_env(|e| {
+        e.kit_products.insert(archived_kit.1);
+        e.kit_products.insert(new_kit.1);
+    });
+    let id = upload(&p.planner, "forecast", "a.csv", min_5_max_40(&items)).await;
+    approve(&p.planner, &id).await;
+    let s = settled(&p.planner, &id).await;
+    // The archived rule is brought back with the signal's values, not doubled (Odoo's
+    // uniqueness per product and location counts archived rules).
+    assert_eq!(s[&archived.0]["state"], "applied", "{s:?}");
+    assert_eq!(s[&archived.0]["odoo_id"], json!(a));
+    assert_eq!(rules_of(&p, archived.1), vec![(a, 5.0, 40.0, "manual".into())]);
+    let active = p.app.double.with_env(|e| e.get(RULE, a).unwrap()["active"].clone());
+    assert_eq!(active, json!(true));
+    assert_eq!(s[&new.0]["state"], "applied");
+    assert_eq!(rules_of(&p, new.1).len(), 1);
+    // Only the refused ones are dead, each with Odoo's message.
+    for x in [archived_kit, new_kit] {
+        assert_eq!(s[&x.0]["state"], "dead", "{s:?}");
+        assert!(
+            s[&x.0]["problem"]
+                .as_str()
+                .unwrap()
+                .contains("kit-type bill of materials"),
+            "{s:?}"
+        );
+    }
+    assert_eq!(rules_of(&p, new_kit.1).len(), 0);
+    assert_eq!(
+        p.app.double.with_env(|e| e.get(RULE, k).unwrap()["active"].clone()),
+        json!(false)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with_an_internal_note() {
+    let p = plan(19).await;
+    // A second warehouse with its own receipts.
+    let (warehouse, receipts) = p.app.double.with_env(|e| {
+        let mut t = serde_json::Map::new();
+        t.insert("name".into(), json!("Receipts"));
+        t.insert("code".into(), json!("incoming"));
+        t.insert("company_id".into(), json!(1));
+        let t = e.insert("stock.picking.type", t);
+        let mut w = serde_json::Map::new();
+        w.insert("name".into(), json!("East"));
+        w.insert("code".into(), json!("EAST"));
+        w.insert("company_id".into(), json!(1));
+        w.insert("in_type_id".into(), json!(t));
+        let w = e.insert("stock.warehouse", w);
+        let mut ty = e.get("stock.picking.type", t).unwrap().clone();
+        ty.insert("warehouse_id".into(), json!(w));
+        e.insert("stock.picking.type", ty);
+        (w, t)
+    });
+    map_location(&p.planner, "EAST", "EAST", "").await;
+    // The first product is bought from a vendor by template only; the second has a
+    // template entry and a variant entry (which wins, though listed later).
+    let (tmpl_only, both) = (&p.products[0], &p.products[1]);
+    let (template_vendor, variant_vendor) = (12i64, 13i64);
+    p.app.double.with_env(|e| {
+        let own: Vec<i64> = e
+            .table("product.supplierinfo")
+            .filter(|(_, r)| r["product_id"] == json!(tmpl_only.1) || r["product_id"] == json!(both.1))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in own {
+            let mut r = e.get("product.supplierinfo", id).unwrap().clone();
+            r.insert("product_id".into(), json!(999_999));
+            r.insert("product_tmpl_id".into(), json!(999_999));
+            e.insert("product.supplierinfo", r);
+        }
+        let tmpl = |e: &millrace::odoo_double::env::Env, p: i64| {
+            e.get("product.product", p).unwrap()["product_tmpl_id"].clone()
+        };
+        for (product, variant, vendor, sequence) in [
+            (tmpl_only.1, false, template_vendor, 1),
+            (both.1, false, template_vendor, 1),
+            (both.1, true, variant_vendor, 5),
+        ] {
+            let mut r = serde_json::Map::new();
+            r.insert("partner_id".into(), json!(vendor));
+            r.insert(
+                "product_id".into(),
+                if variant { json!(product) } else { json!(false) },
+            );
+            r.insert("product_tmpl_id".into(), tmpl(e, product));
+            r.insert("sequence".into(), json!(sequence));
+            r.insert("min_qty".into(), json!(0.0));
+            r.insert("price".into(), json!(7.5));
+            e.insert("product.supplierinfo", r);
+        }
+    });
+    let need_by = monday(3);
+    let file = format!(
+        "item,location,quantity,unit,need_by,vendor,source_id\n{},EAST,40,Units,{need_by},,R-1\n{},EAST,15,Units,{need_by},,R-2\n",
+        tmpl_only.0, both.0
+    );
+    let id = upload(&p.planner, "supply", "s.csv", file.into_bytes()).await;
+    approve(&p.planner, &id).await;
+    let s = settled(&p.planner, &id).await;
+    for (item, vendor) in [(tmpl_only, template_vendor), (both, variant_vendor)] {
+        let sig = &s[&item.0];
+        assert_eq!(sig["state"], "applied", "{sig}");
+        let po = sig["odoo_id"].as_i64().unwrap();
+        let (partner, picking_type) = p.app.double.with_env(|e| {
+            let o = e.get("purchase.order", po).unwrap();
+            (o["partner_id"].clone(), o["picking_type_id"].clone())
+        });
+        assert_eq!(partner, json!(vendor), "{item:?}");
+        assert_eq!(picking_type, json!(receipts), "received at warehouse {warehouse}");
+        // An internal note (the Note subtype), not a message the vendor is sent.
+        let notes: Vec<(Value, Value)> = p.app.double.with_env(|e| {
+            e.table("mail.message")
+                .filter(|(_, m)| m["model"] == json!("purchase.order") && m["res_id"] == json!(po))
+                .map(|(_, m)| (m["subtype_id"].clone(), m["body"].clone()))
+                .collect()
+        });
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes[0].0, json!(2), "subtype mail.mt_note");
+        assert!(notes[0].1.as_str().unwrap().contains(sig["reference"].as_str().unwrap()));
+    }
+    assert_eq!(calls(&p, "mail.message.create"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_planning_exception_link_a_buyer_is_shown_opens_for_the_buyer() {
+    let p = plan(19).await;
+    // A conflict (a rule the portal never wrote), a refused snapshot and unmapped codes.
+    let item = without_rules(&p, 1).remove(0);
+    insert_rule(&p, item.1, 1.0, 2.0, "auto", 0.0);
+    let id = upload(
+        &p.planner,
+        "forecast",
+        "c.csv",
+        forecast(&[(&item.0, "WH", 10, 5, 40)]),
+    )
+    .await;
+    approve(&p.planner, &id).await;
+    settled(&p.planner, &id).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", p.planner.csrf.clone())
+        .text("kind", "forecast")
+        .text("source", "tests")
+        .text("snapshot_id", "")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(forecast(&[("NOBODY-KNOWS", "WH", 1, 1, 2)]))
+                .file_name("bad.csv"),
+        );
+    let r = p
+        .planner
+        .http
+        .post(format!("{}/planning/imports", p.planner.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    let shown = common::planning::planning_exceptions(&buyer, "").await;
+    let kinds: Vec<&str> = shown.iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    for k in ["signal_conflict", "import_rejected", "unmapped"] {
+        assert!(kinds.contains(&k), "{shown:#?}");
+    }
+    let mut followed = 0;
+    for x in &shown {
+        let link = x["link"].as_str().unwrap();
+        if link.is_empty() {
+            continue;
+        }
+        let r = buyer
+            .http
+            .get(format!("{}{link}", buyer.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{link} for a buyer: {x}");
+        followed += 1;
+    }
+    assert!(followed >= 1, "the conflict's link is shown: {shown:#?}");
+    // The page renders no link the buyer cannot open.
+    let page = html(&buyer, "/buyer/exceptions").await;
+    for x in &shown {
+        let link = x["link"].as_str().unwrap();
+        if !link.is_empty() {
+            continue;
+        }
+        assert!(!page.contains("href=\"/planning/versions/"), "{page}");
+        assert!(!page.contains("href=\"/planning/mapping"), "{page}");
+    }
+    // A planner is still linked to where planners act.
+    let planner_view = common::planning::planning_exceptions(&p.planner, "").await;
+    assert!(
+        planner_view
+            .iter()
+            .any(|x| x["kind"] == "import_rejected"
+                && x["link"].as_str().unwrap().starts_with("/planning/versions/")),
+        "{planner_view:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_and_pushed_version_is_two_staff_events_a_supplier_never_sees() {
+    let p = plan(19).await;
+    let admin = p.app.signed_in("admin@millrace.example", "admin-demo-pass").await;
+    let staff = common::machine::Machine::new(
+        &p.app,
+        &common::machine::token(&admin, "Staff feed", &["events_read"]).await,
+    );
+    let ana = p.app.signed_in(ANA.0, ANA.1).await;
+    let supplier = common::machine::Machine::new(
+        &p.app,
+        &common::machine::token(&ana, "Gemini feed", &["events_read"]).await,
+    );
+    // One rule the portal never wrote: a conflict the buyer keeps, which settles the
+    // version; the event comes then, once.
+    let items = without_rules(&p, 2);
+    insert_rule(&p, items[0].1, 1.0, 2.0, "auto", 0.0);
+    let id = upload(&p.planner, "forecast", "e.csv", min_5_max_40(&items)).await;
+    approve(&p.planner, &id).await;
+    let s = settled(&p.planner, &id).await;
+    assert_eq!(s[&items[0].0]["state"], "conflict");
+    let planning_events = || async {
+        let (status, page) = staff
+            .get("/events?limit=500&types=planning.version_approved,planning.version_applied")
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"].as_str().unwrap().starts_with("planning."))
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let before = planning_events().await;
+    assert_eq!(before.len(), 1, "{before:#?}");
+    assert_eq!(before[0]["type"], "planning.version_approved");
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    let r = buyer
+        .post(&format!("/planning/signals/{}/keep", s[&items[0].0]["id"]), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    // A doubled approval and the poll afterwards add nothing.
+    let r = p
+        .planner
+        .post(&format!("/planning/versions/{id}/approve"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let events = planning_events().await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["planning.version_approved", "planning.version_applied"], "{events:#?}");
+    let correlation = s[&items[0].0]["correlation_id"].as_str().unwrap();
+    for e in &events {
+        let v = &e["data"]["planning"];
+        assert_eq!(v["version_id"].to_string(), id, "{e}");
+        assert_eq!(v["source"], "tests");
+        assert_eq!(v["kind"], "forecast");
+        assert_eq!(v["correlation_id"], correlation);
+        assert_eq!(e["correlation_id"], correlation);
+    }
+    assert_eq!(events[0]["data"]["planning"]["signals"], json!({"pending": 2}));
+    assert_eq!(
+        events[1]["data"]["planning"]["signals"],
+        json!({"applied": 1, "kept": 1})
+    );
+    // Suppliers hear nothing of it, and may not ask.
+    let (_, theirs) = supplier.get("/events?limit=500").await;
+    assert!(
+        theirs["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["type"].as_str().unwrap().starts_with("planning.")),
+        "{theirs}"
+    );
+    let (status, _) = supplier.get("/events?types=planning.version_applied").await;
+    assert_eq!(status, 400);
 }

@@ -66,7 +66,9 @@ test("a planner imports a file with errors, reads the report, fixes the mapping,
       await page.reload();
       return page.getByTestId("signal").first().getAttribute("data-state");
     }, { timeout: 20_000 })
-    .toMatch(/^(applied|unchanged)$/);
+    // A conflict where the demo's Odoo has the buyer's own rule for the product (the
+    // portal does not overwrite a rule it never wrote).
+    .toMatch(/^(applied|unchanged|conflict)$/);
   await page.goBack();
 
   // The versions list shows it.
@@ -91,7 +93,7 @@ test("a supplier cannot reach any planning page", async ({ page }) => {
   await signOut(page);
 });
 
-test("a buyer sees refused planning data among the exceptions and follows it to the report", async ({ page }) => {
+test("a buyer sees refused planning data among the exceptions, without a link to the planners' report", async ({ page }) => {
   const errors = watchErrors(page);
   await signIn(page, { email: "buyer@millrace.example", password: "buyer-demo-pass" });
   await page.goto("/buyer/exceptions");
@@ -107,15 +109,11 @@ test("a buyer sees refused planning data among the exceptions and follows it to 
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByText("Planning data is not one supplier's")).toBeVisible();
   await expect(planning).toHaveCount(0);
-  // A buyer may read the exceptions but not the planning pages themselves.
+  // A buyer may read the exceptions but not the planning pages themselves: not linked there.
   await page.goto("/buyer/exceptions");
   await hydrated(page);
-  const link = await refused.getByRole("link").getAttribute("href");
-  expect(link).toMatch(/^\/planning\/versions\/\d+$/);
-  const r = await page.goto(link ?? "");
-  expect(r?.status()).toBe(403);
-  await page.goto("/buyer/exceptions");
-  await hydrated(page);
+  await expect(refused).toBeVisible();
+  await expect(refused.getByRole("link")).toHaveCount(0);
   expect(errors).toEqual([]);
   await signOut(page);
 });

@@ -16,6 +16,7 @@ pub async fn exceptions(supplier: String, buyer: String) -> Result<ExceptionsVie
     let scope = crate::server::exceptions::Scope {
         supplier: supplier.trim().parse::<i64>().ok(),
         buyer: Some(buyer.trim().to_string()).filter(|b| !b.is_empty()),
+        plans: user.plans(),
         companies: user.companies,
     };
     crate::server::exceptions::overview(

@@ -270,7 +270,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                             <div class="lines">
                                 {x.planning.into_iter().map(|p| view! {
                                     <article class="line" data-planning=p.kind.clone()>
-                                        <header><h3><a href=p.link.clone()>{p.subject.clone()}</a></h3><span class="sub">{planning_kind(&p.kind)}</span></header>
+                                        <header><h3>{if p.link.is_empty() { p.subject.clone().into_any() } else { view! { <a href=p.link.clone()>{p.subject.clone()}</a> }.into_any() }}</h3><span class="sub">{planning_kind(&p.kind)}</span></header>
                                         <p>{p.detail.clone()}</p>
                                         <p class="hint">{format!("since {} UTC", p.since)}</p>
                                     </article>

@@ -95,7 +95,8 @@ pub struct PlanningProblem {
     /// What it is about, e.g. "forecast from frepple".
     pub subject: String,
     pub detail: String,
-    /// Where to act on it.
+    /// Where to act on it; empty where the viewer may not open the page (a buyer and the
+    /// planners' pages).
     pub link: String,
     /// Since when (naive UTC).
     pub since: String,

@@ -36,6 +36,18 @@ pub enum Domain {
     },
 }
 
+impl Domain {
+    /// Whether a leaf of the domain is on `field`.
+    pub fn names(&self, field: &str) -> bool {
+        match self {
+            Domain::True => false,
+            Domain::And(a, b) | Domain::Or(a, b) => a.names(field) || b.names(field),
+            Domain::Not(d) => d.names(field),
+            Domain::Leaf { field: f, .. } => f == field,
+        }
+    }
+}
+
 /// Parses a domain list; `check_field` rejects fields the model lacks (as Odoo does).
 pub fn parse(
     domain: &Value,

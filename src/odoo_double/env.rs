@@ -121,6 +121,10 @@ pub struct Env {
     pub clock_offset_seconds: i64,
     /// Model calls carried out, by `model.method` (tests count what a push costs).
     pub calls_by_method: BTreeMap<String, u64>,
+    /// Products with a kit-type bill of materials (mrp, which the recorded 19 server has):
+    /// Odoo refuses reordering rules for them (mrp's stock_orderpoint.py, `_check_product_kit`,
+    /// a ValidationError). Tests set it; the seed has none.
+    pub kit_products: std::collections::BTreeSet<i64>,
 }
 
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -129,6 +133,8 @@ pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 pub const RECEIPTS_TYPE: i64 = 1;
 /// The company orders belong to unless they name another (jsonrpc/14: company 1).
 pub const MAIN_COMPANY: i64 = 1;
+/// The "Note" message subtype (`mail.mt_note`) as v17/jsonrpc/24c reads it: `[2, "Note"]`.
+pub const NOTE_SUBTYPE: i64 = 2;
 
 impl Env {
     pub fn new(version: u8, modules: Modules) -> Self {
@@ -141,6 +147,7 @@ impl Env {
             users: Vec::new(),
             clock_offset_seconds: 0,
             calls_by_method: BTreeMap::new(),
+            kit_products: Default::default(),
         }
     }
 
@@ -445,6 +452,30 @@ impl Env {
             .calls_by_method
             .entry(format!("{model_name}.{method}"))
             .or_default() += 1;
+        // One call is one transaction (json2 README: "one request = one transaction"): a
+        // call that fails leaves nothing behind, e.g. no record of a `create` whose later
+        // value failed a constraint.
+        let saved = (!matches!(
+            method,
+            "search" | "search_read" | "search_count" | "read" | "fields_get"
+        ))
+        .then(|| (self.tables.clone(), self.next_id.clone()));
+        let result = self.execute_in_transaction(user, model_name, method, ids, params);
+        if let (Err(_), Some((tables, next_id))) = (&result, saved) {
+            *self.tables_mut() = tables;
+            self.next_id = next_id;
+        }
+        result
+    }
+
+    fn execute_in_transaction(
+        &mut self,
+        user: &DoubleUser,
+        model_name: &str,
+        method: &str,
+        ids: Option<Vec<i64>>,
+        params: Map<String, Value>,
+    ) -> Result<Value, Fault> {
         if method.starts_with('_') {
             return Err(Fault::private_method(model_name, method));
         }
@@ -599,6 +630,11 @@ impl Env {
                 Ok(Value::Bool(true))
             }
             "message_post" => {
+                // Only models with a chatter (mail.thread) have it: the recorded fields of
+                // e.g. stock.warehouse.orderpoint (17 and 19) have no `message_ids`.
+                if self.schema.field(model, "message_ids").is_none() {
+                    return Err(Fault::unknown_method(model_name, method));
+                }
                 let ids = ids.unwrap_or_default();
                 self.require_existing(model, &ids, user.uid)?;
                 let [id] = ids[..] else {
@@ -626,6 +662,11 @@ impl Env {
                     ("date", json!(now)),
                 ] {
                     rec.insert(k.into(), v);
+                }
+                // v17/jsonrpc/24 + 24c: `subtype_xmlid: "mail.mt_note"` gives subtype 2, "Note"
+                // (an internal note, not sent to followers such as the vendor).
+                if params.get("subtype_xmlid").and_then(Value::as_str) == Some("mail.mt_note") {
+                    rec.insert("subtype_id".into(), json!(NOTE_SUBTYPE));
                 }
                 Ok(json!(self.insert("mail.message", rec)))
             }
@@ -690,6 +731,9 @@ impl Env {
         domain: &Domain,
         order: Option<&str>,
     ) -> Result<Vec<i64>, Fault> {
+        // Odoo's active_test: archived records are left out unless the domain names
+        // `active` itself (e.g. `["active", "in", [true, false]]`).
+        let active_test = !domain.names("active");
         let mut ids: Vec<i64> = self
             .table(model.name)
             .filter(|(id, rec)| {
@@ -697,7 +741,7 @@ impl Env {
                     .get("active")
                     .map(|a| a != &Value::Bool(false))
                     .unwrap_or(true);
-                active && self.matches(model, **id, domain)
+                (active || !active_test) && self.matches(model, **id, domain)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -904,6 +948,7 @@ impl Env {
         }
         self.fill_defaults(model, &mut rec);
         check_orderpoint(model, &rec)?;
+        self.check_orderpoint_unique(model, &rec, None)?;
         let id = self.insert(model.name, rec);
         for (k, v) in deferred {
             self.apply_x2many(user, model, id, &k, &v)?;
@@ -995,6 +1040,7 @@ impl Env {
             let mut after = rec.clone();
             after.extend(checked.iter().cloned());
             check_orderpoint(model, &after)?;
+            self.check_orderpoint_unique(model, &after, Some(id))?;
         }
         if let Some(rec) = self
             .tables_mut()
@@ -1249,6 +1295,48 @@ impl Env {
         }
         self.set("stock.picking", id, "state", json!("done"));
         self.set("stock.picking", id, "date_done", json!(now));
+    }
+}
+
+impl Env {
+    /// mrp's kit check (see `kit_products`), then stock_orderpoint.py's
+    /// `_product_location_check`, `unique (product_id, location_id,
+    /// company_id)`: a SQL constraint, so archived rules count too; Odoo answers its
+    /// violation with a ValidationError carrying the constraint's message. Not recorded;
+    /// from odoo/odoo addons/stock/models/stock_orderpoint.py (17 and 19 alike). The double
+    /// has no stock.location: the warehouse stands for its stock location.
+    fn check_orderpoint_unique(
+        &self,
+        model: &Model,
+        rec: &Record,
+        id: Option<i64>,
+    ) -> Result<(), Fault> {
+        if model.name != "stock.warehouse.orderpoint" {
+            return Ok(());
+        }
+        if rec
+            .get("product_id")
+            .and_then(Value::as_i64)
+            .is_some_and(|p| self.kit_products.contains(&p))
+        {
+            return Err(Fault::validation_error(
+                "A product with a kit-type bill of materials can not have a reordering rule."
+                    .into(),
+            ));
+        }
+        let key = |r: &Record| {
+            ["product_id", "warehouse_id", "company_id"].map(|f| r.get(f).cloned())
+        };
+        let mine = key(rec);
+        if self
+            .table(model.name)
+            .any(|(other, r)| Some(*other) != id && key(r) == mine)
+        {
+            return Err(Fault::validation_error(
+                "A replenishment rule already exists for this product on this location.".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

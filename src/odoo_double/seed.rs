@@ -506,6 +506,8 @@ fn catalogue(env: &mut Env) {
             rec(&[
                 ("id", json!(pid)),
                 ("name", json!(name)),
+                // One variant per template: the template shares the variant's id.
+                ("product_tmpl_id", json!(pid)),
                 ("default_code", json!(format!("MC-{:04}", 1000 + i))),
                 ("uom_id", json!(if name.contains("10kg") { 3 } else { 1 })),
                 ("tracking", json!(tracking)),
@@ -524,6 +526,7 @@ fn catalogue(env: &mut Env) {
                 rec(&[
                     ("partner_id", json!(vendor)),
                     ("product_id", json!(pid)),
+                    ("product_tmpl_id", json!(pid)),
                     ("product_code", json!(format!("{prefix}-{}", 5000 + i * 7))),
                     ("product_name", json!(format!("{name} ({prefix} spec)"))),
                     ("min_qty", json!(((i % 4) * 5) as f64)),
@@ -734,6 +737,7 @@ pub fn recorded_17(env: &mut Env) {
             rec(&[
                 ("id", json!(id)),
                 ("name", json!(name)),
+                ("product_tmpl_id", json!(id)),
                 ("default_code", json!(code)),
                 ("uom_id", json!(1)),
                 ("tracking", json!(tracking)),
@@ -746,6 +750,7 @@ pub fn recorded_17(env: &mut Env) {
             rec(&[
                 ("partner_id", json!(43)),
                 ("product_id", json!(id)),
+                ("product_tmpl_id", json!(id)),
                 ("product_code", json!(format!("L17-{id}"))),
                 ("product_name", json!(name)),
                 ("min_qty", json!(1.0)),

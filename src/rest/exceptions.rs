@@ -125,6 +125,7 @@ pub async fn list(
             .map(|b| b.trim().to_string())
             .filter(|b| !b.is_empty()),
         companies: caller.user.companies.clone(),
+        plans: caller.user.plans(),
     };
     let view = match exceptions::overview(&state.db, &scope, Windows::of(&state.settings)).await {
         Ok(v) => v,

@@ -185,6 +185,25 @@ pub struct EventData {
     pub order: Option<Order>,
     /// What happened, in words (as the order's history says it).
     pub summary: String,
+    /// The planning version a `planning.*` event is about (staff only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planning: Option<PlanningVersionEvent>,
+}
+
+/// A planning version as `planning.version_approved` and `planning.version_applied` name it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PlanningVersionEvent {
+    /// The snapshot's id (`/planning/versions/{id}`).
+    pub version_id: i64,
+    /// The version's number within its source and kind.
+    pub version: i64,
+    pub source: String,
+    /// `forecast` or `supply`.
+    pub kind: String,
+    /// The correlation id of the version (also on each demand signal and Odoo note).
+    pub correlation_id: String,
+    /// Its demand signals by state (`pending`, `applied`, `unchanged`, `conflict`, `kept`).
+    pub signals: std::collections::BTreeMap<String, i64>,
 }
 
 /// An instant as RFC 3339 UTC.

@@ -78,6 +78,16 @@ pub const TYPES: &[EventType] = &[
         true,
     ),
     t(
+        "planning.version_approved",
+        "A planning version was approved (its demand signals go to Odoo)",
+        true,
+    ),
+    t(
+        "planning.version_applied",
+        "Odoo holds every demand signal of a planning version",
+        true,
+    ),
+    t(
         "webhook.test",
         "A test event sent from the webhooks page",
         false,
@@ -132,6 +142,7 @@ pub async fn for_order(
     let data = EventData {
         order: Some(canonical::order_of(order)),
         summary: summary.to_string(),
+        planning: None,
     };
     // An action that sends nothing to Odoo (accepting a line as ordered) has no message id:
     // the event gets its own, so every event can be quoted.
@@ -147,6 +158,47 @@ pub async fn for_order(
         &data,
     )
     .await?;
+    Ok(())
+}
+
+/// Writes a `planning.*` event about the version `import_id`, with its signals counted by
+/// state as the caller's transaction sees them.
+pub async fn for_planning_version(
+    tx: &mut Tx<'_>,
+    code: &str,
+    import_id: i64,
+    summary: &str,
+) -> Result<(), sqlx::Error> {
+    let row: Option<(Option<i64>, String, String, String)> = sqlx::query_as(
+        "SELECT version, source, kind, correlation_id FROM planning_imports WHERE id = $1",
+    )
+    .bind(import_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((version, source, kind, correlation_id)) = row else {
+        return Ok(());
+    };
+    let signals: std::collections::BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+        "SELECT state, COUNT(*) FROM planning_signals WHERE import_id = $1 GROUP BY state",
+    )
+    .bind(import_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    let data = EventData {
+        order: None,
+        summary: summary.to_string(),
+        planning: Some(canonical::PlanningVersionEvent {
+            version_id: import_id,
+            version: version.unwrap_or_default(),
+            source,
+            kind,
+            correlation_id: correlation_id.clone(),
+            signals,
+        }),
+    };
+    write(tx, code, None, None, Some(&correlation_id), &data).await?;
     Ok(())
 }
 
@@ -309,6 +361,8 @@ mod tests {
             assert_eq!(public_type(internal), None, "{internal}");
         }
         assert!(event_type("delivery.dead_lettered").unwrap().staff_only);
+        assert!(event_type("planning.version_approved").unwrap().staff_only);
+        assert!(event_type("planning.version_applied").unwrap().staff_only);
         assert!(!event_type("order.acknowledged").unwrap().staff_only);
     }
 }

@@ -30,6 +30,9 @@ pub struct Scope {
     pub buyer: Option<String>,
     /// The viewer's companies (`server::companies`).
     pub companies: crate::server::companies::CompanyScope,
+    /// Whether the viewer plans (planners, admins): others are not linked to the planning
+    /// pages only planners open (`planning::monitor::links_for`).
+    pub plans: bool,
 }
 
 /// The time limits exceptions are measured against.
@@ -174,8 +177,15 @@ pub async fn overview(
         conflicts,
         // Planning data is not any one supplier's: shown unless the view is one supplier's.
         planning: if scope.supplier.is_none() {
-            crate::server::planning::monitor::problems(db, now, windows.planning_refresh_hours)
-                .await?
+            crate::server::planning::monitor::links_for(
+                crate::server::planning::monitor::problems(
+                    db,
+                    now,
+                    windows.planning_refresh_hours,
+                )
+                .await?,
+                scope.plans,
+            )
         } else {
             Vec::new()
         },

@@ -263,6 +263,7 @@ async fn exceptions_csv(
             .map(|b| b.trim().to_string())
             .filter(|b| !b.is_empty()),
         companies: user.companies.clone(),
+        plans: user.plans(),
     };
     match exceptions::overview(&state.db, &scope, exceptions::Windows::of(&state.settings)).await {
         Ok(view) => {

@@ -497,6 +497,7 @@ pub async fn send_test(
         data: crate::server::canonical::EventData {
             order: None,
             summary: format!("A test event sent by {}", actor.display_name),
+            planning: None,
         },
     };
     queue(

@@ -241,6 +241,7 @@ pub static USES: &[FieldUse] = uses! {
     PICKING_TYPE => ["warehouse_id"]: O(ShipToWarehouse);
     WAREHOUSE => ["name"]: O(ShipToWarehouse);
     WAREHOUSE => ["partner_id"]: O(ShipToWarehouse);
+    WAREHOUSE => ["in_type_id"]: O(ShipToWarehouse);
     PRODUCT => ["name"]: R(PRODUCTS);
     PRODUCT => ["default_code"]: R(PRODUCTS);
     PRODUCT => ["uom_id"]: R(PRODUCTS);
@@ -252,6 +253,9 @@ pub static USES: &[FieldUse] = uses! {
     SUPPLIER_INFO => ["min_qty"]: R(CODES);
     SUPPLIER_INFO => ["price"]: R(CODES);
     SUPPLIER_INFO => ["delay"]: R(CODES);
+    SUPPLIER_INFO => ["product_tmpl_id"]: R(CODES);
+    SUPPLIER_INFO => ["sequence"]: R(CODES);
+    PRODUCT => ["product_tmpl_id"]: R(PRODUCTS);
     UOM => ["name"]: R(PRODUCTS);
     MAIL_MESSAGE => ["model"]: R(NOTES);
     MAIL_MESSAGE => ["res_id"]: R(NOTES);
@@ -291,6 +295,7 @@ pub static USES: &[FieldUse] = uses! {
     ORDERPOINT => ["trigger"]: O(Replenishment);
     ORDERPOINT => ["name"]: O(Replenishment);
     ORDERPOINT => ["write_date"]: O(Replenishment);
+    ORDERPOINT => ["active"]: O(Replenishment);
     ORDERPOINT => ["qty_to_order_manual"]: O(ManualOrderQuantity);
 };
 

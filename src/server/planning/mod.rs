@@ -388,6 +388,16 @@ pub async fn approve_as(
             .execute(&mut *tx)
             .await?;
             push::derive(&mut tx, import_id, &kind, version, &correlation_id, rfqs).await?;
+            crate::server::events::for_planning_version(
+                &mut tx,
+                "planning.version_approved",
+                import_id,
+                &match rule {
+                    None => format!("The {kind} version {version} was approved"),
+                    Some(r) => format!("The {kind} version {version} was approved by rule: {r}"),
+                },
+            )
+            .await?;
             audit(
                 &mut *tx,
                 rule.is_none().then_some(user.id),

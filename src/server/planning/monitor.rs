@@ -211,6 +211,20 @@ pub async fn problems(
     Ok(out)
 }
 
+/// The problems as a viewer sees them: a link to a page only planners open (everything under
+/// `/planning` but a version's demand signals, which buyers decide on) is left out for one
+/// who does not plan; the problem stays, without a link.
+pub fn links_for(mut problems: Vec<PlanningProblem>, plans: bool) -> Vec<PlanningProblem> {
+    if !plans {
+        for p in &mut problems {
+            if !p.link.starts_with("/planning/signals/") {
+                p.link.clear();
+            }
+        }
+    }
+    problems
+}
+
 /// Gauges for `/metrics`: per kind, rows refused in the newest snapshots that were refused,
 /// and the age of the newest version (the oldest over sources).
 pub async fn gauges(db: &Db, now: NaiveDateTime) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {

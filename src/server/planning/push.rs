@@ -6,15 +6,21 @@
 //! [`KIND`] on `jobs` (ordering key: the item-location), both in the approval's transaction.
 //!
 //! [`Pusher`] runs the jobs in batches: the jobs one claim hands it are gathered and pushed
-//! together, with one `search_read` for all their rules, one `create` with a value list for
-//! the missing ones, `write`s grouped by equal values, one `read` of the new rules' names
-//! and one `create` of all chatter notes (`mail.message`, one per written rule, naming the
-//! signal and the correlation id). Rules are created and set on the `manual` trigger, so
-//! nothing is ordered behind the buyer's back; equal ones are left alone. A rule whose
-//! values differ from what the portal last wrote or accepted (`planning_rules`) was changed
-//! by a buyer: it is not overwritten, the signal is a conflict with both values, and a
-//! buyer or planner decides ([`decide`]). Supply signals become draft RFQs whose `origin`
-//! is the signal's reference; an RFQ with that origin already in Odoo is the same one.
+//! together, with one `search_read` for all their rules (archived ones too: Odoo's
+//! uniqueness per product and location counts them, and an archived rule is brought back
+//! rather than doubled), one `create` with a value list for the missing ones, `write`s
+//! grouped by equal values and one `read` of the new rules' names. When Odoo refuses a
+//! batched `create` or `write` for a record's sake (ValidationError, UserError), the same
+//! call runs record by record, so only the refused records' signals are dead, with Odoo's
+//! message. Rules are created and set on the `manual` trigger, so nothing is ordered behind
+//! the buyer's back; equal ones are left alone (and remembered). A rule is the portal's to
+//! change only as it last wrote or accepted it (`planning_rules`): one a buyer changed since,
+//! or one the portal never wrote, is not overwritten; the signal is a conflict with both
+//! values, and a buyer or planner decides ([`decide`]). Reordering rules get no chatter note
+//! (no mail.thread on Odoo 17 or 19); the signal names the rule. Supply signals become draft
+//! RFQs whose `origin` is the signal's reference and whose operation type is the receipts of
+//! the signal's warehouse, each with an internal note (`message_post`, one call per RFQ); an
+//! RFQ with that origin already in Odoo is the same one.
 //!
 //! Not here: the trace page (it reads [`signals_for_version`] and [`signals_for_order`]).
 
@@ -33,9 +39,9 @@ use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, Db, Tx};
 use crate::server::jobs::{self, Handler, Job, Outcome};
-use crate::server::odoo::error::{OdooError, Retry};
+use crate::server::odoo::error::{OdooError, Retry, ServerErrorKind};
 use crate::server::odoo::fields::{
-    Optional, MAIL_MESSAGE, ORDERPOINT, PARTNER, PURCHASE_ORDER, SUPPLIER_INFO, WAREHOUSE,
+    Optional, ORDERPOINT, PARTNER, PRODUCT, PURCHASE_ORDER, SUPPLIER_INFO, WAREHOUSE,
 };
 use crate::server::odoo::value::{decimal, many2one, text};
 use crate::server::odoo::{OdooClient, OdooLink};
@@ -566,41 +572,101 @@ fn note(s: &Signal, what: &str) -> String {
     )
 }
 
-/// The warehouses' Odoo ids for signals whose location mapping names only a code (one
-/// `search_read` for all of them).
-async fn warehouse_ids(
+/// Whether Odoo refused a call for the records' sake (a constraint, a business rule): the
+/// same call record by record tells which records it was.
+fn refused_for_records(e: &OdooError) -> bool {
+    matches!(
+        e.kind(),
+        Some(ServerErrorKind::Validation | ServerErrorKind::User)
+    )
+}
+
+/// What Odoo knows of the signals' warehouses: the ids of those whose location mapping names
+/// only a code, and (when asked for, and this Odoo has them) each warehouse's incoming
+/// operation type. One `search_read` for all of them, none when nothing is to be looked up.
+#[derive(Default)]
+struct Warehouses {
+    by_code: HashMap<String, i64>,
+    receipts: HashMap<i64, i64>,
+}
+
+impl Warehouses {
+    fn id_of(&self, s: &Signal) -> Option<i64> {
+        s.warehouse_odoo_id
+            .or_else(|| self.by_code.get(&s.warehouse_code).copied())
+    }
+}
+
+async fn warehouses(
     odoo: &OdooClient,
     signals: &[(i64, Signal)],
-) -> Result<HashMap<String, i64>, OdooError> {
-    let codes: Vec<&str> = {
-        let mut c: Vec<&str> = signals
-            .iter()
-            .filter(|(_, s)| s.warehouse_odoo_id.is_none())
-            .map(|(_, s)| s.warehouse_code.as_str())
-            .collect();
-        c.sort_unstable();
-        c.dedup();
-        c
-    };
-    if codes.is_empty() {
-        return Ok(HashMap::new());
+    receipts: bool,
+) -> Result<Warehouses, OdooError> {
+    let receipts = receipts && odoo.caps.has(WAREHOUSE, "in_type_id");
+    let mut codes: Vec<&str> = Vec::new();
+    let mut ids: Vec<i64> = Vec::new();
+    for (_, s) in signals {
+        match s.warehouse_odoo_id {
+            Some(id) => ids.push(id),
+            None => codes.push(s.warehouse_code.as_str()),
+        }
     }
-    let found = odoo
-        .search_read(
-            WAREHOUSE,
-            json!([["code", "in", codes]]),
-            &["code"],
-            Default::default(),
-        )
-        .await?;
-    Ok(found
-        .iter()
-        .filter_map(|w| Some((text(w.get("code"))?, w.get("id")?.as_i64()?)))
-        .collect())
+    codes.sort_unstable();
+    codes.dedup();
+    ids.sort_unstable();
+    ids.dedup();
+    if codes.is_empty() && !(receipts && !ids.is_empty()) {
+        return Ok(Warehouses::default());
+    }
+    let mut fields = vec!["code"];
+    let domain = if receipts {
+        fields.push("in_type_id");
+        json!(["|", ["code", "in", codes], ["id", "in", ids]])
+    } else {
+        json!([["code", "in", codes]])
+    };
+    let mut out = Warehouses::default();
+    for w in odoo
+        .search_read(WAREHOUSE, domain, &fields, Default::default())
+        .await?
+    {
+        let Some(id) = w.get("id").and_then(Value::as_i64) else {
+            continue;
+        };
+        if let Some(code) = text(w.get("code")) {
+            out.by_code.insert(code, id);
+        }
+        if let Some((t, _)) = many2one(w.get("in_type_id")) {
+            out.receipts.insert(id, t);
+        }
+    }
+    Ok(out)
 }
 
 /// An update of a rule: the signal, warehouse, rule id and name, the values.
 type Write<'a> = (&'a Signal, i64, i64, Option<String>, RuleValues);
+
+/// A rule Odoo has for an item-location.
+struct Found {
+    id: i64,
+    name: Option<String>,
+    values: RuleValues,
+    active: bool,
+}
+
+fn rule_vals(t: &RuleValues, reactivate: bool) -> Map<String, Value> {
+    let mut v = Map::new();
+    v.insert("product_min_qty".into(), float(t.min));
+    v.insert("product_max_qty".into(), float(t.max));
+    v.insert("trigger".into(), json!(t.trigger));
+    if let Some(m) = t.manual {
+        v.insert("qty_to_order_manual".into(), float(m));
+    }
+    if reactivate {
+        v.insert("active".into(), json!(true));
+    }
+    v
+}
 
 async fn push_rules(
     odoo: &OdooClient,
@@ -623,15 +689,12 @@ async fn push_rules(
         return Ok(effects);
     }
     let manual_field = odoo.caps.has(ORDERPOINT, "qty_to_order_manual");
-    let codes = warehouse_ids(odoo, signals).await?;
+    let codes = warehouses(odoo, signals, false).await?;
     // Each signal's target rule; the checks Odoo would refuse the whole batch for first.
     let mut targets: Vec<(&Signal, i64, RuleValues)> = Vec::new();
     let mut seen: std::collections::HashSet<(i64, i64)> = Default::default();
     for (_, s) in signals {
-        let Some(w) = s
-            .warehouse_odoo_id
-            .or_else(|| codes.get(&s.warehouse_code).copied())
-        else {
+        let Some(w) = codes.id_of(s) else {
             effects.push((
                 s.id,
                 Effect::Refused(format!(
@@ -679,14 +742,22 @@ async fn push_rules(
         "product_min_qty",
         "product_max_qty",
         "trigger",
+        "active",
     ];
     if manual_field {
         fields.push("qty_to_order_manual");
     }
+    // Archived rules too: Odoo's uniqueness of a rule per product and location counts them,
+    // so a new one where an archived one exists would be refused. A domain on `active`
+    // turns Odoo's default filter on active records off.
     let existing = odoo
         .search_read(
             ORDERPOINT,
-            json!([["product_id", "in", products], ["warehouse_id", "in", whs]]),
+            json!([
+                ["product_id", "in", products],
+                ["warehouse_id", "in", whs],
+                ["active", "in", [true, false]]
+            ]),
             &fields,
             crate::server::odoo::client::SearchOptions {
                 order: Some("id asc"),
@@ -694,7 +765,7 @@ async fn push_rules(
             },
         )
         .await?;
-    let mut rules: HashMap<(i64, i64), (i64, Option<String>, RuleValues)> = HashMap::new();
+    let mut rules: HashMap<(i64, i64), Found> = HashMap::new();
     for r in &existing {
         let (Some(id), Some(p), Some(w)) = (
             r.get("id").and_then(Value::as_i64),
@@ -703,79 +774,108 @@ async fn push_rules(
         ) else {
             continue;
         };
-        rules.entry((p.0, w.0)).or_insert((
+        let found = Found {
             id,
-            text(r.get("name")),
-            RuleValues {
+            name: text(r.get("name")),
+            values: RuleValues {
                 min: decimal(r.get("product_min_qty")),
                 max: decimal(r.get("product_max_qty")),
                 trigger: text(r.get("trigger")).unwrap_or_default(),
                 manual: manual_field.then(|| decimal(r.get("qty_to_order_manual"))),
             },
-        ));
+            active: r.get("active") != Some(&Value::Bool(false)),
+        };
+        // The active rule speaks for the item-location; else the oldest archived one.
+        match rules.get(&(p.0, w.0)) {
+            Some(f) if f.active || !found.active => {}
+            _ => {
+                rules.insert((p.0, w.0), found);
+            }
+        }
     }
     let mut creates: Vec<(&Signal, i64, RuleValues)> = Vec::new();
     // vals (as JSON text) → the rules to write them to.
     let mut writes: BTreeMap<String, Vec<Write>> = BTreeMap::new();
     for (s, w, target) in targets {
-        let vals = |t: &RuleValues| {
-            let mut v = Map::new();
-            v.insert("product_min_qty".into(), float(t.min));
-            v.insert("product_max_qty".into(), float(t.max));
-            v.insert("trigger".into(), json!(t.trigger));
-            if let Some(m) = t.manual {
-                v.insert("qty_to_order_manual".into(), float(m));
-            }
-            v
+        let Some(f) = rules.get(&(s.product, w)) else {
+            creates.push((s, w, target));
+            continue;
         };
-        match rules.get(&(s.product, w)) {
-            None => creates.push((s, w, target)),
-            Some((id, name, now)) if *now == target => effects.push((
+        if !f.active {
+            // Archived (by a buyer, or by Odoo): brought back with the signal's values.
+            writes
+                .entry(Value::Object(rule_vals(&target, true)).to_string())
+                .or_default()
+                .push((s, w, f.id, f.name.clone(), target));
+            continue;
+        }
+        if f.values == target {
+            effects.push((
                 s.id,
                 Effect::Unchanged {
-                    id: *id,
-                    name: name.clone(),
+                    id: f.id,
+                    name: f.name.clone(),
                     rule: (s.product, w, target),
                 },
-            )),
-            Some((id, name, now)) => {
-                let changed_by_buyer = known
-                    .get(&(s.product, w))
-                    .is_some_and(|(rid, last)| rid == id && last != now);
-                if changed_by_buyer && s.decision.as_deref() != Some("apply") {
-                    effects.push((
-                        s.id,
-                        Effect::Conflict {
-                            id: *id,
-                            name: name.clone(),
-                            odoo: now.clone(),
-                            warehouse: w,
-                        },
-                    ));
-                } else {
-                    writes
-                        .entry(Value::Object(vals(&target)).to_string())
-                        .or_default()
-                        .push((s, w, *id, name.clone(), target));
-                }
-            }
+            ));
+            continue;
+        }
+        // Only a rule as the portal last left it is the portal's to change: one a buyer
+        // changed since, or one the portal never wrote, is for a buyer to decide.
+        let as_we_left_it = known
+            .get(&(s.product, w))
+            .is_some_and(|(rid, last)| *rid == f.id && *last == f.values);
+        if as_we_left_it || s.decision.as_deref() == Some("apply") {
+            writes
+                .entry(Value::Object(rule_vals(&target, false)).to_string())
+                .or_default()
+                .push((s, w, f.id, f.name.clone(), target));
+        } else {
+            effects.push((
+                s.id,
+                Effect::Conflict {
+                    id: f.id,
+                    name: f.name.clone(),
+                    odoo: f.values.clone(),
+                    warehouse: w,
+                },
+            ));
         }
     }
-    let mut notes: Vec<Value> = Vec::new();
     for (vals, group) in &writes {
         let ids: Vec<i64> = group.iter().map(|g| g.2).collect();
         let vals: Value = serde_json::from_str(vals).unwrap_or(Value::Null);
-        odoo.write(ORDERPOINT, &ids, vals).await?;
+        let refused: HashMap<i64, String> = match odoo.write(ORDERPOINT, &ids, vals.clone()).await
+        {
+            Ok(()) => HashMap::new(),
+            // One bad rule must not hold the others back: each on its own.
+            Err(e) if refused_for_records(&e) && ids.len() > 1 => {
+                let mut refused = HashMap::new();
+                for id in &ids {
+                    match odoo.write(ORDERPOINT, &[*id], vals.clone()).await {
+                        Ok(()) => {}
+                        Err(e) if refused_for_records(&e) => {
+                            refused.insert(*id, e.to_string());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                refused
+            }
+            Err(e) if refused_for_records(&e) => ids.iter().map(|i| (*i, e.to_string())).collect(),
+            Err(e) => return Err(e),
+        };
         for (s, w, id, name, target) in group {
-            notes.push(json!({"model": ORDERPOINT, "res_id": id, "message_type": "comment",
-                "body": note(s, &format!("Reordering rule set to min {} / max {}", target.min.normalize(), target.max.normalize()))}));
             effects.push((
                 s.id,
-                Effect::Applied {
-                    model: ORDERPOINT,
-                    id: *id,
-                    name: name.clone(),
-                    rule: Some((s.product, *w, target.clone())),
+                match refused.get(id) {
+                    Some(why) => Effect::Refused(why.clone()),
+                    None => Effect::Applied {
+                        model: ORDERPOINT,
+                        id: *id,
+                        name: name.clone(),
+                        rule: Some((s.product, *w, target.clone())),
+                    },
                 },
             ));
         }
@@ -784,51 +884,57 @@ async fn push_rules(
         let vals: Vec<Value> = creates
             .iter()
             .map(|(s, w, t)| {
-                let mut v = json!({
-                    "product_id": s.product,
-                    "warehouse_id": w,
-                    "product_min_qty": float(t.min),
-                    "product_max_qty": float(t.max),
-                    "trigger": t.trigger,
-                });
-                if let Some(m) = t.manual {
-                    v["qty_to_order_manual"] = float(m);
-                }
-                v
+                let mut v = rule_vals(t, false);
+                v.insert("product_id".into(), json!(s.product));
+                v.insert("warehouse_id".into(), json!(w));
+                Value::Object(v)
             })
             .collect();
-        let ids = odoo.create_many(ORDERPOINT, vals).await?;
+        let made: Vec<Result<i64, String>> = match odoo.create_many(ORDERPOINT, vals.clone()).await
+        {
+            Ok(ids) => ids.into_iter().map(Ok).collect(),
+            Err(e) if refused_for_records(&e) => {
+                let mut made = Vec::new();
+                for v in vals {
+                    made.push(match odoo.create(ORDERPOINT, v).await {
+                        Ok(id) => Ok(id),
+                        Err(e) if refused_for_records(&e) => Err(e.to_string()),
+                        Err(e) => return Err(e),
+                    });
+                }
+                made
+            }
+            Err(e) => return Err(e),
+        };
+        let ids: Vec<i64> = made.iter().filter_map(|m| m.as_ref().ok().copied()).collect();
         // Their names, which Odoo's replenishment writes as the origin of what it orders.
-        let names: HashMap<i64, String> = odoo
-            .read(ORDERPOINT, &ids, &["name"])
-            .await?
-            .iter()
-            .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("name"))?)))
-            .collect();
-        for ((s, w, t), id) in creates.into_iter().zip(ids) {
-            notes.push(json!({"model": ORDERPOINT, "res_id": id, "message_type": "comment",
-                "body": note(s, &format!("Reordering rule created with min {} / max {}", t.min.normalize(), t.max.normalize()))}));
+        let names: HashMap<i64, String> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            odoo.read(ORDERPOINT, &ids, &["name"])
+                .await?
+                .iter()
+                .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("name"))?)))
+                .collect()
+        };
+        for ((s, w, t), made) in creates.into_iter().zip(made) {
             effects.push((
                 s.id,
-                Effect::Applied {
-                    model: ORDERPOINT,
-                    id,
-                    name: names.get(&id).cloned(),
-                    rule: Some((s.product, w, t)),
+                match made {
+                    Ok(id) => Effect::Applied {
+                        model: ORDERPOINT,
+                        id,
+                        name: names.get(&id).cloned(),
+                        rule: Some((s.product, w, t)),
+                    },
+                    Err(why) => Effect::Refused(why),
                 },
             ));
         }
     }
-    post_notes(odoo, notes).await?;
+    // No chatter note: a reordering rule is no mail.thread on Odoo 17 or 19 (its recorded
+    // fields have no `message_ids`); the signal names the rule instead (`odoo_name`).
     Ok(effects)
-}
-
-/// The chatter notes of one push, in one call.
-async fn post_notes(odoo: &OdooClient, notes: Vec<Value>) -> Result<(), OdooError> {
-    if !notes.is_empty() {
-        odoo.create_many(MAIL_MESSAGE, notes).await?;
-    }
-    Ok(())
 }
 
 async fn push_rfqs(
@@ -857,10 +963,9 @@ async fn push_rfqs(
             ))
         })
         .collect();
-    let todo: Vec<&Signal> = signals
+    let todo: Vec<(i64, Signal)> = signals
         .iter()
-        .map(|(_, s)| s)
-        .filter(|s| match made.get(&s.reference) {
+        .filter(|(_, s)| match made.get(&s.reference) {
             Some((id, name)) => {
                 effects.push((
                     s.id,
@@ -875,10 +980,15 @@ async fn push_rfqs(
             }
             None => true,
         })
+        .cloned()
         .collect();
     if todo.is_empty() {
         return Ok(effects);
     }
+    // The receipt goes to the signal's warehouse: its incoming operation type.
+    let receipts = odoo.caps.has(PURCHASE_ORDER, "picking_type_id");
+    let whs = warehouses(odoo, &todo, receipts).await?;
+    let todo: Vec<&Signal> = todo.iter().map(|(_, s)| s).collect();
     // Vendors: the recommendation's (by name or reference), else the product's first
     // vendor pricelist entry.
     let names: Vec<&str> = todo.iter().filter_map(|s| s.vendor.as_deref()).collect();
@@ -904,25 +1014,7 @@ async fn push_rfqs(
             }
         }
     }
-    let products: Vec<i64> = todo.iter().map(|s| s.product).collect();
-    let mut pricelist: HashMap<i64, (i64, f64)> = HashMap::new();
-    for i in odoo
-        .search_read(
-            SUPPLIER_INFO,
-            json!([["product_id", "in", products]]),
-            &["partner_id", "product_id", "price"],
-            crate::server::odoo::client::SearchOptions {
-                order: Some("id asc"),
-                ..Default::default()
-            },
-        )
-        .await?
-    {
-        if let (Some(p), Some(v)) = (many2one(i.get("product_id")), many2one(i.get("partner_id"))) {
-            let price = i.get("price").and_then(Value::as_f64).unwrap_or_default();
-            pricelist.entry(p.0).or_insert((v.0, price));
-        }
-    }
+    let pricelist = vendor_pricelist(odoo, &todo).await?;
     let mut creates: Vec<(&Signal, Value)> = Vec::new();
     for s in todo {
         let vendor = s
@@ -940,6 +1032,22 @@ async fn push_rfqs(
             ));
             continue;
         };
+        let mut order = json!({"partner_id": vendor, "origin": s.reference});
+        if receipts {
+            match whs.id_of(s).and_then(|w| whs.receipts.get(&w)) {
+                Some(t) => order["picking_type_id"] = json!(t),
+                None => {
+                    effects.push((
+                        s.id,
+                        Effect::Refused(format!(
+                            "Odoo has no warehouse with the code {} (or it has no receipts): the RFQ's receipt would land elsewhere",
+                            s.warehouse_code
+                        )),
+                    ));
+                    continue;
+                }
+            }
+        }
         let mut line = json!({
             "product_id": s.product,
             "product_qty": float(s.quantity),
@@ -950,10 +1058,8 @@ async fn push_rfqs(
         if let Some((_, price)) = pricelist.get(&s.product).filter(|p| p.0 == vendor) {
             line["price_unit"] = json!(price);
         }
-        creates.push((
-            s,
-            json!({"partner_id": vendor, "origin": s.reference, "order_line": [[0, 0, line]]}),
-        ));
+        order["order_line"] = json!([[0, 0, line]]);
+        creates.push((s, order));
     }
     if creates.is_empty() {
         return Ok(effects);
@@ -970,12 +1076,15 @@ async fn push_rfqs(
         .iter()
         .filter_map(|r| Some((r.get("id")?.as_i64()?, text(r.get("name"))?)))
         .collect();
-    let mut notes = Vec::new();
     for ((s, _), id) in creates.into_iter().zip(ids) {
-        notes.push(
-            json!({"model": PURCHASE_ORDER, "res_id": id, "message_type": "comment",
-            "body": note(s, "Draft RFQ created; confirm it in Odoo")}),
-        );
+        // An internal note (subtype mail.mt_note), not a message to the vendor following
+        // the RFQ. `message_post` takes one record (Odoo's ensure_one): one call per RFQ.
+        odoo.message_post(
+            PURCHASE_ORDER,
+            id,
+            &note(s, "Draft RFQ created; confirm it in Odoo"),
+        )
+        .await?;
         effects.push((
             s.id,
             Effect::Applied {
@@ -986,8 +1095,74 @@ async fn push_rfqs(
             },
         ));
     }
-    post_notes(odoo, notes).await?;
     Ok(effects)
+}
+
+/// Each product's vendor pricelist entry: (vendor, price). Entries for the variant win
+/// over entries for its template (`product_id` not set), then the lower sequence, then the
+/// lower minimum quantity. Two calls: the variants' templates, then the entries.
+async fn vendor_pricelist(
+    odoo: &OdooClient,
+    signals: &[&Signal],
+) -> Result<HashMap<i64, (i64, f64)>, OdooError> {
+    let mut products: Vec<i64> = signals.iter().map(|s| s.product).collect();
+    products.sort_unstable();
+    products.dedup();
+    let templates: HashMap<i64, i64> = odoo
+        .read(PRODUCT, &products, &["product_tmpl_id"])
+        .await?
+        .iter()
+        .filter_map(|p| Some((p.get("id")?.as_i64()?, many2one(p.get("product_tmpl_id"))?.0)))
+        .collect();
+    let tmpl_ids: Vec<i64> = templates.values().copied().collect();
+    let mut best: HashMap<i64, (bool, i64, f64)> = HashMap::new();
+    for i in odoo
+        .search_read(
+            SUPPLIER_INFO,
+            json!(["|", ["product_id", "in", products], "&", ["product_id", "=", false], ["product_tmpl_id", "in", tmpl_ids]]),
+            &["partner_id", "product_id", "product_tmpl_id", "price"],
+            crate::server::odoo::client::SearchOptions {
+                order: Some("sequence asc, min_qty asc, id asc"),
+                ..Default::default()
+            },
+        )
+        .await?
+    {
+        let Some((vendor, _)) = many2one(i.get("partner_id")) else {
+            continue;
+        };
+        let price = i.get("price").and_then(Value::as_f64).unwrap_or_default();
+        let (variant, for_products): (bool, Vec<i64>) = match many2one(i.get("product_id")) {
+            Some((p, _)) => (true, vec![p]),
+            None => {
+                let Some((t, _)) = many2one(i.get("product_tmpl_id")) else {
+                    continue;
+                };
+                (
+                    false,
+                    templates
+                        .iter()
+                        .filter(|(_, tt)| **tt == t)
+                        .map(|(p, _)| *p)
+                        .collect(),
+                )
+            }
+        };
+        for p in for_products {
+            // In Odoo's order; a variant's own entry replaces a template's.
+            match best.get(&p) {
+                Some((true, ..)) => {}
+                Some((false, ..)) if !variant => {}
+                _ => {
+                    best.insert(p, (variant, vendor, price));
+                }
+            }
+        }
+    }
+    Ok(best
+        .into_iter()
+        .map(|(p, (_, v, price))| (p, (v, price)))
+        .collect())
 }
 
 /// Records a push's effects in one transaction (only on signals still pending).
@@ -997,6 +1172,7 @@ async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
     }
     let now = db::now();
     let mut tx = db::write(db).await?;
+    let mut versions: Vec<i64> = Vec::new();
     for (signal, effect) in effects {
         let (state, model, id, name, odoo_values, rule, warehouse) = match effect {
             Effect::Applied {
@@ -1046,10 +1222,10 @@ async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
                 continue;
             }
         };
-        let r = sqlx::query(
+        let r: Option<(i64,)> = sqlx::query_as(
             "UPDATE planning_signals SET state = $1, odoo_model = $2, odoo_id = $3, odoo_name = $4, odoo_values = $5, note = NULL, applied_at = $6,
                warehouse_odoo_id = COALESCE(warehouse_odoo_id, $8)
-             WHERE id = $7 AND state = 'pending'",
+             WHERE id = $7 AND state = 'pending' RETURNING import_id",
         )
         .bind(state)
         .bind(model)
@@ -1059,10 +1235,13 @@ async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
         .bind((state != "conflict").then(|| now.clone()))
         .bind(signal)
         .bind(warehouse)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if r.rows_affected() == 0 {
+        let Some((import_id,)) = r else {
             continue;
+        };
+        if !versions.contains(&import_id) {
+            versions.push(import_id);
         }
         if let Some((product, warehouse, values)) = rule {
             remember_rule(&mut tx, *product, *warehouse, id, values).await?;
@@ -1071,7 +1250,35 @@ async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
             link(&mut tx, *signal, id, name.as_deref().unwrap_or_default()).await?;
         }
     }
+    for v in versions {
+        version_settled(&mut tx, v).await?;
+    }
     tx.commit().await
+}
+
+/// Once every signal of the version `import_id` is applied, unchanged or kept in Odoo:
+/// marks it so and writes `planning.version_applied`, in the caller's transaction (the
+/// one that settled its last signal). Once per version: later calls find it marked.
+pub(super) async fn version_settled(tx: &mut Tx<'_>, import_id: i64) -> Result<(), sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE planning_imports SET applied_at = $1 WHERE id = $2 AND applied_at IS NULL
+           AND EXISTS (SELECT 1 FROM planning_signals WHERE import_id = $2)
+           AND NOT EXISTS (SELECT 1 FROM planning_signals WHERE import_id = $2 AND state NOT IN ('applied', 'unchanged', 'kept'))",
+    )
+    .bind(db::now())
+    .bind(import_id)
+    .execute(&mut **tx)
+    .await?;
+    if r.rows_affected() == 1 {
+        crate::server::events::for_planning_version(
+            tx,
+            "planning.version_applied",
+            import_id,
+            "Odoo holds every demand signal of the version",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn remember_rule(
@@ -1427,6 +1634,9 @@ pub async fn decide(
             ))
         }
     };
+    if matches!(choice, "keep" | "discard") {
+        version_settled(&mut tx, import_id).await?;
+    }
     audit(
         &mut *tx,
         Some(user.id),
