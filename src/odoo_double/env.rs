@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -111,7 +112,7 @@ pub struct Env {
     pub version: u8,
     /// What this Odoo accepts on the wire (its version's recorded fields, its modules).
     pub schema: Schema,
-    tables: HashMap<&'static str, BTreeMap<i64, Record>>,
+    tables: HashMap<&'static str, Arc<BTreeMap<i64, Record>>>,
     /// (model, many2one field) → parent id → child ids: one2many reads and computed
     /// amounts without scanning whole tables. Built on first use, dropped on any change.
     children: RefCell<HashMap<(String, String), ChildIndex>>,
@@ -163,9 +164,15 @@ impl Env {
     }
 
     /// The tables, for a change: the children index is rebuilt after it.
-    fn tables_mut(&mut self) -> &mut HashMap<&'static str, BTreeMap<i64, Record>> {
+    fn tables_mut(&mut self) -> &mut HashMap<&'static str, Arc<BTreeMap<i64, Record>>> {
         self.children.get_mut().clear();
         &mut self.tables
+    }
+
+    /// One table, for a change. Tables are shared with the snapshot a write call keeps
+    /// until it succeeds, so only a table the call changes is copied.
+    fn table_mut(&mut self, model: &str) -> Option<&mut BTreeMap<i64, Record>> {
+        self.tables_mut().get_mut(model).map(Arc::make_mut)
     }
 
     /// Ids of the `model` records whose many2one `field` is `parent`, in id order.
@@ -198,7 +205,7 @@ impl Env {
         let now = self.now();
         rec.entry("create_date").or_insert(json!(now.clone()));
         rec.entry("write_date").or_insert(json!(now));
-        self.tables_mut().entry(model).or_default().insert(id, rec);
+        Arc::make_mut(self.tables_mut().entry(model).or_default()).insert(id, rec);
         id
     }
 
@@ -206,7 +213,7 @@ impl Env {
     /// idle: nothing written lately).
     pub fn backdate_write_dates(&mut self, seconds: i64) {
         for table in self.tables.values_mut() {
-            for rec in table.values_mut() {
+            for rec in Arc::make_mut(table).values_mut() {
                 let Some(w) = rec.get("write_date").and_then(Value::as_str) else {
                     continue;
                 };
@@ -228,11 +235,7 @@ impl Env {
 
     fn touch(&mut self, model: &str, id: i64) {
         let now = self.now();
-        if let Some(rec) = self
-            .tables_mut()
-            .get_mut(model)
-            .and_then(|t| t.get_mut(&id))
-        {
+        if let Some(rec) = self.table_mut(model).and_then(|t| t.get_mut(&id)) {
             rec.insert("write_date".into(), json!(now));
         }
         // Stored computed fields (date_planned, amounts, receipt status) make a line change
@@ -599,7 +602,7 @@ impl Env {
                         ));
                     }
                 }
-                if let Some(t) = self.tables_mut().get_mut(model.name) {
+                if let Some(t) = self.table_mut(model.name) {
                     for id in ids {
                         t.remove(&id);
                     }
@@ -844,21 +847,13 @@ impl Env {
 
     /// Sets a record's `write_date` as is (tests of changes within one second).
     pub fn stamp(&mut self, model: &str, id: i64, write_date: &Value) {
-        if let Some(rec) = self
-            .tables_mut()
-            .get_mut(model)
-            .and_then(|t| t.get_mut(&id))
-        {
+        if let Some(rec) = self.table_mut(model).and_then(|t| t.get_mut(&id)) {
             rec.insert("write_date".into(), write_date.clone());
         }
     }
 
     fn set(&mut self, model: &str, id: i64, field: &str, value: Value) {
-        if let Some(rec) = self
-            .tables_mut()
-            .get_mut(model)
-            .and_then(|t| t.get_mut(&id))
-        {
+        if let Some(rec) = self.table_mut(model).and_then(|t| t.get_mut(&id)) {
             rec.insert(field.into(), value);
         }
         self.touch(model, id);
@@ -1042,11 +1037,7 @@ impl Env {
             check_orderpoint(model, &after)?;
             self.check_orderpoint_unique(model, &after, Some(id))?;
         }
-        if let Some(rec) = self
-            .tables_mut()
-            .get_mut(model.name)
-            .and_then(|t| t.get_mut(&id))
-        {
+        if let Some(rec) = self.table_mut(model.name).and_then(|t| t.get_mut(&id)) {
             for (k, v) in checked {
                 rec.insert(k, v);
             }
@@ -1094,7 +1085,7 @@ impl Env {
                     self.write(user, co, arg, &vals)?;
                 }
                 (FieldType::One2many(comodel, _), 2 | 3) => {
-                    if let Some(t) = self.tables_mut().get_mut(comodel) {
+                    if let Some(t) = self.table_mut(comodel) {
                         t.remove(&arg);
                     }
                 }
@@ -1111,7 +1102,7 @@ impl Env {
                         .filter(|(_, r)| r.get(inverse).and_then(Value::as_i64) == Some(id))
                         .map(|(i, _)| *i)
                         .collect();
-                    if let Some(t) = self.tables_mut().get_mut(comodel) {
+                    if let Some(t) = self.table_mut(comodel) {
                         for other in current.into_iter().filter(|c| !keep.contains(c)) {
                             t.remove(&other);
                         }
@@ -1124,20 +1115,12 @@ impl Env {
                 }
                 (FieldType::Many2many(_), 6) => {
                     let ids = c.get(2).cloned().unwrap_or(json!([]));
-                    if let Some(rec) = self
-                        .tables_mut()
-                        .get_mut(model.name)
-                        .and_then(|t| t.get_mut(&id))
-                    {
+                    if let Some(rec) = self.table_mut(model.name).and_then(|t| t.get_mut(&id)) {
                         rec.insert(field.into(), ids);
                     }
                 }
                 (FieldType::Many2many(_), 4) => {
-                    if let Some(rec) = self
-                        .tables_mut()
-                        .get_mut(model.name)
-                        .and_then(|t| t.get_mut(&id))
-                    {
+                    if let Some(rec) = self.table_mut(model.name).and_then(|t| t.get_mut(&id)) {
                         let list = rec.entry(field).or_insert(json!([]));
                         if let Some(a) = list.as_array_mut() {
                             if !a.contains(&json!(arg)) {
@@ -1148,8 +1131,7 @@ impl Env {
                 }
                 (FieldType::Many2many(_), 3) => {
                     if let Some(a) = self
-                        .tables_mut()
-                        .get_mut(model.name)
+                        .table_mut(model.name)
                         .and_then(|t| t.get_mut(&id))
                         .and_then(|r| r.get_mut(field))
                         .and_then(Value::as_array_mut)
@@ -1324,9 +1306,8 @@ impl Env {
                     .into(),
             ));
         }
-        let key = |r: &Record| {
-            ["product_id", "warehouse_id", "company_id"].map(|f| r.get(f).cloned())
-        };
+        let key =
+            |r: &Record| ["product_id", "warehouse_id", "company_id"].map(|f| r.get(f).cloned());
         let mine = key(rec);
         if self
             .table(model.name)

@@ -7,7 +7,9 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges, OrderStatus};
+use super::model::{
+    instant, ActionResult, LineAnswer, Order, OrderChange, OrderChanges, OrderStatus,
+};
 use super::{acted, internal, problem, Authorized, IdempotencyKey, Payload};
 use super::{ORDERS_READ, ORDERS_WRITE};
 use crate::server::AppState;

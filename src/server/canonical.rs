@@ -296,7 +296,10 @@ mod tests {
 
     #[test]
     fn the_value_types_are_plain_strings_and_numbers_on_the_wire() {
-        assert_eq!(serde_json::to_value(Item("MC-1003".into())).unwrap(), "MC-1003");
+        assert_eq!(
+            serde_json::to_value(Item("MC-1003".into())).unwrap(),
+            "MC-1003"
+        );
         assert_eq!(serde_json::to_value(LeadTime(7)).unwrap(), 7);
     }
 }

@@ -178,12 +178,8 @@ pub async fn overview(
         // Planning data is not any one supplier's: shown unless the view is one supplier's.
         planning: if scope.supplier.is_none() {
             crate::server::planning::monitor::links_for(
-                crate::server::planning::monitor::problems(
-                    db,
-                    now,
-                    windows.planning_refresh_hours,
-                )
-                .await?,
+                crate::server::planning::monitor::problems(db, now, windows.planning_refresh_hours)
+                    .await?,
                 scope.plans,
             )
         } else {

@@ -845,8 +845,7 @@ async fn push_rules(
     for (vals, group) in &writes {
         let ids: Vec<i64> = group.iter().map(|g| g.2).collect();
         let vals: Value = serde_json::from_str(vals).unwrap_or(Value::Null);
-        let refused: HashMap<i64, String> = match odoo.write(ORDERPOINT, &ids, vals.clone()).await
-        {
+        let refused: HashMap<i64, String> = match odoo.write(ORDERPOINT, &ids, vals.clone()).await {
             Ok(()) => HashMap::new(),
             // One bad rule must not hold the others back: each on its own.
             Err(e) if refused_for_records(&e) && ids.len() > 1 => {
@@ -906,7 +905,10 @@ async fn push_rules(
             }
             Err(e) => return Err(e),
         };
-        let ids: Vec<i64> = made.iter().filter_map(|m| m.as_ref().ok().copied()).collect();
+        let ids: Vec<i64> = made
+            .iter()
+            .filter_map(|m| m.as_ref().ok().copied())
+            .collect();
         // Their names, which Odoo's replenishment writes as the origin of what it orders.
         let names: HashMap<i64, String> = if ids.is_empty() {
             HashMap::new()
@@ -1112,14 +1114,25 @@ async fn vendor_pricelist(
         .read(PRODUCT, &products, &["product_tmpl_id"])
         .await?
         .iter()
-        .filter_map(|p| Some((p.get("id")?.as_i64()?, many2one(p.get("product_tmpl_id"))?.0)))
+        .filter_map(|p| {
+            Some((
+                p.get("id")?.as_i64()?,
+                many2one(p.get("product_tmpl_id"))?.0,
+            ))
+        })
         .collect();
     let tmpl_ids: Vec<i64> = templates.values().copied().collect();
     let mut best: HashMap<i64, (bool, i64, f64)> = HashMap::new();
     for i in odoo
         .search_read(
             SUPPLIER_INFO,
-            json!(["|", ["product_id", "in", products], "&", ["product_id", "=", false], ["product_tmpl_id", "in", tmpl_ids]]),
+            json!([
+                "|",
+                ["product_id", "in", products],
+                "&",
+                ["product_id", "=", false],
+                ["product_tmpl_id", "in", tmpl_ids]
+            ]),
             &["partner_id", "product_id", "product_tmpl_id", "price"],
             crate::server::odoo::client::SearchOptions {
                 order: Some("sequence asc, min_qty asc, id asc"),
