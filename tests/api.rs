@@ -502,7 +502,14 @@ async fn the_openapi_document_is_served_and_describes_every_operation() {
     }
     // One schema per canonical value, referred to wherever the value appears.
     let schemas = &doc["components"]["schemas"];
-    for name in ["Item", "Location", "Unit", "Supplier", "LeadTime", "OrderStatus"] {
+    for name in [
+        "Item",
+        "Location",
+        "Unit",
+        "Supplier",
+        "LeadTime",
+        "OrderStatus",
+    ] {
         assert!(schemas[name].is_object(), "{name} is a component");
     }
     for (schema, field, canonical) in [

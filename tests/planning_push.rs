@@ -279,10 +279,17 @@ async fn an_approved_forecast_creates_updates_and_leaves_rules_alone() {
     // both values shown.
     assert_eq!(s[&differ.0]["state"], "conflict");
     assert_eq!(
-        (&s[&differ.0]["odoo_min"], &s[&differ.0]["odoo_max"], &s[&differ.0]["odoo_trigger"]),
+        (
+            &s[&differ.0]["odoo_min"],
+            &s[&differ.0]["odoo_max"],
+            &s[&differ.0]["odoo_trigger"]
+        ),
         (&json!("1"), &json!("2"), &json!("auto"))
     );
-    assert_eq!((&s[&differ.0]["min_qty"], &s[&differ.0]["max_qty"]), (&json!("6"), &json!("50")));
+    assert_eq!(
+        (&s[&differ.0]["min_qty"], &s[&differ.0]["max_qty"]),
+        (&json!("6"), &json!("50"))
+    );
     assert_eq!(
         rules_of(&p, differ.1),
         vec![(differ_rule, 1.0, 2.0, "auto".to_string())]
@@ -299,7 +306,10 @@ async fn an_approved_forecast_creates_updates_and_leaves_rules_alone() {
     assert_eq!(remembered, vec![(same_rule,)]);
     let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
     let r = buyer
-        .post(&format!("/planning/signals/{}/apply", s[&differ.0]["id"]), &[])
+        .post(
+            &format!("/planning/signals/{}/apply", s[&differ.0]["id"]),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let s = settled(&p.planner, &id).await;
@@ -941,8 +951,14 @@ async fn archived_rules_are_brought_back_and_one_refused_rule_does_not_kill_its_
     // uniqueness per product and location counts archived rules).
     assert_eq!(s[&archived.0]["state"], "applied", "{s:?}");
     assert_eq!(s[&archived.0]["odoo_id"], json!(a));
-    assert_eq!(rules_of(&p, archived.1), vec![(a, 5.0, 40.0, "manual".into())]);
-    let active = p.app.double.with_env(|e| e.get(RULE, a).unwrap()["active"].clone());
+    assert_eq!(
+        rules_of(&p, archived.1),
+        vec![(a, 5.0, 40.0, "manual".into())]
+    );
+    let active = p
+        .app
+        .double
+        .with_env(|e| e.get(RULE, a).unwrap()["active"].clone());
     assert_eq!(active, json!(true));
     assert_eq!(s[&new.0]["state"], "applied");
     assert_eq!(rules_of(&p, new.1).len(), 1);
@@ -959,13 +975,16 @@ async fn archived_rules_are_brought_back_and_one_refused_rule_does_not_kill_its_
     }
     assert_eq!(rules_of(&p, new_kit.1).len(), 0);
     assert_eq!(
-        p.app.double.with_env(|e| e.get(RULE, k).unwrap()["active"].clone()),
+        p.app
+            .double
+            .with_env(|e| e.get(RULE, k).unwrap()["active"].clone()),
         json!(false)
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with_an_internal_note() {
+async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with_an_internal_note()
+{
     let p = plan(19).await;
     // A second warehouse with its own receipts.
     let (warehouse, receipts) = p.app.double.with_env(|e| {
@@ -993,7 +1012,9 @@ async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with
     p.app.double.with_env(|e| {
         let own: Vec<i64> = e
             .table("product.supplierinfo")
-            .filter(|(_, r)| r["product_id"] == json!(tmpl_only.1) || r["product_id"] == json!(both.1))
+            .filter(|(_, r)| {
+                r["product_id"] == json!(tmpl_only.1) || r["product_id"] == json!(both.1)
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in own {
@@ -1014,7 +1035,11 @@ async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with
             r.insert("partner_id".into(), json!(vendor));
             r.insert(
                 "product_id".into(),
-                if variant { json!(product) } else { json!(false) },
+                if variant {
+                    json!(product)
+                } else {
+                    json!(false)
+                },
             );
             r.insert("product_tmpl_id".into(), tmpl(e, product));
             r.insert("sequence".into(), json!(sequence));
@@ -1040,7 +1065,11 @@ async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with
             (o["partner_id"].clone(), o["picking_type_id"].clone())
         });
         assert_eq!(partner, json!(vendor), "{item:?}");
-        assert_eq!(picking_type, json!(receipts), "received at warehouse {warehouse}");
+        assert_eq!(
+            picking_type,
+            json!(receipts),
+            "received at warehouse {warehouse}"
+        );
         // An internal note (the Note subtype), not a message the vendor is sent.
         let notes: Vec<(Value, Value)> = p.app.double.with_env(|e| {
             e.table("mail.message")
@@ -1050,7 +1079,11 @@ async fn an_rfq_is_received_in_the_signals_warehouse_from_a_template_vendor_with
         });
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert_eq!(notes[0].0, json!(2), "subtype mail.mt_note");
-        assert!(notes[0].1.as_str().unwrap().contains(sig["reference"].as_str().unwrap()));
+        assert!(notes[0]
+            .1
+            .as_str()
+            .unwrap()
+            .contains(sig["reference"].as_str().unwrap()));
     }
     assert_eq!(calls(&p, "mail.message.create"), 0);
 }
@@ -1125,10 +1158,11 @@ async fn every_planning_exception_link_a_buyer_is_shown_opens_for_the_buyer() {
     // A planner is still linked to where planners act.
     let planner_view = common::planning::planning_exceptions(&p.planner, "").await;
     assert!(
-        planner_view
-            .iter()
-            .any(|x| x["kind"] == "import_rejected"
-                && x["link"].as_str().unwrap().starts_with("/planning/versions/")),
+        planner_view.iter().any(|x| x["kind"] == "import_rejected"
+            && x["link"]
+                .as_str()
+                .unwrap()
+                .starts_with("/planning/versions/")),
         "{planner_view:#?}"
     );
 }
@@ -1136,7 +1170,10 @@ async fn every_planning_exception_link_a_buyer_is_shown_opens_for_the_buyer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_and_pushed_version_is_two_staff_events_a_supplier_never_sees() {
     let p = plan(19).await;
-    let admin = p.app.signed_in("admin@millrace.example", "admin-demo-pass").await;
+    let admin = p
+        .app
+        .signed_in("admin@millrace.example", "admin-demo-pass")
+        .await;
     let staff = common::machine::Machine::new(
         &p.app,
         &common::machine::token(&admin, "Staff feed", &["events_read"]).await,
@@ -1172,7 +1209,10 @@ async fn an_approved_and_pushed_version_is_two_staff_events_a_supplier_never_see
     assert_eq!(before[0]["type"], "planning.version_approved");
     let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
     let r = buyer
-        .post(&format!("/planning/signals/{}/keep", s[&items[0].0]["id"]), &[])
+        .post(
+            &format!("/planning/signals/{}/keep", s[&items[0].0]["id"]),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 303);
     // A doubled approval and the poll afterwards add nothing.
@@ -1183,7 +1223,11 @@ async fn an_approved_and_pushed_version_is_two_staff_events_a_supplier_never_see
     assert_eq!(r.status(), 303);
     let events = planning_events().await;
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["planning.version_approved", "planning.version_applied"], "{events:#?}");
+    assert_eq!(
+        types,
+        ["planning.version_approved", "planning.version_applied"],
+        "{events:#?}"
+    );
     let correlation = s[&items[0].0]["correlation_id"].as_str().unwrap();
     for e in &events {
         let v = &e["data"]["planning"];
@@ -1193,7 +1237,10 @@ async fn an_approved_and_pushed_version_is_two_staff_events_a_supplier_never_see
         assert_eq!(v["correlation_id"], correlation);
         assert_eq!(e["correlation_id"], correlation);
     }
-    assert_eq!(events[0]["data"]["planning"]["signals"], json!({"pending": 2}));
+    assert_eq!(
+        events[0]["data"]["planning"]["signals"],
+        json!({"pending": 2})
+    );
     assert_eq!(
         events[1]["data"]["planning"]["signals"],
         json!({"applied": 1, "kept": 1})

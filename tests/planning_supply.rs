@@ -400,7 +400,7 @@ async fn the_supply_export_dates_rows_by_what_the_supplier_confirmed_and_announc
     // Unanswered: the open quantity on Odoo's planned date.
     let (status, export) = reader.get("/planning/supply").await;
     assert_eq!(status, 200, "{export}");
-    assert!(export["notes"][0].as_str().unwrap().contains("on-hand"));
+    assert!(export["notes"][0].as_str().unwrap().contains("on_hand"));
     let rows = rows_of(&export, line_odoo_id);
     assert_eq!(rows.len(), 1, "{export}");
     assert_eq!(rows[0]["date_source"], "odoo_planned");
@@ -598,4 +598,84 @@ async fn the_supply_export_is_written_to_the_configured_folder() {
     let csv = std::fs::read_to_string(&file).unwrap();
     assert!(csv.starts_with("item,location,ship_to,"), "{csv}");
     drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_hand_stock_of_the_planned_item_locations_is_read_from_odoo_per_warehouse() {
+    let p = plan_with(|s| s.planning_on_hand_every = std::time::Duration::from_millis(300)).await;
+    let (product,): (i64,) = sqlx::query_as(
+        "SELECT product_odoo_id FROM purchase_order_lines WHERE product_code = $1 LIMIT 1",
+    )
+    .bind(&p.items[0])
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    p.app.double.with_env(|e| {
+        e.on_hand.retain(|(p, _), _| *p != product);
+        e.on_hand.insert((product, 1), 17.5);
+        // Another warehouse's stock is not the planned location's.
+        e.on_hand.insert((product, 2), 99.0);
+    });
+    let admin = p.app.signed_in(ADMIN.0, ADMIN.1).await;
+    let reader = Machine::new(
+        &p.app,
+        &token(&admin, "Planning out", &["planning_read"]).await,
+    );
+    // Nothing is planned yet: no on-hand rows.
+    let (_, export) = reader.get("/planning/supply").await;
+    assert!(!export["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["supply_type"] == "on_hand"));
+
+    let id = version(&p, "tests", 10).await;
+    let r = p
+        .planner
+        .post(&format!("/planning/versions/{id}/approve"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        let (status, export) = reader.get("/planning/supply").await;
+        assert_eq!(status, 200);
+        rows = export["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["supply_type"] == "on_hand")
+            .cloned()
+            .collect();
+        if rows.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows.len(), 2, "one row per planned item-location: {rows:?}");
+    let mine = rows
+        .iter()
+        .find(|r| r["item"] == p.items[0].as_str())
+        .unwrap();
+    assert_eq!(mine["location"], "WH");
+    assert_eq!(mine["ship_to"], "warehouse:1");
+    assert_eq!(mine["quantity"], "17.5");
+    assert_eq!(mine["unit"], "Units");
+    assert_eq!(mine["date"], Utc::now().date_naive().to_string());
+    assert_eq!(mine["date_source"], "odoo_on_hand");
+    assert_eq!(mine["order_line_odoo_id"], Value::Null);
+    // Odoo's stock moves; the next read says so.
+    p.app
+        .double
+        .with_env(|e| e.on_hand.insert((product, 1), 3.0));
+    common::app::eventually("the new stock level", || async {
+        let (_, export) = reader.get("/planning/supply").await;
+        export["rows"].as_array().unwrap().iter().any(|r| {
+            r["supply_type"] == "on_hand"
+                && r["item"] == p.items[0].as_str()
+                && r["quantity"] == "3"
+        })
+    })
+    .await;
+    let (status, _) = reader.get("/planning/supply?format=csv").await;
+    assert_eq!(status, 200);
 }

@@ -94,17 +94,19 @@ pub struct SupplyRow {
     /// Where the order is delivered as Odoo names it: `warehouse:<id>`, `partner:<id>` or `company:<id>`.
     pub ship_to: String,
     pub product_odoo_id: Option<i64>,
-    /// open_purchase (still to be shipped) or shipment_notice (announced, on its way).
+    /// open_purchase (still to be shipped), shipment_notice (announced, on its way) or
+    /// on_hand (in the warehouse, as Odoo last said).
     pub supply_type: String,
     pub quantity: String,
     #[cfg_attr(feature = "ssr", schema(value_type = crate::server::canonical::Unit))]
     pub unit: String,
     /// YYYY-MM-DD
     pub date: String,
-    /// supplier_confirmed, odoo_planned or shipment_notice.
+    /// supplier_confirmed, odoo_planned, shipment_notice or odoo_on_hand.
     pub date_source: String,
     pub order: String,
-    pub order_line_odoo_id: i64,
+    /// None for on-hand rows.
+    pub order_line_odoo_id: Option<i64>,
     #[cfg_attr(feature = "ssr", schema(value_type = crate::server::canonical::Supplier))]
     pub supplier: String,
     pub shipment_notice: Option<String>,

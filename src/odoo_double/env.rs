@@ -126,6 +126,9 @@ pub struct Env {
     /// Odoo refuses reordering rules for them (mrp's stock_orderpoint.py, `_check_product_kit`,
     /// a ValidationError). Tests set it; the seed has none.
     pub kit_products: std::collections::BTreeSet<i64>,
+    /// On-hand stock by (product, warehouse): what `product.product.qty_available` reads in
+    /// a `warehouse_id` context (jsonrpc/17), and summed without one. Seeds and tests set it.
+    pub on_hand: BTreeMap<(i64, i64), f64>,
 }
 
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -149,6 +152,7 @@ impl Env {
             clock_offset_seconds: 0,
             calls_by_method: BTreeMap::new(),
             kit_products: Default::default(),
+            on_hand: BTreeMap::new(),
         }
     }
 
@@ -551,10 +555,24 @@ impl Env {
                     params.get("load"),
                     Some(Value::Null) | Some(Value::Bool(false))
                 );
+                let warehouse = params
+                    .get("context")
+                    .and_then(|c| c.get("warehouse_id"))
+                    .and_then(Value::as_i64);
                 Ok(Value::Array(
                     ids.iter()
                         .filter(|id| self.get(model.name, **id).is_some())
-                        .map(|id| Value::Object(self.render(model, *id, &fields, load)))
+                        .map(|id| {
+                            let mut rec = self.render(model, *id, &fields, load);
+                            if model.name == "product.product" && rec.contains_key("qty_available")
+                            {
+                                rec.insert(
+                                    "qty_available".into(),
+                                    json!(self.on_hand_of(*id, warehouse)),
+                                );
+                            }
+                            Value::Object(rec)
+                        })
                         .collect(),
                 ))
             }
@@ -1277,6 +1295,17 @@ impl Env {
         }
         self.set("stock.picking", id, "state", json!("done"));
         self.set("stock.picking", id, "date_done", json!(now));
+    }
+}
+
+impl Env {
+    /// A product's stock in one warehouse, or in all of them.
+    fn on_hand_of(&self, product: i64, warehouse: Option<i64>) -> f64 {
+        self.on_hand
+            .iter()
+            .filter(|((p, w), _)| *p == product && warehouse.is_none_or(|x| x == *w))
+            .map(|(_, q)| q)
+            .sum()
     }
 }
 

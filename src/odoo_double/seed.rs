@@ -365,6 +365,11 @@ fn companies(env: &mut Env) {
 /// The demo company: vendors, products, pricelists and 200 purchase orders.
 pub fn demo(env: &mut Env) {
     catalogue(env);
+    // Stock at the main warehouse, for the planning supply's on-hand rows.
+    for i in 0..PRODUCTS.len() as i64 {
+        env.on_hand
+            .insert((FIRST_PRODUCT_ID + i, 1), ((i * 37) % 90 + 4) as f64);
+    }
     demo_orders(env);
     second_company_orders(env);
     reordering_rules(env);

@@ -37,7 +37,7 @@ pub struct SupplyExport {
 
 /// What the export cannot offer, said in every JSON answer and in the README.
 pub const NOTES: [&str; 2] = [
-    "on-hand stock is not included: the portal does not read Odoo's stock quantities",
+    "on_hand rows are Odoo's qty_available per warehouse for the latest approved forecast's item-locations, read every 30 minutes and dated by that read",
     "lead_time_days is empty where the vendor pricelist has no row for the supplier and product",
 ];
 
@@ -108,13 +108,13 @@ pub fn export_schema() -> Value {
             "location": text("The planning location whose warehouse receives the order; empty when none is mapped"),
             "ship_to": text("Where Odoo delivers the order: warehouse:<id>, partner:<id> or company:<id>; empty if unknown"),
             "product_odoo_id": {"type": ["integer", "null"]},
-            "supply_type": {"enum": ["open_purchase", "shipment_notice"]},
-            "quantity": text("A decimal in the order line's unit: still to come (open_purchase) or announced (shipment_notice)"),
+            "supply_type": {"enum": ["open_purchase", "shipment_notice", "on_hand"]},
+            "quantity": text("A decimal in the unit: still to come (open_purchase), announced (shipment_notice) or in stock (on_hand)"),
             "unit": text("The order line's unit"),
             "date": {"type": "string", "description": "YYYY-MM-DD; empty if Odoo has no planned date"},
-            "date_source": {"enum": ["supplier_confirmed", "odoo_planned", "shipment_notice"], "description": "supplier_confirmed: accepted or proposed by the supplier; odoo_planned: not answered (or the proposal was turned down); shipment_notice: the notice's expected arrival"},
+            "date_source": {"enum": ["supplier_confirmed", "odoo_planned", "shipment_notice", "odoo_on_hand"], "description": "supplier_confirmed: accepted or proposed by the supplier; odoo_planned: not answered (or the proposal was turned down); shipment_notice: the notice's expected arrival; odoo_on_hand: the day Odoo's stock level was read"},
             "order": text("The purchase order's number"),
-            "order_line_odoo_id": {"type": "integer"},
+            "order_line_odoo_id": {"type": ["integer", "null"], "description": "null for on_hand rows"},
             "supplier": text("The supplier's name"),
             "shipment_notice": {"type": ["string", "null"], "description": "The notice's number (shipment_notice rows)"},
             "lead_time_days": {"type": ["integer", "null"], "description": "The vendor pricelist's delay; null without a pricelist row"},

@@ -90,7 +90,15 @@ pub enum Outcome {
 pub trait Handler: Send + Sync {
     fn kind(&self) -> &'static str;
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome>;
+    /// How many of its jobs one claim hands it at most. A handler that gathers a claim's
+    /// jobs into one call to its destination takes more (up to [`MAX_CLAIM`]).
+    fn claim_size(&self) -> usize {
+        100
+    }
 }
+
+/// The most jobs one claim takes, of all kinds together.
+pub const MAX_CLAIM: usize = 500;
 
 /// Queues a job in the caller's transaction: it exists exactly when the transaction commits.
 pub async fn enqueue(
@@ -153,18 +161,25 @@ impl Worker {
              WHERE j.state = 'pending' AND j.next_attempt_at <= $1 AND (j.lease_until IS NULL OR j.lease_until < $1)
                AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
                                AND p.state IN ('pending', 'dead'))
-             ORDER BY j.id LIMIT 100",
+             ORDER BY j.id LIMIT $2",
         )
         .bind(&now)
+        .bind(MAX_CLAIM as i64)
         .fetch_all(&self.db)
         .await?;
         let lease_until = self.clock.stored_at(
             chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)),
         );
+        let mut taken: HashMap<&'static str, usize> = HashMap::new();
         let due: Vec<(Job, Arc<dyn Handler>)> = due
             .into_iter()
             // An instance without a kind's handler leaves its jobs to one that has it.
             .filter_map(|j| self.handlers.get(j.kind.as_str()).cloned().map(|h| (j, h)))
+            .filter(|(_, h)| {
+                let n = taken.entry(h.kind()).or_default();
+                *n += 1;
+                *n <= h.claim_size().min(MAX_CLAIM)
+            })
             .collect();
         if due.is_empty() {
             return Ok(0);

@@ -691,6 +691,14 @@ pub async fn run(
         state.clone(),
         shutdown.clone(),
     )));
+    tasks.push(tokio::spawn(
+        planning::supply_export::refresh_on_hand_every(
+            state.db.clone(),
+            state.odoo.clone(),
+            state.settings.planning_on_hand_every,
+            shutdown.clone(),
+        ),
+    ));
     if let Some(dir) = state.settings.planning_supply_export_dir.clone() {
         tasks.push(tokio::spawn(planning::supply_export::write_every(
             state.db.clone(),

@@ -124,6 +124,9 @@ pub struct Settings {
     pub planning_supply_export_dir: Option<std::path::PathBuf>,
     /// `MILLRACE_PLANNING_SUPPLY_EXPORT_HOURS`: how often that file is written (default 6).
     pub planning_supply_export_hours: u64,
+    /// `MILLRACE_PLANNING_ON_HAND_MINUTES`: how often Odoo's on-hand stock of the planned
+    /// item-locations is read for the supply export (default 30).
+    pub planning_on_hand_every: Duration,
     /// `MILLRACE_METRICS_TOKEN`: when set, `/metrics` wants `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     /// `MILLRACE_DEV_MAILBOX`: show sent mail at /dev/mailbox, to signed-in admins only
@@ -256,6 +259,9 @@ impl Settings {
                 6u64,
             )?
             .max(1),
+            planning_on_hand_every: Duration::from_secs(
+                60 * parse(get, "MILLRACE_PLANNING_ON_HAND_MINUTES", 30u64)?.max(1),
+            ),
             metrics_token: var(get, "MILLRACE_METRICS_TOKEN").map(Secret::new),
             dev_mailbox: parse(get, "MILLRACE_DEV_MAILBOX", false)?,
             dev_mailbox_open: false,

@@ -26,6 +26,11 @@ pub struct Plan {
 
 /// The app with the demo, a planner signed in, and the location `WH` mapped.
 pub async fn plan() -> Plan {
+    plan_with(|_| {}).await
+}
+
+/// [`plan`] with settings of the test's own.
+pub async fn plan_with(adjust: impl FnOnce(&mut millrace::server::settings::Settings)) -> Plan {
     // A sealing key: scheduled pulls keep their credentials sealed.
     let app = spawn_with(DoubleConfig::default(), |s| {
         s.sealing = Some(
@@ -34,7 +39,8 @@ pub async fn plan() -> Plan {
                 &[],
             )
             .unwrap(),
-        )
+        );
+        adjust(s);
     })
     .await;
     let planner = app.signed_in(PLANNER.0, PLANNER.1).await;

@@ -363,6 +363,21 @@ impl OdooClient {
         records(self.call(model, "read", call).await?)
     }
 
+    /// `read` in a context, e.g. stock levels of one warehouse (`{"warehouse_id": id}`, as
+    /// jsonrpc/17 recorded it).
+    pub async fn read_in_context(
+        &self,
+        model: &str,
+        ids: &[i64],
+        fields: &[&str],
+        context: Value,
+    ) -> Result<Vec<Map<String, Value>>, OdooError> {
+        let call = Call::records(ids)
+            .kwarg("fields", json!(fields))
+            .kwarg("context", context);
+        records(self.call(model, "read", call).await?)
+    }
+
     pub async fn search_count(&self, model: &str, domain: Value) -> Result<u64, OdooError> {
         let v = self
             .call(model, "search_count", Call::model().arg("domain", domain))

@@ -64,10 +64,12 @@ pub enum Optional {
     Replenishment,
     /// `stock.warehouse.orderpoint.qty_to_order_manual` (Odoo 18+; not on 17).
     ManualOrderQuantity,
+    /// `product.product.qty_available` per warehouse (stock): on-hand in the supply export.
+    OnHand,
 }
 
 impl Optional {
-    pub const ALL: [Optional; 16] = [
+    pub const ALL: [Optional; 17] = [
         Optional::AcknowledgedFlag,
         Optional::Receipts,
         Optional::TrackingReference,
@@ -84,6 +86,7 @@ impl Optional {
         Optional::Taxes,
         Optional::Replenishment,
         Optional::ManualOrderQuantity,
+        Optional::OnHand,
     ];
 
     /// The Odoo modules that bring it, for messages.
@@ -102,7 +105,9 @@ impl Optional {
             | Optional::OrderNotes
             | Optional::Taxes => "purchase",
             Optional::PaymentTerms => "purchase + account",
-            Optional::Replenishment | Optional::ManualOrderQuantity => "stock (Inventory)",
+            Optional::Replenishment | Optional::ManualOrderQuantity | Optional::OnHand => {
+                "stock (Inventory)"
+            }
         }
     }
 
@@ -138,6 +143,9 @@ impl Optional {
             }
             Optional::ManualOrderQuantity => {
                 "reordering rules get min and max only, not the forecast's recommended quantity to order"
+            }
+            Optional::OnHand => {
+                "the supply offered to the planning platform has no on-hand rows"
             }
         }
     }
@@ -297,6 +305,7 @@ pub static USES: &[FieldUse] = uses! {
     ORDERPOINT => ["write_date"]: O(Replenishment);
     ORDERPOINT => ["active"]: O(Replenishment);
     ORDERPOINT => ["qty_to_order_manual"]: O(ManualOrderQuantity);
+    PRODUCT => ["qty_available"]: O(OnHand);
 };
 
 /// The models the portal touches, in the order `fields_get` asks them.

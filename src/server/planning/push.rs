@@ -100,23 +100,27 @@ pub async fn derive(
             .into_iter()
             .map(|(i, l, b, q)| ((i, l, b), q))
             .collect();
+        // Streamed: a version of a million rows keeps one row per item-location in memory.
         #[allow(clippy::type_complexity)] // one row of the query below
-        let rows: Vec<(String, String, i64, String, String, Option<String>, Option<String>, Option<String>, String)> =
-            sqlx::query_as(
+        let mut rows = sqlx::query_as::<_, (String, String, i64, String, String, Option<String>, Option<String>, Option<String>, String)>(
                 "SELECT item_code, location_code, product_odoo_id, warehouse_code, quantity, safety_stock, min_qty, max_qty, bucket_start
                  FROM planning_forecast_rows WHERE import_id = $1
                  ORDER BY item_code, location_code, bucket_start, CASE kind WHEN 'override' THEN 0 WHEN 'consensus' THEN 1 ELSE 2 END",
             )
             .bind(import_id)
-            .fetch_all(&mut **tx)
-            .await?;
+            .fetch(&mut **tx);
+        let mut nearest = Vec::new();
         let mut last: Option<(String, String)> = None;
-        for (item, location, product, warehouse, quantity, safety, min, max, bucket) in rows {
+        while let Some(row) = futures::TryStreamExt::try_next(&mut rows).await? {
             // The nearest bucket of each item-location speaks for it.
-            if last.as_ref() == Some(&(item.clone(), location.clone())) {
+            if last.as_ref() == Some(&(row.0.clone(), row.1.clone())) {
                 continue;
             }
-            last = Some((item.clone(), location.clone()));
+            last = Some((row.0.clone(), row.1.clone()));
+            nearest.push(row);
+        }
+        drop(rows);
+        for (item, location, product, warehouse, quantity, safety, min, max, bucket) in nearest {
             let quantity = overrides
                 .get(&(item.clone(), location.clone(), bucket))
                 .cloned()
@@ -400,6 +404,12 @@ impl Handler for Pusher {
 
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
         Box::pin(self.run_gathered(job))
+    }
+
+    /// A claim's signals go to Odoo as one batch (one search, one create, one read): 500
+    /// make the push cost under one call per 100 records.
+    fn claim_size(&self) -> usize {
+        crate::server::jobs::MAX_CLAIM
     }
 }
 

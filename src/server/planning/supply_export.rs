@@ -8,8 +8,12 @@
 //! [`write_every`] writes the same CSV to a folder on a schedule (every instance does, each
 //! file replaced whole by a rename, so a reader never sees half of one).
 //!
-//! Not here: on-hand stock (the poller does not read Odoo's quants) and the lead time of a
-//! product without a vendor pricelist row; lines the supplier declined are left out.
+//! On-hand stock comes from [`refresh_on_hand`]: Odoo's `qty_available` per warehouse for
+//! the item-locations of the latest approved forecast, read in the background (one `read`
+//! per warehouse) and offered as `on_hand` rows dated by that read.
+//!
+//! Not here: the lead time of a product without a vendor pricelist row; lines the supplier
+//! declined are left out.
 
 use std::collections::HashMap;
 
@@ -188,7 +192,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
             date: date.map(|d| d.to_string()).unwrap_or_default(),
             date_source: date_source.into(),
             order: order.clone(),
-            order_line_odoo_id: line_odoo_id,
+            order_line_odoo_id: Some(line_odoo_id),
             supplier: supplier.clone(),
             shipment_notice: notice,
             lead_time_days: lead_time,
@@ -208,6 +212,29 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
         if open > Decimal::ZERO {
             out.push(row("open_purchase", open, date, date_source, None));
         }
+    }
+    let on_hand: Vec<(String, String, i64, i64, String, String, String)> = sqlx::query_as(
+        "SELECT item_code, location_code, product_odoo_id, warehouse_odoo_id, quantity, unit, read_at FROM planning_on_hand",
+    )
+    .fetch_all(db)
+    .await?;
+    for (item, location, product, warehouse, quantity, unit, read_at) in on_hand {
+        out.push(SupplyRow {
+            item,
+            location,
+            ship_to: format!("warehouse:{warehouse}"),
+            product_odoo_id: Some(product),
+            supply_type: "on_hand".into(),
+            quantity: number(&quantity).normalize().to_string(),
+            unit,
+            date: day(&read_at).map(|d| d.to_string()).unwrap_or_default(),
+            date_source: "odoo_on_hand".into(),
+            order: String::new(),
+            order_line_odoo_id: None,
+            supplier: String::new(),
+            shipment_notice: None,
+            lead_time_days: None,
+        });
     }
     out.sort_by(|a, b| {
         (&a.item, &a.location, &a.date, a.order_line_odoo_id).cmp(&(
@@ -236,13 +263,147 @@ pub fn csv(rows: &[SupplyRow]) -> String {
             &r.date,
             &r.date_source,
             &r.order,
-            &r.order_line_odoo_id.to_string(),
+            &r.order_line_odoo_id
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
             &r.supplier,
             r.shipment_notice.as_deref().unwrap_or_default(),
             &r.lead_time_days.map(|d| d.to_string()).unwrap_or_default(),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Reads Odoo's on-hand stock of the latest approved forecast's item-locations (one `read`
+/// of `product.product` per warehouse, `qty_available` in the warehouse's context, at most
+/// 1,000 products a call) and replaces what `planning_on_hand` held. How many rows it holds
+/// now; nothing when the connected Odoo has no stock levels (`Optional::OnHand`).
+pub async fn refresh_on_hand(
+    db: &Db,
+    odoo: &crate::server::odoo::OdooClient,
+) -> Result<usize, String> {
+    use crate::server::odoo::fields::{Optional, PRODUCT};
+    if !odoo.caps.supports(Optional::OnHand) {
+        return Ok(0);
+    }
+    let wanted: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT DISTINCT r.item_code, r.location_code, r.product_odoo_id, l.warehouse_odoo_id
+         FROM planning_forecast_rows r JOIN planning_locations l ON l.location_code = r.location_code
+         WHERE l.warehouse_odoo_id IS NOT NULL AND r.import_id = (
+             SELECT id FROM planning_imports WHERE kind = 'forecast' AND status = 'approved' ORDER BY version DESC LIMIT 1)",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut by_warehouse: std::collections::BTreeMap<i64, Vec<(String, String, i64)>> =
+        Default::default();
+    for (item, location, product, warehouse) in wanted {
+        by_warehouse
+            .entry(warehouse)
+            .or_default()
+            .push((item, location, product));
+    }
+    let mut found = Vec::new();
+    for (warehouse, items) in &by_warehouse {
+        let mut products: Vec<i64> = items.iter().map(|i| i.2).collect();
+        products.sort_unstable();
+        products.dedup();
+        for chunk in products.chunks(1000) {
+            let records = odoo
+                .read_in_context(
+                    PRODUCT,
+                    chunk,
+                    &["qty_available", "uom_id"],
+                    serde_json::json!({"warehouse_id": warehouse}),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            for r in records {
+                let (Some(id), Some(q)) = (
+                    r.get("id").and_then(serde_json::Value::as_i64),
+                    r.get("qty_available").and_then(serde_json::Value::as_f64),
+                ) else {
+                    continue;
+                };
+                let unit = r
+                    .get("uom_id")
+                    .and_then(|u| u.get(1))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let quantity = Decimal::from_f64_retain(q)
+                    .map(|d| d.round_dp(4).normalize().to_string())
+                    .unwrap_or_else(|| q.to_string());
+                for (item, location, _) in items.iter().filter(|i| i.2 == id) {
+                    found.push((
+                        item.clone(),
+                        location.clone(),
+                        id,
+                        *warehouse,
+                        quantity.clone(),
+                        unit.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        let (held,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM planning_on_hand")
+            .fetch_one(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        if held == 0 {
+            return Ok(0);
+        }
+    }
+    let now = db::now();
+    let mut tx = db::write(db).await.map_err(|e| e.to_string())?;
+    sqlx::query("DELETE FROM planning_on_hand")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (item, location, product, warehouse, quantity, unit) in &found {
+        sqlx::query(
+            "INSERT INTO planning_on_hand (item_code, location_code, product_odoo_id, warehouse_odoo_id, quantity, unit, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(item)
+        .bind(location)
+        .bind(product)
+        .bind(warehouse)
+        .bind(quantity)
+        .bind(unit)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(found.len())
+}
+
+/// Reads on-hand stock at start and then every `every` while Odoo is connected.
+pub async fn refresh_on_hand_every(
+    db: Db,
+    odoo: crate::server::odoo::OdooLink,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let Some(client) = odoo.client() else {
+            tokio::select! {
+                _ = odoo.connected() => continue,
+                _ = shutdown.changed() => return,
+            }
+        };
+        match refresh_on_hand(&db, &client).await {
+            Ok(n) => tracing::debug!(rows = n, "on-hand stock read for planning"),
+            Err(e) => tracing::warn!(error = %e, "could not read on-hand stock for planning"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// When the export was made, as stored times are written.
