@@ -63,13 +63,16 @@ test("a planner imports a file with errors, reads the report, fixes the mapping,
   await expect(signal).toHaveCount(1);
   await expect
     .poll(async () => {
+      // Reloading a page whose WebAssembly is still starting tears it down mid-hydration.
       await page.reload();
+      await hydrated(page);
       return page.getByTestId("signal").first().getAttribute("data-state");
     }, { timeout: 20_000 })
     // A conflict where the demo's Odoo has the buyer's own rule for the product (the
     // portal does not overwrite a rule it never wrote).
     .toMatch(/^(applied|unchanged|conflict)$/);
   await page.goBack();
+  await hydrated(page);
 
   // The versions list shows it.
   await page.goto("/planning");
@@ -242,6 +245,7 @@ test("a planner traces the demo forecast to a supplier's answer, a buyer traces 
   await expect
     .poll(async () => {
       await page.reload();
+      await hydrated(page);
       return answered.count();
     }, { timeout: 60_000 })
     .toBeGreaterThan(0);
