@@ -3095,11 +3095,19 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     assert_eq!(r.status(), 404, "resolved once");
     // The same message went (no second one), its correlation id in Odoo's chatter.
     let reference = write_back["reference"].as_str().unwrap().to_string();
-    let messages: Vec<(String, String)> =
-        sqlx::query_as("SELECT correlation_id, status FROM outbox_messages ORDER BY id")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+    // Odoo holds the date before the worker records the delivery: wait for the record.
+    let mut messages: Vec<(String, String)> = Vec::new();
+    for _ in 0..100 {
+        messages =
+            sqlx::query_as("SELECT correlation_id, status FROM outbox_messages ORDER BY id")
+                .fetch_all(&app.db)
+                .await
+                .unwrap();
+        if messages.iter().all(|m| m.1 == "delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(messages, [(reference.clone(), "delivered".to_string())]);
     let (_, _, notes) = odoo_order(&app.double, &name);
     assert!(notes.iter().any(|n| n.contains(&reference)), "{notes:?}");
