@@ -66,16 +66,6 @@ async fn overrides_of(b: &Browser, id: &str) -> Value {
     b.json("/api/planning/overrides", &[("id", id)]).await
 }
 
-async fn page(b: &Browser, path: &str) -> (u16, String) {
-    let r = b
-        .http
-        .get(format!("{}{path}", b.base))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_override_wins_through_later_imports_until_it_expires() {
     let p = plan().await;
@@ -127,7 +117,7 @@ async fn an_override_wins_through_later_imports_until_it_expires() {
     assert_eq!(o["overrides"][0]["created_by"], "Pia Planner");
     assert_eq!(o["overrides"][0]["active"], true);
     // The version page shows the effective value beside the imported one, before hydration.
-    let (status, html) = page(&p.planner, &format!("/planning/versions/{v1}")).await;
+    let (status, html) = p.planner.page(&format!("/planning/versions/{v1}")).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("data-testid=\"effective-value\">99<"),
@@ -232,7 +222,10 @@ async fn the_item_page_charts_each_version_and_marks_the_override() {
     assert_eq!(h["overrides"][1], "77");
     assert_eq!(h["overrides"][0], Value::Null);
 
-    let (status, html) = page(&p.planner, &format!("/planning/items/{item}?location=WH")).await;
+    let (status, html) = p
+        .planner
+        .page(&format!("/planning/items/{item}?location=WH"))
+        .await;
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"item-chart\""), "{html}");
     assert!(!html.contains(" style="), "the CSP forbids inline styles");
@@ -324,7 +317,7 @@ async fn a_version_within_the_sources_limits_is_approved_by_rule() {
     let d = detail(&p.planner, &v2).await;
     assert_eq!(d["import"]["status"], "approved", "{d}");
     assert_eq!(d["import"]["approved_by"], "rule: within 10%");
-    let (status, html) = page(&p.planner, "/planning").await;
+    let (status, html) = p.planner.page("/planning").await;
     assert_eq!(status, 200);
     assert!(html.contains("approved by rule: within 10%"), "{html}");
     let (actor,): (Option<i64>,) = sqlx::query_as(

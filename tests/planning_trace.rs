@@ -253,15 +253,7 @@ async fn a_version_traces_to_the_suppliers_answer_notice_and_receipt_and_back() 
         reference.as_str()
     );
     // The order page tells staff where the order came from, with the link; not suppliers.
-    let page = buyer
-        .http
-        .get(format!("{}/orders/{order_id}", buyer.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = buyer.page(&format!("/orders/{order_id}")).await;
     assert!(
         page.contains(&format!("/planning/trace?order={order_id}")),
         "the buyer's order page links the trace"
@@ -273,17 +265,10 @@ async fn a_version_traces_to_the_suppliers_answer_notice_and_receipt_and_back() 
         json!([]),
         "suppliers never see the plan"
     );
-    let html = buyer
-        .http
-        .get(format!(
-            "{}/planning/trace?version={id}&item={item}",
-            buyer.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(html.status(), 200);
-    let html = html.text().await.unwrap();
+    let (status, html) = buyer
+        .page(&format!("/planning/trace?version={id}&item={item}"))
+        .await;
+    assert_eq!(status, 200);
     for expected in [
         reference.as_str(),
         rule_name.as_str(),
@@ -341,20 +326,10 @@ async fn only_staff_see_traces_and_bad_starts_are_told_what_to_give() {
 
     // A supplier: the page, the server function and the API all refuse.
     let ana = p.app.signed_in(ANA.0, ANA.1).await;
-    let r = ana
-        .http
-        .get(format!("{}/api/planning/trace?version={id}", ana.base))
-        .send()
-        .await
-        .unwrap();
+    let r = ana.get("/api/planning/trace", &[("version", &id)]).await;
     assert_eq!(r.status(), 403);
-    let r = ana
-        .http
-        .get(format!("{}/planning/trace?version={id}", ana.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    let (status, _) = ana.page(&format!("/planning/trace?version={id}")).await;
+    assert_eq!(status, 403);
     let erp = Machine::new(&p.app, &token(&ana, "Gemini ERP", &ALL).await);
     let (status, body) = erp.get(&format!("/planning/traces?version={id}")).await;
     assert_eq!(status, 403, "{body}");
@@ -403,14 +378,8 @@ async fn only_staff_see_traces_and_bad_starts_are_told_what_to_give() {
         .unwrap();
     let limited = p.app.signed_in(BUYER.0, BUYER.1).await;
     let r = limited
-        .http
-        .get(format!(
-            "{}/api/planning/trace?order={}",
-            limited.base, order.0
-        ))
-        .send()
-        .await
-        .unwrap();
+        .get("/api/planning/trace", &[("order", &order.0.to_string())])
+        .await;
     assert_eq!(
         r.status(),
         404,

@@ -3098,11 +3098,10 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     // Odoo holds the date before the worker records the delivery: wait for the record.
     let mut messages: Vec<(String, String)> = Vec::new();
     for _ in 0..100 {
-        messages =
-            sqlx::query_as("SELECT correlation_id, status FROM outbox_messages ORDER BY id")
-                .fetch_all(&app.db)
-                .await
-                .unwrap();
+        messages = sqlx::query_as("SELECT correlation_id, status FROM outbox_messages ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
         if messages.iter().all(|m| m.1 == "delivered") {
             break;
         }

@@ -43,6 +43,17 @@ impl Browser {
         self.csrf = html[start..start + 64].to_string();
     }
 
+    /// GET `path` as a browser asks for a page: its status and HTML.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         fields.push(("csrf_token", &self.csrf));

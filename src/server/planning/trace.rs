@@ -251,51 +251,34 @@ async fn orders(
     if links.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
-        "SELECT o.id, o.odoo_id, o.name, o.status FROM purchase_orders o WHERE o.odoo_id IN ({})",
+    // One read: each synced order with its supplier, and whether `scope` may see it.
+    let visible_sql = scope
+        .predicate("o.id")
+        .map(|p| format!("CASE WHEN {p} THEN 1 ELSE 0 END"))
+        .unwrap_or_else(|| "1".into());
+    let rows: Vec<(i64, i64, String, String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT o.id, o.odoo_id, o.name, o.status, s.name, {visible_sql} FROM purchase_orders o
+         JOIN suppliers s ON s.id = o.supplier_id WHERE o.odoo_id IN ({})",
         list(links.iter().map(|l| l.1))
     ))
     .fetch_all(db)
     .await?;
-    let synced: HashMap<i64, (i64, String, String)> =
-        rows.into_iter().map(|r| (r.1, (r.0, r.2, r.3))).collect();
-    let seen: Vec<i64> = synced.values().map(|s| s.0).collect();
-    let visible: Vec<i64> = match scope.predicate("o.id") {
-        None => seen.clone(),
-        Some(p) if !seen.is_empty() => sqlx::query_as::<_, (i64,)>(&format!(
-            "SELECT o.id FROM purchase_orders o WHERE o.id IN ({}) AND {p}",
-            list(seen.iter().copied())
-        ))
-        .fetch_all(db)
-        .await?
+    let visible: Vec<i64> = rows.iter().filter(|r| r.5 == 1).map(|r| r.0).collect();
+    let synced: HashMap<i64, (i64, String, String, String)> = rows
         .into_iter()
-        .map(|r| r.0)
-        .collect(),
-        Some(_) => Vec::new(),
-    };
-    let suppliers: HashMap<i64, String> = if visible.is_empty() {
-        HashMap::new()
-    } else {
-        sqlx::query_as(&format!(
-            "SELECT o.id, s.name FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE o.id IN ({})",
-            list(visible.iter().copied())
-        ))
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect()
-    };
+        .map(|r| (r.1, (r.0, r.2, r.3, r.4)))
+        .collect();
     let lines = all_lines(db, &visible).await?;
     let receipts = receipts_of(db, &visible).await?;
     for (signal, odoo_id, name) in links {
         let order = match synced.get(odoo_id) {
-            Some((id, _, _)) if !visible.contains(id) => continue,
-            Some((id, portal_name, status)) => Ordered {
+            Some((id, _, _, _)) if !visible.contains(id) => continue,
+            Some((id, portal_name, status, supplier)) => Ordered {
                 order: TraceOrder {
                     odoo_id: *odoo_id,
                     name: portal_name.clone(),
                     order_id: Some(*id),
-                    supplier: suppliers.get(id).cloned(),
+                    supplier: Some(supplier.clone()),
                     status: Some(status.clone()),
                     lines: Vec::new(),
                     receipts: receipts.get(id).cloned().unwrap_or_default(),
