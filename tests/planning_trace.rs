@@ -386,3 +386,67 @@ async fn only_staff_see_traces_and_bad_starts_are_told_what_to_give() {
         "another company's order is not there for them"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_versions_trace_shows_what_led_somewhere_and_finds_any_item() {
+    let p = plan().await;
+    let to = upload(
+        &p.planner,
+        "forecast",
+        "tests",
+        "",
+        "t.csv",
+        forecast(&[format!(
+            "{},WH,{},week,10,Units,statistical,5,,40",
+            p.items[0],
+            monday(1)
+        )]),
+    )
+    .await;
+    let id = snapshot_of(&to);
+    let import_id: i64 = id.parse().expect("a version id");
+    // 2,100 signals of as many items, as an approval of a large version leaves them.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2100)
+         INSERT INTO planning_signals (reference, import_id, kind, signal_key, item_code, location_code, product_odoo_id, warehouse_code, min_qty, max_qty, quantity, correlation_id, state, created_at)
+         SELECT 'SIG-BULK-' || (10000 + i), $1, 'rule', 'bulk:' || (10000 + i), 'BULK-' || (10000 + i), 'WH', 1, 'WH', '1', '2', '1', 'corr-bulk', 'applied', '2026-12-01 00:00:00' FROM n",
+    )
+    .bind(import_id)
+    .execute(&p.app.db)
+    .await
+    .unwrap();
+    // The very last one led to a purchase order of company 1.
+    let (order_odoo_id, order_name): (i64, String) = sqlx::query_as(
+        "SELECT o.odoo_id, o.name FROM purchase_orders o JOIN order_headers h ON h.order_id = o.id WHERE h.company_odoo_id = 1 ORDER BY o.id LIMIT 1",
+    )
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO planning_signal_orders (signal_id, order_odoo_id, order_name, linked_at)
+         SELECT id, $1, $2, '2026-12-01 00:00:00' FROM planning_signals WHERE reference = 'SIG-BULK-12100'",
+    )
+    .bind(order_odoo_id)
+    .bind(&order_name)
+    .execute(&p.app.db)
+    .await
+    .unwrap();
+
+    let buyer = p.app.signed_in(BUYER.0, BUYER.1).await;
+    let whole = trace(&buyer, &[("version", &id)]).await;
+    assert_eq!(whole["truncated_at"], 200, "{}", whole["truncated_at"]);
+    let signals = whole["versions"][0]["signals"].as_array().unwrap();
+    assert_eq!(signals.len(), 200);
+    assert_eq!(
+        signals[199]["signal"]["reference"], "SIG-BULK-12100",
+        "the signal that led to an order is shown although 2,099 come before it"
+    );
+    assert_eq!(signals[0]["signal"]["reference"], "SIG-BULK-10001");
+
+    // One item, beyond the first 2,000, in any case.
+    let one = trace(&buyer, &[("version", &id), ("item", "bulk-12050")]).await;
+    let signals = one["versions"][0]["signals"].as_array().unwrap();
+    assert_eq!(signals.len(), 1, "{one}");
+    assert_eq!(signals[0]["signal"]["item_code"], "BULK-12050");
+    assert_eq!(one["truncated_at"], Value::Null);
+}

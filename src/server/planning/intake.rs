@@ -348,7 +348,18 @@ pub async fn validate(
         let _ = parser.await;
         return Ok(done);
     }
-    let mut batch = Batch::new(kind, import_id, db::backend(db));
+    // A task of its own stores the rows, so validating the next batch overlaps storing
+    // this one; it hands the transaction back when the batches end.
+    let (to_store, mut batches) = mpsc::channel::<Vec<Good>>(2);
+    let mut store = Batch::new(kind, import_id, db::backend(db));
+    let storing = tokio::spawn(async move {
+        while let Some(rows) = batches.recv().await {
+            store.rows = rows;
+            store.flush(&mut tx).await?;
+        }
+        Ok::<_, sqlx::Error>(tx)
+    });
+    let mut batch: Vec<Good> = Vec::with_capacity(BATCH);
     while let Some(parsed) = rows.recv().await {
         match parsed {
             Parsed::Row { row, values } => {
@@ -356,7 +367,10 @@ pub async fn validate(
                     if check.error_count == 0 {
                         batch.push(good);
                         if batch.len() >= BATCH {
-                            batch.flush(&mut tx).await?;
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            if to_store.send(full).await.is_err() {
+                                break; // The store failed: its error is below.
+                            }
                         }
                     }
                 }
@@ -369,6 +383,11 @@ pub async fn validate(
         }
     }
     drop(rows);
+    if check.error_count == 0 && !batch.is_empty() {
+        let _ = to_store.send(batch).await;
+    }
+    drop(to_store);
+    let mut tx = storing.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
     if let Err(e) = parser.await {
         tracing::error!(error = %e, import = import_id, "planning parser stopped");
         return Err(PlanningError::Invalid(
@@ -463,7 +482,6 @@ pub async fn validate(
             ),
         });
     }
-    batch.flush(&mut tx).await?;
     clear_report(&mut tx, import_id).await?;
     let (version,): (i64,) = sqlx::query_as(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM planning_imports WHERE kind = $1",
@@ -1306,13 +1324,6 @@ impl Batch {
             rows: Vec::with_capacity(BATCH),
         }
     }
-    fn len(&self) -> usize {
-        self.rows.len()
-    }
-    fn push(&mut self, g: Good) {
-        self.rows.push(g);
-    }
-
     async fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
         if self.rows.is_empty() {
             return Ok(());

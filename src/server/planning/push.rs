@@ -1499,7 +1499,7 @@ async fn views(db: &Db, rows: Vec<ViewRow>) -> Result<Vec<SignalView>, sqlx::Err
     Ok(rows.into_iter().map(|r| view(r, &orders)).collect())
 }
 
-/// A version's signals, in reference order (at most 2,000).
+/// A version's signals, in reference order (at most 2,000: the signals page).
 pub async fn signals_for_version(db: &Db, import_id: i64) -> Result<Vec<SignalView>, sqlx::Error> {
     let rows: Vec<ViewRow> = sqlx::query_as(&format!(
         "{VIEW} WHERE s.import_id = $1 ORDER BY s.id LIMIT 2000"
@@ -1508,6 +1508,47 @@ pub async fn signals_for_version(db: &Db, import_id: i64) -> Result<Vec<SignalVi
     .fetch_all(db)
     .await?;
     views(db, rows).await
+}
+
+/// Every signal of one item (its code in any case) in a version, in reference order.
+pub async fn signals_for_item(
+    db: &Db,
+    import_id: i64,
+    item: &str,
+) -> Result<Vec<SignalView>, sqlx::Error> {
+    let rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "{VIEW} WHERE s.import_id = $1 AND UPPER(s.item_code) = UPPER($2) ORDER BY s.id"
+    ))
+    .bind(import_id)
+    .bind(item)
+    .fetch_all(db)
+    .await?;
+    views(db, rows).await
+}
+
+/// At most `limit` of a version's signals, those that led to a purchase order first, in
+/// reference order; and how many signals the version has.
+pub async fn signals_leading_first(
+    db: &Db,
+    import_id: i64,
+    limit: usize,
+) -> Result<(Vec<SignalView>, usize), sqlx::Error> {
+    let (total,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM planning_signals WHERE import_id = $1")
+            .bind(import_id)
+            .fetch_one(db)
+            .await?;
+    let mut rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "{VIEW} WHERE s.import_id = $1
+         ORDER BY CASE WHEN EXISTS (SELECT 1 FROM planning_signal_orders o WHERE o.signal_id = s.id) THEN 0 ELSE 1 END, s.id
+         LIMIT $2"
+    ))
+    .bind(import_id)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await?;
+    rows.sort_by_key(|r| r.id);
+    Ok((views(db, rows).await?, usize::try_from(total).unwrap_or(0)))
 }
 
 /// The signals an Odoo purchase order answers (the trace from an order back to the plan).

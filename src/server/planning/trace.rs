@@ -58,18 +58,14 @@ pub async fn trace(
                 return Ok(None);
             };
             let item = item.as_deref().map(str::trim).filter(|i| !i.is_empty());
-            let mut signals: Vec<SignalView> = push::signals_for_version(db, *import_id)
-                .await?
-                .into_iter()
-                .filter(|s| item.is_none_or(|i| s.item_code.eq_ignore_ascii_case(i)))
-                .collect();
-            let truncated_at = (item.is_none() && signals.len() > SIGNALS_SHOWN).then(|| {
-                // The signals that led somewhere first, then the rest in reference order.
-                signals.sort_by_key(|s| s.orders.is_empty());
-                signals.truncate(SIGNALS_SHOWN);
-                signals.sort_by_key(|s| s.id);
-                SIGNALS_SHOWN
-            });
+            let (signals, truncated_at) = match item {
+                Some(item) => (push::signals_for_item(db, *import_id, item).await?, None),
+                None => {
+                    let (signals, total) =
+                        push::signals_leading_first(db, *import_id, SIGNALS_SHOWN).await?;
+                    (signals, (total > SIGNALS_SHOWN).then_some(SIGNALS_SHOWN))
+                }
+            };
             version.signals = with_orders(db, scope, signals, None).await?;
             Ok(Some(Trace {
                 order: None,
