@@ -6,6 +6,8 @@ use std::time::Duration;
 
 #[path = "portal/audit.rs"]
 mod audit;
+#[path = "portal/bounded_reads.rs"]
+mod bounded_reads;
 mod common;
 #[path = "portal/counts.rs"]
 mod counts;

@@ -19,7 +19,7 @@ pub async fn exceptions(supplier: String, buyer: String) -> Result<ExceptionsVie
         plans: user.plans(),
         companies: user.companies,
     };
-    crate::server::exceptions::overview(
+    crate::server::exceptions::page(
         &state.db,
         &scope,
         crate::server::exceptions::Windows::of(&state.settings),

@@ -11,9 +11,14 @@ use crate::model::sync::DeadLetterView;
 #[server(endpoint = "sync/dead-letters", input = GetUrl)]
 pub async fn list_dead_letters() -> Result<Vec<DeadLetterView>, AppError> {
     use super::context;
-    context::internal_user()?;
+    let user = context::internal_user()?;
     let state = context::state()?;
-    crate::server::exceptions::sync_problems(&state.db, &Default::default())
+    // A buyer limited to some companies sees only theirs.
+    let scope = crate::server::exceptions::Scope {
+        companies: user.companies,
+        ..Default::default()
+    };
+    crate::server::exceptions::sync_problems(&state.db, &scope)
         .await
         .map_err(context::internal)
 }

@@ -8,6 +8,18 @@ use crate::api::exceptions::{exceptions, DecideProposal, ResolveConflict};
 use crate::api::sync::{DiscardDeadLetter, ReplayDeadLetter};
 use crate::domain::order::LineAnswerState;
 
+/// Says that a list shows only the most pressing of its entries.
+#[component]
+fn ShownOf(shown: usize, total: usize) -> impl IntoView {
+    (total > shown).then(|| {
+        view! {
+            <p class="sub" data-testid="shown-of">
+                {format!("Showing the {shown} most pressing of {total}; the CSV export has them all.")}
+            </p>
+        }
+    })
+}
+
 #[component]
 pub fn ExceptionsPage() -> impl IntoView {
     let query = use_query_map();
@@ -70,16 +82,17 @@ pub fn ExceptionsPage() -> impl IntoView {
                             <a class="button" href=format!("/buyer/exceptions.csv?{csv_query}") download data-testid="csv">"Export CSV"</a>
                         </form>
                         <nav class="chips" aria-label="Counts">
-                            <a href="#proposals">"Proposals to decide " <strong data-testid="count-proposals">{x.proposals.len()}</strong></a>
-                            <a href="#late">"Late acknowledgments " <strong data-testid="count-late">{x.late_acknowledgments.len()}</strong></a>
-                            <a href="#risk">"At-risk deliveries " <strong data-testid="count-risk">{x.at_risk.len()}</strong></a>
-                            <a href="#received">"Shipment vs receipt " <strong data-testid="count-received">{x.discrepancies.len()}</strong></a>
-                            <a href="#conflicts">"Conflicts " <strong data-testid="count-conflicts">{x.conflicts.len()}</strong></a>
-                            <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.sync_problems.len()}</strong></a>
+                            <a href="#proposals">"Proposals to decide " <strong data-testid="count-proposals">{x.totals.proposals}</strong></a>
+                            <a href="#late">"Late acknowledgments " <strong data-testid="count-late">{x.totals.late_acknowledgments}</strong></a>
+                            <a href="#risk">"At-risk deliveries " <strong data-testid="count-risk">{x.totals.at_risk}</strong></a>
+                            <a href="#received">"Shipment vs receipt " <strong data-testid="count-received">{x.totals.discrepancies}</strong></a>
+                            <a href="#conflicts">"Conflicts " <strong data-testid="count-conflicts">{x.totals.conflicts}</strong></a>
+                            <a href="#sync">"Sync problems " <strong data-testid="count-sync">{x.totals.sync_problems}</strong></a>
                             <a href="#planning">"Planning " <strong data-testid="count-planning">{x.planning.len()}</strong></a>
                         </nav>
 
                         <h2 id="proposals">"Proposals awaiting a decision"</h2>
+                        <ShownOf shown=x.proposals.len() total=x.totals.proposals/>
                         {move || query.with(|q| q.get("bulk")).filter(|b| b != "none").map(|n| view! {
                             <p class="banner ok" role="status" data-testid="bulk-result">{format!("{n} proposal(s) approved.")}</p>
                         })}
@@ -134,6 +147,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         }.into_any() }}
 
                         <h2 id="late">"Not acknowledged in time"</h2>
+                        <ShownOf shown=x.late_acknowledgments.len() total=x.totals.late_acknowledgments/>
                         {if x.late_acknowledgments.is_empty() { view! { <p class="empty">"Every order is acknowledged in time."</p> }.into_any() } else { view! {
                             <table class="orders">
                                 <thead><tr><th scope="col">"PO"</th><th scope="col">"Supplier"</th><th scope="col">"Released"</th><th scope="col" class="num">"Waiting"</th></tr></thead>
@@ -151,6 +165,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         }.into_any() }}
 
                         <h2 id="risk">"At-risk deliveries"</h2>
+                        <ShownOf shown=x.at_risk.len() total=x.totals.at_risk/>
                         {if x.at_risk.is_empty() { view! { <p class="empty">"Every open line is on track."</p> }.into_any() } else { view! {
                             <table class="orders">
                                 <thead><tr><th scope="col">"PO"</th><th scope="col">"Supplier"</th><th scope="col">"Line"</th><th scope="col">"Requested"</th><th scope="col">"Why"</th></tr></thead>
@@ -169,6 +184,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         }.into_any() }}
 
                         <h2 id="received">"Received against shipment notices"</h2>
+                        <ShownOf shown=x.discrepancies.len() total=x.totals.discrepancies/>
                         {if x.discrepancies.is_empty() { view! { <p class="empty">"Every validated receipt matches its shipment notices."</p> }.into_any() } else { view! {
                             <table class="orders">
                                 <thead><tr><th scope="col">"PO"</th><th scope="col">"Supplier"</th><th scope="col">"Line"</th><th scope="col">"What differs"</th></tr></thead>
@@ -186,6 +202,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         }.into_any() }}
 
                         <h2 id="conflicts">"Conflicts with Odoo"</h2>
+                        <ShownOf shown=x.conflicts.len() total=x.totals.conflicts/>
                         {if x.conflicts.is_empty() { view! { <p class="empty">"No answer conflicts with what Odoo holds."</p> }.into_any() } else { view! {
                             <div class="lines">
                                 {x.conflicts.into_iter().map(|c| {
@@ -233,6 +250,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         }.into_any() }}
 
                         <h2 id="sync">"Could not be written to Odoo"</h2>
+                        <ShownOf shown=x.sync_problems.len() total=x.totals.sync_problems/>
                         {if x.sync_problems.is_empty() { view! { <p class="empty">"Everything reached Odoo."</p> }.into_any() } else { view! {
                             <div class="lines">
                                 {x.sync_problems.into_iter().map(|d| {

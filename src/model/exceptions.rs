@@ -121,4 +121,19 @@ pub struct ExceptionsView {
     pub suppliers: Vec<SupplierChoice>,
     /// Purchase representatives named on orders, for the buyer filter.
     pub buyers: Vec<String>,
+    /// How many there are of each kind; the lists above hold at most `shown_at_most` of them.
+    pub totals: ExceptionTotals,
+    /// The page shows the most pressing few of each kind (the CSV has them all); None: all.
+    pub shown_at_most: Option<usize>,
+}
+
+/// How many exceptions of each kind there are, shown or not.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionTotals {
+    pub late_acknowledgments: usize,
+    pub proposals: usize,
+    pub at_risk: usize,
+    pub discrepancies: usize,
+    pub sync_problems: usize,
+    pub conflicts: usize,
 }

@@ -9,6 +9,8 @@
 //! - changed order: *ask the supplier again* (every answer cleared), or *keep the
 //!   supplier's answers* (the change needs none).
 
+use std::collections::HashMap;
+
 use rust_decimal::Decimal;
 
 use crate::domain::order::LineAnswerState;
@@ -33,8 +35,10 @@ fn quantity(q: &str) -> String {
 }
 
 /// One order line as the portal last read it from Odoo.
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 struct LineNow {
+    odoo_id: i64,
+    order_id: i64,
     description: String,
     quantity: String,
     uom: String,
@@ -46,7 +50,7 @@ struct LineNow {
     answer_reason: Option<String>,
 }
 
-const LINE_COLUMNS: &str = "description, quantity, uom, date_planned, removed_in_odoo, answer, proposed_date, proposed_quantity, answer_reason";
+const LINE_COLUMNS: &str = "odoo_id, order_id, description, quantity, uom, date_planned, removed_in_odoo, answer, proposed_date, proposed_quantity, answer_reason";
 
 impl LineNow {
     fn odoo(&self, order_cancelled: bool) -> String {
@@ -87,25 +91,120 @@ impl LineNow {
 
 type ConflictRow = (i64, i64, String, String, String, Option<String>);
 
-/// Every conflict in `scope`, oldest first: write-backs, then changed orders.
-pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> {
-    let mut out = Vec::new();
+/// The conflicts in `scope`, oldest first: write-backs, then changed orders; at most
+/// `shown` of each (None: all), and how many there are. A fixed number of queries,
+/// however many conflicts there are.
+pub async fn list(
+    db: &Db,
+    scope: &Scope,
+    shown: Option<usize>,
+) -> Result<(Vec<Conflict>, usize), sqlx::Error> {
+    let limit = shown.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let companies = scope.companies.condition("o.id");
+    let messages_from = format!(
+        "FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id JOIN suppliers s ON s.id = o.supplier_id
+         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
+    );
+    let orders_from = format!(
+        "FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
+         WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
+    );
     // Write-backs in conflict.
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let messages: Vec<(i64, String, String, Option<String>, i64, String, String, String, String)> = sqlx::query_as(&format!(
         "SELECT m.id, m.payload, m.created_at, m.last_error, o.id, o.name, s.name, o.odoo_state, m.correlation_id
-         FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){} ORDER BY m.id",
-        scope.companies.condition("o.id")
+         {messages_from} ORDER BY m.id{limit}"
     ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
-    for (id, payload, at, error, order_id, order_name, supplier_name, state, correlation_id) in
-        messages
+    // Orders Odoo changed after the supplier answered.
+    let orders: Vec<ConflictRow> = sqlx::query_as(&format!(
+        "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary {orders_from} ORDER BY o.id{limit}"
+    ))
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
+    .fetch_all(db)
+    .await?;
+    let mut total = messages.len() + orders.len();
+    if shown.is_some_and(|n| messages.len() >= n || orders.len() >= n) {
+        let count = |from: &str| format!("SELECT COUNT(*) {from}");
+        let mut n = 0;
+        for sql in [count(&messages_from), count(&orders_from)] {
+            let (c,): (i64,) = sqlx::query_as(&sql)
+                .bind(scope.supplier)
+                .bind(&scope.buyer)
+                .fetch_one(db)
+                .await?;
+            n += usize::try_from(c).unwrap_or(0);
+        }
+        total = n;
+    }
+    let actions: Vec<Option<OutboxAction>> = messages
+        .iter()
+        .map(|m| serde_json::from_str(&m.1).ok())
+        .collect();
+    // The lines the write-backs were about and every line of the changed orders, in one read.
+    let line_ids: Vec<i64> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Some(OutboxAction::UpdateLine { line_odoo_id, .. }) => Some(*line_odoo_id),
+            _ => None,
+        })
+        .collect();
+    let order_ids: Vec<i64> = orders.iter().map(|o| o.0).collect();
+    let mut by_odoo_id: HashMap<i64, LineNow> = HashMap::new();
+    let mut by_order: HashMap<i64, Vec<LineNow>> = HashMap::new();
+    if !line_ids.is_empty() || !order_ids.is_empty() {
+        let in_list = |ids: &[i64]| {
+            if ids.is_empty() {
+                "NULL".to_string()
+            } else {
+                ids.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let lines: Vec<LineNow> = sqlx::query_as(&format!(
+            "SELECT {LINE_COLUMNS} FROM purchase_order_lines WHERE odoo_id IN ({}) OR order_id IN ({}) ORDER BY order_id, sequence, id",
+            in_list(&line_ids),
+            in_list(&order_ids)
+        ))
+        .fetch_all(db)
+        .await?;
+        let wanted: std::collections::HashSet<i64> = line_ids.iter().copied().collect();
+        let changed: std::collections::HashSet<i64> = order_ids.iter().copied().collect();
+        for l in lines {
+            if changed.contains(&l.order_id) {
+                if wanted.contains(&l.odoo_id) {
+                    by_odoo_id.insert(l.odoo_id, l.clone());
+                }
+                by_order.entry(l.order_id).or_default().push(l);
+            } else {
+                by_odoo_id.insert(l.odoo_id, l);
+            }
+        }
+    }
+    // When each changed order was last seen changed, in one read.
+    let since: HashMap<i64, String> = if order_ids.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (i64, String)>(&format!(
+            "SELECT order_id, MAX(at) FROM order_events WHERE kind = 'changed_in_odoo' AND order_id IN ({}) GROUP BY order_id",
+            order_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        ))
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect()
+    };
+    let mut out = Vec::with_capacity(messages.len() + orders.len());
+    for ((id, _, at, error, order_id, order_name, supplier_name, state, correlation_id), action) in
+        messages.into_iter().zip(actions)
     {
-        let action: Option<OutboxAction> = serde_json::from_str(&payload).ok();
         let cancelled = state == "cancel";
         let (lines, can_apply, what) = match &action {
             Some(OutboxAction::UpdateLine {
@@ -117,17 +216,9 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
                 user,
                 ..
             }) => {
-                let line: Option<LineNow> = sqlx::query_as(&format!(
-                    "SELECT {LINE_COLUMNS} FROM purchase_order_lines WHERE odoo_id = $1"
-                ))
-                .bind(line_odoo_id)
-                .fetch_optional(db)
-                .await?;
-                let description = line
-                    .as_ref()
-                    .map(|l| l.description.clone())
-                    .unwrap_or_default();
-                let uom = line.as_ref().map(|l| l.uom.clone()).unwrap_or_default();
+                let line = by_odoo_id.get(line_odoo_id);
+                let description = line.map(|l| l.description.clone()).unwrap_or_default();
+                let uom = line.map(|l| l.uom.clone()).unwrap_or_default();
                 let answered = format!(
                     "{} {uom} by {} (answered against {} by {})",
                     quantity(product_qty.as_deref().unwrap_or(seen_quantity)),
@@ -135,9 +226,7 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
                     quantity(seen_quantity),
                     day(seen_date.as_deref())
                 );
-                let open = line
-                    .as_ref()
-                    .is_some_and(|l| l.removed_in_odoo == 0 && !cancelled);
+                let open = line.is_some_and(|l| l.removed_in_odoo == 0 && !cancelled);
                 (
                     vec![ConflictLine {
                         description,
@@ -169,31 +258,7 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
             can_apply,
         });
     }
-    // Orders Odoo changed after the supplier answered.
-    let orders: Vec<ConflictRow> = sqlx::query_as(&format!(
-        "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary
-         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
-           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){} ORDER BY o.id",
-        scope.companies.condition("o.id")
-    ))
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .fetch_all(db)
-    .await?;
     for (order_id, _, order_name, supplier_name, state, summary) in orders {
-        let lines: Vec<LineNow> = sqlx::query_as(&format!(
-            "SELECT {LINE_COLUMNS} FROM purchase_order_lines WHERE order_id = $1 ORDER BY sequence, id"
-        ))
-        .bind(order_id)
-        .fetch_all(db)
-        .await?;
-        let since: Option<(String,)> = sqlx::query_as(
-            "SELECT at FROM order_events WHERE order_id = $1 AND kind = 'changed_in_odoo' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(order_id)
-        .fetch_optional(db)
-        .await?;
         let cancelled = state == "cancel";
         out.push(Conflict {
             key: format!("order:{order_id}"),
@@ -205,10 +270,12 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
                 "changed in Odoo after the supplier answered: {}",
                 summary.unwrap_or_default()
             ),
-            since: since.map(|s| s.0).unwrap_or_default(),
+            since: since.get(&order_id).cloned().unwrap_or_default(),
             reference: None,
-            lines: lines
-                .iter()
+            lines: by_order
+                .get(&order_id)
+                .into_iter()
+                .flatten()
                 .filter(|l| l.answer.is_some() || l.removed_in_odoo != 0)
                 .map(|l| ConflictLine {
                     description: l.description.clone(),
@@ -219,7 +286,7 @@ pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Conflict>, sqlx::Error> 
             can_apply: false,
         });
     }
-    Ok(out)
+    Ok((out, total))
 }
 
 /// What the buyer decided.

@@ -12,7 +12,8 @@ use crate::domain::outcome::Outcome;
 use crate::domain::risk::delivery_risk;
 use crate::domain::tolerance::SupplierOverrides;
 use crate::model::exceptions::{
-    AtRiskDelivery, ExceptionsView, LateAcknowledgment, PendingProposal, SupplierChoice,
+    AtRiskDelivery, ExceptionTotals, ExceptionsView, LateAcknowledgment, PendingProposal,
+    SupplierChoice,
 };
 use crate::model::sync::DeadLetterView;
 use crate::server::auth::CurrentUser;
@@ -53,10 +54,54 @@ impl Windows {
     }
 }
 
+/// How many of each kind the exceptions page shows, the most pressing first; the CSV, the
+/// API and the digest have them all.
+pub const SHOWN: usize = 200;
+
+/// Every exception in `scope` (the CSV, the API, the digest).
 pub async fn overview(
     db: &Db,
     scope: &Scope,
     windows: Windows,
+) -> Result<ExceptionsView, sqlx::Error> {
+    overview_of(db, scope, windows, None).await
+}
+
+/// The exceptions page: at most [`SHOWN`] of each kind, with how many there are.
+pub async fn page(db: &Db, scope: &Scope, windows: Windows) -> Result<ExceptionsView, sqlx::Error> {
+    overview_of(db, scope, windows, Some(SHOWN)).await
+}
+
+/// `LIMIT n` for a list shown in part, nothing for a whole one.
+fn limit(shown: Option<usize>) -> String {
+    shown.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
+}
+
+/// How many rows a list read with [`limit`] stands for: the rows read, or when it may have
+/// been cut, the count `count_sql` (bound like the list) answers.
+async fn total(
+    db: &Db,
+    read: usize,
+    shown: Option<usize>,
+    count_sql: &str,
+    scope: &Scope,
+) -> Result<usize, sqlx::Error> {
+    if shown.is_none_or(|n| read < n) {
+        return Ok(read);
+    }
+    let (n,): (i64,) = sqlx::query_as(count_sql)
+        .bind(scope.supplier)
+        .bind(&scope.buyer)
+        .fetch_one(db)
+        .await?;
+    Ok(usize::try_from(n).unwrap_or(read))
+}
+
+async fn overview_of(
+    db: &Db,
+    scope: &Scope,
+    windows: Windows,
+    shown: Option<usize>,
 ) -> Result<ExceptionsView, sqlx::Error> {
     let default_window_hours = windows.ack_hours;
     let now = chrono::Utc::now().naive_utc();
@@ -96,22 +141,39 @@ pub async fn overview(
         })
         .collect();
     late.sort_by_key(|l| std::cmp::Reverse(l.age_hours));
+    let mut totals = ExceptionTotals {
+        late_acknowledgments: late.len(),
+        ..Default::default()
+    };
+    late.truncate(shown.unwrap_or(usize::MAX));
 
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let proposals: Vec<(i64, i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(&format!(
         "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
-         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
-         ORDER BY l.answered_at",
-        scope.companies.condition("o.id")
+         {PROPOSALS}{} ORDER BY l.answered_at, l.id{}",
+        scope.companies.condition("o.id"),
+        limit(shown)
     ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
-    let problems = sync_problems(db, scope).await?;
-    let conflicts = crate::server::conflicts::list(db, scope).await?;
-    let discrepancies = crate::server::discrepancies::find(
+    totals.proposals = total(
+        db,
+        proposals.len(),
+        shown,
+        &format!(
+            "SELECT COUNT(*) {PROPOSALS}{}",
+            scope.companies.condition("o.id")
+        ),
+        scope,
+    )
+    .await?;
+    let (problems, sync_total) = sync_problems_of(db, scope, shown).await?;
+    totals.sync_problems = sync_total;
+    let (conflicts, conflicts_total) = crate::server::conflicts::list(db, scope, shown).await?;
+    totals.conflicts = conflicts_total;
+    let mut discrepancies = crate::server::discrepancies::find(
         db,
         &crate::server::discrepancies::Filter {
             supplier: scope.supplier,
@@ -121,11 +183,15 @@ pub async fn overview(
         },
     )
     .await?;
+    totals.discrepancies = discrepancies.len();
+    discrepancies.truncate(shown.unwrap_or(usize::MAX));
     let suppliers: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM suppliers ORDER BY name")
             .fetch_all(db)
             .await?;
-    let at_risk = at_risk(db, scope).await?;
+    let mut at_risk = at_risk(db, scope).await?;
+    totals.at_risk = at_risk.len();
+    at_risk.truncate(shown.unwrap_or(usize::MAX));
     let buyers: Vec<(String,)> = sqlx::query_as(&format!(
         "SELECT DISTINCT buyer_name FROM purchase_orders WHERE buyer_name <> ''{} ORDER BY buyer_name",
         scope.companies.condition("id")
@@ -190,24 +256,55 @@ pub async fn overview(
             .map(|(id, name)| SupplierChoice { id, name })
             .collect(),
         buyers: buyers.into_iter().map(|(b,)| b).collect(),
+        totals,
+        shown_at_most: shown,
     })
 }
 
+/// Proposals and rejections waiting for a buyer (`FROM ... WHERE`, bound: supplier, buyer).
+const PROPOSALS: &str = "FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
+         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = 0 AND o.visible = 1 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)";
+
+/// Dead write-backs (`FROM ... WHERE`, bound: supplier, buyer).
+const DEAD: &str = "FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
+         WHERE m.status = 'dead' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)";
+
 /// Write-backs Odoo refused or that were given up on (dead letters), with business context;
 /// conflicts have their own list (`conflicts::list`).
+/// At most [`SHOWN`], oldest first.
 pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>, sqlx::Error> {
+    Ok(sync_problems_of(db, scope, Some(SHOWN)).await?.0)
+}
+
+/// The dead write-backs in `scope`, oldest first (at most `shown`), and how many there are.
+async fn sync_problems_of(
+    db: &Db,
+    scope: &Scope,
+    shown: Option<usize>,
+) -> Result<(Vec<DeadLetterView>, usize), sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(&format!(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
-         FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status = 'dead' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){} ORDER BY m.id",
-        scope.companies.condition("o.id")
+         {DEAD}{} ORDER BY m.id{}",
+        scope.companies.condition("o.id"),
+        limit(shown)
     ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .fetch_all(db)
     .await?;
-    Ok(rows
+    let count = total(
+        db,
+        rows.len(),
+        shown,
+        &format!(
+            "SELECT COUNT(*) {DEAD}{}",
+            scope.companies.condition("o.id")
+        ),
+        scope,
+    )
+    .await?;
+    let list = rows
         .into_iter()
         .map(
             |(
@@ -232,7 +329,8 @@ pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>
                 created_at,
             },
         )
-        .collect())
+        .collect();
+    Ok((list, count))
 }
 
 /// Approves a proposal (its date and quantity go to Odoo) or rejects it with a reason the
@@ -473,19 +571,32 @@ pub async fn settle_dead_letter(
 /// Open lines whose delivery is at risk (see `domain::risk`), most overdue first.
 async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(&format!(
-        "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned
-         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}",
+    // Only lines that can be at risk (`domain::risk`): due before today, or announced to
+    // arrive after their date; and only their notices.
+    let today = chrono::Utc::now().date_naive();
+    let candidates = format!(
+        "FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
+         WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
+           AND (SUBSTR(l.date_planned, 1, 10) < $3 OR EXISTS (
+             SELECT 1 FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
+             WHERE sl.line_id = l.id AND n.status <> 'cancelled' AND n.expected_arrival > SUBSTR(l.date_planned, 1, 10)))",
         scope.companies.condition("o.id")
+    );
+    let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned {candidates}"
     ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
+    .bind(today.to_string())
     .fetch_all(db)
     .await?;
-    let notices: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id WHERE n.status <> 'cancelled'",
-    )
+    let notices: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+        "SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
+         WHERE n.status <> 'cancelled' AND sl.line_id IN (SELECT l.id {candidates})"
+    ))
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
+    .bind(today.to_string())
     .fetch_all(db)
     .await?;
     let mut announced: HashMap<i64, (Decimal, Option<NaiveDate>)> = HashMap::new();
@@ -495,7 +606,6 @@ async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Er
         let a = NaiveDate::parse_from_str(&arrival, "%Y-%m-%d").ok();
         e.1 = e.1.max(a);
     }
-    let today = chrono::Utc::now().date_naive();
     let mut out: Vec<(i64, AtRiskDelivery)> = lines
         .into_iter()
         .filter_map(
