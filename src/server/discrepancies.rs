@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::discrepancy::{line_discrepancy, Discrepancy};
 use crate::model::exceptions::ReceiptDiscrepancy;
-use crate::server::db::{arg, bind_args, Arg, Db};
+use crate::server::db::{self, arg, bind_args, Arg, Db};
 
 /// Which lines to look at.
 #[derive(Clone, Debug, Default)]
@@ -78,7 +78,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
     let mut announced: HashMap<i64, (Decimal, Vec<String>)> = HashMap::new();
     for (line, quantity, lots) in notices {
         let entry = announced.entry(line).or_default();
-        entry.0 += quantity.parse::<Decimal>().unwrap_or_default();
+        entry.0 += db::decimal(&quantity)?;
         entry
             .1
             .extend(serde_json::from_str::<Vec<String>>(&lots).unwrap_or_default());

@@ -602,50 +602,37 @@ async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Er
     let mut announced: HashMap<i64, (Decimal, Option<NaiveDate>)> = HashMap::new();
     for (line, q, arrival) in notices {
         let e = announced.entry(line).or_insert((Decimal::ZERO, None));
-        e.0 += q.parse::<Decimal>().unwrap_or_default();
-        let a = NaiveDate::parse_from_str(&arrival, "%Y-%m-%d").ok();
-        e.1 = e.1.max(a);
+        e.0 += db::decimal(&q)?;
+        e.1 = e.1.max(Some(db::utc_time(&arrival)?.date()));
     }
-    let mut out: Vec<(i64, AtRiskDelivery)> = lines
-        .into_iter()
-        .filter_map(
-            |(
-                line_id,
+    let mut out: Vec<(i64, AtRiskDelivery)> = Vec::new();
+    for (line_id, order_id, order_name, supplier_name, description, uom, q, r, date_planned) in
+        lines
+    {
+        let Some(requested) = db::opt_utc_time(date_planned)?.map(|t| t.date()) else {
+            continue;
+        };
+        let open = (db::decimal(&q)? - db::decimal(&r)?).max(Decimal::ZERO);
+        let (shipped, arrival) = announced
+            .get(&line_id)
+            .copied()
+            .unwrap_or((Decimal::ZERO, None));
+        let Some(risk) = delivery_risk(requested, today, open, shipped, arrival) else {
+            continue;
+        };
+        out.push((
+            (requested - today).num_days(),
+            AtRiskDelivery {
                 order_id,
                 order_name,
                 supplier_name,
                 description,
-                uom,
-                q,
-                r,
-                date_planned,
-            )| {
-                let requested =
-                    NaiveDate::parse_from_str(date_planned.as_deref()?.get(..10)?, "%Y-%m-%d")
-                        .ok()?;
-                let open = (q.parse::<Decimal>().unwrap_or_default()
-                    - r.parse::<Decimal>().unwrap_or_default())
-                .max(Decimal::ZERO);
-                let (shipped, arrival) = announced
-                    .get(&line_id)
-                    .copied()
-                    .unwrap_or((Decimal::ZERO, None));
-                let risk = delivery_risk(requested, today, open, shipped, arrival)?;
-                Some((
-                    (requested - today).num_days(),
-                    AtRiskDelivery {
-                        order_id,
-                        order_name,
-                        supplier_name,
-                        description,
-                        open_quantity: format!("{} {uom}", open.normalize()),
-                        requested: requested.to_string(),
-                        why: risk.describe(),
-                    },
-                ))
+                open_quantity: format!("{} {uom}", open.normalize()),
+                requested: requested.to_string(),
+                why: risk.describe(),
             },
-        )
-        .collect();
+        ));
+    }
     out.sort_by_key(|(days, _)| *days);
     Ok(out.into_iter().map(|(_, r)| r).collect())
 }

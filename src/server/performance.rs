@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
 use crate::domain::performance::{LineFacts, OrderFacts};
-use crate::server::db::{arg, bind_args, Arg, Db};
+use crate::server::db::{self, arg, bind_args, Arg, Db};
 
 /// A supplier organisation's released orders of the period, by supplier: (id, name, orders),
 /// of the viewer's companies.
@@ -72,7 +72,7 @@ pub async fn facts(
         .await?;
     let mut announced: HashMap<i64, Decimal> = HashMap::new();
     for (line, q) in announced_rows {
-        *announced.entry(line).or_default() += q.parse::<Decimal>().unwrap_or_default();
+        *announced.entry(line).or_default() += db::decimal(&q)?;
     }
     let mut lines_of: HashMap<i64, Vec<LineFacts>> = HashMap::new();
     for (id, order, answer, quantity, received, planned) in lines {
