@@ -17,6 +17,8 @@ mod delivery;
 mod errors;
 #[path = "portal/http_surface.rs"]
 mod http_surface;
+#[path = "portal/mail.rs"]
+mod mail;
 #[path = "portal/sessions.rs"]
 mod sessions;
 #[path = "portal/shipment_rules.rs"]
@@ -1258,100 +1260,6 @@ async fn a_document_attached_to_a_notice_reaches_odoo_once_and_only_its_supplier
             }
         },
     )
-    .await;
-}
-
-/// A minimal SMTP server on port 0 that accepts every message and hands its DATA over.
-async fn fake_smtp() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            tx.send(std::mem::take(body)).unwrap();
-                            data = None;
-                            write.write_all(b"250 queued\r\n").await.unwrap();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 fake\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go ahead\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            return;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (url, rx)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_smtp_configured_the_reset_mail_is_sent_over_smtp() {
-    let (url, mut received) = fake_smtp().await;
-    let app = spawn_app_with(|s| {
-        s.smtp = Some(millrace::server::settings::SmtpSettings {
-            url: millrace::server::settings::Secret::new(url),
-            from: "Portal <portal@example.com>".into(),
-        });
-    })
-    .await;
-    let anonymous = Browser::open(&app.url).await;
-    anonymous
-        .post(
-            "/api/password-reset/request",
-            &[("email", "lea@gemini.example")],
-        )
-        .await;
-    let mail = tokio::time::timeout(Duration::from_secs(15), received.recv())
-        .await
-        .expect("a mail within 15 s")
-        .unwrap();
-    assert!(mail.contains("To: lea@gemini.example"), "{mail}");
-    assert!(
-        mail.contains("Subject: Reset your Millrace password"),
-        "{mail}"
-    );
-    assert!(mail.contains("/password-reset/"), "{mail}");
-    eventually("the mail is marked sent", || {
-        let db = app.db.clone();
-        async move {
-            let (sent,): (Option<String>,) = sqlx::query_as("SELECT sent_at FROM mail_outbox")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-            sent.is_some()
-        }
-    })
     .await;
 }
 

@@ -206,3 +206,90 @@ async fn text_search_ignores_case_and_treats_wildcards_as_text_on_both() {
         assert_eq!(search("%i\\_b%").await, ["gemini_birch"], "{backend:?}");
     }
 }
+
+/// An upgrade from before mail ran on jobs (migration 85) loses no queued mail: each unsent
+/// mail becomes a pending `mail` job, one the old mailer had given up on a dead one, and sent
+/// mail stays as it was.
+#[tokio::test]
+async fn upgrading_turns_unsent_mail_into_mail_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("u.db").display());
+    let postgres = db::throwaway::fresh_database()
+        .await
+        .expect("a throwaway PostgreSQL database");
+    sqlx::any::install_default_drivers();
+    for url in [sqlite, postgres] {
+        let backend = Backend::of(&url).unwrap();
+        // The schema as it was before: the migrations up to 84, from a copy of their folder.
+        let folder = match backend {
+            Backend::Sqlite => "migrations/sqlite",
+            Backend::Postgres => "migrations/postgres",
+        };
+        let before = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name[..4].parse::<u32>().unwrap() < 85 {
+                std::fs::copy(&path, before.path().join(&name)).unwrap();
+            }
+        }
+        let old = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        for (to, sent_at, attempts, error) in [
+            ("sent@example.com", Some("2026-01-01 10:00:00"), 1, None),
+            ("queued@example.com", None, 0, None),
+            ("retrying@example.com", None, 3, Some("451 try later")),
+            ("refused@example.com", None, 10, Some("550 no such user")),
+        ] {
+            sqlx::query("INSERT INTO mail_outbox (to_address, subject, body, created_at, sent_at, attempts, next_attempt_at, last_error) VALUES ($1, 'Hello', 'body', '2026-01-01 09:00:00', $2, $3, '2026-01-01 11:00:00', $4)")
+                .bind(to)
+                .bind(sent_at)
+                .bind(attempts)
+                .bind(error)
+                .execute(&old)
+                .await
+                .unwrap();
+        }
+        old.close().await;
+
+        let db = db::open(&url).await.unwrap();
+        let jobs: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT m.to_address, j.state, j.attempts, j.last_error FROM jobs j
+             JOIN mail_outbox m ON j.ordering_key = 'mail:' || CAST(m.id AS TEXT)
+             WHERE j.kind = 'mail' AND j.payload = '{\"mail\":' || CAST(m.id AS TEXT) || '}' ORDER BY m.id",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            jobs,
+            vec![
+                ("queued@example.com".into(), "pending".into(), 0, None),
+                (
+                    "retrying@example.com".into(),
+                    "pending".into(),
+                    3,
+                    Some("451 try later".into())
+                ),
+                (
+                    "refused@example.com".into(),
+                    "dead".into(),
+                    10,
+                    Some("550 no such user".into())
+                ),
+            ],
+            "{backend:?}"
+        );
+        let (sent,): (Option<String>,) =
+            sqlx::query_as("SELECT sent_at FROM mail_outbox WHERE to_address = 'sent@example.com'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(sent.as_deref(), Some("2026-01-01 10:00:00"), "{backend:?}");
+    }
+}

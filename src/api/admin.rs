@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppError;
 use crate::domain::outcome::Outcome;
-use crate::model::admin::{AuditEntry, SupplierSettings, TeamMember, VendorHit};
+use crate::model::admin::{AuditEntry, SupplierSettings, TeamMember, UndeliveredMail, VendorHit};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuppliersView {
@@ -351,4 +351,29 @@ pub async fn audit_entries(
     crate::server::admin::audit_log(&state.db, &user, &action, &actor, &from, &to)
         .await
         .map_err(|e| action_error(e, "Not found."))
+}
+
+/// Mail the mail server refused for good (admins).
+#[server(endpoint = "admin/mail/undelivered", input = GetUrl)]
+pub async fn list_undelivered_mail() -> Result<Vec<UndeliveredMail>, AppError> {
+    use super::context;
+    context::admin_user()?;
+    let state = context::state()?;
+    crate::server::notify::undelivered(&state.db)
+        .await
+        .map_err(context::internal)
+}
+
+/// Sends the undelivered mail again (admins; audited).
+#[server(endpoint = "admin/mail/replay")]
+pub async fn replay_undelivered_mail(csrf_token: String) -> Result<Outcome, AppError> {
+    use super::context;
+    let _ = csrf_token; // checked by the request guard before this runs
+    let user = context::admin_user()?;
+    let state = context::state()?;
+    let done = crate::server::notify::replay_undelivered(&state.db, &user, &context::client_ip())
+        .await
+        .map_err(context::internal)?;
+    state.jobs_wake.notify_one();
+    Ok(done)
 }

@@ -6,8 +6,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{CsrfField, IdempotencyField};
 use crate::api::admin::{
-    admin_suppliers, audit_entries, role_label, supplier_detail, team, InviteUser, LinkVendor,
-    SetUserActive, UpdateOrganisationMail, UpdateSupplierSettings,
+    admin_suppliers, audit_entries, list_undelivered_mail, role_label, supplier_detail, team,
+    InviteUser, LinkVendor, ReplayUndeliveredMail, SetUserActive, UpdateOrganisationMail,
+    UpdateSupplierSettings,
 };
 use crate::api::connection::{odoo_connection, ApplyOdooConnection, ConnectionSource};
 use crate::api::tokens::{api_tokens, CreateApiToken, RevokeApiToken};
@@ -146,6 +147,41 @@ pub fn StaffPage() -> impl IntoView {
         <Team supplier=String::new()/>
         // The staff's own integrations, such as the planning system (`planning:write`).
         <ApiTokens supplier=String::new()/>
+        <Undelivered/>
+    }
+}
+
+/// Mail the mail server refused for good, with a way to send it again (shown only when there
+/// is some).
+#[component]
+fn Undelivered() -> impl IntoView {
+    let replay = ServerAction::<ReplayUndeliveredMail>::new();
+    let data = Resource::new(move || replay.version().get(), |_| list_undelivered_mail());
+    view! {
+        <p role="status" data-testid="mail-replayed">{move || replay.value().get().map(|r| match r {
+            Ok(o) => o.message,
+            Err(e) => e.to_string(),
+        })}</p>
+        <Transition fallback=|| ()>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(mails) if mails.is_empty() => ().into_any(),
+                Ok(mails) => view! {
+                    <section class="card" data-testid="undelivered-mail">
+                        <h2>"Mail that could not be sent"</h2>
+                        <ul>
+                            {mails.into_iter().map(|m| view! {
+                                <li>{format!("{} · {} · queued {} · {} attempts: {}", m.to, m.subject, m.queued_at, m.attempts, m.error.unwrap_or_default())}</li>
+                            }).collect_view()}
+                        </ul>
+                        <ActionForm action=replay>
+                            <CsrfField/>
+                            <button type="submit">"Send it again"</button>
+                        </ActionForm>
+                    </section>
+                }.into_any(),
+            })}
+        </Transition>
     }
 }
 

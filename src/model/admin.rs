@@ -50,3 +50,14 @@ pub struct AuditEntry {
     pub detail: String,
     pub ip: String,
 }
+
+/// A mail the mail server refused for good (a dead `mail` job): for whom, about what, why.
+/// Never its body, which may hold a password link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UndeliveredMail {
+    pub to: String,
+    pub subject: String,
+    pub queued_at: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+}

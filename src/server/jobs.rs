@@ -8,9 +8,10 @@
 //! key until it is replayed or discarded, so a receiver never sees them out of order.
 //!
 //! Kinds so far: `webhook` (`server::webhooks`: one event to one subscriber), `odoo.planning_push`
-//! (`server::planning::push`: one demand signal into Odoo, pushed with those of the same claim). The Odoo outbox
-//! (`sync::outbox`) and the mail queue (`notify`) predate this table and keep their own with
-//! the same semantics ([`RetryPolicy`] is shared); they move here next.
+//! (`server::planning::push`: one demand signal into Odoo, pushed with those of the same claim),
+//! `mail` (`server::notify`: one mail over SMTP, a key per mail). The Odoo outbox
+//! (`sync::outbox`) predates this table and keeps its own with the same semantics
+//! ([`RetryPolicy`] is shared); it moves here next.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -667,7 +667,7 @@ pub async fn run(
         worker,
         shutdown.clone(),
     )));
-    // Durable jobs (webhook deliveries), and the feed's retention.
+    // Durable jobs (webhook deliveries, planning pushes, mail), and the feed's retention.
     let mut jobs = jobs::Worker::new(
         state.db.clone(),
         state.instance.clone(),
@@ -679,6 +679,15 @@ pub async fn run(
         state.db.clone(),
         state.odoo.clone(),
     ));
+    // Mail goes out only where SMTP is configured; elsewhere it stays queued.
+    if let Some(mailer) = state
+        .settings
+        .smtp
+        .as_ref()
+        .and_then(|smtp| notify::Mailer::new(state.db.clone(), smtp))
+    {
+        jobs = jobs.with(mailer);
+    }
     jobs.retry = jobs::RetryPolicy {
         max_attempts: state.settings.webhook_max_attempts,
         cap: state.settings.outbox_retry_cap,
@@ -709,13 +718,6 @@ pub async fn run(
     }
     if state.settings.digest_hours > 0 {
         tasks.push(tokio::spawn(run_digests(state.clone(), shutdown.clone())));
-    }
-    if let Some(smtp) = state.settings.smtp.clone() {
-        tasks.push(tokio::spawn(notify::run_mailer(
-            state.db.clone(),
-            smtp,
-            shutdown.clone(),
-        )));
     }
     let mut stop = shutdown.clone();
     axum::serve(

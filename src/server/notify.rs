@@ -1,120 +1,213 @@
-//! Sending the portal's mail. Mail is written to `mail_outbox` in the transaction that
-//! causes it; when SMTP is configured the mailer sends it from there, retrying with backoff,
-//! so a mail server that is down delays mail but loses none. Without SMTP the demo's
-//! mailbox page shows it.
+//! Sending the portal's mail. Each mail is a row in `mail_outbox` (to whom, subject, body,
+//! when it was sent: the record the demo's mailbox page shows) and a `mail` job queued with
+//! it, in the transaction that causes it ([`queue`]); the jobs worker hands the job to the
+//! [`Mailer`] when SMTP is configured, which sends it with lettre. A mail server that is down
+//! delays mail but loses none (the job is retried with backoff); one that refuses a mail for
+//! good leaves a dead job that can be replayed. Without SMTP no instance has the handler, so
+//! mail stays queued and only the demo's mailbox page shows it. It does not log bodies or
+//! subjects: mail holds password and invitation links.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::sync::watch;
 
+use crate::domain::outcome::Outcome;
+use crate::model::admin::UndeliveredMail;
+use crate::server::auth::session::CurrentUser;
+use crate::server::auth::users::audit;
 use crate::server::db::{self, Db};
+use crate::server::jobs;
 use crate::server::settings::SmtpSettings;
 
-/// Attempts before a mail is given up (its error stays on the row).
-pub const MAX_MAIL_ATTEMPTS: i64 = 10;
+/// The job kind of one mail to send.
+pub const KIND: &str = "mail";
 
-pub async fn run_mailer(db: Db, smtp: SmtpSettings, mut shutdown: watch::Receiver<bool>) {
-    let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.url.expose()) {
-        Ok(t) => t.timeout(Some(Duration::from_secs(20))).build(),
-        Err(e) => {
-            // The URL holds a password: log the kind of problem, not the URL.
-            tracing::error!(error = %e, "MILLRACE_SMTP_URL cannot be used; mail stays in the outbox");
-            return;
-        }
-    };
-    let from: Mailbox = match smtp.from.parse() {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(error = %e, from = %smtp.from, "MILLRACE_MAIL_FROM is not a mail address; mail stays in the outbox");
-            return;
-        }
-    };
-    loop {
-        if let Err(e) = send_due(&db, &transport, &from).await {
-            tracing::warn!(error = %e, "mailer could not read the mail outbox");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            _ = shutdown.changed() => break,
-        }
-    }
+/// How long one SMTP exchange may take (well within the jobs' run budget).
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A `mail` job's payload: the `mail_outbox` row to send. The job holds the id, not the
+/// mail, so reset links never sit in job payloads or dead-letter views.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    mail: i64,
 }
 
-async fn send_due(
-    db: &Db,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &Mailbox,
-) -> Result<(), sqlx::Error> {
-    let now = db::now();
-    let due: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-        "SELECT id, to_address, subject, body, attempts FROM mail_outbox
-         WHERE sent_at IS NULL AND attempts < $1 AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY id LIMIT 20",
-    )
-    .bind(MAX_MAIL_ATTEMPTS)
-    .bind(&now)
-    .fetch_all(db)
-    .await?;
-    for (id, to, subject, body, attempts) in due {
-        // Claim it for five minutes, so another instance does not send it too; if this one
-        // dies mid-send, the mail goes out again after that (mail is at least once).
-        let claimed = sqlx::query(
-            "UPDATE mail_outbox SET next_attempt_at = $1
-             WHERE id = $2 AND sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $3)",
+/// Sends `mail` jobs over SMTP.
+pub struct Mailer {
+    db: Db,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// The mailer for `smtp`, or None (logged) when its settings cannot be used: then mail
+    /// stays queued until an instance with usable settings runs.
+    pub fn new(db: Db, smtp: &SmtpSettings) -> Option<Arc<Self>> {
+        let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.url.expose()) {
+            Ok(t) => t.timeout(Some(SMTP_TIMEOUT)).build(),
+            Err(e) => {
+                // The URL holds a password: log the kind of problem, not the URL.
+                tracing::error!(error = %e, "MILLRACE_SMTP_URL cannot be used; mail stays queued");
+                return None;
+            }
+        };
+        let from: Mailbox = match smtp.from.parse() {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, from = %smtp.from, "MILLRACE_MAIL_FROM is not a mail address; mail stays queued");
+                return None;
+            }
+        };
+        Some(Arc::new(Self {
+            db,
+            transport,
+            from,
+        }))
+    }
+
+    async fn send(&self, job: &jobs::Job) -> Result<jobs::Outcome, sqlx::Error> {
+        let Ok(Payload { mail: id }) = serde_json::from_str(&job.payload) else {
+            return Ok(jobs::Outcome::Dead {
+                why: "not a mail job's payload".into(),
+            });
+        };
+        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT to_address, subject, body, sent_at FROM mail_outbox WHERE id = $1",
         )
-        .bind(db::at(chrono::Duration::minutes(5)))
         .bind(id)
-        .bind(&now)
-        .execute(db)
+        .fetch_optional(&self.db)
         .await?;
-        if claimed.rows_affected() == 0 {
-            continue;
+        let Some((to, subject, body, sent_at)) = row else {
+            return Ok(jobs::Outcome::Dead {
+                why: format!("mail {id} does not exist"),
+            });
+        };
+        // Replayed after all, or its first run sent it and then lost its lease: once is enough.
+        if sent_at.is_some() {
+            return Ok(jobs::Outcome::Done);
         }
         let message = to
             .parse::<Mailbox>()
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("recipient: {e}"))
             .and_then(|to| {
                 Message::builder()
-                    .from(from.clone())
+                    .from(self.from.clone())
                     .to(to)
                     .subject(subject)
                     .header(ContentType::TEXT_PLAIN)
                     .body(body)
                     .map_err(|e| e.to_string())
             });
-        let outcome = match message {
-            Ok(m) => transport
-                .send(m)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+        let message = match message {
+            Ok(m) => m,
+            Err(why) => return Ok(jobs::Outcome::Dead { why }),
         };
-        match outcome {
-            Ok(()) => {
-                sqlx::query("UPDATE mail_outbox SET sent_at = $1, attempts = $2 WHERE id = $3")
-                    .bind(db::now())
-                    .bind(attempts + 1)
-                    .bind(id)
-                    .execute(db)
-                    .await?;
-                tracing::info!(mail = id, "mail sent");
-            }
-            Err(e) => {
-                let wait = chrono::Duration::seconds(30 * (1 << attempts.min(8)));
-                sqlx::query("UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-                    .bind(attempts + 1)
-                    .bind(&e)
-                    .bind(db::at(wait))
-                    .bind(id)
-                    .execute(db)
-                    .await?;
-                tracing::warn!(mail = id, error = %e, attempts = attempts + 1, "mail not sent; will retry");
-            }
+        if let Err(e) = self.transport.send(message).await {
+            // lettre's error text is the server's reply or the connection problem, never the mail.
+            tracing::warn!(mail = id, error = %e, attempts = job.attempts + 1, "mail not sent");
+            return Ok(if e.is_permanent() {
+                // 5xx: the server refuses this mail; sending it again will not change that.
+                jobs::Outcome::Dead { why: e.to_string() }
+            } else {
+                jobs::Outcome::Retry {
+                    why: e.to_string(),
+                    after: None,
+                }
+            });
         }
+        tracing::info!(mail = id, "mail sent");
+        // The mail is out: a failure to record it must not send it again.
+        if let Err(e) = sqlx::query("UPDATE mail_outbox SET sent_at = $1 WHERE id = $2")
+            .bind(db::now())
+            .bind(id)
+            .execute(&self.db)
+            .await
+        {
+            tracing::warn!(mail = id, error = %e, "mail sent but not marked sent");
+        }
+        Ok(jobs::Outcome::Done)
     }
-    Ok(())
+}
+
+impl jobs::Handler for Mailer {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a jobs::Job) -> BoxFuture<'a, jobs::Outcome> {
+        Box::pin(async move {
+            self.send(job)
+                .await
+                .unwrap_or_else(|e| jobs::Outcome::Retry {
+                    why: format!("database: {e}"),
+                    after: None,
+                })
+        })
+    }
+
+    /// A few connections at a time: a claim of a hundred mails must not open a hundred.
+    fn claim_size(&self) -> usize {
+        10
+    }
+}
+
+/// Mail that could not be sent (dead `mail` jobs), oldest first.
+pub async fn undelivered(db: &Db) -> Result<Vec<UndeliveredMail>, sqlx::Error> {
+    let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT m.to_address, m.subject, m.created_at, j.attempts, j.last_error
+         FROM jobs j JOIN mail_outbox m ON j.ordering_key = 'mail:' || CAST(m.id AS TEXT)
+         WHERE j.kind = $1 AND j.state = 'dead' ORDER BY j.id LIMIT 200",
+    )
+    .bind(KIND)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(to, subject, queued_at, attempts, error)| UndeliveredMail {
+                to,
+                subject,
+                queued_at,
+                attempts,
+                error,
+            },
+        )
+        .collect())
+}
+
+/// Sends all undelivered mail again (an admin's action, audited).
+pub async fn replay_undelivered(
+    db: &Db,
+    actor: &CurrentUser,
+    ip: &str,
+) -> Result<Outcome, sqlx::Error> {
+    let mut tx = db::write(db).await?;
+    let r = sqlx::query(
+        "UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, done_at = NULL
+         WHERE kind = $2 AND state = 'dead'",
+    )
+    .bind(db::now())
+    .bind(KIND)
+    .execute(&mut *tx)
+    .await?;
+    let n = r.rows_affected();
+    if n == 0 {
+        return Ok(Outcome::already("No undelivered mail to send again."));
+    }
+    audit(
+        &mut *tx,
+        Some(actor.id),
+        "mail_replayed",
+        "mail",
+        &format!("{n} mails"),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Outcome::done(format!("{n} mails queued again.")))
 }
 
 // ------------------------------------------------------------------ templates
@@ -208,22 +301,27 @@ pub async fn order_mail(
     Ok(recipients.len() + usize::from(copy.is_some()))
 }
 
-/// Puts one mail in the outbox, in the caller's transaction.
+/// Queues one mail in the caller's transaction: it is sent exactly when that commits.
 pub async fn queue(
     tx: &mut db::Tx<'_>,
     to: &str,
     subject: &str,
     body: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4)",
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO mail_outbox (to_address, subject, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(to)
     .bind(subject)
     .bind(body)
     .bind(db::now())
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
+    let payload = serde_json::to_string(&Payload { mail: id })
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    // Mails need no order among themselves: a key per mail lets them go out in parallel, and
+    // one that is refused (dead) holds up no other.
+    jobs::enqueue(tx, KIND, &format!("mail:{id}"), &payload, None).await?;
     Ok(())
 }
 

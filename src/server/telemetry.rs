@@ -160,7 +160,7 @@ pub async fn metrics_endpoint(
             metrics::gauge!(PLANNING_DATA_AGE, "kind" => kind).set(age as f64);
         }
     }
-    // The job queue per kind (webhook deliveries, planning pushes): backlog, its age, dead.
+    // The job queue per kind (webhook deliveries, planning pushes, mail): backlog, its age, dead.
     let jobs: Vec<(String, i64, Option<String>, i64)> = sqlx::query_as(
         "SELECT kind, SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), MIN(CASE WHEN state = 'pending' THEN created_at END),
                 SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END)
