@@ -14,6 +14,8 @@ pub async fn record_event(
     detail: &str,
     correlation_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    // The order feed pages by id: ids must follow commit order (`db::feed`).
+    db::feed(tx).await?;
     sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(order_id)
         .bind(db::now())
