@@ -52,7 +52,7 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0),
     ));
-    // MILLRACE_BENCH_ONLY=inbox,writes,webhooks,pdf,sync,bundle,visit,idle,planning,planning_push runs some of them (the default: all).
+    // MILLRACE_BENCH_ONLY=inbox,writes,webhooks,pdf,sync,bundle,visit,idle,planning,planning_push,answers_during_import runs some of them (the default: all).
     // MILLRACE_BENCH_SECONDS shortens or lengthens each load (default 10).
     let only = std::env::var("MILLRACE_BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
@@ -98,6 +98,9 @@ async fn main() {
 
     if run("planning") {
         planning_intake(&mut out, dir.path()).await;
+    }
+    if run("answers_during_import") {
+        answers_during_import(&mut out, dir.path()).await;
     }
     // `planning_push` alone: the Odoo calls per record do not depend on the build profile.
     if run("planning") || run("planning_push") {
@@ -1628,27 +1631,7 @@ async fn planning_intake(out: &mut Report, dir: &std::path::Path) {
             .collect();
         map_plan(&db, PLAN_ITEMS, |i| 100_000 + i as i64, &warehouses).await;
         let app = App::start(&url, &d, dir).await;
-        let mut admin = Browser::open(&app.url).await;
-        let r = admin
-            .sign_in("admin@millrace.example", "admin-demo-pass")
-            .await;
-        assert!(r.status().is_success() || r.status().is_redirection());
-        let r = admin
-            .post(
-                "/api/tokens/create",
-                &[
-                    ("supplier", ""),
-                    ("name", "Planning benchmark"),
-                    ("expires_in_days", ""),
-                    ("planning_write", "on"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        let token = r.json::<Value>().await.unwrap()["secret"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = planning_token(&app.url).await;
         // Let the poller's first sync of the double's demo finish.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let (hwm_before, rss_before) = (app.status_mb("VmHWM:"), app.rss_mb());
@@ -1700,6 +1683,219 @@ async fn planning_intake(out: &mut Report, dir: &std::path::Path) {
         ));
     }
     out.line("");
+}
+
+// ------------------------------------------------------------------ answers beside an import
+
+/// Issue 12's measurement: 50 signed-in supplier users, each answering the lines of its own
+/// order (`POST /api/orders/answer-line`, as the order page's form sends it, one answer
+/// after the other), alone and then on 50 other orders while a 100,000-row forecast is
+/// posted to `/api/v1/planning/forecasts` of the same `millrace serve`. Answers sent while
+/// the import runs are the ones compared; a refused or failed answer is a miss.
+async fn answers_during_import(out: &mut Report, dir: &std::path::Path) {
+    const ORDERS: usize = 100;
+    const LINES: usize = 20;
+    const ITEMS: usize = 500; // × 4 locations × 50 weeks = 100,000 rows
+    let rows = ITEMS * PLAN_LOCATIONS * PLAN_WEEKS;
+    let csv = plan_csv(ITEMS, PLAN_LOCATIONS, PLAN_WEEKS);
+    out.line(&format!(
+        "## Supplier answers during a bulk import ({USERS} users × {LINES} line answers on {USERS} orders, alone and while a {rows}-row forecast is imported; server {} build)\n",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+    ));
+    out.line("| database | answers alone: p50 / p99 ms | during the import: answers, p50 / p99 ms, misses | import seconds | p99 during / alone |");
+    out.line("|---|---|---|---|---|");
+    let d = start_double(ORDERS, LINES).await;
+    let pg = db::throwaway::start(false).expect("a PostgreSQL server for the benchmark");
+    {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{pg}/postgres"))
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut admin, "CREATE DATABASE answers")
+            .await
+            .unwrap();
+    }
+    for (name, url) in [
+        (
+            "SQLite (WAL, synchronous FULL)",
+            format!("sqlite://{}?mode=rwc", dir.join("answers.db").display()),
+        ),
+        ("PostgreSQL 15 (fsync on)", format!("{pg}/answers")),
+    ] {
+        let db = db::open(&url).await.unwrap();
+        full_sync(&db, &d).await;
+        let warehouses: Vec<(String, Option<i64>)> = (0..PLAN_LOCATIONS)
+            .map(|_| ("WH".to_string(), Some(1)))
+            .collect();
+        map_plan(&db, ITEMS, |i| 100_000 + i as i64, &warehouses).await;
+        // Ana's colleagues: her password hash, one account each.
+        for n in 1..USERS {
+            sqlx::query(
+                "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at)
+                 SELECT $1, $2, password_hash, 'supplier_user', supplier_id, created_at FROM users WHERE email = 'ana@gemini.example'",
+            )
+            .bind(format!("user{n}@gemini.example"))
+            .bind(format!("User {n}"))
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+        let orders: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = 1 ORDER BY id")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        assert!(orders.len() >= 2 * USERS, "{} orders", orders.len());
+        let mut lines: Vec<Vec<i64>> = Vec::new();
+        for (order,) in &orders {
+            let ids: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0 ORDER BY id",
+            )
+            .bind(*order)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            lines.push(ids.into_iter().map(|(i,)| i).collect());
+        }
+        let app = App::start(&url, &d, dir).await;
+        let token = planning_token(&app.url).await;
+        let mut users = Vec::new();
+        for n in 0..USERS {
+            let email = if n == 0 {
+                "ana@gemini.example".to_string()
+            } else {
+                format!("user{n}@gemini.example")
+            };
+            let mut b = Browser::open(&app.url).await;
+            let r = b.sign_in(&email, "gemini-demo-pass").await;
+            assert!(r.status().is_success() || r.status().is_redirection());
+            users.push(Arc::new(b));
+        }
+        let work = |first: usize| -> Vec<(i64, Vec<i64>)> {
+            (0..USERS)
+                .map(|u| (orders[first + u].0, lines[first + u].clone()))
+                .collect()
+        };
+        let alone = answer_round(&users, work(0)).await;
+        let alone_ms: Vec<f64> = sorted(alone.iter().map(|a| a.1).collect());
+        let alone_misses = alone.iter().filter(|a| !a.2).count();
+        // The import, then (once its upload is staged and its transaction runs) the answers.
+        let import = {
+            let (url, token, csv) = (app.url.clone(), token.clone(), csv.clone());
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let r = reqwest::Client::new()
+                    .post(format!("{url}/api/v1/planning/forecasts?source=bench"))
+                    .bearer_auth(&token)
+                    .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                    .header("content-type", "text/csv")
+                    .timeout(Duration::from_secs(1800))
+                    .body(csv)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body: Value = r.json().await.unwrap_or_default();
+                assert_eq!(status, 201, "{body}");
+                assert_eq!(body["rows"].as_i64(), Some(rows as i64), "{body}");
+                (t, Instant::now())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let during = answer_round(&users, work(USERS)).await;
+        let (import_start, import_end) = import.await.unwrap();
+        let import_seconds = (import_end - import_start).as_secs_f64();
+        let inside: Vec<&(Instant, f64, bool)> =
+            during.iter().filter(|a| a.0 < import_end).collect();
+        let during_ms = sorted(inside.iter().map(|a| a.1).collect());
+        let during_misses = inside.iter().filter(|a| !a.2).count();
+        eprintln!(
+            "answers on {name}: alone {} (misses {alone_misses}), during the import {} of {} (misses {during_misses}), import {import_seconds:.1} s",
+            alone.len(),
+            inside.len(),
+            during.len()
+        );
+        let p99_alone = percentile(&alone_ms, 0.99);
+        let p99_during = percentile(&during_ms, 0.99);
+        out.line(&format!(
+            "| {name} | {:.0} / {p99_alone:.0} (misses {alone_misses} of {}) | {}, {:.0} / {p99_during:.0}, misses {during_misses} | {import_seconds:.1} | {:.1}x |",
+            percentile(&alone_ms, 0.50),
+            alone.len(),
+            inside.len(),
+            percentile(&during_ms, 0.50),
+            p99_during / p99_alone,
+        ));
+        drop(app);
+        db.close().await;
+    }
+    out.line("");
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v
+}
+
+/// Each user answers every line of its order ("accept"), one answer after the other, all
+/// users at once; per answer: when it was sent, its milliseconds, whether it was recorded.
+async fn answer_round(
+    users: &[Arc<Browser>],
+    work: Vec<(i64, Vec<i64>)>,
+) -> Vec<(Instant, f64, bool)> {
+    let mut tasks = Vec::new();
+    for (user, (order, lines)) in users.iter().zip(work) {
+        let user = user.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for line in lines {
+                let t = Instant::now();
+                let r = user
+                    .post(
+                        "/api/orders/answer-line",
+                        &[
+                            ("order_id", &order.to_string()),
+                            ("line_id", &line.to_string()),
+                            ("answer", "accept"),
+                        ],
+                    )
+                    .await;
+                let ok = r.status() == 200;
+                out.push((t, t.elapsed().as_secs_f64() * 1000.0, ok));
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+/// An API token that may send planning snapshots, made by the demo's admin as the token
+/// page makes it.
+async fn planning_token(base: &str) -> String {
+    let mut admin = Browser::open(base).await;
+    let r = admin
+        .sign_in("admin@millrace.example", "admin-demo-pass")
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let r = admin
+        .post(
+            "/api/tokens/create",
+            &[
+                ("supplier", ""),
+                ("name", "Planning benchmark"),
+                ("expires_in_days", ""),
+                ("planning_write", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Odoo calls per pushed record: a version of 1,000 item-locations (250 products of the

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use millrace::server::auth::session::Role;
-use millrace::server::db::{self, Backend, Db};
+use millrace::server::db::{self, Backend, Db, LockKey};
 use millrace::server::sync::lease;
 
 /// A fresh database of each kind, migrated (the folder holds the SQLite file).
@@ -127,6 +127,122 @@ async fn writers_are_serialized_so_read_then_write_loses_no_update() {
                 .await
                 .unwrap();
         assert_eq!(n, "20", "{backend:?}: every increment kept");
+    }
+}
+
+/// Whether `task` is still waiting after half a second (it is never cancelled: a dropped
+/// lock request would stay queued in PostgreSQL and hold up the next ones).
+async fn waits(task: &tokio::task::JoinHandle<()>) -> bool {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    !task.is_finished()
+}
+
+/// A writer that begins with `keys` (None: the conservative `db::write`), takes the feed
+/// lock if asked, runs `sql` if any, and commits.
+fn writer(db: &Db, keys: Option<Vec<LockKey>>, feed: bool, sql: Option<&'static str>) -> tokio::task::JoinHandle<()> {
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut tx = match keys {
+            Some(keys) => db::write_keyed(&db, &keys).await.unwrap(),
+            None => db::write(&db).await.unwrap(),
+        };
+        if feed {
+            db::feed(&mut tx).await.unwrap();
+        }
+        if let Some(sql) = sql {
+            sqlx::query(sql).execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    })
+}
+
+async fn finishes(task: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("the writer went on once the lock was released")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_otherwise() {
+    let (databases, _dir) = both().await;
+    let (a, b, c) = (LockKey::order(1), LockKey::order(2), LockKey::planning_kind("forecast"));
+    for (backend, db) in databases {
+        let parallel = backend == Backend::Postgres;
+        // Order 1 held: a writer of another key goes on at once on PostgreSQL (SQLite has
+        // one writer: it waits); one of the same key, or a conservative one, waits.
+        let mut held = db::write_keyed(&db, &[a, c]).await.unwrap();
+        let other = writer(&db, Some(vec![b]), false, None);
+        assert_eq!(waits(&other).await, !parallel, "{backend:?}: another key");
+        let same = writer(&db, Some(vec![b, a]), false, None);
+        assert!(waits(&same).await, "{backend:?}: the same key waits");
+        let all = writer(&db, None, false, None);
+        assert!(waits(&all).await, "{backend:?}: db::write waits for keyed writers");
+        // The feed lock: two keyed writers of other keys still insert into the feeds one
+        // after the other, the first until it commits.
+        db::feed(&mut held).await.unwrap();
+        db::feed(&mut held).await.unwrap(); // taken again: free
+        held.commit().await.unwrap();
+        for t in [other, same, all] {
+            finishes(t).await;
+        }
+        let mut first = db::write_keyed(&db, &[a]).await.unwrap();
+        db::feed(&mut first).await.unwrap();
+        let second = writer(&db, Some(vec![b]), true, None);
+        assert!(waits(&second).await, "{backend:?}: the feed lock waits");
+        first.commit().await.unwrap();
+        finishes(second).await;
+        // A conservative writer held: every keyed writer waits.
+        let conservative = db::write(&db).await.unwrap();
+        let keyed = writer(&db, Some(vec![b]), false, None);
+        assert!(waits(&keyed).await, "{backend:?}: keyed writers wait for db::write");
+        conservative.commit().await.unwrap();
+        finishes(keyed).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_change_takes_the_feed_lock_so_count_rows_are_updated_one_writer_at_a_time() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        sqlx::query("INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')")
+            .execute(&db)
+            .await
+            .unwrap();
+        for id in [1, 2] {
+            sqlx::query(
+                "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at)
+                 VALUES ($1, $1, 'P', 1, 'purchase', '', 'new', '')",
+            )
+            .bind(id)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+        // Order 1 is keyed and holds the feed; order 2's status change (a trigger updates
+        // the supplier's count rows) waits for it, whatever its own key.
+        let mut held = db::write_keyed(&db, &[LockKey::order(1)]).await.unwrap();
+        db::feed(&mut held).await.unwrap();
+        let change = writer(
+            &db,
+            Some(vec![LockKey::order(2)]),
+            false,
+            Some("UPDATE purchase_orders SET status = 'acknowledged' WHERE id = 2"),
+        );
+        assert!(waits(&change).await, "{backend:?}");
+        sqlx::query("UPDATE purchase_orders SET status = 'acknowledged' WHERE id = 1")
+            .execute(&mut *held)
+            .await
+            .unwrap();
+        held.commit().await.unwrap();
+        finishes(change).await;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT orders FROM order_status_counts WHERE supplier_id = 1 AND status = 'acknowledged'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(n, 2, "{backend:?}");
     }
 }
 

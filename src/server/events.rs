@@ -214,6 +214,8 @@ pub async fn write(
     let staff_only = event_type(code).is_none_or(|t| t.staff_only);
     let payload = serde_json::to_string(data).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let now = db::now();
+    // `after` pages by id: ids must follow commit order (`db::feed`).
+    db::feed(tx).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO events (type, occurred_at, correlation_id, supplier_id, staff_only, order_id, payload)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",

@@ -70,6 +70,15 @@ impl Submission {
         })
     }
 
+    /// The keys a keyed writing transaction (`db::write_keyed`) that records this
+    /// submission takes besides its own: the (user, key) row it reads and then writes.
+    pub fn lock_keys(&self, mut keys: Vec<db::LockKey>) -> Vec<db::LockKey> {
+        if let Some(key) = &self.key {
+            keys.push(db::LockKey::submission(self.user_id, key));
+        }
+        keys
+    }
+
     /// The stored first result of this submission's key, if it was answered before.
     /// Call inside the action's writing transaction, before acting.
     pub async fn replay<T: DeserializeOwned>(

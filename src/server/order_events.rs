@@ -3,7 +3,7 @@
 //! write events; it imports neither (the event it means for other systems is written by
 //! `events`, which reads the order back through `orders::snapshot`).
 
-use crate::server::db::{self, Tx};
+use crate::server::db::{self, Db, Tx};
 
 /// Adds an event to the order's timeline, in the caller's transaction.
 pub async fn record_event(
@@ -14,6 +14,8 @@ pub async fn record_event(
     detail: &str,
     correlation_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    // The order feed pages by id: ids must follow commit order (`db::feed`).
+    db::feed(tx).await?;
     sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, kind, detail, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(order_id)
         .bind(db::now())
@@ -34,4 +36,18 @@ pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i
         .fetch_optional(&mut **tx)
         .await?;
     Ok(r.map(|r| r.0))
+}
+
+/// A writing transaction for the order Odoo knows as `odoo_id`: keyed by its portal id
+/// (`db::write_keyed`; an order's portal id never changes and orders are never deleted)
+/// when the portal holds it, else the conservative `db::write` (an order not stored yet).
+pub async fn write_for_odoo_order(db: &Db, odoo_id: i64) -> Result<Tx<'static>, sqlx::Error> {
+    let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
+        .bind(odoo_id)
+        .fetch_optional(db)
+        .await?;
+    match known {
+        Some((id,)) => db::write_keyed(db, &[db::LockKey::order(id)]).await,
+        None => db::write(db).await,
+    }
 }

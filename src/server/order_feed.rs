@@ -2,10 +2,10 @@
 //! (`GET /api/v1/orders`). The position is an order event's id (`order_events` is
 //! append-only and records every change a supplier cares about: released, changed or
 //! cancelled in Odoo, answered, decided, shipped, received); an order appears once per
-//! page, at its latest change. Event ids follow commit order because writers are
-//! serialized (`db::write`): a change committed later never gets a smaller id, so a
-//! cursor never skips one. Whoever relaxes that must give this feed a commit-ordered
-//! sequence first.
+//! page, at its latest change. Event ids follow commit order because every transaction
+//! takes the feed lock (`db::feed`, in `record_event`) before it inserts one, and keeps it
+//! to commit: a change committed later never gets a smaller id, so a cursor never skips
+//! one. ('viewed' entries are written without it, and are no changes here.)
 
 use crate::server::auth::CurrentUser;
 use crate::server::db::Db;

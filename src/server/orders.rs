@@ -810,7 +810,7 @@ pub async fn acknowledge(
         ));
     }
     let submission = Submission::new(user.id, key, "acknowledge", &order_id)?;
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(order_id)])).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -935,7 +935,7 @@ pub async fn answer_line(
         ));
     }
     let submission = Submission::new(user.id, key, "answer_line", &(order_id, line_id, input))?;
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(order_id)])).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }

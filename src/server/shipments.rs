@@ -208,7 +208,22 @@ pub async fn submit(
     }
 
     let submission = Submission::new(user.id, key, "submit_shipment", input)?;
-    let mut tx = db::write(db).await?;
+    // The orders the lines belong to (a line never changes order) are the notice's keys.
+    let line_ids: Vec<i64> = wanted.iter().map(|l| l.line_id).collect();
+    let mut locked = Vec::new();
+    for ids in line_ids.chunks(500) {
+        let sql = format!(
+            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE id IN ({})",
+            db::placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        locked.extend(query.fetch_all(db).await?.into_iter().map(|(o,)| o));
+    }
+    let keys = locked.iter().map(|&o| db::LockKey::order(o)).collect();
+    let mut tx = db::write_keyed(db, &submission.lock_keys(keys)).await?;
     // The same form sent twice (a double click, a retry) announces one shipment.
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
@@ -250,6 +265,9 @@ pub async fn submit(
         else {
             return Err(ActionError::NotFound);
         };
+        if !locked.contains(&order_id) {
+            return Err(ActionError::NotFound);
+        }
         let label = format!("Line “{description}” on {order_name}");
         if matches!(
             OrderStatus::from_code(&status),
@@ -553,7 +571,16 @@ pub async fn cancel(
         ));
     };
     let submission = Submission::new(user.id, key, "cancel_shipment", &notice_id)?;
-    let mut tx = db::write(db).await?;
+    // The notice's orders (its lines never change) are its keys.
+    let locked: Vec<(i64,)> = sqlx::query_as(
+        "SELECT DISTINCT l.order_id FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id WHERE sl.notice_id = $1",
+    )
+    .bind(notice_id)
+    .fetch_all(db)
+    .await?;
+    let locked: Vec<i64> = locked.into_iter().map(|(o,)| o).collect();
+    let keys = locked.iter().map(|&o| db::LockKey::order(o)).collect();
+    let mut tx = db::write_keyed(db, &submission.lock_keys(keys)).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -576,6 +603,9 @@ pub async fn cancel(
         )));
     }
     let orders_of = orders_of_notice(&mut tx, notice_id).await?;
+    if orders_of.iter().any(|o| !locked.contains(&o.id)) {
+        return Err(ActionError::NotFound);
+    }
     if orders_of
         .iter()
         .all(|o| o.status == OrderStatus::Received.code())

@@ -94,11 +94,12 @@ pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
     Ok(pool)
 }
 
-/// A transaction that will write. Both backends serialize writers the same way, so code
-/// that reads and then writes in one transaction behaves identically on either:
-/// `BEGIN IMMEDIATE` takes SQLite's write lock up front (concurrent writers wait, within
-/// the busy timeout, instead of failing with SQLITE_BUSY_SNAPSHOT); on PostgreSQL a
-/// transaction-scoped advisory lock does the same across every instance.
+/// A transaction that will write, excluding every other writer: the conservative path,
+/// right for any transaction whatever it reads and writes. `BEGIN IMMEDIATE` takes
+/// SQLite's write lock up front (concurrent writers wait, within the busy timeout, instead
+/// of failing with SQLITE_BUSY_SNAPSHOT); on PostgreSQL the transaction-scoped advisory
+/// lock [`WRITE_LOCK`] in exclusive mode does the same across every instance, so code that
+/// reads and then writes behaves identically on either.
 pub async fn write(db: &Db) -> Result<Tx<'static>, sqlx::Error> {
     match backend(db) {
         Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
@@ -114,8 +115,146 @@ pub async fn write(db: &Db) -> Result<Tx<'static>, sqlx::Error> {
     }
 }
 
-/// The advisory lock key of [`write`] ("millrace" in ASCII, fits in an i64).
+/// A transaction that will write what `keys` name, and read-then-write nothing else: on
+/// PostgreSQL it excludes only the writers of one of the same keys and the conservative
+/// ones ([`write`]); keyed writers of other keys run beside it. It takes [`WRITE_LOCK`] in
+/// shared mode, then one exclusive transaction-scoped advisory lock per key, in the one
+/// global order ([`LockKey`]'s), so two keyed writers never wait for each other in a
+/// circle. On SQLite it is [`write`] (one writer at a time anyway).
+///
+/// The caller's duty: every row the transaction decides on (reads, then writes because of
+/// what it read) belongs to one of `keys`, and every other writer of those rows takes the
+/// same key or [`write`]. Inserts into commit-ordered feeds take [`feed`] besides.
+pub async fn write_keyed(db: &Db, keys: &[LockKey]) -> Result<Tx<'static>, sqlx::Error> {
+    match backend(db) {
+        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared($1)) AS l")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let mut keys = keys.to_vec();
+            keys.sort_unstable();
+            keys.dedup();
+            for k in keys {
+                lock_pair(&mut tx, k.space as i32, k.key).await?;
+            }
+            Ok(tx)
+        }
+    }
+}
+
+/// Takes the feed lock (PostgreSQL; nothing to do on SQLite): called just before a
+/// transaction inserts into a table whose ids readers page through with a cursor
+/// (`order_events`, `events`), and by the triggers that keep the per-status counts
+/// (migration 0082), before they update a count row. Held to commit, it makes those ids
+/// follow commit order among keyed writers: an id is drawn only by the one transaction
+/// holding it, which commits before the next one draws, so a cursor never passes an id
+/// that commits later. Taken last: after it, a transaction takes no [`LockKey`].
+/// Re-taking it in the same transaction is free.
+pub async fn feed(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+    if let Some(Backend::Postgres) = tx_backend(tx) {
+        lock_pair(tx, FEED_SPACE, 0).await?;
+    }
+    Ok(())
+}
+
+/// The backend of an open transaction, from its connection's driver.
+fn tx_backend(tx: &Tx<'_>) -> Option<Backend> {
+    match tx.backend_name() {
+        "SQLite" => Some(Backend::Sqlite),
+        "PostgreSQL" => Some(Backend::Postgres),
+        _ => None,
+    }
+}
+
+async fn lock_pair(tx: &mut Tx<'_>, space: i32, key: i32) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, $2)) AS l")
+        .bind(space)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The advisory lock key of [`write`] and [`write_keyed`] ("millrace" in ASCII, fits in
+/// an i64; the bigint form, apart from the two-int keys below).
 const WRITE_LOCK: i64 = 0x6d_69_6c_6c_72_61_63_65;
+
+/// The first int of the two-int advisory locks: "mil" and the kind of key.
+const SPACE_BASE: i32 = 0x6d_69_6c_00;
+
+/// The feed lock's space ([`feed`]); migration 0082's triggers name the same numbers
+/// (1835625727, 0). Above every [`Space`], so in the global order it comes last.
+const FEED_SPACE: i32 = SPACE_BASE + 0xff;
+
+/// The kinds of thing a keyed writer serializes on; their order is the lock order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(i32)]
+pub enum Space {
+    /// A purchase order (portal id): its lines, answers, outbox messages, notices.
+    Order = SPACE_BASE + 1,
+    /// A planning snapshot kind: its imports, their version numbers.
+    PlanningKind = SPACE_BASE + 2,
+    /// The shipment notice numbers (`ASN-000001`, the next one drawn from the highest).
+    NoticeNumbers = SPACE_BASE + 3,
+    /// One user's idempotency key (`idempotency_keys`).
+    Submission = SPACE_BASE + 4,
+}
+
+/// One key of [`write_keyed`]: a kind and a 32-bit key within it. Distinct things may
+/// share a key (ids above 2^31, hashed strings): that only serializes them needlessly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LockKey {
+    space: Space,
+    key: i32,
+}
+
+impl LockKey {
+    pub fn order(id: i64) -> LockKey {
+        LockKey {
+            space: Space::Order,
+            key: fold(id),
+        }
+    }
+
+    pub fn planning_kind(code: &str) -> LockKey {
+        LockKey {
+            space: Space::PlanningKind,
+            key: hashed(code.as_bytes()),
+        }
+    }
+
+    pub fn notice_numbers() -> LockKey {
+        LockKey {
+            space: Space::NoticeNumbers,
+            key: 0,
+        }
+    }
+
+    pub fn submission(user_id: i64, form_key: &str) -> LockKey {
+        let mut bytes = user_id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(form_key.as_bytes());
+        LockKey {
+            space: Space::Submission,
+            key: hashed(&bytes),
+        }
+    }
+}
+
+/// An id as a 32-bit key: itself when it fits, else its halves folded.
+fn fold(id: i64) -> i32 {
+    i32::try_from(id).unwrap_or(((id >> 32) ^ id) as i32)
+}
+
+/// A stable 32-bit hash (the first bytes of SHA-256: the same on every instance and
+/// build, unlike std's `Hasher`s).
+fn hashed(bytes: &[u8]) -> i32 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    i32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
 
 /// A bind argument of a query assembled from the filters in force (only those go into
 /// the SQL, so the planner sees plain predicates it can use indexes for).

@@ -218,7 +218,9 @@ pub async fn receive(
         ));
     }
     let file_name = crate::server::documents::clean_file_name(&sent.file_name);
-    let mut tx = db::write(db).await?;
+    // Imports of one kind decide on each other (same content, same snapshot, version
+    // numbers): one writer per kind; other writers run beside it on PostgreSQL.
+    let mut tx = db::write_keyed(db, &[db::LockKey::planning_kind(sent.kind.code())]).await?;
     let same_content: Option<(i64, String)> = sqlx::query_as(
         "SELECT id, status FROM planning_imports WHERE kind = $1 AND content_sha256 = $2",
     )
@@ -341,8 +343,11 @@ pub async fn validate(
         })
     };
     let mut check = Checker::new(kind, catalog, source_format, limits);
-    let mut tx = db::write(db).await?;
-    // Writers are serialized from here: another validation of the same snapshot waited.
+    // The bulk writer: keyed by its kind, so the rows it stores (one long transaction)
+    // hold up only writers of the same kind and the conservative ones (`db::write`).
+    let mut tx = db::write_keyed(db, &[db::LockKey::planning_kind(kind.code())]).await?;
+    // Writers of this kind are serialized from here: another validation of the same
+    // snapshot waited.
     if let Some(done) = already_version(&mut *tx, import_id).await? {
         drop(rows);
         let _ = parser.await;
@@ -406,7 +411,7 @@ pub async fn validate(
     let now = db::now();
     if check.error_count > 0 {
         tx.rollback().await?;
-        let mut tx = db::write(db).await?;
+        let mut tx = db::write_keyed(db, &[db::LockKey::planning_kind(kind.code())]).await?;
         clear_report(&mut tx, import_id).await?;
         for chunk in check.problems.chunks(BATCH / 2) {
             let mut sql = String::from(

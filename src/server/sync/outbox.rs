@@ -305,7 +305,7 @@ async fn settle(
     match delivery {
         Ok(Outcome::Delivered) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "delivered").increment(1);
-            let mut tx = db::write(db).await?;
+            let mut tx = outcome_tx(db, Some(&action)).await?;
             let r = sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = $1, delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $3 AND lease_owner = $4")
                 .bind(attempts as i64)
                 .bind(db::now())
@@ -364,7 +364,7 @@ async fn settle(
         Ok(Outcome::Conflict { why, odoo_now }) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "conflict")
                 .increment(1);
-            let mut tx = db::write(db).await?;
+            let mut tx = outcome_tx(db, Some(&action)).await?;
             let r = sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = $1, last_error = $2, conflict_odoo_now = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
                 .bind(attempts as i64)
                 .bind(&why)
@@ -409,7 +409,7 @@ async fn settle(
             }
             let next =
                 db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
-            let mut tx = db::write(db).await?;
+            let mut tx = outcome_tx(db, Some(&action)).await?;
             let r = sqlx::query("UPDATE outbox_messages SET attempts = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
                 .bind(attempts as i64)
                 .bind(&next)
@@ -452,6 +452,16 @@ async fn settle(
     Ok(())
 }
 
+/// The transaction that records a delivery's outcome: it decides on the message (under
+/// its lease), its order's lines, header and history, so it is keyed by that order
+/// (`order_events::write_for_odoo_order`); an unreadable action takes `db::write`.
+async fn outcome_tx(db: &Db, action: Option<&OutboxAction>) -> Result<Tx<'static>, sqlx::Error> {
+    match action {
+        Some(a) => order_events::write_for_odoo_order(db, a.order_odoo_id()).await,
+        None => db::write(db).await,
+    }
+}
+
 /// One delivery attempt that did not go through, in the order's history.
 async fn attempt_event(
     tx: &mut Tx<'_>,
@@ -483,7 +493,7 @@ async fn mark_dead(
     reason: &str,
     action: Option<(&OutboxAction, &str)>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db::write(db).await?;
+    let mut tx = outcome_tx(db, action.map(|(a, _)| a)).await?;
     let r = sqlx::query("UPDATE outbox_messages SET status = 'dead', attempts = $1, last_error = $2, lease_until = NULL WHERE id = $3 AND lease_owner = $4")
         .bind(attempts)
         .bind(reason)

@@ -490,7 +490,7 @@ async fn sync_received_lots(
             .map(|d| format!("{}: {}", d.description, d.detail))
             .collect::<Vec<_>>()
             .join("; ");
-        let mut tx = db::write(db).await?;
+        let mut tx = db::write_keyed(db, &[db::LockKey::order(order)]).await?;
         order_events::record_event(
             &mut tx,
             order,
@@ -538,7 +538,7 @@ async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), 
         };
         let name = text(r.get("name")).unwrap_or_default();
         let state = text(r.get("state")).unwrap_or_default();
-        let mut tx = db::write(db).await?;
+        let mut tx = order_events::write_for_odoo_order(db, order_odoo_id).await?;
         let Some(order_id) = order_events::order_id_for_odoo(&mut tx, order_odoo_id).await? else {
             continue;
         };
@@ -608,7 +608,9 @@ async fn store_order(
     let name = text(o.get("name")).unwrap_or_default();
     let state = text(o.get("state")).unwrap_or_default();
     let now = db::now();
-    let mut tx = db::write(db).await?;
+    // Keyed by the order when the portal holds it (answers on other orders go on beside
+    // it); a new order takes the conservative path.
+    let mut tx = order_events::write_for_odoo_order(db, odoo_id).await?;
     let existing: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = $1",
     )
@@ -892,7 +894,7 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
     let mut hidden = 0;
     for (id, odoo_id) in stored {
         if !visible.contains(&odoo_id) {
-            let mut tx = db::write(db).await?;
+            let mut tx = db::write_keyed(db, &[db::LockKey::order(id)]).await?;
             sqlx::query("UPDATE purchase_orders SET visible = 0, odoo_change_summary = 'no longer released to you in Odoo' WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
