@@ -139,7 +139,12 @@ async fn waits(task: &tokio::task::JoinHandle<()>) -> bool {
 
 /// A writer that begins with `keys` (None: the conservative `db::write`), takes the feed
 /// lock if asked, runs `sql` if any, and commits.
-fn writer(db: &Db, keys: Option<Vec<LockKey>>, feed: bool, sql: Option<&'static str>) -> tokio::task::JoinHandle<()> {
+fn writer(
+    db: &Db,
+    keys: Option<Vec<LockKey>>,
+    feed: bool,
+    sql: Option<&'static str>,
+) -> tokio::task::JoinHandle<()> {
     let db = db.clone();
     tokio::spawn(async move {
         let mut tx = match keys {
@@ -166,7 +171,11 @@ async fn finishes(task: tokio::task::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_otherwise() {
     let (databases, _dir) = both().await;
-    let (a, b, c) = (LockKey::order(1), LockKey::order(2), LockKey::planning_kind("forecast"));
+    let (a, b, c) = (
+        LockKey::order(1),
+        LockKey::order(2),
+        LockKey::planning_kind("forecast"),
+    );
     for (backend, db) in databases {
         let parallel = backend == Backend::Postgres;
         // Order 1 held: a writer of another key goes on at once on PostgreSQL (SQLite has
@@ -177,7 +186,10 @@ async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_
         let same = writer(&db, Some(vec![b, a]), false, None);
         assert!(waits(&same).await, "{backend:?}: the same key waits");
         let all = writer(&db, None, false, None);
-        assert!(waits(&all).await, "{backend:?}: db::write waits for keyed writers");
+        assert!(
+            waits(&all).await,
+            "{backend:?}: db::write waits for keyed writers"
+        );
         // The feed lock: two keyed writers of other keys still insert into the feeds one
         // after the other, the first until it commits.
         db::feed(&mut held).await.unwrap();
@@ -195,7 +207,10 @@ async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_
         // A conservative writer held: every keyed writer waits.
         let conservative = db::write(&db).await.unwrap();
         let keyed = writer(&db, Some(vec![b]), false, None);
-        assert!(waits(&keyed).await, "{backend:?}: keyed writers wait for db::write");
+        assert!(
+            waits(&keyed).await,
+            "{backend:?}: keyed writers wait for db::write"
+        );
         conservative.commit().await.unwrap();
         finishes(keyed).await;
     }
@@ -205,10 +220,12 @@ async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_
 async fn a_status_change_takes_the_feed_lock_so_count_rows_are_updated_one_writer_at_a_time() {
     let (databases, _dir) = both().await;
     for (backend, db) in databases {
-        sqlx::query("INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')")
-            .execute(&db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
         for id in [1, 2] {
             sqlx::query(
                 "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at)
@@ -323,6 +340,31 @@ async fn text_search_ignores_case_and_treats_wildcards_as_text_on_both() {
     }
 }
 
+/// The database at `url` with the schema as it was before migration `version`: the
+/// migrations before it, run from a copy of their folder.
+async fn migrated_before(url: &str, version: u32) -> sqlx::AnyPool {
+    let folder = match Backend::of(url).unwrap() {
+        Backend::Sqlite => "migrations/sqlite",
+        Backend::Postgres => "migrations/postgres",
+    };
+    let before = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name[..4].parse::<u32>().unwrap() < version {
+            std::fs::copy(&path, before.path().join(&name)).unwrap();
+        }
+    }
+    let old = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::migrate::Migrator::new(before.path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    old
+}
+
 /// An upgrade from before mail ran on jobs (migration 85) loses no queued mail: each unsent
 /// mail becomes a pending `mail` job, one the old mailer had given up on a dead one, and sent
 /// mail stays as it was.
@@ -336,26 +378,7 @@ async fn upgrading_turns_unsent_mail_into_mail_jobs() {
     sqlx::any::install_default_drivers();
     for url in [sqlite, postgres] {
         let backend = Backend::of(&url).unwrap();
-        // The schema as it was before: the migrations up to 84, from a copy of their folder.
-        let folder = match backend {
-            Backend::Sqlite => "migrations/sqlite",
-            Backend::Postgres => "migrations/postgres",
-        };
-        let before = tempfile::tempdir().unwrap();
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            if name[..4].parse::<u32>().unwrap() < 85 {
-                std::fs::copy(&path, before.path().join(&name)).unwrap();
-            }
-        }
-        let old = sqlx::AnyPool::connect(&url).await.unwrap();
-        sqlx::migrate::Migrator::new(before.path())
-            .await
-            .unwrap()
-            .run(&old)
-            .await
-            .unwrap();
+        let old = migrated_before(&url, 85).await;
         for (to, sent_at, attempts, error) in [
             ("sent@example.com", Some("2026-01-01 10:00:00"), 1, None),
             ("queued@example.com", None, 0, None),
@@ -407,5 +430,43 @@ async fn upgrading_turns_unsent_mail_into_mail_jobs() {
                 .await
                 .unwrap();
         assert_eq!(sent.as_deref(), Some("2026-01-01 10:00:00"), "{backend:?}");
+    }
+}
+
+/// Typed columns parse on the way in, on both databases: a quantity, a time and a state read
+/// straight into their types, and a stored value that does not parse fails the read with
+/// what it is and what was stored, never a zero or a default.
+#[tokio::test]
+async fn typed_columns_parse_on_the_way_in_and_refuse_what_does_not_parse() {
+    use millrace::domain::order::OrderStatus;
+    use millrace::server::db::typed::{Code, Quantity, UtcTime};
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let (q, t, s): (Quantity, UtcTime, Code<OrderStatus>) =
+            sqlx::query_as("SELECT '12.50', '2026-03-01 10:15:00', 'partially_shipped'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(q.get(), rust_decimal::Decimal::new(125, 1), "{backend:?}");
+        assert_eq!(q.to_string(), "12.5");
+        assert_eq!(t.to_string(), "2026-03-01 10:15:00");
+        assert_eq!(s.0, OrderStatus::PartiallyShipped);
+        for (sql, what) in [("SELECT 'n/a'", "quantity"), ("SELECT ''", "quantity")] {
+            let e = sqlx::query_as::<_, (Quantity,)>(sql)
+                .fetch_one(&db)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains(what), "{backend:?}: {e}");
+        }
+        let e = sqlx::query_as::<_, (UtcTime,)>("SELECT 'yesterday'")
+            .fetch_one(&db)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("\"yesterday\""), "{backend:?}: {e}");
+        let e = sqlx::query_as::<_, (Code<OrderStatus>,)>("SELECT 'lost'")
+            .fetch_one(&db)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("order status"), "{backend:?}: {e}");
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::tolerance::{
 use crate::model::exceptions::ReceiptDiscrepancy;
 use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::{Code, Quantity};
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};
 use crate::server::order_events::record_event;
@@ -277,7 +278,7 @@ async fn derived_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, s
             .bind(order_id)
             .fetch_one(&mut **tx)
             .await?;
-    let lines: Vec<(i64, String, String, Option<String>)> =
+    let lines: Vec<(i64, Quantity, Quantity, Option<Code<LineAnswerState>>)> =
         sqlx::query_as("SELECT id, quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0")
             .bind(order_id)
             .fetch_all(&mut **tx)
@@ -290,10 +291,10 @@ async fn derived_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, s
         lines: lines
             .into_iter()
             .map(|(id, q, r, a)| LineFacts {
-                ordered: q.parse().unwrap_or_default(),
-                received: r.parse().unwrap_or_default(),
+                ordered: q.get(),
+                received: r.get(),
                 shipped: shipped.get(&id).copied().unwrap_or_default(),
-                answer: a.as_deref().and_then(LineAnswerState::from_code),
+                answer: a.map(|a| a.0),
             })
             .collect(),
     };
@@ -305,7 +306,7 @@ pub async fn shipped_by_line(
     tx: &mut Tx<'_>,
     order_id: i64,
 ) -> Result<std::collections::HashMap<i64, Decimal>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    let rows: Vec<(i64, Quantity)> = sqlx::query_as(
         "SELECT sl.line_id, sl.quantity FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
          JOIN purchase_order_lines l ON l.id = sl.line_id WHERE l.order_id = $1 AND n.status <> 'cancelled'",
     )
@@ -314,7 +315,7 @@ pub async fn shipped_by_line(
     .await?;
     let mut shipped = std::collections::HashMap::new();
     for (line, q) in rows {
-        *shipped.entry(line).or_insert(Decimal::ZERO) += q.parse::<Decimal>().unwrap_or_default();
+        *shipped.entry(line).or_insert(Decimal::ZERO) += q.get();
     }
     Ok(shipped)
 }
@@ -810,7 +811,11 @@ pub async fn acknowledge(
         ));
     }
     let submission = Submission::new(user.id, key, "acknowledge", &order_id)?;
-    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(order_id)])).await?;
+    let mut tx = db::write_keyed(
+        db,
+        &submission.lock_keys(vec![db::LockKey::order(order_id)]),
+    )
+    .await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -935,7 +940,11 @@ pub async fn answer_line(
         ));
     }
     let submission = Submission::new(user.id, key, "answer_line", &(order_id, line_id, input))?;
-    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(order_id)])).await?;
+    let mut tx = db::write_keyed(
+        db,
+        &submission.lock_keys(vec![db::LockKey::order(order_id)]),
+    )
+    .await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }

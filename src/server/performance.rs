@@ -78,8 +78,8 @@ pub async fn facts(
     for (id, order, answer, quantity, received, planned) in lines {
         lines_of.entry(order).or_default().push(LineFacts {
             answer,
-            quantity: quantity.parse().unwrap_or_default(),
-            received: received.parse().unwrap_or_default(),
+            quantity: db::decimal(&quantity)?,
+            received: db::decimal(&received)?,
             confirmed: planned.as_deref().and_then(day),
             announced: announced.get(&id).copied(),
         });

@@ -16,6 +16,7 @@ use crate::model::shipments::{
     DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
 };
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
 use crate::server::order_events::record_event;
@@ -55,8 +56,8 @@ pub async fn open_lines(
             String,
             String,
             String,
-            String,
-            String,
+            Quantity,
+            Quantity,
             String,
             Option<String>,
             String,
@@ -68,54 +69,57 @@ pub async fn open_lines(
     }
     let rows = query.fetch_all(db).await?;
     let shipped = shipped_for_supplier(db, supplier).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(
-            |(
-                id,
+    let mut open_lines = Vec::new();
+    for (
+        id,
+        order_id,
+        order_name,
+        description,
+        product_code,
+        tracking,
+        q,
+        r,
+        uom,
+        date_planned,
+        status,
+    ) in rows
+    {
+        let Some(status) = OrderStatus::from_code(&status) else {
+            continue;
+        };
+        if matches!(status, OrderStatus::Cancelled | OrderStatus::Received) {
+            continue;
+        }
+        let open = open_quantity(q, r, shipped.get(&id).copied().unwrap_or_default());
+        if open > Decimal::ZERO {
+            open_lines.push(OpenLine {
+                line_id: id,
                 order_id,
                 order_name,
                 description,
                 product_code,
                 tracking,
-                q,
-                r,
+                open_quantity: open.normalize().to_string(),
                 uom,
                 date_planned,
-                status,
-            )| {
-                let status = OrderStatus::from_code(&status)?;
-                if matches!(status, OrderStatus::Cancelled | OrderStatus::Received) {
-                    return None;
-                }
-                let open = open_quantity(&q, &r, shipped.get(&id).copied().unwrap_or_default());
-                (open > Decimal::ZERO).then(|| OpenLine {
-                    line_id: id,
-                    order_id,
-                    order_name,
-                    description,
-                    product_code,
-                    tracking,
-                    open_quantity: open.normalize().to_string(),
-                    uom,
-                    date_planned,
-                })
-            },
-        )
-        .collect())
+            });
+        }
+    }
+    Ok(open_lines)
 }
 
-fn open_quantity(ordered: &str, received: &str, shipped: Decimal) -> Decimal {
-    let q: Decimal = ordered.parse().unwrap_or_default();
-    let r: Decimal = received.parse().unwrap_or_default();
-    (q - r - shipped).max(Decimal::ZERO)
+/// What is still open on a line: ordered, less received, less announced. The stored
+/// quantities are read as [`Quantity`]: one that does not parse fails the read, never
+/// becomes a zero (a zero received would let a notice announce what was delivered).
+fn open_quantity(ordered: Quantity, received: Quantity, shipped: Decimal) -> Decimal {
+    (ordered.get() - received.get() - shipped).max(Decimal::ZERO)
 }
 
 async fn shipped_for_supplier(
     db: &Db,
     supplier: i64,
 ) -> Result<HashMap<i64, Decimal>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    let rows: Vec<(i64, Quantity)> = sqlx::query_as(
         "SELECT sl.line_id, sl.quantity FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
          WHERE n.supplier_id = $1 AND n.status <> 'cancelled'",
     )
@@ -124,7 +128,7 @@ async fn shipped_for_supplier(
     .await?;
     let mut m = HashMap::new();
     for (l, q) in rows {
-        *m.entry(l).or_insert(Decimal::ZERO) += q.parse::<Decimal>().unwrap_or_default();
+        *m.entry(l).or_insert(Decimal::ZERO) += q.get();
     }
     Ok(m)
 }
@@ -241,7 +245,7 @@ pub async fn submit(
     let mut checked = Vec::new();
     for l in &wanted {
         #[allow(clippy::type_complexity)] // one row of the query below, read once
-        let row: Option<(i64, i64, i64, String, String, String, String, String, String)> = sqlx::query_as(
+        let row: Option<(i64, i64, i64, String, String, String, Quantity, Quantity, String)> = sqlx::query_as(
             "SELECT l.id, l.odoo_id, o.id, o.name, l.description, l.tracking, l.quantity, l.qty_received, o.status
              FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
              WHERE l.id = $1 AND o.supplier_id = $2 AND o.visible = 1 AND l.removed_in_odoo = 0 AND o.odoo_state = 'purchase'",
@@ -284,7 +288,7 @@ pub async fn submit(
             .get(&line_id)
             .copied()
             .unwrap_or_default();
-        let open = open_quantity(&q, &r, shipped);
+        let open = open_quantity(q, r, shipped);
         let value = match l.quantity.trim().parse::<Decimal>() {
             Ok(v) => v,
             Err(_) => {
@@ -426,7 +430,7 @@ async fn enqueue_prefill(
             .bind(order_id)
             .fetch_one(&mut **tx)
             .await?;
-    let rows: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, Quantity, String, String, String, String, String)> = sqlx::query_as(
         "SELECT l.odoo_id, sl.quantity, sl.lot_numbers, n.number, n.expected_arrival, n.carrier, n.tracking_number
          FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id JOIN purchase_order_lines l ON l.id = sl.line_id
          WHERE l.order_id = $1 AND n.status <> 'cancelled' ORDER BY n.id, sl.id",
@@ -460,12 +464,9 @@ async fn enqueue_prefill(
             quantity: "0".into(),
             lot_names: Vec::new(),
         });
-        let total = entry.quantity.parse::<Decimal>().unwrap_or_default()
-            + q.parse::<Decimal>().unwrap_or_default();
+        let total = db::decimal(&entry.quantity)? + q.get();
         entry.quantity = total.normalize().to_string();
-        entry
-            .lot_names
-            .extend(serde_json::from_str::<Vec<String>>(&lots).unwrap_or_default());
+        entry.lot_names.extend(db::text_list(&lots)?);
         arrival = Some(expected);
         let t = format!("{carrier} {tracking_number}");
         if !tracking.contains(&t) {
@@ -541,17 +542,17 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
                 .collect(),
             lines: lines
                 .into_iter()
-                .map(
-                    |(order_id, order_name, description, quantity, uom, lots)| ShipmentLineView {
+                .map(|(order_id, order_name, description, quantity, uom, lots)| {
+                    Ok(ShipmentLineView {
                         order_id,
                         order_name,
                         description,
                         quantity,
                         uom,
-                        lot_numbers: serde_json::from_str(&lots).unwrap_or_default(),
-                    },
-                )
-                .collect(),
+                        lot_numbers: db::text_list(&lots)?,
+                    })
+                })
+                .collect::<Result<_, sqlx::Error>>()?,
         });
     }
     Ok(out)

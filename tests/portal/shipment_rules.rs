@@ -50,3 +50,32 @@ async fn a_notice_that_lists_a_line_twice_is_refused_and_the_storage_allows_it_o
     .await;
     assert!(again.is_err(), "a second row for the same line was stored");
 }
+
+/// A stored quantity that does not parse is an error, never a zero: read as zero received,
+/// it would let a notice announce what was already delivered. The notice is refused as the
+/// server's fault, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_quantity_that_does_not_parse_refuses_the_notice_instead_of_reading_zero() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    synced_orders(&ana, 1).await;
+    let line = open_line(&ana, "none").await;
+    let id = line["line_id"].as_i64().unwrap();
+    sqlx::query("UPDATE purchase_order_lines SET qty_received = 'n/a' WHERE id = $1")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let r = ana
+        .post_owned(
+            "/api/shipments/submit",
+            &asn_form(&[(id.to_string(), "1", "")], "DHL"),
+        )
+        .await;
+    assert_eq!(r.status(), 500, "{:?}", r.text().await);
+    let (notices,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM shipment_notices")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(notices, 0, "nothing stored");
+}

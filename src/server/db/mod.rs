@@ -15,6 +15,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
 pub mod sessions;
 pub mod throwaway;
+pub mod typed;
 
 pub type Db = AnyPool;
 pub type Tx<'c> = sqlx::Transaction<'c, Any>;
@@ -341,6 +342,11 @@ pub fn opt_utc_time(stored: Option<String>) -> Result<Option<chrono::NaiveDateTi
 /// A stored decimal (quantities, prices, amounts, percentages).
 pub fn decimal(stored: &str) -> Result<rust_decimal::Decimal, sqlx::Error> {
     stored.trim().parse().map_err(|_| bad("decimal", stored))
+}
+
+/// A list of texts stored as a JSON array (lot numbers).
+pub fn text_list(stored: &str) -> Result<Vec<String>, sqlx::Error> {
+    serde_json::from_str(stored).map_err(|_| bad("list of texts", stored))
 }
 
 pub fn opt_decimal(stored: Option<String>) -> Result<Option<rust_decimal::Decimal>, sqlx::Error> {
