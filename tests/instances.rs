@@ -219,8 +219,8 @@ async fn leased_by(database_url: &str, instance: &str) -> Vec<String> {
     let db = millrace::server::db::open(database_url).await.unwrap();
     for _ in 0..100 {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT correlation_id FROM outbox_messages
-             WHERE status = 'pending' AND lease_owner LIKE $1 AND lease_until > $2",
+            "SELECT m.correlation_id FROM outbox_messages m JOIN jobs j ON j.id = m.job_id
+             WHERE m.status = 'pending' AND j.lease_owner LIKE $1 AND j.lease_until > $2",
         )
         .bind(format!("{instance}/%"))
         .bind(millrace::server::db::now())

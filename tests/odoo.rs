@@ -855,5 +855,9 @@ async fn a_refused_key_retries_on_an_instance_behind_the_settings_and_dead_lette
             .execute(&db)
             .await
             .unwrap();
+        sqlx::query("UPDATE jobs SET state = 'discarded'")
+            .execute(&db)
+            .await
+            .unwrap();
     }
 }

@@ -433,6 +433,209 @@ async fn upgrading_turns_unsent_mail_into_mail_jobs() {
     }
 }
 
+/// An upgrade from before the Odoo outbox ran on jobs (migration 86) loses nothing and keeps
+/// each order's messages in order: every message still waiting for Odoo becomes a pending
+/// `odoo.outbox` job keyed by its order, a dead or conflicting one a dead job that holds its
+/// order's later messages, delivered ones get none; a replayed dead letter's job is due
+/// again.
+#[tokio::test]
+async fn upgrading_puts_the_odoo_outbox_on_jobs_in_order() {
+    use millrace::server::sync::outbox;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("u.db").display());
+    let postgres = db::throwaway::fresh_database()
+        .await
+        .expect("a throwaway PostgreSQL database");
+    sqlx::any::install_default_drivers();
+    for url in [sqlite, postgres] {
+        let backend = Backend::of(&url).unwrap();
+        let old = migrated_before(&url, 86).await;
+        // Order 7: delivered, dead, then two waiting behind it; order 9: one waiting, leased
+        // by an instance that was stopped for the upgrade; order 11: in conflict.
+        for (corr, order, status, attempts, error, lease) in [
+            ("mr-1", 7, "delivered", 1, None, None),
+            ("mr-2", 7, "dead", 8, Some("odoo refused: no"), None),
+            ("mr-3", 7, "pending", 0, None, None),
+            (
+                "mr-4",
+                9,
+                "pending",
+                2,
+                Some("timeout"),
+                Some("2026-01-01 12:00:00"),
+            ),
+            ("mr-5", 7, "pending", 0, None, None),
+            ("mr-6", 11, "conflict", 1, Some("the buyer moved it"), None),
+        ] {
+            sqlx::query("INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, status, attempts, next_attempt_at, last_error, lease_until, lease_owner, created_at) VALUES ($1, $2, 'note', '{}', $3, $4, '2026-01-01 11:00:00', $5, $6, $7, '2026-01-01 09:00:00')")
+                .bind(corr)
+                .bind(order as i64)
+                .bind(status)
+                .bind(attempts as i64)
+                .bind(error)
+                .bind(lease)
+                .bind(lease.map(|_| "old-instance/1"))
+                .execute(&old)
+                .await
+                .unwrap();
+        }
+        old.close().await;
+
+        let db = db::open(&url).await.unwrap();
+        let jobs: Vec<(String, String, String, i64, Option<String>, Option<String>)> =
+            sqlx::query_as(
+                "SELECT m.correlation_id, j.ordering_key, j.state, j.attempts, j.last_error, j.lease_until
+                 FROM outbox_messages m JOIN jobs j ON j.id = m.job_id
+                 WHERE j.kind = 'odoo.outbox' AND j.correlation_id = m.correlation_id ORDER BY j.id",
+            )
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        let expected: Vec<(String, String, String, i64, Option<String>, Option<String>)> = vec![
+            ("mr-2", "odoo.order:7", "dead", 8, Some("odoo refused: no")),
+            ("mr-3", "odoo.order:7", "pending", 0, None),
+            ("mr-4", "odoo.order:9", "pending", 2, Some("timeout")),
+            ("mr-5", "odoo.order:7", "pending", 0, None),
+            (
+                "mr-6",
+                "odoo.order:11",
+                "dead",
+                1,
+                Some("the buyer moved it"),
+            ),
+        ]
+        .into_iter()
+        .map(|(c, k, s, a, e)| {
+            (
+                c.to_string(),
+                k.to_string(),
+                s.to_string(),
+                a,
+                e.map(str::to_string),
+                None,
+            )
+        })
+        .collect();
+        assert_eq!(jobs, expected, "{backend:?}");
+        let (delivered_job,): (Option<i64>,) =
+            sqlx::query_as("SELECT job_id FROM outbox_messages WHERE correlation_id = 'mr-1'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(delivered_job, None, "{backend:?}");
+
+        // Replaying the dead letter puts its job back in line, ahead of its order's others.
+        let (dead_id,): (i64,) =
+            sqlx::query_as("SELECT id FROM outbox_messages WHERE correlation_id = 'mr-2'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        let mut tx = db::write(&db).await.unwrap();
+        assert!(outbox::replay(&mut tx, dead_id).await.unwrap());
+        tx.commit().await.unwrap();
+        let (state, attempts): (String, i64) = sqlx::query_as(
+            "SELECT j.state, j.attempts FROM jobs j JOIN outbox_messages m ON m.job_id = j.id WHERE m.id = $1",
+        )
+        .bind(dead_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!((state.as_str(), attempts), ("pending", 0), "{backend:?}");
+        db.close().await;
+    }
+}
+
+/// A handler for the jobs test below: counts its runs; `ready` says whether its destination
+/// is there.
+struct Counting {
+    kind: &'static str,
+    ready: bool,
+    runs: std::sync::atomic::AtomicUsize,
+}
+
+impl millrace::server::jobs::Handler for Counting {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn ready(&self) -> bool {
+        self.ready
+    }
+    fn run<'a>(
+        &'a self,
+        _job: &'a millrace::server::jobs::Job,
+    ) -> futures::future::BoxFuture<'a, millrace::server::jobs::Outcome> {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { millrace::server::jobs::Outcome::Done })
+    }
+}
+
+/// Jobs whose destination is missing (Odoo not connected, no SMTP) wait unclaimed, however
+/// many, and do not hold up the jobs of other kinds queued after them; they run once their
+/// destination is there.
+#[tokio::test]
+async fn jobs_waiting_for_a_missing_destination_do_not_hold_up_other_kinds() {
+    use millrace::server::jobs::{self, Worker};
+    use std::sync::Arc;
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let mut tx = db::write(&db).await.unwrap();
+        for i in 0..(jobs::MAX_CLAIM + 20) {
+            jobs::enqueue(&mut tx, "away", &format!("away:{i}"), "{}", None)
+                .await
+                .unwrap();
+        }
+        jobs::enqueue(&mut tx, "here", "here:1", "{}", None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let worker = |away_ready: bool| {
+            let away = Arc::new(Counting {
+                kind: "away",
+                ready: away_ready,
+                runs: Default::default(),
+            });
+            let here = Arc::new(Counting {
+                kind: "here",
+                ready: true,
+                runs: Default::default(),
+            });
+            let w = Worker::new(
+                db.clone(),
+                "test".into(),
+                Default::default(),
+                Default::default(),
+            )
+            .with(away.clone())
+            .with(here.clone());
+            (w, away, here)
+        };
+        let (w, away, here) = worker(false);
+        assert_eq!(w.run_once().await.unwrap(), 1, "{backend:?}");
+        assert_eq!(here.runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(away.runs.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let (untouched,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'away' AND state = 'pending' AND attempts = 0 AND lease_owner IS NULL",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(untouched as usize, jobs::MAX_CLAIM + 20, "{backend:?}");
+
+        // Once the destination is there, they go.
+        let (w, away, _) = worker(true);
+        let mut ran = 0;
+        while ran < jobs::MAX_CLAIM + 20 {
+            let n = w.run_once().await.unwrap();
+            assert!(n > 0, "{backend:?}: stuck after {ran}");
+            ran += n;
+        }
+        assert_eq!(
+            away.runs.load(std::sync::atomic::Ordering::SeqCst),
+            jobs::MAX_CLAIM + 20
+        );
+    }
+}
+
 /// Typed columns parse on the way in, on both databases: a quantity, a time and a state read
 /// straight into their types, and a stored value that does not parse fails the read with
 /// what it is and what was stored, never a zero or a default.

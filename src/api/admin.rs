@@ -374,6 +374,6 @@ pub async fn replay_undelivered_mail(csrf_token: String) -> Result<Outcome, AppE
     let done = crate::server::notify::replay_undelivered(&state.db, &user, &context::client_ip())
         .await
         .map_err(context::internal)?;
-    state.jobs_wake.notify_one();
+    state.wake_jobs();
     Ok(done)
 }

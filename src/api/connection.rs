@@ -172,7 +172,7 @@ pub async fn apply_odoo_connection(
             {
                 Ok((report, revision)) => {
                     // Deliveries waiting for Odoo go now.
-                    state.outbox_wake.notify_one();
+                    state.wake_jobs();
                     state.poll_wake.notify_one();
                     Ok(CheckOutcome {
                         saved_revision: Some(revision),

@@ -61,7 +61,7 @@ pub async fn decide_proposal(
     .await
     {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(outcome)
         }
         Err(e) => Err(context::action(e, "No proposal waits on this line.")),
@@ -100,7 +100,7 @@ pub async fn resolve_conflict(
     .await
     {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(outcome)
         }
         Err(e) => Err(context::action(

@@ -153,7 +153,7 @@ pub async fn set_vendor_reference(
     match crate::server::order_document::set_reference(&state.db, &user, order_id, &reference).await
     {
         Ok(()) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(())
         }
         Err(e) => Err(context::action(e, "No such order among yours.")),

@@ -190,7 +190,7 @@ pub async fn acknowledge_order(
         .await
     {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(outcome)
         }
         Err(e) => Err(context::action(e, "No such order among yours.")),
@@ -234,7 +234,7 @@ pub async fn answer_line(
     .await
     {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(outcome)
         }
         Err(e) => Err(context::action(e, "No such order line among yours.")),

@@ -73,7 +73,7 @@ pub async fn submit_shipment(
     .await
     {
         Ok(number) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             leptos_axum::redirect(&format!("/shipments?created={number}"));
             Ok(number)
         }
@@ -96,7 +96,7 @@ pub async fn cancel_shipment(
     let state = context::state()?;
     match crate::server::shipments::cancel(&state.db, &user, id, idempotency_key.as_deref()).await {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(outcome)
         }
         Err(e) => Err(context::action(e, "No such shipment notice among yours.")),

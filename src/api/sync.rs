@@ -75,7 +75,7 @@ async fn settle(
     .await
     {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             Ok(outcome)
         }
         Err(e) => Err(context::action(

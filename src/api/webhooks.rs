@@ -264,6 +264,6 @@ pub async fn act_on_webhook(
         }
     }
     .map_err(refused)?;
-    state.jobs_wake.notify_one();
+    state.wake_jobs();
     Ok(done)
 }

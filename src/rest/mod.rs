@@ -283,8 +283,8 @@ pub fn acted(
 ) -> Response {
     match result {
         Ok(o) => {
-            state.outbox_wake.notify_one();
-            state.jobs_wake.notify_one();
+            state.wake_jobs();
+            state.wake_jobs();
             axum::Json(model::ActionResult {
                 already: o.already,
                 message: o.message,

@@ -109,7 +109,7 @@ pub async fn submit(
     .await
     {
         Ok(number) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             (
                 StatusCode::CREATED,
                 Json(ShipmentNoticeCreated {

@@ -22,7 +22,7 @@ use crate::server::exceptions::Scope;
 use crate::server::idempotency::Submission;
 use crate::server::order_events::record_event;
 use crate::server::orders::{recompute_status, ActionError};
-use crate::server::sync::outbox::OutboxAction;
+use crate::server::sync::outbox::{self, OutboxAction};
 
 fn day(d: Option<&str>) -> &str {
     d.and_then(|d| d.get(..10)).unwrap_or("no date")
@@ -455,14 +455,14 @@ async fn resolve_write_back(
                 reason,
             };
             sqlx::query(
-                "UPDATE outbox_messages SET payload = $1, status = 'pending', attempts = 0, next_attempt_at = $2,
-                        lease_until = NULL, last_error = NULL, conflict_odoo_now = NULL WHERE id = $3 AND status = 'conflict'",
+                "UPDATE outbox_messages SET payload = $1, status = 'pending', attempts = 0,
+                        last_error = NULL, conflict_odoo_now = NULL WHERE id = $2 AND status = 'conflict'",
             )
             .bind(serde_json::to_string(&again).expect("outbox actions serialize"))
-            .bind(db::now())
             .bind(message_id)
             .execute(&mut **tx)
             .await?;
+            outbox::job_follows(tx, message_id).await?;
             format!("applied the supplier's answer on “{description}” to Odoo's current version")
         }
         (Resolution::ApplySupplierAnswer, _) => {
@@ -484,10 +484,11 @@ async fn resolve_write_back(
                 .await?;
             }
             // Off the order's queue: later messages of the order go on.
-            sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status = 'conflict'")
+            sqlx::query("UPDATE outbox_messages SET status = 'discarded' WHERE id = $1 AND status = 'conflict'")
                 .bind(message_id)
                 .execute(&mut **tx)
                 .await?;
+            outbox::job_follows(tx, message_id).await?;
             // The order is not answered in full any more: it asks for an acknowledgment.
             sqlx::query("UPDATE purchase_orders SET acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1")
                 .bind(order_id)
@@ -549,14 +550,19 @@ async fn resolve_changed_order(
                     .bind(order_id)
                     .fetch_one(&mut **tx)
                     .await?;
-            sqlx::query(
+            let gone: Vec<(i64,)> = sqlx::query_as(
                 "UPDATE outbox_messages SET status = 'discarded' WHERE order_odoo_id = $1 AND kind = 'update_line'
-                   AND status IN ('pending', 'conflict') AND (lease_until IS NULL OR lease_until < $2)",
+                   AND status IN ('pending', 'conflict')
+                   AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = outbox_messages.job_id AND j.lease_until >= $2)
+                 RETURNING id",
             )
             .bind(order_odoo_id.0)
             .bind(db::now())
-            .execute(&mut **tx)
+            .fetch_all(&mut **tx)
             .await?;
+            for (id,) in gone {
+                outbox::job_follows(tx, id).await?;
+            }
             "asked the supplier to answer every line again after Odoo's change"
         }
         Resolution::KeepSupplierAnswers => {

@@ -123,7 +123,7 @@ pub async fn upload(
     .await
     {
         Ok(outcome) => {
-            state.outbox_wake.notify_one();
+            state.wake_jobs();
             back(&outcome.message, true)
         }
         Err(ActionError::Db(e)) => internal(e),

@@ -7,11 +7,12 @@
 //! `ordering_key` run one at a time in id order, and a dead one holds the later ones of its
 //! key until it is replayed or discarded, so a receiver never sees them out of order.
 //!
-//! Kinds so far: `webhook` (`server::webhooks`: one event to one subscriber), `odoo.planning_push`
+//! Kinds: `odoo.outbox` (`sync::outbox`: one supplier action into Odoo, keyed by its purchase
+//! order), `webhook` (`server::webhooks`: one event to one subscriber), `odoo.planning_push`
 //! (`server::planning::push`: one demand signal into Odoo, pushed with those of the same claim),
-//! `mail` (`server::notify`: one mail over SMTP, a key per mail). The Odoo outbox
-//! (`sync::outbox`) predates this table and keeps its own with the same semantics
-//! ([`RetryPolicy`] is shared); it moves here next.
+//! `mail` (`server::notify`: one mail over SMTP, a key per mail). A handler whose destination is
+//! not there (no Odoo connection, no SMTP) is not [`Handler::ready`]: its jobs wait, unclaimed,
+//! and do not hold up the other kinds'.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -96,6 +97,30 @@ pub trait Handler: Send + Sync {
     fn claim_size(&self) -> usize {
         100
     }
+    /// Its own retry policy, where it has one (the worker's otherwise).
+    fn retry(&self) -> Option<RetryPolicy> {
+        None
+    }
+    /// Whether its jobs can run now (its destination is configured); until then they wait
+    /// unclaimed, costing nothing and counting no attempt.
+    fn ready(&self) -> bool {
+        true
+    }
+}
+
+/// Inside a handler's own transaction: whether this run still holds its job's lease (and
+/// locks the job's row until that transaction ends, so no one claims it meanwhile). A
+/// handler that records what its run did in its own tables checks this first, as outcomes
+/// are recorded only under the lease.
+pub async fn still_held(tx: &mut Tx<'_>, job: &Job) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE jobs SET lease_owner = lease_owner WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+    )
+    .bind(job.id)
+    .bind(&job.lease)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// The most jobs one claim takes, of all kinds together.
@@ -133,6 +158,8 @@ pub struct Worker {
     pub instance: String,
     pub clock: Clock,
     pub wake: Arc<Notify>,
+    /// Where the worker's heartbeat goes (`/readyz`), if anywhere.
+    pub health: Option<Arc<crate::server::telemetry::Health>>,
 }
 
 impl Worker {
@@ -145,6 +172,7 @@ impl Worker {
             instance,
             clock,
             wake,
+            health: None,
         }
     }
 
@@ -157,17 +185,30 @@ impl Worker {
     /// leased by someone else; different keys run concurrently. Returns how many ran.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
         let now = self.clock.stored_now();
-        let due: Vec<Job> = sqlx::query_as(
+        // Only the kinds this worker can run now: the jobs of the others (no handler here,
+        // or its destination missing) are left where they are and take no room in the claim.
+        let mut args = vec![db::Arg::Text(now.clone()), db::Arg::Int(MAX_CLAIM as i64)];
+        let kinds: Vec<String> = self
+            .handlers
+            .values()
+            .filter(|h| h.ready())
+            .map(|h| db::arg(&mut args, db::Arg::Text(h.kind().to_string())))
+            .collect();
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
             "SELECT j.id, j.kind, j.ordering_key, j.payload, j.attempts, j.correlation_id FROM jobs j
              WHERE j.state = 'pending' AND j.next_attempt_at <= $1 AND (j.lease_until IS NULL OR j.lease_until < $1)
+               AND j.kind IN ({})
                AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
                                AND p.state IN ('pending', 'dead'))
              ORDER BY j.id LIMIT $2",
-        )
-        .bind(&now)
-        .bind(MAX_CLAIM as i64)
-        .fetch_all(&self.db)
-        .await?;
+            kinds.join(", ")
+        );
+        let due: Vec<Job> = db::bind_args(sqlx::query_as(&sql), &args)
+            .fetch_all(&self.db)
+            .await?;
         let lease_until = self.clock.stored_at(
             chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)),
         );
@@ -208,6 +249,7 @@ impl Worker {
         for (mut job, handler) in due.into_iter().filter(|(j, _)| claimed.contains(&j.id)) {
             job.lease = lease.clone();
             let budget = self.lease / 2;
+            let retry = handler.retry().unwrap_or(self.retry);
             tasks.spawn(async move {
                 let outcome = tokio::time::timeout(budget, handler.run(&job))
                     .await
@@ -215,7 +257,7 @@ impl Worker {
                         why: format!("no answer within {} s", budget.as_secs()),
                         after: None,
                     });
-                (job, outcome)
+                (job, outcome, retry)
             });
         }
         // The batch's outcomes in one transaction (each run is cut off at half the lease,
@@ -230,7 +272,7 @@ impl Worker {
             }
         }
         let ran = outcomes.len();
-        settle(&self.db, &self.clock, &outcomes, self.retry).await?;
+        settle(&self.db, &self.clock, &outcomes).await?;
         Ok(ran)
     }
 }
@@ -239,14 +281,16 @@ impl Worker {
 async fn settle(
     db: &Db,
     clock: &Clock,
-    outcomes: &[(Job, Outcome)],
-    retry: RetryPolicy,
+    outcomes: &[(Job, Outcome, RetryPolicy)],
 ) -> Result<(), sqlx::Error> {
     if outcomes.is_empty() {
         return Ok(());
     }
-    let mut tx = db::write(db).await?;
-    for (job, outcome) in outcomes {
+    // Each update is fenced by its own lease and touches its own row: no other writer
+    // needs to be kept out (`db::write_keyed` with no key waits only for `db::write`).
+    let mut tx = db::write_keyed(db, &[]).await?;
+    for (job, outcome, retry) in outcomes {
+        let retry = *retry;
         let attempts = job.attempts + 1;
         let (state, attempts, next, error) = match outcome {
             Outcome::Done => ("done", attempts, db::now(), None),
@@ -292,6 +336,12 @@ pub async fn run(worker: Worker, mut shutdown: tokio::sync::watch::Receiver<bool
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if let Some(health) = &worker.health {
+            health.worker_heartbeat.store(
+                crate::server::telemetry::unix_now(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
         }
         match worker.run_once().await {
             Ok(n) if n > 0 => continue,

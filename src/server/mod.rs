@@ -62,11 +62,11 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
-    /// Wakes the outbox worker when a new message is stored.
-    pub outbox_wake: Arc<Notify>,
     /// Wakes the poller (a webhook arrived).
     pub poll_wake: Arc<Notify>,
-    /// Wakes the job worker (a job was queued).
+    /// Wakes the jobs worker of the Odoo outbox (see [`AppState::wake_jobs`]).
+    pub outbox_wake: Arc<Notify>,
+    /// Wakes the jobs worker of the other kinds (webhooks, planning pushes, mail).
     pub jobs_wake: Arc<Notify>,
     /// Wakes the scheduled planning pulls (a pull saved or asked for now).
     pub pulls_wake: Arc<Notify>,
@@ -83,6 +83,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// After a commit that queued jobs: both workers look now rather than at their next tick.
+    pub fn wake_jobs(&self) {
+        self.outbox_wake.notify_one();
+        self.jobs_wake.notify_one();
+    }
+
     pub fn new(db: Db, settings: Arc<Settings>, leptos_options: LeptosOptions) -> Self {
         let health = Arc::new(telemetry::Health::default());
         let api_limiter = Arc::new(crate::rest::limiter(settings.api_rate_per_minute));
@@ -90,8 +96,8 @@ impl AppState {
             db,
             settings,
             leptos_options,
-            outbox_wake: Arc::new(Notify::new()),
             poll_wake: Arc::new(Notify::new()),
+            outbox_wake: Arc::new(Notify::new()),
             jobs_wake: Arc::new(Notify::new()),
             pulls_wake: Arc::new(Notify::new()),
             metrics: telemetry::metrics_handle(),
@@ -317,7 +323,7 @@ async fn approve_proposals(
                 .into_response()
         }
     };
-    state.outbox_wake.notify_one();
+    state.wake_jobs();
     axum::response::Redirect::to(&format!("/buyer/exceptions?bulk={approved}")).into_response()
 }
 
@@ -648,26 +654,31 @@ pub async fn run(
         state.poll_wake.clone(),
         shutdown.clone(),
     )));
-    let worker = sync::outbox::Worker {
+    // Durable jobs, and the feed's retention. Two workers on the one `jobs` table, each
+    // claiming only its kinds: the Odoo outbox (supplier actions, real time: a slow webhook
+    // subscriber or a large planning push in the same claim must not hold it up), and the
+    // rest (webhook deliveries, planning pushes, mail). A run is cut off at half the lease;
+    // an outbox delivery at two fifths, so that its outcome is recorded in time.
+    let mut outbox = jobs::Worker::new(
+        state.db.clone(),
+        state.instance.clone(),
+        state.clock.clone(),
+        state.outbox_wake.clone(),
+    )
+    .with(Arc::new(sync::outbox::Deliverer {
         db: state.db.clone(),
         odoo: state.odoo.clone(),
-        upload_dir: state.settings.upload_dir.clone(),
-        health: state.health.clone(),
         retry: sync::outbox::RetryPolicy {
             max_attempts: state.settings.outbox_max_attempts,
             cap: state.settings.outbox_retry_cap,
             ..Default::default()
         },
-        wake: state.outbox_wake.clone(),
-        lease: state.settings.outbox_lease,
-        instance: state.instance.clone(),
-        clock: state.clock.clone(),
-    };
-    tasks.push(tokio::spawn(sync::outbox::run_worker(
-        worker,
-        shutdown.clone(),
-    )));
-    // Durable jobs (webhook deliveries, planning pushes, mail), and the feed's retention.
+        upload_dir: state.settings.upload_dir.clone(),
+        budget: state.settings.outbox_lease * 2 / 5,
+    }));
+    outbox.lease = state.settings.outbox_lease;
+    outbox.health = Some(state.health.clone());
+    tasks.push(tokio::spawn(jobs::run(outbox, shutdown.clone())));
     let mut jobs = jobs::Worker::new(
         state.db.clone(),
         state.instance.clone(),

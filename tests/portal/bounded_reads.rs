@@ -8,8 +8,8 @@ use super::*;
 async fn dead_letters(db: &millrace::server::db::Db, order_odoo_id: i64) {
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250)
-         INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, status, attempts, next_attempt_at, last_error, created_at)
-         SELECT 'bulk-' || (1000 + i), $1, 'acknowledge', '{}', 'dead', 5, '2026-11-30 00:00:00', 'Odoo said no', '2026-11-30 00:00:00' FROM n",
+         INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, status, attempts, last_error, created_at)
+         SELECT 'bulk-' || (1000 + i), $1, 'acknowledge', '{}', 'dead', 5, 'Odoo said no', '2026-11-30 00:00:00' FROM n",
     )
     .bind(order_odoo_id)
     .execute(db)

@@ -1,14 +1,18 @@
 //! Portal → Odoo. Every supplier action that must reach Odoo is written here in the same
-//! transaction as the action, then delivered by [`run_worker`]: leased, retried with capped
-//! exponential backoff and jitter, dead-lettered on permanent errors or after N attempts,
-//! delivered in order per purchase order, and idempotent (Odoo's state is read before each
-//! write, and chatter notes carry the correlation id, so a re-delivery after a crash between
-//! "Odoo wrote" and "we marked it done" changes nothing twice).
+//! transaction as the action (an `outbox_messages` row: what to do, and what came of it),
+//! with an `odoo.outbox` job (`server::jobs`) that delivers it through [`Deliverer`]: leased,
+//! retried with capped exponential backoff and jitter, dead-lettered on permanent errors or
+//! after N attempts, delivered in order per purchase order (the job's ordering key), and
+//! idempotent (Odoo's state is read before each write, and chatter notes carry the
+//! correlation id, so a re-delivery after a crash between "Odoo wrote" and "we marked it
+//! done" changes nothing twice).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::server::db::Tx;
+use crate::server::jobs;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -125,22 +129,38 @@ pub fn new_correlation_id() -> String {
     format!("mr-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Stores a message inside the caller's transaction.
+/// The job kind that carries outbox messages (`server::jobs`).
+pub const JOB_KIND: &str = "odoo.outbox";
+
+/// The jobs of one purchase order run one at a time, in the order they were queued.
+fn ordering_key(order_odoo_id: i64) -> String {
+    format!("odoo.order:{order_odoo_id}")
+}
+
+/// Stores a message inside the caller's transaction, with the durable job that delivers it
+/// (`server::jobs`, keyed by the purchase order: an order's messages reach Odoo in order).
 pub async fn enqueue(
     tx: &mut Tx<'_>,
     correlation_id: &str,
     action: &OutboxAction,
 ) -> Result<i64, sqlx::Error> {
-    let now = db::now();
+    let job = jobs::enqueue(
+        tx,
+        JOB_KIND,
+        &ordering_key(action.order_odoo_id()),
+        &json!({ "correlation_id": correlation_id }).to_string(),
+        Some(correlation_id),
+    )
+    .await?;
     let r: (i64,) = sqlx::query_as(
-        "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, job_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(correlation_id)
     .bind(action.order_odoo_id())
     .bind(action.kind())
     .bind(serde_json::to_string(action).expect("outbox actions serialize"))
-    .bind(&now)
-    .bind(&now)
+    .bind(job)
+    .bind(db::now())
     .fetch_one(&mut **tx)
     .await?;
     Ok(r.0)
@@ -148,16 +168,14 @@ pub async fn enqueue(
 
 pub use crate::server::jobs::RetryPolicy;
 
+/// An outbox message as its delivery reads it.
 #[derive(Debug, sqlx::FromRow)]
-struct Due {
+struct Message {
     id: i64,
     correlation_id: String,
     payload: String,
-    attempts: i64,
-    /// This claim's fencing token (`lease_owner`): outcomes are recorded only while the
-    /// message is still leased under it.
-    #[sqlx(skip)]
-    lease: String,
+    status: String,
+    last_error: Option<String>,
 }
 
 /// The outcome of one delivery.
@@ -182,116 +200,184 @@ impl Outcome {
     }
 }
 
-pub struct Worker {
+/// Delivers `odoo.outbox` jobs: the [`jobs::Handler`] of the Odoo outbox. The jobs worker
+/// claims, leases, orders and retries; this applies the message to Odoo and records what
+/// came of it on the message and in its order's history, under the job's lease, in one
+/// transaction keyed by the order. A conflict or a dead letter leaves the job dead, which
+/// holds the order's later messages until a buyer decides ([`replay`], [`discard`],
+/// `conflicts::resolve`).
+pub struct Deliverer {
     pub db: Db,
-    /// The current Odoo client; nothing is delivered while there is none.
+    /// The current Odoo client; nothing is claimed while there is none.
     pub odoo: crate::server::odoo::OdooLink,
     pub retry: RetryPolicy,
     /// Where uploaded documents are stored (for `Attach`).
     pub upload_dir: std::path::PathBuf,
-    /// Where the worker's heartbeat goes (`/readyz`).
+    /// How long one delivery may take: under half the jobs' lease, so that its outcome is
+    /// recorded before the worker cuts the run off.
+    pub budget: Duration,
+}
+
+impl jobs::Handler for Deliverer {
+    fn kind(&self) -> &'static str {
+        JOB_KIND
+    }
+    fn claim_size(&self) -> usize {
+        50
+    }
+    fn retry(&self) -> Option<RetryPolicy> {
+        Some(self.retry)
+    }
+    fn ready(&self) -> bool {
+        self.odoo.client().is_some()
+    }
+    fn run<'a>(&'a self, job: &'a jobs::Job) -> BoxFuture<'a, jobs::Outcome> {
+        Box::pin(async move {
+            self.run_job(job).await.unwrap_or_else(|e| {
+                // The portal's own database failed, not the delivery: tried again without
+                // counting an attempt, so the message cannot end dead with its status
+                // still saying pending.
+                tracing::error!(error = %e, "outbox bookkeeping failed");
+                jobs::Outcome::NotNow(Duration::from_secs(5))
+            })
+        })
+    }
+}
+
+/// A jobs worker that runs only the Odoo outbox (tests, and tools that deliver alone); the
+/// server registers a [`Deliverer`] on its one jobs worker instead.
+pub struct Worker {
+    pub db: Db,
+    pub odoo: crate::server::odoo::OdooLink,
+    pub retry: RetryPolicy,
+    pub upload_dir: std::path::PathBuf,
     pub health: Arc<crate::server::telemetry::Health>,
     pub wake: Arc<Notify>,
-    /// How long a claimed message stays claimed: a worker that dies mid-delivery leaves its
-    /// lease to expire, and another takes the message over.
+    /// How long a claimed job stays claimed: a worker that dies mid-delivery leaves its
+    /// lease to expire, and another takes the job over.
     pub lease: Duration,
     /// Which instance this worker belongs to: the first part of its lease tokens.
     pub instance: String,
-    /// What is due is due by this clock.
     pub clock: crate::server::clock::Clock,
 }
 
 impl Worker {
+    fn jobs(&self) -> jobs::Worker {
+        let mut w = jobs::Worker::new(
+            self.db.clone(),
+            self.instance.clone(),
+            self.clock.clone(),
+            self.wake.clone(),
+        )
+        .with(Arc::new(Deliverer {
+            db: self.db.clone(),
+            odoo: self.odoo.clone(),
+            retry: self.retry,
+            upload_dir: self.upload_dir.clone(),
+            budget: self.lease * 2 / 5,
+        }));
+        w.retry = self.retry;
+        w.lease = self.lease;
+        w.health = Some(self.health.clone());
+        w
+    }
+
     /// Delivers what is due, oldest first, one message per order at a time. Returns how
     /// many messages it handled.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
-        let Some(odoo) = self.odoo.client() else {
-            return Ok(0);
-        };
-        let now = self.clock.stored_now();
-        // The first undelivered message of each order, if due and not leased by someone else.
-        let due: Vec<Due> = sqlx::query_as(
-            "SELECT m.id, m.correlation_id, m.payload, m.attempts FROM outbox_messages m
-             WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until < $1)
-               AND NOT EXISTS (SELECT 1 FROM outbox_messages p WHERE p.order_odoo_id = m.order_odoo_id AND p.id < m.id
-                               AND p.status IN ('pending', 'dead', 'conflict'))
-             ORDER BY m.id LIMIT 50",
-        )
-        .bind(&now)
-        .fetch_all(&self.db)
-        .await?;
-        let mut handled = 0;
-        let lease_until = self.clock.stored_at(
-            chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60)),
-        );
-        // Deliveries run concurrently (the client bounds calls per Odoo database); dropping
-        // this set, as when the worker is stopped, aborts them.
-        let mut tasks = tokio::task::JoinSet::new();
-        for mut m in due {
-            m.lease = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());
-            let leased = sqlx::query(
-                "UPDATE outbox_messages SET lease_until = $1, lease_owner = $4 WHERE id = $2 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
-            )
-            .bind(&lease_until)
-            .bind(m.id)
-            .bind(&now)
-            .bind(&m.lease)
-            .execute(&self.db)
-            .await?;
-            if leased.rows_affected() == 0 {
-                continue;
-            }
-            handled += 1;
-            let (db, odoo, retry, dir) = (
-                self.db.clone(),
-                odoo.clone(),
-                self.retry,
-                self.upload_dir.clone(),
-            );
-            // A delivery that outlived its lease could run beside the next holder's, so it
-            // is cut off at half the lease and retried instead.
-            let budget = self.lease / 2;
-            // On earlier settings than those in force (an API key being rotated), Odoo
-            // refusing the key is this instance's lag, not the message's fault.
-            let stale = !self.odoo.is_current();
-            tasks.spawn(async move { settle(&db, &odoo, m, retry, &dir, budget, stale).await });
-        }
-        while let Some(done) = tasks.join_next().await {
-            if let Ok(Err(e)) = done {
-                tracing::error!(error = %e, "outbox bookkeeping failed");
-            }
-        }
-        Ok(handled)
+        self.jobs().run_once().await
     }
 }
 
+/// Runs until `shutdown` resolves (see [`Worker`]).
+pub async fn run_worker(worker: Worker, shutdown: tokio::sync::watch::Receiver<bool>) {
+    jobs::run(worker.jobs(), shutdown).await
+}
+
+impl Deliverer {
+    async fn run_job(&self, job: &jobs::Job) -> Result<jobs::Outcome, sqlx::Error> {
+        let Some(odoo) = self.odoo.client() else {
+            return Ok(jobs::Outcome::NotNow(Duration::from_secs(1)));
+        };
+        let m: Option<Message> = sqlx::query_as(
+            "SELECT id, correlation_id, payload, status, last_error FROM outbox_messages WHERE job_id = $1",
+        )
+        .bind(job.id)
+        .fetch_optional(&self.db)
+        .await?;
+        let Some(m) = m else {
+            return Ok(jobs::Outcome::Dead {
+                why: "its outbox message is gone".into(),
+            });
+        };
+        match m.status.as_str() {
+            "pending" => {}
+            // Recorded by an earlier run whose own outcome was lost, or taken off the
+            // queue by a buyer meanwhile: nothing to send.
+            "delivered" | "discarded" => return Ok(jobs::Outcome::Done),
+            _ => {
+                return Ok(jobs::Outcome::Dead {
+                    why: m.last_error.unwrap_or_else(|| m.status.clone()),
+                })
+            }
+        }
+        // On earlier settings than those in force (an API key being rotated), Odoo
+        // refusing the key is this instance's lag, not the message's fault.
+        let stale = !self.odoo.is_current();
+        settle(
+            &self.db,
+            &odoo,
+            job,
+            m,
+            self.retry,
+            &self.upload_dir,
+            self.budget,
+            stale,
+        )
+        .await
+    }
+}
+
+/// What a lost lease comes to: nothing recorded here, and the job is left to whoever holds
+/// it now (which finds this write in Odoo, delivery being idempotent, and records it).
+fn lease_lost() -> jobs::Outcome {
+    tracing::warn!("lease lost during delivery; the new holder records the outcome");
+    jobs::Outcome::Retry {
+        why: "lease lost during delivery".into(),
+        after: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn settle(
     db: &Db,
     odoo: &OdooClient,
-    m: Due,
+    job: &jobs::Job,
+    m: Message,
     retry: RetryPolicy,
     upload_dir: &std::path::Path,
     budget: Duration,
     stale: bool,
-) -> Result<(), sqlx::Error> {
+) -> Result<jobs::Outcome, sqlx::Error> {
+    let attempts = job.attempts as u32 + 1;
     let action: OutboxAction = match serde_json::from_str(&m.payload) {
         Ok(a) => a,
         Err(e) => {
             let why = format!("unreadable message: {e}");
-            return mark_dead(db, &m, m.attempts, &why, None).await;
+            return mark_dead(db, job, &m, attempts as i64, &why, None).await;
         }
     };
     let span =
         tracing::info_span!("deliver", correlation_id = %m.correlation_id, kind = action.kind());
     let _enter = span.enter();
-    let attempts = m.attempts as u32 + 1;
     let file = match action.document() {
         Some(sha) => match tokio::fs::read(upload_dir.join(sha)).await {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 let why = format!("the uploaded file is missing from the upload directory: {e}");
                 let detail = format!("{} could not be written to Odoo: {why}", action.kind());
-                return mark_dead(db, &m, m.attempts, &why, Some((&action, &detail))).await;
+                return mark_dead(db, job, &m, attempts as i64, &why, Some((&action, &detail)))
+                    .await;
             }
         },
         None => None,
@@ -306,19 +392,15 @@ async fn settle(
         Ok(Outcome::Delivered) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "delivered").increment(1);
             let mut tx = outcome_tx(db, Some(&action)).await?;
-            let r = sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = $1, delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $3 AND lease_owner = $4")
+            if !jobs::still_held(&mut tx, job).await? {
+                return Ok(lease_lost());
+            }
+            sqlx::query("UPDATE outbox_messages SET status = 'delivered', attempts = $1, delivered_at = $2, last_error = NULL WHERE id = $3 AND status = 'pending'")
                 .bind(attempts as i64)
                 .bind(db::now())
                 .bind(m.id)
-                .bind(&m.lease)
                 .execute(&mut *tx)
                 .await?;
-            if r.rows_affected() == 0 {
-                // The lease ran out mid-delivery and another worker holds the message now;
-                // it finds this write in Odoo (delivery is idempotent) and records it.
-                tracing::warn!("lease lost during delivery; the new holder records the outcome");
-                return Ok(());
-            }
             // What the portal wrote is remembered on the line, so the poller does not take
             // it for the buyer's change when it reads it back (the portal's copy itself
             // stays as last read: a poll that read Odoo before this write must not
@@ -360,23 +442,22 @@ async fn settle(
             }
             tx.commit().await?;
             tracing::info!(attempts, "delivered to odoo");
+            Ok(jobs::Outcome::Done)
         }
         Ok(Outcome::Conflict { why, odoo_now }) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "conflict")
                 .increment(1);
             let mut tx = outcome_tx(db, Some(&action)).await?;
-            let r = sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = $1, last_error = $2, conflict_odoo_now = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
+            if !jobs::still_held(&mut tx, job).await? {
+                return Ok(lease_lost());
+            }
+            sqlx::query("UPDATE outbox_messages SET status = 'conflict', attempts = $1, last_error = $2, conflict_odoo_now = $3 WHERE id = $4 AND status = 'pending'")
                 .bind(attempts as i64)
                 .bind(&why)
                 .bind(&odoo_now)
                 .bind(m.id)
-                .bind(&m.lease)
                 .execute(&mut *tx)
                 .await?;
-            if r.rows_affected() == 0 {
-                tracing::warn!("lease lost during delivery; the new holder records the outcome");
-                return Ok(());
-            }
             if let Some(order_id) =
                 order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
             {
@@ -392,6 +473,10 @@ async fn settle(
             }
             tx.commit().await?;
             tracing::warn!(reason = %why, "odoo changed since the supplier answered; held for a buyer");
+            // Dead to the jobs: it holds the order's later messages until a buyer decides.
+            Ok(jobs::Outcome::Dead {
+                why: format!("held for a buyer: {why}"),
+            })
         }
         Err(e)
             if (e.retry() == Retry::Transient
@@ -410,28 +495,31 @@ async fn settle(
             let next =
                 db::at(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60)));
             let mut tx = outcome_tx(db, Some(&action)).await?;
-            let r = sqlx::query("UPDATE outbox_messages SET attempts = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5")
+            if !jobs::still_held(&mut tx, job).await? {
+                return Ok(lease_lost());
+            }
+            sqlx::query("UPDATE outbox_messages SET attempts = $1, last_error = $2 WHERE id = $3 AND status = 'pending'")
                 .bind(attempts as i64)
-                .bind(&next)
                 .bind(e.to_string())
                 .bind(m.id)
-                .bind(&m.lease)
                 .execute(&mut *tx)
                 .await?;
-            if r.rows_affected() == 1 {
-                attempt_event(
-                    &mut tx,
-                    &action,
-                    &m.correlation_id,
-                    &format!(
-                        "{} did not reach Odoo (attempt {attempts}: {e}); next try at {next} UTC",
-                        action.kind()
-                    ),
-                )
-                .await?;
-            }
+            attempt_event(
+                &mut tx,
+                &action,
+                &m.correlation_id,
+                &format!(
+                    "{} did not reach Odoo (attempt {attempts}: {e}); next try at {next} UTC",
+                    action.kind()
+                ),
+            )
+            .await?;
             tx.commit().await?;
             tracing::warn!(error = %e, attempts, "odoo delivery failed, will retry");
+            Ok(jobs::Outcome::Retry {
+                why: e.to_string(),
+                after: Some(wait),
+            })
         }
         Err(e) => {
             metrics::counter!(crate::server::telemetry::OUTBOX_DELIVERIES, "outcome" => "dead")
@@ -445,15 +533,23 @@ async fn settle(
                 "{} could not be written to Odoo (attempt {attempts}: {reason}); the buyer's team is told",
                 action.kind()
             );
-            mark_dead(db, &m, attempts as i64, &reason, Some((&action, &detail))).await?;
+            let outcome = mark_dead(
+                db,
+                job,
+                &m,
+                attempts as i64,
+                &reason,
+                Some((&action, &detail)),
+            )
+            .await?;
             tracing::error!(error = %e, attempts, "odoo delivery dead-lettered");
+            Ok(outcome)
         }
     }
-    Ok(())
 }
 
-/// The transaction that records a delivery's outcome: it decides on the message (under
-/// its lease), its order's lines, header and history, so it is keyed by that order
+/// The transaction that records a delivery's outcome: it decides on the message, its
+/// order's lines, header and history, so it is keyed by that order
 /// (`order_events::write_for_odoo_order`); an unreadable action takes `db::write`.
 async fn outcome_tx(db: &Db, action: Option<&OutboxAction>) -> Result<Tx<'static>, sqlx::Error> {
     match action {
@@ -483,25 +579,28 @@ async fn attempt_event(
     Ok(())
 }
 
-/// Dead-letters the message (only under this claim's lease) and, when its action is known,
+/// Dead-letters the message (only under the job's lease) and, when its action is known,
 /// records the failure in its order's history with the `delivery.dead_lettered` event, all
 /// in one transaction.
 async fn mark_dead(
     db: &Db,
-    m: &Due,
+    job: &jobs::Job,
+    m: &Message,
     attempts: i64,
     reason: &str,
     action: Option<(&OutboxAction, &str)>,
-) -> Result<(), sqlx::Error> {
+) -> Result<jobs::Outcome, sqlx::Error> {
     let mut tx = outcome_tx(db, action.map(|(a, _)| a)).await?;
-    let r = sqlx::query("UPDATE outbox_messages SET status = 'dead', attempts = $1, last_error = $2, lease_until = NULL WHERE id = $3 AND lease_owner = $4")
+    if !jobs::still_held(&mut tx, job).await? {
+        return Ok(lease_lost());
+    }
+    sqlx::query("UPDATE outbox_messages SET status = 'dead', attempts = $1, last_error = $2 WHERE id = $3 AND status = 'pending'")
         .bind(attempts)
         .bind(reason)
         .bind(m.id)
-        .bind(&m.lease)
         .execute(&mut *tx)
         .await?;
-    if let (1, Some((action, detail))) = (r.rows_affected(), action) {
+    if let Some((action, detail)) = action {
         attempt_event(&mut tx, action, &m.correlation_id, detail).await?;
         if let Some(order_id) =
             order_events::order_id_for_odoo(&mut tx, action.order_odoo_id()).await?
@@ -516,9 +615,11 @@ async fn mark_dead(
             .await?;
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(jobs::Outcome::Dead {
+        why: reason.to_string(),
+    })
 }
-
 /// Posts `text` on the order's chatter with the correlation id, unless a note carrying
 /// that id is there already (a re-delivery after a lost reply).
 pub(crate) async fn post_note_once(
@@ -769,30 +870,6 @@ pub async fn deliver(
     }
 }
 
-/// Runs until `shutdown` resolves: delivers due messages, then sleeps until woken by a new
-/// message or the next second.
-pub async fn run_worker(worker: Worker, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        worker.health.worker_heartbeat.store(
-            crate::server::telemetry::unix_now(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        match worker.run_once().await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "outbox worker could not read the outbox"),
-        }
-        tokio::select! {
-            _ = worker.wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-}
-
 /// A dead letter, for the buyer and admin screens.
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
 pub struct DeadLetter {
@@ -814,23 +891,66 @@ pub async fn dead_letters(db: &Db) -> Result<Vec<DeadLetter>, sqlx::Error> {
     .await
 }
 
-/// Puts a dead letter back in line for delivery.
+/// Puts a dead letter (or a message held in conflict) back in line for delivery, in its
+/// place in its order's queue.
 pub async fn replay(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL WHERE id = $2 AND status IN ('dead', 'conflict')",
+        "UPDATE outbox_messages SET status = 'pending', attempts = 0 WHERE id = $1 AND status IN ('dead', 'conflict')",
     )
-    .bind(db::now())
     .bind(id)
     .execute(&mut **tx)
     .await?;
+    if r.rows_affected() == 1 {
+        job_follows(tx, id).await?;
+    }
     Ok(r.rows_affected() == 1)
 }
 
 /// Gives up on a dead letter for good (the reason goes in the audit log).
 pub async fn discard(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("UPDATE outbox_messages SET status = 'discarded', lease_until = NULL WHERE id = $1 AND status IN ('dead', 'conflict')")
+    let r = sqlx::query("UPDATE outbox_messages SET status = 'discarded' WHERE id = $1 AND status IN ('dead', 'conflict')")
         .bind(id)
         .execute(&mut **tx)
         .await?;
+    if r.rows_affected() == 1 {
+        job_follows(tx, id).await?;
+    }
     Ok(r.rows_affected() == 1)
+}
+
+/// After a buyer put a held message back in line (status `pending`) or took it off
+/// (`discarded`): its job follows, so the order's queue goes on. A job still running is
+/// left alone (its run finds the message's new status).
+pub async fn job_follows(tx: &mut Tx<'_>, message_id: i64) -> Result<(), sqlx::Error> {
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT status, job_id FROM outbox_messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((status, Some(job))) = row else {
+        return Ok(());
+    };
+    match status.as_str() {
+        "pending" => {
+            sqlx::query(
+                "UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, done_at = NULL, last_error = NULL
+                 WHERE id = $2 AND state <> 'pending'",
+            )
+            .bind(db::now())
+            .bind(job)
+            .execute(&mut **tx)
+            .await?;
+        }
+        "discarded" => {
+            sqlx::query(
+                "UPDATE jobs SET state = 'discarded', lease_until = NULL, done_at = $1 WHERE id = $2 AND state = 'dead'",
+            )
+            .bind(db::now())
+            .bind(job)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
