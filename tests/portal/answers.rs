@@ -1,0 +1,467 @@
+//! A supplier's answers (acknowledgment, line by line, proposals) and the buyer's decisions on
+//! them, and who may give which.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app.url).await;
+    let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+
+    let page = synced_orders(&ana, 1).await;
+    // Gemini Furniture's confirmed orders only; newest first.
+    let orders = page["orders"].as_array().unwrap();
+    assert!(
+        orders
+            .iter()
+            .all(|o| o["supplier_name"] == "Gemini Furniture"),
+        "{orders:?}"
+    );
+    let first = &orders[0];
+    let order_id = first["id"].as_i64().unwrap().to_string();
+    let name = first["name"].as_str().unwrap().to_string();
+
+    let r = ana
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    eventually("the double holds the acknowledgment and one note", || {
+        let (_, acknowledged, notes) = odoo_order(&app.double, &name);
+        async move {
+            acknowledged
+                && notes
+                    .iter()
+                    .any(|n| n.contains("Acknowledged by Ana Silva"))
+        }
+    })
+    .await;
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert_eq!(detail["status"], "Acknowledged");
+    let correlation = detail["deliveries"][0]["correlation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually("the delivery is marked delivered", || {
+        let ana = &ana;
+        let order_id = order_id.clone();
+        async move {
+            let d: Value = ana.order(&order_id).await.json().await.unwrap();
+            d["deliveries"][0]["status"] == "delivered"
+        }
+    })
+    .await;
+    let (_, _, notes) = odoo_order(&app.double, &name);
+    assert_eq!(
+        notes.iter().filter(|n| n.contains(&correlation)).count(),
+        1,
+        "{notes:?}"
+    );
+
+    // Acknowledging twice changes nothing and says so; nothing more reaches Odoo.
+    let r = ana
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("acknowledged already"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_supplier_cannot_read_or_act_on_the_order() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let tom = signed_in(&app, "tom@woodcorner.example", "woodcorner-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
+
+    let r = tom.order(&order_id).await;
+    assert_eq!(r.status(), 404);
+    let r = tom
+        .post("/api/orders/acknowledge", &[("order_id", &order_id)])
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = tom
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", "1"),
+                ("answer", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let toms = tom.orders(&name).await;
+    assert_eq!(toms["total"], 0, "{toms}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, acknowledged, _) = odoo_order(&app.double, &name);
+    assert!(!acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_waits() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["line_count"].as_i64().unwrap() >= 2)
+        .unwrap()
+        .clone();
+    let order_id = order["id"].as_i64().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let line = &detail["lines"][0];
+    let requested = chrono::NaiveDate::parse_from_str(
+        &line["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let inside = (requested + chrono::Duration::days(2)).to_string();
+    let line_id = line["id"].as_i64().unwrap().to_string();
+
+    // Bad input: a clear message, nothing stored.
+    let r = propose_date(&ana, &order_id, &line_id, &inside, "").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Give a reason"));
+
+    let r = propose_date(&ana, &order_id, &line_id, &inside, "furnace maintenance").await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let line_odoo_id: (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
+            .bind(line["id"].as_i64().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    eventually("the double holds the new date", || {
+        let got = app.double.with_env(|env| {
+            env.get("purchase.order.line", line_odoo_id.0)
+                .and_then(|l| l["date_planned"].as_str().map(String::from))
+        });
+        let inside = inside.clone();
+        async move { got.is_some_and(|d| d.starts_with(&inside)) }
+    })
+    .await;
+
+    let line2 = &detail["lines"][1];
+    let far = (chrono::NaiveDate::parse_from_str(
+        &line2["date_planned"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap()
+        + chrono::Duration::days(30))
+    .to_string();
+    let r = propose_date(
+        &ana,
+        &order_id,
+        &line2["id"].as_i64().unwrap().to_string(),
+        &far,
+        "steel shortage",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert_eq!(d["status"], "ChangesProposed", "{}", d["change_summary"]);
+    assert_eq!(d["lines"][1]["answer"], "ProposalPending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot_decide() {
+    let app = spawn_app_with(|s| s.ack_window_hours = 0).await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= 2)
+        .unwrap()
+        .clone();
+    let order_id = order["id"].as_i64().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let (l1, l2) = (&detail["lines"][0], &detail["lines"][1]);
+    let far = |l: &Value| {
+        (chrono::NaiveDate::parse_from_str(&l["date_planned"].as_str().unwrap()[..10], "%Y-%m-%d")
+            .unwrap()
+            + chrono::Duration::days(20))
+        .to_string()
+    };
+    let (id1, id2) = (
+        l1["id"].as_i64().unwrap().to_string(),
+        l2["id"].as_i64().unwrap().to_string(),
+    );
+    let far1 = far(l1);
+    for (id, date) in [(&id1, far1.clone()), (&id2, far(l2))] {
+        let r = ana
+            .post(
+                "/api/orders/answer-line",
+                &[
+                    ("order_id", &order_id),
+                    ("line_id", id),
+                    ("answer", "propose"),
+                    ("proposed_date", &date),
+                    ("proposed_quantity", "1"),
+                    ("reason", "capacity"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
+    // Suppliers cannot see or decide.
+    assert_eq!(
+        ana.get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        ana.post(
+            "/api/buyer/decide",
+            &[("line_id", &id1), ("decision", "approve")]
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        ana.http
+            .get(format!("{}/buyer/exceptions", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let mut buyer = Browser::open(&app.url).await;
+    buyer
+        .sign_in("buyer@millrace.example", "buyer-demo-pass")
+        .await;
+    let x: Value = buyer
+        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        x["proposals"].as_array().unwrap().len(),
+        2,
+        "{}",
+        x["proposals"]
+    );
+    assert!(
+        !x["late_acknowledgments"].as_array().unwrap().is_empty(),
+        "with a 0 h window every new order is late"
+    );
+    // The demo's orders name Mitchell Admin as their purchase representative.
+    assert_eq!(x["buyers"], json!(["Mitchell Admin"]));
+    let other: Value = buyer
+        .get(
+            "/api/buyer/exceptions",
+            &[("supplier", ""), ("buyer", "Someone Else")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["proposals"], json!([]));
+    assert_eq!(other["late_acknowledgments"], json!([]));
+    let mitchell: Value = buyer
+        .get(
+            "/api/buyer/exceptions",
+            &[("supplier", ""), ("buyer", "Mitchell Admin")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mitchell["proposals"].as_array().unwrap().len(), 2);
+    let csv = buyer
+        .http
+        .get(format!(
+            "{}/buyer/exceptions.csv?buyer=Someone%20Else",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv, "category,order,supplier,detail,since\r\n",
+        "the export follows the filter"
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[("line_id", &id2), ("decision", "reject"), ("reason", " ")]
+            )
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[("line_id", &id1), ("decision", "approve")]
+            )
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        buyer
+            .post(
+                "/api/buyer/decide",
+                &[
+                    ("line_id", &id2),
+                    ("decision", "reject"),
+                    ("reason", "we need the full quantity")
+                ]
+            )
+            .await
+            .status(),
+        200
+    );
+    // Deciding again the same way changes nothing and says so.
+    let again = buyer
+        .post(
+            "/api/buyer/decide",
+            &[("line_id", &id1), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(again.status(), 200, "decided once");
+    assert!(again.text().await.unwrap().contains("approved already"));
+
+    let line_odoo: (i64,) =
+        sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
+            .bind(l1["id"].as_i64())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    eventually("Odoo holds the approved date and quantity", || {
+        let (date, qty) = app.double.with_env(|env| {
+            (
+                env.value("purchase.order.line", line_odoo.0, "date_planned"),
+                env.value("purchase.order.line", line_odoo.0, "product_qty"),
+            )
+        });
+        let far1 = far1.clone();
+        async move { date.as_str().is_some_and(|d| d.starts_with(&far1)) && qty == json!(1.0) }
+    })
+    .await;
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
+    assert_eq!(d["lines"][1]["answer"], "ProposalRejected");
+    assert_eq!(d["lines"][1]["buyer_reason"], "we need the full quantity");
+    assert_eq!(d["status"], "ChangesRejected");
+    // The supplier may answer the rejected line again.
+    let r = ana
+        .post(
+            "/api/orders/answer-line",
+            &[
+                ("order_id", &order_id),
+                ("line_id", &id2),
+                ("answer", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let page = synced_orders(&ana, 1).await;
+    let order = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= 2)
+        .unwrap()
+        .clone();
+    let order_id = order["id"].as_i64().unwrap().to_string();
+    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let mut ids = Vec::new();
+    for l in detail["lines"].as_array().unwrap().iter().take(2) {
+        let id = l["id"].as_i64().unwrap().to_string();
+        let r = ana
+            .post(
+                "/api/orders/answer-line",
+                &[
+                    ("order_id", &order_id),
+                    ("line_id", &id),
+                    ("answer", "propose"),
+                    ("proposed_quantity", "1"),
+                    ("reason", "short of stock"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        ids.push(id);
+    }
+    let form = |b: &Browser| {
+        vec![
+            ("line_id", ids[0].clone()),
+            ("line_id", ids[1].clone()),
+            ("csrf_token", b.csrf.clone()),
+        ]
+    };
+    let r = ana
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&form(&ana))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let r = buyer
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&[("line_id", ids[0].clone())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token, no bulk approval");
+    let r = buyer
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&form(&buyer))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/buyer/exceptions?bulk=2");
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
+    assert_eq!(d["lines"][1]["answer"], "ProposalAccepted");
+
+    // The approved quantities reach Odoo, and reading them back is not a change by the
+    // buyer after the supplier answered.
+    let name = d["name"].as_str().unwrap().to_string();
+    eventually("both quantities are in Odoo", || async {
+        odoo_line(&app.double, &name, 0).0 == 1.0 && odoo_line(&app.double, &name, 1).0 == 1.0
+    })
+    .await;
+    eventually("the portal has read them back", || async {
+        let d: Value = ana.order(&order_id).await.json().await.unwrap();
+        d["lines"][0]["quantity"] == "1" && d["lines"][1]["quantity"] == "1"
+    })
+    .await;
+    let d: Value = ana.order(&order_id).await.json().await.unwrap();
+    assert!(d["change_summary"].is_null(), "{}", d["change_summary"]);
+    assert_ne!(d["status"], "ChangedInOdoo");
+}
