@@ -638,9 +638,9 @@ async fn dead_letters_hold_their_order_and_are_sent_again_in_order() {
         count("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook' AND state = 'done' AND id < (SELECT MAX(id) FROM jobs)").await,
         0
     );
-    // The waiting delivery is retried meanwhile and may log a new attempt; every attempt
-    // logged before the prune is gone.
-    let (older,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_attempts WHERE id <= $1")
+    // The waiting delivery is retried meanwhile and may log a new attempt (after the newest,
+    // which stays); every other attempt logged before the prune is gone.
+    let (older,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_attempts WHERE id < $1")
         .bind(last_attempt)
         .fetch_one(&app.db)
         .await

@@ -319,17 +319,17 @@ pub async fn oldest(db: &Db) -> Result<Option<i64>, sqlx::Error> {
 /// discarded; pending and dead ones stay whatever their age) and the delivery log. Webhook
 /// jobs carry their own copy of the event, so deliveries still waiting are not affected.
 ///
-/// The newest event and the newest job always stay: SQLite numbers a new row one past the
-/// greatest id there is, so deleting the newest would hand its id out again, to an event
-/// after a reader's cursor (which would skip it) or to a job that outbox messages and
-/// planning signals still name.
+/// The newest event, job and delivery attempt always stay: SQLite numbers a new row one
+/// past the greatest id there is, so deleting the newest would hand its id out again, to an
+/// event after a reader's cursor (which would skip it), to a job that outbox messages and
+/// planning signals still name, or to an attempt that would sort before older ones.
 pub async fn prune(db: &Db, before: &str) -> Result<u64, sqlx::Error> {
     let mut tx = db::write(db).await?;
     let mut removed = 0;
     for sql in [
         "DELETE FROM events WHERE occurred_at < $1 AND id < (SELECT MAX(id) FROM events)",
         "DELETE FROM jobs WHERE state IN ('done', 'discarded') AND done_at < $1 AND id < (SELECT MAX(id) FROM jobs)",
-        "DELETE FROM webhook_attempts WHERE at < $1",
+        "DELETE FROM webhook_attempts WHERE at < $1 AND id < (SELECT MAX(id) FROM webhook_attempts)",
     ] {
         removed += sqlx::query(sql)
             .bind(before)
