@@ -669,7 +669,10 @@ async fn a_thousand_actions_reach_odoo_once_and_in_order_despite_failures_and_ki
                 product_qty: None,
                 seen_date: Some(seen),
                 seen_quantity: d.with_env(|env| {
-                    env.get("purchase.order.line", *line).unwrap()["product_qty"].to_string()
+                    env.get("purchase.order.line", *line).unwrap()["product_qty"]
+                        .to_string()
+                        .parse()
+                        .unwrap()
                 }),
                 user: "Chaos Monkey <chaos@example.com>".into(),
                 reason: format!("step {step}"),

@@ -11,12 +11,11 @@
 
 use std::collections::HashMap;
 
-use rust_decimal::Decimal;
-
 use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
 use crate::model::exceptions::{Conflict, ConflictLine};
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::{Code, Quantity};
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::Scope;
 use crate::server::idempotency::Submission;
@@ -28,25 +27,19 @@ fn day(d: Option<&str>) -> &str {
     d.and_then(|d| d.get(..10)).unwrap_or("no date")
 }
 
-fn quantity(q: &str) -> String {
-    q.parse::<Decimal>()
-        .map(|d| d.normalize().to_string())
-        .unwrap_or_else(|_| q.to_string())
-}
-
 /// One order line as the portal last read it from Odoo.
 #[derive(Clone, sqlx::FromRow)]
 struct LineNow {
     odoo_id: i64,
     order_id: i64,
     description: String,
-    quantity: String,
+    quantity: Quantity,
     uom: String,
     date_planned: Option<String>,
     removed_in_odoo: i64,
-    answer: Option<String>,
+    answer: Option<Code<LineAnswerState>>,
     proposed_date: Option<String>,
-    proposed_quantity: Option<String>,
+    proposed_quantity: Option<Quantity>,
     answer_reason: Option<String>,
 }
 
@@ -61,7 +54,7 @@ impl LineNow {
         } else {
             format!(
                 "{} {} by {}",
-                quantity(&self.quantity),
+                self.quantity,
                 self.uom,
                 day(self.date_planned.as_deref())
             )
@@ -69,7 +62,7 @@ impl LineNow {
     }
 
     fn supplier(&self) -> String {
-        match self.answer.as_deref().and_then(LineAnswerState::from_code) {
+        match self.answer.map(|a| a.0) {
             None => "no answer".into(),
             Some(LineAnswerState::Accepted) => "accepted as ordered".into(),
             Some(LineAnswerState::Rejected) => format!(
@@ -79,7 +72,7 @@ impl LineNow {
             Some(state) => format!(
                 "{}: {} by {}",
                 state.label().to_lowercase(),
-                quantity(self.proposed_quantity.as_deref().unwrap_or(&self.quantity)),
+                self.proposed_quantity.unwrap_or(self.quantity),
                 day(self
                     .proposed_date
                     .as_deref()
@@ -221,9 +214,9 @@ pub async fn list(
                 let uom = line.map(|l| l.uom.clone()).unwrap_or_default();
                 let answered = format!(
                     "{} {uom} by {} (answered against {} by {})",
-                    quantity(product_qty.as_deref().unwrap_or(seen_quantity)),
+                    product_qty.unwrap_or(*seen_quantity).normalize(),
                     day(date_planned.as_deref().or(seen_date.as_deref())),
-                    quantity(seen_quantity),
+                    seen_quantity.normalize(),
                     day(seen_date.as_deref())
                 );
                 let open = line.is_some_and(|l| l.removed_in_odoo == 0 && !cancelled);
@@ -412,7 +405,7 @@ async fn resolve_write_back(
                 ..
             },
         ) => {
-            let now: Option<(String, Option<String>, String)> = sqlx::query_as(
+            let now: Option<(Quantity, Option<String>, String)> = sqlx::query_as(
                 "SELECT l.quantity, l.date_planned, l.description FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
                  WHERE l.odoo_id = $1 AND l.removed_in_odoo = 0 AND o.odoo_state <> 'cancel'",
             )
@@ -430,15 +423,15 @@ async fn resolve_write_back(
                 odoo_now.and_then(|j| serde_json::from_str(&j).ok());
             let (seen_quantity, seen_date) = match odoo_now {
                 Some(v) => (
-                    v.get("product_qty")
-                        .and_then(serde_json::Value::as_str)
-                        .map(String::from)
-                        .unwrap_or(stored_quantity),
+                    match v.get("product_qty").and_then(serde_json::Value::as_str) {
+                        Some(q) => db::decimal(q)?,
+                        None => stored_quantity.get(),
+                    },
                     v.get("date_planned")
                         .and_then(serde_json::Value::as_str)
                         .map(String::from),
                 ),
-                None => (stored_quantity, stored_date),
+                None => (stored_quantity.get(), stored_date),
             };
             // The same message, aimed at the line as Odoo holds it now, back in its place
             // in the order's queue: answers the supplier gave later still arrive after it.

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::discrepancy::{line_discrepancy, Discrepancy};
 use crate::model::exceptions::ReceiptDiscrepancy;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 
 /// Which lines to look at.
@@ -59,7 +60,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
          WHERE {scope} ORDER BY o.id DESC, l.sequence, l.id"
     );
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, i64, String, String, String, String)> =
+    let lines: Vec<(i64, i64, i64, String, String, String, Quantity)> =
         bind_args(sqlx::query_as(&lines_sql), &args)
             .fetch_all(db)
             .await?;
@@ -72,16 +73,14 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
          JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
          WHERE n.status <> 'cancelled' AND {scope}"
     );
-    let notices: Vec<(i64, String, String)> = bind_args(sqlx::query_as(&notices_sql), &args)
+    let notices: Vec<(i64, Quantity, String)> = bind_args(sqlx::query_as(&notices_sql), &args)
         .fetch_all(db)
         .await?;
     let mut announced: HashMap<i64, (Decimal, Vec<String>)> = HashMap::new();
     for (line, quantity, lots) in notices {
         let entry = announced.entry(line).or_default();
-        entry.0 += db::decimal(&quantity)?;
-        entry
-            .1
-            .extend(serde_json::from_str::<Vec<String>>(&lots).unwrap_or_default());
+        entry.0 += quantity.get();
+        entry.1.extend(db::text_list(&lots)?);
     }
     let booked_sql = format!(
         "SELECT rl.line_odoo_id, rl.lot_name FROM received_lots rl
@@ -113,7 +112,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
                     .unwrap_or((None, &[]));
                 let found: Discrepancy = line_discrepancy(
                     quantity,
-                    received.parse().unwrap_or_default(),
+                    received.get(),
                     lots,
                     received_lots
                         .get(&line_odoo_id)

@@ -17,6 +17,7 @@ use crate::model::exceptions::{
 };
 use crate::model::sync::DeadLetterView;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db, Tx};
 use crate::server::idempotency::Submission;
 use crate::server::order_events::record_event;
@@ -397,7 +398,7 @@ async fn decide_in(
     reason: &str,
 ) -> Result<Outcome, ActionError> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, i64, i64, String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(&format!(
+    let row: Option<(i64, i64, i64, String, Quantity, Option<String>, Option<String>, Option<Quantity>, String)> = sqlx::query_as(&format!(
         "SELECT o.id, o.odoo_id, l.odoo_id, l.description, l.quantity, l.date_planned, l.proposed_date, l.proposed_quantity, o.name
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = $1 AND l.answer = 'proposal_pending'{}",
         user.companies.condition("o.id")
@@ -448,9 +449,9 @@ async fn decide_in(
                 order_odoo_id,
                 line_odoo_id,
                 date_planned: proposed_date,
-                product_qty: proposed_quantity,
+                product_qty: proposed_quantity.map(|q| q.get().normalize()),
                 seen_date: date_planned,
-                seen_quantity: quantity,
+                seen_quantity: quantity.get().normalize(),
                 user: who.clone(),
                 reason: format!(
                     "proposal approved by the buyer{}",

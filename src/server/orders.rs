@@ -1043,9 +1043,9 @@ pub async fn answer_line(
                         order_odoo_id: o.odoo_id,
                         line_odoo_id: line.odoo_id,
                         date_planned: new_date,
-                        product_qty: quantity.map(|q| q.normalize().to_string()),
+                        product_qty: quantity.map(|q| q.normalize()),
                         seen_date: line.date_planned.clone(),
-                        seen_quantity: line.quantity.clone(),
+                        seen_quantity: ordered.normalize(),
                         user: who.clone(),
                         reason: format!("{reason} (within tolerance)"),
                     });

@@ -451,7 +451,7 @@ async fn enqueue_prefill(
                 id,
                 PrefillLine {
                     line_odoo_id: id,
-                    quantity: "0".into(),
+                    quantity: Decimal::ZERO,
                     lot_names: Vec::new(),
                 },
             )
@@ -461,11 +461,10 @@ async fn enqueue_prefill(
     for (line, q, lots, number, expected, carrier, tracking_number) in rows {
         let entry = lines.entry(line).or_insert(PrefillLine {
             line_odoo_id: line,
-            quantity: "0".into(),
+            quantity: Decimal::ZERO,
             lot_names: Vec::new(),
         });
-        let total = db::decimal(&entry.quantity)? + q.get();
-        entry.quantity = total.normalize().to_string();
+        entry.quantity = (entry.quantity + q.get()).normalize();
         entry.lot_names.extend(db::text_list(&lots)?);
         arrival = Some(expected);
         let t = format!("{carrier} {tracking_number}");

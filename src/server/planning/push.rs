@@ -37,6 +37,7 @@ use super::PlanningError;
 use crate::model::planning_push::SignalView;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db, Tx};
 use crate::server::jobs::{self, Handler, Job, Outcome};
 use crate::server::odoo::error::{OdooError, Retry, ServerErrorKind};
@@ -517,7 +518,7 @@ async fn known_rules(db: &Db, rules: &[(i64, Signal)]) -> Result<Known, sqlx::Er
         .map(|(_, s)| db::arg(&mut args, db::Arg::Int(s.product)))
         .collect();
     #[allow(clippy::type_complexity)] // one row of the query below
-    let rows: Vec<(i64, i64, i64, String, String, String, Option<String>)> = db::bind_args(
+    let rows: Vec<(i64, i64, i64, Quantity, Quantity, String, Option<Quantity>)> = db::bind_args(
         sqlx::query_as(&format!(
             "SELECT product_odoo_id, warehouse_odoo_id, rule_odoo_id, min_qty, max_qty, trigger_mode, manual_qty FROM planning_rules WHERE product_odoo_id IN ({})",
             list.join(", ")
@@ -534,10 +535,10 @@ async fn known_rules(db: &Db, rules: &[(i64, Signal)]) -> Result<Known, sqlx::Er
                 (
                     r,
                     RuleValues {
-                        min: min.parse().unwrap_or_default(),
-                        max: max.parse().unwrap_or_default(),
+                        min: min.get(),
+                        max: max.get(),
                         trigger,
-                        manual: manual.and_then(|m| m.parse().ok()),
+                        manual: manual.map(Quantity::get),
                     },
                 ),
             )

@@ -22,6 +22,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::order::LineAnswerState;
 use crate::model::planning_items::SupplyRow;
+use crate::server::db::typed::{Code, Quantity};
 use crate::server::db::{self, Db};
 
 /// The columns of the CSV, in order (the JSON rows carry the same names).
@@ -51,22 +52,18 @@ type LineRow = (
     Option<i64>,
     String,
     String,
-    String,
-    String,
+    Quantity,
+    Quantity,
     Option<String>,
+    Option<Code<LineAnswerState>>,
     Option<String>,
-    Option<String>,
-    Option<String>,
+    Option<Quantity>,
     Option<String>,
     Option<i64>,
 );
 
 fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
-}
-
-fn number(s: &str) -> Decimal {
-    s.parse().unwrap_or_default()
 }
 
 /// Every open purchase line's remaining supply and every announced shipment, by item,
@@ -105,7 +102,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
     )
     .fetch_all(db)
     .await?;
-    let notices: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let notices: Vec<(i64, String, String, Quantity)> = sqlx::query_as(
         "SELECT nl.line_id, n.number, n.expected_arrival, nl.quantity
          FROM shipment_notice_lines nl JOIN shipment_notices n ON n.id = nl.notice_id
          JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
@@ -119,7 +116,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
         notices_of
             .entry(line)
             .or_default()
-            .push((number_, arrival, number(&quantity)));
+            .push((number_, arrival, quantity.get()));
     }
     let mut out = Vec::new();
     for l in lines {
@@ -140,7 +137,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
             ship_to,
             lead_time,
         ) = l;
-        let answer = answer.as_deref().and_then(LineAnswerState::from_code);
+        let answer = answer.map(|a| a.0);
         if answer == Some(LineAnswerState::Rejected) {
             continue;
         }
@@ -151,10 +148,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
         // What the supplier said it delivers, and when; Odoo's line where it said nothing.
         let (total, date, date_source) = match answer {
             Some(_) if proposal => (
-                proposed_quantity
-                    .as_deref()
-                    .map(number)
-                    .unwrap_or_else(|| number(&quantity)),
+                proposed_quantity.unwrap_or(quantity).get(),
                 proposed_date
                     .as_deref()
                     .or(planned.as_deref())
@@ -162,12 +156,12 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
                 "supplier_confirmed",
             ),
             Some(LineAnswerState::Accepted) => (
-                number(&quantity),
+                quantity.get(),
                 planned.as_deref().and_then(day),
                 "supplier_confirmed",
             ),
             _ => (
-                number(&quantity),
+                quantity.get(),
                 planned.as_deref().and_then(day),
                 "odoo_planned",
             ),
@@ -208,12 +202,12 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
                 Some(notice),
             ));
         }
-        let open = total - number(&received) - announced;
+        let open = total - received.get() - announced;
         if open > Decimal::ZERO {
             out.push(row("open_purchase", open, date, date_source, None));
         }
     }
-    let on_hand: Vec<(String, String, i64, i64, String, String, String)> = sqlx::query_as(
+    let on_hand: Vec<(String, String, i64, i64, Quantity, String, String)> = sqlx::query_as(
         "SELECT item_code, location_code, product_odoo_id, warehouse_odoo_id, quantity, unit, read_at FROM planning_on_hand",
     )
     .fetch_all(db)
@@ -225,7 +219,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
             ship_to: format!("warehouse:{warehouse}"),
             product_odoo_id: Some(product),
             supply_type: "on_hand".into(),
-            quantity: number(&quantity).normalize().to_string(),
+            quantity: quantity.to_string(),
             unit,
             date: day(&read_at).map(|d| d.to_string()).unwrap_or_default(),
             date_source: "odoo_on_hand".into(),

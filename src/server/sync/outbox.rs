@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::server::db::Tx;
 use crate::server::jobs;
 use futures::future::BoxFuture;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -41,10 +42,11 @@ pub enum OutboxAction {
         line_odoo_id: i64,
         /// New `date_planned` (naive UTC), if it changes.
         date_planned: Option<String>,
-        /// New `product_qty`, if it changes.
-        product_qty: Option<String>,
+        /// New `product_qty`, if it changes. Quantities are stored in the payload as
+        /// normalized strings; one that does not parse fails to decode.
+        product_qty: Option<Decimal>,
         seen_date: Option<String>,
-        seen_quantity: String,
+        seen_quantity: Decimal,
         user: String,
         reason: String,
     },
@@ -93,8 +95,10 @@ impl OutboxAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrefillLine {
     pub line_odoo_id: i64,
-    /// Announced in total; "0" puts Odoo's own default (the demand, no lot) back.
-    pub quantity: String,
+    /// Announced in total; zero puts Odoo's own default (the demand, no lot) back. Stored
+    /// in the message's payload as its normalized string (`"12.5"`): a payload whose
+    /// quantity does not parse fails to decode, never reads as zero.
+    pub quantity: Decimal,
     pub lot_names: Vec<String>,
 }
 
@@ -414,7 +418,7 @@ async fn settle(
             {
                 sqlx::query("UPDATE purchase_order_lines SET written_date_planned = COALESCE($1, written_date_planned), written_quantity = COALESCE($2, written_quantity) WHERE odoo_id = $3")
                     .bind(date_planned)
-                    .bind(product_qty)
+                    .bind(product_qty.map(|q| q.normalize().to_string()))
                     .bind(line_odoo_id)
                     .execute(&mut *tx)
                     .await?;
@@ -711,9 +715,8 @@ pub async fn deliver(
             };
             let current_date = text(line.get("date_planned"));
             let current_q = decimal(line.get("product_qty"));
-            let seen_q: rust_decimal::Decimal = seen_quantity.parse().unwrap_or_default();
-            let target_q: Option<rust_decimal::Decimal> =
-                product_qty.as_deref().and_then(|q| q.parse().ok());
+            let seen_q = *seen_quantity;
+            let target_q = *product_qty;
             // Each field must be as the supplier saw it, or already as wanted (a re-delivery).
             let date_ok = match date_planned {
                 Some(d) => {

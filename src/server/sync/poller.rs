@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::cursor::Cursor;
 use super::order_header;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db};
 use crate::server::odoo::client::SearchOptions;
 use crate::server::odoo::fields::{
@@ -581,12 +581,12 @@ async fn store_receipts(db: &Db, receipts: &[Map<String, Value>]) -> Result<(), 
 #[derive(Debug, sqlx::FromRow)]
 struct StoredLine {
     odoo_id: i64,
-    quantity: String,
+    quantity: Quantity,
     date_planned: Option<String>,
     proposed_date: Option<String>,
-    proposed_quantity: Option<String>,
+    proposed_quantity: Option<Quantity>,
     written_date_planned: Option<String>,
-    written_quantity: Option<String>,
+    written_quantity: Option<Quantity>,
     answer: Option<String>,
     description: String,
 }
@@ -730,13 +730,11 @@ async fn store_order(
             .unwrap_or_default();
         match stored.iter().find(|s| s.odoo_id == line_id) {
             Some(s) => {
-                let old_q: Decimal = s.quantity.parse().unwrap_or_default();
+                let old_q = s.quantity.get();
                 // The supplier's own proposal, or anything the portal wrote, arriving in
                 // Odoo is not a change by the buyer.
-                let as_decimal =
-                    |q: &Option<String>| q.as_deref().and_then(|q| q.parse::<Decimal>().ok());
-                let ours_q = as_decimal(&s.proposed_quantity) == Some(quantity)
-                    || as_decimal(&s.written_quantity) == Some(quantity);
+                let ours_q = s.proposed_quantity.map(Quantity::get) == Some(quantity)
+                    || s.written_quantity.map(Quantity::get) == Some(quantity);
                 if old_q != quantity && !ours_q {
                     changes.push(format!(
                         "{}: quantity {} → {}",

@@ -185,10 +185,7 @@ pub async fn post_once(
 /// The notice's lines as a buyer reads them in a chatter note: each order line's description
 /// (read from Odoo) with the quantity and lots announced.
 pub async fn describe_lines(odoo: &OdooClient, lines: &[PrefillLine]) -> Result<String, OdooError> {
-    let announced: Vec<&PrefillLine> = lines
-        .iter()
-        .filter(|l| l.quantity.parse::<Decimal>().is_ok_and(|q| !q.is_zero()))
-        .collect();
+    let announced: Vec<&PrefillLine> = lines.iter().filter(|l| !l.quantity.is_zero()).collect();
     let ids: Vec<i64> = announced.iter().map(|l| l.line_odoo_id).collect();
     let names = if ids.is_empty() {
         Vec::new()
@@ -210,7 +207,11 @@ pub async fn describe_lines(odoo: &OdooClient, lines: &[PrefillLine]) -> Result<
             } else {
                 format!(" (lots {})", l.lot_names.join(", "))
             };
-            format!("{} × {}{lots}", l.quantity, name_of(l.line_odoo_id))
+            format!(
+                "{} × {}{lots}",
+                l.quantity.normalize(),
+                name_of(l.line_odoo_id)
+            )
         })
         .collect::<Vec<_>>()
         .join("; "))
@@ -277,7 +278,7 @@ pub async fn attach_document(
 /// The move lines a receipt line should hold: one per serial number, one for the lot, or
 /// Odoo's own default (the demand, no lot) when nothing is announced.
 pub fn wanted_move_lines(line: &PrefillLine, demand: Decimal) -> Vec<(Decimal, Option<String>)> {
-    let announced: Decimal = line.quantity.parse().unwrap_or_default();
+    let announced = line.quantity;
     if announced.is_zero() {
         vec![(demand.normalize(), None)]
     } else if line.lot_names.len() > 1 && Decimal::from(line.lot_names.len()) == announced {
@@ -297,7 +298,7 @@ mod tests {
     fn line(q: &str, lots: &[&str]) -> PrefillLine {
         PrefillLine {
             line_odoo_id: 1,
-            quantity: q.into(),
+            quantity: q.parse().unwrap(),
             lot_names: lots.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -321,5 +322,21 @@ mod tests {
             wanted_move_lines(&line("2", &["S1", "S2"]), d("12")),
             vec![(d("1"), Some("S1".into())), (d("1"), Some("S2".into()))]
         );
+    }
+
+    #[test]
+    fn a_payload_quantity_that_does_not_parse_fails_to_decode() {
+        let good: PrefillLine =
+            serde_json::from_str(r#"{"line_odoo_id":1,"quantity":"12.5","lot_names":[]}"#).unwrap();
+        assert_eq!(good.quantity, "12.5".parse::<Decimal>().unwrap());
+        assert_eq!(
+            serde_json::to_value(&good).unwrap()["quantity"],
+            serde_json::json!("12.5"),
+            "stored as the same string as before"
+        );
+        assert!(serde_json::from_str::<PrefillLine>(
+            r#"{"line_odoo_id":1,"quantity":"twelve","lot_names":[]}"#
+        )
+        .is_err());
     }
 }
