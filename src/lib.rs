@@ -17,5 +17,7 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Islands mode: only `#[island]` components come alive (`app::Enhance`); the rest of
+    // every page is server-rendered HTML and plain forms.
+    leptos::mount::hydrate_islands();
 }

@@ -22,6 +22,8 @@ mod counts;
 mod delivery;
 #[path = "portal/errors.rs"]
 mod errors;
+#[path = "portal/forms.rs"]
+mod forms;
 #[path = "portal/http_surface.rs"]
 mod http_surface;
 #[path = "portal/mail.rs"]

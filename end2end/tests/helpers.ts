@@ -1,4 +1,4 @@
-import { test as base, expect, BrowserContext, Page } from "@playwright/test";
+import { test as base, expect, Browser, BrowserContext, Page } from "@playwright/test";
 
 export { expect };
 
@@ -69,7 +69,7 @@ export const DOUBLE_URL = process.env.DOUBLE_URL ?? "";
 
 /** Waits until the WASM bundle has hydrated the page. */
 export async function hydrated(page: Page) {
-  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator("[data-hydrated=true]")).toBeAttached();
 }
 
 export async function signIn(page: Page, who: { email: string; password: string }) {
@@ -90,6 +90,18 @@ export function watchErrors(page: Page): string[] {
     if (r.status() >= 500) errors.push(`HTTP ${r.status()} ${r.url()}`);
   });
   return errors;
+}
+
+/** A browser context with JavaScript off, signed in as `who`: what a page is before hydration. */
+export async function signInWithoutJs(browser: Browser, who: { email: string; password: string }) {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/orders/);
+  return { context, page };
 }
 
 /** Signs out and waits for the sign-in page, so the next sign-in does not race the redirect. */

@@ -1,4 +1,4 @@
-import { test, expect, ANA, TOM, DOUBLE_URL, hydrated, signIn, watchErrors, signOut } from "./helpers";
+import { test, expect, ANA, TOM, DOUBLE_URL, hydrated, signIn, signInWithoutJs, watchErrors, signOut } from "./helpers";
 
 test("an anonymous visitor lands on the sign-in page", async ({ page }) => {
   await page.goto("/orders");
@@ -110,14 +110,30 @@ test("a form post without the CSRF token is refused", async ({ page }) => {
 });
 
 test("pages work before hydration: server-rendered, forms post as plain HTML", async ({ browser }) => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
-  const page = await context.newPage();
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(ANA.email);
-  await page.getByLabel("Password").fill(ANA.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/orders/);
+  const { context, page } = await signInWithoutJs(browser, ANA);
   await expect(page.locator("table.orders tbody tr").first()).toBeVisible();
+  await context.close();
+});
+
+test("without JavaScript a refused answer and a saved setting both show on the page they come back to", async ({ browser }) => {
+  const { context, page } = await signInWithoutJs(browser, ANA);
+  await page.goto("/orders?status=new");
+  await page.locator("table.orders tbody tr a").nth(1).click();
+  const order = page.url();
+  const line = page.locator("article.line").first();
+  await line.getByText("Propose a change or reject").click();
+  await line.getByRole("button", { name: "Send answer" }).click();
+  // Back on the same order (at its lines), the refusal in words; nothing was answered.
+  await expect(page).toHaveURL((u) => u.pathname === new URL(order).pathname && u.hash === "#lines");
+  await expect(page.getByTestId("answer-error")).toContainText("Propose a new date, a new quantity, or both");
+  await expect(page.locator("article.line").first().getByTestId("line-answer")).toContainText("Not answered");
+  // A success shows its answer once, on the page the post came back to.
+  await page.goto("/account");
+  await page.getByRole("button", { name: "Save time zone" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("zone-status")).toHaveText("Saved.");
+  await page.reload();
+  await expect(page.getByTestId("zone-status")).toHaveText("");
   await context.close();
 });
 

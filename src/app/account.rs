@@ -14,7 +14,7 @@ pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let viewer = Resource::new(move || update_zone.version().get(), |_| whoami());
     let zones = Resource::new(|| (), |_| time_zones());
-    let zone_result = move || update_zone.value().get();
+    let zone_result = move || super::answered(update_zone)();
     view! {
         <h1>"Your account"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -52,7 +52,7 @@ pub fn AccountPage() -> impl IntoView {
             <label for="confirm">"The same again"</label>
             <input id="confirm" name="confirm" type="password" autocomplete="new-password" required/>
             <p class="hint">"Changing it signs you out everywhere, here included."</p>
-            <p class="error" role="alert">{move || change.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+            <p class="error" role="alert">{move || super::answered(change)().and_then(|r| r.err()).map(|e| e.to_string())}</p>
             <button type="submit">"Change password"</button>
         </ActionForm>
     }
@@ -80,7 +80,7 @@ fn Notifications() -> impl IntoView {
                                 <p class="hint" data-testid="organisation-mail-off">"Your organisation has turned order mail off for everyone; your supplier admin can turn it back on on the Team page."</p>
                             })}
                         }.into_any() }}
-                        <p role="status" data-testid="notify-status">{move || match update.value().get() {
+                        <p role="status" data-testid="notify-status">{move || match super::answered(update)() {
                             Some(Ok(())) => "Saved.".to_string(),
                             Some(Err(e)) => e.to_string(),
                             None => String::new(),
@@ -92,7 +92,7 @@ fn Notifications() -> impl IntoView {
                             <CsrfField/>
                             <button type="submit" data-testid="digest-now">"Email me the digest now"</button>
                         </ActionForm>
-                        <p role="status" data-testid="digest-status">{move || match digest_now.value().get() {
+                        <p role="status" data-testid="digest-status">{move || match super::answered(digest_now)() {
                             Some(Ok(m)) => m,
                             Some(Err(e)) => e.to_string(),
                             None => String::new(),

@@ -26,7 +26,7 @@ pub fn SuppliersPage() -> impl IntoView {
     );
     view! {
         <h1>"Supplier organisations"</h1>
-        <p class="error" role="alert" data-testid="link-error">{move || link.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        <p class="error" role="alert" data-testid="link-error">{move || super::answered(link)().and_then(|r| r.err()).map(|e| e.to_string())}</p>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -120,7 +120,7 @@ pub fn SupplierPage() -> impl IntoView {
                         <input id="quantity_tolerance_percent" name="quantity_tolerance_percent" inputmode="decimal" value=s.quantity_tolerance_percent.clone()/>
                         <label for="over_delivery_percent">"Shipments may exceed the open quantity by (%)"</label>
                         <input id="over_delivery_percent" name="over_delivery_percent" inputmode="decimal" value=s.over_delivery_percent.clone()/>
-                        <p role="status" data-testid="settings-status">{move || match save.value().get() {
+                        <p role="status" data-testid="settings-status">{move || match super::answered(save)() {
                             Some(Ok(o)) => o.message,
                             Some(Err(e)) => e.to_string(),
                             None => String::new(),
@@ -158,7 +158,7 @@ fn Undelivered() -> impl IntoView {
     let replay = ServerAction::<ReplayUndeliveredMail>::new();
     let data = Resource::new(move || replay.version().get(), |_| list_undelivered_mail());
     view! {
-        <p role="status" data-testid="mail-replayed">{move || replay.value().get().map(|r| match r {
+        <p role="status" data-testid="mail-replayed">{move || super::answered(replay)().map(|r| match r {
             Ok(o) => o.message,
             Err(e) => e.to_string(),
         })}</p>
@@ -209,7 +209,7 @@ fn ApiTokens(supplier: String) -> impl IntoView {
     view! {
         <h2 id="api-tokens">"API tokens"</h2>
         <p class="hint">"For your own systems (an ERP, a warehouse system): they call the Millrace API (" <a href="/api/v1/openapi.json">"reference"</a> ") with a token instead of signing in. Each token does only what is ticked, and its actions show in the order history under its name."</p>
-        <p class="error" role="alert" data-testid="token-error">{move || revoke.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        <p class="error" role="alert" data-testid="token-error">{move || super::answered(revoke)().and_then(|r| r.err()).map(|e| e.to_string())}</p>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading tokens…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -257,7 +257,7 @@ fn ApiTokens(supplier: String) -> impl IntoView {
                         <input id="token-expiry" name="expires_in_days" inputmode="numeric" autocomplete="off"/>
                         <button type="submit" data-testid="create-token">"Create token"</button>
                     </ActionForm>
-                    {move || create.value().get().map(|r| match r {
+                    {move || super::answered(create)().map(|r| match r {
                         Ok(c) => view! {
                             <div class="card" role="status" data-testid="token-created">
                                 <p>{c.message.clone()}</p>
@@ -292,7 +292,7 @@ fn Team(supplier: String) -> impl IntoView {
     );
     view! {
         <h2>"Users"</h2>
-        <p class="error" role="alert" data-testid="team-error">{move || set_active.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        <p class="error" role="alert" data-testid="team-error">{move || super::answered(set_active)().and_then(|r| r.err()).map(|e| e.to_string())}</p>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading users…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -343,7 +343,7 @@ fn Team(supplier: String) -> impl IntoView {
                                 <label class="check"><input type="checkbox" name="notify_orders" value="on" checked=m.notify_orders/>" Mail our users when an order is released or changed (each can still turn it off on their account page)"</label>
                                 <label for="copy-to">"Also send a copy to (a shared mailbox)"</label>
                                 <input id="copy-to" name="copy_to" type="email" value=m.copy_to.clone() placeholder="orders@company.example" autocomplete="off"/>
-                                <p role="status" data-testid="org-mail-status">{move || match mail.value().get() {
+                                <p role="status" data-testid="org-mail-status">{move || match super::answered(mail)() {
                                     Some(Ok(o)) => o.message,
                                     Some(Err(e)) => e.to_string(),
                                     None => String::new(),
@@ -365,7 +365,7 @@ fn Team(supplier: String) -> impl IntoView {
                                 {t.roles.into_iter().map(|(code, label)| view! { <option value=code>{label}</option> }).collect_view()}
                             </select>
                             <p class="hint">"They get an email with a link to choose their password, valid 7 days."</p>
-                            <p role="status" data-testid="invite-status">{move || match invite.value().get() {
+                            <p role="status" data-testid="invite-status">{move || match super::answered(invite)() {
                                 Some(Ok(m)) => m,
                                 Some(Err(e)) => e.to_string(),
                                 None => String::new(),
@@ -552,7 +552,7 @@ pub fn OdooPage() -> impl IntoView {
             })}
         </Transition>
         <section data-testid="check-outcome" aria-live="polite">
-            {move || apply.value().get().map(|r| match r {
+            {move || super::answered(apply)().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 Ok(o) => view! {
                     <p class="ok">{match o.saved_revision {

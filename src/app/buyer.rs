@@ -43,13 +43,11 @@ pub fn ExceptionsPage() -> impl IntoView {
         |(s, b, ..)| exceptions(s, b),
     );
     let error = move || {
-        decide
-            .value()
-            .get()
+        super::answered(decide)()
             .and_then(|r| r.err())
-            .or_else(|| replay.value().get().and_then(|r| r.err()))
-            .or_else(|| discard.value().get().and_then(|r| r.err()))
-            .or_else(|| resolve.value().get().and_then(|r| r.err()))
+            .or_else(|| super::answered(replay)().and_then(|r| r.err()))
+            .or_else(|| super::answered(discard)().and_then(|r| r.err()))
+            .or_else(|| super::answered(resolve)().and_then(|r| r.err()))
             .map(|e| e.to_string())
     };
     view! {

@@ -17,9 +17,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     let was_reset = move || query.with(|q| q.get("reset")).is_some();
     let error = move || {
-        login
-            .value()
-            .get()
+        super::answered(login)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };

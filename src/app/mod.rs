@@ -4,6 +4,8 @@
 mod account;
 mod admin;
 mod buyer;
+#[cfg(feature = "hydrate")]
+mod enhance;
 mod login;
 pub(crate) mod order_document;
 mod orders;
@@ -35,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // The stylesheet under its content-hashed name when the site has one (hash.txt).
                 <HashedStylesheet id="leptos" options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -127,16 +129,61 @@ fn new_form_key() -> String {
     }
 }
 
+/// What `action` answered: its value once dispatched in the browser (by an island), else
+/// on the page a plain form post came back to, the answer `server::flash` kept for it
+/// (errors come back in the URL, where `ServerAction::new` finds them).
+pub fn answered<S>(
+    action: ServerAction<S>,
+) -> impl Fn() -> Option<Result<S::Output, S::Error>> + Copy + Send + Sync + 'static
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    S::Error: Clone + Send + Sync + 'static,
+{
+    let flashed = StoredValue::new(flashed::<S>());
+    move || action.value().get().or_else(|| flashed.get_value().map(Ok))
+}
+
+#[cfg(feature = "ssr")]
+fn flashed<S: leptos::server_fn::ServerFn>() -> Option<S::Output>
+where
+    S::Output: serde::de::DeserializeOwned,
+{
+    let parts = use_context::<http::request::Parts>()?;
+    let flash = parts.extensions.get::<crate::server::flash::Flash>()?;
+    (flash.path == S::PATH)
+        .then(|| serde_json::from_str(&flash.body).ok())
+        .flatten()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn flashed<S: leptos::server_fn::ServerFn>() -> Option<S::Output> {
+    None
+}
+
+/// The one island, on every page: marks the page hydrated (`data-hydrated`, what the
+/// end-to-end tests wait for) and posts forms in place (`enhance`): the reader keeps their
+/// place, a refused form keeps what was typed, a form on its way is not sent twice. Forms
+/// work without it, as plain posts.
+#[island]
+pub fn Enhance() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| {
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        enhance::install();
+    });
+    view! { <span class="sr-only" data-hydrated=move || hydrated.get().to_string()></span> }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects never run on the server: this flips only once the WASM bundle hydrated the page.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="Millrace supplier portal"/>
         <Router>
-            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            <div class="app">
+                <Enhance/>
                 <Routes fallback=|| view! { <main class="page"><h1>"Page not found"</h1><p><a href="/orders">"Go to your orders"</a></p></main> }>
                     <Route path=StaticSegment("") view=|| view! { <Redirect path="/orders"/> }/>
                     <Route path=path!("/login") view=login::LoginPage/>

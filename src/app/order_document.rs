@@ -30,9 +30,7 @@ pub fn OrderHeaderPanel(order_id: i64) -> impl IntoView {
         |(id, _)| get_order_header(id),
     );
     let reference_error = move || {
-        set_reference
-            .value()
-            .get()
+        super::answered(set_reference)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };

@@ -174,24 +174,22 @@ fn OrderView(
     let needs_ack =
         can_answer && (order.acknowledged_at.is_none() || order.change_summary.is_some());
     let ack_error = move || {
-        acknowledge
-            .value()
-            .get()
+        super::answered(acknowledge)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
     let ack_done = move || {
-        acknowledge
-            .value()
-            .get()
+        super::answered(acknowledge)()
             .and_then(|r| r.ok())
             .map(|o| o.message)
     };
-    let answer_done = move || answer.value().get().and_then(|r| r.ok()).map(|o| o.message);
+    let answer_done = move || {
+        super::answered(answer)()
+            .and_then(|r| r.ok())
+            .map(|o| o.message)
+    };
     let answer_error = move || {
-        answer
-            .value()
-            .get()
+        super::answered(answer)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
@@ -281,7 +279,7 @@ fn OrderView(
         })}
         <p class="ok" role="status" data-testid="ack-done">{ack_done}</p>
         <p class="error" role="alert">{ack_error}</p>
-        <h2>"Lines"</h2>
+        <h2 id="lines">"Lines"</h2>
         <p class="ok" role="status" data-testid="answer-done">{answer_done}</p>
         <p class="error" role="alert" data-testid="answer-error">{answer_error}</p>
         <div class="lines">
@@ -343,6 +341,10 @@ fn LineCard(
     let open_form = can_answer && !waiting && !line.removed_in_odoo;
     let line_id = line.id;
     let form_id = format!("line-{line_id}");
+    let back_here = format!(
+        "{}#lines",
+        <AnswerLine as leptos::server_fn::ServerFn>::PATH
+    );
     view! {
         <article class="line" class:removed=line.removed_in_odoo data-line=line.description.clone()>
             <header>
@@ -368,17 +370,19 @@ fn LineCard(
             })}
             {open_form.then(|| view! {
                 <div class="answer">
-                    <ActionForm action=answer attr:class="inline">
+                    // Plain forms aimed at `…#lines`: the redirect back keeps the fragment,
+                    // so the browser returns to the lines and their answer's message.
+                    <form method="post" action=back_here.clone() class="inline">
                         <CsrfField/>
                         <IdempotencyField renew=answer.version()/>
                         <input type="hidden" name="order_id" value=order_id/>
                         <input type="hidden" name="line_id" value=line_id/>
                         <input type="hidden" name="answer" value="accept"/>
                         <button type="submit" data-testid="accept-line">"Accept as ordered"</button>
-                    </ActionForm>
+                    </form>
                     <details>
                         <summary>"Propose a change or reject"</summary>
-                        <ActionForm action=answer attr:class="form">
+                        <form method="post" action=back_here.clone() class="form">
                             <CsrfField/>
                             <IdempotencyField renew=answer.version()/>
                             <input type="hidden" name="order_id" value=order_id/>
@@ -395,7 +399,7 @@ fn LineCard(
                             <label for=format!("{form_id}-reason")>"Reason (the buyer reads it)"</label>
                             <textarea id=format!("{form_id}-reason") name="reason" maxlength="500"></textarea>
                             <button type="submit" data-testid="send-answer">"Send answer"</button>
-                        </ActionForm>
+                        </form>
                     </details>
                 </div>
             })}

@@ -9,7 +9,7 @@ use crate::api::auth::{CompletePasswordReset, RequestPasswordReset};
 #[component]
 pub fn RequestReset() -> impl IntoView {
     let request = ServerAction::<RequestPasswordReset>::new();
-    let outcome = move || request.value().get();
+    let outcome = move || super::answered(request)();
     view! {
         <main class="page login">
             <h1>"Reset your password"</h1>
@@ -35,9 +35,7 @@ pub fn ChooseNewPassword() -> impl IntoView {
     let token = move || params.with(|p| p.get("token")).unwrap_or_default();
     let complete = ServerAction::<CompletePasswordReset>::new();
     let error = move || {
-        complete
-            .value()
-            .get()
+        super::answered(complete)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };

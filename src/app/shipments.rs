@@ -21,9 +21,7 @@ pub fn ShipmentList() -> impl IntoView {
     let uploaded = move || query.with(|q| q.get("uploaded"));
     let upload_error = move || query.with(|q| q.get("error"));
     let cancel_error = move || {
-        cancel
-            .value()
-            .get()
+        super::answered(cancel)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
@@ -137,9 +135,7 @@ pub fn NewShipment() -> impl IntoView {
     });
     let submit = ServerAction::<SubmitShipment>::new();
     let error = move || {
-        submit
-            .value()
-            .get()
+        super::answered(submit)()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };

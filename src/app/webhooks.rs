@@ -24,12 +24,12 @@ pub fn WebhooksPage() -> impl IntoView {
     view! {
         <h1>"Webhooks"</h1>
         <p class="hint">"Millrace tells your systems what happens (orders released and changed, answers, shipment notices, receipts) by POSTing each event to the addresses below, signed as the "<a href="https://www.standardwebhooks.com/">"Standard Webhooks"</a>" specification describes. Every event is delivered at least once, in order per order, retried for hours; its "<code>"webhook-id"</code>" tells a repeat apart. Systems that cannot receive can read the same events from "<code>"GET /api/v1/events"</code>" with an API token."</p>
-        <p role="status" data-testid="webhook-status">{move || match act.value().get() {
+        <p role="status" data-testid="webhook-status">{move || match super::answered(act)() {
             Some(Ok(o)) => o.message,
             Some(Err(e)) => e.to_string(),
             None => String::new(),
         }}</p>
-        {move || rotate.value().get().map(|r| match r {
+        {move || super::answered(rotate)().map(|r| match r {
             Ok(c) => view! {
                 <div class="card" role="status" data-testid="webhook-rotated">
                     <p>{c.message.clone()}</p>
@@ -62,7 +62,7 @@ pub fn WebhooksPage() -> impl IntoView {
                         </fieldset>
                         <button type="submit" data-testid="create-webhook">"Add subscriber"</button>
                     </ActionForm>
-                    {move || create.value().get().map(|r| match r {
+                    {move || super::answered(create)().map(|r| match r {
                         Ok(c) => view! {
                             <div class="card" role="status" data-testid="webhook-created">
                                 <p>{c.message.clone()}</p>

@@ -15,6 +15,7 @@ pub mod discrepancies;
 pub mod documents;
 pub mod events;
 pub mod exceptions;
+pub mod flash;
 pub mod idempotency;
 pub mod jobs;
 pub mod notify;
@@ -211,6 +212,10 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
             _,
         >(security_headers::provide_nonce, shell))
         .layer(axum::middleware::from_fn(problem::server_fn_arguments))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            flash::keep,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::guard,

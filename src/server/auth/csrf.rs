@@ -100,6 +100,15 @@ pub async fn guard(
     if let Some(user) = load_user(&state.db, &session).await {
         req.extensions_mut().insert(user);
     }
+    // A page after a form post: what the form's action answered (`server::flash`).
+    if req.method() == Method::GET
+        && !req.uri().path().starts_with("/api/")
+        && has_session_cookie(&req)
+    {
+        if let Some(flash) = crate::server::flash::take(&state, &session).await {
+            req.extensions_mut().insert(flash);
+        }
+    }
 
     let path = req.uri().path().to_string();
     let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
