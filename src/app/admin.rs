@@ -67,7 +67,7 @@ pub fn SuppliersPage() -> impl IntoView {
                                         None => view! {
                                             <ActionForm action=link attr:class="inline">
                                                 <CsrfField/>
-                                                <IdempotencyField renew=link.version()/>
+                                                <IdempotencyField/>
                                                 <input type="hidden" name="partner_id" value=h.odoo_partner_id/>
                                                 <button type="submit" class="primary" data-testid="link">"Link as supplier"</button>
                                             </ActionForm>
@@ -109,7 +109,7 @@ pub fn SupplierPage() -> impl IntoView {
                     <h2>"Settings"</h2>
                     <ActionForm action=save attr:class="card form">
                         <CsrfField/>
-                        <IdempotencyField renew=save.version()/>
+                        <IdempotencyField/>
                         <input type="hidden" name="supplier_id" value=s.id/>
                         <p class="hint">"Leave a field empty to use the default for every organisation."</p>
                         <label for="ack_window_hours">"Hours to acknowledge a released order"</label>
@@ -230,7 +230,7 @@ fn ApiTokens(supplier: String) -> impl IntoView {
                                             None => view! {
                                                 <ActionForm action=revoke attr:class="inline">
                                                     <CsrfField/>
-                                                    <IdempotencyField renew=revoke.version()/>
+                                                    <IdempotencyField/>
                                                     <input type="hidden" name="token_id" value=k.id/>
                                                     <button type="submit" data-testid="revoke-token">"Revoke"</button>
                                                 </ActionForm>
@@ -243,7 +243,7 @@ fn ApiTokens(supplier: String) -> impl IntoView {
                     }.into_any() }}
                     <ActionForm action=create attr:class="card form">
                         <CsrfField/>
-                        <IdempotencyField renew=create.version()/>
+                        <IdempotencyField/>
                         <input type="hidden" name="supplier" value=owner.clone()/>
                         <label for="token-name">"For which system"</label>
                         <input id="token-name" name="name" autocomplete="off" required maxlength="80" placeholder="Our ERP"/>
@@ -320,7 +320,7 @@ fn Team(supplier: String) -> impl IntoView {
                                                 <td>{(m.id != viewer).then(|| view! {
                                                     <ActionForm action=set_active attr:class="inline">
                                                         <CsrfField/>
-                                                        <IdempotencyField renew=set_active.version()/>
+                                                        <IdempotencyField/>
                                                         <input type="hidden" name="user_id" value=m.id/>
                                                         <input type="hidden" name="active" value={(!m.active).to_string()}/>
                                                         <button type="submit" data-testid={if m.active { "deactivate" } else { "reactivate" }}>
@@ -338,7 +338,7 @@ fn Team(supplier: String) -> impl IntoView {
                             <h2>"Order mail for the organisation"</h2>
                             <ActionForm action=mail attr:class="card form">
                                 <CsrfField/>
-                                <IdempotencyField renew=mail.version()/>
+                                <IdempotencyField/>
                                 <input type="hidden" name="supplier" value=mail_scope/>
                                 <label class="check"><input type="checkbox" name="notify_orders" value="on" checked=m.notify_orders/>" Mail our users when an order is released or changed (each can still turn it off on their account page)"</label>
                                 <label for="copy-to">"Also send a copy to (a shared mailbox)"</label>
@@ -354,7 +354,7 @@ fn Team(supplier: String) -> impl IntoView {
                         <h2>"Invite someone"</h2>
                         <ActionForm action=invite attr:class="card form">
                             <CsrfField/>
-                            <IdempotencyField renew=invite.version()/>
+                            <IdempotencyField/>
                             <input type="hidden" name="supplier" value=scope/>
                             <label for="invite-name">"Name"</label>
                             <input id="invite-name" name="display_name" autocomplete="off" required/>
@@ -405,7 +405,7 @@ fn CompanyLimits(member: TeamMember, choices: Vec<(i64, String)>) -> impl IntoVi
         {(member.role == "buyer").then(|| view! {
             <form method="post" action="/admin/staff-companies" class="inline companies">
                 <CsrfField/>
-                <IdempotencyField renew=Signal::stored(0)/>
+                <IdempotencyField/>
                 <input type="hidden" name="user_id" value=member.id/>
                 <fieldset>
                     <legend class="visually-hidden">{format!("Companies {} sees", member.display_name)}</legend>
@@ -532,7 +532,7 @@ pub fn OdooPage() -> impl IntoView {
                         })}
                         <ActionForm action=apply attr:class="card form">
                             <CsrfField/>
-                            <IdempotencyField renew=apply.version()/>
+                            <IdempotencyField/>
                             <label for="odoo-url">"Odoo URL"</label>
                             <input id="odoo-url" name="url" type="url" value=v.url.clone() placeholder="https://mycompany.odoo.com" required/>
                             <label for="odoo-db">"Database"</label>

@@ -97,7 +97,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                         {(x.proposals.iter().filter(|p| p.answer == LineAnswerState::ProposalPending).count() > 1).then(|| view! {
                             <form method="post" action="/buyer/proposals/approve" class="card bulk" id="bulk-approve">
                                 <CsrfField/>
-                                <IdempotencyField renew=Signal::stored(0)/>
+                                <IdempotencyField/>
                                 <p>"Tick proposals below and approve them together."</p>
                                 <button type="submit" data-testid="bulk-approve">"Approve ticked proposals"</button>
                             </form>
@@ -122,14 +122,14 @@ pub fn ExceptionsPage() -> impl IntoView {
                                                 <div class="answer">
                                                     <ActionForm action=decide attr:class="inline">
                                                         <CsrfField/>
-                                                        <IdempotencyField renew=decide.version()/>
+                                                        <IdempotencyField/>
                                                         <input type="hidden" name="line_id" value=line_id/>
                                                         <input type="hidden" name="decision" value="approve"/>
                                                         <button type="submit" class="primary" data-testid="approve">"Approve"</button>
                                                     </ActionForm>
                                                     <ActionForm action=decide attr:class="form">
                                                         <CsrfField/>
-                                                        <IdempotencyField renew=decide.version()/>
+                                                        <IdempotencyField/>
                                                         <input type="hidden" name="line_id" value=line_id/>
                                                         <input type="hidden" name="decision" value="reject"/>
                                                         <label for=format!("reject-{line_id}")>"Reason for rejecting (the supplier reads it)"</label>
@@ -229,7 +229,7 @@ pub fn ExceptionsPage() -> impl IntoView {
                                             {c.reference.clone().map(|r| view! { <p class="hint">"ref " <code>{r}</code></p> })}
                                             <ActionForm action=resolve attr:class="inline actions">
                                                 <CsrfField/>
-                                                <IdempotencyField renew=resolve.version()/>
+                                                <IdempotencyField/>
                                                 <input type="hidden" name="key" value=c.key.clone()/>
                                                 {c.can_apply.then(|| view! {
                                                     <button type="submit" name="resolution" value="apply" class="primary" data-testid="apply-supplier">"Apply the supplier's answer to Odoo"</button>
@@ -261,13 +261,13 @@ pub fn ExceptionsPage() -> impl IntoView {
                                             <div class="answer">
                                                 <ActionForm action=replay attr:class="inline">
                                                     <CsrfField/>
-                                                    <IdempotencyField renew=replay.version()/>
+                                                    <IdempotencyField/>
                                                     <input type="hidden" name="id" value=id/>
                                                     <button type="submit" data-testid="replay">"Send again"</button>
                                                 </ActionForm>
                                                 <ActionForm action=discard attr:class="form">
                                                     <CsrfField/>
-                                                    <IdempotencyField renew=discard.version()/>
+                                                    <IdempotencyField/>
                                                     <input type="hidden" name="id" value=id/>
                                                     <label for=format!("discard-{id}")>"Reason for discarding"</label>
                                                     <input id=format!("discard-{id}") name="reason"/>

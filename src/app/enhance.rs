@@ -7,9 +7,12 @@
 //! With it, the same request is made with `fetch` (same body, `Accept: text/html`, the
 //! redirect followed), and the final page's `<body>` replaces the current one. When that
 //! page is this one again (an error, or an action that stays here), the form that was
-//! sent gets back what was typed in it, as it would have kept it without a reload. Forms that upload files and anything that does not answer
-//! with HTML fall back to the plain post. A form already on its way ignores another
-//! submission (its buttons are disabled until the answer is in).
+//! //! sent gets back what was typed in it, as it would have kept it without a reload. An HTML
+//! answer that is not a redirect (a refusal from a plain handler) is shown as it is.
+//! Forms that upload files, and anything that does not answer with HTML, fall back to the
+//! plain post. A form already on its way ignores another submission (its buttons are
+//! disabled until the answer is in, and again usable when the page comes back from the
+//! browser's history cache).
 
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -21,8 +24,22 @@ use web_sys::{
 
 pub fn install() {
     let submit = window_event_listener(leptos::ev::submit, on_submit);
+    // A page restored from the history cache comes back as it was left: busy.
+    let shown = window_event_listener_untyped("pageshow", |_| {
+        if let Ok(forms) = document().query_selector_all("form[aria-busy]") {
+            for i in 0..forms.length() {
+                if let Some(f) = forms
+                    .item(i)
+                    .and_then(|n| n.dyn_into::<HtmlFormElement>().ok())
+                {
+                    busy(&f, false);
+                }
+            }
+        }
+    });
     // For the page's lifetime (the body is swapped, the window stays).
     std::mem::forget(submit);
+    std::mem::forget(shown);
 }
 
 fn on_submit(ev: SubmitEvent) {
@@ -46,8 +63,10 @@ fn on_submit(ev: SubmitEvent) {
         return;
     }
     if attribute("enctype").eq_ignore_ascii_case("multipart/form-data") {
-        // A file upload: the browser posts it; its buttons wait with it.
-        busy(&form, true);
+        // A file upload: the browser posts it; its buttons wait with it, disabled once
+        // the browser has taken the pressed one's name and value into the post.
+        let _ = form.set_attribute("aria-busy", "true");
+        set_timeout(move || busy(&form, true), std::time::Duration::ZERO);
         return;
     }
     let Ok(data) = FormData::new_with_form(&form) else {
@@ -212,13 +231,20 @@ async fn send(action: &str, body: &UrlSearchParams, sent: Sent) -> Result<(), Js
         .headers()
         .get("content-type")?
         .is_some_and(|t| t.starts_with("text/html"));
-    if !html_answer || !response.redirected() {
+    if !html_answer {
         return Err(JsValue::NULL);
     }
     let html = JsFuture::from(response.text()?)
         .await?
         .as_string()
         .unwrap_or_default();
+    if !response.redirected() {
+        // A page answered in place (a plain handler's refusal): shown, as the browser
+        // would, without a URL of its own to come back to.
+        show(&html)?;
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+        return Ok(());
+    }
     let url = web_sys::Url::new(&response.url())?;
     let refused = url.search_params().get("__err").is_some();
     url.search_params().delete("__err");

@@ -47,8 +47,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The session's CSRF token: from the request on the server, from the page's meta tag in
-/// the browser (so hydration renders the same value).
+/// The session's CSRF token, from the request. Pages render on the server only (islands
+/// hydrate, the forms never do), so there is no browser side to it.
 pub fn csrf_token() -> String {
     #[cfg(feature = "ssr")]
     {
@@ -62,12 +62,7 @@ pub fn csrf_token() -> String {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        document()
-            .query_selector("meta[name=csrf-token]")
-            .ok()
-            .flatten()
-            .and_then(|e| e.get_attribute("content"))
-            .unwrap_or_default()
+        String::new()
     }
 }
 
@@ -96,34 +91,20 @@ pub fn CsrfField() -> impl IntoView {
 }
 
 /// The hidden idempotency key every state-changing form carries (`server::idempotency`): a
-/// doubled or retried submission of the same form acts once. `renew` is the form's action
-/// version: a completed submission gives the form a new key, so the next, different action
-/// from the same page is not taken for a repeat.
+/// doubled or retried submission of the same form acts once. Every server render gives the
+/// form a new key, so the next action from the page that answers is not taken for a repeat.
 #[component]
-pub fn IdempotencyField(#[prop(into)] renew: Signal<usize>) -> impl IntoView {
-    let key = Memo::new(move |_| {
-        renew.track();
-        new_form_key()
-    });
-    view! { <input type="hidden" name="idempotency_key" value=move || key.get()/> }
+pub fn IdempotencyField() -> impl IntoView {
+    view! { <input type="hidden" name="idempotency_key" value=new_form_key()/> }
 }
 
-/// 128 random bits as hex: from the OS on the server, from `crypto.getRandomValues` in the
-/// browser.
+/// 128 random bits as hex, from the OS. Forms render on the server only.
 fn new_form_key() -> String {
     #[cfg(feature = "ssr")]
     {
         uuid::Uuid::new_v4().simple().to_string()
     }
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        let mut bytes = [0u8; 16];
-        if let Ok(c) = window().crypto() {
-            let _ = c.get_random_values_with_u8_array(&mut bytes);
-        }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    #[cfg(not(feature = "ssr"))]
     {
         String::new()
     }

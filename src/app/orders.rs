@@ -271,7 +271,7 @@ fn OrderView(
         {needs_ack.then(|| view! {
             <ActionForm action=acknowledge attr:class="ack">
                 <CsrfField/>
-                <IdempotencyField renew=acknowledge.version()/>
+                <IdempotencyField/>
                 <input type="hidden" name="order_id" value=order_id/>
                 <button type="submit" class="primary" data-testid="acknowledge">"Acknowledge order"</button>
                 <span class="hint">"Accepts every line you have not answered, as ordered."</span>
@@ -283,7 +283,7 @@ fn OrderView(
         <p class="ok" role="status" data-testid="answer-done">{answer_done}</p>
         <p class="error" role="alert" data-testid="answer-error">{answer_error}</p>
         <div class="lines">
-            {order.lines.into_iter().map(|l| view! { <LineCard line=l order_id=order_id can_answer=can_answer answer=answer/> }).collect_view()}
+            {order.lines.into_iter().map(|l| view! { <LineCard line=l order_id=order_id can_answer=can_answer/> }).collect_view()}
         </div>
         {(!order.receipts.is_empty()).then(|| view! {
             <h2>"Receipts at the buyer's warehouse"</h2>
@@ -328,12 +328,7 @@ fn OrderView(
 }
 
 #[component]
-fn LineCard(
-    line: LineView,
-    order_id: i64,
-    can_answer: bool,
-    answer: ServerAction<AnswerLine>,
-) -> impl IntoView {
+fn LineCard(line: LineView, order_id: i64, can_answer: bool) -> impl IntoView {
     let waiting = matches!(
         line.answer,
         Some(LineAnswerState::ProposalPending | LineAnswerState::Rejected)
@@ -374,7 +369,7 @@ fn LineCard(
                     // so the browser returns to the lines and their answer's message.
                     <form method="post" action=back_here.clone() class="inline">
                         <CsrfField/>
-                        <IdempotencyField renew=answer.version()/>
+                        <IdempotencyField/>
                         <input type="hidden" name="order_id" value=order_id/>
                         <input type="hidden" name="line_id" value=line_id/>
                         <input type="hidden" name="answer" value="accept"/>
@@ -384,7 +379,7 @@ fn LineCard(
                         <summary>"Propose a change or reject"</summary>
                         <form method="post" action=back_here.clone() class="form">
                             <CsrfField/>
-                            <IdempotencyField renew=answer.version()/>
+                            <IdempotencyField/>
                             <input type="hidden" name="order_id" value=order_id/>
                             <input type="hidden" name="line_id" value=line_id/>
                             <fieldset>

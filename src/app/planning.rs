@@ -135,7 +135,7 @@ pub fn VersionPage() -> impl IntoView {
                         {(i.status == "valid").then(|| view! {
                             <form method="post" action=format!("/planning/versions/{id}/approve") class="inline">
                                 <CsrfField/>
-                                <IdempotencyField renew=Signal::stored(0)/>
+                                <IdempotencyField/>
                                 <button type="submit" class="primary" data-testid="planning-approve">"Approve this version"</button>
                             </form>
                         })}

@@ -76,7 +76,7 @@ pub fn ShipmentList() -> impl IntoView {
                                     {cancellable.then(|| view! {
                                         <form method="post" enctype="multipart/form-data" action=format!("/shipments/{id}/documents") class="upload">
                                             <CsrfField/>
-                                            <IdempotencyField renew=Signal::stored(0)/>
+                                            <IdempotencyField/>
                                             <label for=format!("file-{id}")>"Attach a document (PDF, PNG or JPEG, up to 10 MB)"</label>
                                             <input id=format!("file-{id}") name="file" type="file" accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg" required/>
                                             <button type="submit" data-testid="upload">"Attach"</button>
@@ -85,7 +85,7 @@ pub fn ShipmentList() -> impl IntoView {
                                     {cancellable.then(|| view! {
                                         <ActionForm action=cancel attr:class="inline">
                                             <CsrfField/>
-                                            <IdempotencyField renew=cancel.version()/>
+                                            <IdempotencyField/>
                                             <input type="hidden" name="id" value=id/>
                                             <button type="submit" data-testid="cancel-asn">"Cancel this notice"</button>
                                         </ActionForm>
@@ -152,7 +152,7 @@ pub fn NewShipment() -> impl IntoView {
                 Ok(lines) => view! {
                     <ActionForm action=submit attr:class="shipment-form">
                         <CsrfField/>
-                        <IdempotencyField renew=submit.version()/>
+                        <IdempotencyField/>
                         <fieldset>
                             <legend>"Shipment"</legend>
                             <div class="grid">

@@ -49,7 +49,7 @@ pub fn WebhooksPage() -> impl IntoView {
                     <h2>"Add a subscriber"</h2>
                     <ActionForm action=create attr:class="card form">
                         <CsrfField/>
-                        <IdempotencyField renew=create.version()/>
+                        <IdempotencyField/>
                         <label for="webhook-name">"For which system"</label>
                         <input id="webhook-name" name="name" autocomplete="off" required maxlength="80" placeholder="Our ERP"/>
                         <label for="webhook-url">"Address (https)"</label>
@@ -88,7 +88,7 @@ fn subscription(
         view! {
             <ActionForm action=act attr:class="inline">
                 <CsrfField/>
-                <IdempotencyField renew=act.version()/>
+                <IdempotencyField/>
                 <input type="hidden" name="subscription_id" value=id/>
                 <input type="hidden" name="action" value=action/>
                 <button type="submit" data-testid=format!("webhook-{action}")>{label}</button>
@@ -118,7 +118,7 @@ fn subscription(
                 {(s.dead > 0).then(|| button("replay", "Send dead letters again"))}
                 <ActionForm action=rotate attr:class="inline">
                     <CsrfField/>
-                    <IdempotencyField renew=rotate.version()/>
+                    <IdempotencyField/>
                     <input type="hidden" name="subscription_id" value=id/>
                     <button type="submit" data-testid="webhook-rotate">"New secret"</button>
                 </ActionForm>

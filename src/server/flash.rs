@@ -43,9 +43,8 @@ pub struct Flash {
 enum Stored {
     Sealed {
         path: String,
-        key_id: String,
-        nonce: String,
-        ciphertext: String,
+        #[serde(flatten)]
+        sealed: Sealed,
     },
     Plain {
         path: String,
@@ -105,15 +104,10 @@ pub async fn keep(
         return Response::from_parts(parts, Body::empty());
     };
     let stored = match &state.settings.sealing {
-        Some(keys) => {
-            let s = keys.seal(&body, SEALING_CONTEXT);
-            Stored::Sealed {
-                path,
-                key_id: s.key_id,
-                nonce: s.nonce,
-                ciphertext: s.ciphertext,
-            }
-        }
+        Some(keys) => Stored::Sealed {
+            path,
+            sealed: keys.seal(&body, SEALING_CONTEXT),
+        },
         None => Stored::Plain { path, body },
     };
     if let Err(e) = session.insert(FLASH_KEY, stored).await {
@@ -124,24 +118,19 @@ pub async fn keep(
 }
 
 /// For a page view: the flash waiting in the session, removed from it. A session without
-/// one is not written (every page view asks).
+/// one is not written (every page view asks); one that cannot be read is dropped.
 pub async fn take(state: &AppState, session: &Session) -> Option<Flash> {
-    session.get::<Stored>(FLASH_KEY).await.ok().flatten()?;
-    let stored = session.remove::<Stored>(FLASH_KEY).await.ok().flatten()?;
-    match stored {
+    let stored = session.get::<Stored>(FLASH_KEY).await;
+    if matches!(stored, Ok(None)) {
+        return None;
+    }
+    if let Err(e) = session.remove_value(FLASH_KEY).await {
+        tracing::warn!(error = %e, "flash not removed from the session");
+    }
+    match stored.ok()?? {
         Stored::Plain { path, body } => Some(Flash { path, body }),
-        Stored::Sealed {
-            path,
-            key_id,
-            nonce,
-            ciphertext,
-        } => {
+        Stored::Sealed { path, sealed } => {
             let keys = state.settings.sealing.as_ref()?;
-            let sealed = Sealed {
-                key_id,
-                nonce,
-                ciphertext,
-            };
             let body = keys.open(&sealed, SEALING_CONTEXT).ok()?;
             Some(Flash {
                 path,

@@ -42,7 +42,7 @@ impl std::fmt::Debug for SealingKeys {
 }
 
 /// A sealed value as stored: which key, the nonce and the ciphertext (both base64).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sealed {
     pub key_id: String,
     pub nonce: String,
