@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds Millrace the way cargo-leptos would, without cargo-leptos:
 #   1. client: `--lib --features hydrate` for wasm32-unknown-unknown with Debian's rustc-web
-#      (the only compiler here with a wasm32 std; scripts/setup.sh installs it), then wasm-bindgen;
+#      (the only compiler here with a wasm32 std; scripts/setup.sh installs it), then
+#      wasm-bindgen and `wasm-opt -Oz`. Always the `wasm-release` profile: the demo and the
+#      end-to-end tests serve the same optimized bundle as production;
 #   2. site:   style/main.css -> target/site/pkg/millrace.css, public/* -> target/site/;
 #      the bundle's JS, WASM and CSS renamed to content-hashed names (millrace.<hash>.wasm),
 #      listed in target/site/hash.txt as cargo-leptos's `hash-files` does (the server names
 #      them in pages and lets browsers keep them for a year: src/server/assets.rs);
-#   3. server: `--bin millrace --bin precompress --features ssr` with the default toolchain;
+#   3. server: `--bin millrace --bin precompress --features ssr` with the default toolchain
+#      (`--release`: the release profile; otherwise debug, which only the server is);
 #   4. precompress: a .br and a .gz copy beside each file of the site, sent as they are to
-#      browsers that accept them (brotli quality 11 in release, 9 otherwise: faster on the
-#      debug bundle's 19 MB; gzip -9).
+#      browsers that accept them (brotli quality 11, gzip -9).
 # Cargo's outputs go where cargo puts them (CARGO_TARGET_DIR and the like: scripts/lib.sh);
 # the site always goes to ./target/site.
 # Usage: scripts/build.sh [--release]
@@ -46,7 +48,10 @@ if ! compgen -G "$libdir/libstd-*.rlib" >/dev/null; then
   build_std=(-Zbuild-std=std,panic_abort)
 fi
 
-if (( RELEASE )); then wprofile=(--profile wasm-release); wdir=wasm-release; else wprofile=(); wdir=debug; fi
+command -v wasm-opt >/dev/null || die "wasm-opt missing: run scripts/setup.sh"
+wov=$(wasm-opt --version | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p')
+(( ${wov:-0} >= 132 )) || die "wasm-opt ${wov:-?} is too old (need >= 132): run scripts/setup.sh"
+wprofile=(--profile wasm-release); wdir=wasm-release
 say "client (wasm32, $("$WASM_RUSTC" --version))"
 env RUSTC="$WASM_RUSTC" RUSTDOC="${WASM_RUSTC%rustc}rustdoc" ${build_std:+RUSTC_BOOTSTRAP=1} \
   "$WASM_CARGO" build --lib --target wasm32-unknown-unknown --target-dir "$FRONT" \
@@ -56,14 +61,7 @@ mkdir -p "$SITE/$PKG_DIR"
 wasm-bindgen --target web --out-dir "$SITE/$PKG_DIR" --out-name "$NAME" \
   "$FRONT/wasm32-unknown-unknown/$wdir/$NAME.wasm"
 mv -f "$SITE/$PKG_DIR/${NAME}_bg.wasm" "$SITE/$PKG_DIR/$NAME.wasm"
-if (( RELEASE )) && command -v wasm-opt >/dev/null; then
-  wov=$(wasm-opt --version | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p')
-  if (( ${wov:-0} >= 132 )); then
-    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$SITE/$PKG_DIR/$NAME.wasm" -o "$SITE/$PKG_DIR/$NAME.wasm"
-  else
-    echo "build.sh: skipping wasm-opt ${wov:-?} (need >= 132: npm install -g binaryen@132.0.0)" >&2
-  fi
-fi
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$SITE/$PKG_DIR/$NAME.wasm" -o "$SITE/$PKG_DIR/$NAME.wasm"
 
 cp style/main.css "$SITE/$PKG_DIR/$NAME.css"
 cp -r public/. "$SITE/"
@@ -93,5 +91,5 @@ cargo build --bin "$NAME" --bin precompress --no-default-features --features ssr
 sdir=$TARGET_DIR/$([[ $RELEASE == 1 ]] && echo release || echo debug)
 
 say "precompress (br, gzip)"
-"$sdir/precompress" --quality "$([[ $RELEASE == 1 ]] && echo 11 || echo 9)" "$SITE"
+"$sdir/precompress" --quality 11 "$SITE"
 say "built: $SITE/$PKG_DIR/$NAME.<hash>.{js,wasm,css} (+ .br, .gz; $SITE/hash.txt), $sdir/$NAME"

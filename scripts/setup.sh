@@ -14,17 +14,18 @@
 #      `cargo -Zbuild-std` (deps from crates.io) and installs it into Debian's sysroot,
 #      /usr/lib/rustlib/wasm32-unknown-unknown/lib, like `rustup target add` would.
 #   4. cargo install wasm-bindgen-cli at the pinned version (must equal the project's
-#      wasm-bindgen crate version in Cargo.lock).
+#      wasm-bindgen crate version in Cargo.lock), and npm install -g binaryen@132 (wasm-opt:
+#      every build, the demo's too, optimizes the bundle as production does).
 #   5. optional: --with-chromium (Debian chromium + chromium-driver, for Playwright),
 #      --with-postgres (Debian postgresql-15: the storage tests' throwaway servers),
-#      --with-wasm-opt (npm install -g binaryen@132: wasm-opt for release builds),
 #      --with-cargo-leptos (cargo install cargo-leptos, pinned; slow: ~45 min),
 #      --with-webhook-verifier (the Standard Webhooks reference library from PyPI, pinned, in
 #      a virtualenv under .tools/: the webhook tests verify our signatures with it).
 # Downloads only through apt, cargo (crates.io), npm and PyPI.
 #
-# Usage (as root): bash setup-wasm.sh [--with-chromium] [--with-postgres] [--with-wasm-opt]
+# Usage (as root): bash setup-wasm.sh [--with-chromium] [--with-postgres]
 #                                     [--with-cargo-leptos] [--no-sysroot]
+# (--with-wasm-opt is still accepted; wasm-opt is always installed now.)
 # Env overrides: WASM_BINDGEN_VERSION (default 0.2.130), CARGO_LEPTOS_VERSION (0.3.11),
 #                BINARYEN_VERSION (132.0.0)
 set -euo pipefail
@@ -39,7 +40,7 @@ MIN_RUST_MINOR=88            # Leptos 0.8 needs Rust >= 1.88
 DEB_RUSTC=/usr/bin/rustc
 DEB_CARGO=/usr/bin/cargo
 
-WITH_CHROMIUM=0; WITH_POSTGRES=0; WITH_CARGO_LEPTOS=0; WITH_SYSROOT=1; WITH_WASM_OPT=0; WITH_VERIFIER=0
+WITH_CHROMIUM=0; WITH_POSTGRES=0; WITH_CARGO_LEPTOS=0; WITH_SYSROOT=1; WITH_WASM_OPT=1; WITH_VERIFIER=0
 for a in "$@"; do
   case $a in
     --with-chromium) WITH_CHROMIUM=1 ;;
