@@ -7,7 +7,7 @@
 //! With it, the same request is made with `fetch` (same body, `Accept: text/html`, the
 //! redirect followed), and the final page's `<body>` replaces the current one. When that
 //! page is this one again (an error, or an action that stays here), the form that was
-//! //! sent gets back what was typed in it, as it would have kept it without a reload. An HTML
+//! sent gets back what was typed in it, as it would have kept it without a reload. An HTML
 //! answer that is not a redirect (a refusal from a plain handler) is shown as it is.
 //! Forms that upload files, and anything that does not answer with HTML, fall back to the
 //! plain post. A form already on its way ignores another submission (its buttons are
