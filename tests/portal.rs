@@ -149,9 +149,11 @@ async fn signed_in(app: &TestApp, email: &str, password: &str) -> Browser {
     b
 }
 
-/// The supplier's first page of orders once the poller has stored at least `min`.
+/// The supplier's first page of orders once the poller has stored at least `min` (30 s at
+/// most: on PostgreSQL, with every suite's tests sharing CI's two cores, a first sync after
+/// a vendor is linked took longer than the 10 s this allowed before).
 async fn synced_orders(b: &Browser, min: i64) -> Value {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let page = b.orders("").await;
         if page["total"].as_i64().unwrap_or(0) >= min {
             return page;
