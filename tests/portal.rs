@@ -153,14 +153,15 @@ async fn signed_in(app: &TestApp, email: &str, password: &str) -> Browser {
 /// most: on PostgreSQL, with every suite's tests sharing CI's two cores, a first sync after
 /// a vendor is linked took longer than the 10 s this allowed before).
 async fn synced_orders(b: &Browser, min: i64) -> Value {
+    let mut page = Value::Null;
     for _ in 0..300 {
-        let page = b.orders("").await;
+        page = b.orders("").await;
         if page["total"].as_i64().unwrap_or(0) >= min {
             return page;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("orders never synced from the double");
+    panic!("orders never synced from the double; the last answer: {page}");
 }
 
 use common::app::eventually;

@@ -54,7 +54,26 @@ async fn load_cursor(db: &Db, model: &str) -> Result<Cursor, sqlx::Error> {
     })
 }
 
-async fn save_cursor(db: &Db, model: &str, c: &Cursor) -> Result<(), sqlx::Error> {
+/// Saves the cursor of a poll that read the orders of `partners` (sorted), unless a supplier
+/// was linked since the poll began: linking resets the cursor so that the new supplier's
+/// orders are read from the start, and a poll still running on the old list must not put
+/// its cursor back. False then, and nothing is saved. Under the write lock, as linking is:
+/// either the link comes first and the check sees it, or the save does and the link
+/// deletes what it saved.
+async fn save_cursor(
+    db: &Db,
+    model: &str,
+    c: &Cursor,
+    partners: &[i64],
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db::write(db).await?;
+    let now: Vec<(i64,)> =
+        sqlx::query_as("SELECT odoo_partner_id FROM suppliers ORDER BY odoo_partner_id")
+            .fetch_all(&mut *tx)
+            .await?;
+    if !now.iter().map(|(p,)| *p).eq(partners.iter().copied()) {
+        return Ok(false);
+    }
     sqlx::query(
         "INSERT INTO sync_cursors (model, last_write_date, seen_ids, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (model) DO UPDATE SET last_write_date = excluded.last_write_date, seen_ids = excluded.seen_ids, updated_at = excluded.updated_at",
@@ -63,9 +82,10 @@ async fn save_cursor(db: &Db, model: &str, c: &Cursor) -> Result<(), sqlx::Error
     .bind(&c.last_write_date)
     .bind(serde_json::to_string(&c.seen_at_last).unwrap_or_default())
     .bind(db::now())
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Forget the cursor so the next poll reads everything again (a supplier was linked).
@@ -114,7 +134,8 @@ pub async fn poll_once(
     if suppliers.is_empty() {
         return Ok(report);
     }
-    let partner_ids: Vec<i64> = suppliers.iter().map(|(p, _)| *p).collect();
+    let mut partner_ids: Vec<i64> = suppliers.iter().map(|(p, _)| *p).collect();
+    partner_ids.sort_unstable();
     let supplier_of: HashMap<i64, i64> = suppliers.into_iter().collect();
     let mut cursor = load_cursor(db, PURCHASE_ORDER).await?;
     let mail_to = options
@@ -177,7 +198,10 @@ pub async fn poll_once(
         if orders.is_empty() {
             report.orders_unchanged += all_ids.len();
             cursor.advance(&all_ids);
-            save_cursor(db, PURCHASE_ORDER, &cursor).await?;
+            if !save_cursor(db, PURCHASE_ORDER, &cursor, &partner_ids).await? {
+                // A supplier was linked meanwhile: the next poll starts over with it.
+                break;
+            }
             if (all_ids.len() as u64) < PAGE_SIZE {
                 break;
             }
@@ -323,7 +347,10 @@ pub async fn poll_once(
         store_receipts(db, &receipts).await?;
         report.orders_unchanged += all_ids.len() - orders.len();
         cursor.advance(&all_ids);
-        save_cursor(db, PURCHASE_ORDER, &cursor).await?;
+        if !save_cursor(db, PURCHASE_ORDER, &cursor, &partner_ids).await? {
+            // A supplier was linked meanwhile: the next poll starts over with it.
+            break;
+        }
         if (all_ids.len() as u64) < PAGE_SIZE {
             break;
         }
