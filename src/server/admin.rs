@@ -152,9 +152,7 @@ pub async fn link_vendor(
     .bind(db::now())
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM sync_cursors WHERE model = 'purchase.order'")
-        .execute(&mut *tx)
-        .await?;
+    crate::server::sync::poller::reset_cursor(&mut tx).await?;
     audit(
         &mut *tx,
         Some(user.id),

@@ -334,7 +334,22 @@ pub async fn resolve(
         "resolve_conflict",
         &(key, resolution.code()),
     )?;
-    let mut tx = db::write(db).await?;
+    // Everything a resolution changes belongs to the conflict's order: keyed by it.
+    let conflict_order: Option<(i64,)> = match what {
+        "message" => {
+            sqlx::query_as(
+                "SELECT o.id FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id WHERE m.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(db)
+            .await?
+        }
+        "order" => Some((id,)),
+        _ => None,
+    };
+    let (locked,) = conflict_order.ok_or(ActionError::NotFound)?;
+    let mut tx =
+        db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(locked)])).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -343,6 +358,7 @@ pub async fn resolve(
         "order" => resolve_changed_order(&mut tx, user, id, resolution).await?,
         _ => return Err(ActionError::NotFound),
     };
+    debug_assert_eq!(order_id, locked, "a conflict stays with its order");
     // Another company's conflict: as if it did not exist (nothing is committed).
     if !crate::server::companies::covers_order(&mut tx, &user.companies, order_id).await? {
         return Err(ActionError::NotFound);

@@ -20,7 +20,7 @@ use crate::server::auth::CurrentUser;
 use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db, Tx};
 use crate::server::idempotency::Submission;
-use crate::server::order_events::record_event;
+use crate::server::order_events::{self, record_event};
 use crate::server::orders::{self, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction};
 
@@ -352,7 +352,8 @@ pub async fn decide(
         ));
     }
     let submission = Submission::new(user.id, key, "decide", &(line_id, approve, reason))?;
-    let mut tx = db::write(db).await?;
+    let orders = orders_of_lines(db, &[line_id]).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(orders)).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -371,8 +372,14 @@ pub async fn approve_many(
     line_ids: &[i64],
     key: Option<&str>,
 ) -> Result<usize, ActionError> {
+    if line_ids.len() > SHOWN {
+        return Err(ActionError::Invalid(format!(
+            "Approve at most {SHOWN} proposals at once (the screen shows {SHOWN})."
+        )));
+    }
     let submission = Submission::new(user.id, key, "approve_many", &line_ids)?;
-    let mut tx = db::write(db).await?;
+    let orders = orders_of_lines(db, line_ids).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(orders)).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -388,6 +395,28 @@ pub async fn approve_many(
     submission.record(&mut tx, &approved).await?;
     tx.commit().await?;
     Ok(approved)
+}
+
+/// The keys a decision on `line_ids` writes under: their orders' (the line, the order's
+/// status, its outbox message and history all belong to the order, and a line never moves
+/// to another order). Lines that do not exist lock nothing: the decision finds none.
+async fn orders_of_lines(db: &Db, line_ids: &[i64]) -> Result<Vec<db::LockKey>, sqlx::Error> {
+    if line_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT order_id FROM purchase_order_lines WHERE id IN ({})",
+        db::placeholders(1, line_ids.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+    for id in line_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|(o,)| db::LockKey::order(o))
+        .collect())
 }
 
 async fn decide_in(
@@ -524,7 +553,19 @@ pub async fn settle_dead_letter(
         DeadLetterAction::Discard => ("discard", "outbox_discard"),
     };
     let submission = Submission::new(user.id, key, name, &(id, reason))?;
-    let mut tx = db::write(db).await?;
+    // Keyed by the message's order, as the outbox's own outcome transactions are.
+    let order: Option<(i64,)> =
+        sqlx::query_as("SELECT order_odoo_id FROM outbox_messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    let mut tx = match order {
+        Some((odoo_id,)) => {
+            order_events::write_for_odoo_order_and(db, odoo_id, submission.lock_keys(Vec::new()))
+                .await?
+        }
+        None => db::write(db).await?,
+    };
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }

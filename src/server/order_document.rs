@@ -327,7 +327,8 @@ pub async fn set_reference(
     }
     let correlation_id = outbox::new_correlation_id();
     let stored = (!reference.is_empty()).then(|| reference.to_string());
-    let mut tx = db::write(db).await?;
+    // The header, the outbox message and the history all belong to the order.
+    let mut tx = db::write_keyed(db, &[db::LockKey::order(o.id)]).await?;
     sqlx::query(
         "INSERT INTO order_headers (order_id, partner_ref) VALUES ($1, $2)
          ON CONFLICT (order_id) DO UPDATE SET partner_ref = excluded.partner_ref",

@@ -42,12 +42,25 @@ pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i
 /// (`db::write_keyed`; an order's portal id never changes and orders are never deleted)
 /// when the portal holds it, else the conservative `db::write` (an order not stored yet).
 pub async fn write_for_odoo_order(db: &Db, odoo_id: i64) -> Result<Tx<'static>, sqlx::Error> {
+    write_for_odoo_order_and(db, odoo_id, Vec::new()).await
+}
+
+/// [`write_for_odoo_order`], holding the keys `more` as well when it is keyed (a
+/// submission's, `Submission::lock_keys`).
+pub async fn write_for_odoo_order_and(
+    db: &Db,
+    odoo_id: i64,
+    mut more: Vec<db::LockKey>,
+) -> Result<Tx<'static>, sqlx::Error> {
     let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
         .bind(odoo_id)
         .fetch_optional(db)
         .await?;
     match known {
-        Some((id,)) => db::write_keyed(db, &[db::LockKey::order(id)]).await,
+        Some((id,)) => {
+            more.push(db::LockKey::order(id));
+            db::write_keyed(db, &more).await
+        }
         None => db::write(db).await,
     }
 }

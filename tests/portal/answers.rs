@@ -445,6 +445,19 @@ async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
         .unwrap();
     assert!(r.status().is_redirection());
     assert_eq!(r.headers()["location"], "/buyer/exceptions?bulk=2");
+    // More than the screen shows at once is refused whole: one lock per order, bounded.
+    let mut crafted: Vec<(&str, String)> = (1..=201).map(|i| ("line_id", i.to_string())).collect();
+    crafted.push(("csrf_token", buyer.csrf.clone()));
+    let r = buyer
+        .http
+        .post(format!("{}/buyer/proposals/approve", app.url))
+        .form(&crafted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("at most 200"), "{p}");
     let d: Value = ana.order(&order_id).await.json().await.unwrap();
     assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
     assert_eq!(d["lines"][1]["answer"], "ProposalAccepted");

@@ -202,6 +202,8 @@ pub enum Space {
     NoticeNumbers = SPACE_BASE + 3,
     /// One user's idempotency key (`idempotency_keys`).
     Submission = SPACE_BASE + 4,
+    /// One Odoo model's sync cursor (`sync_cursors`).
+    SyncCursor = SPACE_BASE + 5,
 }
 
 /// One key of [`write_keyed`]: a kind and a 32-bit key within it. Distinct things may
@@ -231,6 +233,13 @@ impl LockKey {
         LockKey {
             space: Space::NoticeNumbers,
             key: 0,
+        }
+    }
+
+    pub fn sync_cursor(model: &str) -> LockKey {
+        LockKey {
+            space: Space::SyncCursor,
+            key: hashed(model.as_bytes()),
         }
     }
 

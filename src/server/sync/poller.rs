@@ -57,16 +57,17 @@ async fn load_cursor(db: &Db, model: &str) -> Result<Cursor, sqlx::Error> {
 /// Saves the cursor of a poll that read the orders of `partners` (sorted), unless a supplier
 /// was linked since the poll began: linking resets the cursor so that the new supplier's
 /// orders are read from the start, and a poll still running on the old list must not put
-/// its cursor back. False then, and nothing is saved. Under the write lock, as linking is:
+/// its cursor back. False then, and nothing is saved. Keyed on the cursor, so it waits for
+/// no other writer but the conservative ones; linking is one of those ([`db::write`]), so
 /// either the link comes first and the check sees it, or the save does and the link
-/// deletes what it saved.
+/// deletes what it saved ([`reset_cursor`]).
 async fn save_cursor(
     db: &Db,
     model: &str,
     c: &Cursor,
     partners: &[i64],
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &[db::LockKey::sync_cursor(model)]).await?;
     let now: Vec<(i64,)> =
         sqlx::query_as("SELECT odoo_partner_id FROM suppliers ORDER BY odoo_partner_id")
             .fetch_all(&mut *tx)
@@ -88,11 +89,13 @@ async fn save_cursor(
     Ok(true)
 }
 
-/// Forget the cursor so the next poll reads everything again (a supplier was linked).
-pub async fn reset_cursor(db: &Db) -> Result<(), sqlx::Error> {
+/// Forgets the order cursor so the next poll reads everything again: called in the
+/// transaction that links a supplier, which must be a conservative writer ([`db::write`])
+/// so that a poll's [`save_cursor`] cannot slip in between.
+pub async fn reset_cursor(tx: &mut db::Tx<'_>) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sync_cursors WHERE model = $1")
         .bind(PURCHASE_ORDER)
-        .execute(db)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
