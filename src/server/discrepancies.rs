@@ -74,7 +74,7 @@ pub(crate) async fn each(
 /// The SQL condition `filter` makes (on `l`, the line, and `o`, its order) and its arguments.
 fn clauses(filter: &Filter) -> (String, Vec<Arg>) {
     // Only the filters in force go into the SQL (an order's page must not scan them all);
-    // `l` and `o` are the line and its order in each of the three queries below.
+    // `l` and `o` are the line and its order in every query of `find_where` and `each`.
     let mut clauses = vec![
         "l.removed_in_odoo = 0 AND o.visible = 1".to_string(),
         "o.id IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done')".to_string(),
