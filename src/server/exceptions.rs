@@ -1115,6 +1115,10 @@ impl CsvLines {
 
 impl<T: AsRow + Send> Sink<T> for CsvLines {
     async fn take(&mut self, item: T) -> bool {
+        // Abandoned: the readers stop now, not once a chunk is full.
+        if self.chunks.is_closed() {
+            return false;
+        }
         csv_line(&mut self.pending, &item.row());
         self.pending.len() < CSV_CHUNK_BYTES || self.flush().await
     }
