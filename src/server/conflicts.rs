@@ -17,7 +17,7 @@ use crate::model::exceptions::{Conflict, ConflictLine};
 use crate::server::auth::CurrentUser;
 use crate::server::db::typed::{Code, Quantity};
 use crate::server::db::{self, Db, Tx};
-use crate::server::exceptions::Scope;
+use crate::server::exceptions::{Scope, Sink};
 use crate::server::idempotency::Submission;
 use crate::server::order_events::record_event;
 use crate::server::orders::{recompute_status, ActionError};
@@ -84,6 +84,42 @@ impl LineNow {
 
 type ConflictRow = (i64, i64, String, String, String, Option<String>);
 
+/// A write-back in conflict as [`list`] reads it.
+type MessageRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// Where write-backs and changed orders in conflict are found (`FROM ... WHERE`, bound:
+/// supplier, buyer), and what to read of them.
+fn sources(scope: &Scope) -> [(String, &'static str); 2] {
+    let companies = scope.companies.condition("o.id");
+    [
+        (
+            format!(
+                "FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id JOIN suppliers s ON s.id = o.supplier_id
+         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
+            ),
+            "SELECT m.id, m.payload, m.created_at, m.last_error, o.id, o.name, s.name, o.odoo_state, m.correlation_id",
+        ),
+        (
+            format!(
+                "FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
+         WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
+            ),
+            "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary",
+        ),
+    ]
+}
+
 /// The conflicts in `scope`, oldest first: write-backs, then changed orders; at most
 /// `shown` of each (None: all), and how many there are. A fixed number of queries,
 /// however many conflicts there are.
@@ -93,21 +129,10 @@ pub async fn list(
     shown: Option<usize>,
 ) -> Result<(Vec<Conflict>, usize), sqlx::Error> {
     let limit = shown.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
-    let companies = scope.companies.condition("o.id");
-    let messages_from = format!(
-        "FROM outbox_messages m JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE m.status = 'conflict' AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
-    );
-    let orders_from = format!(
-        "FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
-           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
-    );
+    let [(messages_from, messages_columns), (orders_from, orders_columns)] = sources(scope);
     // Write-backs in conflict.
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let messages: Vec<(i64, String, String, Option<String>, i64, String, String, String, String)> = sqlx::query_as(&format!(
-        "SELECT m.id, m.payload, m.created_at, m.last_error, o.id, o.name, s.name, o.odoo_state, m.correlation_id
-         {messages_from} ORDER BY m.id{limit}"
+    let messages: Vec<MessageRow> = sqlx::query_as(&format!(
+        "{messages_columns} {messages_from} ORDER BY m.id{limit}"
     ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
@@ -115,7 +140,7 @@ pub async fn list(
     .await?;
     // Orders Odoo changed after the supplier answered.
     let orders: Vec<ConflictRow> = sqlx::query_as(&format!(
-        "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary {orders_from} ORDER BY o.id{limit}"
+        "{orders_columns} {orders_from} ORDER BY o.id{limit}"
     ))
     .bind(scope.supplier)
     .bind(&scope.buyer)
@@ -135,6 +160,67 @@ pub async fn list(
         }
         total = n;
     }
+    Ok((described(db, messages, orders).await?, total))
+}
+
+/// Conflicts [`each`] reads at a time.
+const AT_ONCE: usize = 200;
+
+/// What [`list`] answers with `shown` None, handed to `out` [`AT_ONCE`] at a time in the
+/// same order (each kind by id), so only those are held however many there are.
+pub(crate) async fn each(
+    db: &Db,
+    scope: &Scope,
+    out: &mut impl Sink<Conflict>,
+) -> Result<(), sqlx::Error> {
+    let [messages, orders] = sources(scope);
+    // Write-backs (`m`), then changed orders (`o`), each by id.
+    for (alias, (from, columns)) in [("m", messages), ("o", orders)] {
+        let sql =
+            format!("{columns} {from} AND {alias}.id > $3 ORDER BY {alias}.id LIMIT {AT_ONCE}");
+        let mut after = i64::MIN;
+        loop {
+            let (messages, orders): (Vec<MessageRow>, Vec<ConflictRow>) = if alias == "m" {
+                (batch(db, scope, &sql, after).await?, Vec::new())
+            } else {
+                (Vec::new(), batch(db, scope, &sql, after).await?)
+            };
+            let read = messages.len() + orders.len();
+            let last = messages.last().map(|m| m.0).or(orders.last().map(|o| o.0));
+            for conflict in described(db, messages, orders).await? {
+                if !out.take(conflict).await {
+                    return Ok(());
+                }
+            }
+            match last {
+                Some(id) if read == AT_ONCE => after = id,
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rows `sql` (bound: supplier, buyer, the id to read after) answers.
+async fn batch<R>(db: &Db, scope: &Scope, sql: &str, after: i64) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(scope.supplier)
+        .bind(&scope.buyer)
+        .bind(after)
+        .fetch_all(db)
+        .await
+}
+
+/// `messages` then `orders` as conflicts, both versions side by side: the lines and when
+/// each order was last seen changed, in a fixed number of queries.
+async fn described(
+    db: &Db,
+    messages: Vec<MessageRow>,
+    orders: Vec<ConflictRow>,
+) -> Result<Vec<Conflict>, sqlx::Error> {
     let actions: Vec<Option<OutboxAction>> = messages
         .iter()
         .map(|m| serde_json::from_str(&m.1).ok())
@@ -279,7 +365,7 @@ pub async fn list(
             can_apply: false,
         });
     }
-    Ok((out, total))
+    Ok(out)
 }
 
 /// What the buyer decided.

@@ -9,6 +9,7 @@ use crate::domain::discrepancy::{line_discrepancy, Discrepancy};
 use crate::model::exceptions::ReceiptDiscrepancy;
 use crate::server::db::typed::Quantity;
 use crate::server::db::{self, arg, bind_args, Arg, Db};
+use crate::server::exceptions::Sink;
 
 /// Which lines to look at.
 #[derive(Clone, Debug, Default)]
@@ -23,8 +24,57 @@ pub struct Filter {
 /// The discrepancies of settled orders (a validated receipt, none open, what they booked
 /// read), newest first.
 pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, sqlx::Error> {
+    let (scope, args) = clauses(filter);
+    find_where(db, &scope, &args).await
+}
+
+/// Orders [`each`] reads the discrepancies of at a time.
+const ORDERS_AT_ONCE: usize = 200;
+
+/// What [`find`] answers, handed to `out` a few orders at a time (the newest first), so
+/// that however many there are, only those of [`ORDERS_AT_ONCE`] orders are held.
+pub(crate) async fn each(
+    db: &Db,
+    filter: &Filter,
+    out: &mut impl Sink<ReceiptDiscrepancy>,
+) -> Result<(), sqlx::Error> {
+    let (scope, args) = clauses(filter);
+    let mut before = i64::MAX;
+    loop {
+        // The next orders that may have some (ids we stored, written into the SQL as numbers).
+        let orders: Vec<(i64,)> = bind_args(
+            sqlx::query_as(&format!(
+                "SELECT DISTINCT o.id FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
+                 WHERE {scope} AND o.id < {before} ORDER BY o.id DESC LIMIT {ORDERS_AT_ONCE}"
+            )),
+            &args,
+        )
+        .fetch_all(db)
+        .await?;
+        let Some(&(last,)) = orders.last() else {
+            return Ok(());
+        };
+        let ids = orders
+            .iter()
+            .map(|(id,)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        for found in find_where(db, &format!("{scope} AND o.id IN ({ids})"), &args).await? {
+            if !out.take(found).await {
+                return Ok(());
+            }
+        }
+        if orders.len() < ORDERS_AT_ONCE {
+            return Ok(());
+        }
+        before = last;
+    }
+}
+
+/// The SQL condition `filter` makes (on `l`, the line, and `o`, its order) and its arguments.
+fn clauses(filter: &Filter) -> (String, Vec<Arg>) {
     // Only the filters in force go into the SQL (an order's page must not scan them all);
-    // `l` and `o` are the line and its order in each of the three queries below.
+    // `l` and `o` are the line and its order in every query of `find_where` and `each`.
     let mut clauses = vec![
         "l.removed_in_odoo = 0 AND o.visible = 1".to_string(),
         "o.id IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done')".to_string(),
@@ -52,7 +102,15 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
         ));
     }
     clauses.extend(filter.companies.predicate("o.id"));
-    let scope = clauses.join(" AND ");
+    (clauses.join(" AND "), args)
+}
+
+/// The discrepancies of the lines `scope` (with `args`) keeps, newest order first.
+async fn find_where(
+    db: &Db,
+    scope: &str,
+    args: &[Arg],
+) -> Result<Vec<ReceiptDiscrepancy>, sqlx::Error> {
     let lines_sql = format!(
         "SELECT l.id, l.odoo_id, o.id, o.name, s.name, l.description, l.qty_received
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
@@ -61,7 +119,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
     );
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let lines: Vec<(i64, i64, i64, String, String, String, Quantity)> =
-        bind_args(sqlx::query_as(&lines_sql), &args)
+        bind_args(sqlx::query_as(&lines_sql), args)
             .fetch_all(db)
             .await?;
     if lines.is_empty() {
@@ -73,7 +131,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
          JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
          WHERE n.status <> 'cancelled' AND {scope}"
     );
-    let notices: Vec<(i64, Quantity, String)> = bind_args(sqlx::query_as(&notices_sql), &args)
+    let notices: Vec<(i64, Quantity, String)> = bind_args(sqlx::query_as(&notices_sql), args)
         .fetch_all(db)
         .await?;
     let mut announced: HashMap<i64, (Decimal, Vec<String>)> = HashMap::new();
@@ -87,7 +145,7 @@ pub async fn find(db: &Db, filter: &Filter) -> Result<Vec<ReceiptDiscrepancy>, s
          JOIN purchase_order_lines l ON l.odoo_id = rl.line_odoo_id JOIN purchase_orders o ON o.id = l.order_id
          WHERE {scope}"
     );
-    let booked: Vec<(i64, String)> = bind_args(sqlx::query_as(&booked_sql), &args)
+    let booked: Vec<(i64, String)> = bind_args(sqlx::query_as(&booked_sql), args)
         .fetch_all(db)
         .await?;
     let mut received_lots: HashMap<i64, Vec<String>> = HashMap::new();

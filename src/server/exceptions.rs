@@ -2,8 +2,6 @@
 //! tolerance, write-backs Odoo refused or that met a changed order. And the buyer's
 //! decision on a proposal, written back to Odoo through the outbox.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -12,8 +10,8 @@ use crate::domain::outcome::Outcome;
 use crate::domain::risk::delivery_risk;
 use crate::domain::tolerance::SupplierOverrides;
 use crate::model::exceptions::{
-    AtRiskDelivery, ExceptionTotals, ExceptionsView, LateAcknowledgment, PendingProposal,
-    SupplierChoice,
+    AtRiskDelivery, Conflict, ExceptionTotals, ExceptionsView, LateAcknowledgment, PendingProposal,
+    PlanningProblem, ReceiptDiscrepancy, SupplierChoice,
 };
 use crate::model::sync::DeadLetterView;
 use crate::server::auth::CurrentUser;
@@ -59,7 +57,7 @@ impl Windows {
 /// API and the digest have them all.
 pub const SHOWN: usize = 200;
 
-/// Every exception in `scope` (the CSV, the API, the digest).
+/// Every exception in `scope` (the API, the digest; the CSV streams them instead, [`csv`]).
 pub async fn overview(
     db: &Db,
     scope: &Scope,
@@ -98,70 +96,75 @@ async fn total(
     Ok(usize::try_from(n).unwrap_or(read))
 }
 
+/// Where a section's reader puts each exception as soon as it has read it: a page's list
+/// ([`Shown`]) or the CSV export's next lines ([`CsvLines`]), so the export never holds a
+/// section whole. Answers whether to read on (`false`: the download was abandoned).
+pub(crate) trait Sink<T> {
+    fn take(&mut self, item: T) -> impl std::future::Future<Output = bool> + Send;
+}
+
+/// What a page keeps of one section: the first `at_most` items, and how many were read.
+struct Shown<T> {
+    items: Vec<T>,
+    at_most: usize,
+    read: usize,
+}
+
+impl<T> Shown<T> {
+    fn new(shown: Option<usize>) -> Self {
+        Shown {
+            items: Vec::new(),
+            at_most: shown.unwrap_or(usize::MAX),
+            read: 0,
+        }
+    }
+}
+
+impl<T: Send> Sink<T> for Shown<T> {
+    async fn take(&mut self, item: T) -> bool {
+        self.read += 1;
+        if self.items.len() < self.at_most {
+            self.items.push(item);
+        }
+        true
+    }
+}
+
+/// Hands each row of `rows` to `out`, made into an item by `item` (None: not an exception
+/// after all), until the rows end or `out` has had enough.
+async fn pour<R, T>(
+    mut rows: futures::stream::BoxStream<'_, Result<R, sqlx::Error>>,
+    mut item: impl FnMut(R) -> Result<Option<T>, sqlx::Error> + Send,
+    out: &mut impl Sink<T>,
+) -> Result<(), sqlx::Error> {
+    while let Some(row) = futures::TryStreamExt::try_next(&mut rows).await? {
+        if let Some(item) = item(row)? {
+            if !out.take(item).await {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn overview_of(
     db: &Db,
     scope: &Scope,
     windows: Windows,
     shown: Option<usize>,
 ) -> Result<ExceptionsView, sqlx::Error> {
-    let default_window_hours = windows.ack_hours;
     let now = chrono::Utc::now().naive_utc();
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, String, Option<String>, Option<i64>)> = sqlx::query_as(&format!(
-        "SELECT o.id, o.name, s.name, COALESCE(o.date_approve, o.date_order), s.ack_window_hours
-         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
-           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}",
-        scope.companies.condition("o.id")
-    ))
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .fetch_all(db)
-    .await?;
-    let mut late: Vec<LateAcknowledgment> = rows
-        .into_iter()
-        .filter_map(|(order_id, order_name, supplier_name, released, window)| {
-            let released_at = released?;
-            let t =
-                chrono::NaiveDateTime::parse_from_str(released_at.get(..19)?, "%Y-%m-%d %H:%M:%S")
-                    .ok()?;
-            let age_hours = (now - t).num_hours();
-            let window = SupplierOverrides {
-                ack_window_hours: window,
-                ..Default::default()
-            };
-            (age_hours >= window.ack_window_hours(default_window_hours)).then_some(
-                LateAcknowledgment {
-                    order_id,
-                    order_name,
-                    supplier_name,
-                    released_at,
-                    age_hours,
-                },
-            )
-        })
-        .collect();
-    late.sort_by_key(|l| std::cmp::Reverse(l.age_hours));
+    let mut late = Shown::new(shown);
+    late_acknowledgments(db, scope, windows.ack_hours, now, &mut late).await?;
     let mut totals = ExceptionTotals {
-        late_acknowledgments: late.len(),
+        late_acknowledgments: late.read,
         ..Default::default()
     };
-    late.truncate(shown.unwrap_or(usize::MAX));
-
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let proposals: Vec<(i64, i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(&format!(
-        "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
-         {PROPOSALS}{} ORDER BY l.answered_at, l.id{}",
-        scope.companies.condition("o.id"),
-        limit(shown)
-    ))
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .fetch_all(db)
-    .await?;
+    let mut proposals = Shown::new(shown);
+    pending_proposals(db, scope, shown, &mut proposals).await?;
     totals.proposals = total(
         db,
-        proposals.len(),
+        proposals.read,
         shown,
         &format!(
             "SELECT COUNT(*) {PROPOSALS}{}",
@@ -170,29 +173,31 @@ async fn overview_of(
         scope,
     )
     .await?;
-    let (problems, sync_total) = sync_problems_of(db, scope, shown).await?;
-    totals.sync_problems = sync_total;
-    let (conflicts, conflicts_total) = crate::server::conflicts::list(db, scope, shown).await?;
-    totals.conflicts = conflicts_total;
-    let mut discrepancies = crate::server::discrepancies::find(
+    let mut problems = Shown::new(shown);
+    dead_letters(db, scope, shown, &mut problems).await?;
+    totals.sync_problems = total(
         db,
-        &crate::server::discrepancies::Filter {
-            supplier: scope.supplier,
-            buyer: scope.buyer.clone(),
-            order: None,
-            companies: scope.companies.clone(),
-        },
+        problems.read,
+        shown,
+        &format!(
+            "SELECT COUNT(*) {DEAD}{}",
+            scope.companies.condition("o.id")
+        ),
+        scope,
     )
     .await?;
-    totals.discrepancies = discrepancies.len();
-    discrepancies.truncate(shown.unwrap_or(usize::MAX));
+    let (conflicts, conflicts_total) = crate::server::conflicts::list(db, scope, shown).await?;
+    totals.conflicts = conflicts_total;
+    let mut discrepancies = Shown::new(shown);
+    crate::server::discrepancies::each(db, &discrepancy_filter(scope), &mut discrepancies).await?;
+    totals.discrepancies = discrepancies.read;
     let suppliers: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM suppliers ORDER BY name")
             .fetch_all(db)
             .await?;
-    let mut at_risk = at_risk(db, scope).await?;
-    totals.at_risk = at_risk.len();
-    at_risk.truncate(shown.unwrap_or(usize::MAX));
+    let mut at_risk = Shown::new(shown);
+    at_risk_deliveries(db, scope, now.date(), &mut at_risk).await?;
+    totals.at_risk = at_risk.read;
     let buyers: Vec<(String,)> = sqlx::query_as(&format!(
         "SELECT DISTINCT buyer_name FROM purchase_orders WHERE buyer_name <> ''{} ORDER BY buyer_name",
         scope.companies.condition("id")
@@ -200,58 +205,13 @@ async fn overview_of(
     .fetch_all(db)
     .await?;
     Ok(ExceptionsView {
-        late_acknowledgments: late,
-        proposals: proposals
-            .into_iter()
-            .map(
-                |(
-                    line_id,
-                    order_id,
-                    order_name,
-                    supplier_name,
-                    description,
-                    quantity,
-                    uom,
-                    date_planned,
-                    proposed_date,
-                    proposed_quantity,
-                    reason,
-                    answer,
-                )| PendingProposal {
-                    line_id,
-                    order_id,
-                    order_name,
-                    supplier_name,
-                    description,
-                    quantity,
-                    uom,
-                    date_planned,
-                    proposed_date,
-                    proposed_quantity,
-                    reason: reason.unwrap_or_default(),
-                    // The query reads only these two states.
-                    answer: if answer == LineAnswerState::Rejected.code() {
-                        LineAnswerState::Rejected
-                    } else {
-                        LineAnswerState::ProposalPending
-                    },
-                },
-            )
-            .collect(),
-        at_risk,
-        discrepancies,
-        sync_problems: problems,
+        late_acknowledgments: late.items,
+        proposals: proposals.items,
+        at_risk: at_risk.items,
+        discrepancies: discrepancies.items,
+        sync_problems: problems.items,
         conflicts,
-        // Planning data is not any one supplier's: shown unless the view is one supplier's.
-        planning: if scope.supplier.is_none() {
-            crate::server::planning::monitor::links_for(
-                crate::server::planning::monitor::problems(db, now, windows.planning_refresh_hours)
-                    .await?,
-                scope.plans,
-            )
-        } else {
-            Vec::new()
-        },
+        planning: planning_problems(db, scope, now, windows).await?,
         suppliers: suppliers
             .into_iter()
             .map(|(id, name)| SupplierChoice { id, name })
@@ -260,6 +220,142 @@ async fn overview_of(
         totals,
         shown_at_most: shown,
     })
+}
+
+/// The receipt discrepancies `scope` covers.
+fn discrepancy_filter(scope: &Scope) -> crate::server::discrepancies::Filter {
+    crate::server::discrepancies::Filter {
+        supplier: scope.supplier,
+        buyer: scope.buyer.clone(),
+        order: None,
+        companies: scope.companies.clone(),
+    }
+}
+
+/// Orders not acknowledged within their supplier's window (else `default_hours`) after
+/// release, the longest waiting first. Whether one is late is decided here, row by row (a
+/// window per supplier, a release stored as text); the SQL reads the oldest release first,
+/// which is the order of their ages, so nothing is held to be sorted. Orders released in
+/// the same hour (the same age) come oldest release first, then by id.
+async fn late_acknowledgments(
+    db: &Db,
+    scope: &Scope,
+    default_hours: i64,
+    now: chrono::NaiveDateTime,
+    out: &mut impl Sink<LateAcknowledgment>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "SELECT o.id, o.name, s.name, COALESCE(o.date_approve, o.date_order), s.ack_window_hours
+         FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
+         WHERE o.visible = 1 AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
+           AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
+         ORDER BY COALESCE(o.date_approve, o.date_order), o.id",
+        scope.companies.condition("o.id")
+    );
+    let rows = sqlx::query_as::<_, (i64, String, String, Option<String>, Option<i64>)>(&sql)
+        .bind(scope.supplier)
+        .bind(&scope.buyer)
+        .fetch(db);
+    let late = move |(order_id, order_name, supplier_name, released, window): (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+    )| {
+        let released_at = released?;
+        let t = chrono::NaiveDateTime::parse_from_str(released_at.get(..19)?, "%Y-%m-%d %H:%M:%S")
+            .ok()?;
+        let age_hours = (now - t).num_hours();
+        let window = SupplierOverrides {
+            ack_window_hours: window,
+            ..Default::default()
+        };
+        (age_hours >= window.ack_window_hours(default_hours)).then_some(LateAcknowledgment {
+            order_id,
+            order_name,
+            supplier_name,
+            released_at,
+            age_hours,
+        })
+    };
+    pour(rows, |row| Ok(late(row)), out).await
+}
+
+/// Proposals and rejections waiting for a buyer, in the order they were answered (at most
+/// `shown`).
+async fn pending_proposals(
+    db: &Db,
+    scope: &Scope,
+    shown: Option<usize>,
+    out: &mut impl Sink<PendingProposal>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
+         {PROPOSALS}{} ORDER BY l.answered_at, l.id{}",
+        scope.companies.condition("o.id"),
+        limit(shown)
+    );
+    #[allow(clippy::type_complexity)] // one row of the query above, read once
+    let rows = sqlx::query_as::<
+        _,
+        (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        ),
+    >(&sql)
+    .bind(scope.supplier)
+    .bind(&scope.buyer)
+    .fetch(db);
+    pour(
+        rows,
+        |(
+            line_id,
+            order_id,
+            order_name,
+            supplier_name,
+            description,
+            quantity,
+            uom,
+            date_planned,
+            proposed_date,
+            proposed_quantity,
+            reason,
+            answer,
+        )| {
+            Ok(Some(PendingProposal {
+                line_id,
+                order_id,
+                order_name,
+                supplier_name,
+                description,
+                quantity,
+                uom,
+                date_planned,
+                proposed_date,
+                proposed_quantity,
+                reason: reason.unwrap_or_default(),
+                // The query reads only these two states.
+                answer: if answer == LineAnswerState::Rejected.code() {
+                    LineAnswerState::Rejected
+                } else {
+                    LineAnswerState::ProposalPending
+                },
+            }))
+        },
+        out,
+    )
+    .await
 }
 
 /// Proposals and rejections waiting for a buyer (`FROM ... WHERE`, bound: supplier, buyer).
@@ -274,64 +370,88 @@ const DEAD: &str = "FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo
 /// conflicts have their own list (`conflicts::list`).
 /// At most [`SHOWN`], oldest first.
 pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>, sqlx::Error> {
-    Ok(sync_problems_of(db, scope, Some(SHOWN)).await?.0)
+    let mut shown = Shown::new(Some(SHOWN));
+    dead_letters(db, scope, Some(SHOWN), &mut shown).await?;
+    Ok(shown.items)
 }
 
-/// The dead write-backs in `scope`, oldest first (at most `shown`), and how many there are.
-async fn sync_problems_of(
+/// The dead write-backs in `scope`, oldest first (at most `shown`).
+async fn dead_letters(
     db: &Db,
     scope: &Scope,
     shown: Option<usize>,
-) -> Result<(Vec<DeadLetterView>, usize), sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, String)> = sqlx::query_as(&format!(
+    out: &mut impl Sink<DeadLetterView>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
         "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
          {DEAD}{} ORDER BY m.id{}",
         scope.companies.condition("o.id"),
         limit(shown)
-    ))
+    );
+    #[allow(clippy::type_complexity)] // one row of the query above, read once
+    let rows = sqlx::query_as::<
+        _,
+        (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            i64,
+            Option<String>,
+            String,
+        ),
+    >(&sql)
     .bind(scope.supplier)
     .bind(&scope.buyer)
-    .fetch_all(db)
-    .await?;
-    let count = total(
-        db,
-        rows.len(),
-        shown,
-        &format!(
-            "SELECT COUNT(*) {DEAD}{}",
-            scope.companies.condition("o.id")
-        ),
-        scope,
+    .fetch(db);
+    pour(
+        rows,
+        |(
+            id,
+            correlation_id,
+            order_name,
+            supplier_name,
+            kind,
+            status,
+            attempts,
+            error,
+            created_at,
+        )| {
+            Ok(Some(DeadLetterView {
+                id,
+                correlation_id,
+                order_name,
+                supplier_name,
+                kind,
+                status,
+                attempts,
+                error,
+                created_at,
+            }))
+        },
+        out,
     )
-    .await?;
-    let list = rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                correlation_id,
-                order_name,
-                supplier_name,
-                kind,
-                status,
-                attempts,
-                error,
-                created_at,
-            )| DeadLetterView {
-                id,
-                correlation_id,
-                order_name,
-                supplier_name,
-                kind,
-                status,
-                attempts,
-                error,
-                created_at,
-            },
-        )
-        .collect();
-    Ok((list, count))
+    .await
+}
+
+/// Planning problems as `scope` sees them. Planning data is not any one supplier's: none
+/// in one supplier's view. Read whole, even for the CSV: they are a few per planning
+/// source, version and pull (`planning::monitor`), however many orders there are.
+async fn planning_problems(
+    db: &Db,
+    scope: &Scope,
+    now: chrono::NaiveDateTime,
+    windows: Windows,
+) -> Result<Vec<PlanningProblem>, sqlx::Error> {
+    if scope.supplier.is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::server::planning::monitor::links_for(
+        crate::server::planning::monitor::problems(db, now, windows.planning_refresh_hours).await?,
+        scope.plans,
+    ))
 }
 
 /// Approves a proposal (its date and quantity go to Odoo) or rejects it with a reason the
@@ -610,73 +730,140 @@ pub async fn settle_dead_letter(
     Ok(outcome)
 }
 
-/// Open lines whose delivery is at risk (see `domain::risk`), most overdue first.
-async fn at_risk(db: &Db, scope: &Scope) -> Result<Vec<AtRiskDelivery>, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    // Only lines that can be at risk (`domain::risk`): due before today, or announced to
-    // arrive after their date; and only their notices.
-    let today = chrono::Utc::now().date_naive();
-    let candidates = format!(
-        "FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
+/// Open lines whose delivery is at risk (see `domain::risk`), most overdue first. Only
+/// lines that can be at risk are read (due before today, or announced to arrive after
+/// their date), in one query ordered by requested day, each line's notices on the rows
+/// right after it (a LEFT JOIN): a line is judged when the next one begins, so none is
+/// held longer. Lines due the same day come by id.
+async fn at_risk_deliveries(
+    db: &Db,
+    scope: &Scope,
+    today: NaiveDate,
+    out: &mut impl Sink<AtRiskDelivery>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned, an.quantity, an.expected_arrival
+         FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
+         LEFT JOIN (SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
+                    WHERE n.status <> 'cancelled') an ON an.line_id = l.id
          WHERE o.visible = 1 AND o.odoo_state = 'purchase' AND l.removed_in_odoo = 0 AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
            AND (SUBSTR(l.date_planned, 1, 10) < $3 OR EXISTS (
              SELECT 1 FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
-             WHERE sl.line_id = l.id AND n.status <> 'cancelled' AND n.expected_arrival > SUBSTR(l.date_planned, 1, 10)))",
+             WHERE sl.line_id = l.id AND n.status <> 'cancelled' AND n.expected_arrival > SUBSTR(l.date_planned, 1, 10)))
+         ORDER BY SUBSTR(l.date_planned, 1, 10), l.id",
         scope.companies.condition("o.id")
     );
-    let lines: Vec<(i64, i64, String, String, String, String, String, String, Option<String>)> = sqlx::query_as(&format!(
-        "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned {candidates}"
-    ))
+    #[allow(clippy::type_complexity)] // one row of the query above, read once
+    let mut rows = sqlx::query_as::<
+        _,
+        (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ),
+    >(&sql)
     .bind(scope.supplier)
     .bind(&scope.buyer)
     .bind(today.to_string())
-    .fetch_all(db)
-    .await?;
-    let notices: Vec<(i64, String, String)> = sqlx::query_as(&format!(
-        "SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
-         WHERE n.status <> 'cancelled' AND sl.line_id IN (SELECT l.id {candidates})"
-    ))
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .bind(today.to_string())
-    .fetch_all(db)
-    .await?;
-    let mut announced: HashMap<i64, (Decimal, Option<NaiveDate>)> = HashMap::new();
-    for (line, q, arrival) in notices {
-        let e = announced.entry(line).or_insert((Decimal::ZERO, None));
-        e.0 += db::decimal(&q)?;
-        e.1 = e.1.max(Some(db::utc_time(&arrival)?.date()));
-    }
-    let mut out: Vec<(i64, AtRiskDelivery)> = Vec::new();
-    for (line_id, order_id, order_name, supplier_name, description, uom, q, r, date_planned) in
-        lines
+    .fetch(db);
+    // The line being read, and what its notices announced: how much, arriving when.
+    let mut current: Option<(CandidateLine, Decimal, Option<NaiveDate>)> = None;
+    while let Some((
+        line_id,
+        order_id,
+        order_name,
+        supplier_name,
+        description,
+        uom,
+        q,
+        r,
+        date_planned,
+        shipped,
+        arrival,
+    )) = futures::TryStreamExt::try_next(&mut rows).await?
     {
-        let Some(requested) = db::opt_utc_time(date_planned)?.map(|t| t.date()) else {
-            continue;
-        };
-        let open = (db::decimal(&q)? - db::decimal(&r)?).max(Decimal::ZERO);
-        let (shipped, arrival) = announced
-            .get(&line_id)
-            .copied()
-            .unwrap_or((Decimal::ZERO, None));
-        let Some(risk) = delivery_risk(requested, today, open, shipped, arrival) else {
-            continue;
-        };
-        out.push((
-            (requested - today).num_days(),
-            AtRiskDelivery {
+        if current
+            .as_ref()
+            .is_some_and(|(line, ..)| line.line_id != line_id)
+        {
+            if let Some(risk) = judge(current.take(), today)? {
+                if !out.take(risk).await {
+                    return Ok(());
+                }
+            }
+        }
+        let (_, announced, latest) = current.get_or_insert((
+            CandidateLine {
+                line_id,
                 order_id,
                 order_name,
                 supplier_name,
                 description,
-                open_quantity: format!("{} {uom}", open.normalize()),
-                requested: requested.to_string(),
-                why: risk.describe(),
+                uom,
+                quantity: q,
+                received: r,
+                date_planned,
             },
+            Decimal::ZERO,
+            None,
         ));
+        if let Some(shipped) = shipped {
+            *announced += db::decimal(&shipped)?;
+        }
+        if let Some(arrival) = arrival {
+            *latest = (*latest).max(Some(db::utc_time(&arrival)?.date()));
+        }
     }
-    out.sort_by_key(|(days, _)| *days);
-    Ok(out.into_iter().map(|(_, r)| r).collect())
+    if let Some(risk) = judge(current, today)? {
+        out.take(risk).await;
+    }
+    Ok(())
+}
+
+/// A line that may be at risk, as [`at_risk_deliveries`] reads it.
+struct CandidateLine {
+    line_id: i64,
+    order_id: i64,
+    order_name: String,
+    supplier_name: String,
+    description: String,
+    uom: String,
+    quantity: String,
+    received: String,
+    date_planned: Option<String>,
+}
+
+/// `line` as an at-risk delivery, given what its notices announced, if it is one.
+fn judge(
+    line: Option<(CandidateLine, Decimal, Option<NaiveDate>)>,
+    today: NaiveDate,
+) -> Result<Option<AtRiskDelivery>, sqlx::Error> {
+    let Some((line, shipped, arrival)) = line else {
+        return Ok(None);
+    };
+    let Some(requested) = db::opt_utc_time(line.date_planned)?.map(|t| t.date()) else {
+        return Ok(None);
+    };
+    let open = (db::decimal(&line.quantity)? - db::decimal(&line.received)?).max(Decimal::ZERO);
+    Ok(
+        delivery_risk(requested, today, open, shipped, arrival).map(|risk| AtRiskDelivery {
+            order_id: line.order_id,
+            order_name: line.order_name,
+            supplier_name: line.supplier_name,
+            description: line.description,
+            open_quantity: format!("{} {}", open.normalize(), line.uom),
+            requested: requested.to_string(),
+            why: risk.describe(),
+        }),
+    )
 }
 
 /// What kind of exception a row is, with its stable code (API) and its words (CSV).
@@ -747,17 +934,16 @@ pub struct Row {
     pub link: String,
 }
 
-/// The screen's exceptions, one row each, in the screen's order.
-pub fn rows(view: &ExceptionsView) -> Vec<Row> {
-    let mut out = Vec::new();
-    let order_link = |id: i64| format!("/orders/{id}");
-    let mut push = |category,
-                    order: (Option<i64>, Option<&str>),
-                    supplier: Option<&str>,
-                    detail: String,
-                    when: &str,
-                    link: String| {
-        out.push(Row {
+impl Row {
+    fn new(
+        category: Category,
+        order: (Option<i64>, Option<&str>),
+        supplier: Option<&str>,
+        detail: String,
+        when: &str,
+        link: String,
+    ) -> Row {
+        Row {
             category,
             order_id: order.0,
             order_name: order.1.map(str::to_string),
@@ -765,127 +951,281 @@ pub fn rows(view: &ExceptionsView) -> Vec<Row> {
             detail,
             when: when.to_string(),
             link,
-        })
-    };
-    for p in &view.proposals {
+        }
+    }
+}
+
+/// An exception as one flat [`Row`]: the one place the page's API rows and the CSV lines
+/// are worded, so the two cannot drift apart.
+pub(crate) trait AsRow {
+    fn row(&self) -> Row;
+}
+
+fn order_link(id: i64) -> String {
+    format!("/orders/{id}")
+}
+
+impl AsRow for PendingProposal {
+    fn row(&self) -> Row {
         let what = format!(
             "{}: {}{} ({})",
-            p.description,
-            p.proposed_date
+            self.description,
+            self.proposed_date
                 .as_deref()
                 .map(|d| format!("date {} ", d.get(..10).unwrap_or(d)))
                 .unwrap_or_default(),
-            p.proposed_quantity
+            self.proposed_quantity
                 .as_deref()
                 .map(|q| format!("quantity {q}"))
                 .unwrap_or_default(),
-            p.reason
+            self.reason
         );
-        push(
+        Row::new(
             Category::Proposal,
-            (Some(p.order_id), Some(&p.order_name)),
-            Some(&p.supplier_name),
+            (Some(self.order_id), Some(&self.order_name)),
+            Some(&self.supplier_name),
             what,
             "",
             "/buyer/exceptions#proposals".into(),
-        );
+        )
     }
-    for l in &view.late_acknowledgments {
-        push(
+}
+
+impl AsRow for LateAcknowledgment {
+    fn row(&self) -> Row {
+        Row::new(
             Category::LateAcknowledgment,
-            (Some(l.order_id), Some(&l.order_name)),
-            Some(&l.supplier_name),
-            format!("waiting {} h", l.age_hours),
-            &l.released_at,
-            order_link(l.order_id),
-        );
+            (Some(self.order_id), Some(&self.order_name)),
+            Some(&self.supplier_name),
+            format!("waiting {} h", self.age_hours),
+            &self.released_at,
+            order_link(self.order_id),
+        )
     }
-    for r in &view.at_risk {
-        push(
+}
+
+impl AsRow for AtRiskDelivery {
+    fn row(&self) -> Row {
+        Row::new(
             Category::AtRiskDelivery,
-            (Some(r.order_id), Some(&r.order_name)),
-            Some(&r.supplier_name),
-            format!("{} ({} open): {}", r.description, r.open_quantity, r.why),
-            &r.requested,
-            order_link(r.order_id),
-        );
+            (Some(self.order_id), Some(&self.order_name)),
+            Some(&self.supplier_name),
+            format!(
+                "{} ({} open): {}",
+                self.description, self.open_quantity, self.why
+            ),
+            &self.requested,
+            order_link(self.order_id),
+        )
     }
-    for d in &view.discrepancies {
-        push(
+}
+
+impl AsRow for ReceiptDiscrepancy {
+    fn row(&self) -> Row {
+        Row::new(
             Category::ReceiptDiscrepancy,
-            (Some(d.order_id), Some(&d.order_name)),
-            Some(&d.supplier_name),
-            format!("{}: {}", d.description, d.detail),
+            (Some(self.order_id), Some(&self.order_name)),
+            Some(&self.supplier_name),
+            format!("{}: {}", self.description, self.detail),
             "",
-            order_link(d.order_id),
-        );
+            order_link(self.order_id),
+        )
     }
-    for c in &view.conflicts {
-        let lines = c.lines.iter().map(|l| {
+}
+
+impl AsRow for Conflict {
+    fn row(&self) -> Row {
+        let lines = self.lines.iter().map(|l| {
             format!(
                 "{}: supplier {}; Odoo {}",
                 l.description, l.supplier, l.odoo
             )
         });
-        push(
+        Row::new(
             Category::Conflict,
-            (Some(c.order_id), Some(&c.order_name)),
-            Some(&c.supplier_name),
-            std::iter::once(c.summary.clone())
+            (Some(self.order_id), Some(&self.order_name)),
+            Some(&self.supplier_name),
+            std::iter::once(self.summary.clone())
                 .chain(lines)
                 .collect::<Vec<_>>()
                 .join(" | "),
-            &c.since,
+            &self.since,
             "/buyer/exceptions#conflicts".into(),
-        );
+        )
     }
-    for p in &view.planning {
-        push(
+}
+
+impl AsRow for PlanningProblem {
+    fn row(&self) -> Row {
+        Row::new(
             Category::Planning,
             (None, None),
             None,
-            format!("{} ({}): {}", p.subject, p.kind, p.detail),
-            &p.since,
-            p.link.clone(),
-        );
+            format!("{} ({}): {}", self.subject, self.kind, self.detail),
+            &self.since,
+            self.link.clone(),
+        )
     }
-    for d in &view.sync_problems {
-        push(
-            Category::SyncProblem,
-            (None, d.order_name.as_deref()),
-            d.supplier_name.as_deref(),
-            format!(
-                "{} {}: {}",
-                d.kind,
-                d.status,
-                d.error.as_deref().unwrap_or_default()
-            ),
-            &d.created_at,
-            "/buyer/exceptions#sync".into(),
-        );
-    }
-    out
 }
 
-/// The screen as CSV: one row per exception, category first.
-pub fn to_csv(view: &ExceptionsView) -> String {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
+impl AsRow for DeadLetterView {
+    fn row(&self) -> Row {
+        Row::new(
+            Category::SyncProblem,
+            (None, self.order_name.as_deref()),
+            self.supplier_name.as_deref(),
+            format!(
+                "{} {}: {}",
+                self.kind,
+                self.status,
+                self.error.as_deref().unwrap_or_default()
+            ),
+            &self.created_at,
+            "/buyer/exceptions#sync".into(),
+        )
+    }
+}
+
+/// The screen's exceptions, one row each, in the screen's order (the CSV's too, [`csv`]).
+pub fn rows(view: &ExceptionsView) -> Vec<Row> {
+    fn of<T: AsRow>(items: &[T]) -> impl Iterator<Item = Row> + '_ {
+        items.iter().map(AsRow::row)
+    }
+    of(&view.proposals)
+        .chain(of(&view.late_acknowledgments))
+        .chain(of(&view.at_risk))
+        .chain(of(&view.discrepancies))
+        .chain(of(&view.conflicts))
+        .chain(of(&view.planning))
+        .chain(of(&view.sync_problems))
+        .collect()
+}
+
+/// The CSV's first line.
+const CSV_HEADER: &str = "category,order,supplier,detail,since\r\n";
+
+/// Appends `row` to `out` as one CSV line: category first, fields quoted where they must
+/// be, CRLF at the end.
+fn csv_line(out: &mut String, row: &Row) {
+    let cells = [
+        row.category.words(),
+        row.order_name.as_deref().unwrap_or_default(),
+        row.supplier.as_deref().unwrap_or_default(),
+        &row.detail,
+        &row.when,
+    ];
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if cell.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&cell.replace('"', "\"\""));
+            out.push('"');
         } else {
-            s.to_string()
+            out.push_str(cell);
         }
     }
-    let mut lines = vec!["category,order,supplier,detail,since".to_string()];
-    for r in rows(view) {
-        let cells = [
-            r.category.words(),
-            r.order_name.as_deref().unwrap_or_default(),
-            r.supplier.as_deref().unwrap_or_default(),
-            &r.detail,
-            &r.when,
-        ];
-        lines.push(cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
+}
+
+/// About how many bytes of CSV are sent at once.
+const CSV_CHUNK_BYTES: usize = 16 * 1024;
+
+/// The CSV export's end of the section readers: each exception becomes a line, and the
+/// lines go on to the response in chunks of about [`CSV_CHUNK_BYTES`], through a channel
+/// of a few chunks (a slow download slows the reading; an abandoned one stops it).
+struct CsvLines {
+    pending: String,
+    chunks: tokio::sync::mpsc::Sender<Result<String, sqlx::Error>>,
+    /// Whether a chunk has gone (the answer is then 200, whatever happens next).
+    sent: bool,
+}
+
+impl CsvLines {
+    /// Sends what is pending; `false` when nobody reads any more.
+    async fn flush(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return !self.chunks.is_closed();
+        }
+        let chunk = std::mem::take(&mut self.pending);
+        self.sent = true;
+        self.chunks.send(Ok(chunk)).await.is_ok()
     }
-    lines.join("\r\n") + "\r\n"
+}
+
+impl<T: AsRow + Send> Sink<T> for CsvLines {
+    async fn take(&mut self, item: T) -> bool {
+        // Abandoned: the readers stop now, not once a chunk is full.
+        if self.chunks.is_closed() {
+            return false;
+        }
+        csv_line(&mut self.pending, &item.row());
+        self.pending.len() < CSV_CHUNK_BYTES || self.flush().await
+    }
+}
+
+/// Every exception in `scope` as CSV (`GET /buyer/exceptions.csv`), streamed: the rows of
+/// [`rows`], in its order and words, written as each section's query yields them, so the
+/// export's memory does not grow with the number of exceptions. The reading runs in a task
+/// of its own that owns what it reads with; the stream answers its chunks.
+///
+/// The first chunk (the header and the first lines) comes only once the first section's
+/// query has answered, so an error there is the stream's first item and the handler can
+/// still answer 500. A later error is logged here and ends the stream with that error,
+/// which cuts the response short (no final chunk): the status has gone, and a download
+/// that does not end properly is not mistaken for a whole one.
+pub fn csv(
+    db: Db,
+    scope: Scope,
+    windows: Windows,
+) -> impl futures::Stream<Item = Result<String, sqlx::Error>> + Send + 'static {
+    use tracing::Instrument;
+    let (chunks, receiver) = tokio::sync::mpsc::channel(4);
+    let mut out = CsvLines {
+        pending: CSV_HEADER.to_string(),
+        chunks,
+        sent: false,
+    };
+    tokio::spawn(
+        async move {
+            if let Err(e) = write_csv(&db, &scope, windows, &mut out).await {
+                if out.sent {
+                    tracing::error!(error = %e, "exceptions export broke off; the download is cut short");
+                }
+                let _ = out.chunks.send(Err(e)).await;
+            }
+        }
+        .instrument(tracing::Span::current()),
+    );
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    })
+}
+
+/// The sections in [`rows`]' order, each sent on as it is read.
+async fn write_csv(
+    db: &Db,
+    scope: &Scope,
+    windows: Windows,
+    out: &mut CsvLines,
+) -> Result<(), sqlx::Error> {
+    let now = chrono::Utc::now().naive_utc();
+    pending_proposals(db, scope, None, out).await?;
+    // The answer goes out with the first section.
+    if !out.flush().await {
+        return Ok(());
+    }
+    late_acknowledgments(db, scope, windows.ack_hours, now, out).await?;
+    at_risk_deliveries(db, scope, now.date(), out).await?;
+    crate::server::discrepancies::each(db, &discrepancy_filter(scope), out).await?;
+    crate::server::conflicts::each(db, scope, out).await?;
+    for problem in planning_problems(db, scope, now, windows).await? {
+        if !out.take(problem).await {
+            return Ok(());
+        }
+    }
+    dead_letters(db, scope, None, out).await?;
+    out.flush().await;
+    Ok(())
 }

@@ -276,25 +276,40 @@ async fn exceptions_csv(
         companies: user.companies.clone(),
         plans: user.plans(),
     };
-    match exceptions::overview(&state.db, &scope, exceptions::Windows::of(&state.settings)).await {
-        Ok(view) => {
-            tracing::info!(user = user.id, "exceptions exported");
-            (
-                [
-                    (http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        http::header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"exceptions.csv\"",
-                    ),
-                ],
-                exceptions::to_csv(&view),
-            )
+    // The export is streamed (`exceptions::csv`): its first chunk comes once the first
+    // section is read, so a failure before then still answers 500; after it, the stream
+    // logs the failure and cuts the download short.
+    let mut chunks = Box::pin(exceptions::csv(
+        state.db.clone(),
+        scope,
+        exceptions::Windows::of(&state.settings),
+    ));
+    let first = match futures::StreamExt::next(&mut chunks).await {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => {
+            return problem::Problem::internal(format_args!("exceptions export: {e}"))
                 .into_response()
         }
-        Err(e) => {
-            problem::Problem::internal(format_args!("exceptions export: {e}")).into_response()
+        None => {
+            return problem::Problem::internal("exceptions export: ended before it began")
+                .into_response()
         }
-    }
+    };
+    tracing::info!(user = user.id, "exceptions exported");
+    (
+        [
+            (http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"exceptions.csv\"",
+            ),
+        ],
+        axum::body::Body::from_stream(futures::StreamExt::chain(
+            futures::stream::iter([Ok(first)]),
+            chunks,
+        )),
+    )
+        .into_response()
 }
 
 /// `POST /buyer/proposals/approve` with one `line_id` per ticked proposal: approves them all

@@ -94,3 +94,289 @@ async fn the_exceptions_page_shows_200_of_250_dead_letters_and_the_csv_all_of_th
         .await;
     assert_eq!(x["totals"]["sync_problems"], 0);
 }
+
+/// The CSV as the export wrote it before it streamed (issue 12): the rows of
+/// `exceptions::rows`, quoted where they must be, CRLF-ended.
+fn csv_as_before(rows: &[millrace::server::exceptions::Row]) -> String {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let mut lines = vec!["category,order,supplier,detail,since".to_string()];
+    for r in rows {
+        let cells = [
+            r.category.words(),
+            r.order_name.as_deref().unwrap_or_default(),
+            r.supplier.as_deref().unwrap_or_default(),
+            &r.detail,
+            &r.when,
+        ];
+        lines.push(cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+    }
+    lines.join("\r\n") + "\r\n"
+}
+
+/// An app that polls Odoo once, at start: what a test writes into its tables stays.
+async fn spawn_app_polling_once() -> TestApp {
+    spawn_app_with(|s| s.poll_interval = Duration::from_secs(3600)).await
+}
+
+/// One exception of every kind besides the demo's, some with text the CSV must quote, and
+/// `dead` dead letters.
+async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
+    let now = chrono::Utc::now().naive_utc();
+    let at = |hours: i64| {
+        (now - chrono::Duration::hours(hours))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let (order_id, order_odoo_id, supplier_id): (i64, i64, i64) = sqlx::query_as(
+        "SELECT o.id, o.odoo_id, o.supplier_id FROM purchase_orders o WHERE o.visible = 1
+         AND EXISTS (SELECT 1 FROM purchase_order_lines l WHERE l.order_id = o.id)
+         AND o.id NOT IN (SELECT order_id FROM receipts WHERE state NOT IN ('done', 'cancel'))
+         ORDER BY o.id LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE receipts SET lots_synced = 1 WHERE order_id = $1")
+        .bind(order_id)
+        .execute(db)
+        .await
+        .unwrap();
+    let lines: Vec<(i64,)> = sqlx::query_as(
+        "SELECT l.id FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
+         WHERE o.visible = 1 AND l.removed_in_odoo = 0 ORDER BY l.id",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    // A proposal and a rejection, answered an hour apart.
+    for (i, (line,)) in lines.iter().rev().take(2).enumerate() {
+        sqlx::query(
+            "UPDATE purchase_order_lines SET answer = $1, proposed_date = '2026-12-24 00:00:00', proposed_quantity = '3',
+             answer_reason = 'the press is down, \"again\"', answered_at = $2 WHERE id = $3",
+        )
+        .bind(if i == 0 { "proposal_pending" } else { "rejected" })
+        .bind(at(i as i64 + 1))
+        .bind(line)
+        .execute(db)
+        .await
+        .unwrap();
+    }
+    // Late acknowledgments: orders released long ago, two in the same hour.
+    for (i, hours) in [(0, 300), (1, 200), (2, 200)] {
+        sqlx::query(
+            "UPDATE purchase_orders SET acknowledged_at = NULL, odoo_state = 'purchase', status = 'new', date_approve = $1
+             WHERE id = (SELECT id FROM purchase_orders WHERE visible = 1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+        )
+        .bind(at(hours))
+        .bind(i)
+        .execute(db)
+        .await
+        .unwrap();
+    }
+    // An open line due long ago: at risk.
+    sqlx::query("UPDATE purchase_order_lines SET date_planned = '2020-01-02 00:00:00', qty_received = '0' WHERE id = $1")
+        .bind(lines[0].0)
+        .execute(db)
+        .await
+        .unwrap();
+    // A settled receipt that booked less than announced: a discrepancy.
+    let (user_id,): (i64,) = sqlx::query_as("SELECT id FROM users ORDER BY id LIMIT 1")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO receipts (odoo_id, order_id, name, state, lots_synced) VALUES (990001, $1, 'WH/IN/BULK', 'done', 1)")
+        .bind(order_id)
+        .execute(db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO shipment_notices (number, supplier_id, status, ship_date, expected_arrival, carrier, tracking_number, package_count, created_by, created_at, correlation_id)
+         VALUES ('ASN-BULK-1', $1, 'submitted', '2026-11-01', '2026-11-02', 'DHL', 'T1', 1, $2, '2026-11-01 00:00:00', 'bulk-asn')",
+    )
+    .bind(supplier_id)
+    .bind(user_id)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO shipment_notice_lines (notice_id, line_id, quantity)
+         SELECT n.id, l.id, '1000' FROM shipment_notices n, purchase_order_lines l WHERE n.number = 'ASN-BULK-1' AND l.order_id = $1",
+    )
+    .bind(order_id)
+    .execute(db)
+    .await
+    .unwrap();
+    // Conflicts: an order Odoo changed, a write-back that met it.
+    sqlx::query("UPDATE purchase_orders SET odoo_change_summary = 'quantity 5 → 6, \"urgent\"' WHERE id = $1")
+        .bind(order_id)
+        .execute(db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, status, attempts, last_error, created_at)
+         VALUES ('bulk-conflict', $1, 'acknowledge', '{}', 'conflict', 1, 'changed, twice', '2026-11-29 00:00:00')",
+    )
+    .bind(order_odoo_id)
+    .execute(db)
+    .await
+    .unwrap();
+    // A scheduled planning pull that failed.
+    sqlx::query(
+        "INSERT INTO planning_pulls (source, kind, url, every_hours, user_id, next_due_at, last_attempt_at, last_status, last_message, created_at)
+         VALUES ('bulk-erp', 'forecast', 'https://erp.example/f.csv', 24, $1, '2099-01-01 00:00:00', '2026-11-30 00:00:00', 'failed', 'HTTP 503, \"down\"\nretrying', '2026-11-01 00:00:00')",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await
+    .unwrap();
+    // Dead letters, one with a line break and quotes in its error.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+         INSERT INTO outbox_messages (correlation_id, order_odoo_id, kind, payload, status, attempts, last_error, created_at)
+         SELECT 'many-' || (100000 + i), $1, 'acknowledge', '{}', 'dead', 5, CASE WHEN i = 1 THEN 'Odoo said \"no\",
+twice' ELSE 'Odoo said no' END, '2026-11-30 00:00:00' FROM n",
+    )
+    .bind(order_odoo_id)
+    .bind(dead)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_is_streamed_with_the_bytes_the_whole_export_had() {
+    let app = spawn_app_polling_once().await;
+    every_kind_of_exception(&app.db, 3000).await;
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let scope = millrace::server::exceptions::Scope::default();
+    let windows = millrace::server::exceptions::Windows::of(&Settings::for_tests());
+    let mut response = buyer.get("/buyer/exceptions.csv", &[]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.content_length().is_none(),
+        "streamed: no length known before the body, {:?}",
+        response.headers()
+    );
+    let mut chunks = 0;
+    let mut csv = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        chunks += 1;
+        csv.extend_from_slice(&chunk);
+    }
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(chunks > 1, "{chunks} chunk(s)");
+    let view = millrace::server::exceptions::overview(&app.db, &scope, windows)
+        .await
+        .unwrap();
+    let before = csv_as_before(&millrace::server::exceptions::rows(&view));
+    // An age in hours may tick over between the two reads: then the next export agrees.
+    let csv = if csv == before {
+        csv
+    } else {
+        buyer
+            .get("/buyer/exceptions.csv", &[])
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(csv == before, "streamed:\n{csv}\nwhole:\n{before}");
+    for words in [
+        "proposal,",
+        "late acknowledgment,",
+        "at-risk delivery,",
+        "shipment vs receipt,",
+        "conflict,",
+        "planning,",
+        "sync problem,",
+    ] {
+        assert!(
+            csv.split("\r\n").any(|l| l.starts_with(words)),
+            "no {words}\n{csv}"
+        );
+    }
+    assert!(
+        csv.contains("\"acknowledge dead: Odoo said \"\"no\"\",\ntwice\","),
+        "quoted"
+    );
+    assert_eq!(csv.matches("Odoo said").count(), 3000, "every dead letter");
+    let late: Vec<&str> = csv
+        .split("\r\n")
+        .filter(|l| l.starts_with("late acknowledgment,"))
+        .collect();
+    let ages: Vec<i64> = late
+        .iter()
+        .filter_map(|l| l.split("waiting ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        ages.windows(2).all(|w| w[0] >= w[1]),
+        "longest waiting first: {late:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_answers_before_its_last_sections_are_read_and_a_late_failure_cuts_it_short() {
+    let app = spawn_app_polling_once().await;
+    every_kind_of_exception(&app.db, 10).await;
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    // The planning section (the sixth of seven) cannot be read.
+    sqlx::query("ALTER TABLE planning_pulls RENAME TO planning_pulls_away")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut response = buyer.get("/buyer/exceptions.csv", &[]).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "answered once the first section was read, before the failing one ran"
+    );
+    let mut csv = Vec::new();
+    let ended = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => csv.extend_from_slice(&chunk),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        ended.is_err(),
+        "the download is cut short, not ended as if whole:\n{csv}"
+    );
+    assert!(
+        csv.starts_with("category,order,supplier,detail,since\r\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\r\nproposal,"), "{csv}");
+    assert!(!csv.contains("sync problem,"), "{csv}");
+
+    // A failure before the first chunk still answers a problem.
+    sqlx::query("ALTER TABLE planning_pulls_away RENAME TO planning_pulls")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE suppliers RENAME TO suppliers_away")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let response = buyer.get("/buyer/exceptions.csv", &[]).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    sqlx::query("ALTER TABLE suppliers_away RENAME TO suppliers")
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
