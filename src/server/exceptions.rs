@@ -1198,9 +1198,12 @@ pub fn csv(
         }
         .instrument(tracing::Span::current()),
     );
-    futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    })
+    // Fused: a body may be polled again after its end (the compression layer does), and
+    // `unfold` panics then.
+    futures::StreamExt::fuse(futures::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
+    ))
 }
 
 /// The sections in [`rows`]' order, each sent on as it is read.
