@@ -518,24 +518,13 @@ pub async fn approve_many(
 }
 
 /// The keys a decision on `line_ids` writes under: their orders' (the line, the order's
-/// status, its outbox message and history all belong to the order, and a line never moves
-/// to another order). Lines that do not exist lock nothing: the decision finds none.
+/// status, its outbox message and history all belong to the order). Lines that do not
+/// exist lock nothing: the decision finds none.
 async fn orders_of_lines(db: &Db, line_ids: &[i64]) -> Result<Vec<db::LockKey>, sqlx::Error> {
-    if line_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT DISTINCT order_id FROM purchase_order_lines WHERE id IN ({})",
-        db::placeholders(1, line_ids.len())
-    );
-    let mut q = sqlx::query_as::<_, (i64,)>(&sql);
-    for id in line_ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(db)
+    Ok(orders::orders_of_lines(db, line_ids)
         .await?
         .into_iter()
-        .map(|(o,)| db::LockKey::order(o))
+        .map(db::LockKey::order)
         .collect())
 }
 

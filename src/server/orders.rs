@@ -260,6 +260,26 @@ pub struct Receipt {
     pub carrier_tracking_ref: String,
 }
 
+/// The orders `line_ids` belong to, each once: read before a writing transaction to key it
+/// by them (a line never moves to another order, so the keys stay right until commit).
+pub async fn orders_of_lines(db: &Db, line_ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut orders = Vec::new();
+    for ids in line_ids.chunks(500) {
+        let sql = format!(
+            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE id IN ({})",
+            db::placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        orders.extend(query.fetch_all(db).await?.into_iter().map(|(o,)| o));
+    }
+    orders.sort_unstable();
+    orders.dedup();
+    Ok(orders)
+}
+
 /// Derives and stores the order's status from what the database holds.
 pub async fn recompute_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, sqlx::Error> {
     let status = derived_status(tx, order_id).await?;

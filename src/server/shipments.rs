@@ -214,18 +214,7 @@ pub async fn submit(
     let submission = Submission::new(user.id, key, "submit_shipment", input)?;
     // The orders the lines belong to (a line never changes order) are the notice's keys.
     let line_ids: Vec<i64> = wanted.iter().map(|l| l.line_id).collect();
-    let mut locked = Vec::new();
-    for ids in line_ids.chunks(500) {
-        let sql = format!(
-            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE id IN ({})",
-            db::placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
-        for id in ids {
-            query = query.bind(*id);
-        }
-        locked.extend(query.fetch_all(db).await?.into_iter().map(|(o,)| o));
-    }
+    let locked = orders::orders_of_lines(db, &line_ids).await?;
     let keys = locked.iter().map(|&o| db::LockKey::order(o)).collect();
     let mut tx = db::write_keyed(db, &submission.lock_keys(keys)).await?;
     // The same form sent twice (a double click, a retry) announces one shipment.
