@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -127,49 +126,93 @@ pub async fn list(
         companies: caller.user.companies.clone(),
         plans: caller.user.plans(),
     };
-    let view = match exceptions::overview(&state.db, &scope, Windows::of(&state.settings)).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
+    // Streamed like the CSV (`exceptions::export`): the list is written as it is read, so
+    // neither side holds every exception; the counts come after the list.
+    let format = Items {
+        base: state.settings.public_url.trim_end_matches('/').to_string(),
+        first: true,
+        counts: Category::ALL
+            .iter()
+            .filter(|c| only.is_empty() || only.contains(c))
+            .map(|c| (c.code().to_string(), 0))
+            .collect(),
     };
-    let base = state.settings.public_url.trim_end_matches('/');
-    let mut counts: BTreeMap<String, usize> = Category::ALL
-        .iter()
-        .filter(|c| only.is_empty() || only.contains(c))
-        .map(|c| (c.code().to_string(), 0))
-        .collect();
-    let items: Vec<ExceptionItem> = exceptions::rows(&view)
-        .into_iter()
-        .filter(|r| only.is_empty() || only.contains(&r.category))
-        .map(|r| {
-            *counts.entry(r.category.code().to_string()).or_default() += 1;
-            let at_risk = r.category == Category::AtRiskDelivery;
-            let when = Some(r.when).filter(|w| !w.is_empty());
-            ExceptionItem {
-                category: r.category.code().to_string(),
-                order: r.order_name.map(|number| OrderRef {
-                    id: r.order_id,
-                    number,
-                }),
-                supplier: r.supplier.map(super::model::Supplier),
-                detail: r.detail,
-                since: when
-                    .clone()
-                    .filter(|_| !at_risk)
-                    .and_then(|w| {
-                        chrono::NaiveDateTime::parse_from_str(w.get(..19)?, "%Y-%m-%d %H:%M:%S")
-                            .ok()
-                    })
-                    .map(crate::server::canonical::utc),
-                requested: when
-                    .filter(|_| at_risk)
-                    .map(|w| w.chars().take(10).collect()),
-                link: format!("{base}{}", r.link),
+    let export = exceptions::export(
+        state.db.clone(),
+        scope,
+        Windows::of(&state.settings),
+        only,
+        "{\"exceptions\":[".to_string(),
+        format,
+    );
+    match exceptions::started(export).await {
+        Ok(chunks) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            axum::body::Body::from_stream(chunks),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `ExceptionList` written item by item: `{"exceptions":[` comes first, then each item,
+/// then the counts.
+struct Items {
+    base: String,
+    first: bool,
+    counts: BTreeMap<String, usize>,
+}
+
+impl Items {
+    fn item(&self, r: &exceptions::Row) -> ExceptionItem {
+        let at_risk = r.category == Category::AtRiskDelivery;
+        let when = Some(r.when.as_str()).filter(|w| !w.is_empty());
+        ExceptionItem {
+            category: r.category.code().to_string(),
+            order: r.order_name.clone().map(|number| OrderRef {
+                id: r.order_id,
+                number,
+            }),
+            supplier: r.supplier.clone().map(super::model::Supplier),
+            detail: r.detail.clone(),
+            since: when
+                .filter(|_| !at_risk)
+                .and_then(|w| {
+                    chrono::NaiveDateTime::parse_from_str(w.get(..19)?, "%Y-%m-%d %H:%M:%S").ok()
+                })
+                .map(crate::server::canonical::utc),
+            requested: when
+                .filter(|_| at_risk)
+                .map(|w| w.chars().take(10).collect()),
+            link: format!("{}{}", self.base, r.link),
+        }
+    }
+}
+
+impl exceptions::Format for Items {
+    fn row(&mut self, out: &mut String, row: &exceptions::Row) {
+        let json = match serde_json::to_string(&self.item(row)) {
+            Ok(json) => json,
+            // Strings and numbers only: this cannot fail; should it, the item is left out
+            // and said so in the log rather than breaking the list.
+            Err(e) => {
+                tracing::error!(error = %e, "exception item not written");
+                return;
             }
-        })
-        .collect();
-    Json(ExceptionList {
-        exceptions: items,
-        counts,
-    })
-    .into_response()
+        };
+        if !std::mem::take(&mut self.first) {
+            out.push(',');
+        }
+        out.push_str(&json);
+        *self
+            .counts
+            .entry(row.category.code().to_string())
+            .or_default() += 1;
+    }
+
+    fn end(&mut self, out: &mut String) {
+        out.push_str("],\"counts\":");
+        out.push_str(&serde_json::to_string(&self.counts).unwrap_or_else(|_| "{}".into()));
+        out.push('}');
+    }
 }

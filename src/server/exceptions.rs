@@ -53,11 +53,16 @@ impl Windows {
     }
 }
 
-/// How many of each kind the exceptions page shows, the most pressing first; the CSV, the
-/// API and the digest have them all.
+/// How many of each kind the exceptions page shows, the most pressing first; the CSV and
+/// the API stream them all ([`export`]).
 pub const SHOWN: usize = 200;
 
-/// Every exception in `scope` (the API, the digest; the CSV streams them instead, [`csv`]).
+/// How many of each kind a digest names; it counts the rest.
+pub const IN_DIGEST: usize = 10;
+
+/// Every exception in `scope` at once: what the streamed exports must equal, row for row
+/// (their tests compare them). Nothing in the portal reads them whole any more: the page
+/// and the digest read a few of each ([`page`], [`digest`]), the exports stream them all.
 pub async fn overview(
     db: &Db,
     scope: &Scope,
@@ -69,6 +74,15 @@ pub async fn overview(
 /// The exceptions page: at most [`SHOWN`] of each kind, with how many there are.
 pub async fn page(db: &Db, scope: &Scope, windows: Windows) -> Result<ExceptionsView, sqlx::Error> {
     overview_of(db, scope, windows, Some(SHOWN)).await
+}
+
+/// What a digest tells: at most [`IN_DIGEST`] of each kind, with how many there are.
+pub async fn digest(
+    db: &Db,
+    scope: &Scope,
+    windows: Windows,
+) -> Result<ExceptionsView, sqlx::Error> {
+    overview_of(db, scope, windows, Some(IN_DIGEST)).await
 }
 
 /// `LIMIT n` for a list shown in part, nothing for a whole one.
@@ -97,7 +111,7 @@ async fn total(
 }
 
 /// Where a section's reader puts each exception as soon as it has read it: a page's list
-/// ([`Shown`]) or the CSV export's next lines ([`CsvLines`]), so the export never holds a
+/// ([`Shown`]) or an export's next rows ([`Lines`]), so the export never holds a
 /// section whole. Answers whether to read on (`false`: the download was abandoned).
 pub(crate) trait Sink<T> {
     fn take(&mut self, item: T) -> impl std::future::Future<Output = bool> + Send;
@@ -1118,20 +1132,38 @@ fn csv_line(out: &mut String, row: &Row) {
     out.push_str("\r\n");
 }
 
-/// About how many bytes of CSV are sent at once.
-const CSV_CHUNK_BYTES: usize = 16 * 1024;
+/// About how many bytes of an export are sent at once.
+const CHUNK_BYTES: usize = 16 * 1024;
 
-/// The CSV export's end of the section readers: each exception becomes a line, and the
-/// lines go on to the response in chunks of about [`CSV_CHUNK_BYTES`], through a channel
-/// of a few chunks (a slow download slows the reading; an abandoned one stops it).
-struct CsvLines {
+/// How a streamed export ([`export`]) writes its rows: its text before the first row is
+/// given to [`export`]; `row` appends one row, `end` what follows the last.
+pub trait Format: Send + 'static {
+    fn row(&mut self, out: &mut String, row: &Row);
+    fn end(&mut self, out: &mut String);
+}
+
+/// CSV lines after [`CSV_HEADER`].
+struct Csv;
+
+impl Format for Csv {
+    fn row(&mut self, out: &mut String, row: &Row) {
+        csv_line(out, row);
+    }
+    fn end(&mut self, _out: &mut String) {}
+}
+
+/// A streamed export's end of the section readers: each exception becomes a row, and the
+/// rows go on to the response in chunks of about [`CHUNK_BYTES`], through a channel of a
+/// few chunks (a slow download slows the reading; an abandoned one stops it).
+struct Lines<F> {
     pending: String,
     chunks: tokio::sync::mpsc::Sender<Result<String, sqlx::Error>>,
     /// Whether a chunk has gone (the answer is then 200, whatever happens next).
     sent: bool,
+    format: F,
 }
 
-impl CsvLines {
+impl<F> Lines<F> {
     /// Sends what is pending; `false` when nobody reads any more.
     async fn flush(&mut self) -> bool {
         if self.pending.is_empty() {
@@ -1143,42 +1175,56 @@ impl CsvLines {
     }
 }
 
-impl<T: AsRow + Send> Sink<T> for CsvLines {
+impl<T: AsRow + Send, F: Format> Sink<T> for Lines<F> {
     async fn take(&mut self, item: T) -> bool {
         // Abandoned: the readers stop now, not once a chunk is full.
         if self.chunks.is_closed() {
             return false;
         }
-        csv_line(&mut self.pending, &item.row());
-        self.pending.len() < CSV_CHUNK_BYTES || self.flush().await
+        self.format.row(&mut self.pending, &item.row());
+        self.pending.len() < CHUNK_BYTES || self.flush().await
     }
 }
 
-/// Every exception in `scope` as CSV (`GET /buyer/exceptions.csv`), streamed: the rows of
-/// [`rows`], in its order and words, written as each section's query yields them, so the
-/// export's memory does not grow with the number of exceptions. The reading runs in a task
-/// of its own that owns what it reads with; the stream answers its chunks.
-///
-/// The first chunk (the header and the first lines) comes only once the first section's
-/// query has answered, so an error there is the stream's first item and the handler can
-/// still answer 500. A later error is logged here and ends the stream with that error,
-/// which cuts the response short (no final chunk): the status has gone, and a download
-/// that does not end properly is not mistaken for a whole one.
+/// Every exception in `scope` as CSV (`GET /buyer/exceptions.csv`), streamed ([`export`]).
 pub fn csv(
     db: Db,
     scope: Scope,
     windows: Windows,
 ) -> impl futures::Stream<Item = Result<String, sqlx::Error>> + Send + 'static {
+    export(db, scope, windows, Vec::new(), CSV_HEADER.to_string(), Csv)
+}
+
+/// The exceptions of `only` (every category when empty) in `scope`, as `start` and then
+/// one row each in `format`: the rows of [`rows`], in its order and words, written as each
+/// section's query yields them, so an export's memory does not grow with the number of
+/// exceptions (the CSV, `/api/v1/exceptions`). The reading runs in a task of its own that
+/// owns what it reads with; the stream answers its chunks.
+///
+/// The first chunk (`start` and the first section's rows) comes only once the first
+/// section's query has answered, so an error there is the stream's first item and the
+/// handler can still answer 500 ([`started`]). A later error is logged here and ends the
+/// stream with that error, which cuts the response short (no final chunk): the status has
+/// gone, and a download that does not end properly is not mistaken for a whole one.
+pub fn export<F: Format>(
+    db: Db,
+    scope: Scope,
+    windows: Windows,
+    only: Vec<Category>,
+    start: String,
+    format: F,
+) -> impl futures::Stream<Item = Result<String, sqlx::Error>> + Send + 'static {
     use tracing::Instrument;
     let (chunks, receiver) = tokio::sync::mpsc::channel(4);
-    let mut out = CsvLines {
-        pending: CSV_HEADER.to_string(),
+    let mut out = Lines {
+        pending: start,
         chunks,
         sent: false,
+        format,
     };
     tokio::spawn(
         async move {
-            if let Err(e) = write_csv(&db, &scope, windows, &mut out).await {
+            if let Err(e) = write_rows(&db, &scope, windows, &only, &mut out).await {
                 if out.sent {
                     tracing::error!(error = %e, "exceptions export broke off; the download is cut short");
                 }
@@ -1195,29 +1241,67 @@ pub fn csv(
     ))
 }
 
-/// The sections in [`rows`]' order, each sent on as it is read.
-async fn write_csv(
+/// Waits for an export's first chunk: its error, or the whole export as a stream to answer
+/// with (the first chunk again, then the rest).
+pub async fn started(
+    export: impl futures::Stream<Item = Result<String, sqlx::Error>> + Send + 'static,
+) -> Result<impl futures::Stream<Item = Result<String, sqlx::Error>> + Send + 'static, sqlx::Error>
+{
+    use futures::StreamExt;
+    let mut chunks = Box::pin(export);
+    let first = match chunks.next().await {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => return Err(e),
+        None => {
+            return Err(sqlx::Error::Protocol(
+                "the export ended before it began".into(),
+            ))
+        }
+    };
+    Ok(futures::stream::iter([Ok(first)]).chain(chunks))
+}
+
+/// The sections of `only` (all when empty) in [`rows`]' order, each sent on as it is read.
+async fn write_rows<F: Format>(
     db: &Db,
     scope: &Scope,
     windows: Windows,
-    out: &mut CsvLines,
+    only: &[Category],
+    out: &mut Lines<F>,
 ) -> Result<(), sqlx::Error> {
     let now = chrono::Utc::now().naive_utc();
-    pending_proposals(db, scope, None, out).await?;
-    // The answer goes out with the first section.
-    if !out.flush().await {
-        return Ok(());
-    }
-    late_acknowledgments(db, scope, windows.ack_hours, now, out).await?;
-    at_risk_deliveries(db, scope, now.date(), out).await?;
-    crate::server::discrepancies::each(db, &discrepancy_filter(scope), out).await?;
-    crate::server::conflicts::each(db, scope, out).await?;
-    for problem in planning_problems(db, scope, now, windows).await? {
-        if !out.take(problem).await {
+    for category in Category::ALL {
+        if !(only.is_empty() || only.contains(&category)) {
+            continue;
+        }
+        match category {
+            Category::Proposal => pending_proposals(db, scope, None, out).await?,
+            Category::LateAcknowledgment => {
+                late_acknowledgments(db, scope, windows.ack_hours, now, out).await?
+            }
+            Category::AtRiskDelivery => at_risk_deliveries(db, scope, now.date(), out).await?,
+            Category::ReceiptDiscrepancy => {
+                crate::server::discrepancies::each(db, &discrepancy_filter(scope), out).await?
+            }
+            Category::Conflict => crate::server::conflicts::each(db, scope, out).await?,
+            Category::Planning => {
+                for problem in planning_problems(db, scope, now, windows).await? {
+                    if !out.take(problem).await {
+                        return Ok(());
+                    }
+                }
+            }
+            Category::SyncProblem => dead_letters(db, scope, None, out).await?,
+        }
+        // The answer goes out with the first section; an abandoned one stops here.
+        if !out.flush().await {
             return Ok(());
         }
     }
-    dead_letters(db, scope, None, out).await?;
+    let Lines {
+        pending, format, ..
+    } = out;
+    format.end(pending);
     out.flush().await;
     Ok(())
 }

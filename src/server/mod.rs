@@ -279,19 +279,16 @@ async fn exceptions_csv(
     // The export is streamed (`exceptions::csv`): its first chunk comes once the first
     // section is read, so a failure before then still answers 500; after it, the stream
     // logs the failure and cuts the download short.
-    let mut chunks = Box::pin(exceptions::csv(
+    let chunks = match exceptions::started(exceptions::csv(
         state.db.clone(),
         scope,
         exceptions::Windows::of(&state.settings),
-    ));
-    let first = match futures::StreamExt::next(&mut chunks).await {
-        Some(Ok(first)) => first,
-        Some(Err(e)) => {
+    ))
+    .await
+    {
+        Ok(chunks) => chunks,
+        Err(e) => {
             return problem::Problem::internal(format_args!("exceptions export: {e}"))
-                .into_response()
-        }
-        None => {
-            return problem::Problem::internal("exceptions export: ended before it began")
                 .into_response()
         }
     };
@@ -304,10 +301,7 @@ async fn exceptions_csv(
                 "attachment; filename=\"exceptions.csv\"",
             ),
         ],
-        axum::body::Body::from_stream(futures::StreamExt::chain(
-            futures::stream::iter([Ok(first)]),
-            chunks,
-        )),
+        axum::body::Body::from_stream(chunks),
     )
         .into_response()
 }

@@ -325,19 +325,22 @@ pub async fn queue(
     Ok(())
 }
 
-/// The exceptions digest for buyers and admins: what needs them now, by category.
+/// The exceptions digest for buyers and admins: what needs them now, by category, naming
+/// the first few of each (`view` is `exceptions::digest`'s: a few of each, and how many).
 pub fn digest_body(
     name: &str,
     view: &crate::model::exceptions::ExceptionsView,
     link: &str,
 ) -> Option<(String, String)> {
-    let sections: [(&str, Vec<String>); 6] = [
+    let totals = &view.totals;
+    let sections: [(&str, Vec<String>, usize); 6] = [
         (
             "Proposals awaiting a decision",
             view.proposals
                 .iter()
                 .map(|p| format!("{} · {}: {}", p.order_name, p.supplier_name, p.description))
                 .collect(),
+            totals.proposals,
         ),
         (
             "Not acknowledged in time",
@@ -350,6 +353,7 @@ pub fn digest_body(
                     )
                 })
                 .collect(),
+            totals.late_acknowledgments,
         ),
         (
             "At-risk deliveries",
@@ -357,6 +361,7 @@ pub fn digest_body(
                 .iter()
                 .map(|r| format!("{} · {}: {}", r.order_name, r.supplier_name, r.why))
                 .collect(),
+            totals.at_risk,
         ),
         (
             "Received against shipment notices",
@@ -364,6 +369,7 @@ pub fn digest_body(
                 .iter()
                 .map(|d| format!("{} · {}: {}", d.order_name, d.supplier_name, d.detail))
                 .collect(),
+            totals.discrepancies,
         ),
         (
             "Could not be written to Odoo",
@@ -371,6 +377,7 @@ pub fn digest_body(
                 .iter()
                 .map(|d| format!("{} · {}", d.order_name.clone().unwrap_or_default(), d.kind))
                 .collect(),
+            totals.sync_problems,
         ),
         (
             "Planning",
@@ -378,23 +385,25 @@ pub fn digest_body(
                 .iter()
                 .map(|p| format!("{}: {}", p.subject, p.detail))
                 .collect(),
+            view.planning.len(),
         ),
     ];
-    let total: usize = sections.iter().map(|(_, items)| items.len()).sum();
+    let total: usize = sections.iter().map(|(_, _, n)| n).sum();
     if total == 0 {
         return None;
     }
     let mut body = format!("Hello {name},\n\n{total} things need the purchasing team:\n");
-    for (title, items) in &sections {
-        if items.is_empty() {
+    for (title, items, n) in &sections {
+        if *n == 0 {
             continue;
         }
-        body.push_str(&format!("\n{title} ({})\n", items.len()));
-        for item in items.iter().take(10) {
+        body.push_str(&format!("\n{title} ({n})\n"));
+        let named = items.len().min(crate::server::exceptions::IN_DIGEST);
+        for item in &items[..named] {
             body.push_str(&format!("  - {item}\n"));
         }
-        if items.len() > 10 {
-            body.push_str(&format!("  - and {} more\n", items.len() - 10));
+        if *n > named {
+            body.push_str(&format!("  - and {} more\n", n - named));
         }
     }
     body.push_str(&format!("\nAll of it, with filters: {link}\n\nYou get this digest because it is on in your account settings.\n"));
@@ -428,7 +437,7 @@ pub async fn send_digests(
         return Ok(0);
     }
     let link = format!("{}/buyer/exceptions", public_url.trim_end_matches('/'));
-    // One overview per company scope among the recipients (a buyer limited to some
+    // One digest view per company scope among the recipients (a buyer limited to some
     // companies hears about those only).
     let mut views = std::collections::HashMap::new();
     let mut sent = 0;
@@ -441,7 +450,7 @@ pub async fn send_digests(
                 companies: companies.clone(),
                 ..Default::default()
             };
-            let view = crate::server::exceptions::overview(db, &scope, windows).await?;
+            let view = crate::server::exceptions::digest(db, &scope, windows).await?;
             views.insert(companies.clone(), view);
         }
         let view = &views[&companies];

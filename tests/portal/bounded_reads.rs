@@ -17,16 +17,29 @@ async fn dead_letters(db: &millrace::server::db::Db, order_odoo_id: i64) {
     .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_exceptions_page_shows_200_of_250_dead_letters_and_the_csv_all_of_them() {
-    let app = spawn_app().await;
+/// Renames a table, so that the reads of it fail (and back).
+async fn rename_table(db: &millrace::server::db::Db, from: &str, to: &str) {
+    sqlx::query(&format!("ALTER TABLE {from} RENAME TO {to}"))
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+/// 250 dead letters on the first order of company 1 (the buyer's).
+async fn dead_letters_of_company_1(db: &millrace::server::db::Db) {
     let (order_odoo_id,): (i64,) = sqlx::query_as(
         "SELECT o.odoo_id FROM purchase_orders o JOIN order_headers h ON h.order_id = o.id WHERE h.company_odoo_id = 1 ORDER BY o.id LIMIT 1",
     )
-    .fetch_one(&app.db)
+    .fetch_one(db)
     .await
     .unwrap();
-    dead_letters(&app.db, order_odoo_id).await;
+    dead_letters(db, order_odoo_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exceptions_page_shows_200_of_250_dead_letters_and_the_csv_all_of_them() {
+    let app = spawn_app().await;
+    dead_letters_of_company_1(&app.db).await;
 
     let mut buyer = Browser::open(&app.url).await;
     buyer
@@ -330,10 +343,7 @@ async fn the_csv_answers_before_its_last_sections_are_read_and_a_late_failure_cu
     every_kind_of_exception(&app.db, 10).await;
     let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
     // The planning section (the sixth of seven) cannot be read.
-    sqlx::query("ALTER TABLE planning_pulls RENAME TO planning_pulls_away")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    rename_table(&app.db, "planning_pulls", "planning_pulls_away").await;
     let mut response = buyer.get("/buyer/exceptions.csv", &[]).await;
     assert_eq!(
         response.status(),
@@ -361,22 +371,175 @@ async fn the_csv_answers_before_its_last_sections_are_read_and_a_late_failure_cu
     assert!(!csv.contains("sync problem,"), "{csv}");
 
     // A failure before the first chunk still answers a problem.
-    sqlx::query("ALTER TABLE planning_pulls_away RENAME TO planning_pulls")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE suppliers RENAME TO suppliers_away")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    rename_table(&app.db, "planning_pulls_away", "planning_pulls").await;
+    rename_table(&app.db, "suppliers", "suppliers_away").await;
     let response = buyer.get("/buyer/exceptions.csv", &[]).await;
     assert_eq!(response.status(), 500);
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json"
     );
-    sqlx::query("ALTER TABLE suppliers_away RENAME TO suppliers")
-        .execute(&app.db)
+    rename_table(&app.db, "suppliers_away", "suppliers").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_names_ten_of_250_dead_letters_and_counts_them_all() {
+    let app = spawn_app().await;
+    dead_letters_of_company_1(&app.db).await;
+
+    let sent = millrace::server::notify::send_digests(
+        &app.db,
+        millrace::server::exceptions::Windows::of(&Settings::for_tests()),
+        "http://portal.example",
+        chrono::Duration::hours(24),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 2, "the buyer and the admin");
+    let (_, body) = mails_to(&app, "buyer@millrace.example")
+        .await
+        .pop()
+        .unwrap();
+    let section = body
+        .split("\n\n")
+        .find(|s| s.starts_with("Could not be written to Odoo"))
+        .unwrap_or_else(|| panic!("no sync section:\n{body}"));
+    let mut lines = section.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Could not be written to Odoo (250)"),
+        "{body}"
+    );
+    let items: Vec<&str> = lines.collect();
+    assert_eq!(
+        items.len(),
+        11,
+        "ten named and the rest counted:\n{section}"
+    );
+    assert_eq!(items[10], "  - and 240 more", "{section}");
+    assert!(body.contains("things need the purchasing team"), "{body}");
+}
+
+/// `GET /api/v1/exceptions` as a BI tool calls it, with an `exceptions:read` token.
+async fn exceptions_api(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/exceptions{query}", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The body of a streamed answer, and whether it ended properly.
+async fn chunks_of(mut response: reqwest::Response) -> (usize, String, Result<(), reqwest::Error>) {
+    let mut chunks = 0;
+    let mut body = Vec::new();
+    let ended = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                chunks += 1;
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    (chunks, String::from_utf8(body).unwrap(), ended)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_streams_every_exception_in_the_screens_order_with_the_counts_after() {
+    let app = spawn_app_polling_once().await;
+    every_kind_of_exception(&app.db, 3000).await;
+    let admin = signed_in(&app, "admin@millrace.example", "admin-demo-pass").await;
+    let token = common::machine::token(&admin, "BI dashboard", &["exceptions_read"]).await;
+
+    let response = exceptions_api(&app, &token, "").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(
+        response.content_length().is_none(),
+        "streamed: no length known before the body, {:?}",
+        response.headers()
+    );
+    let (chunks, body, ended) = chunks_of(response).await;
+    ended.unwrap();
+    assert!(chunks > 1, "{chunks} chunk(s)");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let items = list["exceptions"].as_array().unwrap();
+    let counts = list["counts"].as_object().unwrap();
+    assert_eq!(counts.len(), 7, "every category counted: {counts:?}");
+    assert_eq!(counts["sync_problem"], 3000, "every dead letter");
+    let counted: u64 = counts.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(counted as usize, items.len());
+
+    // The same exceptions as read whole, in the same order and words, as a buyer sees
+    // them (an integration token's user is a buyer: no links to the planners' pages).
+    let scope = millrace::server::exceptions::Scope::default();
+    let windows = millrace::server::exceptions::Windows::of(&Settings::for_tests());
+    let view = millrace::server::exceptions::overview(&app.db, &scope, windows)
         .await
         .unwrap();
+    let rows = millrace::server::exceptions::rows(&view);
+    assert_eq!(rows.len(), items.len());
+    for (row, item) in rows.iter().zip(items) {
+        assert_eq!(item["category"], row.category.code(), "{item}");
+        assert_eq!(
+            item["order"]["number"].as_str(),
+            row.order_name.as_deref(),
+            "{item}"
+        );
+        assert_eq!(item["supplier"].as_str(), row.supplier.as_deref(), "{item}");
+        // An age in hours may tick over between the two reads.
+        if row.category != millrace::server::exceptions::Category::LateAcknowledgment {
+            assert_eq!(item["detail"], row.detail.as_str(), "{item}");
+        }
+        assert!(
+            item["link"].as_str().unwrap().ends_with(&row.link),
+            "{item} against {:?}",
+            row.link
+        );
+    }
+
+    // Only the categories asked for: the other sections are not read, nor counted.
+    let (_, body, ended) =
+        chunks_of(exceptions_api(&app, &token, "?category=sync_problem,planning").await).await;
+    ended.unwrap();
+    let only: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let only_counts = only["counts"].as_object().unwrap();
+    assert_eq!(
+        only_counts.keys().collect::<Vec<_>>(),
+        ["planning", "sync_problem"]
+    );
+    assert_eq!(only_counts["sync_problem"], 3000);
+    assert_eq!(only_counts["planning"], counts["planning"]);
+    assert!(only["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["category"] == "sync_problem" || e["category"] == "planning"));
+
+    // A section that fails after the first chunk cuts the answer short: a client never
+    // parses a list that looks whole.
+    rename_table(&app.db, "planning_pulls", "planning_pulls_away").await;
+    let response = exceptions_api(&app, &token, "").await;
+    assert_eq!(response.status(), 200);
+    let (_, body, ended) = chunks_of(response).await;
+    assert!(
+        ended.is_err(),
+        "cut short:\n{}",
+        &body[..body.len().min(500)]
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+    // One that fails before it answers a problem.
+    rename_table(&app.db, "planning_pulls_away", "planning_pulls").await;
+    rename_table(&app.db, "suppliers", "suppliers_away").await;
+    let response = exceptions_api(&app, &token, "").await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    rename_table(&app.db, "suppliers_away", "suppliers").await;
 }
