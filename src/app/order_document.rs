@@ -6,8 +6,9 @@ use leptos::prelude::*;
 
 use super::CsrfField;
 use crate::api::order_document::{
-    get_order_header, notice_destinations, order_origins, OrderHeaderView, SetVendorReference,
+    notice_destinations, order_origins, OrderHeaderView, SetVendorReference,
 };
+use crate::api::AppError;
 
 fn not_set(v: Option<String>) -> String {
     v.unwrap_or_else(|| "Not set".to_string())
@@ -21,14 +22,11 @@ fn lines(v: Option<String>) -> impl IntoView {
         .collect_view()
 }
 
-/// The header block of the order page, with the PDF download.
+/// The header block of the order page, with the PDF download: `header` is read with the
+/// order (`orders::OrderPage`), so the page renders in one pass.
 #[component]
-pub fn OrderHeaderPanel(order_id: i64) -> impl IntoView {
+pub fn OrderHeaderPanel(order_id: i64, header: Result<OrderHeaderView, AppError>) -> impl IntoView {
     let set_reference = ServerAction::<SetVendorReference>::new();
-    let header = Resource::new(
-        move || (order_id, set_reference.version().get()),
-        |(id, _)| get_order_header(id),
-    );
     let reference_error = move || {
         super::answered(set_reference)()
             .and_then(|r| r.err())
@@ -39,12 +37,10 @@ pub fn OrderHeaderPanel(order_id: i64) -> impl IntoView {
             <a href=format!("/orders/{order_id}/pdf") download data-testid="order-pdf">"Download the order (PDF)"</a>
             <span class="hint">" · or print this page: it prints without the menus and forms."</span>
         </p>
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading the order's terms…"</p> }>
-            {move || header.get().map(|r| match r {
-                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                Ok(h) => view! { <HeaderFacts h=h set_reference=set_reference/> }.into_any(),
-            })}
-        </Transition>
+        {match header {
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            Ok(h) => view! { <HeaderFacts h=h set_reference=set_reference/> }.into_any(),
+        }}
         <p class="error" role="alert" data-testid="reference-error">{reference_error}</p>
     }
 }

@@ -6,9 +6,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::order_document::{OrderHeaderPanel, OriginFilters};
 use super::{CsrfField, IdempotencyField};
+use crate::api::order_document::{get_order_header, OrderHeaderView};
 use crate::api::orders::{
     get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail,
 };
+use crate::api::AppError;
 use crate::domain::order::{LineAnswerState, OrderStatus};
 use crate::domain::timeline::EventGroup;
 use crate::model::orders::OrderFilter;
@@ -146,9 +148,15 @@ pub fn OrderPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0));
     let acknowledge = ServerAction::<AcknowledgeOrder>::new();
     let answer = ServerAction::<AnswerLine>::new();
+    // The order and its header in one resource, one after the other: a second resource
+    // nested in the first would make the page wait for two rounds of rendering.
     let order = Resource::new(
         move || (id(), acknowledge.version().get(), answer.version().get()),
-        |(id, _, _)| get_order(id),
+        |(id, _, _)| async move {
+            let order = get_order(id).await?;
+            let header = get_order_header(id).await;
+            Ok::<_, AppError>((order, header))
+        },
     );
     view! {
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading the order…"</p> }>
@@ -158,7 +166,7 @@ pub fn OrderPage() -> impl IntoView {
                     <p class="error" role="alert">{e.to_string()}</p>
                     <p><a href="/orders">"Back to your orders"</a></p>
                 }.into_any(),
-                Ok(o) => view! { <OrderView order=o acknowledge=acknowledge answer=answer/> }.into_any(),
+                Ok((o, header)) => view! { <OrderView order=o header=header acknowledge=acknowledge answer=answer/> }.into_any(),
             })}
         </Transition>
     }
@@ -167,6 +175,7 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 fn OrderView(
     order: OrderDetail,
+    header: Result<OrderHeaderView, AppError>,
     acknowledge: ServerAction<AcknowledgeOrder>,
     answer: ServerAction<AnswerLine>,
 ) -> impl IntoView {
@@ -250,7 +259,7 @@ fn OrderView(
             })}
             <div><dt>"Tolerance"</dt><dd>{format!("±{} days, ±{}% quantity: proposals inside are accepted at once", order.tolerance_days, order.tolerance_percent)}</dd></div>
         </dl>
-        <OrderHeaderPanel order_id=order.id/>
+        <OrderHeaderPanel order_id=order.id header=header/>
         {order.change_summary.clone().map(|c| view! {
             <div class="banner warn" role="status" data-testid="changed-in-odoo">
                 <strong>"The buyer changed this order after your answer: "</strong>{c}
