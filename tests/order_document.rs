@@ -367,6 +367,63 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_form_sent_twice_at_once_sets_it_once_and_answers_both() {
+    let app = demo_app(19, Modules::PURCHASE_STOCK).await;
+    let ana = app.signed_in(ANA.0, ANA.1).await;
+    let p13 = order_id(&ana, "P00013").await;
+    let form = |reference: &'static str, key: &'static str| {
+        let p13 = p13.clone();
+        let ana = &ana;
+        async move {
+            ana.post(
+                "/api/orders/reference",
+                &[
+                    ("order_id", p13.as_str()),
+                    ("reference", reference),
+                    ("idempotency_key", key),
+                ],
+            )
+            .await
+        }
+    };
+    // A double click: the same form (one key) twice at once. Both get the first's answer.
+    let (a, b) = tokio::join!(form("GF-SO-777", "dbl-1"), form("GF-SO-777", "dbl-1"));
+    assert_eq!(a.status(), 200, "{:?}", a.text().await);
+    assert_eq!(b.status(), 200, "{:?}", b.text().await);
+    // And once more later, as a browser retry would.
+    assert_eq!(form("GF-SO-777", "dbl-1").await.status(), 200);
+    let set = history(&ana, &p13)
+        .await
+        .into_iter()
+        .filter(|e| e == "set its reference to GF-SO-777")
+        .count();
+    assert_eq!(set, 1, "one change in the history");
+    let (queued,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox_messages WHERE kind = 'vendor_reference' AND payload LIKE '%GF-SO-777%'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1, "one write for Odoo");
+
+    // The same key with another reference is another request: refused, nothing changes.
+    let r = form("GF-SO-778", "dbl-1").await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("already sent with other values"));
+    assert_eq!(header(&ana, &p13).await["partner_ref"], "GF-SO-777");
+    // Two different forms with the same reference at once: one sets it, the other is told
+    // there is nothing to do (checked under the order's lock, not before it).
+    let (a, b) = tokio::join!(form("GF-SO-779", "dbl-2"), form("GF-SO-779", "dbl-3"));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 422]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_order_pdf_has_the_header_and_lines_and_only_its_supplier_gets_it() {
     let app = demo_app(19, Modules::PURCHASE_STOCK_DELIVERY).await;
     let ana = app.signed_in(ANA.0, ANA.1).await;

@@ -1,17 +1,23 @@
+import type { Page } from "@playwright/test";
 import { ANA, expect, hydrated, signIn, test, watchErrors } from "./helpers";
 
 const ADMIN = { email: "admin@millrace.example", password: "admin-demo-pass" };
 const BUYER = { email: "buyer@millrace.example", password: "buyer-demo-pass" };
+
+/** Finds an order in the inbox by its number and opens it. */
+async function openOrder(page: Page, name: string) {
+  await page.getByLabel("Search").fill(name);
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByRole("link", { name, exact: true }).click();
+  await hydrated(page);
+}
 
 test("a supplier of two companies downloads an order's PDF, filters by plant, and is told to split a notice", async ({ page }) => {
   const errors = watchErrors(page);
   await signIn(page, ANA);
 
   // The order page shows who buys, where to ship and on what terms, and downloads as a PDF.
-  await page.getByLabel("Search").fill("P00007");
-  await page.getByRole("button", { name: "Apply" }).click();
-  await page.getByRole("link", { name: "P00007", exact: true }).click();
-  await hydrated(page);
+  await openOrder(page, "P00007");
   await expect(page.getByTestId("ordered-by")).toContainText("My Company (San Francisco)");
   await expect(page.getByTestId("ship-to")).toContainText("Drop-ship to");
   await expect(page.getByTestId("ship-to")).toContainText("Deco Addict");
@@ -93,5 +99,40 @@ test("an admin limits a buyer to one company, and the buyer sees only that compa
     await expect(admin.getByTestId("companies-result")).toContainText("now sees every company");
   }
   await expect(row.getByTestId("user-companies")).toHaveText("All companies");
+  expect(errors).toEqual([]);
+});
+
+test("a supplier sets its reference on the order page; a double click sets it once, and a buyer cannot set it", async ({ page, browser }) => {
+  const errors = watchErrors(page);
+  await signIn(page, ANA);
+  await openOrder(page, "P00013");
+  const orderUrl = page.url();
+
+  // Too long: the page says why and keeps the old value.
+  // (The field stops typing at 64; a pasted or scripted value is checked by the server.)
+  await page.getByTestId("reference-input").evaluate((e) => e.removeAttribute("maxlength"));
+  await page.getByTestId("reference-input").fill("X".repeat(70));
+  await page.getByTestId("reference-save").click();
+  await expect(page.getByRole("alert").filter({ hasText: "at most 64" }).first()).toBeVisible();
+  await expect(page.getByTestId("reference-value")).toHaveText("Not set");
+
+  // A double click on the form sends it twice: the reference is set once, no error shown.
+  await page.goto(orderUrl);
+  await hydrated(page);
+  await page.getByTestId("reference-input").fill("GF-E2E-1");
+  await page.getByTestId("reference-save").dblclick();
+  await expect(page.getByTestId("reference-value")).toHaveText("GF-E2E-1");
+  await expect(page.getByTestId("reference-error")).toHaveText("");
+  await expect(page.locator("ol.history li", { hasText: "set its reference to GF-E2E-1" })).toHaveCount(1);
+
+  // The buyer sees the supplier's reference and has no form to change it.
+  const context = await browser.newContext();
+  const buyer = await context.newPage();
+  await signIn(buyer, BUYER);
+  await buyer.goto(orderUrl);
+  await hydrated(buyer);
+  await expect(buyer.getByTestId("reference-value")).toHaveText("GF-E2E-1");
+  await expect(buyer.getByTestId("reference-save")).toHaveCount(0);
+  await context.close();
   expect(errors).toEqual([]);
 });

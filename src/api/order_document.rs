@@ -135,6 +135,7 @@ pub async fn set_vendor_reference(
     csrf_token: String,
     order_id: i64,
     reference: String,
+    idempotency_key: Option<String>,
 ) -> Result<(), AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
@@ -150,7 +151,14 @@ pub async fn set_vendor_reference(
             ));
         }
     }
-    match crate::server::order_document::set_reference(&state.db, &user, order_id, &reference).await
+    match crate::server::order_document::set_reference(
+        &state.db,
+        &user,
+        order_id,
+        &reference,
+        idempotency_key.as_deref(),
+    )
+    .await
     {
         Ok(()) => {
             state.wake_jobs();

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::CsrfField;
+use super::{CsrfField, IdempotencyField};
 use crate::api::order_document::{
     notice_destinations, order_origins, OrderHeaderView, SetVendorReference,
 };
@@ -93,6 +93,7 @@ fn HeaderFacts(
                     {h.can_set_reference.then(|| view! {
                         <ActionForm action=set_reference attr:class="inline no-print">
                             <CsrfField/>
+                            <IdempotencyField/>
                             <input type="hidden" name="order_id" value=order_id/>
                             <label for="reference" class="sr-only">"Your reference"</label>
                             <input id="reference" name="reference" maxlength="64" value=h.partner_ref.clone().unwrap_or_default() data-testid="reference-input"/>

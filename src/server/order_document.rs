@@ -15,6 +15,7 @@ use crate::model::order_document::{
 use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
 use crate::server::db::{self, arg, Arg, Db, Tx};
+use crate::server::idempotency::Submission;
 use crate::server::odoo::fields::PURCHASE_ORDER;
 use crate::server::odoo::value::text;
 use crate::server::odoo::{OdooClient, OdooError};
@@ -285,12 +286,16 @@ pub fn origin_clauses(filter: &OrderFilter, args: &mut Vec<Arg>, clauses: &mut V
 }
 
 /// The supplier sets (or, empty, clears) its own reference on the order: stored at once,
-/// queued for Odoo's `partner_ref`, with an event in the order's history.
+/// queued for Odoo's `partner_ref`, with an event in the order's history. The same form
+/// sent again (`key`, its idempotency key: a double click, a retry) answers as the first
+/// did and does nothing more; without a key, the same reference again is refused as
+/// nothing to do, checked under the order's lock so two at once cannot both pass.
 pub async fn set_reference(
     db: &Db,
     user: &CurrentUser,
     order_id: i64,
     reference: &str,
+    key: Option<&str>,
 ) -> Result<(), ActionError> {
     if user.supplier_id.is_none() {
         return Err(ActionError::Invalid(
@@ -318,7 +323,19 @@ pub async fn set_reference(
             o.name
         )));
     }
-    if o.partner_ref.as_deref().unwrap_or_default() == reference {
+    let submission = Submission::new(user.id, key, "set_reference", &(o.id, reference))?;
+    // The header, the outbox message and the history all belong to the order.
+    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(o.id)])).await?;
+    if let Some(()) = submission.replay(&mut tx).await? {
+        return Ok(());
+    }
+    // Read again under the lock: another request may have set it since `header_row`.
+    let current: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT partner_ref FROM order_headers WHERE order_id = $1")
+            .bind(o.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if current.and_then(|(r,)| r).unwrap_or_default() == reference {
         return Err(ActionError::Invalid(if reference.is_empty() {
             format!("{} has no reference of yours to clear.", o.name)
         } else {
@@ -327,8 +344,6 @@ pub async fn set_reference(
     }
     let correlation_id = outbox::new_correlation_id();
     let stored = (!reference.is_empty()).then(|| reference.to_string());
-    // The header, the outbox message and the history all belong to the order.
-    let mut tx = db::write_keyed(db, &[db::LockKey::order(o.id)]).await?;
     sqlx::query(
         "INSERT INTO order_headers (order_id, partner_ref) VALUES ($1, $2)
          ON CONFLICT (order_id) DO UPDATE SET partner_ref = excluded.partner_ref",
@@ -357,6 +372,7 @@ pub async fn set_reference(
         Some(&correlation_id),
     )
     .await?;
+    submission.record(&mut tx, &()).await?;
     tx.commit().await?;
     tracing::info!(po = %o.name, user = user.id, correlation_id, "vendor reference set");
     Ok(())
