@@ -673,3 +673,75 @@ async fn typed_columns_parse_on_the_way_in_and_refuse_what_does_not_parse() {
         assert!(e.to_string().contains("order status"), "{backend:?}: {e}");
     }
 }
+
+/// The portal's flags are booleans where both databases allow it: `BOOLEAN` on PostgreSQL,
+/// `INTEGER` 0/1 on SQLite (migration 90). SQL written once (`WHERE visible`, `SET paused =
+/// TRUE`, a bound `bool`) works on both, a flag reads back through `Flag` on both, and on
+/// SQLite a stored value other than 0 or 1 fails the read instead of counting as true.
+#[tokio::test]
+async fn flags_are_booleans_on_postgres_and_0_or_1_on_sqlite() {
+    use millrace::server::db::typed::Flag;
+    const FLAGS: [(&str, &str); 9] = [
+        ("users", "active"),
+        ("users", "notify_orders"),
+        ("users", "notify_digest"),
+        ("suppliers", "notify_orders"),
+        ("purchase_orders", "visible"),
+        ("purchase_order_lines", "removed_in_odoo"),
+        ("receipts", "lots_synced"),
+        ("events", "staff_only"),
+        ("planning_pulls", "paused"),
+    ];
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        if backend == Backend::Postgres {
+            for (table, column) in FLAGS {
+                let (ty,): (String,) = sqlx::query_as(
+                    "SELECT data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+                )
+                .bind(table)
+                .bind(column)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+                assert_eq!(ty, "boolean", "{table}.{column}");
+            }
+        }
+        sqlx::query("INSERT INTO suppliers (name, odoo_partner_id, created_at) VALUES ('Flags', 77, '2026-01-01 00:00:00')")
+            .execute(&db)
+            .await
+            .unwrap();
+        let (on,): (Flag,) =
+            sqlx::query_as("SELECT notify_orders FROM suppliers WHERE odoo_partner_id = 77")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert!(on.0, "{backend:?}: the default is on");
+        sqlx::query("UPDATE suppliers SET notify_orders = $1 WHERE odoo_partner_id = 77")
+            .bind(false)
+            .execute(&db)
+            .await
+            .unwrap();
+        let read: Vec<(Flag, i64)> = sqlx::query_as(
+            "SELECT notify_orders, CASE WHEN notify_orders THEN 1 ELSE 0 END FROM suppliers WHERE odoo_partner_id = 77 AND NOT notify_orders",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert_eq!(read, vec![(Flag(false), 0)], "{backend:?}");
+        if backend == Backend::Sqlite {
+            sqlx::query("UPDATE suppliers SET notify_orders = 2 WHERE odoo_partner_id = 77")
+                .execute(&db)
+                .await
+                .unwrap();
+            let e = sqlx::query_as::<_, (Flag,)>(
+                "SELECT notify_orders FROM suppliers WHERE odoo_partner_id = 77",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap_err();
+            assert!(e.to_string().contains("flag"), "{e}");
+            assert!(e.to_string().contains('2'), "{e}");
+        }
+    }
+}

@@ -250,7 +250,8 @@ pub async fn notification_settings() -> Result<MailPreferences, AppError> {
     use super::context;
     let user = context::user()?;
     let state = context::state()?;
-    let (orders, digest): (i64, i64) =
+    use crate::server::db::typed::Flag;
+    let (orders, digest): (Flag, Flag) =
         sqlx::query_as("SELECT notify_orders, notify_digest FROM users WHERE id = $1")
             .bind(user.id)
             .fetch_one(&state.db)
@@ -264,8 +265,8 @@ pub async fn notification_settings() -> Result<MailPreferences, AppError> {
         None => false,
     };
     Ok(MailPreferences {
-        order_mails: orders == 1,
-        digest: digest == 1,
+        order_mails: orders.0,
+        digest: digest.0,
         staff: user.is_internal(),
         organisation_off,
     })
@@ -293,7 +294,7 @@ pub async fn update_notifications(
         order_mails
     };
     sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2"))
-        .bind(on.is_some() as i64)
+        .bind(on.is_some())
         .bind(user.id)
         .execute(&state.db)
         .await

@@ -15,6 +15,7 @@ use crate::server::auth::reset;
 use crate::server::auth::session::Role;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Flag;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
 use crate::server::odoo::client::SearchOptions;
@@ -37,11 +38,21 @@ fn admin_only(user: &CurrentUser) -> Result<(), ActionError> {
 
 pub async fn suppliers(db: &Db) -> Result<Vec<SupplierSettings>, sqlx::Error> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, i64, Option<i64>, Option<i64>, Option<String>, Option<String>, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(
+        i64,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+    )> = sqlx::query_as(
         "SELECT s.id, s.name, s.odoo_partner_id, s.ack_window_hours, s.date_tolerance_days,
                 s.quantity_tolerance_percent, s.over_delivery_percent,
-                (SELECT COUNT(*) FROM users u WHERE u.supplier_id = s.id AND u.active = 1),
-                (SELECT COUNT(*) FROM purchase_orders o WHERE o.supplier_id = s.id AND o.visible = 1)
+                (SELECT COUNT(*) FROM users u WHERE u.supplier_id = s.id AND u.active),
+                (SELECT COUNT(*) FROM purchase_orders o WHERE o.supplier_id = s.id AND o.visible)
          FROM suppliers s ORDER BY s.name, s.id",
     )
     .fetch_all(db)
@@ -306,12 +317,12 @@ pub async fn update_settings(
 /// An organisation's mail preferences (order mails on or off for all its users, and a
 /// shared mailbox that gets a copy).
 pub async fn organisation_mail(db: &Db, org: i64) -> Result<Option<(bool, String)>, sqlx::Error> {
-    let row: Option<(i64, Option<String>)> =
+    let row: Option<(Flag, Option<String>)> =
         sqlx::query_as("SELECT notify_orders, order_mail_copy_to FROM suppliers WHERE id = $1")
             .bind(org)
             .fetch_optional(db)
             .await?;
-    Ok(row.map(|(on, copy)| (on != 0, copy.unwrap_or_default())))
+    Ok(row.map(|(on, copy)| (on.0, copy.unwrap_or_default())))
 }
 
 /// Sets them: admins for any organisation, a supplier admin for its own (`team_scope`).
@@ -345,7 +356,7 @@ pub async fn set_organisation_mail(
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
-    let current: Option<(i64, Option<String>)> =
+    let current: Option<(Flag, Option<String>)> =
         sqlx::query_as("SELECT notify_orders, order_mail_copy_to FROM suppliers WHERE id = $1")
             .bind(org)
             .fetch_optional(&mut *tx)
@@ -353,13 +364,13 @@ pub async fn set_organisation_mail(
     let Some(current) = current else {
         return Err(ActionError::NotFound);
     };
-    if current == (i64::from(notify_orders), copy.clone()) {
+    if current == (Flag(notify_orders), copy.clone()) {
         return Ok(Outcome::already(
             "Nothing to save: these mail settings are in force already.",
         ));
     }
     sqlx::query("UPDATE suppliers SET notify_orders = $1, order_mail_copy_to = $2 WHERE id = $3")
-        .bind(i64::from(notify_orders))
+        .bind(notify_orders)
         .bind(copy)
         .bind(org)
         .execute(&mut *tx)
@@ -398,7 +409,7 @@ pub fn team_scope(user: &CurrentUser, asked: Option<i64>) -> Result<Option<i64>,
 }
 
 pub async fn team(db: &Db, scope: Option<i64>) -> Result<Vec<TeamMember>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String, i64, String)> = match scope {
+    let rows: Vec<(i64, String, String, String, Flag, String)> = match scope {
         Some(org) => sqlx::query_as(
             "SELECT id, email, display_name, role, active, password_hash FROM users WHERE supplier_id = $1 AND kind = 'person' ORDER BY display_name, id",
         )
@@ -428,7 +439,7 @@ pub async fn team(db: &Db, scope: Option<i64>) -> Result<Vec<TeamMember>, sqlx::
             email,
             display_name: name,
             role,
-            active: active == 1,
+            active: active.0,
             invitation_pending: hash.is_empty(),
             companies: limits
                 .iter()
@@ -671,7 +682,7 @@ pub async fn set_active(
     let r = sqlx::query(
         "UPDATE users SET active = $1, session_epoch = session_epoch + $2 WHERE id = $3 AND active <> $1",
     )
-    .bind(i64::from(active))
+    .bind(active)
     .bind(i64::from(!active))
     .bind(user_id)
     .execute(&mut *tx)

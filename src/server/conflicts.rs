@@ -15,7 +15,7 @@ use crate::domain::order::LineAnswerState;
 use crate::domain::outcome::Outcome;
 use crate::model::exceptions::{Conflict, ConflictLine};
 use crate::server::auth::CurrentUser;
-use crate::server::db::typed::{Code, Quantity};
+use crate::server::db::typed::{Code, Flag, Quantity};
 use crate::server::db::{self, Db, Tx};
 use crate::server::exceptions::{Scope, Sink};
 use crate::server::idempotency::Submission;
@@ -36,7 +36,8 @@ struct LineNow {
     quantity: Quantity,
     uom: String,
     date_planned: Option<String>,
-    removed_in_odoo: i64,
+    #[sqlx(try_from = "Flag")]
+    removed_in_odoo: bool,
     answer: Option<Code<LineAnswerState>>,
     proposed_date: Option<String>,
     proposed_quantity: Option<Quantity>,
@@ -49,7 +50,7 @@ impl LineNow {
     fn odoo(&self, order_cancelled: bool) -> String {
         if order_cancelled {
             "order cancelled".into()
-        } else if self.removed_in_odoo != 0 {
+        } else if self.removed_in_odoo {
             "line removed from the order".into()
         } else {
             format!(
@@ -112,7 +113,7 @@ fn sources(scope: &Scope) -> [(String, &'static str); 2] {
         (
             format!(
                 "FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible = 1 AND o.odoo_change_summary IS NOT NULL
+         WHERE o.visible AND o.odoo_change_summary IS NOT NULL
            AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
             ),
             "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary",
@@ -305,7 +306,7 @@ async fn described(
                     seen_quantity.normalize(),
                     day(seen_date.as_deref())
                 );
-                let open = line.is_some_and(|l| l.removed_in_odoo == 0 && !cancelled);
+                let open = line.is_some_and(|l| !l.removed_in_odoo && !cancelled);
                 (
                     vec![ConflictLine {
                         description,
@@ -355,7 +356,7 @@ async fn described(
                 .get(&order_id)
                 .into_iter()
                 .flatten()
-                .filter(|l| l.answer.is_some() || l.removed_in_odoo != 0)
+                .filter(|l| l.answer.is_some() || l.removed_in_odoo)
                 .map(|l| ConflictLine {
                     description: l.description.clone(),
                     supplier: l.supplier(),
@@ -509,7 +510,7 @@ async fn resolve_write_back(
         ) => {
             let now: Option<(Quantity, Option<String>, String)> = sqlx::query_as(
                 "SELECT l.quantity, l.date_planned, l.description FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-                 WHERE l.odoo_id = $1 AND l.removed_in_odoo = 0 AND o.odoo_state <> 'cancel'",
+                 WHERE l.odoo_id = $1 AND NOT l.removed_in_odoo AND o.odoo_state <> 'cancel'",
             )
             .bind(line_odoo_id)
             .fetch_optional(&mut **tx)
@@ -615,7 +616,7 @@ async fn resolve_changed_order(
     order_id: i64,
     resolution: Resolution,
 ) -> Result<i64, ActionError> {
-    let r = sqlx::query("SELECT 1 FROM purchase_orders WHERE id = $1 AND odoo_change_summary IS NOT NULL AND visible = 1")
+    let r = sqlx::query("SELECT 1 FROM purchase_orders WHERE id = $1 AND odoo_change_summary IS NOT NULL AND visible")
         .bind(order_id)
         .fetch_optional(&mut **tx)
         .await?;

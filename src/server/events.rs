@@ -224,7 +224,7 @@ pub async fn write(
     .bind(&now)
     .bind(correlation_id)
     .bind(supplier_id)
-    .bind(staff_only as i64)
+    .bind(staff_only)
     .bind(order_id)
     .bind(&payload)
     .fetch_one(&mut **tx)
@@ -264,7 +264,7 @@ pub async fn after(
     );
     if let Audience::Supplier(s) = audience {
         sql += &format!(
-            " AND supplier_id = {} AND staff_only = 0",
+            " AND supplier_id = {} AND NOT staff_only",
             db::arg(&mut args, db::Arg::Int(s))
         );
     }

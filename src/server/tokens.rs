@@ -16,6 +16,7 @@ use crate::domain::outcome::Outcome;
 use crate::server::auth::session::Role;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Flag;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
 use crate::server::orders::ActionError;
@@ -410,7 +411,7 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Caller, TokenRefused> 
         return Err(TokenRefused::Unknown);
     }
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, String, Option<String>, Option<String>, Option<String>, i64, String, String, String, Option<i64>, Option<String>, i64)> =
+    let row: Option<(i64, String, Option<String>, Option<String>, Option<String>, i64, String, String, String, Option<i64>, Option<String>, Flag)> =
         sqlx::query_as(
             "SELECT t.id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at,
                     u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.active
@@ -437,7 +438,7 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Caller, TokenRefused> 
     else {
         return Err(TokenRefused::Unknown);
     };
-    if revoked_at.is_some() || active != 1 {
+    if revoked_at.is_some() || !active.0 {
         return Err(TokenRefused::Unknown);
     }
     let now = db::now();

@@ -147,7 +147,7 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
             .to_string()
     };
     let (order_id, order_odoo_id, supplier_id): (i64, i64, i64) = sqlx::query_as(
-        "SELECT o.id, o.odoo_id, o.supplier_id FROM purchase_orders o WHERE o.visible = 1
+        "SELECT o.id, o.odoo_id, o.supplier_id FROM purchase_orders o WHERE o.visible
          AND EXISTS (SELECT 1 FROM purchase_order_lines l WHERE l.order_id = o.id)
          AND o.id NOT IN (SELECT order_id FROM receipts WHERE state NOT IN ('done', 'cancel'))
          ORDER BY o.id LIMIT 1",
@@ -155,14 +155,14 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
     .fetch_one(db)
     .await
     .unwrap();
-    sqlx::query("UPDATE receipts SET lots_synced = 1 WHERE order_id = $1")
+    sqlx::query("UPDATE receipts SET lots_synced = TRUE WHERE order_id = $1")
         .bind(order_id)
         .execute(db)
         .await
         .unwrap();
     let lines: Vec<(i64,)> = sqlx::query_as(
         "SELECT l.id FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-         WHERE o.visible = 1 AND l.removed_in_odoo = 0 ORDER BY l.id",
+         WHERE o.visible AND NOT l.removed_in_odoo ORDER BY l.id",
     )
     .fetch_all(db)
     .await
@@ -184,7 +184,7 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
     for (i, hours) in [(0, 300), (1, 200), (2, 200)] {
         sqlx::query(
             "UPDATE purchase_orders SET acknowledged_at = NULL, odoo_state = 'purchase', status = 'new', date_approve = $1
-             WHERE id = (SELECT id FROM purchase_orders WHERE visible = 1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+             WHERE id = (SELECT id FROM purchase_orders WHERE visible ORDER BY id DESC LIMIT 1 OFFSET $2)",
         )
         .bind(at(hours))
         .bind(i)
@@ -203,7 +203,7 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
         .fetch_one(db)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO receipts (odoo_id, order_id, name, state, lots_synced) VALUES (990001, $1, 'WH/IN/BULK', 'done', 1)")
+    sqlx::query("INSERT INTO receipts (odoo_id, order_id, name, state, lots_synced) VALUES (990001, $1, 'WH/IN/BULK', 'done', TRUE)")
         .bind(order_id)
         .execute(db)
         .await

@@ -223,7 +223,8 @@ async fn an_organisation_turns_order_mail_off_or_copies_it_to_its_shared_mailbox
         .await,
         200
     );
-    let stored: Vec<(i64, i64, Option<String>)> =
+    use millrace::server::db::typed::Flag;
+    let stored: Vec<(i64, Flag, Option<String>)> =
         sqlx::query_as("SELECT id, notify_orders, order_mail_copy_to FROM suppliers WHERE id IN ($1, $2) ORDER BY id")
             .bind(gemini)
             .bind(wood)
@@ -231,10 +232,10 @@ async fn an_organisation_turns_order_mail_off_or_copies_it_to_its_shared_mailbox
             .await
             .unwrap();
     assert!(
-        stored.contains(&(gemini, 1, Some("orders@gemini.example".into()))),
+        stored.contains(&(gemini, Flag(true), Some("orders@gemini.example".into()))),
         "{stored:?}"
     );
-    assert!(stored.contains(&(wood, 1, None)), "{stored:?}");
+    assert!(stored.contains(&(wood, Flag(true), None)), "{stored:?}");
 
     // A released order: Ana, and the shared mailbox once.
     let name = release_order_in_odoo(&app.double, 10);

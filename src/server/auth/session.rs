@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::server::db::typed::Flag;
 use crate::server::db::Db;
 
 pub const USER_KEY: &str = "user_id";
@@ -146,7 +147,7 @@ pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
 /// [`load_user`] from the database.
 async fn read_user(db: &Db, session: &Session, user_id: i64, epoch: i64) -> Option<CurrentUser> {
     #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, String, String, String, Option<i64>, Option<String>, String, i64, i64)> = sqlx::query_as(
+    let row: Option<(i64, String, String, String, Option<i64>, Option<String>, String, Flag, i64)> = sqlx::query_as(
         "SELECT u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.time_zone, u.active, u.session_epoch
          FROM users u LEFT JOIN suppliers s ON s.id = u.supplier_id WHERE u.id = $1",
     )
@@ -166,7 +167,7 @@ async fn read_user(db: &Db, session: &Session, user_id: i64, epoch: i64) -> Opti
         active,
         current_epoch,
     ) = row?;
-    if active == 0 || current_epoch != epoch {
+    if !active.0 || current_epoch != epoch {
         // Ended elsewhere (deactivated, password changed): forget this session for good.
         let _ = session.flush().await;
         return None;

@@ -4,6 +4,7 @@ use tower_sessions::Session;
 
 use super::password;
 use super::session::{Role, EPOCH_KEY, USER_KEY};
+use crate::server::db::typed::Flag;
 use crate::server::db::{self, Db};
 
 /// Failed attempts allowed per account (and, separately, per address) in the window.
@@ -56,7 +57,7 @@ pub async fn sign_in(
             minutes: LOCKOUT_MINUTES,
         });
     }
-    let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
+    let row: Option<(i64, String, Flag, i64)> = sqlx::query_as(
         "SELECT id, password_hash, active, session_epoch FROM users WHERE email = $1",
     )
     .bind(email)
@@ -64,7 +65,7 @@ pub async fn sign_in(
     .await
     .map_err(|_| LoginError::Storage)?;
     let ok = match &row {
-        Some((_, hash, active, _)) => password::verify(password, hash) && *active == 1,
+        Some((_, hash, active, _)) => password::verify(password, hash) && active.0,
         None => {
             password::verify(password, password::dummy_hash());
             false
@@ -139,7 +140,7 @@ pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<(), sqlx::Error> 
 
 pub async fn set_active(db: &Db, user_id: i64, active: bool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
-        .bind(active as i64)
+        .bind(active)
         .bind(user_id)
         .execute(db)
         .await?;

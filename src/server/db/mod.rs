@@ -3,8 +3,11 @@
 //! SQLite is the embedded default (WAL, synchronous FULL so a reported write survives a
 //! crash); PostgreSQL serves several instances at once. Both go through sqlx's `Any`
 //! driver, so every query is written once in the SQL both understand: `$N` placeholders,
-//! `ON CONFLICT`, `RETURNING`, integers and text (datetimes are `YYYY-MM-DD HH:MM:SS`
-//! strings, which sort the same in both), and no engine-specific functions.
+//! `ON CONFLICT`, `RETURNING`, integers, text and flags (datetimes are `YYYY-MM-DD HH:MM:SS`
+//! strings, which sort the same in both), and no engine-specific functions. A flag is
+//! `BOOLEAN` on PostgreSQL and `INTEGER` 0/1 on SQLite: SQL tests it as a boolean (`WHERE
+//! visible`, `NOT paused`, `SET paused = TRUE`), binds a Rust `bool` and reads it through
+//! [`typed::Flag`].
 
 use std::str::FromStr;
 use std::sync::Once;

@@ -5,14 +5,15 @@
 //!
 //! Both databases store these as text (module `db`): a decimal's canonical string, a UTC
 //! time as `YYYY-MM-DD HH:MM:SS`, a state as its code. Each type decodes from that text
-//! through sqlx's `Any` driver, and binds back as the same text.
+//! through sqlx's `Any` driver, and binds back as the same text. A flag ([`Flag`]) is the
+//! exception: `BOOLEAN` on PostgreSQL, `INTEGER` 0/1 on SQLite, bound as a Rust `bool`.
 
 use std::fmt;
 
 use rust_decimal::Decimal;
-use sqlx::any::{AnyTypeInfo, AnyValueRef};
+use sqlx::any::{AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
 use sqlx::error::BoxDynError;
-use sqlx::{Any, Decode, Type};
+use sqlx::{Any, Decode, Type, ValueRef};
 
 use super::BadStoredValue;
 use crate::domain::order::{LineAnswerState, OrderStatus};
@@ -134,6 +135,80 @@ impl<'r, T: Coded> Decode<'r, Any> for Code<T> {
         match T::from_code(s.trim()) {
             Some(v) => Ok(Code(v)),
             None => Err(bad(T::WHAT, s)),
+        }
+    }
+}
+
+/// A stored flag (`active`, `visible`, `removed_in_odoo`, ...): `BOOLEAN` on PostgreSQL,
+/// `INTEGER` on SQLite, where 0 is false, 1 is true and any other value fails the read.
+/// Read it into a `bool` field with `#[sqlx(try_from = "Flag")]`; bind a plain `bool`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0
+    }
+}
+
+impl Flag {
+    /// A flag stored as an integer: 0 or 1, anything else is a bad stored value.
+    pub fn from_stored(stored: i64) -> Result<Self, BoxDynError> {
+        match stored {
+            0 => Ok(Flag(false)),
+            1 => Ok(Flag(true)),
+            other => Err(bad("flag", other.to_string())),
+        }
+    }
+}
+
+impl Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <bool as Type<Any>>::type_info()
+    }
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        matches!(
+            ty.kind(),
+            AnyTypeInfoKind::Bool
+                | AnyTypeInfoKind::SmallInt
+                | AnyTypeInfoKind::Integer
+                | AnyTypeInfoKind::BigInt
+        )
+    }
+}
+
+impl<'r> Decode<'r, Any> for Flag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        match value.type_info().kind() {
+            AnyTypeInfoKind::Bool => Ok(Flag(<bool as Decode<'r, Any>>::decode(value)?)),
+            AnyTypeInfoKind::SmallInt | AnyTypeInfoKind::Integer | AnyTypeInfoKind::BigInt => {
+                Flag::from_stored(<i64 as Decode<'r, Any>>::decode(value)?)
+            }
+            _ => match <String as Decode<'r, Any>>::decode(value) {
+                Ok(s) => Err(bad("flag", s)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flag_stored_as_an_integer_is_0_or_1_and_nothing_else() {
+        assert_eq!(Flag::from_stored(0).unwrap(), Flag(false));
+        assert_eq!(Flag::from_stored(1).unwrap(), Flag(true));
+        for other in [2, -1, 42] {
+            let err = Flag::from_stored(other).unwrap_err();
+            let bad = err
+                .downcast_ref::<BadStoredValue>()
+                .expect("a bad stored value");
+            assert_eq!(
+                (bad.what, bad.value.as_str()),
+                ("flag", other.to_string().as_str())
+            );
         }
     }
 }

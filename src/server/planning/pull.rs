@@ -24,6 +24,7 @@ use crate::model::pulls::{PullForm, PullView, PullsPage};
 use crate::server::auth::session::Role;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Flag;
 use crate::server::db::{self, Db};
 use crate::server::secrets::{Sealed, SealingKeys};
 use crate::server::AppState;
@@ -68,7 +69,7 @@ type Row = (
     i64,
     i64,
     i64,
-    i64,
+    Flag,
     String,
     Option<String>,
     Option<String>,
@@ -88,7 +89,7 @@ fn view(r: Row) -> PullView {
         every_hours: r.6,
         window_start: r.7,
         window_end: r.8,
-        paused: r.9 != 0,
+        paused: r.9 .0,
         next_due_at: r.10,
         last_attempt_at: r.11,
         last_success_at: r.12,
@@ -333,7 +334,7 @@ pub async fn change(
         may_manage(user)?;
     }
     let mut tx = db::write(db).await?;
-    let row: Option<(String, i64)> =
+    let row: Option<(String, Flag)> =
         sqlx::query_as("SELECT source, paused FROM planning_pulls WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -341,11 +342,11 @@ pub async fn change(
     let Some((source, paused)) = row else {
         return Err(PlanningError::NotFound);
     };
-    let (sql, outcome) = match (what, paused != 0) {
+    let (sql, outcome) = match (what, paused.0) {
         ("pause", true) => (None, Outcome::already(format!("The pull of {source} was paused already."))),
-        ("pause", false) => (Some("UPDATE planning_pulls SET paused = 1 WHERE id = $1"), Outcome::done(format!("The pull of {source} is paused."))),
+        ("pause", false) => (Some("UPDATE planning_pulls SET paused = TRUE WHERE id = $1"), Outcome::done(format!("The pull of {source} is paused."))),
         ("resume", false) => (None, Outcome::already(format!("The pull of {source} runs already."))),
-        ("resume", true) => (Some("UPDATE planning_pulls SET paused = 0 WHERE id = $1"), Outcome::done(format!("The pull of {source} runs again."))),
+        ("resume", true) => (Some("UPDATE planning_pulls SET paused = FALSE WHERE id = $1"), Outcome::done(format!("The pull of {source} runs again."))),
         ("delete", _) => (Some("DELETE FROM planning_pulls WHERE id = $1"), Outcome::done(format!("The pull of {source} is removed; its versions stay."))),
         ("now", true) => return Err(PlanningError::Invalid(format!("The pull of {source} is paused: resume it first."))),
         ("now", false) => (Some("UPDATE planning_pulls SET next_due_at = $2 WHERE id = $1"), Outcome::done(format!("The pull of {source} runs within a minute (outside its window, at the window's start)."))),
@@ -384,7 +385,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
     let now = state.clock.stored_at(chrono::Duration::zero());
     let hour = i64::from(state.clock.now().hour());
     let due: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, next_due_at, every_hours, window_start, window_end FROM planning_pulls WHERE paused = 0 AND next_due_at <= $1 ORDER BY next_due_at",
+        "SELECT id, next_due_at, every_hours, window_start, window_end FROM planning_pulls WHERE NOT paused AND next_due_at <= $1 ORDER BY next_due_at",
     )
     .bind(&now)
     .fetch_all(&state.db)
@@ -400,7 +401,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
             .clock
             .stored_at(RETRY_AFTER.min(chrono::Duration::hours(every)));
         let claimed = sqlx::query(
-            "UPDATE planning_pulls SET next_due_at = $1, last_attempt_at = $2, last_status = 'running' WHERE id = $3 AND next_due_at = $4 AND paused = 0",
+            "UPDATE planning_pulls SET next_due_at = $1, last_attempt_at = $2, last_status = 'running' WHERE id = $3 AND next_due_at = $4 AND NOT paused",
         )
         .bind(&next)
         .bind(&now)

@@ -410,7 +410,7 @@ async fn sync_received_lots(
     report: &mut PollReport,
 ) -> Result<(), SyncError> {
     let pending: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT odoo_id, order_id FROM receipts WHERE state = 'done' AND lots_synced = 0 ORDER BY odoo_id LIMIT 200",
+        "SELECT odoo_id, order_id FROM receipts WHERE state = 'done' AND NOT lots_synced ORDER BY odoo_id LIMIT 200",
     )
     .fetch_all(db)
     .await?;
@@ -490,7 +490,7 @@ async fn sync_received_lots(
         .await?;
     }
     for (receipt, _) in &pending {
-        sqlx::query("UPDATE receipts SET lots_synced = 1 WHERE odoo_id = $1")
+        sqlx::query("UPDATE receipts SET lots_synced = TRUE WHERE odoo_id = $1")
             .bind(receipt)
             .execute(&mut *tx)
             .await?;
@@ -654,7 +654,7 @@ async fn store_order(
     let order_id = match &existing {
         Some((id, ..)) => {
             sqlx::query(
-                "UPDATE purchase_orders SET name = $1, supplier_id = $2, odoo_state = $3, date_order = $4, date_approve = $5, currency = $6, amount_total = $7, buyer_name = $8, odoo_write_date = $9, visible = 1, synced_at = $10 WHERE id = $11",
+                "UPDATE purchase_orders SET name = $1, supplier_id = $2, odoo_state = $3, date_order = $4, date_approve = $5, currency = $6, amount_total = $7, buyer_name = $8, odoo_write_date = $9, visible = TRUE, synced_at = $10 WHERE id = $11",
             )
             .bind(&name)
             .bind(supplier_id)
@@ -717,7 +717,7 @@ async fn store_order(
 
     let stored: Vec<StoredLine> = sqlx::query_as(
         "SELECT odoo_id, quantity, date_planned, proposed_date, proposed_quantity, written_date_planned, written_quantity, answer, description
-         FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = 0",
+         FROM purchase_order_lines WHERE order_id = $1 AND NOT removed_in_odoo",
     )
     .bind(order_id)
     .fetch_all(&mut *tx)
@@ -807,7 +807,7 @@ async fn store_order(
                 sqlx::query(
                     "INSERT INTO purchase_order_lines (odoo_id, order_id, sequence, product_odoo_id, product_code, tracking, description, quantity, uom, price_unit, date_planned, qty_received)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                     ON CONFLICT (odoo_id) DO UPDATE SET order_id = excluded.order_id, removed_in_odoo = 0",
+                     ON CONFLICT (odoo_id) DO UPDATE SET order_id = excluded.order_id, removed_in_odoo = FALSE",
                 )
                 .bind(line_id)
                 .bind(order_id)
@@ -829,10 +829,12 @@ async fn store_order(
     for s in &stored {
         if !seen_lines.contains(&s.odoo_id) {
             changes.push(format!("line removed: {}", short(&s.description)));
-            sqlx::query("UPDATE purchase_order_lines SET removed_in_odoo = 1 WHERE odoo_id = $1")
-                .bind(s.odoo_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE purchase_order_lines SET removed_in_odoo = TRUE WHERE odoo_id = $1",
+            )
+            .bind(s.odoo_id)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     order_header::store_note_lines(&mut tx, order_id, &note_lines).await?;
@@ -916,14 +918,14 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
         .into_iter()
         .collect();
     let stored: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = 1")
+        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible")
             .fetch_all(db)
             .await?;
     let mut hidden = 0;
     for (id, odoo_id) in stored {
         if !visible.contains(&odoo_id) {
             let mut tx = db::write_keyed(db, &[db::LockKey::order(id)]).await?;
-            sqlx::query("UPDATE purchase_orders SET visible = 0, odoo_change_summary = 'no longer released to you in Odoo' WHERE id = $1")
+            sqlx::query("UPDATE purchase_orders SET visible = FALSE, odoo_change_summary = 'no longer released to you in Odoo' WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
