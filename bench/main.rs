@@ -565,7 +565,7 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
     let db = db::open(&url).await.unwrap();
     full_sync(&db, d).await;
     let ids: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible ORDER BY id")
+        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = TRUE ORDER BY id")
             .fetch_all(&db)
             .await
             .unwrap();
@@ -777,7 +777,7 @@ async fn durable_writes(out: &mut Report, d: &RunningDouble, dir: &std::path::Pa
         let hundred = raw_commits(&db, 100).await;
         let user = ana(&db).await;
         let ids: Vec<(i64,)> =
-            sqlx::query_as("SELECT id FROM purchase_orders WHERE visible ORDER BY id")
+            sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = TRUE ORDER BY id")
                 .fetch_all(&db)
                 .await
                 .unwrap();
@@ -1399,7 +1399,7 @@ async fn webhooks(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
     .unwrap();
     tx.commit().await.unwrap();
     let ids: Vec<(i64,)> =
-        sqlx::query_as("SELECT id FROM purchase_orders WHERE visible ORDER BY id")
+        sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = TRUE ORDER BY id")
             .fetch_all(&db)
             .await
             .unwrap();
@@ -1831,7 +1831,7 @@ async fn answers_during_import(out: &mut Report, dir: &std::path::Path) {
             .unwrap();
         }
         let orders: Vec<(i64,)> =
-            sqlx::query_as("SELECT id FROM purchase_orders WHERE visible ORDER BY id")
+            sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = TRUE ORDER BY id")
                 .fetch_all(&db)
                 .await
                 .unwrap();
@@ -1839,7 +1839,7 @@ async fn answers_during_import(out: &mut Report, dir: &std::path::Path) {
         let mut lines: Vec<Vec<i64>> = Vec::new();
         for (order,) in &orders {
             let ids: Vec<(i64,)> = sqlx::query_as(
-                "SELECT id FROM purchase_order_lines WHERE order_id = $1 AND NOT removed_in_odoo ORDER BY id",
+                "SELECT id FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = FALSE ORDER BY id",
             )
             .bind(*order)
             .fetch_all(&db)

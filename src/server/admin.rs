@@ -51,8 +51,8 @@ pub async fn suppliers(db: &Db) -> Result<Vec<SupplierSettings>, sqlx::Error> {
     )> = sqlx::query_as(
         "SELECT s.id, s.name, s.odoo_partner_id, s.ack_window_hours, s.date_tolerance_days,
                 s.quantity_tolerance_percent, s.over_delivery_percent,
-                (SELECT COUNT(*) FROM users u WHERE u.supplier_id = s.id AND u.active),
-                (SELECT COUNT(*) FROM purchase_orders o WHERE o.supplier_id = s.id AND o.visible)
+                (SELECT COUNT(*) FROM users u WHERE u.supplier_id = s.id AND u.active = TRUE),
+                (SELECT COUNT(*) FROM purchase_orders o WHERE o.supplier_id = s.id AND o.visible = TRUE)
          FROM suppliers s ORDER BY s.name, s.id",
     )
     .fetch_all(db)

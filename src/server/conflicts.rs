@@ -113,7 +113,7 @@ fn sources(scope: &Scope) -> [(String, &'static str); 2] {
         (
             format!(
                 "FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible AND o.odoo_change_summary IS NOT NULL
+         WHERE o.visible = TRUE AND o.odoo_change_summary IS NOT NULL
            AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){companies}"
             ),
             "SELECT o.id, o.odoo_id, o.name, s.name, o.odoo_state, o.odoo_change_summary",
@@ -510,7 +510,7 @@ async fn resolve_write_back(
         ) => {
             let now: Option<(Quantity, Option<String>, String)> = sqlx::query_as(
                 "SELECT l.quantity, l.date_planned, l.description FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-                 WHERE l.odoo_id = $1 AND NOT l.removed_in_odoo AND o.odoo_state <> 'cancel'",
+                 WHERE l.odoo_id = $1 AND l.removed_in_odoo = FALSE AND o.odoo_state <> 'cancel'",
             )
             .bind(line_odoo_id)
             .fetch_optional(&mut **tx)
@@ -616,7 +616,7 @@ async fn resolve_changed_order(
     order_id: i64,
     resolution: Resolution,
 ) -> Result<i64, ActionError> {
-    let r = sqlx::query("SELECT 1 FROM purchase_orders WHERE id = $1 AND odoo_change_summary IS NOT NULL AND visible")
+    let r = sqlx::query("SELECT 1 FROM purchase_orders WHERE id = $1 AND odoo_change_summary IS NOT NULL AND visible = TRUE")
         .bind(order_id)
         .fetch_optional(&mut **tx)
         .await?;

@@ -76,13 +76,13 @@ fn clauses(filter: &Filter) -> (String, Vec<Arg>) {
     // Only the filters in force go into the SQL (an order's page must not scan them all);
     // `l` and `o` are the line and its order in every query of `find_where` and `each`.
     let mut clauses = vec![
-        "NOT l.removed_in_odoo AND o.visible".to_string(),
+        "l.removed_in_odoo = FALSE AND o.visible = TRUE".to_string(),
         "o.id IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done')".to_string(),
         "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state NOT IN ('done', 'cancel'))"
             .to_string(),
         // ... and what those receipts booked has been read (lots and received quantities
         // are read after a receipt is seen done, not with the order).
-        "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done' AND NOT r.lots_synced)"
+        "o.id NOT IN (SELECT r.order_id FROM receipts r WHERE r.state = 'done' AND r.lots_synced = FALSE)"
             .to_string(),
     ];
     let mut args = Vec::new();

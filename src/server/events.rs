@@ -264,7 +264,7 @@ pub async fn after(
     );
     if let Audience::Supplier(s) = audience {
         sql += &format!(
-            " AND supplier_id = {} AND NOT staff_only",
+            " AND supplier_id = {} AND staff_only = FALSE",
             db::arg(&mut args, db::Arg::Int(s))
         );
     }

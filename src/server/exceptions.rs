@@ -261,7 +261,7 @@ async fn late_acknowledgments(
     let sql = format!(
         "SELECT o.id, o.name, s.name, COALESCE(o.date_approve, o.date_order), s.ack_window_hours
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
-         WHERE o.visible AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
+         WHERE o.visible = TRUE AND o.acknowledged_at IS NULL AND o.odoo_state = 'purchase' AND o.status = 'new'
            AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
          ORDER BY COALESCE(o.date_approve, o.date_order), o.id",
         scope.companies.condition("o.id")
@@ -374,7 +374,7 @@ async fn pending_proposals(
 
 /// Proposals and rejections waiting for a buyer (`FROM ... WHERE`, bound: supplier, buyer).
 const PROPOSALS: &str = "FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
-         WHERE l.answer IN ('proposal_pending', 'rejected') AND NOT l.removed_in_odoo AND o.visible AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)";
+         WHERE l.answer IN ('proposal_pending', 'rejected') AND l.removed_in_odoo = FALSE AND o.visible = TRUE AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2)";
 
 /// Dead write-backs (`FROM ... WHERE`, bound: supplier, buyer).
 const DEAD: &str = "FROM outbox_messages m LEFT JOIN purchase_orders o ON o.odoo_id = m.order_odoo_id LEFT JOIN suppliers s ON s.id = o.supplier_id
@@ -749,7 +749,7 @@ async fn at_risk_deliveries(
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
          LEFT JOIN (SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
                     WHERE n.status <> 'cancelled') an ON an.line_id = l.id
-         WHERE o.visible AND o.odoo_state = 'purchase' AND NOT l.removed_in_odoo AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
+         WHERE o.visible = TRUE AND o.odoo_state = 'purchase' AND l.removed_in_odoo = FALSE AND ($1 IS NULL OR o.supplier_id = $1) AND ($2 IS NULL OR o.buyer_name = $2){}
            AND (SUBSTR(l.date_planned, 1, 10) < $3 OR EXISTS (
              SELECT 1 FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
              WHERE sl.line_id = l.id AND n.status <> 'cancelled' AND n.expected_arrival > SUBSTR(l.date_planned, 1, 10)))

@@ -264,7 +264,7 @@ pub async fn order_mail(
     public_url: &str,
 ) -> Result<usize, sqlx::Error> {
     let organisation: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT name, order_mail_copy_to FROM suppliers WHERE id = $1 AND notify_orders",
+        "SELECT name, order_mail_copy_to FROM suppliers WHERE id = $1 AND notify_orders = TRUE",
     )
     .bind(supplier_id)
     .fetch_optional(&mut **tx)
@@ -275,7 +275,7 @@ pub async fn order_mail(
     };
     let recipients: Vec<(String, String)> = sqlx::query_as(
         "SELECT email, display_name FROM users
-         WHERE supplier_id = $1 AND active AND notify_orders AND password_hash <> ''",
+         WHERE supplier_id = $1 AND active = TRUE AND notify_orders = TRUE AND password_hash <> ''",
     )
     .bind(supplier_id)
     .fetch_all(&mut **tx)
@@ -426,8 +426,8 @@ pub async fn send_digests(
     let due_before = db::at(-every);
     let staff: Vec<(i64, String, String, String)> = sqlx::query_as(
         "SELECT id, email, display_name, role FROM users
-         WHERE role IN ('buyer', 'admin') AND active AND password_hash <> ''
-           AND (($1 = 0 AND notify_digest AND (digest_sent_at IS NULL OR digest_sent_at <= $2)) OR id = $1)",
+         WHERE role IN ('buyer', 'admin') AND active = TRUE AND password_hash <> ''
+           AND (($1 = 0 AND notify_digest = TRUE AND (digest_sent_at IS NULL OR digest_sent_at <= $2)) OR id = $1)",
     )
     .bind(only.unwrap_or(0))
     .bind(&due_before)

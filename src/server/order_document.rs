@@ -104,7 +104,7 @@ async fn header_row(
                 h.buyer_email, h.buyer_phone, h.payment_terms, h.incoterm, h.incoterm_location, h.partner_ref, h.notes,
                 h.amount_untaxed, h.amount_tax
          FROM purchase_orders o LEFT JOIN order_headers h ON h.order_id = o.id
-         WHERE o.id = $1 AND o.visible AND ($2 IS NULL OR o.supplier_id = $2){}",
+         WHERE o.id = $1 AND o.visible = TRUE AND ($2 IS NULL OR o.supplier_id = $2){}",
         user.companies.condition("o.id")
     ))
     .bind(id)
@@ -126,7 +126,7 @@ async fn note_lines(db: &Db, order_id: i64) -> Result<Vec<NoteLineView>, sqlx::E
         return Ok(Vec::new());
     }
     let goods: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, sequence, odoo_id FROM purchase_order_lines WHERE order_id = $1 AND NOT removed_in_odoo",
+        "SELECT id, sequence, odoo_id FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = FALSE",
     )
     .bind(order_id)
     .fetch_all(db)
@@ -222,7 +222,7 @@ pub async fn origins_counted(db: &Db, user: &CurrentUser) -> Result<OriginOption
         sqlx::query_as(&format!(
             "SELECT DISTINCT h.company_odoo_id, h.company_name, h.ship_to_key, h.ship_to_name
          FROM order_headers h JOIN purchase_orders o ON o.id = h.order_id
-         WHERE o.visible AND ($1 IS NULL OR o.supplier_id = $1){}",
+         WHERE o.visible = TRUE AND ($1 IS NULL OR o.supplier_id = $1){}",
             user.companies.condition("o.id")
         ))
         .bind(user.supplier_id)

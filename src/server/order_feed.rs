@@ -34,7 +34,7 @@ pub async fn changed_since(
     sqlx::query_as(
         "SELECT o.id, o.name, o.status, c.seq, e.at AS changed_at
          FROM (SELECT e.order_id, MAX(e.id) AS seq FROM order_events e JOIN purchase_orders o ON o.id = e.order_id
-               WHERE o.supplier_id = $1 AND o.visible AND e.kind <> 'viewed'
+               WHERE o.supplier_id = $1 AND o.visible = TRUE AND e.kind <> 'viewed'
                GROUP BY e.order_id HAVING MAX(e.id) > $2) c
          JOIN purchase_orders o ON o.id = c.order_id JOIN order_events e ON e.id = c.seq
          ORDER BY c.seq LIMIT $3",

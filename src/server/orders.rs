@@ -299,7 +299,7 @@ async fn derived_status(tx: &mut Tx<'_>, order_id: i64) -> Result<OrderStatus, s
             .fetch_one(&mut **tx)
             .await?;
     let lines: Vec<(i64, Quantity, Quantity, Option<Code<LineAnswerState>>)> =
-        sqlx::query_as("SELECT id, quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = $1 AND NOT removed_in_odoo")
+        sqlx::query_as("SELECT id, quantity, qty_received, answer FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = FALSE")
             .bind(order_id)
             .fetch_all(&mut **tx)
             .await?;
@@ -420,7 +420,7 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
     // Only the conditions in force go into the SQL, so the planner sees plain predicates
     // (and uses the inbox index for `supplier_id = $1`) rather than `$1 IS NULL OR ...`.
     let mut args = Vec::new();
-    let mut clauses = vec!["o.visible".to_string()];
+    let mut clauses = vec!["o.visible = TRUE".to_string()];
     if let Some(supplier) = scope {
         clauses.push(format!(
             "o.supplier_id = {}",
@@ -441,7 +441,7 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
     if let Some(due) = &due {
         let p = arg(&mut args, Arg::Text(due.clone()));
         clauses.push(format!(
-            "EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND NOT l2.removed_in_odoo AND l2.date_planned <= {p})"
+            "EXISTS (SELECT 1 FROM purchase_order_lines l2 WHERE l2.order_id = o.id AND l2.removed_in_odoo = FALSE AND l2.date_planned <= {p})"
         ));
     }
     crate::server::order_document::origin_clauses(filter, &mut args, &mut clauses);
@@ -463,13 +463,13 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
     let mut counts: Vec<(OrderStatus, i64)> = if narrowed {
         let rows: Vec<(String, i64)> = match scope {
             Some(supplier) => sqlx::query_as(
-                "SELECT status, COUNT(*) FROM purchase_orders WHERE supplier_id = $1 AND visible GROUP BY status",
+                "SELECT status, COUNT(*) FROM purchase_orders WHERE supplier_id = $1 AND visible = TRUE GROUP BY status",
             )
             .bind(supplier)
             .fetch_all(db)
             .await?,
             None => sqlx::query_as(&format!(
-                "SELECT status, COUNT(*) FROM purchase_orders WHERE visible{} GROUP BY status",
+                "SELECT status, COUNT(*) FROM purchase_orders WHERE visible = TRUE{} GROUP BY status",
                 user.companies.condition("id")
             ))
             .fetch_all(db)
@@ -502,9 +502,9 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
     // The page's ids first; the per-order aggregates only for those.
     let rows_sql = format!(
         "SELECT o.id, o.name, o.status, s.name AS supplier_name, o.date_order,
-                (SELECT MIN(l.date_planned) FROM purchase_order_lines l WHERE l.order_id = o.id AND NOT l.removed_in_odoo) AS next_due,
+                (SELECT MIN(l.date_planned) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = FALSE) AS next_due,
                 o.amount_total, o.currency,
-                (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND NOT l.removed_in_odoo) AS line_count,
+                (SELECT COUNT(*) FROM purchase_order_lines l WHERE l.order_id = o.id AND l.removed_in_odoo = FALSE) AS line_count,
                 h.company_name, h.ship_to_name
          FROM (SELECT o.id FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
                WHERE {filter_sql} ORDER BY o.date_order DESC, o.id DESC LIMIT ${} OFFSET ${}) page
@@ -581,7 +581,7 @@ async fn order_row<'e>(
     id: i64,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "{ORDER_ROW} WHERE o.id = $1 AND o.visible AND ($2 IS NULL OR o.supplier_id = $2){}",
+        "{ORDER_ROW} WHERE o.id = $1 AND o.visible = TRUE AND ($2 IS NULL OR o.supplier_id = $2){}",
         user.companies.condition("o.id")
     ))
     .bind(id)
@@ -852,7 +852,7 @@ pub async fn acknowledge(
     }
     let now = db::now();
     let correlation_id = outbox::new_correlation_id();
-    sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = $1 WHERE order_id = $2 AND answer IS NULL AND NOT removed_in_odoo")
+    sqlx::query("UPDATE purchase_order_lines SET answer = 'accepted', answered_at = $1 WHERE order_id = $2 AND answer IS NULL AND removed_in_odoo = FALSE")
         .bind(&now)
         .bind(order_id)
         .execute(&mut *tx)
@@ -1120,7 +1120,7 @@ pub async fn answer_line(
     )
     .await?;
     // Every line answered: that is an acknowledgment of the order too.
-    let (unanswered,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchase_order_lines WHERE order_id = $1 AND answer IS NULL AND NOT removed_in_odoo")
+    let (unanswered,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchase_order_lines WHERE order_id = $1 AND answer IS NULL AND removed_in_odoo = FALSE")
         .bind(order_id)
         .fetch_one(&mut *tx)
         .await?;

@@ -22,7 +22,7 @@ pub async fn facts(
     // supplier when one is asked for.
     let mut args = Vec::new();
     let mut scope = format!(
-        "o.visible AND COALESCE(o.date_approve, o.date_order) >= {} AND COALESCE(o.date_approve, o.date_order) <= {}",
+        "o.visible = TRUE AND COALESCE(o.date_approve, o.date_order) >= {} AND COALESCE(o.date_approve, o.date_order) <= {}",
         arg(&mut args, Arg::Text(format!("{from} 00:00:00"))),
         arg(&mut args, Arg::Text(format!("{to} 23:59:59")))
     );
@@ -54,7 +54,7 @@ pub async fn facts(
     let lines_sql = format!(
         "SELECT l.id, l.order_id, l.answer, l.quantity, l.qty_received, l.date_planned
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-         WHERE NOT l.removed_in_odoo AND {scope}"
+         WHERE l.removed_in_odoo = FALSE AND {scope}"
     );
     #[allow(clippy::type_complexity)] // one row of the query below, read once
     let lines: Vec<(i64, i64, Option<String>, String, String, Option<String>)> =

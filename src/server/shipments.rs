@@ -42,7 +42,7 @@ pub async fn open_lines(
     let sql = format!(
         "SELECT l.id, o.id, o.name, l.description, l.product_code, l.tracking, l.quantity, l.qty_received, l.uom, l.date_planned, o.status
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-         WHERE o.supplier_id = $1 AND o.visible AND NOT l.removed_in_odoo AND o.odoo_state = 'purchase'
+         WHERE o.supplier_id = $1 AND o.visible = TRUE AND l.removed_in_odoo = FALSE AND o.odoo_state = 'purchase'
            AND {order_in}
          ORDER BY o.date_order DESC, o.id DESC, l.sequence, l.id"
     );
@@ -237,7 +237,7 @@ pub async fn submit(
         let row: Option<(i64, i64, i64, String, String, String, Quantity, Quantity, String)> = sqlx::query_as(
             "SELECT l.id, l.odoo_id, o.id, o.name, l.description, l.tracking, l.quantity, l.qty_received, o.status
              FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-             WHERE l.id = $1 AND o.supplier_id = $2 AND o.visible AND NOT l.removed_in_odoo AND o.odoo_state = 'purchase'",
+             WHERE l.id = $1 AND o.supplier_id = $2 AND o.visible = TRUE AND l.removed_in_odoo = FALSE AND o.odoo_state = 'purchase'",
         )
         .bind(l.line_id)
         .bind(supplier)
@@ -428,7 +428,7 @@ async fn enqueue_prefill(
     .fetch_all(&mut **tx)
     .await?;
     let all_lines: Vec<(i64,)> = sqlx::query_as(
-        "SELECT odoo_id FROM purchase_order_lines WHERE order_id = $1 AND NOT removed_in_odoo",
+        "SELECT odoo_id FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = FALSE",
     )
     .bind(order_id)
     .fetch_all(&mut **tx)

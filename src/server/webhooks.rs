@@ -976,11 +976,11 @@ async fn pause_and_tell(tx: &mut Tx<'_>, id: i64, reason: &str) -> Result<(), sq
             .fetch_one(&mut **tx)
             .await?;
     let owners: Vec<(String,)> = match org {
-        Some(o) => sqlx::query_as("SELECT email FROM users WHERE supplier_id = $1 AND role = 'supplier_admin' AND active AND kind = 'person'")
+        Some(o) => sqlx::query_as("SELECT email FROM users WHERE supplier_id = $1 AND role = 'supplier_admin' AND active = TRUE AND kind = 'person'")
             .bind(o)
             .fetch_all(&mut **tx)
             .await?,
-        None => sqlx::query_as("SELECT email FROM users WHERE role = 'admin' AND active AND kind = 'person'")
+        None => sqlx::query_as("SELECT email FROM users WHERE role = 'admin' AND active = TRUE AND kind = 'person'")
             .fetch_all(&mut **tx)
             .await?,
     };

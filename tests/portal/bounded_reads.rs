@@ -147,7 +147,7 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
             .to_string()
     };
     let (order_id, order_odoo_id, supplier_id): (i64, i64, i64) = sqlx::query_as(
-        "SELECT o.id, o.odoo_id, o.supplier_id FROM purchase_orders o WHERE o.visible
+        "SELECT o.id, o.odoo_id, o.supplier_id FROM purchase_orders o WHERE o.visible = TRUE
          AND EXISTS (SELECT 1 FROM purchase_order_lines l WHERE l.order_id = o.id)
          AND o.id NOT IN (SELECT order_id FROM receipts WHERE state NOT IN ('done', 'cancel'))
          ORDER BY o.id LIMIT 1",
@@ -162,7 +162,7 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
         .unwrap();
     let lines: Vec<(i64,)> = sqlx::query_as(
         "SELECT l.id FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
-         WHERE o.visible AND NOT l.removed_in_odoo ORDER BY l.id",
+         WHERE o.visible = TRUE AND l.removed_in_odoo = FALSE ORDER BY l.id",
     )
     .fetch_all(db)
     .await
@@ -184,7 +184,7 @@ async fn every_kind_of_exception(db: &millrace::server::db::Db, dead: i64) {
     for (i, hours) in [(0, 300), (1, 200), (2, 200)] {
         sqlx::query(
             "UPDATE purchase_orders SET acknowledged_at = NULL, odoo_state = 'purchase', status = 'new', date_approve = $1
-             WHERE id = (SELECT id FROM purchase_orders WHERE visible ORDER BY id DESC LIMIT 1 OFFSET $2)",
+             WHERE id = (SELECT id FROM purchase_orders WHERE visible = TRUE ORDER BY id DESC LIMIT 1 OFFSET $2)",
         )
         .bind(at(hours))
         .bind(i)

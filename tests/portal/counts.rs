@@ -7,7 +7,7 @@ use super::*;
 /// Visible orders per (supplier, status), recounted from the orders.
 async fn recount(db: &millrace::server::db::Db) -> Vec<(i64, String, i64)> {
     sqlx::query_as(
-        "SELECT supplier_id, status, COUNT(*) FROM purchase_orders WHERE visible
+        "SELECT supplier_id, status, COUNT(*) FROM purchase_orders WHERE visible = TRUE
          GROUP BY supplier_id, status ORDER BY supplier_id, status",
     )
     .fetch_all(db)

@@ -35,7 +35,7 @@ pub enum ResetError {
 pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result<(), sqlx::Error> {
     let email = &email.trim().to_lowercase();
     let user: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, display_name FROM users WHERE email = $1 AND active AND kind = 'person'",
+        "SELECT id, display_name FROM users WHERE email = $1 AND active = TRUE AND kind = 'person'",
     )
     .bind(email)
     .fetch_optional(db)

@@ -5,9 +5,10 @@
 //! driver, so every query is written once in the SQL both understand: `$N` placeholders,
 //! `ON CONFLICT`, `RETURNING`, integers, text and flags (datetimes are `YYYY-MM-DD HH:MM:SS`
 //! strings, which sort the same in both), and no engine-specific functions. A flag is
-//! `BOOLEAN` on PostgreSQL and `INTEGER` 0/1 on SQLite: SQL tests it as a boolean (`WHERE
-//! visible`, `NOT paused`, `SET paused = TRUE`), binds a Rust `bool` and reads it through
-//! [`typed::Flag`].
+//! `BOOLEAN` on PostgreSQL and `INTEGER` 0/1 on SQLite: SQL compares it with a boolean
+//! (`WHERE visible = TRUE`, `paused = FALSE`, `SET paused = TRUE`; never bare `WHERE
+//! visible`, which SQLite cannot match to an index), binds a Rust `bool` and reads it
+//! through [`typed::Flag`].
 
 use std::str::FromStr;
 use std::sync::Once;

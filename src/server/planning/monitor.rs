@@ -195,7 +195,7 @@ pub async fn problems(
     }
     // Scheduled pulls whose last try failed (they are tried again every 15 minutes).
     let failed: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT source, kind, last_message, last_attempt_at FROM planning_pulls WHERE NOT paused AND last_status = 'failed' ORDER BY source",
+        "SELECT source, kind, last_message, last_attempt_at FROM planning_pulls WHERE paused = FALSE AND last_status = 'failed' ORDER BY source",
     )
     .fetch_all(db)
     .await?;

@@ -385,7 +385,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
     let now = state.clock.stored_at(chrono::Duration::zero());
     let hour = i64::from(state.clock.now().hour());
     let due: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, next_due_at, every_hours, window_start, window_end FROM planning_pulls WHERE NOT paused AND next_due_at <= $1 ORDER BY next_due_at",
+        "SELECT id, next_due_at, every_hours, window_start, window_end FROM planning_pulls WHERE paused = FALSE AND next_due_at <= $1 ORDER BY next_due_at",
     )
     .bind(&now)
     .fetch_all(&state.db)
@@ -401,7 +401,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
             .clock
             .stored_at(RETRY_AFTER.min(chrono::Duration::hours(every)));
         let claimed = sqlx::query(
-            "UPDATE planning_pulls SET next_due_at = $1, last_attempt_at = $2, last_status = 'running' WHERE id = $3 AND next_due_at = $4 AND NOT paused",
+            "UPDATE planning_pulls SET next_due_at = $1, last_attempt_at = $2, last_status = 'running' WHERE id = $3 AND next_due_at = $4 AND paused = FALSE",
         )
         .bind(&next)
         .bind(&now)

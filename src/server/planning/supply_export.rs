@@ -97,7 +97,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
          JOIN suppliers s ON s.id = o.supplier_id
          LEFT JOIN order_headers h ON h.order_id = o.id
          LEFT JOIN vendor_products vp ON vp.odoo_partner_id = s.odoo_partner_id AND vp.product_odoo_id = l.product_odoo_id
-         WHERE o.odoo_state = 'purchase' AND NOT l.removed_in_odoo
+         WHERE o.odoo_state = 'purchase' AND l.removed_in_odoo = FALSE
          ORDER BY l.id",
     )
     .fetch_all(db)
@@ -106,7 +106,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
         "SELECT nl.line_id, n.number, n.expected_arrival, nl.quantity
          FROM shipment_notice_lines nl JOIN shipment_notices n ON n.id = nl.notice_id
          JOIN purchase_order_lines l ON l.id = nl.line_id JOIN purchase_orders o ON o.id = l.order_id
-         WHERE n.status = 'submitted' AND o.odoo_state = 'purchase' AND NOT l.removed_in_odoo
+         WHERE n.status = 'submitted' AND o.odoo_state = 'purchase' AND l.removed_in_odoo = FALSE
          ORDER BY n.id, nl.id",
     )
     .fetch_all(db)

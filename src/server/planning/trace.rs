@@ -335,7 +335,7 @@ async fn all_lines(db: &Db, orders: &[i64]) -> Result<BTreeMap<i64, Vec<Line>>, 
         "SELECT l.id, l.order_id, l.product_odoo_id, l.product_code, l.description, l.quantity, l.uom,
                 l.date_planned, l.answer, l.proposed_date, l.proposed_quantity, l.qty_received
          FROM purchase_order_lines l
-         WHERE l.order_id IN ({}) AND NOT l.removed_in_odoo AND l.product_odoo_id IS NOT NULL
+         WHERE l.order_id IN ({}) AND l.removed_in_odoo = FALSE AND l.product_odoo_id IS NOT NULL
          ORDER BY l.order_id, l.sequence, l.id",
         list(orders.iter().copied())
     ))

@@ -410,7 +410,7 @@ async fn sync_received_lots(
     report: &mut PollReport,
 ) -> Result<(), SyncError> {
     let pending: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT odoo_id, order_id FROM receipts WHERE state = 'done' AND NOT lots_synced ORDER BY odoo_id LIMIT 200",
+        "SELECT odoo_id, order_id FROM receipts WHERE state = 'done' AND lots_synced = FALSE ORDER BY odoo_id LIMIT 200",
     )
     .fetch_all(db)
     .await?;
@@ -717,7 +717,7 @@ async fn store_order(
 
     let stored: Vec<StoredLine> = sqlx::query_as(
         "SELECT odoo_id, quantity, date_planned, proposed_date, proposed_quantity, written_date_planned, written_quantity, answer, description
-         FROM purchase_order_lines WHERE order_id = $1 AND NOT removed_in_odoo",
+         FROM purchase_order_lines WHERE order_id = $1 AND removed_in_odoo = FALSE",
     )
     .bind(order_id)
     .fetch_all(&mut *tx)
@@ -918,7 +918,7 @@ pub async fn reconcile(db: &Db, odoo: &OdooClient, include_rfqs: bool) -> Result
         .into_iter()
         .collect();
     let stored: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible")
+        sqlx::query_as("SELECT id, odoo_id FROM purchase_orders WHERE visible = TRUE")
             .fetch_all(db)
             .await?;
     let mut hidden = 0;
