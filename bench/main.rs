@@ -259,42 +259,7 @@ struct Load {
 
 /// `clients.len()` users, each sending its next GET as soon as the last one answered.
 async fn load(clients: &[reqwest::Client], urls: Vec<String>, seconds: u64) -> Load {
-    let urls = Arc::new(urls);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let errors = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for (i, c) in clients.iter().enumerate() {
-        let (c, urls, errors) = (c.clone(), urls.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut n = i;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                match c.get(&urls[n % urls.len()]).send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                    }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                n += 7;
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Load {
-        rps: all.len() as f64 / seconds as f64,
-        p50_ms: percentile(&all, 0.50),
-        p99_ms: percentile(&all, 0.99),
-        errors: errors.load(Ordering::Relaxed),
-    }
+    users(clients, urls, seconds, None).await
 }
 
 /// How often each user of a paced load ([`paced`]) asks for a page.
@@ -306,20 +271,33 @@ const PACE: Duration = Duration::from_millis(250);
 /// Each latency counts from when the request was due, not from when it went out, so a
 /// server that falls behind is charged for the wait (no coordinated omission).
 async fn paced(clients: &[reqwest::Client], urls: Vec<String>, seconds: u64) -> Load {
+    users(clients, urls, seconds, Some(PACE)).await
+}
+
+/// The users of [`load`] (`pace` `None`: back to back) and of [`paced`] (one request per
+/// `pace`, each timed from when it was due).
+async fn users(
+    clients: &[reqwest::Client],
+    urls: Vec<String>,
+    seconds: u64,
+    pace: Option<Duration>,
+) -> Load {
     let urls = Arc::new(urls);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let errors = Arc::new(AtomicUsize::new(0));
-    let users = clients.len() as u32;
+    let count = clients.len() as u32;
     let mut tasks = Vec::new();
     for (i, c) in clients.iter().enumerate() {
         let (c, urls, errors) = (c.clone(), urls.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let mut due = start + PACE * i as u32 / users;
+            let mut due = start + pace.map_or(Duration::ZERO, |p| p * i as u32 / count);
             let mut n = i;
             while due < deadline {
-                tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+                if pace.is_some() {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+                }
                 match c.get(&urls[n % urls.len()]).send().await {
                     Ok(r) if r.status() == 200 => {
                         let _ = r.bytes().await;
@@ -329,7 +307,10 @@ async fn paced(clients: &[reqwest::Client], urls: Vec<String>, seconds: u64) -> 
                     }
                 }
                 latencies.push(due.elapsed().as_secs_f64() * 1000.0);
-                due += PACE;
+                due = match pace {
+                    Some(p) => due + p,
+                    None => Instant::now(),
+                };
                 n += 7;
             }
             latencies
