@@ -130,6 +130,20 @@ async fn writers_are_serialized_so_read_then_write_loses_no_update() {
     }
 }
 
+/// A buyer named Ana with the password "a-long-password-1".
+async fn buyer(db: &Db, email: &str) -> i64 {
+    millrace::server::auth::users::create_user(
+        db,
+        email,
+        "Ana",
+        "a-long-password-1",
+        Role::Buyer,
+        None,
+    )
+    .await
+    .unwrap()
+}
+
 /// Whether `task` is still waiting after half a second (it is never cancelled: a dropped
 /// lock request would stay queued in PostgreSQL and hold up the next ones).
 async fn waits(task: &tokio::task::JoinHandle<()>) -> bool {
@@ -217,6 +231,56 @@ async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postgres() {
+    use millrace::server::auth::{reset, users};
+    use std::sync::Arc;
+    use tower_sessions::{MemoryStore, Session};
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let parallel = backend == Backend::Postgres;
+        let user = buyer(&db, "ana@example.com").await;
+        // A planning import's transaction, held open (it runs for seconds at 100,000 rows).
+        let held = db::write_keyed(&db, &[LockKey::planning_kind("forecast")])
+            .await
+            .unwrap();
+        let sign_in = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let session = Session::new(None, Arc::new(MemoryStore::default()), None);
+                let r = users::sign_in(&db, &session, "ana@example.com", "a-long-password-1", "ip")
+                    .await;
+                assert_eq!(r, Ok(user));
+            }
+        });
+        assert_eq!(waits(&sign_in).await, !parallel, "{backend:?}: sign-in");
+        let reset = tokio::spawn({
+            let db = db.clone();
+            async move {
+                reset::request(&db, "ana@example.com", "http://portal", "ip")
+                    .await
+                    .unwrap();
+            }
+        });
+        assert_eq!(waits(&reset).await, !parallel, "{backend:?}: reset request");
+        // A conservative writer still waits for it, as before.
+        let conservative = writer(&db, None, false, None);
+        assert!(waits(&conservative).await, "{backend:?}: db::write waits");
+        held.commit().await.unwrap();
+        for t in [sign_in, reset, conservative] {
+            finishes(t).await;
+        }
+        // Both were written, with their audit entries.
+        let (attempts, audits, links): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM login_attempts), (SELECT COUNT(*) FROM audit_log WHERE action IN ('login', 'password_reset_requested')), (SELECT COUNT(*) FROM password_reset_tokens)",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!((attempts, audits, links), (1, 2, 1), "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_change_takes_the_feed_lock_so_count_rows_are_updated_one_writer_at_a_time() {
     let (databases, _dir) = both().await;
     for (backend, db) in databases {
@@ -267,16 +331,7 @@ async fn a_status_change_takes_the_feed_lock_so_count_rows_are_updated_one_write
 async fn emails_are_one_account_whatever_their_case() {
     let (databases, _dir) = both().await;
     for (backend, db) in databases {
-        let id = millrace::server::auth::users::create_user(
-            &db,
-            "Ana@Example.COM",
-            "Ana",
-            "a-long-password-1",
-            Role::Buyer,
-            None,
-        )
-        .await
-        .unwrap();
+        let id = buyer(&db, "Ana@Example.COM").await;
         let again = millrace::server::auth::users::create_user(
             &db,
             "ana@example.com",

@@ -196,11 +196,14 @@ pub async fn attach(
     };
     write.await.map_err(sqlx::Error::Io)?;
     let submission = Submission::new(user.id, key, "upload", &(notice_id, &name, &sha))?;
-    let mut tx = db::write(db).await?;
+    // Keyed by the notice's orders, as cancelling it is: its outbox messages and events
+    // belong to them.
+    let keys = super::shipments::notice_keys(db, notice_id).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(keys.clone())).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
-    // Decided under the write lock: the notice may have been cancelled meanwhile, and
+    // Decided under the notice's keys: the notice may have been cancelled meanwhile, and
     // the same file sent twice (a double click, a retry) is attached once.
     let (status,): (String,) = sqlx::query_as("SELECT status FROM shipment_notices WHERE id = $1")
         .bind(notice_id)
@@ -223,6 +226,14 @@ pub async fn attach(
             "{attached} is attached to {number} already."
         )));
     }
+    // Read again under the keys: a notice's lines never change, so this holds.
+    let orders = super::shipments::orders_of_notice(&mut tx, notice_id).await?;
+    if orders
+        .iter()
+        .any(|o| !keys.contains(&db::LockKey::order(o.id)))
+    {
+        return Err(ActionError::NotFound);
+    }
     let r: (i64,) = sqlx::query_as(
         "INSERT INTO shipment_documents (notice_id, file_name, mime_type, size_bytes, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -236,7 +247,7 @@ pub async fn attach(
     .fetch_one(&mut *tx)
     .await?;
     let document_id = r.0;
-    for order in super::shipments::orders_of_notice(&mut tx, notice_id).await? {
+    for order in orders {
         let (order_id, order_odoo_id) = (order.id, order.odoo_id);
         let correlation_id = outbox::new_correlation_id();
         let action = OutboxAction::Attach {

@@ -458,7 +458,9 @@ pub async fn send_digests(
         let Some((subject, body)) = digest_body(&name, view, &link) else {
             continue;
         };
-        let mut tx = db::write(db).await?;
+        // The mail and the day it was sent: an insert and the user's own row, decided under
+        // the digest lease (one instance at a time), so keyed on nothing.
+        let mut tx = db::write_keyed(db, &[]).await?;
         queue(&mut tx, &email, &subject, &body).await?;
         sqlx::query("UPDATE users SET digest_sent_at = $1 WHERE id = $2")
             .bind(db::now())

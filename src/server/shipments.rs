@@ -560,16 +560,8 @@ pub async fn cancel(
         ));
     };
     let submission = Submission::new(user.id, key, "cancel_shipment", &notice_id)?;
-    // The notice's orders (its lines never change) are its keys.
-    let locked: Vec<(i64,)> = sqlx::query_as(
-        "SELECT DISTINCT l.order_id FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id WHERE sl.notice_id = $1",
-    )
-    .bind(notice_id)
-    .fetch_all(db)
-    .await?;
-    let locked: Vec<i64> = locked.into_iter().map(|(o,)| o).collect();
-    let keys = locked.iter().map(|&o| db::LockKey::order(o)).collect();
-    let mut tx = db::write_keyed(db, &submission.lock_keys(keys)).await?;
+    let keys = notice_keys(db, notice_id).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(keys.clone())).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -592,7 +584,10 @@ pub async fn cancel(
         )));
     }
     let orders_of = orders_of_notice(&mut tx, notice_id).await?;
-    if orders_of.iter().any(|o| !locked.contains(&o.id)) {
+    if orders_of
+        .iter()
+        .any(|o| !keys.contains(&db::LockKey::order(o.id)))
+    {
         return Err(ActionError::NotFound);
     }
     if orders_of
@@ -633,6 +628,22 @@ pub struct NoticeOrder {
     pub id: i64,
     pub odoo_id: i64,
     pub status: String,
+}
+
+/// The lock keys of a notice: its orders (read before the transaction: a notice's lines
+/// never change, nor a line's order). Whoever decides on the notice (cancelling it,
+/// attaching a document to it) takes them, as submitting it did.
+pub async fn notice_keys(db: &Db, notice_id: i64) -> Result<Vec<db::LockKey>, sqlx::Error> {
+    let orders: Vec<(i64,)> = sqlx::query_as(
+        "SELECT DISTINCT l.order_id FROM shipment_notice_lines sl JOIN purchase_order_lines l ON l.id = sl.line_id WHERE sl.notice_id = $1",
+    )
+    .bind(notice_id)
+    .fetch_all(db)
+    .await?;
+    Ok(orders
+        .into_iter()
+        .map(|(o,)| db::LockKey::order(o))
+        .collect())
 }
 
 pub async fn orders_of_notice(

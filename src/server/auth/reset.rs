@@ -56,7 +56,8 @@ pub async fn request(db: &Db, email: &str, public_url: &str, ip: &str) -> Result
         audit(db, Some(user_id), "password_reset_throttled", email, "", ip).await?;
         return Ok(());
     }
-    let mut tx = db::write(db).await?;
+    // Inserts only (the link, its mail, the audit entry): keyed on nothing.
+    let mut tx = db::write_keyed(db, &[]).await?;
     let link = issue_link(
         &mut tx,
         user_id,
@@ -135,7 +136,11 @@ pub async fn complete(
 ) -> Result<(), ResetError> {
     password::check_new(new_password, confirm)?;
     let hash = password::hash(new_password);
-    let mut tx = db::write(db).await.map_err(|_| ResetError::Storage)?;
+    // Keyed on nothing: the link is used up by a conditional UPDATE (one of two concurrent
+    // uses wins the row), and the user's row changes by its own statement.
+    let mut tx = db::write_keyed(db, &[])
+        .await
+        .map_err(|_| ResetError::Storage)?;
     let now = clock.stored_now();
     let used = sqlx::query("UPDATE password_reset_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at >= $3")
         .bind(&now)

@@ -71,8 +71,12 @@ pub async fn sign_in(
             false
         }
     };
-    // The attempt and its audit entry: both or neither.
-    let mut tx = db::write(db).await.map_err(|_| LoginError::Storage)?;
+    // The attempt and its audit entry: both or neither. Keyed on nothing: the transaction
+    // only inserts (the lockout counts above are read before it, as they always were), so
+    // a sign-in does not wait for a long keyed writer such as a planning import.
+    let mut tx = db::write_keyed(db, &[])
+        .await
+        .map_err(|_| LoginError::Storage)?;
     sqlx::query("INSERT INTO login_attempts (email, ip, succeeded, at) VALUES ($1, $2, $3, $4)")
         .bind(email)
         .bind(ip)
