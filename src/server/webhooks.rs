@@ -849,7 +849,11 @@ impl Deliverer {
             Err(e) => (None, Some(e.clone()), None),
         };
         let ok = status.is_some_and(|s| (200..300).contains(&s));
-        let mut tx = db::write(&self.db).await?;
+        // Keyed on nothing: the attempt is a new row, the counters move by one statement
+        // each (`RETURNING` tells exactly one delivery that it reached the pause), and the
+        // pause itself is conditional (`AND state = 'active'`). Deliveries are the frequent
+        // writer here; they need not wait for a planning import.
+        let mut tx = db::write_keyed(&self.db, &[]).await?;
         sqlx::query(
             "INSERT INTO webhook_attempts (subscription_id, job_id, message_id, event_type, at, status_code, error, duration_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
