@@ -800,3 +800,86 @@ async fn flags_are_booleans_on_postgres_and_0_or_1_on_sqlite() {
         }
     }
 }
+
+/// A PostgreSQL database in use before migration 0090 (flags as integers 0/1), with orders
+/// and users in it, upgrades: every flag keeps its meaning as a boolean, the per-status
+/// counts stay right, and the triggers 0090 rewrote go on counting.
+#[tokio::test]
+async fn a_populated_postgres_database_upgrades_across_the_boolean_migration() {
+    use sqlx::migrate::Migrator;
+    let url = db::throwaway::fresh_database()
+        .await
+        .expect("a throwaway PostgreSQL database");
+    let all = Backend::Postgres.migrator();
+    let before = Migrator {
+        migrations: all
+            .iter()
+            .filter(|m| m.version < 90)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..Migrator::DEFAULT
+    };
+    sqlx::any::install_default_drivers();
+    let old = sqlx::AnyPool::connect(&url).await.unwrap();
+    before.run(&old).await.unwrap();
+    for sql in [
+        "INSERT INTO suppliers (id, name, odoo_partner_id, created_at, notify_orders) VALUES (1, 'S', 1, '', 0)",
+        "INSERT INTO users (email, display_name, password_hash, role, supplier_id, created_at, active, notify_digest)
+         VALUES ('on@example.com', 'On', 'x', 'supplier_admin', 1, '', 1, 1), ('off@example.com', 'Off', 'x', 'supplier_user', 1, '', 0, 0)",
+        "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at, visible)
+         VALUES (1, 1, 'P1', 1, 'purchase', '', 'new', '', 1), (2, 2, 'P2', 1, 'purchase', '', 'new', '', 1),
+                (3, 3, 'P3', 1, 'purchase', '', 'new', '', 0)",
+    ] {
+        sqlx::query(sql).execute(&old).await.unwrap();
+    }
+    old.close().await;
+
+    let db = db::open(&url)
+        .await
+        .expect("the remaining migrations apply");
+    let users: Vec<(String, bool, bool)> =
+        sqlx::query_as("SELECT email, active, notify_digest FROM users ORDER BY email")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        users,
+        vec![
+            ("off@example.com".to_string(), false, false),
+            ("on@example.com".to_string(), true, true)
+        ]
+    );
+    let (notify,): (bool,) = sqlx::query_as("SELECT notify_orders FROM suppliers WHERE id = 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(!notify);
+    let visible: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM purchase_orders WHERE visible = TRUE ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(visible, vec![(1,), (2,)]);
+    let new_orders = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT orders FROM order_status_counts WHERE supplier_id = 1 AND status = 'new'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        n
+    };
+    assert_eq!(new_orders().await, 2, "the counts of before the upgrade");
+    // The rewritten triggers count booleans: hiding one order and showing another.
+    sqlx::query("UPDATE purchase_orders SET visible = FALSE WHERE id = 1")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(new_orders().await, 1);
+    sqlx::query("UPDATE purchase_orders SET visible = TRUE WHERE id IN (1, 3)")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(new_orders().await, 3);
+}
