@@ -10,6 +10,14 @@ use std::time::Duration;
 
 use common::app::{eventually, spawn, TestApp};
 use common::Browser;
+use millrace::api::admin::TeamView;
+use millrace::api::order_document::OrderHeaderView;
+use millrace::api::orders::OrderPage;
+use millrace::api::performance::PerformanceView;
+use millrace::domain::order::LineAnswerState;
+use millrace::model::exceptions::ExceptionsView;
+use millrace::model::order_document::{DestinationGroup, FilterOption, OriginOptions};
+use millrace::model::shipments::OpenLine;
 use millrace::odoo_double::{DoubleConfig, Modules, Seed};
 use serde_json::{json, Value};
 
@@ -28,33 +36,25 @@ async fn demo_app(version: u8, modules: Modules) -> TestApp {
 /// The portal id of the order named `name` among the user's, once synced.
 async fn order_id(b: &Browser, name: &str) -> String {
     for _ in 0..100 {
-        let page: Value = b.orders(name).await;
-        if let Some(o) = page["orders"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|o| o["name"] == name)
-        {
-            return o["id"].as_i64().unwrap().to_string();
+        let page = b.order_page(name).await;
+        if let Some(o) = page.orders.iter().find(|o| o.name == name) {
+            return o.id.to_string();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{name} never synced");
 }
 
-async fn header(b: &Browser, id: &str) -> Value {
-    let r = b.get("/api/orders/header", &[("id", id)]).await;
-    assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    r.json().await.unwrap()
+async fn header(b: &Browser, id: &str) -> OrderHeaderView {
+    b.json_as("/api/orders/header", &[("id", id)]).await
 }
 
 async fn history(b: &Browser, id: &str) -> Vec<String> {
-    let o: Value = b.order(id).await.json().await.unwrap();
-    o["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["detail"].as_str().unwrap_or_default().to_string())
+    b.order_detail(id)
+        .await
+        .events
+        .into_iter()
+        .map(|e| e.detail)
         .collect()
 }
 
@@ -129,73 +129,82 @@ async fn the_header_shows_who_buys_where_to_ship_and_on_what_terms_and_changes_r
     // P00001: received at the main company's warehouse, with the vendor's reference.
     let p1 = order_id(&ana, "P00031").await;
     let h = header(&ana, &p1).await;
-    assert_eq!(h["company_name"], "My Company (San Francisco)", "{h}");
+    assert_eq!(
+        h.company_name.as_deref(),
+        Some("My Company (San Francisco)"),
+        "{h:?}"
+    );
     assert!(
-        h["company_address"]
-            .as_str()
+        h.company_address
+            .as_deref()
             .unwrap()
             .contains("94134 San Francisco"),
-        "{h}"
+        "{h:?}"
     );
-    assert_eq!(h["company_vat"], "US12345671");
-    assert_eq!(h["ship_to_kind"], "warehouse");
-    assert_eq!(h["ship_to_name"], "YourCompany");
+    assert_eq!(h.company_vat.as_deref(), Some("US12345671"));
+    assert_eq!(h.ship_to_kind.as_deref(), Some("warehouse"));
+    assert_eq!(h.ship_to_name.as_deref(), Some("YourCompany"));
     assert!(
-        h["ship_to_address"]
-            .as_str()
+        h.ship_to_address
+            .as_deref()
             .unwrap()
             .contains("250 Executive Park Blvd"),
-        "{h}"
+        "{h:?}"
     );
-    assert_eq!(h["buyer_name"], "Mitchell Admin");
-    assert_eq!(h["buyer_email"], "admin@yourcompany.example.com");
-    assert_eq!(h["buyer_phone"], "+1 555-555-5555");
-    assert_eq!(h["payment_terms"], "30 Days");
-    assert_eq!(h["incoterm"], "[FCA] FREE CARRIER");
-    assert_eq!(h["incoterm_location"], "Antwerp port");
-    assert_eq!(h["partner_ref"], "SO-7030");
+    assert_eq!(h.buyer_name, "Mitchell Admin");
+    assert_eq!(
+        h.buyer_email.as_deref(),
+        Some("admin@yourcompany.example.com")
+    );
+    assert_eq!(h.buyer_phone.as_deref(), Some("+1 555-555-5555"));
+    assert_eq!(h.payment_terms.as_deref(), Some("30 Days"));
+    assert_eq!(h.incoterm.as_deref(), Some("[FCA] FREE CARRIER"));
+    assert_eq!(h.incoterm_location.as_deref(), Some("Antwerp port"));
+    assert_eq!(h.partner_ref.as_deref(), Some("SO-7030"));
     assert!(
-        h["notes"]
-            .as_str()
+        h.notes
+            .as_deref()
             .unwrap()
             .starts_with("Deliveries Monday to Friday"),
-        "{h}"
+        "{h:?}"
     );
-    assert_eq!(h["amount_tax"], "0");
-    assert_eq!(h["can_set_reference"], true);
+    assert_eq!(h.amount_tax.as_deref(), Some("0"));
+    assert!(h.can_set_reference);
 
     // P00007: drop-shipped to a customer, with a section and a note between its lines.
     let p7 = order_id(&ana, "P00007").await;
     let h7 = header(&ana, &p7).await;
-    assert_eq!(h7["ship_to_kind"], "dropship", "{h7}");
-    assert_eq!(h7["ship_to_name"], "Deco Addict");
-    assert!(h7["ship_to_address"]
-        .as_str()
+    assert_eq!(h7.ship_to_kind.as_deref(), Some("dropship"), "{h7:?}");
+    assert_eq!(h7.ship_to_name.as_deref(), Some("Deco Addict"));
+    assert!(h7
+        .ship_to_address
+        .as_deref()
         .unwrap()
         .contains("Pleasant Hill"));
-    let notes = h7["note_lines"].as_array().unwrap();
-    assert_eq!(notes.len(), 2, "{h7}");
-    assert_eq!(notes[0]["text"], "Workshop B");
-    assert_eq!(notes[0]["section"], true);
-    assert_eq!(notes[0]["after_line"], Value::Null);
-    assert_eq!(notes[1]["text"], "Deliver on pallets, 1.2 m high at most");
-    let detail: Value = ana.order(&p7).await.json().await.unwrap();
-    let lines = detail["lines"].as_array().unwrap();
+    let notes = &h7.note_lines;
+    assert_eq!(notes.len(), 2, "{h7:?}");
+    assert_eq!(notes[0].text, "Workshop B");
+    assert!(notes[0].section);
+    assert_eq!(notes[0].after_line, None);
+    assert_eq!(notes[1].text, "Deliver on pallets, 1.2 m high at most");
+    let detail = ana.order_detail(&p7).await;
+    let lines = &detail.lines;
     assert_eq!(
-        notes[1]["after_line"],
-        lines.last().unwrap()["id"],
+        notes[1].after_line,
+        Some(lines.last().unwrap().id),
         "the note follows the last goods line"
     );
 
     // P00201: the second company's, received at its own warehouse.
     let p201 = order_id(&ana, "P00201").await;
     let h201 = header(&ana, &p201).await;
-    assert_eq!(h201["company_name"], "My Company (Chicago)", "{h201}");
-    assert_eq!(h201["ship_to_name"], "My Company (Chicago)");
-    assert!(h201["ship_to_address"]
-        .as_str()
-        .unwrap()
-        .contains("Chicago"));
+    assert_eq!(
+        h201.company_name.as_deref(),
+        Some("My Company (Chicago)"),
+        "{h201:?}"
+    );
+    assert_eq!(h201.ship_to_name.as_deref(), Some("My Company (Chicago)"));
+    assert!(h201.ship_to_address.as_deref().unwrap().contains("Chicago"));
 
     // Another supplier's order is not found, like a missing one.
     let tom = app.signed_in(TOM.0, TOM.1).await;
@@ -218,11 +227,11 @@ async fn the_header_shows_who_buys_where_to_ship_and_on_what_terms_and_changes_r
     )
     .await;
     eventually("the new terms", || async {
-        header(&ana, &p1).await["payment_terms"] == "Immediate Payment"
+        header(&ana, &p1).await.payment_terms.as_deref() == Some("Immediate Payment")
     })
     .await;
     let h = header(&ana, &p1).await;
-    assert_eq!(h["incoterm_location"], "Rotterdam");
+    assert_eq!(h.incoterm_location.as_deref(), Some("Rotterdam"));
     let events = history(&ana, &p1).await;
     assert!(
         events
@@ -241,27 +250,32 @@ async fn an_odoo_17_without_inventory_shows_what_it_has_and_the_rest_as_not_set(
     let ana = app.signed_in(ANA.0, ANA.1).await;
     let p1 = order_id(&ana, "P00031").await;
     let h = header(&ana, &p1).await;
-    assert_eq!(h["ship_to_kind"], "company", "{h}");
-    assert_eq!(h["ship_to_name"], "My Company (San Francisco)");
-    assert_eq!(h["incoterm"], "[FCA] FREE CARRIER");
+    assert_eq!(h.ship_to_kind.as_deref(), Some("company"), "{h:?}");
     assert_eq!(
-        h["incoterm_location"],
-        Value::Null,
+        h.ship_to_name.as_deref(),
+        Some("My Company (San Francisco)")
+    );
+    assert_eq!(h.incoterm.as_deref(), Some("[FCA] FREE CARRIER"));
+    assert_eq!(
+        h.incoterm_location, None,
         "purchase_stock's field is not there"
     );
     assert!(
-        h["notes"].as_str().unwrap().starts_with("Deliveries"),
-        "17's `notes`: {h}"
+        h.notes.as_deref().unwrap().starts_with("Deliveries"),
+        "17's `notes`: {h:?}"
     );
     let p7 = order_id(&ana, "P00007").await;
-    assert_eq!(header(&ana, &p7).await["ship_to_kind"], "dropship");
+    assert_eq!(
+        header(&ana, &p7).await.ship_to_kind.as_deref(),
+        Some("dropship")
+    );
 
     // An order with no payment terms and no incoterm set (Wood Corner's P00020).
     let tom = app.signed_in(TOM.0, TOM.1).await;
     let p20 = order_id(&tom, "P00020").await;
     let h20 = header(&tom, &p20).await;
-    assert_eq!(h20["payment_terms"], Value::Null, "{h20}");
-    assert_eq!(h20["incoterm"], Value::Null);
+    assert_eq!(h20.payment_terms, None, "{h20:?}");
+    assert_eq!(h20.incoterm, None);
     let page = tom
         .get(&format!("/orders/{p20}"), &[])
         .await
@@ -276,7 +290,7 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
     let app = demo_app(19, Modules::PURCHASE_STOCK).await;
     let ana = app.signed_in(ANA.0, ANA.1).await;
     let p2 = order_id(&ana, "P00013").await; // Gemini's, no reference yet
-    assert_eq!(header(&ana, &p2).await["partner_ref"], Value::Null);
+    assert_eq!(header(&ana, &p2).await.partner_ref, None);
 
     let too_long = "X".repeat(65);
     let r = ana
@@ -304,8 +318,8 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     assert_eq!(
-        header(&ana, &p2).await["partner_ref"],
-        "GF-SO-555",
+        header(&ana, &p2).await.partner_ref.as_deref(),
+        Some("GF-SO-555"),
         "shown at once"
     );
     let odoo_ref = |app: &TestApp| {
@@ -340,7 +354,10 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
         !events.iter().any(|e| e.contains("your reference")),
         "{events:?}"
     );
-    assert_eq!(header(&ana, &p2).await["partner_ref"], "GF-SO-555");
+    assert_eq!(
+        header(&ana, &p2).await.partner_ref.as_deref(),
+        Some("GF-SO-555")
+    );
 
     // The same again is refused as nothing to do.
     let r = ana
@@ -354,7 +371,7 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
     // A buyer corrects it in Odoo: that is a change, shown in the history.
     write_in_odoo(&app, "P00013", json!({"partner_ref": "GF-SO-556"})).await;
     eventually("the buyer's correction", || async {
-        header(&ana, &p2).await["partner_ref"] == "GF-SO-556"
+        header(&ana, &p2).await.partner_ref.as_deref() == Some("GF-SO-556")
     })
     .await;
     let events = history(&ana, &p2).await;
@@ -414,7 +431,10 @@ async fn a_reference_form_sent_twice_at_once_sets_it_once_and_answers_both() {
         .await
         .unwrap()
         .contains("already sent with other values"));
-    assert_eq!(header(&ana, &p13).await["partner_ref"], "GF-SO-777");
+    assert_eq!(
+        header(&ana, &p13).await.partner_ref.as_deref(),
+        Some("GF-SO-777")
+    );
     // Two different forms with the same reference at once: one sets it, the other is told
     // there is nothing to do (checked under the order's lock, not before it).
     let (a, b) = tokio::join!(form("GF-SO-779", "dbl-2"), form("GF-SO-779", "dbl-3"));
@@ -462,9 +482,9 @@ async fn the_order_pdf_has_the_header_and_lines_and_only_its_supplier_gets_it() 
             "{expected} is missing from the PDF"
         );
     }
-    let detail: Value = ana.order(&p7).await.json().await.unwrap();
-    for l in detail["lines"].as_array().unwrap() {
-        let d = l["description"].as_str().unwrap();
+    let detail = ana.order_detail(&p7).await;
+    for l in &detail.lines {
+        let d = l.description.as_str();
         assert!(text.contains(d), "line {d} is missing from the PDF");
     }
 
@@ -545,26 +565,16 @@ async fn orders_filter_by_company_and_by_ship_to_plant() {
     let app = demo_app(19, Modules::PURCHASE_STOCK).await;
     let ana = app.signed_in(ANA.0, ANA.1).await;
     order_id(&ana, "P00207").await;
-    let origins: Value = ana
-        .get("/api/orders/origins", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let labels = |k: &str| -> Vec<String> {
-        origins[k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["label"].as_str().unwrap().to_string())
-            .collect()
+    let origins: OriginOptions = ana.json_as("/api/orders/origins", &[]).await;
+    let labels = |options: &[FilterOption]| -> Vec<String> {
+        options.iter().map(|o| o.label.clone()).collect()
     };
     assert_eq!(
-        labels("companies"),
+        labels(&origins.companies),
         ["My Company (Chicago)", "My Company (San Francisco)"]
     );
     assert_eq!(
-        labels("plants"),
+        labels(&origins.plants),
         ["My Company (Chicago)", "YourCompany"],
         "drop-ship addresses are no plants"
     );
@@ -585,27 +595,25 @@ async fn orders_filter_by_company_and_by_ship_to_plant() {
                 )
                 .await;
             assert_eq!(r.status(), 200);
-            r.json::<Value>().await.unwrap()
+            r.json::<OrderPage>().await.unwrap()
         }
     };
     let chicago = list("3", "").await;
-    let names: Vec<&str> = chicago["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = chicago.orders.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(
         names,
         ["P00207", "P00205", "P00203", "P00201"],
         "Gemini's orders of the second company"
     );
-    assert_eq!(chicago["orders"][0]["company_name"], "My Company (Chicago)");
-    assert_eq!(list("", "warehouse:2").await["total"], 4);
-    let all = list("", "").await["total"].as_i64().unwrap();
-    let sf = list("1", "").await["total"].as_i64().unwrap();
+    assert_eq!(
+        chicago.orders[0].company_name.as_deref(),
+        Some("My Company (Chicago)")
+    );
+    assert_eq!(list("", "warehouse:2").await.total, 4);
+    let all = list("", "").await.total;
+    let sf = list("1", "").await.total;
     assert_eq!(sf, all - 4);
-    assert_eq!(list("3", "warehouse:1").await["total"], 0);
+    assert_eq!(list("3", "warehouse:1").await.total, 0);
     // The page offers the filters.
     let page = ana
         .get("/orders", &[("company", "3")])
@@ -652,13 +660,10 @@ async fn a_shipment_notice_goes_to_one_destination_and_the_form_offers_to_split(
     let first_line = |order: String| {
         let ana = &ana;
         async move {
-            let lines: Value = ana
-                .get("/api/shipments/open-lines", &[("orders", order.as_str())])
-                .await
-                .json()
-                .await
-                .unwrap();
-            lines[0]["line_id"].as_i64().unwrap().to_string()
+            let lines: Vec<OpenLine> = ana
+                .json_as("/api/shipments/open-lines", &[("orders", order.as_str())])
+                .await;
+            lines[0].line_id.to_string()
         }
     };
     let (l1, l2) = (
@@ -667,19 +672,13 @@ async fn a_shipment_notice_goes_to_one_destination_and_the_form_offers_to_split(
     );
 
     let both = format!("{sf},{chicago}");
-    let groups: Value = ana
-        .get("/api/shipments/destinations", &[("orders", both.as_str())])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
-    assert_eq!(groups[0]["order_names"], json!(["P00031"]));
-    assert_eq!(
-        groups[0]["label"],
-        "YourCompany (My Company (San Francisco))"
-    );
-    assert_eq!(groups[1]["label"], "My Company (Chicago)");
+    let groups: Vec<DestinationGroup> = ana
+        .json_as("/api/shipments/destinations", &[("orders", both.as_str())])
+        .await;
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0].order_names, ["P00031"]);
+    assert_eq!(groups[0].label, "YourCompany (My Company (San Francisco))");
+    assert_eq!(groups[1].label, "My Company (Chicago)");
     let page = ana
         .get(
             "/shipments/new",
@@ -736,8 +735,8 @@ const BUYER: (&str, &str) = ("buyer@millrace.example", "buyer-demo-pass");
 
 /// Ana proposes a quantity of 1 (outside tolerance) on the first line of `order_id`.
 async fn propose(ana: &Browser, order_id: &str) -> String {
-    let detail: Value = ana.order(order_id).await.json().await.unwrap();
-    let line = detail["lines"][0]["id"].as_i64().unwrap().to_string();
+    let detail = ana.order_detail(order_id).await;
+    let line = detail.lines[0].id.to_string();
     let r = ana
         .post(
             "/api/orders/answer-line",
@@ -756,15 +755,10 @@ async fn propose(ana: &Browser, order_id: &str) -> String {
 
 /// The order names of the proposals on the buyer's exceptions screen.
 async fn proposal_orders(b: &Browser) -> Vec<String> {
-    let v = b
-        .json("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+    let v: ExceptionsView = b
+        .json_as("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
         .await;
-    v["proposals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["order_name"].as_str().unwrap().to_string())
-        .collect()
+    v.proposals.into_iter().map(|p| p.order_name).collect()
 }
 
 /// The admin's staff form; answers where it sends the admin back to.
@@ -791,37 +785,34 @@ async fn a_buyer_limited_to_one_company_sees_and_decides_only_that_companys_orde
         before.contains(&"P00031".to_string()) && before.contains(&"P00207".to_string()),
         "{before:?}"
     );
-    let all_orders = buyer.orders("").await["total"].as_i64().unwrap();
+    let all_orders = buyer.order_page("").await.total;
 
     // The admin's staff page offers the companies of synced orders for buyers.
-    let team = admin.json("/api/team/list", &[("supplier", "")]).await;
+    let team: TeamView = admin.json_as("/api/team/list", &[("supplier", "")]).await;
     assert_eq!(
-        team["companies"],
-        json!([
-            [3, "My Company (Chicago)"],
-            [1, "My Company (San Francisco)"]
-        ])
+        team.companies,
+        [
+            (3, "My Company (Chicago)".to_string()),
+            (1, "My Company (San Francisco)".to_string())
+        ]
     );
-    let buyer_id = team["members"]
-        .as_array()
-        .unwrap()
+    let buyer_id = team
+        .members
         .iter()
-        .find(|m| m["email"] == BUYER.0)
-        .unwrap()["id"]
-        .as_i64()
+        .find(|m| m.email == BUYER.0)
         .unwrap()
+        .id
         .to_string();
     let back = limit_companies(&admin, &buyer_id, &["3"]).await;
     assert!(back.starts_with("/admin/staff?companies_saved="), "{back}");
 
     // At once: only the Chicago company's orders, exceptions, documents.
-    let list = buyer.orders("").await;
-    assert_eq!(list["total"], 8, "both suppliers' Chicago orders: {list}");
-    assert!(list["orders"]
-        .as_array()
-        .unwrap()
+    let list = buyer.order_page("").await;
+    assert_eq!(list.total, 8, "both suppliers' Chicago orders: {list:?}");
+    assert!(list
+        .orders
         .iter()
-        .all(|o| o["company_name"] == "My Company (Chicago)"));
+        .all(|o| o.company_name.as_deref() == Some("My Company (Chicago)")));
     assert!(all_orders > 8);
     assert_eq!(buyer.order(&sf).await.status(), 404);
     assert_eq!(buyer.order(&chicago).await.status(), 200);
@@ -845,8 +836,8 @@ async fn a_buyer_limited_to_one_company_sees_and_decides_only_that_companys_orde
         )
         .await;
     assert_eq!(r.status(), 404, "{:?}", r.text().await);
-    let d: Value = ana.order(&sf).await.json().await.unwrap();
-    assert_eq!(d["lines"][0]["answer"], "ProposalPending");
+    let d = ana.order_detail(&sf).await;
+    assert_eq!(d.lines[0].answer, Some(LineAnswerState::ProposalPending));
     let r = buyer
         .post(
             "/api/buyer/decide",
@@ -855,17 +846,11 @@ async fn a_buyer_limited_to_one_company_sees_and_decides_only_that_companys_orde
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     // Performance counts the Chicago company's released orders only.
-    let scored = |v: Value| -> u64 {
-        v["scores"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["card"]["orders"].as_u64().unwrap())
-            .sum()
-    };
+    let scored =
+        |v: PerformanceView| -> u64 { v.scores.iter().map(|s| u64::from(s.card.orders)).sum() };
     let perf = [("supplier", ""), ("from", ""), ("to", "")];
-    let limited = scored(buyer.json("/api/performance", &perf).await);
-    let everything = scored(admin.json("/api/performance", &perf).await);
+    let limited = scored(buyer.json_as("/api/performance", &perf).await);
+    let everything = scored(admin.json_as("/api/performance", &perf).await);
     assert!(
         limited > 0 && limited < everything,
         "{limited} of {everything}"

@@ -45,6 +45,9 @@ mod sync;
 
 use chrono::TimeZone;
 use common::Browser;
+use millrace::api::orders::OrderPage;
+use millrace::model::exceptions::{Conflict, ExceptionsView};
+use millrace::model::shipments::{OpenLine, ShipmentSummary};
 use millrace::odoo_double::{Faults, RunningDouble, Seed};
 use millrace::server::odoo::{OdooClient, TransportChoice};
 use millrace::server::settings::Settings;
@@ -152,16 +155,17 @@ async fn signed_in(app: &TestApp, email: &str, password: &str) -> Browser {
 /// The supplier's first page of orders once the poller has stored at least `min` (30 s at
 /// most: on PostgreSQL, with every suite's tests sharing CI's two cores, a first sync after
 /// a vendor is linked took longer than the 10 s this allowed before).
-async fn synced_orders(b: &Browser, min: i64) -> Value {
-    let mut page = Value::Null;
+async fn synced_orders(b: &Browser, min: i64) -> OrderPage {
+    let mut page = None;
     for _ in 0..300 {
-        page = b.orders("").await;
-        if page["total"].as_i64().unwrap_or(0) >= min {
-            return page;
+        let answer = b.order_page("").await;
+        if answer.total >= min {
+            return answer;
         }
+        page = Some(answer);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("orders never synced from the double; the last answer: {page}");
+    panic!("orders never synced from the double; the last answer: {page:?}");
 }
 
 use common::app::eventually;
@@ -187,20 +191,14 @@ fn odoo_order(double: &RunningDouble, name: &str) -> (i64, bool, Vec<String>) {
 }
 
 /// The first of the supplier's open lines with this tracking (`none`, `lot`, `serial`).
-async fn open_line(b: &Browser, tracking: &str) -> Value {
-    let lines: Value = b
-        .get("/api/shipments/open-lines", &[("orders", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
+async fn open_line(b: &Browser, tracking: &str) -> OpenLine {
+    let lines: Vec<OpenLine> = b
+        .json_as("/api/shipments/open-lines", &[("orders", "")])
+        .await;
     lines
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["tracking"] == tracking)
+        .into_iter()
+        .find(|l| l.tracking == tracking)
         .unwrap_or_else(|| panic!("an open line tracked by {tracking}"))
-        .clone()
 }
 
 fn asn_form<'a>(
@@ -249,27 +247,20 @@ async fn move_to_unserved_vendor_and_reconcile(app: &TestApp, name: &str) -> usi
 }
 
 /// Announces one unit of the supplier's first untracked open line; that line and the notice's id.
-async fn one_line_notice(b: &Browser) -> (Value, i64) {
+async fn one_line_notice(b: &Browser) -> (OpenLine, i64) {
     synced_orders(b, 1).await;
     let line = open_line(b, "none").await;
     let r = b
         .post_owned(
             "/api/shipments/submit",
-            &asn_form(
-                &[(line["line_id"].as_i64().unwrap().to_string(), "1", "")],
-                "DHL",
-            ),
+            &asn_form(&[(line.line_id.to_string(), "1", "")], "DHL"),
         )
         .await;
     assert_eq!(r.status(), 200);
     let notice = b
-        .get("/api/shipments/list", &[])
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()[0]["id"]
-        .as_i64()
-        .unwrap();
+        .json_as::<Vec<ShipmentSummary>>("/api/shipments/list", &[])
+        .await[0]
+        .id;
     (line, notice)
 }
 
@@ -343,12 +334,12 @@ async fn propose_date(
 /// Acknowledges the supplier's first order; returns its name.
 async fn acknowledge_first(b: &Browser) -> String {
     let page = synced_orders(b, 1).await;
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let order_id = page.orders[0].id.to_string();
     let r = b
         .post("/api/orders/acknowledge", &[("order_id", &order_id)])
         .await;
     assert_eq!(r.status(), 200);
-    page["orders"][0]["name"].as_str().unwrap().to_string()
+    page.orders[0].name.clone()
 }
 
 async fn resolve(b: &Browser, key: &str, resolution: &str) -> reqwest::Response {
@@ -411,19 +402,14 @@ struct WriteBackConflict {
 /// raises its quantity in Odoo meanwhile: the write-back will meet the change.
 async fn write_back_conflict(app: &TestApp, ana: &Browser) -> WriteBackConflict {
     let page = synced_orders(ana, 1).await;
-    let order = &page["orders"][0];
-    let (order_id, name) = (
-        order["id"].as_i64().unwrap().to_string(),
-        order["name"].as_str().unwrap().to_string(),
-    );
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
-    let line = &detail["lines"][0];
-    let line_id = line["id"].as_i64().unwrap().to_string();
-    let requested = chrono::NaiveDate::parse_from_str(
-        &line["date_planned"].as_str().unwrap()[..10],
-        "%Y-%m-%d",
-    )
-    .unwrap();
+    let order = &page.orders[0];
+    let (order_id, name) = (order.id.to_string(), order.name.clone());
+    let detail = ana.order_detail(&order_id).await;
+    let line = &detail.lines[0];
+    let line_id = line.id.to_string();
+    let requested =
+        chrono::NaiveDate::parse_from_str(&line.date_planned.as_deref().unwrap()[..10], "%Y-%m-%d")
+            .unwrap();
     let inside = (requested + chrono::Duration::days(2)).to_string();
     let (ordered, _) = odoo_line(&app.double, &name, 0);
     app.double.set_faults(Faults {
@@ -451,12 +437,9 @@ async fn write_back_conflict(app: &TestApp, ana: &Browser) -> WriteBackConflict 
 }
 
 /// The buyer's open conflicts.
-async fn conflicts_of(buyer: &Browser) -> Vec<Value> {
-    let x: Value = buyer
-        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    x["conflicts"].as_array().unwrap().clone()
+async fn conflicts_of(buyer: &Browser) -> Vec<Conflict> {
+    let x: ExceptionsView = buyer
+        .json_as("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+        .await;
+    x.conflicts
 }

@@ -1,5 +1,15 @@
 //! A browser-like client for the black-box tests.
+//!
+//! The server functions answer the view structs the pages receive (`millrace::api::*`,
+//! `millrace::model::*`); the typed helpers (`json_as`, `order_detail`, `order_page`)
+//! deserialize into them, so a test reads `detail.deliveries[0].status` and a renamed field
+//! fails to compile instead of comparing `Null`. The untyped helpers (`json`, `order`,
+//! `orders`) stay for answers that are not view structs: problem+json error bodies, and the
+//! versioned REST API under `/api/v1`, whose documented JSON is itself the contract a third
+//! party codes against.
 
+use millrace::api::orders::{OrderDetail, OrderPage};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// A browser-like client: cookie jar, no automatic redirects.
@@ -96,6 +106,35 @@ impl Browser {
         let r = self.get(path, query).await;
         assert_eq!(r.status(), 200, "{path}: {:?}", r.text().await);
         r.json().await.unwrap()
+    }
+
+    /// GET `path` answered 200, deserialized into the view struct `T` the endpoint answers.
+    pub async fn json_as<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> T {
+        let r = self.get(path, query).await;
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{path}: not a {}: {e}: {body}", std::any::type_name::<T>()))
+    }
+
+    /// The order `id` as its page receives it (answered 200).
+    pub async fn order_detail(&self, id: &str) -> OrderDetail {
+        self.json_as("/api/orders/get", &[("id", id)]).await
+    }
+
+    /// The first page of the orders list matching `q`, as the list page receives it.
+    pub async fn order_page(&self, q: &str) -> OrderPage {
+        self.json_as(
+            "/api/orders/list",
+            &[
+                ("filter[q]", q),
+                ("filter[status]", ""),
+                ("filter[due_before]", ""),
+                ("filter[page]", "1"),
+            ],
+        )
+        .await
     }
 
     pub async fn order(&self, id: &str) -> reqwest::Response {

@@ -197,17 +197,14 @@ async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
     // The demo puts Ana in Europe/Brussels.
-    let first = page["orders"][0]["date_order"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = page.orders[0].date_order.clone().unwrap();
     assert!(
         first.ends_with(" CET") || first.ends_with(" CEST"),
         "{first}"
     );
     let (stored,): (String,) =
         sqlx::query_as("SELECT date_order FROM purchase_orders WHERE id = $1")
-            .bind(page["orders"][0]["id"].as_i64())
+            .bind(page.orders[0].id)
             .fetch_one(&app.db)
             .await
             .unwrap();
@@ -231,9 +228,10 @@ async fn times_show_in_the_users_zone_and_the_account_changes_take_effect() {
             .status(),
         200
     );
-    let again = ana.orders("").await;
-    assert!(again["orders"][0]["date_order"]
-        .as_str()
+    let again = ana.order_page("").await;
+    assert!(again.orders[0]
+        .date_order
+        .as_deref()
         .unwrap()
         .ends_with(" JST"));
 

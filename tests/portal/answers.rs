@@ -2,6 +2,9 @@
 //! them, and who may give which.
 
 use super::*;
+use millrace::api::orders::LineView;
+use millrace::domain::order::{LineAnswerState, OrderStatus};
+use millrace::model::exceptions::ExceptionsView;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
@@ -16,16 +19,14 @@ async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
 
     let page = synced_orders(&ana, 1).await;
     // Gemini Furniture's confirmed orders only; newest first.
-    let orders = page["orders"].as_array().unwrap();
+    let orders = &page.orders;
     assert!(
-        orders
-            .iter()
-            .all(|o| o["supplier_name"] == "Gemini Furniture"),
+        orders.iter().all(|o| o.supplier_name == "Gemini Furniture"),
         "{orders:?}"
     );
     let first = &orders[0];
-    let order_id = first["id"].as_i64().unwrap().to_string();
-    let name = first["name"].as_str().unwrap().to_string();
+    let order_id = first.id.to_string();
+    let name = first.name.clone();
 
     let r = ana
         .post("/api/orders/acknowledge", &[("order_id", &order_id)])
@@ -41,18 +42,17 @@ async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
         }
     })
     .await;
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert_eq!(detail["status"], "Acknowledged");
-    let correlation = detail["deliveries"][0]["correlation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let detail = ana.order_detail(&order_id).await;
+    assert_eq!(detail.status, OrderStatus::Acknowledged);
+    let correlation = detail.deliveries[0].correlation_id.clone();
     eventually("the delivery is marked delivered", || {
         let ana = &ana;
         let order_id = order_id.clone();
         async move {
-            let d: Value = ana.order(&order_id).await.json().await.unwrap();
-            d["deliveries"][0]["status"] == "delivered"
+            let d = ana.order_detail(&order_id).await;
+            d.deliveries
+                .first()
+                .is_some_and(|d| d.status == "delivered")
         }
     })
     .await;
@@ -77,8 +77,8 @@ async fn another_supplier_cannot_read_or_act_on_the_order() {
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let tom = signed_in(&app, "tom@woodcorner.example", "woodcorner-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
-    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
+    let order_id = page.orders[0].id.to_string();
+    let name = page.orders[0].name.clone();
 
     let r = tom.order(&order_id).await;
     assert_eq!(r.status(), 404);
@@ -97,8 +97,8 @@ async fn another_supplier_cannot_read_or_act_on_the_order() {
         )
         .await;
     assert_eq!(r.status(), 404);
-    let toms = tom.orders(&name).await;
-    assert_eq!(toms["total"], 0, "{toms}");
+    let toms = tom.order_page(&name).await;
+    assert_eq!(toms.total, 0, "{toms:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, acknowledged, _) = odoo_order(&app.double, &name);
     assert!(!acknowledged);
@@ -109,23 +109,15 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order = page["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["line_count"].as_i64().unwrap() >= 2)
-        .unwrap()
-        .clone();
-    let order_id = order["id"].as_i64().unwrap().to_string();
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
-    let line = &detail["lines"][0];
-    let requested = chrono::NaiveDate::parse_from_str(
-        &line["date_planned"].as_str().unwrap()[..10],
-        "%Y-%m-%d",
-    )
-    .unwrap();
+    let order = page.orders.iter().find(|o| o.line_count >= 2).unwrap();
+    let order_id = order.id.to_string();
+    let detail = ana.order_detail(&order_id).await;
+    let line = &detail.lines[0];
+    let requested =
+        chrono::NaiveDate::parse_from_str(&line.date_planned.as_deref().unwrap()[..10], "%Y-%m-%d")
+            .unwrap();
     let inside = (requested + chrono::Duration::days(2)).to_string();
-    let line_id = line["id"].as_i64().unwrap().to_string();
+    let line_id = line.id.to_string();
 
     // Bad input: a clear message, nothing stored.
     let r = propose_date(&ana, &order_id, &line_id, &inside, "").await;
@@ -136,7 +128,7 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let line_odoo_id: (i64,) =
         sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
-            .bind(line["id"].as_i64().unwrap())
+            .bind(line.id)
             .fetch_one(&app.db)
             .await
             .unwrap();
@@ -150,9 +142,9 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     })
     .await;
 
-    let line2 = &detail["lines"][1];
+    let line2 = &detail.lines[1];
     let far = (chrono::NaiveDate::parse_from_str(
-        &line2["date_planned"].as_str().unwrap()[..10],
+        &line2.date_planned.as_deref().unwrap()[..10],
         "%Y-%m-%d",
     )
     .unwrap()
@@ -161,15 +153,20 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
     let r = propose_date(
         &ana,
         &order_id,
-        &line2["id"].as_i64().unwrap().to_string(),
+        &line2.id.to_string(),
         &far,
         "steel shortage",
     )
     .await;
     assert_eq!(r.status(), 200);
-    let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert_eq!(d["status"], "ChangesProposed", "{}", d["change_summary"]);
-    assert_eq!(d["lines"][1]["answer"], "ProposalPending");
+    let d = ana.order_detail(&order_id).await;
+    assert_eq!(
+        d.status,
+        OrderStatus::ChangesProposed,
+        "{:?}",
+        d.change_summary
+    );
+    assert_eq!(d.lines[1].answer, Some(LineAnswerState::ProposalPending));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,26 +174,21 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
     let app = spawn_app_with(|s| s.ack_window_hours = 0).await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order = page["orders"]
-        .as_array()
-        .unwrap()
+    let order = page
+        .orders
         .iter()
-        .find(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= 2)
-        .unwrap()
-        .clone();
-    let order_id = order["id"].as_i64().unwrap().to_string();
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
-    let (l1, l2) = (&detail["lines"][0], &detail["lines"][1]);
-    let far = |l: &Value| {
-        (chrono::NaiveDate::parse_from_str(&l["date_planned"].as_str().unwrap()[..10], "%Y-%m-%d")
+        .find(|o| o.status == OrderStatus::New && o.line_count >= 2)
+        .unwrap();
+    let order_id = order.id.to_string();
+    let detail = ana.order_detail(&order_id).await;
+    let (l1, l2) = (&detail.lines[0], &detail.lines[1]);
+    let far = |l: &LineView| {
+        (chrono::NaiveDate::parse_from_str(&l.date_planned.as_deref().unwrap()[..10], "%Y-%m-%d")
             .unwrap()
             + chrono::Duration::days(20))
         .to_string()
     };
-    let (id1, id2) = (
-        l1["id"].as_i64().unwrap().to_string(),
-        l2["id"].as_i64().unwrap().to_string(),
-    );
+    let (id1, id2) = (l1.id.to_string(), l2.id.to_string());
     let far1 = far(l1);
     for (id, date) in [(&id1, far1.clone()), (&id2, far(l2))] {
         let r = ana
@@ -245,45 +237,35 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
     buyer
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
-    let x: Value = buyer
-        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        x["proposals"].as_array().unwrap().len(),
-        2,
-        "{}",
-        x["proposals"]
-    );
+    let x: ExceptionsView = buyer
+        .json_as("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+        .await;
+    assert_eq!(x.proposals.len(), 2, "{:?}", x.proposals);
     assert!(
-        !x["late_acknowledgments"].as_array().unwrap().is_empty(),
+        !x.late_acknowledgments.is_empty(),
         "with a 0 h window every new order is late"
     );
     // The demo's orders name Mitchell Admin as their purchase representative.
-    assert_eq!(x["buyers"], json!(["Mitchell Admin"]));
-    let other: Value = buyer
-        .get(
+    assert_eq!(x.buyers, ["Mitchell Admin"]);
+    let other: ExceptionsView = buyer
+        .json_as(
             "/api/buyer/exceptions",
             &[("supplier", ""), ("buyer", "Someone Else")],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(other["proposals"], json!([]));
-    assert_eq!(other["late_acknowledgments"], json!([]));
-    let mitchell: Value = buyer
-        .get(
+        .await;
+    assert!(other.proposals.is_empty(), "{:?}", other.proposals);
+    assert!(
+        other.late_acknowledgments.is_empty(),
+        "{:?}",
+        other.late_acknowledgments
+    );
+    let mitchell: ExceptionsView = buyer
+        .json_as(
             "/api/buyer/exceptions",
             &[("supplier", ""), ("buyer", "Mitchell Admin")],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(mitchell["proposals"].as_array().unwrap().len(), 2);
+        .await;
+    assert_eq!(mitchell.proposals.len(), 2);
     let csv = buyer
         .http
         .get(format!(
@@ -346,7 +328,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
 
     let line_odoo: (i64,) =
         sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
-            .bind(l1["id"].as_i64())
+            .bind(l1.id)
             .fetch_one(&app.db)
             .await
             .unwrap();
@@ -361,11 +343,14 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
         async move { date.as_str().is_some_and(|d| d.starts_with(&far1)) && qty == json!(1.0) }
     })
     .await;
-    let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
-    assert_eq!(d["lines"][1]["answer"], "ProposalRejected");
-    assert_eq!(d["lines"][1]["buyer_reason"], "we need the full quantity");
-    assert_eq!(d["status"], "ChangesRejected");
+    let d = ana.order_detail(&order_id).await;
+    assert_eq!(d.lines[0].answer, Some(LineAnswerState::ProposalAccepted));
+    assert_eq!(d.lines[1].answer, Some(LineAnswerState::ProposalRejected));
+    assert_eq!(
+        d.lines[1].buyer_reason.as_deref(),
+        Some("we need the full quantity")
+    );
+    assert_eq!(d.status, OrderStatus::ChangesRejected);
     // The supplier may answer the rejected line again.
     let r = ana
         .post(
@@ -385,18 +370,16 @@ async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order = page["orders"]
-        .as_array()
-        .unwrap()
+    let order = page
+        .orders
         .iter()
-        .find(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= 2)
-        .unwrap()
-        .clone();
-    let order_id = order["id"].as_i64().unwrap().to_string();
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+        .find(|o| o.status == OrderStatus::New && o.line_count >= 2)
+        .unwrap();
+    let order_id = order.id.to_string();
+    let detail = ana.order_detail(&order_id).await;
     let mut ids = Vec::new();
-    for l in detail["lines"].as_array().unwrap().iter().take(2) {
-        let id = l["id"].as_i64().unwrap().to_string();
+    for l in detail.lines.iter().take(2) {
+        let id = l.id.to_string();
         let r = ana
             .post(
                 "/api/orders/answer-line",
@@ -458,23 +441,23 @@ async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
     assert_eq!(r.status(), 422);
     let p: Value = r.json().await.unwrap();
     assert!(p["detail"].as_str().unwrap().contains("at most 200"), "{p}");
-    let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert_eq!(d["lines"][0]["answer"], "ProposalAccepted");
-    assert_eq!(d["lines"][1]["answer"], "ProposalAccepted");
+    let d = ana.order_detail(&order_id).await;
+    assert_eq!(d.lines[0].answer, Some(LineAnswerState::ProposalAccepted));
+    assert_eq!(d.lines[1].answer, Some(LineAnswerState::ProposalAccepted));
 
     // The approved quantities reach Odoo, and reading them back is not a change by the
     // buyer after the supplier answered.
-    let name = d["name"].as_str().unwrap().to_string();
+    let name = d.name.clone();
     eventually("both quantities are in Odoo", || async {
         odoo_line(&app.double, &name, 0).0 == 1.0 && odoo_line(&app.double, &name, 1).0 == 1.0
     })
     .await;
     eventually("the portal has read them back", || async {
-        let d: Value = ana.order(&order_id).await.json().await.unwrap();
-        d["lines"][0]["quantity"] == "1" && d["lines"][1]["quantity"] == "1"
+        let d = ana.order_detail(&order_id).await;
+        d.lines.len() >= 2 && d.lines[0].quantity == "1" && d.lines[1].quantity == "1"
     })
     .await;
-    let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert!(d["change_summary"].is_null(), "{}", d["change_summary"]);
-    assert_ne!(d["status"], "ChangedInOdoo");
+    let d = ana.order_detail(&order_id).await;
+    assert!(d.change_summary.is_none(), "{:?}", d.change_summary);
+    assert_ne!(d.status, OrderStatus::ChangedInOdoo);
 }

@@ -1,6 +1,8 @@
 //! Conflicts: a write-back that met Odoo's change, and the buyer's decision on it.
 
 use super::*;
+use millrace::api::orders::OrderDetail;
+use millrace::domain::order::OrderStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeping_odoos_version_asks_the_supplier_to_answer_the_line_and_acknowledge_again() {
@@ -18,25 +20,23 @@ async fn keeping_odoos_version_asks_the_supplier_to_answer_the_line_and_acknowle
         conflicts_of(&buyer)
             .await
             .iter()
-            .any(|x| x["kind"] == "write_back")
+            .any(|x| x.kind == "write_back")
     })
     .await;
     let key = conflicts_of(&buyer)
         .await
         .into_iter()
-        .find(|x| x["kind"] == "write_back")
-        .unwrap()["key"]
-        .as_str()
+        .find(|x| x.kind == "write_back")
         .unwrap()
-        .to_string();
+        .key;
     assert_eq!(resolve(&buyer, &key, "ask_again").await.status(), 200);
     // Odoo keeps the buyer's line; the supplier answers the line and acknowledges again.
     let (q, d) = odoo_line(&app.double, &c.name, 0);
     assert_eq!(q, c.ordered + 5.0);
     assert!(!d.starts_with(&c.inside));
-    let detail: Value = ana.order(&c.order_id).await.json().await.unwrap();
-    assert!(detail["lines"][0]["answer"].is_null());
-    assert!(detail["acknowledged_at"].is_null());
+    let detail = ana.order_detail(&c.order_id).await;
+    assert!(detail.lines[0].answer.is_none());
+    assert!(detail.acknowledged_at.is_none());
     mail_arrives(
         &app,
         "ana@gemini.example",
@@ -77,44 +77,28 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     let conflicts = || conflicts_of(&buyer);
     eventually("both conflicts show", || async {
         let c = conflicts().await;
-        c.iter().any(|c| c["kind"] == "write_back")
-            && c.iter().any(|c| c["kind"] == "changed_in_odoo")
+        c.iter().any(|c| c.kind == "write_back") && c.iter().any(|c| c.kind == "changed_in_odoo")
     })
     .await;
     let all = conflicts().await;
-    let write_back = all.iter().find(|c| c["kind"] == "write_back").unwrap();
-    assert_eq!(write_back["order_name"], name.as_str());
-    assert_eq!(write_back["can_apply"], true);
-    let side = &write_back["lines"][0];
+    let write_back = all.iter().find(|c| c.kind == "write_back").unwrap();
+    assert_eq!(write_back.order_name, name);
+    assert!(write_back.can_apply);
+    let side = &write_back.lines[0];
     let more = format!("{}", ordered + 5.0);
+    assert!(side.supplier.contains(&inside), "{side:?}");
     assert!(
-        side["supplier"].as_str().unwrap().contains(&inside),
-        "{side}"
-    );
-    assert!(
-        side["supplier"]
-            .as_str()
-            .unwrap()
+        side.supplier
             .contains(&format!("answered against {ordered}")),
-        "{side}"
+        "{side:?}"
     );
-    assert!(side["odoo"].as_str().unwrap().starts_with(&more), "{side}");
-    let changed = all.iter().find(|c| c["kind"] == "changed_in_odoo").unwrap();
+    assert!(side.odoo.starts_with(&more), "{side:?}");
+    let changed = all.iter().find(|c| c.kind == "changed_in_odoo").unwrap();
     assert!(
-        changed["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{ordered} → {more}")),
-        "{changed}"
+        changed.summary.contains(&format!("{ordered} → {more}")),
+        "{changed:?}"
     );
-    assert_eq!(
-        changed["lines"][0]["odoo"]
-            .as_str()
-            .unwrap()
-            .split(' ')
-            .next(),
-        Some(more.as_str())
-    );
+    assert_eq!(changed.lines[0].odoo.split(' ').next(), Some(more.as_str()));
     let csv = buyer
         .get("/buyer/exceptions.csv", &[])
         .await
@@ -124,7 +108,7 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     assert!(csv.contains("conflict,"), "{csv}");
 
     // A supplier cannot resolve; nonsense gets a message.
-    let key = write_back["key"].as_str().unwrap().to_string();
+    let key = write_back.key.clone();
     let r = resolve(&ana, &key, "apply").await;
     assert_eq!(r.status(), 403);
     let r = resolve(&buyer, &key, "maybe").await;
@@ -143,7 +127,7 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     let r = resolve(&buyer, &key, "apply").await;
     assert_eq!(r.status(), 404, "resolved once");
     // The same message went (no second one), its correlation id in Odoo's chatter.
-    let reference = write_back["reference"].as_str().unwrap().to_string();
+    let reference = write_back.reference.clone().unwrap();
     // Odoo holds the date before the worker records the delivery: wait for the record.
     let mut messages: Vec<(String, String)> = Vec::new();
     for _ in 0..100 {
@@ -162,21 +146,19 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
 
     // The changed order: the buyer asks the supplier again; the supplier is mailed and
     // the line waits for a new answer.
-    let key = changed["key"].as_str().unwrap().to_string();
+    let key = changed.key.clone();
     let r = resolve(&buyer, &key, "ask_again").await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert!(d["lines"][0]["answer"].is_null(), "{}", d["lines"][0]);
-    assert!(d["acknowledged_at"].is_null());
+    let d = ana.order_detail(&order_id).await;
+    assert!(d.lines[0].answer.is_none(), "{:?}", d.lines[0]);
+    assert!(d.acknowledged_at.is_none());
     assert_eq!(
-        d["status"], "New",
+        d.status,
+        OrderStatus::New,
         "it waits for the supplier as a new order would"
     );
     // Resolved once: no longer listed, and a second click cannot clear newer answers.
-    assert!(conflicts()
-        .await
-        .iter()
-        .all(|c| c["order_name"] != name.as_str()));
+    assert!(conflicts().await.iter().all(|c| c.order_name != name));
     assert_eq!(resolve(&buyer, &key, "ask_again").await.status(), 404);
     assert!(mails_to(&app, "ana@gemini.example")
         .await
@@ -193,20 +175,13 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
     assert!(history[0].0.starts_with("applied the supplier's answer"));
     // The timeline: the buyer sees every failed attempt while Odoo was down, each event
     // in its thread; the supplier sees its part, without Odoo's errors.
-    let kinds = |d: &Value| -> Vec<(String, String)> {
-        d["events"]
-            .as_array()
-            .unwrap()
+    let kinds = |d: &OrderDetail| -> Vec<(String, String)> {
+        d.events
             .iter()
-            .map(|e| {
-                (
-                    e["kind"].as_str().unwrap().to_string(),
-                    e["group"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(|e| (e.kind.clone(), e.group.clone()))
             .collect()
     };
-    let staff: Value = buyer.order(&order_id).await.json().await.unwrap();
+    let staff = buyer.order_detail(&order_id).await;
     let staff = kinds(&staff);
     assert!(
         staff.contains(&("delivery_failed".into(), "delivery".into())),
@@ -224,7 +199,7 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
         staff.contains(&("changed_in_odoo".into(), "odoo".into())),
         "{staff:?}"
     );
-    let own: Value = ana.order(&order_id).await.json().await.unwrap();
+    let own = ana.order_detail(&order_id).await;
     let own = kinds(&own);
     assert!(!own.iter().any(|(k, _)| k == "delivery_failed"), "{own:?}");
     assert!(
@@ -245,8 +220,5 @@ async fn a_conflict_shows_both_versions_and_the_buyer_applies_the_answer_or_asks
             .status(),
         200
     );
-    assert!(conflicts()
-        .await
-        .iter()
-        .all(|c| c["order_name"] != name.as_str()));
+    assert!(conflicts().await.iter().all(|c| c.order_name != name));
 }

@@ -3,6 +3,7 @@
 //! a recount of the orders.
 
 use super::*;
+use millrace::domain::order::OrderStatus;
 
 /// Visible orders per (supplier, status), recounted from the orders.
 async fn recount(db: &millrace::server::db::Db) -> Vec<(i64, String, i64)> {
@@ -27,15 +28,23 @@ async fn kept(db: &millrace::server::db::Db) -> Vec<(i64, String, i64)> {
 }
 
 /// The counts a page shows, by status label, with its total.
-fn shown(page: &Value) -> (Vec<(String, i64)>, i64) {
-    let mut counts: Vec<(String, i64)> = page["counts"]
-        .as_array()
-        .unwrap()
+fn shown(page: &OrderPage) -> (Vec<(String, i64)>, i64) {
+    let mut counts: Vec<(String, i64)> = page
+        .counts
         .iter()
-        .map(|c| (c[0].as_str().unwrap().to_string(), c[1].as_i64().unwrap()))
+        .map(|(status, n)| (label(*status), *n))
         .collect();
     counts.sort();
-    (counts, page["total"].as_i64().unwrap())
+    (counts, page.total)
+}
+
+/// A status as the counts name it on the wire (`ChangesProposed`).
+fn label(status: OrderStatus) -> String {
+    serde_json::to_value(status)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// The kept counts equal a recount, and the inbox of the supplier and of staff show them.
@@ -50,13 +59,7 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
     let as_shown = |rows: Vec<(String, i64)>| {
         let mut by_label: Vec<(String, i64)> = Vec::new();
         for (code, n) in rows {
-            let label = serde_json::to_value(
-                millrace::domain::order::OrderStatus::from_code(&code).unwrap(),
-            )
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string();
+            let label = label(OrderStatus::from_code(&code).unwrap());
             match by_label.iter_mut().find(|(l, _)| *l == label) {
                 Some((_, total)) => *total += n,
                 None => by_label.push((label, n)),
@@ -74,7 +77,7 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
             .collect(),
     );
     assert_eq!(
-        shown(&ana.orders("").await),
+        shown(&ana.order_page("").await),
         anas,
         "ana's inbox after {after}"
     );
@@ -85,7 +88,7 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
             .collect(),
     );
     assert_eq!(
-        shown(&buyer.orders("").await),
+        shown(&buyer.order_page("").await),
         everyone,
         "the buyer's inbox after {after}"
     );
@@ -106,13 +109,15 @@ async fn counts_agree(app: &TestApp, ana: &Browser, buyer: &Browser, after: &str
     }
     // Filtered by status, the total is that status's count.
     if let Some((label, n)) = anas.0.first() {
-        let code = millrace::domain::order::OrderStatus::ALL
+        let code = OrderStatus::ALL
             .iter()
-            .find(|s| serde_json::to_value(s).unwrap() == label.as_str())
+            .find(|s| self::label(**s) == *label)
             .unwrap()
             .code();
-        let page: Value = ana.orders_page("", code).await.json().await.unwrap();
-        assert_eq!(page["total"].as_i64(), Some(*n), "{code} after {after}");
+        let r = ana.orders_page("", code).await;
+        assert_eq!(r.status(), 200, "{code} after {after}");
+        let page: OrderPage = r.json().await.unwrap();
+        assert_eq!(page.total, *n, "{code} after {after}");
     }
 }
 
@@ -140,9 +145,8 @@ async fn current_user(
     }
 }
 
-async fn status_of(b: &Browser, order_id: &str) -> String {
-    let d: Value = b.order(order_id).await.json().await.unwrap();
-    d["status"].as_str().unwrap_or_default().to_string()
+async fn status_of(b: &Browser, order_id: &str) -> OrderStatus {
+    b.order_detail(order_id).await.status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,12 +156,7 @@ async fn the_kept_counts_per_status_equal_a_recount_after_every_kind_of_change()
     let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
     let page = synced_orders(&ana, 4).await;
     counts_agree(&app, &ana, &buyer, "the first sync").await;
-    let order = |i: usize| {
-        (
-            page["orders"][i]["id"].as_i64().unwrap().to_string(),
-            page["orders"][i]["name"].as_str().unwrap().to_string(),
-        )
-    };
+    let order = |i: usize| (page.orders[i].id.to_string(), page.orders[i].name.clone());
 
     // The supplier acknowledges one order.
     let (first, first_name) = order(0);
@@ -165,23 +164,23 @@ async fn the_kept_counts_per_status_equal_a_recount_after_every_kind_of_change()
         .post("/api/orders/acknowledge", &[("order_id", &first)])
         .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(status_of(&ana, &first).await, "Acknowledged");
+    assert_eq!(status_of(&ana, &first).await, OrderStatus::Acknowledged);
     counts_agree(&app, &ana, &buyer, "an acknowledgment").await;
 
     // ... and proposes another date for a line of another.
     let (second, _) = order(1);
-    let d: Value = ana.order(&second).await.json().await.unwrap();
-    let line = d["lines"][0]["id"].as_i64().unwrap().to_string();
+    let d = ana.order_detail(&second).await;
+    let line = d.lines[0].id.to_string();
     let r = propose_date(&ana, &second, &line, "2031-03-01", "tooling").await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    assert_ne!(status_of(&ana, &second).await, "New");
+    assert_ne!(status_of(&ana, &second).await, OrderStatus::New);
     counts_agree(&app, &ana, &buyer, "an answer").await;
 
     // The buyer changes the acknowledged order in Odoo; the poller reads it.
     edit_line_in_odoo(&app.double, &first_name, 0, json!({"product_qty": 999.0})).await;
     eventually("the poller marks the order changed", || {
         let (ana, first) = (&ana, first.clone());
-        async move { status_of(ana, &first).await == "ChangedInOdoo" }
+        async move { status_of(ana, &first).await == OrderStatus::ChangedInOdoo }
     })
     .await;
     counts_agree(&app, &ana, &buyer, "a change polled from Odoo").await;
@@ -203,7 +202,7 @@ async fn the_kept_counts_per_status_equal_a_recount_after_every_kind_of_change()
     });
     eventually("the poller marks the order cancelled", || {
         let (ana, third) = (&ana, third.clone());
-        async move { status_of(ana, &third).await == "Cancelled" }
+        async move { status_of(ana, &third).await == OrderStatus::Cancelled }
     })
     .await;
     counts_agree(&app, &ana, &buyer, "a cancellation in Odoo").await;

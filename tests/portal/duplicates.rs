@@ -6,6 +6,8 @@
 
 use super::*;
 use futures::future::join_all;
+use millrace::domain::order::{LineAnswerState, OrderStatus};
+use millrace::model::sync::DeadLetterView;
 
 const TIMES: usize = 10;
 
@@ -157,17 +159,10 @@ fn mentioning(notes: &[String], needle: &str) -> usize {
 /// The supplier's orders still new, with at least `lines` lines: (id, name).
 async fn new_orders(b: &Browser, lines: i64) -> Vec<(String, String)> {
     let page = synced_orders(b, 3).await;
-    page["orders"]
-        .as_array()
-        .unwrap()
+    page.orders
         .iter()
-        .filter(|o| o["status"] == "New" && o["line_count"].as_i64().unwrap() >= lines)
-        .map(|o| {
-            (
-                o["id"].as_i64().unwrap().to_string(),
-                o["name"].as_str().unwrap().to_string(),
-            )
-        })
+        .filter(|o| o.status == OrderStatus::New && o.line_count >= lines)
+        .map(|o| (o.id.to_string(), o.name.clone()))
         .collect()
 }
 
@@ -213,15 +208,15 @@ async fn the_same_answer_to_a_line_ten_times_is_recorded_and_sent_once() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let (order_id, name) = new_orders(&ana, 3).await.remove(0);
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
+    let detail = ana.order_detail(&order_id).await;
     let line = |i: usize| {
-        let l = &detail["lines"][i];
+        let l = &detail.lines[i];
         let requested = chrono::NaiveDate::parse_from_str(
-            &l["date_planned"].as_str().unwrap()[..10],
+            &l.date_planned.as_deref().unwrap()[..10],
             "%Y-%m-%d",
         )
         .unwrap();
-        (l["id"].as_i64().unwrap().to_string(), requested)
+        (l.id.to_string(), requested)
     };
     // Outside tolerance (a note, the buyer decides), inside (the date goes to Odoo), accept.
     let (far_line, requested) = line(0);
@@ -262,9 +257,10 @@ async fn the_same_answer_to_a_line_ten_times_is_recorded_and_sent_once() {
     );
     // Once the new date is in Odoo and read back, the same proposal is still the same answer.
     eventually("the proposed date is read back from Odoo", || async {
-        let d: Value = ana.order(&order_id).await.json().await.unwrap();
-        d["lines"][1]["date_planned"]
-            .as_str()
+        let d = ana.order_detail(&order_id).await;
+        d.lines
+            .get(1)
+            .and_then(|l| l.date_planned.as_deref())
             .is_some_and(|p| p.starts_with(&near))
     })
     .await;
@@ -299,10 +295,10 @@ async fn the_same_answer_to_a_line_ten_times_is_recorded_and_sent_once() {
 
 /// Ana proposes a quantity of 1 (outside tolerance) on the first `n` lines of `order_id`.
 async fn proposals(ana: &Browser, order_id: &str, n: usize) -> Vec<String> {
-    let detail: Value = ana.order(order_id).await.json().await.unwrap();
+    let detail = ana.order_detail(order_id).await;
     let mut ids = Vec::new();
-    for l in detail["lines"].as_array().unwrap().iter().take(n) {
-        let id = l["id"].as_i64().unwrap().to_string();
+    for l in detail.lines.iter().take(n) {
+        let id = l.id.to_string();
         let r = ana
             .post(
                 "/api/orders/answer-line",
@@ -318,9 +314,13 @@ async fn proposals(ana: &Browser, order_id: &str, n: usize) -> Vec<String> {
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         ids.push(id);
     }
-    let d: Value = ana.order(order_id).await.json().await.unwrap();
+    let d = ana.order_detail(order_id).await;
     for i in 0..n {
-        assert_eq!(d["lines"][i]["answer"], "ProposalPending", "{d}");
+        assert_eq!(
+            d.lines[i].answer,
+            Some(LineAnswerState::ProposalPending),
+            "{d:?}"
+        );
     }
     ids
 }
@@ -411,10 +411,7 @@ async fn a_shipment_notice_sent_ten_times_is_announced_once_and_cancelled_once()
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
     let line = open_line(&ana, "none").await;
-    let form = asn_form(
-        &[(line["line_id"].as_i64().unwrap().to_string(), "1", "")],
-        "DHL",
-    );
+    let form = asn_form(&[(line.line_id.to_string(), "1", "")], "DHL");
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let submit_keys = keys(Keys::Same);
     let answers = storm(&ana, "/api/shipments/submit", &fields, &submit_keys).await;
@@ -424,17 +421,12 @@ async fn a_shipment_notice_sent_ten_times_is_announced_once_and_cancelled_once()
     );
     let again = in_a_row(&ana, "/api/shipments/submit", &fields, &submit_keys[..2]).await;
     assert!(again.iter().all(|a| *a == answers[0]), "{again:#?}");
-    let list: Value = ana
-        .get("/api/shipments/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
-    let name = line["order_name"].as_str().unwrap();
+    let list: Vec<ShipmentSummary> = ana.json_as("/api/shipments/list", &[]).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let name = line.order_name.as_str();
     assert_eq!(queued(&app, name, "asn_prefill").await, 1);
 
-    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let id = list[0].id.to_string();
     let cancel = [("id", id.as_str())];
     storm_acts_once(&ana, "/api/shipments/cancel", &cancel, Keys::Absent).await;
     all_already(
@@ -489,7 +481,7 @@ async fn a_document_uploaded_ten_times_is_attached_once() {
         .await
         .unwrap();
     assert_eq!(documents, 1);
-    let name = line["order_name"].as_str().unwrap();
+    let name = line.order_name.as_str();
     assert_eq!(queued(&app, name, "attach_document").await, 1);
     notes_once_delivered(&app, name).await;
     let attachments = app.double.with_env(|env| {
@@ -530,14 +522,9 @@ async fn a_dead_letter_replayed_or_discarded_ten_times_is_settled_once() {
     .await;
     app.double.with_env(|env| env.users[0].api_keys = key);
     let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
-    let letters: Value = buyer
-        .get("/api/sync/dead-letters", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let replay_id = letters[0]["id"].as_i64().unwrap().to_string();
-    let discard_id = letters[1]["id"].as_i64().unwrap().to_string();
+    let letters: Vec<DeadLetterView> = buyer.json_as("/api/sync/dead-letters", &[]).await;
+    let replay_id = letters[0].id.to_string();
+    let discard_id = letters[1].id.to_string();
 
     let replay = [("id", replay_id.as_str())];
     storm_acts_once(&buyer, "/api/sync/replay", &replay, Keys::Absent).await;
@@ -554,7 +541,7 @@ async fn a_dead_letter_replayed_or_discarded_ten_times_is_settled_once() {
     );
     assert_eq!(audits(&app, "outbox_replay").await, 1);
     assert_eq!(audits(&app, "outbox_discard").await, 1);
-    let name = letters[0]["order_name"].as_str().unwrap();
+    let name = letters[0].order_name.as_deref().unwrap();
     eventually("the replayed acknowledgment is delivered", || async {
         count(
             &app,
@@ -580,12 +567,12 @@ async fn a_conflict_resolved_ten_times_is_resolved_once() {
         conflicts_of(&buyer)
             .await
             .iter()
-            .any(|c| c["kind"] == "write_back")
+            .any(|c| c.kind == "write_back")
     })
     .await;
     let open = conflicts_of(&buyer).await;
-    let write_back = open.iter().find(|c| c["kind"] == "write_back").unwrap();
-    let key = write_back["key"].as_str().unwrap().to_string();
+    let write_back = open.iter().find(|c| c.kind == "write_back").unwrap();
+    let key = write_back.key.clone();
     let form = [("key", key.as_str()), ("resolution", "apply")];
     let same = keys(Keys::Same);
     let answers = storm(&buyer, "/api/buyer/resolve-conflict", &form, &same).await;

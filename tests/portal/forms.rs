@@ -55,7 +55,7 @@ async fn a_plain_form_post_comes_back_to_its_page_with_its_answer_once_and_a_ref
     .await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let order = page.orders[0].id.to_string();
     let back = format!("/orders/{order}");
 
     // Refused (an order that is not hers): the 404 becomes a redirect back, the error in

@@ -103,9 +103,9 @@ async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
-    let line_id = detail["lines"][0]["id"].as_i64().unwrap().to_string();
+    let order_id = page.orders[0].id.to_string();
+    let detail = ana.order_detail(&order_id).await;
+    let line_id = detail.lines[0].id.to_string();
     let far = (chrono::Utc::now() + chrono::Duration::days(200))
         .date_naive()
         .to_string();
@@ -135,7 +135,7 @@ async fn the_exceptions_digest_goes_to_staff_who_want_it_once_per_period() {
     );
     assert!(body.contains("Proposals awaiting a decision (1)"), "{body}");
     assert!(
-        body.contains("furnace") || body.contains(detail["name"].as_str().unwrap()),
+        body.contains("furnace") || body.contains(&detail.name),
         "{body}"
     );
     assert!(body.contains("http://portal.example/buyer/exceptions"));
@@ -262,7 +262,7 @@ async fn an_organisation_turns_order_mail_off_or_copies_it_to_its_shared_mailbox
     let next = release_order_in_odoo(&app.double, 10);
     eventually("the next order is in the portal", || {
         let (ana, next) = (&ana, &next);
-        async move { ana.orders(next).await["total"].as_i64() == Some(1) }
+        async move { ana.order_page(next).await.total == 1 }
     })
     .await;
     assert_eq!(mails_to(&app, "ana@gemini.example").await.len(), 1);

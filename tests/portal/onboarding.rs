@@ -120,11 +120,10 @@ async fn an_admin_links_a_vendor_and_its_invited_admin_sees_only_its_own_orders(
 
     // Azure's orders arrive (the link reset the cursor); nobody else's.
     let page = synced_orders(&zoe, 1).await;
-    assert!(page["orders"]
-        .as_array()
-        .unwrap()
+    assert!(page
+        .orders
         .iter()
-        .all(|o| o["supplier_name"] == "Azure Interior"));
+        .all(|o| o.supplier_name == "Azure Interior"));
     let (gemini_order,): (i64,) = sqlx::query_as(
         "SELECT o.id FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id WHERE s.odoo_partner_id = 10 LIMIT 1",
     )

@@ -11,8 +11,8 @@ async fn a_notice_that_lists_a_line_twice_is_refused_and_the_storage_allows_it_o
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
     let line = open_line(&ana, "none").await;
-    let id = line["line_id"].as_i64().unwrap().to_string();
-    let open = line["open_quantity"].as_str().unwrap().to_string();
+    let id = line.line_id.to_string();
+    let open = line.open_quantity.clone();
     let r = ana
         .post_owned(
             "/api/shipments/submit",
@@ -60,7 +60,7 @@ async fn a_stored_quantity_that_does_not_parse_refuses_the_notice_instead_of_rea
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
     let line = open_line(&ana, "none").await;
-    let id = line["line_id"].as_i64().unwrap();
+    let id = line.line_id;
     sqlx::query("UPDATE purchase_order_lines SET qty_received = 'n/a' WHERE id = $1")
         .bind(id)
         .execute(&app.db)

@@ -2,33 +2,31 @@
 //! notices, and receipts that differ from the notice.
 
 use super::*;
+use millrace::model::exceptions::ExceptionsView;
+use millrace::model::shipments::{OpenLine, ShipmentSummary};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
-    let lines: Value = ana
-        .get("/api/shipments/open-lines", &[("orders", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let lines = lines.as_array().unwrap();
+    let lines: Vec<OpenLine> = ana
+        .json_as("/api/shipments/open-lines", &[("orders", "")])
+        .await;
     let lot_line = lines
         .iter()
-        .find(|l| l["tracking"] == "lot")
+        .find(|l| l.tracking == "lot")
         .expect("a lot-tracked open line")
         .clone();
     let plain = lines
         .iter()
-        .find(|l| l["tracking"] == "none" && l["order_id"] == lot_line["order_id"])
-        .or_else(|| lines.iter().find(|l| l["tracking"] == "none"))
+        .find(|l| l.tracking == "none" && l.order_id == lot_line.order_id)
+        .or_else(|| lines.iter().find(|l| l.tracking == "none"))
         .unwrap()
         .clone();
-    let open: rust_decimal::Decimal = lot_line["open_quantity"].as_str().unwrap().parse().unwrap();
-    let lot_id = lot_line["line_id"].as_i64().unwrap().to_string();
-    let plain_id = plain["line_id"].as_i64().unwrap().to_string();
+    let open: rust_decimal::Decimal = lot_line.open_quantity.parse().unwrap();
+    let lot_id = lot_line.line_id.to_string();
+    let plain_id = plain.line_id.to_string();
 
     // Everything wrong at once: each problem named, nothing stored.
     let too_many = (open + rust_decimal::Decimal::ONE).to_string();
@@ -84,25 +82,14 @@ async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
         )
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let list: Value = ana
-        .get("/api/shipments/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list[0]["number"], "ASN-000001");
-    assert_eq!(
-        tom.get("/api/shipments/list", &[])
-            .await
-            .json::<Value>()
-            .await
-            .unwrap(),
-        json!([])
-    );
+    let list: Vec<ShipmentSummary> = ana.json_as("/api/shipments/list", &[]).await;
+    assert_eq!(list[0].number, "ASN-000001");
+    let toms: Vec<ShipmentSummary> = tom.json_as("/api/shipments/list", &[]).await;
+    assert!(toms.is_empty(), "{toms:?}");
 
     let line_odoo: (i64,) =
         sqlx::query_as("SELECT odoo_id FROM purchase_order_lines WHERE id = $1")
-            .bind(lot_line["line_id"].as_i64())
+            .bind(lot_line.line_id)
             .fetch_one(&app.db)
             .await
             .unwrap();
@@ -149,7 +136,7 @@ async fn a_shipment_notice_is_checked_in_full_then_prefills_the_odoo_receipt() {
     .await;
 
     // Cancelling puts Odoo's receipt back as it was.
-    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let id = list[0].id.to_string();
     assert_eq!(
         tom.post("/api/shipments/cancel", &[("id", &id)])
             .await
@@ -223,14 +210,9 @@ async fn a_document_attached_to_a_notice_reaches_odoo_once_and_only_its_supplier
         "{:?}",
         r.headers()
     );
-    let list: Value = ana
-        .get("/api/shipments/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list[0]["documents"][0]["file_name"], "coc.pdf");
-    let doc = list[0]["documents"][0]["id"].as_i64().unwrap();
+    let list: Vec<ShipmentSummary> = ana.json_as("/api/shipments/list", &[]).await;
+    assert_eq!(list[0].documents[0].file_name, "coc.pdf");
+    let doc = list[0].documents[0].id;
 
     let got = ana
         .http
@@ -293,15 +275,12 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
     // The open-lines view shows times in Ana's zone; the rule works on the stored UTC date.
     let (requested,): (String,) =
         sqlx::query_as("SELECT date_planned FROM purchase_order_lines WHERE id = $1")
-            .bind(line["line_id"].as_i64())
+            .bind(line.line_id)
             .fetch_one(&app.db)
             .await
             .unwrap();
     let requested = chrono::NaiveDate::parse_from_str(&requested[..10], "%Y-%m-%d").unwrap();
-    let mut form = asn_form(
-        &[(line["line_id"].as_i64().unwrap().to_string(), "1", "")],
-        "DHL",
-    );
+    let mut form = asn_form(&[(line.line_id.to_string(), "1", "")], "DHL");
     form[1].1 = (requested + chrono::Duration::days(5)).to_string();
     assert_eq!(
         ana.post_owned("/api/shipments/submit", &form)
@@ -314,20 +293,15 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
     buyer
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
-    let x: Value = buyer
-        .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let risk = x["at_risk"]
-        .as_array()
-        .unwrap()
+    let x: ExceptionsView = buyer
+        .json_as("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+        .await;
+    let risk = x
+        .at_risk
         .iter()
-        .find(|r| r["order_name"] == line["order_name"])
-        .expect("the late line is at risk")
-        .clone();
-    assert_eq!(risk["why"], "arrives 5 day(s) after the requested date");
+        .find(|r| r.order_name == line.order_name)
+        .expect("the late line is at risk");
+    assert_eq!(risk.why, "arrives 5 day(s) after the requested date");
 
     let csv = buyer
         .http
@@ -348,7 +322,7 @@ async fn late_notices_show_as_at_risk_and_the_screen_exports_as_csv_for_staff_on
     assert!(
         body.contains(&format!(
             "at-risk delivery,{},Gemini Furniture,",
-            line["order_name"].as_str().unwrap()
+            line.order_name
         )),
         "{body}"
     );
@@ -367,8 +341,7 @@ async fn a_receipt_that_differs_from_the_notice_shows_for_the_buyer_and_the_supp
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     synced_orders(&ana, 1).await;
     let line = open_line(&ana, "lot").await;
-    let line_id = line["line_id"].as_i64().unwrap();
-    let order_id = line["order_id"].as_i64().unwrap();
+    let (line_id, order_id) = (line.line_id, line.order_id);
     let r = ana
         .post_owned(
             "/api/shipments/submit",
@@ -421,47 +394,33 @@ async fn a_receipt_that_differs_from_the_notice_shows_for_the_buyer_and_the_supp
 
     // The buyer sees it among the exceptions; the supplier on its order, and in its history.
     let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
-    let mut found = Value::Null;
+    let mut found = None;
     for _ in 0..100 {
-        let v: Value = buyer
-            .get("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
-            .await
-            .json()
-            .await
-            .unwrap();
-        found = v["discrepancies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["line_id"] == line_id)
-            .cloned()
-            .unwrap_or(Value::Null);
-        if !found.is_null() {
+        let v: ExceptionsView = buyer
+            .json_as("/api/buyer/exceptions", &[("supplier", ""), ("buyer", "")])
+            .await;
+        found = v.discrepancies.into_iter().find(|d| d.line_id == line_id);
+        if found.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(found["kind"], "short", "{found}");
-    assert_eq!(found["detail"], "short: 2 announced, 1 received");
-    let detail: Value = ana.order(&order_id.to_string()).await.json().await.unwrap();
+    let found = found.expect("the buyer sees the line's discrepancy");
+    assert_eq!(found.kind, "short", "{found:?}");
+    assert_eq!(found.detail, "short: 2 announced, 1 received");
+    let detail = ana.order_detail(&order_id.to_string()).await;
     assert!(
-        detail["discrepancies"]
-            .as_array()
-            .unwrap()
+        detail
+            .discrepancies
             .iter()
-            .any(|d| d["line_id"] == line_id && d["kind"] == "short"),
-        "{}",
-        detail["discrepancies"]
+            .any(|d| d.line_id == line_id && d.kind == "short"),
+        "{:?}",
+        detail.discrepancies
     );
-    assert!(detail["events"]
-        .as_array()
-        .unwrap()
+    assert!(detail
+        .events
         .iter()
-        .any(|e| e["kind"] == "discrepancy"
-            && e["detail"]
-                .as_str()
-                .unwrap()
-                .contains("short: 2 announced, 1 received")));
+        .any(|e| e.kind == "discrepancy" && e.detail.contains("short: 2 announced, 1 received")));
     let (lot,): (String,) =
         sqlx::query_as("SELECT lot_name FROM received_lots WHERE line_odoo_id = $1")
             .bind(line_odoo)

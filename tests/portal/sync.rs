@@ -2,6 +2,8 @@
 //! reconciliation, receipts, the connection and its key.
 
 use super::*;
+use millrace::domain::order::OrderStatus;
+use millrace::model::sync::DeadLetterView;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_survive_odoo_being_down_and_lost_replies_without_doubling() {
@@ -13,11 +15,11 @@ async fn deliveries_survive_odoo_being_down_and_lost_replies_without_doubling() 
         lost_reply_rate: 1.0,
         ..Default::default()
     });
-    let order = &page["orders"][0];
+    let order = &page.orders[0];
     let r = ana
         .post(
             "/api/orders/acknowledge",
-            &[("order_id", &order["id"].as_i64().unwrap().to_string())],
+            &[("order_id", &order.id.to_string())],
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -25,7 +27,7 @@ async fn deliveries_survive_odoo_being_down_and_lost_replies_without_doubling() 
     app.double.set_faults(Faults::default());
     // Move time past the backoff instead of waiting it out.
     app.clock.advance(chrono::Duration::days(1));
-    let name = order["name"].as_str().unwrap().to_string();
+    let name = order.name.clone();
     eventually("delivered after the faults stop", || {
         let db = app.db.clone();
         async move {
@@ -55,8 +57,8 @@ async fn a_change_in_odoo_after_the_answer_shows_as_changed() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
-    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
+    let order_id = page.orders[0].id.to_string();
+    let name = page.orders[0].name.clone();
     ana.post("/api/orders/acknowledge", &[("order_id", &order_id)])
         .await;
     // The buyer edits a quantity in Odoo.
@@ -89,11 +91,9 @@ async fn a_change_in_odoo_after_the_answer_shows_as_changed() {
         let ana = &ana;
         let order_id = order_id.clone();
         async move {
-            let d: Value = ana.order(&order_id).await.json().await.unwrap();
-            d["status"] == "ChangedInOdoo"
-                && d["change_summary"]
-                    .as_str()
-                    .is_some_and(|s| s.contains("999"))
+            let d = ana.order_detail(&order_id).await;
+            d.status == OrderStatus::ChangedInOdoo
+                && d.change_summary.is_some_and(|s| s.contains("999"))
         }
     })
     .await;
@@ -108,7 +108,7 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
     let key = app
         .double
         .with_env(|env| std::mem::replace(&mut env.users[0].api_keys, vec!["revoked".into()]));
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let order_id = page.orders[0].id.to_string();
     assert_eq!(
         ana.post("/api/orders/acknowledge", &[("order_id", &order_id)])
             .await
@@ -139,22 +139,21 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
     buyer
         .sign_in("buyer@millrace.example", "buyer-demo-pass")
         .await;
-    let letters: Value = buyer
-        .get("/api/sync/dead-letters", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(letters[0]["kind"], "acknowledge");
-    assert_eq!(letters[0]["supplier_name"], "Gemini Furniture");
+    let letters: Vec<DeadLetterView> = buyer.json_as("/api/sync/dead-letters", &[]).await;
+    assert_eq!(letters[0].kind, "acknowledge");
+    assert_eq!(
+        letters[0].supplier_name.as_deref(),
+        Some("Gemini Furniture")
+    );
     assert!(
-        letters[0]["error"]
-            .as_str()
+        letters[0]
+            .error
+            .as_deref()
             .unwrap()
             .contains("odoo refused"),
-        "{letters}"
+        "{letters:?}"
     );
-    let id = letters[0]["id"].as_i64().unwrap().to_string();
+    let id = letters[0].id.to_string();
     assert_eq!(
         buyer
             .post("/api/sync/discard", &[("id", &id), ("reason", " ")])
@@ -172,7 +171,7 @@ async fn a_refused_write_is_dead_lettered_and_only_staff_can_replay_or_discard_i
             .status(),
         200
     );
-    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
+    let name = page.orders[0].name.clone();
     eventually("delivered after replay", || {
         let (_, acknowledged, _) = odoo_order(&app.double, &name);
         async move { acknowledged }
@@ -205,7 +204,7 @@ async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_
         }
     })
     .await;
-    let before = ana.orders("").await["total"].as_i64().unwrap();
+    let before = ana.order_page("").await.total;
     // A buyer confirms a new order for Gemini Furniture in Odoo.
     let id = app.double.with_env(|env| {
         let admin = env.users[0].clone();
@@ -228,7 +227,7 @@ async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_
     assert_eq!(r.status(), 404);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        ana.orders("").await["total"].as_i64().unwrap(),
+        ana.order_page("").await.total,
         before,
         "no poll without a valid webhook"
     );
@@ -241,15 +240,16 @@ async fn an_odoo_webhook_makes_a_new_order_show_at_once_but_is_never_trusted_as_
     assert_eq!(r.status(), 200);
     eventually("the order is there after the webhook", || {
         let ana = &ana;
-        async move { ana.orders("").await["total"].as_i64().unwrap() == before + 1 }
+        async move { ana.order_page("").await.total == before + 1 }
     })
     .await;
-    let found = ana.orders(name.as_str().unwrap()).await;
+    let name = name.as_str().unwrap();
+    let found = ana.order_page(name).await;
     assert_eq!(
-        found["orders"][0]["name"], name,
+        found.orders[0].name, name,
         "the name comes from Odoo, not the webhook body"
     );
-    assert_eq!(ana.orders("FORGED").await["total"], 0);
+    assert_eq!(ana.order_page("FORGED").await.total, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,11 +257,11 @@ async fn reconciliation_hides_orders_odoo_no_longer_releases_to_the_supplier() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let total = page["total"].as_i64().unwrap();
-    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
+    let total = page.total;
+    let name = page.orders[0].name.clone();
+    let order_id = page.orders[0].id.to_string();
     assert_eq!(move_to_unserved_vendor_and_reconcile(&app, &name).await, 1);
-    assert_eq!(ana.orders("").await["total"].as_i64().unwrap(), total - 1);
+    assert_eq!(ana.order_page("").await.total, total - 1);
     assert_eq!(ana.order(&order_id).await.status(), 404);
 }
 
@@ -270,22 +270,20 @@ async fn the_order_shows_odoos_receipts_and_follows_them_when_the_warehouse_vali
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order = page["orders"]
-        .as_array()
-        .unwrap()
+    let order = page
+        .orders
         .iter()
-        .find(|o| o["status"] == "New")
-        .unwrap()
-        .clone();
-    let id = order["id"].as_i64().unwrap().to_string();
-    let name = order["name"].as_str().unwrap().to_string();
-    let detail: Value = ana.order(&id).await.json().await.unwrap();
+        .find(|o| o.status == OrderStatus::New)
+        .unwrap();
+    let id = order.id.to_string();
+    let name = order.name.clone();
+    let detail = ana.order_detail(&id).await;
     assert_eq!(
-        detail["receipts"][0]["state"], "assigned",
-        "{}",
-        detail["receipts"]
+        detail.receipts[0].state, "assigned",
+        "{:?}",
+        detail.receipts
     );
-    let receipt_name = detail["receipts"][0]["name"].as_str().unwrap().to_string();
+    let receipt_name = detail.receipts[0].name.clone();
     assert!(receipt_name.starts_with("WH/IN/"));
 
     // The warehouse validates the receipt in Odoo: everything arrives.
@@ -309,10 +307,10 @@ async fn the_order_shows_odoos_receipts_and_follows_them_when_the_warehouse_vali
             let ana = &ana;
             let id = id.clone();
             async move {
-                let d: Value = ana.order(&id).await.json().await.unwrap();
-                d["receipts"][0]["state"] == "done"
-                    && d["status"] == "Received"
-                    && d["lines"][0]["open_quantity"] == "0"
+                let d = ana.order_detail(&id).await;
+                d.receipts.first().is_some_and(|r| r.state == "done")
+                    && d.status == OrderStatus::Received
+                    && d.lines.first().is_some_and(|l| l.open_quantity == "0")
             }
         },
     )
@@ -357,10 +355,7 @@ async fn readyz_reports_the_database_migrations_worker_and_odoo_and_metrics_are_
     let page = synced_orders(&ana, 1).await;
     ana.post(
         "/api/orders/acknowledge",
-        &[(
-            "order_id",
-            &page["orders"][0]["id"].as_i64().unwrap().to_string(),
-        )],
+        &[("order_id", &page.orders[0].id.to_string())],
     )
     .await;
     eventually("readyz sees Odoo down", || {
@@ -643,7 +638,7 @@ async fn the_portal_serves_while_odoo_is_unreachable_and_an_admin_fixes_the_url_
     .await;
     let admin = signed_in(&app, "admin@millrace.example", "admin-demo-pass").await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
-    assert_eq!(ana.orders("").await["total"], 0);
+    assert_eq!(ana.order_page("").await.total, 0);
     eventually("the admin page says why", || async {
         let v: Value = admin
             .get("/api/admin/odoo", &[])
@@ -719,17 +714,15 @@ async fn the_portals_own_write_read_back_is_no_change_by_the_buyer_whatever_beca
     .await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
     let page = synced_orders(&ana, 1).await;
-    let order_id = page["orders"][0]["id"].as_i64().unwrap().to_string();
-    let name = page["orders"][0]["name"].as_str().unwrap().to_string();
-    let detail: Value = ana.order(&order_id).await.json().await.unwrap();
-    let line = &detail["lines"][0];
-    let requested = chrono::NaiveDate::parse_from_str(
-        &line["date_planned"].as_str().unwrap()[..10],
-        "%Y-%m-%d",
-    )
-    .unwrap();
+    let order_id = page.orders[0].id.to_string();
+    let name = page.orders[0].name.clone();
+    let detail = ana.order_detail(&order_id).await;
+    let line = &detail.lines[0];
+    let requested =
+        chrono::NaiveDate::parse_from_str(&line.date_planned.as_deref().unwrap()[..10], "%Y-%m-%d")
+            .unwrap();
     let inside = (requested + chrono::Duration::days(1)).to_string();
-    let line_id = line["id"].as_i64().unwrap().to_string();
+    let line_id = line.id.to_string();
     // The supplier moves the date within tolerance: the portal writes it to Odoo.
     let r = propose_date(&ana, &order_id, &line_id, &inside, "changeover").await;
     assert_eq!(r.status(), 200);
@@ -752,13 +745,14 @@ async fn the_portals_own_write_read_back_is_no_change_by_the_buyer_whatever_beca
     // The poller reads the portal's own write back: not the buyer's change.
     poke_poller(&app).await;
     eventually("the poller has read the new date", || async {
-        let d: Value = ana.order(&order_id).await.json().await.unwrap();
-        d["lines"][0]["date_planned"]
-            .as_str()
+        let d = ana.order_detail(&order_id).await;
+        d.lines
+            .first()
+            .and_then(|l| l.date_planned.as_deref())
             .is_some_and(|d| d.starts_with(&inside))
     })
     .await;
-    let d: Value = ana.order(&order_id).await.json().await.unwrap();
-    assert!(d["change_summary"].is_null(), "{}", d["change_summary"]);
-    assert_ne!(d["status"], "ChangedInOdoo");
+    let d = ana.order_detail(&order_id).await;
+    assert!(d.change_summary.is_none(), "{:?}", d.change_summary);
+    assert_ne!(d.status, OrderStatus::ChangedInOdoo);
 }
