@@ -128,18 +128,36 @@ impl Report {
 
 async fn start_double(orders: usize, lines: usize) -> RunningDouble {
     let t = Instant::now();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = odoo_double::start(
-        DoubleConfig {
-            seed: Seed::Bulk { orders, lines },
-            ..Default::default()
-        },
-        listener,
-    )
-    .await
-    .unwrap();
+    let d = double_apart(DoubleConfig {
+        seed: Seed::Bulk { orders, lines },
+        ..Default::default()
+    })
+    .await;
     eprintln!("double with {orders} orders seeded in {:.1?}", t.elapsed());
     d
+}
+
+/// Starts the Odoo double on a runtime and a thread of its own. A real Odoo is another
+/// server: the double's work (a poll's search runs over every order, holding its worker
+/// while it does) must not stall the load generator and the references, which share this
+/// process's two workers.
+async fn double_apart(config: DoubleConfig) -> RunningDouble {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let d = odoo_double::start(config, listener).await.unwrap();
+            let _ = tx.send(d);
+            // The runtime lives as long as the benchmark's process.
+            std::future::pending::<()>().await
+        })
+    });
+    rx.await.expect("the double started")
 }
 
 fn odoo_settings(d: &RunningDouble) -> OdooSettings {
@@ -255,6 +273,24 @@ struct Load {
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// TCP segments the machine retransmitted during the load (all sockets, loopback
+    /// included): a lost segment waits at least the 200 ms minimum retransmission timeout.
+    retransmits: u64,
+}
+
+/// The machine's count of retransmitted TCP segments (`RetransSegs` of `/proc/net/snmp`).
+fn tcp_retransmits() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let (Some(names), Some(values)) = (tcp.next(), tcp.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "RetransSegs")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `clients.len()` users, each sending its next GET as soon as the last one answered.
@@ -283,6 +319,7 @@ async fn users(
     pace: Option<Duration>,
 ) -> Load {
     let urls = Arc::new(urls);
+    let retransmits = tcp_retransmits();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let errors = Arc::new(AtomicUsize::new(0));
@@ -321,11 +358,21 @@ async fn users(
         all.extend(t.await.unwrap());
     }
     all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let retransmits = tcp_retransmits() - retransmits;
+    eprintln!(
+        "load of {} users ({}): {} requests, p99 {:.1} ms, max {:.1} ms, {retransmits} TCP retransmissions",
+        clients.len(),
+        if pace.is_some() { "paced" } else { "back to back" },
+        all.len(),
+        percentile(&all, 0.99),
+        all.last().copied().unwrap_or(0.0),
+    );
     Load {
         rps: all.len() as f64 / seconds as f64,
         p50_ms: percentile(&all, 0.50),
         p99_ms: percentile(&all, 0.99),
         errors: errors.load(Ordering::Relaxed),
+        retransmits,
     }
 }
 
@@ -671,8 +718,10 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
         PACE.as_millis(),
         USERS as f64 / PACE.as_secs_f64()
     ));
-    out.line("| what (paced) | requests/s | p50 ms | p99 ms | errors | target |");
-    out.line("|---|---|---|---|---|---|");
+    out.line(
+        "| what (paced) | requests/s | p50 ms | p99 ms | errors | TCP retransmissions | target |",
+    );
+    out.line("|---|---|---|---|---|---|---|");
     for (i, (name, l)) in paced_rows.iter().enumerate() {
         let target = if i >= 2 {
             format!("p99 ≤ 50 ms: {}", verdict(l.p99_ms <= 50.0))
@@ -680,8 +729,8 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
             String::new()
         };
         out.line(&format!(
-            "| {name} | {:.0} | {:.1} | {:.1} | {} | {target} |",
-            l.rps, l.p50_ms, l.p99_ms, l.errors
+            "| {name} | {:.0} | {:.1} | {:.1} | {} | {} | {target} |",
+            l.rps, l.p50_ms, l.p99_ms, l.errors, l.retransmits
         ));
     }
 
@@ -964,10 +1013,7 @@ async fn sync_and_memory(out: &mut Report, d: &RunningDouble, dir: &std::path::P
 /// changed order.
 async fn idle_sync(out: &mut Report, dir: &std::path::Path) {
     use millrace::server::sync::poller::{poll_once, SETTLE_SECONDS};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = odoo_double::start(DoubleConfig::default(), listener)
-        .await
-        .unwrap();
+    let d = double_apart(DoubleConfig::default()).await;
     let url = format!("sqlite://{}?mode=rwc", dir.join("idle.db").display());
     let db = db::open(&url).await.unwrap();
     millrace::server::demo::seed(&db).await.unwrap();
@@ -1657,10 +1703,7 @@ async fn planning_intake(out: &mut Report, dir: &std::path::Path) {
     ));
     out.line("| database | raw insert rows/s (best of 400 and 2,000 rows per INSERT, one transaction) | intake seconds (request → version stored) | intake rows/s | ratio | server peak MB before → after (VmHWM) | targets (≥ 0.3x raw; peak ≤ 200 MB) |");
     out.line("|---|---|---|---|---|---|---|");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = odoo_double::start(DoubleConfig::default(), listener)
-        .await
-        .unwrap();
+    let d = double_apart(DoubleConfig::default()).await;
     let mut backends = vec![(
         "SQLite (WAL, synchronous FULL)",
         format!("sqlite://{}?mode=rwc", dir.join("planning.db").display()),
@@ -1978,10 +2021,7 @@ async fn planning_push(out: &mut Report, dir: &std::path::Path) {
     use millrace::server::planning::intake::{self, Format, Limits, Sent};
     use millrace::server::{jobs, odoo::OdooLink, planning};
     const PRODUCTS: usize = 250;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = odoo_double::start(DoubleConfig::default(), listener)
-        .await
-        .unwrap();
+    let d = double_apart(DoubleConfig::default()).await;
     let (products, warehouses) = d.with_env(|e| {
         let products: Vec<i64> = (0..PRODUCTS)
             .map(|i| {
