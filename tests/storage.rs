@@ -726,6 +726,18 @@ async fn typed_columns_parse_on_the_way_in_and_refuse_what_does_not_parse() {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("order status"), "{backend:?}: {e}");
+        // A user's role, as sessions and tokens read it.
+        use millrace::server::auth::session::Role;
+        let (role,): (Code<Role>,) = sqlx::query_as("SELECT 'supplier_admin'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(role.0, Role::SupplierAdmin, "{backend:?}");
+        let e = sqlx::query_as::<_, (Code<Role>,)>("SELECT 'emperor'")
+            .fetch_one(&db)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("role"), "{backend:?}: {e}");
     }
 }
 

@@ -13,10 +13,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::outcome::Outcome;
-use crate::server::auth::session::Role;
+use crate::server::auth::session::{user_columns, Role, UserRow};
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
-use crate::server::db::typed::Flag;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
 use crate::server::orders::ActionError;
@@ -410,60 +409,49 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Caller, TokenRefused> 
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
         return Err(TokenRefused::Unknown);
     }
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, String, Option<String>, Option<String>, Option<String>, i64, String, String, String, Option<i64>, Option<String>, Flag)> =
-        sqlx::query_as(
-            "SELECT t.id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at,
-                    u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.active
-             FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN suppliers s ON s.id = u.supplier_id
-             WHERE t.secret_sha256 = $1",
-        )
-        .bind(sha256_hex(token))
-        .fetch_optional(db)
-        .await?;
-    let Some((
-        token_id,
-        scopes,
-        expires_at,
-        revoked_at,
-        last_used_at,
-        user_id,
-        email,
-        display_name,
-        role,
-        supplier_id,
-        supplier_name,
-        active,
-    )) = row
-    else {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        token_id: i64,
+        scopes: String,
+        expires_at: Option<String>,
+        revoked_at: Option<String>,
+        last_used_at: Option<String>,
+        #[sqlx(flatten)]
+        user: UserRow,
+    }
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT t.id AS token_id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, ",
+        user_columns!(),
+        " FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN suppliers s ON s.id = u.supplier_id
+         WHERE t.secret_sha256 = $1"
+    ))
+    .bind(sha256_hex(token))
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else {
         return Err(TokenRefused::Unknown);
     };
-    if revoked_at.is_some() || !active.0 {
+    if row.revoked_at.is_some() || !row.user.active {
         return Err(TokenRefused::Unknown);
     }
     let now = db::now();
-    if let Some(expiry) = expires_at.filter(|e| *e <= now) {
+    if let Some(expiry) = row.expires_at.filter(|e| *e <= now) {
         return Err(TokenRefused::Expired(expiry));
     }
-    let role = Role::from_code(&role).ok_or(TokenRefused::Unknown)?;
-    if last_used_at.is_none_or(|t| t < db::at(-chrono::Duration::minutes(1))) {
+    if row
+        .last_used_at
+        .is_none_or(|t| t < db::at(-chrono::Duration::minutes(1)))
+    {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(&now)
-            .bind(token_id)
+            .bind(row.token_id)
             .execute(db)
             .await?;
     }
+    let (token_id, scopes) = (row.token_id, row.scopes);
     Ok(Caller {
-        user: CurrentUser {
-            id: user_id,
-            email,
-            display_name,
-            role,
-            supplier_id,
-            supplier_name,
-            time_zone: "UTC".into(),
-            companies: crate::server::companies::scope_of(db, user_id, role).await?,
-        },
+        // The API speaks UTC, whatever zone the user's pages show.
+        user: row.user.signed_in(db, Some("UTC")).await?,
         scopes: scopes.split(' ').filter_map(Scope::from_code).collect(),
         token_id,
     })

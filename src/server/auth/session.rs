@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::server::db::typed::Flag;
+use crate::server::db::typed::{Code, Coded, Flag};
 use crate::server::db::Db;
 
 pub const USER_KEY: &str = "user_id";
@@ -41,6 +41,13 @@ impl Role {
         ]
         .into_iter()
         .find(|r| r.code() == s)
+    }
+}
+
+impl Coded for Role {
+    const WHAT: &'static str = "role";
+    fn from_code(code: &str) -> Option<Self> {
+        Role::from_code(code)
     }
 }
 
@@ -144,46 +151,74 @@ pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
     Some(user)
 }
 
+/// A user as a session or a bearer token acts as: its row and its supplier's name, read
+/// with [`USER_COLUMNS`] from `users u LEFT JOIN suppliers s ON s.id = u.supplier_id`. An
+/// unknown role or a flag other than 0/1 fails the read.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Code<Role>,
+    pub supplier_id: Option<i64>,
+    pub supplier_name: Option<String>,
+    pub time_zone: String,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
+}
+
+/// The columns of a [`UserRow`].
+macro_rules! user_columns {
+    () => {
+        "u.id AS user_id, u.email, u.display_name, u.role, u.supplier_id, s.name AS supplier_name, u.time_zone, u.active"
+    };
+}
+pub(crate) use user_columns;
+
+impl UserRow {
+    /// The signed-in user this row stands for, with its company scope read.
+    pub(crate) async fn signed_in(
+        self,
+        db: &Db,
+        time_zone: Option<&str>,
+    ) -> Result<CurrentUser, sqlx::Error> {
+        let role = self.role.0;
+        Ok(CurrentUser {
+            id: self.user_id,
+            email: self.email,
+            display_name: self.display_name,
+            role,
+            supplier_id: self.supplier_id,
+            supplier_name: self.supplier_name,
+            time_zone: time_zone.map_or(self.time_zone, str::to_string),
+            companies: crate::server::companies::scope_of(db, self.user_id, role).await?,
+        })
+    }
+}
+
 /// [`load_user`] from the database.
 async fn read_user(db: &Db, session: &Session, user_id: i64, epoch: i64) -> Option<CurrentUser> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, String, String, String, Option<i64>, Option<String>, String, Flag, i64)> = sqlx::query_as(
-        "SELECT u.id, u.email, u.display_name, u.role, u.supplier_id, s.name, u.time_zone, u.active, u.session_epoch
-         FROM users u LEFT JOIN suppliers s ON s.id = u.supplier_id WHERE u.id = $1",
-    )
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        session_epoch: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", u.session_epoch FROM users u LEFT JOIN suppliers s ON s.id = u.supplier_id WHERE u.id = $1"
+    ))
     .bind(user_id)
     .fetch_optional(db)
     .await
     .ok()
     .flatten();
-    let (
-        id,
-        email,
-        display_name,
-        role,
-        supplier_id,
-        supplier_name,
-        time_zone,
-        active,
-        current_epoch,
-    ) = row?;
-    if !active.0 || current_epoch != epoch {
+    let row = row?;
+    if !row.user.active || row.session_epoch != epoch {
         // Ended elsewhere (deactivated, password changed): forget this session for good.
         let _ = session.flush().await;
         return None;
     }
-    let role = Role::from_code(&role)?;
-    let companies = crate::server::companies::scope_of(db, id, role)
-        .await
-        .ok()?;
-    Some(CurrentUser {
-        id,
-        email,
-        display_name,
-        role,
-        supplier_id,
-        supplier_name,
-        time_zone,
-        companies,
-    })
+    row.user.signed_in(db, None).await.ok()
 }
