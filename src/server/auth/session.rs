@@ -152,7 +152,7 @@ pub async fn load_user(db: &Db, session: &Session) -> Option<CurrentUser> {
 }
 
 /// A user as a session or a bearer token acts as: its row and its supplier's name, read
-/// with [`USER_COLUMNS`] from `users u LEFT JOIN suppliers s ON s.id = u.supplier_id`. An
+/// with `user_columns!()` from `users u LEFT JOIN suppliers s ON s.id = u.supplier_id`. An
 /// unknown role or a flag other than 0/1 fails the read.
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
