@@ -550,6 +550,57 @@ async fn an_idle_portal_costs_odoo_one_call_per_poll_and_still_reads_every_chang
     );
 }
 
+/// On PostgreSQL a poll stores new orders and books received lots while a planning import's
+/// keyed transaction is held (it runs for seconds at 100,000 rows): both are keyed, the new
+/// orders by their Odoo ids, so the sync does not stop for the import; a conservative writer
+/// still waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_stores_new_orders_and_received_lots_beside_a_long_planning_import_on_postgres() {
+    use millrace::server::db::{self, LockKey};
+    use millrace::server::sync::poller::{poll_once, PollOptions};
+    let d = common::start_double(19, Seed::Demo).await;
+    let url = db::throwaway::fresh_database()
+        .await
+        .expect("a throwaway PostgreSQL database");
+    let db = db::open(&url).await.unwrap();
+    millrace::server::demo::seed(&db).await.unwrap();
+    let client = OdooClient::connect(common::odoo_settings(&d, TransportChoice::Auto))
+        .await
+        .unwrap();
+
+    let held = db::write_keyed(&db, &[LockKey::planning_kind("forecast")])
+        .await
+        .unwrap();
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        poll_once(&db, &client, &PollOptions::default()),
+    )
+    .await
+    .expect("the poll did not wait for the import")
+    .unwrap();
+    assert!(report.orders_seen > 10, "{report:?}");
+    let (orders, booked): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM purchase_orders), (SELECT COUNT(*) FROM receipts WHERE state = 'done' AND lots_synced = TRUE)",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(orders > 10, "{orders} orders stored");
+    assert!(booked > 0, "the received lots pass ran: {booked}");
+    // A conservative writer (admin) still waits for the import.
+    let conservative = tokio::spawn({
+        let db = db.clone();
+        async move { db::write(&db).await.unwrap().commit().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!conservative.is_finished(), "db::write waits for keyed writers");
+    held.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), conservative)
+        .await
+        .expect("the conservative writer went on")
+        .unwrap();
+}
+
 /// An instance whose poller lease went to another instance in the middle of a long poll
 /// stops polling at its next renewal instead of finishing the poll beside the new holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

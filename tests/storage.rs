@@ -230,6 +230,62 @@ async fn keyed_writers_of_other_keys_run_beside_each_other_on_postgres_and_wait_
     }
 }
 
+/// Two first stores of the same Odoo order: the second waits for the first (both take the
+/// new order's key), then finds the order stored and holds its portal key instead, so it
+/// excludes the supplier's answers on that order as any keyed writer of it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_first_store_of_an_odoo_order_ends_up_keyed_by_the_stored_order() {
+    use millrace::server::order_events::write_for_odoo_order;
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        sqlx::query(
+            "INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let mut first = write_for_odoo_order(&db, 77).await.unwrap();
+        let (tx_to_second, second_tx) = tokio::sync::oneshot::channel();
+        let (release_second, released) = tokio::sync::oneshot::channel::<()>();
+        let second = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let tx = write_for_odoo_order(&db, 77).await.unwrap();
+                tx_to_second.send(()).unwrap();
+                released.await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        });
+        assert!(waits(&second).await, "{backend:?}: the same new order waits");
+        // Another new order does not, on PostgreSQL.
+        let other = tokio::spawn({
+            let db = db.clone();
+            async move { write_for_odoo_order(&db, 78).await.unwrap().commit().await.unwrap() }
+        });
+        assert_eq!(
+            waits(&other).await,
+            backend == Backend::Sqlite,
+            "{backend:?}: another new order"
+        );
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO purchase_orders (odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at)
+             VALUES (77, 'P77', 1, 'purchase', '', 'new', '') RETURNING id",
+        )
+        .fetch_one(&mut *first)
+        .await
+        .unwrap();
+        first.commit().await.unwrap();
+        second_tx.await.unwrap();
+        // The second now holds the stored order's key: a writer of that order waits.
+        let answer = writer(&db, Some(vec![LockKey::order(id)]), false, None);
+        assert!(waits(&answer).await, "{backend:?}: the order's writer waits");
+        release_second.send(()).unwrap();
+        for t in [second, answer, other] {
+            finishes(t).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postgres() {
     use millrace::server::auth::{reset, users};

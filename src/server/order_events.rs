@@ -31,36 +31,51 @@ pub async fn record_event(
 
 /// The portal id of the order Odoo knows as `odoo_id`.
 pub async fn order_id_for_odoo(tx: &mut Tx<'_>, odoo_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
-        .bind(odoo_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.map(|r| r.0))
+    portal_id(&mut **tx, odoo_id).await
 }
 
 /// A writing transaction for the order Odoo knows as `odoo_id`: keyed by its portal id
 /// (`db::write_keyed`; an order's portal id never changes and orders are never deleted)
-/// when the portal holds it, else the conservative `db::write` (an order not stored yet).
+/// when the portal holds it, else by `LockKey::new_order(odoo_id)`, the key every first
+/// store of that order takes. Holding it, the order is looked up again: one stored in the
+/// meantime (its storer committed before the key was free) is written under its own key.
 pub async fn write_for_odoo_order(db: &Db, odoo_id: i64) -> Result<Tx<'static>, sqlx::Error> {
     write_for_odoo_order_and(db, odoo_id, Vec::new()).await
 }
 
-/// [`write_for_odoo_order`], holding the keys `more` as well when it is keyed (a
-/// submission's, `Submission::lock_keys`).
+/// [`write_for_odoo_order`], holding the keys `more` as well (a submission's,
+/// `Submission::lock_keys`).
 pub async fn write_for_odoo_order_and(
     db: &Db,
     odoo_id: i64,
-    mut more: Vec<db::LockKey>,
+    more: Vec<db::LockKey>,
 ) -> Result<Tx<'static>, sqlx::Error> {
-    let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
-        .bind(odoo_id)
-        .fetch_optional(db)
-        .await?;
-    match known {
-        Some((id,)) => {
-            more.push(db::LockKey::order(id));
-            db::write_keyed(db, &more).await
+    let mut known = portal_id(db, odoo_id).await?;
+    loop {
+        let mut keys = more.clone();
+        keys.push(match known {
+            Some(id) => db::LockKey::order(id),
+            None => db::LockKey::new_order(odoo_id),
+        });
+        let mut tx = db::write_keyed(db, &keys).await?;
+        if known.is_some() {
+            return Ok(tx);
         }
-        None => db::write(db).await,
+        known = order_id_for_odoo(&mut tx, odoo_id).await?;
+        if known.is_none() {
+            return Ok(tx);
+        }
+        tx.rollback().await?;
     }
+}
+
+async fn portal_id<'e>(
+    on: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    odoo_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE odoo_id = $1")
+        .bind(odoo_id)
+        .fetch_optional(on)
+        .await?;
+    Ok(r.map(|r| r.0))
 }

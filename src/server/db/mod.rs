@@ -208,6 +208,9 @@ pub enum Space {
     Submission = SPACE_BASE + 4,
     /// One Odoo model's sync cursor (`sync_cursors`).
     SyncCursor = SPACE_BASE + 5,
+    /// An Odoo purchase order the portal does not hold yet (by its Odoo id): the poll that
+    /// stores it first ([`crate::server::order_events::write_for_odoo_order`]).
+    NewOrder = SPACE_BASE + 6,
 }
 
 /// One key of [`write_keyed`]: a kind and a 32-bit key within it. Distinct things may
@@ -223,6 +226,14 @@ impl LockKey {
         LockKey {
             space: Space::Order,
             key: fold(id),
+        }
+    }
+
+    /// An order not stored yet, by its Odoo id; once stored it is [`LockKey::order`].
+    pub fn new_order(odoo_id: i64) -> LockKey {
+        LockKey {
+            space: Space::NewOrder,
+            key: fold(odoo_id),
         }
     }
 

@@ -458,7 +458,21 @@ async fn sync_received_lots(
         odoo.read(PURCHASE_ORDER_LINE, &line_ids, &["qty_received"])
             .await?
     };
-    let mut tx = db::write(db).await?;
+    // Keyed by the orders of the receipts and of the lines they booked (a line never
+    // changes order; one not stored yet is not written here).
+    let mut keys: Vec<db::LockKey> = pending.iter().map(|(_, o)| db::LockKey::order(*o)).collect();
+    if !line_ids.is_empty() {
+        let sql = format!(
+            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE odoo_id IN ({})",
+            db::placeholders(1, line_ids.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+        for id in &line_ids {
+            q = q.bind(*id);
+        }
+        keys.extend(q.fetch_all(db).await?.into_iter().map(|(o,)| db::LockKey::order(o)));
+    }
+    let mut tx = db::write_keyed(db, &keys).await?;
     for l in &received {
         sqlx::query("UPDATE purchase_order_lines SET qty_received = $1 WHERE odoo_id = $2")
             .bind(decimal(l.get("qty_received")).to_string())
@@ -639,7 +653,7 @@ async fn store_order(
     let state = text(o.get("state")).unwrap_or_default();
     let now = db::now();
     // Keyed by the order when the portal holds it (answers on other orders go on beside
-    // it); a new order takes the conservative path.
+    // it); a new order by its Odoo id, so its first store waits for no one else's.
     let mut tx = order_events::write_for_odoo_order(db, odoo_id).await?;
     let existing: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT id, odoo_state, acknowledged_at FROM purchase_orders WHERE odoo_id = $1",
