@@ -144,6 +144,16 @@ async fn buyer(db: &Db, email: &str) -> i64 {
     .unwrap()
 }
 
+/// Supplier 1, for orders to belong to.
+async fn supplier_one(db: &Db) {
+    sqlx::query(
+        "INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')",
+    )
+    .execute(db)
+    .await
+    .unwrap();
+}
+
 /// Whether `task` is still waiting after half a second (it is never cancelled: a dropped
 /// lock request would stay queued in PostgreSQL and hold up the next ones).
 async fn waits(task: &tokio::task::JoinHandle<()>) -> bool {
@@ -238,12 +248,7 @@ async fn the_second_first_store_of_an_odoo_order_ends_up_keyed_by_the_stored_ord
     use millrace::server::order_events::write_for_odoo_order;
     let (databases, _dir) = both().await;
     for (backend, db) in databases {
-        sqlx::query(
-            "INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')",
-        )
-        .execute(&db)
-        .await
-        .unwrap();
+        supplier_one(&db).await;
         let mut first = write_for_odoo_order(&db, 77).await.unwrap();
         let (tx_to_second, second_tx) = tokio::sync::oneshot::channel();
         let (release_second, released) = tokio::sync::oneshot::channel::<()>();
@@ -340,12 +345,7 @@ async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postg
 async fn a_status_change_takes_the_feed_lock_so_count_rows_are_updated_one_writer_at_a_time() {
     let (databases, _dir) = both().await;
     for (backend, db) in databases {
-        sqlx::query(
-            "INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')",
-        )
-        .execute(&db)
-        .await
-        .unwrap();
+        supplier_one(&db).await;
         for id in [1, 2] {
             sqlx::query(
                 "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at)
