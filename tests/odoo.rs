@@ -601,6 +601,26 @@ async fn a_poll_stores_new_orders_and_received_lots_beside_a_long_planning_impor
         .unwrap();
 }
 
+/// A vendor search that cannot read which vendors are linked fails as the portal's error,
+/// instead of showing every vendor as not linked (and inviting a second link).
+#[tokio::test]
+async fn a_vendor_search_says_so_when_the_portal_cannot_read_its_links() {
+    use millrace::server::admin::{search_vendors, VendorSearchError};
+    let d = common::start_double(19, Seed::Demo).await;
+    let (_dir, db, client) = portal_with_demo_accounts(&d).await;
+    let hits = search_vendors(&db, &client, "gemini").await.unwrap();
+    assert!(
+        hits.iter().any(|h| h.linked_supplier_id.is_some()),
+        "the demo's Gemini is linked: {hits:?}"
+    );
+    sqlx::query("ALTER TABLE suppliers RENAME TO suppliers_elsewhere")
+        .execute(&db)
+        .await
+        .unwrap();
+    let r = search_vendors(&db, &client, "gemini").await;
+    assert!(matches!(r, Err(VendorSearchError::Db(_))), "{r:?}");
+}
+
 /// An instance whose poller lease went to another instance in the middle of a long poll
 /// stops polling at its next renewal instead of finishing the poll beside the new holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

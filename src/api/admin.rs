@@ -61,6 +61,7 @@ const NO_ODOO: &str =
 #[server(endpoint = "admin/suppliers", input = GetUrl)]
 pub async fn admin_suppliers(q: String) -> Result<SuppliersView, AppError> {
     use super::context;
+    use crate::server::admin::VendorSearchError;
     context::admin_user()?;
     let state = context::state()?;
     let suppliers = crate::server::admin::suppliers(&state.db)
@@ -72,11 +73,12 @@ pub async fn admin_suppliers(q: String) -> Result<SuppliersView, AppError> {
             None => search_problem = Some(NO_ODOO.into()),
             Some(odoo) => match crate::server::admin::search_vendors(&state.db, &odoo, &q).await {
                 Ok(h) => hits = Some(h),
-                Err(e) => {
+                Err(VendorSearchError::Odoo(e)) => {
                     search_problem = Some(format!(
                         "Odoo did not answer the search: {e}. Try again in a moment."
                     ))
                 }
+                Err(VendorSearchError::Db(e)) => return Err(context::internal(e)),
             },
         }
     } else if !q.trim().is_empty() {

@@ -75,12 +75,25 @@ pub async fn suppliers(db: &Db) -> Result<Vec<SupplierSettings>, sqlx::Error> {
         .collect())
 }
 
+/// Why a vendor search found nothing to show.
+#[derive(Debug)]
+pub enum VendorSearchError {
+    /// Odoo did not answer (or refused): worth trying again.
+    Odoo(OdooError),
+    /// The portal's own database failed reading which vendors are linked: our fault.
+    Db(sqlx::Error),
+}
+
 /// Vendors in Odoo whose name matches `q` (companies only), and whether each is linked.
 pub async fn search_vendors(
     db: &Db,
     odoo: &OdooClient,
     q: &str,
-) -> Result<Vec<VendorHit>, OdooError> {
+) -> Result<Vec<VendorHit>, VendorSearchError> {
+    let linked: Vec<(i64, i64)> = sqlx::query_as("SELECT odoo_partner_id, id FROM suppliers")
+        .fetch_all(db)
+        .await
+        .map_err(VendorSearchError::Db)?;
     let hits = odoo
         .search_read(
             "res.partner",
@@ -92,11 +105,8 @@ pub async fn search_vendors(
                 offset: None,
             },
         )
-        .await?;
-    let linked: Vec<(i64, i64)> = sqlx::query_as("SELECT odoo_partner_id, id FROM suppliers")
-        .fetch_all(db)
         .await
-        .unwrap_or_default();
+        .map_err(VendorSearchError::Odoo)?;
     Ok(hits
         .into_iter()
         .filter_map(|h| {
