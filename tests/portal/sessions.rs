@@ -72,3 +72,52 @@ async fn monitoring_and_anonymous_visits_make_no_session_and_expired_ones_are_de
     }
     panic!("the expired session was never deleted");
 }
+
+/// The latest expiry among the stored sessions, as the store wrote it.
+async fn latest_expiry(app: &TestApp) -> String {
+    sqlx::query_as::<_, (String,)>("SELECT CAST(MAX(expiry_date) AS TEXT) FROM tower_sessions")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+        .0
+}
+
+/// A session in use is saved again now and then (not on every page: at most once an
+/// hour), so it expires 12 hours after its last use rather than 12 hours after sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_in_use_is_kept_alive_and_saved_at_most_once_an_hour() {
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app.url).await;
+    ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let first = ana.get("/orders", &[]).await;
+    assert!(first.status().is_success(), "{}", first.status());
+    let marked = latest_expiry(&app).await;
+
+    // Used again within the hour: not saved, so no cookie and the same expiry.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = ana.get("/orders", &[]).await;
+    assert!(again.status().is_success());
+    assert!(
+        again.headers().get("set-cookie").is_none(),
+        "saved on every page: {:?}",
+        again.headers().get("set-cookie")
+    );
+    assert_eq!(latest_expiry(&app).await, marked);
+
+    // Used two hours later: saved, its expiry moved on, and the browser's cookie with it.
+    app.clock.advance(chrono::Duration::hours(2));
+    let later = ana.get("/orders", &[]).await;
+    assert!(later.status().is_success());
+    let cookie = later
+        .headers()
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().to_string())
+        .expect("the session's cookie is renewed");
+    assert!(cookie.contains("Max-Age="), "{cookie}");
+    let renewed = latest_expiry(&app).await;
+    assert!(renewed > marked, "{renewed} after {marked}");
+    assert!(
+        ana.orders("").await["orders"].is_array(),
+        "still signed in"
+    );
+}

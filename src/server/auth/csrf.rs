@@ -98,6 +98,7 @@ pub async fn guard(
     req.extensions_mut().insert(ClientIp(ip));
     req.extensions_mut().insert(CsrfToken(token.clone()));
     if let Some(user) = load_user(&state.db, &session).await {
+        super::session::keep_alive(&session, state.clock.now()).await;
         req.extensions_mut().insert(user);
     }
     // A page after a form post: what the form's action answered (`server::flash`).

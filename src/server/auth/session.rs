@@ -115,6 +115,27 @@ pub fn forget_user(user_id: i64) {
 /// what was true just before the change).
 static FORGOTTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// When a signed-in session was last saved because it was used ([`keep_alive`]).
+const SEEN_KEY: &str = "seen_at";
+
+/// How often a used session is saved again: sessions expire after 12 hours without one
+/// (`Expiry::OnInactivity`), but tower-sessions saves (and so extends) only a changed
+/// session. A session used now and then is re-saved at most once per this interval, so it
+/// expires between 11 and 12 hours after its last use, at one write per hour of use.
+pub const KEEP_ALIVE_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+/// Marks a signed-in session as used at `now` when it was last marked more than
+/// [`KEEP_ALIVE_EVERY`] ago: the change makes tower-sessions save it at the end of the
+/// request, which moves its expiry (and the cookie's) 12 hours from now.
+pub async fn keep_alive(session: &Session, now: chrono::NaiveDateTime) {
+    let now = now.and_utc().timestamp();
+    let seen: Option<i64> = session.get(SEEN_KEY).await.ok().flatten();
+    if seen.is_none_or(|at| now - at >= KEEP_ALIVE_EVERY.num_seconds()) {
+        // Failing to mark it only means it may expire sooner: not worth refusing a page.
+        let _ = session.insert(SEEN_KEY, now).await;
+    }
+}
+
 /// Loads the session's user if the session is signed in, the user is active and the
 /// session's epoch is current (a password change or deactivation bumps it). The user is
 /// kept in memory for [`USER_CACHE_TTL`] per session.
