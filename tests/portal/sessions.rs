@@ -5,12 +5,20 @@ use std::time::Duration;
 use super::common::Browser;
 use super::{spawn_app, TestApp};
 
-async fn session_rows(app: &TestApp) -> i64 {
-    sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM tower_sessions")
+/// The one value `sql` selects.
+async fn scalar<T>(app: &TestApp, sql: &str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    sqlx::query_as::<_, (T,)>(sql)
         .fetch_one(&app.db)
         .await
         .unwrap()
         .0
+}
+
+async fn session_rows(app: &TestApp) -> i64 {
+    scalar(app, "SELECT COUNT(*) FROM tower_sessions").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,11 +83,7 @@ async fn monitoring_and_anonymous_visits_make_no_session_and_expired_ones_are_de
 
 /// The latest expiry among the stored sessions, as the store wrote it.
 async fn latest_expiry(app: &TestApp) -> String {
-    sqlx::query_as::<_, (String,)>("SELECT CAST(MAX(expiry_date) AS TEXT) FROM tower_sessions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
-        .0
+    scalar(app, "SELECT CAST(MAX(expiry_date) AS TEXT) FROM tower_sessions").await
 }
 
 /// A session in use is saved again now and then (not on every page: at most once an
