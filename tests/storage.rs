@@ -341,6 +341,44 @@ async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postg
     }
 }
 
+/// The hourly prune of old events, jobs and delivery attempts does not wait for a planning
+/// import on PostgreSQL (nor, waiting, hold up the keyed writers behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prune_does_not_wait_for_a_long_keyed_writer_on_postgres() {
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        for (id, at) in [(1, "2020-01-01 00:00:00"), (2, "2020-01-02 00:00:00")] {
+            sqlx::query(
+                "INSERT INTO events (id, type, occurred_at, payload) VALUES ($1, 'order.released', $2, '{}')",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+        let held = db::write_keyed(&db, &[LockKey::planning_kind("forecast")])
+            .await
+            .unwrap();
+        let prune = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let removed = millrace::server::events::prune(&db, "2021-01-01 00:00:00")
+                    .await
+                    .unwrap();
+                assert_eq!(removed, 1, "the older event; the newest stays");
+            }
+        });
+        assert_eq!(
+            waits(&prune).await,
+            backend == Backend::Sqlite,
+            "{backend:?}: the prune"
+        );
+        held.commit().await.unwrap();
+        finishes(prune).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_change_takes_the_feed_lock_so_count_rows_are_updated_one_writer_at_a_time() {
     let (databases, _dir) = both().await;

@@ -208,9 +208,11 @@ pub async fn run_manager(
 type Running = (Option<i64>, Option<String>);
 
 /// Records which revision this instance runs on (for the admin page), and forgets
-/// instances not seen for a day.
+/// instances not seen for a day. Keyed on no key: an upsert of this instance's own row and
+/// a delete of stale ones, every 30 s on every instance, must not queue an exclusive lock
+/// request behind a planning import (every keyed writer would then wait behind it).
 async fn report(db: &Db, instance: &str, (revision, problem): &Running) -> Result<(), sqlx::Error> {
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &[]).await?;
     sqlx::query(
         "INSERT INTO odoo_link_instances (instance, revision, problem, seen_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (instance) DO UPDATE SET revision = excluded.revision, problem = excluded.problem, seen_at = excluded.seen_at",
@@ -251,7 +253,8 @@ async fn reseal(db: &Db, keys: &SealingKeys) -> Result<(), sqlx::Error> {
         return Ok(());
     };
     let sealed = keys.seal(key.expose(), API_KEY_CONTEXT);
-    let mut tx = db::write(db).await?;
+    // One conditional update (the revision and key it read): keyed on no key.
+    let mut tx = db::write_keyed(db, &[]).await?;
     sqlx::query("UPDATE odoo_connection SET key_id = $1, api_key_nonce = $2, api_key_sealed = $3 WHERE id = 1 AND revision = $4 AND key_id = $5")
         .bind(&sealed.key_id)
         .bind(&sealed.nonce)

@@ -323,8 +323,12 @@ pub async fn oldest(db: &Db) -> Result<Option<i64>, sqlx::Error> {
 /// past the greatest id there is, so deleting the newest would hand its id out again, to an
 /// event after a reader's cursor (which would skip it), to a job that outbox messages and
 /// planning signals still name, or to an attempt that would sort before older ones.
+///
+/// Keyed on no key (the global lock shared): it decides on nothing but what each statement
+/// matches, so an hourly prune neither waits for a planning import nor holds up, behind its
+/// own exclusive lock request, the answers arriving during one.
 pub async fn prune(db: &Db, before: &str) -> Result<u64, sqlx::Error> {
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &[]).await?;
     let mut removed = 0;
     for sql in [
         "DELETE FROM events WHERE occurred_at < $1 AND id < (SELECT MAX(id) FROM events)",
