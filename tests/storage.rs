@@ -154,6 +154,13 @@ async fn supplier_one(db: &Db) {
     .unwrap();
 }
 
+/// A planning import's transaction, held open (it runs for seconds at 100,000 rows).
+async fn import_held(db: &Db) -> db::Tx<'static> {
+    db::write_keyed(db, &[LockKey::planning_kind("forecast")])
+        .await
+        .unwrap()
+}
+
 /// Whether `task` is still waiting after half a second (it is never cancelled: a dropped
 /// lock request would stay queued in PostgreSQL and hold up the next ones).
 async fn waits(task: &tokio::task::JoinHandle<()>) -> bool {
@@ -300,10 +307,7 @@ async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postg
     for (backend, db) in databases {
         let parallel = backend == Backend::Postgres;
         let user = buyer(&db, "ana@example.com").await;
-        // A planning import's transaction, held open (it runs for seconds at 100,000 rows).
-        let held = db::write_keyed(&db, &[LockKey::planning_kind("forecast")])
-            .await
-            .unwrap();
+        let held = import_held(&db).await;
         let sign_in = tokio::spawn({
             let db = db.clone();
             async move {
@@ -357,9 +361,7 @@ async fn the_prune_does_not_wait_for_a_long_keyed_writer_on_postgres() {
             .await
             .unwrap();
         }
-        let held = db::write_keyed(&db, &[LockKey::planning_kind("forecast")])
-            .await
-            .unwrap();
+        let held = import_held(&db).await;
         let prune = tokio::spawn({
             let db = db.clone();
             async move {
