@@ -200,7 +200,9 @@ async fn replayed(
     s: &Submission,
 ) -> Result<Option<SnapshotReceived>, crate::server::orders::ActionError> {
     use crate::server::orders::ActionError;
-    let mut tx = crate::server::db::write(&state.db).await?;
+    // Keyed by the idempotency key's row alone: a second client's snapshot does not wait
+    // here for an import in progress (the intake keys the snapshot kind itself).
+    let mut tx = crate::server::db::write_keyed(&state.db, &s.lock_keys(Vec::new())).await?;
     let first = s.replay(&mut tx).await.map_err(ActionError::Key)?;
     tx.commit().await?;
     Ok(first)
@@ -212,7 +214,7 @@ async fn remember(
     result: &SnapshotReceived,
 ) -> Result<(), crate::server::orders::ActionError> {
     use crate::server::orders::ActionError;
-    let mut tx = crate::server::db::write(&state.db).await?;
+    let mut tx = crate::server::db::write_keyed(&state.db, &s.lock_keys(Vec::new())).await?;
     s.record(&mut tx, result).await.map_err(ActionError::Key)?;
     tx.commit().await?;
     Ok(())
