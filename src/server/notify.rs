@@ -333,7 +333,7 @@ pub fn digest_body(
     link: &str,
 ) -> Option<(String, String)> {
     let totals = &view.totals;
-    let sections: [(&str, Vec<String>, usize); 6] = [
+    let sections: [(&str, Vec<String>, usize); 7] = [
         (
             "Proposals awaiting a decision",
             view.proposals
@@ -370,6 +370,14 @@ pub fn digest_body(
                 .map(|d| format!("{} · {}: {}", d.order_name, d.supplier_name, d.detail))
                 .collect(),
             totals.discrepancies,
+        ),
+        (
+            "Odoo and the supplier disagree",
+            view.conflicts
+                .iter()
+                .map(|c| format!("{} · {}: {}", c.order_name, c.supplier_name, c.summary))
+                .collect(),
+            totals.conflicts,
         ),
         (
             "Could not be written to Odoo",
@@ -471,4 +479,54 @@ pub async fn send_digests(
         sent += 1;
     }
     Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::exceptions::{Conflict, ExceptionTotals, ExceptionsView};
+
+    fn view(conflicts: Vec<Conflict>, total: usize) -> ExceptionsView {
+        ExceptionsView {
+            late_acknowledgments: Vec::new(),
+            proposals: Vec::new(),
+            at_risk: Vec::new(),
+            discrepancies: Vec::new(),
+            sync_problems: Vec::new(),
+            conflicts,
+            planning: Vec::new(),
+            suppliers: Vec::new(),
+            buyers: Vec::new(),
+            totals: ExceptionTotals {
+                conflicts: total,
+                ..Default::default()
+            },
+            shown_at_most: Some(crate::server::exceptions::IN_DIGEST),
+        }
+    }
+
+    #[test]
+    fn the_digest_names_conflicts_between_odoo_and_the_supplier() {
+        let conflict = Conflict {
+            key: "order:7".into(),
+            order_id: 7,
+            order_name: "P00007".into(),
+            supplier_name: "Gemini Furniture".into(),
+            kind: "changed_in_odoo".into(),
+            summary: "Odoo changed the order after the supplier answered".into(),
+            since: "2026-12-01 10:00:00".into(),
+            reference: None,
+            lines: Vec::new(),
+            can_apply: false,
+        };
+        let (subject, body) = digest_body("Ben", &view(vec![conflict], 12), "http://p/x").unwrap();
+        assert!(subject.contains("12 exceptions"), "{subject}");
+        assert!(body.contains("Odoo and the supplier disagree (12)"), "{body}");
+        assert!(
+            body.contains("  - P00007 · Gemini Furniture: Odoo changed the order after the supplier answered\n"),
+            "{body}"
+        );
+        assert!(body.contains("  - and 11 more\n"), "{body}");
+        assert!(digest_body("Ben", &view(Vec::new(), 0), "http://p/x").is_none());
+    }
 }
