@@ -359,14 +359,29 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
         Some("GF-SO-555")
     );
 
-    // The same again is refused as nothing to do.
+    // The same again (another form, or a request without a key) does nothing more and
+    // says so, as any action done already answers.
     let r = ana
         .post(
             "/api/orders/reference",
             &[("order_id", &p2), ("reference", "GF-SO-555")],
         )
         .await;
-    assert_eq!(r.status(), 422);
+    assert_eq!(r.status(), 200);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["already"], true, "{again}");
+    assert_eq!(
+        again["message"],
+        "Your reference on P00013 is GF-SO-555 already."
+    );
+    assert_eq!(
+        history(&ana, &p2)
+            .await
+            .iter()
+            .filter(|e| *e == "set its reference to GF-SO-555")
+            .count(),
+        1
+    );
 
     // A buyer corrects it in Odoo: that is a change, shown in the history.
     write_in_odoo(&app, "P00013", json!({"partner_ref": "GF-SO-556"})).await;
@@ -436,11 +451,21 @@ async fn a_reference_form_sent_twice_at_once_sets_it_once_and_answers_both() {
         Some("GF-SO-777")
     );
     // Two different forms with the same reference at once: one sets it, the other is told
-    // there is nothing to do (checked under the order's lock, not before it).
+    // it is set already (checked under the order's lock, not before it).
     let (a, b) = tokio::join!(form("GF-SO-779", "dbl-2"), form("GF-SO-779", "dbl-3"));
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [200, 422]);
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    let mut already = [a["already"].as_bool(), b["already"].as_bool()];
+    already.sort();
+    assert_eq!(already, [Some(false), Some(true)], "{a} {b}");
+    assert_eq!(
+        history(&ana, &p13)
+            .await
+            .iter()
+            .filter(|e| *e == "set its reference to GF-SO-779")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,6 +123,13 @@ test("a supplier sets its reference on the order page; a double click sets it on
   await page.getByTestId("reference-save").dblclick();
   await expect(page.getByTestId("reference-value")).toHaveText("GF-E2E-1");
   await expect(page.getByTestId("reference-error")).toHaveText("");
+  await expect(page.getByTestId("reference-done")).toContainText("is now GF-E2E-1");
+  await expect(page.locator("ol.history li", { hasText: "set its reference to GF-E2E-1" })).toHaveCount(1);
+
+  // Saved again unchanged (a new form): nothing happens twice, and the page says it is set.
+  await page.getByTestId("reference-save").click();
+  await expect(page.getByTestId("reference-done")).toHaveText("Your reference on P00013 is GF-E2E-1 already.");
+  await expect(page.getByTestId("reference-error")).toHaveText("");
   await expect(page.locator("ol.history li", { hasText: "set its reference to GF-E2E-1" })).toHaveCount(1);
 
   // The buyer sees the supplier's reference and has no form to change it.

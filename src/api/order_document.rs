@@ -8,6 +8,7 @@ use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
+use crate::domain::outcome::Outcome;
 use crate::model::order_document::{DestinationGroup, NoteLineView, OriginOptions};
 
 /// The order's header. `None` reads "not set": Odoo left it empty, or the connected Odoo
@@ -136,7 +137,7 @@ pub async fn set_vendor_reference(
     order_id: i64,
     reference: String,
     idempotency_key: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Outcome, AppError> {
     use super::context;
     let _ = csrf_token; // checked by the request guard before this runs
     let user = context::user()?;
@@ -160,9 +161,11 @@ pub async fn set_vendor_reference(
     )
     .await
     {
-        Ok(()) => {
-            state.wake_jobs();
-            Ok(())
+        Ok(outcome) => {
+            if !outcome.already {
+                state.wake_jobs();
+            }
+            Ok(outcome)
         }
         Err(e) => Err(context::action(e, "No such order among yours.")),
     }

@@ -32,6 +32,11 @@ pub fn OrderHeaderPanel(order_id: i64, header: Result<OrderHeaderView, AppError>
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
+    let reference_done = move || {
+        super::answered(set_reference)()
+            .and_then(|r| r.ok())
+            .map(|o| o.message)
+    };
     view! {
         <p class="document-actions no-print">
             <a href=format!("/orders/{order_id}/pdf") download data-testid="order-pdf">"Download the order (PDF)"</a>
@@ -41,6 +46,7 @@ pub fn OrderHeaderPanel(order_id: i64, header: Result<OrderHeaderView, AppError>
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             Ok(h) => view! { <HeaderFacts h=h set_reference=set_reference/> }.into_any(),
         }}
+        <p class="ok" role="status" data-testid="reference-done">{reference_done}</p>
         <p class="error" role="alert" data-testid="reference-error">{reference_error}</p>
     }
 }

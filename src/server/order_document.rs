@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::domain::order::OrderStatus;
+use crate::domain::outcome::Outcome as Answer;
 use crate::model::order_document::{
     ship_to_label, DestinationGroup, FilterOption, NoteLineView, OriginOptions,
 };
@@ -288,15 +289,16 @@ pub fn origin_clauses(filter: &OrderFilter, args: &mut Vec<Arg>, clauses: &mut V
 /// The supplier sets (or, empty, clears) its own reference on the order: stored at once,
 /// queued for Odoo's `partner_ref`, with an event in the order's history. The same form
 /// sent again (`key`, its idempotency key: a double click, a retry) answers as the first
-/// did and does nothing more; without a key, the same reference again is refused as
-/// nothing to do, checked under the order's lock so two at once cannot both pass.
+/// did and does nothing more; the reference the order has already (another form, a
+/// request without a key) answers [`Answer::already`] and does nothing, checked under
+/// the order's lock so two at once cannot both set it.
 pub async fn set_reference(
     db: &Db,
     user: &CurrentUser,
     order_id: i64,
     reference: &str,
     key: Option<&str>,
-) -> Result<(), ActionError> {
+) -> Result<Answer, ActionError> {
     if user.supplier_id.is_none() {
         return Err(ActionError::Invalid(
             "Only the supplier sets its own reference on an order.".into(),
@@ -326,8 +328,8 @@ pub async fn set_reference(
     let submission = Submission::new(user.id, key, "set_reference", &(o.id, reference))?;
     // The header, the outbox message and the history all belong to the order.
     let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::order(o.id)])).await?;
-    if let Some(()) = submission.replay(&mut tx).await? {
-        return Ok(());
+    if let Some(first) = submission.replay(&mut tx).await? {
+        return Ok(first);
     }
     // Read again under the lock: another request may have set it since `header_row`.
     let current: Option<(Option<String>,)> =
@@ -336,7 +338,7 @@ pub async fn set_reference(
             .fetch_optional(&mut *tx)
             .await?;
     if current.and_then(|(r,)| r).unwrap_or_default() == reference {
-        return Err(ActionError::Invalid(if reference.is_empty() {
+        return Ok(Answer::already(if reference.is_empty() {
             format!("{} has no reference of yours to clear.", o.name)
         } else {
             format!("Your reference on {} is {reference} already.", o.name)
@@ -372,10 +374,14 @@ pub async fn set_reference(
         Some(&correlation_id),
     )
     .await?;
-    submission.record(&mut tx, &()).await?;
+    let answer = Answer::done(match &stored {
+        Some(r) => format!("Your reference on {} is now {r}; it is on its way to Odoo.", o.name),
+        None => format!("Your reference on {} is cleared; Odoo hears of it next.", o.name),
+    });
+    submission.record(&mut tx, &answer).await?;
     tx.commit().await?;
     tracing::info!(po = %o.name, user = user.id, correlation_id, "vendor reference set");
-    Ok(())
+    Ok(answer)
 }
 
 /// Whether a reference the supplier set is still on its way to Odoo (the poller then keeps
