@@ -58,6 +58,11 @@ async fn history(b: &Browser, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many entries of the order's history read exactly `detail`.
+async fn times_in_history(b: &Browser, id: &str, detail: &str) -> usize {
+    history(b, id).await.iter().filter(|e| *e == detail).count()
+}
+
 /// Writes `vals` on the order in the double as a buyer in Odoo would (a second later, so
 /// its write_date moves on).
 async fn write_in_odoo(app: &TestApp, name: &str, vals: Value) {
@@ -375,11 +380,7 @@ async fn the_supplier_sets_its_reference_and_odoo_gets_it_once() {
         "Your reference on P00013 is GF-SO-555 already."
     );
     assert_eq!(
-        history(&ana, &p2)
-            .await
-            .iter()
-            .filter(|e| *e == "set its reference to GF-SO-555")
-            .count(),
+        times_in_history(&ana, &p2, "set its reference to GF-SO-555").await,
         1
     );
 
@@ -459,11 +460,7 @@ async fn a_reference_form_sent_twice_at_once_sets_it_once_and_answers_both() {
     already.sort();
     assert_eq!(already, [Some(false), Some(true)], "{a} {b}");
     assert_eq!(
-        history(&ana, &p13)
-            .await
-            .iter()
-            .filter(|e| *e == "set its reference to GF-SO-779")
-            .count(),
+        times_in_history(&ana, &p13, "set its reference to GF-SO-779").await,
         1
     );
 }
