@@ -132,16 +132,14 @@ async fn writers_are_serialized_so_read_then_write_loses_no_update() {
 
 /// A buyer named Ana with the password "a-long-password-1".
 async fn buyer(db: &Db, email: &str) -> i64 {
-    millrace::server::auth::users::create_user(
-        db,
-        email,
-        "Ana",
-        "a-long-password-1",
-        Role::Buyer,
-        None,
-    )
-    .await
-    .unwrap()
+    account(db, email, Role::Buyer).await
+}
+
+/// A staff account named Ana with the password "a-long-password-1".
+async fn account(db: &Db, email: &str, role: Role) -> i64 {
+    millrace::server::auth::users::create_user(db, email, "Ana", "a-long-password-1", role, None)
+        .await
+        .unwrap()
 }
 
 /// Supplier 1, for orders to belong to.
@@ -159,6 +157,23 @@ async fn import_held(db: &Db) -> db::Tx<'static> {
     db::write_keyed(db, &[LockKey::planning_kind("forecast")])
         .await
         .unwrap()
+}
+
+/// Asserts `task` goes on while the import `held` runs on PostgreSQL (on SQLite, with one
+/// writer, it waits), then lets the import commit and `task` finish.
+async fn runs_beside_the_import(
+    held: db::Tx<'static>,
+    task: tokio::task::JoinHandle<()>,
+    backend: Backend,
+    what: &str,
+) {
+    assert_eq!(
+        waits(&task).await,
+        backend == Backend::Sqlite,
+        "{backend:?}: {what}"
+    );
+    held.commit().await.unwrap();
+    finishes(task).await;
 }
 
 /// Whether `task` is still waiting after half a second (it is never cancelled: a dropped
@@ -345,6 +360,81 @@ async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postg
     }
 }
 
+/// An admin's changes to accounts, tokens, an organisation's settings and the mail queue
+/// do not wait for a planning import on PostgreSQL: each is keyed by what it decides on
+/// (the user, the organisation, the form's key) or is one conditional statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_account_and_settings_changes_do_not_wait_for_a_long_keyed_writer_on_postgres() {
+    use millrace::server::auth::session::CurrentUser;
+    use millrace::server::{admin, notify, tokens};
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        supplier_one(&db).await;
+        let ana = buyer(&db, "ana@example.com").await;
+        let admin_id = account(&db, "root@example.com", Role::Admin).await;
+        let root = CurrentUser {
+            id: admin_id,
+            email: "root@example.com".into(),
+            display_name: "Root".into(),
+            role: Role::Admin,
+            supplier_id: None,
+            supplier_name: None,
+            time_zone: "UTC".into(),
+            companies: Default::default(),
+        };
+        let held = import_held(&db).await;
+        let changes = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let created = tokens::create(
+                    &db,
+                    &root,
+                    None,
+                    "ERP",
+                    &[tokens::Scope::OrdersRead],
+                    None,
+                    "ip",
+                    Some("form-1"),
+                )
+                .await
+                .unwrap();
+                assert!(created.secret.is_some());
+                let (token,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM api_tokens")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                let revoked = tokens::revoke(&db, &root, token, "ip", None).await.unwrap();
+                assert!(!revoked.already);
+                let again = tokens::revoke(&db, &root, token, "ip", None).await.unwrap();
+                assert!(again.already, "{again:?}");
+                let off = admin::set_active(&db, &root, ana, false, "ip", None).await.unwrap();
+                assert!(!off.already);
+                let input = admin::SettingsInput {
+                    ack_window_hours: "12",
+                    date_tolerance_days: "2",
+                    quantity_tolerance_percent: "5",
+                    over_delivery_percent: "",
+                };
+                let set = admin::update_settings(&db, &root, 1, &input, "ip", None)
+                    .await
+                    .unwrap();
+                assert!(!set.already);
+                let replayed = notify::replay_undelivered(&db, &root, "ip").await.unwrap();
+                assert!(replayed.already, "no dead mail: {replayed:?}");
+            }
+        });
+        runs_beside_the_import(held, changes, backend, "the admin's changes").await;
+        let (active, ack): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM users WHERE id = $1 AND active = TRUE), (SELECT ack_window_hours FROM suppliers WHERE id = 1)",
+        )
+        .bind(ana)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!((active, ack), (0, Some(12)), "{backend:?}");
+    }
+}
+
 /// The hourly prune of old events, jobs and delivery attempts does not wait for a planning
 /// import on PostgreSQL (nor, waiting, hold up the keyed writers behind it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,13 +461,7 @@ async fn the_prune_does_not_wait_for_a_long_keyed_writer_on_postgres() {
                 assert_eq!(removed, 1, "the older event; the newest stays");
             }
         });
-        assert_eq!(
-            waits(&prune).await,
-            backend == Backend::Sqlite,
-            "{backend:?}: the prune"
-        );
-        held.commit().await.unwrap();
-        finishes(prune).await;
+        runs_beside_the_import(held, prune, backend, "the prune").await;
     }
 }
 

@@ -206,8 +206,9 @@ pub async fn change_password(
             &e.to_string(),
         )));
     }
-    // The new password, the end of every session and the audit entry: together or not at all.
-    let mut tx = crate::server::db::write(&state.db)
+    // The new password, the end of every session and the audit entry: together or not at
+    // all. One update of the user's own row, decided before: keyed on no key.
+    let mut tx = crate::server::db::write_keyed(&state.db, &[])
         .await
         .map_err(context::internal)?;
     sqlx::query(

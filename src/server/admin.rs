@@ -270,7 +270,9 @@ pub async fn update_settings(
         "update_settings",
         &(supplier_id, ack, days, &qty, &over),
     )?;
-    let mut tx = db::write(db).await?;
+    let mut tx =
+        db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::supplier(supplier_id)]))
+            .await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -362,7 +364,8 @@ pub async fn set_organisation_mail(
         &(org, notify_orders, &copy_to),
     )?;
     let copy = Some(copy_to.clone()).filter(|c| !c.is_empty());
-    let mut tx = db::write(db).await?;
+    let mut tx =
+        db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::supplier(org)])).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -667,7 +670,8 @@ pub async fn set_active(
         ));
     }
     let submission = Submission::new(actor.id, key, "set_active", &(user_id, active))?;
-    let mut tx = db::write(db).await?;
+    let mut tx =
+        db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::user(user_id)])).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }

@@ -181,7 +181,8 @@ pub async fn set_limits(
         )));
     }
     let submission = Submission::new(actor.id, key, "set_companies", &(user_id, &wanted))?;
-    let mut tx = db::write(db).await?;
+    let mut tx =
+        db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::user(user_id)])).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }

@@ -184,7 +184,8 @@ pub async fn replay_undelivered(
     actor: &CurrentUser,
     ip: &str,
 ) -> Result<Outcome, sqlx::Error> {
-    let mut tx = db::write(db).await?;
+    // One conditional update and its audit entry: keyed on no key.
+    let mut tx = db::write_keyed(db, &[]).await?;
     let r = sqlx::query(
         "UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, done_at = NULL
          WHERE kind = $2 AND state = 'dead'",

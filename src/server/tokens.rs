@@ -217,7 +217,8 @@ pub async fn create(
         "create_token",
         &(org, name, &codes, expires_in_days),
     )?;
-    let mut tx = db::write(db).await?;
+    // New rows only (the integration user and its token): keyed by the form's key alone.
+    let mut tx = db::write_keyed(db, &submission.lock_keys(Vec::new())).await?;
     if let Some(first) = submission.replay::<Outcome>(&mut tx).await? {
         return Ok(Created {
             outcome: first,
@@ -348,7 +349,9 @@ pub async fn revoke(
     key: Option<&str>,
 ) -> Result<Outcome, ActionError> {
     let submission = Submission::new(actor.id, key, "revoke_token", &token_id)?;
-    let mut tx = db::write(db).await?;
+    // Keyed by the form's key alone: the revocation below is conditional on the token
+    // not being revoked yet, so two at once revoke it once.
+    let mut tx = db::write_keyed(db, &submission.lock_keys(Vec::new())).await?;
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
@@ -365,17 +368,21 @@ pub async fn revoke(
     if owner_scope(actor, org)? != org {
         return Err(ActionError::NotFound);
     }
+    let already = || Outcome::already(format!("Token “{name}” was revoked already."));
     if revoked_at.is_some() {
-        return Ok(Outcome::already(format!(
-            "Token “{name}” was revoked already."
-        )));
+        return Ok(already());
     }
-    sqlx::query("UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
-        .bind(db::now())
-        .bind(actor.id)
-        .bind(token_id)
-        .execute(&mut *tx)
-        .await?;
+    let revoked = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+    )
+    .bind(db::now())
+    .bind(actor.id)
+    .bind(token_id)
+    .execute(&mut *tx)
+    .await?;
+    if revoked.rows_affected() == 0 {
+        return Ok(already());
+    }
     audit(
         &mut *tx,
         Some(actor.id),

@@ -211,6 +211,10 @@ pub enum Space {
     /// An Odoo purchase order the portal does not hold yet (by its Odoo id): the poll that
     /// stores it first ([`crate::server::order_events::write_for_odoo_order`]).
     NewOrder = SPACE_BASE + 6,
+    /// A user's account row (active, companies), as an admin changes it.
+    User = SPACE_BASE + 7,
+    /// A supplier organisation's settings row (tolerances, order mail).
+    Supplier = SPACE_BASE + 8,
 }
 
 /// One key of [`write_keyed`]: a kind and a 32-bit key within it. Distinct things may
@@ -234,6 +238,20 @@ impl LockKey {
         LockKey {
             space: Space::NewOrder,
             key: fold(odoo_id),
+        }
+    }
+
+    pub fn user(id: i64) -> LockKey {
+        LockKey {
+            space: Space::User,
+            key: fold(id),
+        }
+    }
+
+    pub fn supplier(id: i64) -> LockKey {
+        LockKey {
+            space: Space::Supplier,
+            key: fold(id),
         }
     }
 
