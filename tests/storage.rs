@@ -142,6 +142,20 @@ async fn account(db: &Db, email: &str, role: Role) -> i64 {
         .unwrap()
 }
 
+/// An admin, as the server functions see them.
+async fn admin(db: &Db) -> millrace::server::auth::session::CurrentUser {
+    millrace::server::auth::session::CurrentUser {
+        id: account(db, "root@example.com", Role::Admin).await,
+        email: "root@example.com".into(),
+        display_name: "Root".into(),
+        role: Role::Admin,
+        supplier_id: None,
+        supplier_name: None,
+        time_zone: "UTC".into(),
+        companies: Default::default(),
+    }
+}
+
 /// Supplier 1, for orders to belong to.
 async fn supplier_one(db: &Db) {
     sqlx::query(
@@ -365,23 +379,12 @@ async fn sign_in_and_reset_requests_do_not_wait_for_a_long_keyed_writer_on_postg
 /// (the user, the organisation, the form's key) or is one conditional statement.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admins_account_and_settings_changes_do_not_wait_for_a_long_keyed_writer_on_postgres() {
-    use millrace::server::auth::session::CurrentUser;
     use millrace::server::{admin, notify, tokens};
     let (databases, _dir) = both().await;
     for (backend, db) in databases {
         supplier_one(&db).await;
         let ana = buyer(&db, "ana@example.com").await;
-        let admin_id = account(&db, "root@example.com", Role::Admin).await;
-        let root = CurrentUser {
-            id: admin_id,
-            email: "root@example.com".into(),
-            display_name: "Root".into(),
-            role: Role::Admin,
-            supplier_id: None,
-            supplier_name: None,
-            time_zone: "UTC".into(),
-            companies: Default::default(),
-        };
+        let root = admin(&db).await;
         let held = import_held(&db).await;
         let changes = tokio::spawn({
             let db = db.clone();
@@ -432,6 +435,59 @@ async fn an_admins_account_and_settings_changes_do_not_wait_for_a_long_keyed_wri
         .await
         .unwrap();
         assert_eq!((active, ack), (0, Some(12)), "{backend:?}");
+    }
+}
+
+/// Managing a webhook subscription (create, rotate its secret, pause and resume, a test
+/// delivery, replaying its dead letters) does not wait for a planning import on PostgreSQL:
+/// each takes the subscription's key (creating one, the form's key alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managing_a_webhook_does_not_wait_for_a_long_keyed_writer_on_postgres() {
+    use millrace::server::secrets::SealingKeys;
+    use millrace::server::webhooks::{self, Change};
+    let keys = SealingKeys::parse(&SealingKeys::generate(), &[]).unwrap();
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        let root = admin(&db).await;
+        let held = import_held(&db).await;
+        let manage = tokio::spawn({
+            let db = db.clone();
+            let keys = keys.clone();
+            async move {
+                let created = webhooks::create(
+                    &db,
+                    Some(&keys),
+                    true,
+                    &root,
+                    None,
+                    "ERP",
+                    "http://127.0.0.1:9/hooks",
+                    &[],
+                    "ip",
+                    Some("form-1"),
+                )
+                .await
+                .unwrap();
+                assert!(created.secret.is_some());
+                let (id,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM webhook_subscriptions")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                let rotated = webhooks::rotate(&db, Some(&keys), &root, id, "ip", None)
+                    .await
+                    .unwrap();
+                assert!(rotated.secret.is_some());
+                for change in [Change::Pause, Change::Resume] {
+                    let r = webhooks::change(&db, &root, id, change, "ip").await.unwrap();
+                    assert!(!r.already, "{r:?}");
+                }
+                let tested = webhooks::send_test(&db, &root, id, None).await.unwrap();
+                assert!(!tested.already);
+                let replayed = webhooks::replay(&db, &root, id, "ip").await.unwrap();
+                assert!(replayed.already, "no dead letters: {replayed:?}");
+            }
+        });
+        runs_beside_the_import(held, manage, backend, "managing a webhook").await;
     }
 }
 

@@ -260,7 +260,8 @@ pub async fn create(
         "create_webhook",
         &(org, name, url.as_str(), &types),
     )?;
-    let mut tx = db::write(db).await?;
+    // New rows only (the subscription, its audit entry): the form's key alone.
+    let mut tx = db::write_keyed(db, &submission.lock_keys(Vec::new())).await?;
     if let Some(first) = submission.replay::<Outcome>(&mut tx).await? {
         return Ok(WithSecret {
             outcome: first,
@@ -354,7 +355,7 @@ pub async fn rotate(
 ) -> Result<WithSecret, ActionError> {
     let keys = sealing(keys)?;
     let submission = Submission::new(actor.id, key, "rotate_webhook_secret", &id)?;
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::webhook(id)])).await?;
     if let Some(first) = submission.replay::<Outcome>(&mut tx).await? {
         return Ok(WithSecret {
             outcome: first,
@@ -410,7 +411,7 @@ pub async fn change(
     change: Change,
     ip: &str,
 ) -> Result<Outcome, ActionError> {
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &[db::LockKey::webhook(id)]).await?;
     owned(&mut tx, actor, id).await?;
     let (sql, wanted, done, already) = match change {
         Change::Pause => (
@@ -483,7 +484,9 @@ pub async fn send_test(
     key: Option<&str>,
 ) -> Result<Outcome, ActionError> {
     let submission = Submission::new(actor.id, key, "webhook_test", &id)?;
-    let mut tx = db::write(db).await?;
+    // The subscription's key: its test deliveries share one ordering key, so they are
+    // queued one transaction at a time (their ids in commit order).
+    let mut tx = db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::webhook(id)])).await?;
     if let Some(first) = submission.replay::<Outcome>(&mut tx).await? {
         return Ok(first);
     }
@@ -704,7 +707,7 @@ pub async fn replay(
     id: i64,
     ip: &str,
 ) -> Result<Outcome, ActionError> {
-    let mut tx = db::write(db).await?;
+    let mut tx = db::write_keyed(db, &[db::LockKey::webhook(id)]).await?;
     owned(&mut tx, actor, id).await?;
     let r = sqlx::query(
         "UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, done_at = NULL

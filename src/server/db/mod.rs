@@ -215,6 +215,8 @@ pub enum Space {
     User = SPACE_BASE + 7,
     /// A supplier organisation's settings row (tolerances, order mail).
     Supplier = SPACE_BASE + 8,
+    /// A webhook subscription: its secret, state, test deliveries and dead letters.
+    Webhook = SPACE_BASE + 9,
 }
 
 /// One key of [`write_keyed`]: a kind and a 32-bit key within it. Distinct things may
@@ -251,6 +253,13 @@ impl LockKey {
     pub fn supplier(id: i64) -> LockKey {
         LockKey {
             space: Space::Supplier,
+            key: fold(id),
+        }
+    }
+
+    pub fn webhook(id: i64) -> LockKey {
+        LockKey {
+            space: Space::Webhook,
             key: fold(id),
         }
     }
