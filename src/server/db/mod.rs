@@ -217,6 +217,9 @@ pub enum Space {
     Supplier = SPACE_BASE + 8,
     /// A webhook subscription: its secret, state, test deliveries and dead letters.
     Webhook = SPACE_BASE + 9,
+    /// One named thing that is written whole, e.g. a table a timer replaces
+    /// (`planning_on_hand`).
+    Named = SPACE_BASE + 10,
 }
 
 /// One key of [`write_keyed`]: a kind and a 32-bit key within it. Distinct things may
@@ -261,6 +264,13 @@ impl LockKey {
         LockKey {
             space: Space::Webhook,
             key: fold(id),
+        }
+    }
+
+    pub fn named(name: &str) -> LockKey {
+        LockKey {
+            space: Space::Named,
+            key: hashed(name.as_bytes()),
         }
     }
 

@@ -351,7 +351,12 @@ pub async fn refresh_on_hand(
         }
     }
     let now = db::now();
-    let mut tx = db::write(db).await.map_err(|e| e.to_string())?;
+    // Every instance refreshes it on a timer: keyed by the table, so two replacements run
+    // one after the other (never both deleting, then both inserting), and neither waits for
+    // a planning import nor holds up the keyed writers behind one.
+    let mut tx = db::write_keyed(db, &[db::LockKey::named("planning_on_hand")])
+        .await
+        .map_err(|e| e.to_string())?;
     sqlx::query("DELETE FROM planning_on_hand")
         .execute(&mut *tx)
         .await
