@@ -1396,3 +1396,56 @@ async fn a_scheduled_pull_fetches_the_published_file_and_the_same_content_makes_
     );
     assert_eq!(ana.get("/planning/sources", &[]).await.status(), 403);
 }
+
+/// An approval takes its version's kind as its lock key: on PostgreSQL it goes on beside a
+/// supply import in progress, and waits for a forecast import in progress (both write that
+/// kind's versions). SQLite has one writer: it waits for either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_waits_for_an_import_of_its_own_kind_only() {
+    use millrace::server::db::{self, Backend, LockKey};
+    let p = plan().await;
+    let postgres = db::backend(&p.app.db) == Backend::Postgres;
+    let approve_while = |kind: &'static str, snapshot: &'static str, base: i64| {
+        let p = &p;
+        async move {
+            let to = upload(
+                &p.planner,
+                "forecast",
+                "frepple",
+                snapshot,
+                "forecast.csv",
+                good_forecast(p, base),
+            )
+            .await;
+            let id = snapshot_of(&to);
+            let held = db::write_keyed(&p.app.db, &[LockKey::planning_kind(kind)])
+                .await
+                .unwrap();
+            let path = format!("/planning/versions/{id}/approve");
+            let form = [("idempotency_key", snapshot)];
+            let approve = p.planner.post(&path, &form);
+            tokio::pin!(approve);
+            let early = tokio::time::timeout(std::time::Duration::from_millis(1500), &mut approve)
+                .await
+                .ok();
+            let went_on = early.is_some();
+            held.commit().await.unwrap();
+            let r = match early {
+                Some(r) => r,
+                None => approve.await,
+            };
+            assert_eq!(r.status(), 303);
+            assert_eq!(detail(&p.planner, &id).await["import"]["status"], "approved");
+            went_on
+        }
+    };
+    assert_eq!(
+        approve_while("supply", "S-1", 10).await,
+        postgres,
+        "beside a supply import on PostgreSQL"
+    );
+    assert!(
+        !approve_while("forecast", "S-2", 20).await,
+        "after a forecast import"
+    );
+}

@@ -357,7 +357,19 @@ pub async fn approve_as(
     };
     let submission = Submission::new(user.id, key, "approve_planning_version", &(import_id,))
         .map_err(PlanningError::Key)?;
-    let mut tx = db::write(db).await?;
+    // Keyed by the version's kind (an import's kind never changes): its imports and their
+    // status are written under the same key; approvals of other kinds and supplier answers
+    // go on beside it. Its pushes are queued under the feed lock (`push::derive`).
+    let kind: Option<(String,)> = sqlx::query_as("SELECT kind FROM planning_imports WHERE id = $1")
+        .bind(import_id)
+        .fetch_optional(db)
+        .await?;
+    let Some((kind,)) = kind else {
+        return Err(PlanningError::NotFound);
+    };
+    let mut tx =
+        db::write_keyed(db, &submission.lock_keys(vec![db::LockKey::planning_kind(&kind)]))
+            .await?;
     if let Some(first) = submission
         .replay::<Outcome>(&mut tx)
         .await

@@ -176,6 +176,9 @@ pub async fn derive(
         format!("SIG-S{version}")
     };
     let now = db::now();
+    // The pushes are ordered per item-location across kinds (`queue`): their job ids must
+    // follow commit order, so the approval that queues first commits first.
+    db::feed(tx).await?;
     let mut new = 0;
     for (n, s) in signals.iter().enumerate() {
         let inserted: Option<(i64,)> = sqlx::query_as(
@@ -1195,7 +1198,12 @@ async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
         return Ok(());
     }
     let now = db::now();
-    let mut tx = db::write(db).await?;
+    // Keyed by the kinds of the signals' versions (approvals and imports of a kind write
+    // under its key): two records of one version then run one after the other, so the one
+    // that settles its last signal sees the other's and marks the version applied.
+    let kinds = signal_kinds(db, effects.iter().map(|(s, _)| *s)).await?;
+    let keys: Vec<db::LockKey> = kinds.iter().map(|k| db::LockKey::planning_kind(k)).collect();
+    let mut tx = db::write_keyed(db, &keys).await?;
     let mut versions: Vec<i64> = Vec::new();
     for (signal, effect) in effects {
         let (state, model, id, name, odoo_values, rule, warehouse) = match effect {
@@ -1278,6 +1286,20 @@ async fn record(db: &Db, effects: &[(i64, Effect)]) -> Result<(), sqlx::Error> {
         version_settled(&mut tx, v).await?;
     }
     tx.commit().await
+}
+
+/// The kinds of the versions the signals `ids` belong to.
+async fn signal_kinds(db: &Db, ids: impl Iterator<Item = i64>) -> Result<Vec<String>, sqlx::Error> {
+    let ids: Vec<i64> = ids.collect();
+    let sql = format!(
+        "SELECT DISTINCT i.kind FROM planning_signals s JOIN planning_imports i ON i.id = s.import_id WHERE s.id IN ({})",
+        db::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, (String,)>(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(db).await?.into_iter().map(|(k,)| k).collect())
 }
 
 /// Once every signal of the version `import_id` is applied, unchanged or kept in Odoo:
