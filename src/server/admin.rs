@@ -67,7 +67,10 @@ pub async fn suppliers(db: &Db) -> Result<Vec<SupplierSettings>, sqlx::Error> {
             id: r.id,
             name: r.name,
             odoo_partner_id: r.odoo_partner_id,
-            ack_window_hours: r.ack_window_hours.map(|v| v.to_string()).unwrap_or_default(),
+            ack_window_hours: r
+                .ack_window_hours
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             date_tolerance_days: r
                 .date_tolerance_days
                 .map(|v| v.to_string())
