@@ -13,6 +13,14 @@ use crate::server::db::Db;
 /// Versions the chart draws at most (the latest ones).
 pub const VERSIONS_SHOWN: usize = 8;
 
+/// A forecast version that has rows of the item: its import, number and status.
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    id: i64,
+    version: i64,
+    status: String,
+}
+
 /// The item's history at `location` (empty: the first location it has rows at).
 pub async fn item_history(
     db: &Db,
@@ -32,7 +40,7 @@ pub async fn item_history(
         "" => locations.first().cloned().ok_or(PlanningError::NotFound)?,
         l => l.to_string(),
     };
-    let versions: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+    let versions: Vec<VersionRow> = sqlx::query_as(&format!(
         "SELECT i.id, i.version, i.status FROM planning_imports i
          WHERE i.kind = 'forecast' AND i.status IN ('valid', 'approved')
            AND EXISTS (SELECT 1 FROM planning_forecast_rows r WHERE r.import_id = i.id AND r.item_code = $1 AND r.location_code = $2)
@@ -46,14 +54,13 @@ pub async fn item_history(
         return Err(PlanningError::NotFound);
     }
     // (import, version, status, bucket → (kind rank, quantity))
-    #[allow(clippy::type_complexity)]
-    let mut per_version: Vec<(i64, i64, String, HashMap<String, (u8, String)>)> = Vec::new();
+    let mut per_version: Vec<(VersionRow, HashMap<String, (u8, String)>)> = Vec::new();
     let mut buckets: BTreeSet<String> = BTreeSet::new();
-    for (id, version, status) in versions.into_iter().rev() {
+    for version in versions.into_iter().rev() {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT bucket_start, kind, quantity FROM planning_forecast_rows WHERE import_id = $1 AND item_code = $2 AND location_code = $3",
         )
-        .bind(id)
+        .bind(version.id)
         .bind(item)
         .bind(&location)
         .fetch_all(db)
@@ -69,7 +76,7 @@ pub async fn item_history(
                 }
             }
         }
-        per_version.push((id, version, status, by_bucket));
+        per_version.push((version, by_bucket));
     }
     let buckets: Vec<String> = buckets.into_iter().collect();
     let active: BTreeMap<String, String> = overrides::list(db, Some((item, &location)))
@@ -82,10 +89,10 @@ pub async fn item_history(
         item: item.to_string(),
         versions: per_version
             .into_iter()
-            .map(|(import_id, version, status, by_bucket)| VersionSeries {
-                import_id,
-                version,
-                status,
+            .map(|(v, by_bucket)| VersionSeries {
+                import_id: v.id,
+                version: v.version,
+                status: v.status,
                 quantities: buckets
                     .iter()
                     .map(|b| by_bucket.get(b).map(|(_, q)| q.clone()))
