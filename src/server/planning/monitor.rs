@@ -40,34 +40,45 @@ fn age_words(hours: i64) -> String {
     }
 }
 
+/// A source's latest snapshot, with its newest version (valid or approved) if it has one.
+#[derive(sqlx::FromRow)]
+struct SourceRow {
+    kind: String,
+    source: String,
+    id: i64,
+    status: String,
+    file_name: String,
+    error_count: i64,
+    sent_at: String,
+    version: Option<i64>,
+    version_sent_at: Option<String>,
+}
+
 async fn sources(db: &Db) -> Result<Vec<SourceState>, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(String, String, i64, String, String, i64, String, Option<i64>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT i.kind, i.source, i.id, i.status, i.file_name, i.error_count, i.sent_at, v.version, v.sent_at
+    let rows: Vec<SourceRow> = sqlx::query_as(
+        "SELECT i.kind, i.source, i.id, i.status, i.file_name, i.error_count, i.sent_at, v.version,
+                v.sent_at AS version_sent_at
              FROM planning_imports i
              LEFT JOIN planning_imports v ON v.id = (
                  SELECT MAX(x.id) FROM planning_imports x
                  WHERE x.kind = i.kind AND x.source = i.source AND x.status IN ('valid', 'approved'))
              WHERE i.id = (SELECT MAX(y.id) FROM planning_imports y WHERE y.kind = i.kind AND y.source = i.source)
              ORDER BY i.kind, i.source",
-        )
-        .fetch_all(db)
-        .await?;
+    )
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(kind, source, id, status, file, errors, sent_at, version, version_at)| SourceState {
-                kind,
-                source,
-                latest_id: id,
-                latest_status: status,
-                latest_file: file,
-                latest_errors: errors,
-                latest_sent_at: sent_at,
-                version: version.zip(version_at),
-            },
-        )
+        .map(|r| SourceState {
+            kind: r.kind,
+            source: r.source,
+            latest_id: r.id,
+            latest_status: r.status,
+            latest_file: r.file_name,
+            latest_errors: r.error_count,
+            latest_sent_at: r.sent_at,
+            version: r.version.zip(r.version_sent_at),
+        })
         .collect())
 }
 
