@@ -90,7 +90,7 @@ pub struct Subscription {
 }
 
 /// One attempt in a subscriber's delivery log.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Attempt {
     pub at: String,
     pub message_id: String,
@@ -659,26 +659,13 @@ pub async fn attempts(
 ) -> Result<Vec<Attempt>, ActionError> {
     let mut tx = db.begin().await?;
     owned(&mut tx, actor, id).await?;
-    let rows: Vec<(String, String, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT at, message_id, event_type, status_code, error, duration_ms FROM webhook_attempts WHERE subscription_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(id)
     .bind(limit.clamp(1, 200))
     .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(at, message_id, event_type, status_code, error, duration_ms)| Attempt {
-                at,
-                message_id,
-                event_type,
-                status_code,
-                error,
-                duration_ms,
-            },
-        )
-        .collect())
+    .await?)
 }
 
 /// Subscriber `id`'s dead letters, oldest first.

@@ -13,6 +13,9 @@ use crate::server::db::Db;
 /// Versions the chart draws at most (the latest ones).
 pub const VERSIONS_SHOWN: usize = 8;
 
+/// A version's quantities by bucket start: (kind rank, quantity) of the kind that speaks.
+type ByBucket = HashMap<String, (u8, String)>;
+
 /// A forecast version that has rows of the item: its import, number and status.
 #[derive(sqlx::FromRow)]
 struct VersionRow {
@@ -54,7 +57,7 @@ pub async fn item_history(
         return Err(PlanningError::NotFound);
     }
     // (import, version, status, bucket → (kind rank, quantity))
-    let mut per_version: Vec<(VersionRow, HashMap<String, (u8, String)>)> = Vec::new();
+    let mut per_version: Vec<(VersionRow, ByBucket)> = Vec::new();
     let mut buckets: BTreeSet<String> = BTreeSet::new();
     for version in versions.into_iter().rev() {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
@@ -65,7 +68,7 @@ pub async fn item_history(
         .bind(&location)
         .fetch_all(db)
         .await?;
-        let mut by_bucket: HashMap<String, (u8, String)> = HashMap::new();
+        let mut by_bucket: ByBucket = HashMap::new();
         for (bucket, kind, quantity) in rows {
             buckets.insert(bucket.clone());
             let rank = kind_rank(&kind);

@@ -110,6 +110,17 @@ async fn unmapped_lines(db: &Db, import_id: i64) -> Result<Vec<String>, sqlx::Er
     Ok(out)
 }
 
+/// Demand signals of a version that Odoo did not take, of one kind (`signal_conflict` or
+/// `signal_dead`): how many, since when.
+#[derive(sqlx::FromRow)]
+struct SignalProblem {
+    import_id: i64,
+    version: Option<i64>,
+    kind: String,
+    signal_count: i64,
+    since: Option<String>,
+}
+
 /// Planning problems as of `now`: refused or stuck snapshots, unmapped codes, stale data.
 pub async fn problems(
     db: &Db,
@@ -181,8 +192,9 @@ pub async fn problems(
         }
     }
     // Demand signals Odoo did not take: conflicts waiting on a buyer, pushes given up on.
-    let signals: Vec<(i64, Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END, COUNT(*), MIN(s.created_at)
+    let signals: Vec<SignalProblem> = sqlx::query_as(
+        "SELECT s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END AS kind,
+                COUNT(*) AS signal_count, MIN(s.created_at) AS since
          FROM planning_signals s JOIN planning_imports i ON i.id = s.import_id LEFT JOIN jobs j ON j.id = s.job_id
          WHERE s.state = 'conflict' OR (s.state = 'pending' AND j.state = 'dead')
          GROUP BY s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END
@@ -190,7 +202,14 @@ pub async fn problems(
     )
     .fetch_all(db)
     .await?;
-    for (import_id, version, kind, count, since) in signals {
+    for SignalProblem {
+        import_id,
+        version,
+        kind,
+        signal_count: count,
+        since,
+    } in signals
+    {
         let plural = if count == 1 { "" } else { "s" };
         out.push(PlanningProblem {
             detail: if kind == "signal_conflict" {
