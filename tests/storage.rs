@@ -977,6 +977,44 @@ async fn typed_columns_parse_on_the_way_in_and_refuse_what_does_not_parse() {
     }
 }
 
+/// A typed row refuses what its old tuple let through as nothing: an order released at a
+/// time that does not parse used to drop out of the supplier's scores unseen
+/// (`server::performance`); now the read fails and says what was stored.
+#[tokio::test]
+async fn a_release_time_that_does_not_parse_fails_the_performance_read() {
+    use millrace::server::companies::CompanyScope;
+    use millrace::server::performance;
+    let (databases, _dir) = both().await;
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let (from, to) = (day("2026-03-01"), day("2026-03-31"));
+    for (backend, db) in databases {
+        for sql in [
+            "INSERT INTO suppliers (id, name, odoo_partner_id, created_at) VALUES (1, 'S', 1, '')",
+            "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at, date_order)
+             VALUES (1, 1, 'P1', 1, 'purchase', '', 'new', '', '2026-03-10 09:00:00')",
+        ] {
+            sqlx::query(sql).execute(&db).await.unwrap();
+        }
+        let facts = performance::facts(&db, Some(1), &CompanyScope::All, from, to)
+            .await
+            .unwrap();
+        assert_eq!(facts.len(), 1, "{backend:?}");
+        assert_eq!(facts[0].2.len(), 1, "{backend:?}: the order is scored");
+        sqlx::query("UPDATE purchase_orders SET date_approve = '2026-03-15 soon' WHERE id = 1")
+            .execute(&db)
+            .await
+            .unwrap();
+        let e = performance::facts(&db, Some(1), &CompanyScope::All, from, to)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("time"), "{backend:?}: {e}");
+        assert!(
+            e.to_string().contains("2026-03-15 soon"),
+            "{backend:?}: {e}"
+        );
+    }
+}
+
 /// The portal's flags are booleans where both databases allow it: `BOOLEAN` on PostgreSQL,
 /// `INTEGER` 0/1 on SQLite (migration 90). SQL written once (`WHERE visible`, `SET paused =
 /// TRUE`, a bound `bool`) works on both, a flag reads back through `Flag` on both, and on

@@ -36,42 +36,50 @@ fn admin_only(user: &CurrentUser) -> Result<(), ActionError> {
     }
 }
 
+/// A supplier, its settings (unset: the default) and how many active users and visible
+/// orders it has.
+#[derive(sqlx::FromRow)]
+struct SupplierSettingsRow {
+    id: i64,
+    name: String,
+    odoo_partner_id: i64,
+    ack_window_hours: Option<i64>,
+    date_tolerance_days: Option<i64>,
+    quantity_tolerance_percent: Option<String>,
+    over_delivery_percent: Option<String>,
+    active_users: i64,
+    visible_orders: i64,
+}
+
 pub async fn suppliers(db: &Db) -> Result<Vec<SupplierSettings>, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(
-        i64,
-        String,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-    )> = sqlx::query_as(
+    let rows: Vec<SupplierSettingsRow> = sqlx::query_as(
         "SELECT s.id, s.name, s.odoo_partner_id, s.ack_window_hours, s.date_tolerance_days,
                 s.quantity_tolerance_percent, s.over_delivery_percent,
-                (SELECT COUNT(*) FROM users u WHERE u.supplier_id = s.id AND u.active = TRUE),
-                (SELECT COUNT(*) FROM purchase_orders o WHERE o.supplier_id = s.id AND o.visible = TRUE)
+                (SELECT COUNT(*) FROM users u WHERE u.supplier_id = s.id AND u.active = TRUE) AS active_users,
+                (SELECT COUNT(*) FROM purchase_orders o WHERE o.supplier_id = s.id AND o.visible = TRUE) AS visible_orders
          FROM suppliers s ORDER BY s.name, s.id",
     )
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, name, partner, ack, days, percent, over, users, orders)| SupplierSettings {
-                id,
-                name,
-                odoo_partner_id: partner,
-                ack_window_hours: ack.map(|v| v.to_string()).unwrap_or_default(),
-                date_tolerance_days: days.map(|v| v.to_string()).unwrap_or_default(),
-                quantity_tolerance_percent: percent.unwrap_or_default(),
-                over_delivery_percent: over.unwrap_or_default(),
-                active_users: users,
-                visible_orders: orders,
-            },
-        )
+        .map(|r| SupplierSettings {
+            id: r.id,
+            name: r.name,
+            odoo_partner_id: r.odoo_partner_id,
+            ack_window_hours: r
+                .ack_window_hours
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            date_tolerance_days: r
+                .date_tolerance_days
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            quantity_tolerance_percent: r.quantity_tolerance_percent.unwrap_or_default(),
+            over_delivery_percent: r.over_delivery_percent.unwrap_or_default(),
+            active_users: r.active_users,
+            visible_orders: r.visible_orders,
+        })
         .collect())
 }
 
@@ -197,6 +205,15 @@ pub struct SettingsInput<'a> {
     pub over_delivery_percent: &'a str,
 }
 
+/// An organisation's settings as stored (unset: the global default).
+#[derive(PartialEq, sqlx::FromRow)]
+struct SettingsRow {
+    ack_window_hours: Option<i64>,
+    date_tolerance_days: Option<i64>,
+    quantity_tolerance_percent: Option<String>,
+    over_delivery_percent: Option<String>,
+}
+
 /// Sets an organisation's policy; the settings in force already change nothing (no audit
 /// entry either).
 pub async fn update_settings(
@@ -276,18 +293,23 @@ pub async fn update_settings(
     if let Some(first) = submission.replay(&mut tx).await? {
         return Ok(first);
     }
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let current: Option<(Option<i64>, Option<i64>, Option<String>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT ack_window_hours, date_tolerance_days, quantity_tolerance_percent, over_delivery_percent FROM suppliers WHERE id = $1",
-        )
-        .bind(supplier_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let current: Option<SettingsRow> = sqlx::query_as(
+        "SELECT ack_window_hours, date_tolerance_days, quantity_tolerance_percent, over_delivery_percent FROM suppliers WHERE id = $1",
+    )
+    .bind(supplier_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(current) = current else {
         return Err(ActionError::NotFound);
     };
-    if current == (ack, days, qty.clone(), over.clone()) {
+    if current
+        == (SettingsRow {
+            ack_window_hours: ack,
+            date_tolerance_days: days,
+            quantity_tolerance_percent: qty.clone(),
+            over_delivery_percent: over.clone(),
+        })
+    {
         return Ok(Outcome::already(
             "Nothing to save: these settings are in force already.",
         ));
@@ -724,6 +746,18 @@ pub async fn set_active(
     Ok(outcome)
 }
 
+/// One audit log entry, with its actor's email (none: the system).
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: String,
+    actor: Option<String>,
+    action: String,
+    target: String,
+    detail: String,
+    ip: String,
+}
+
 /// The audit log, newest first, filtered by action (part of its name), actor email (part)
 /// and day range (`YYYY-MM-DD`, inclusive); at most 500 entries.
 pub async fn audit_log(
@@ -742,9 +776,8 @@ pub async fn audit_log(
     let to = day(to)
         .map(|d| format!("{d} 23:59:59"))
         .unwrap_or_else(|| "9999".into());
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, Option<String>, String, String, String, String)> = sqlx::query_as(
-        "SELECT a.id, a.at, u.email, a.action, a.target, a.detail, a.ip
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT a.id, a.at, u.email AS actor, a.action, a.target, a.detail, a.ip
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id
          WHERE LOWER(a.action) LIKE $1 ESCAPE '\\' AND ($2 = '' OR LOWER(COALESCE(u.email, '')) LIKE $3 ESCAPE '\\')
            AND a.at >= $4 AND a.at <= $5
@@ -759,14 +792,14 @@ pub async fn audit_log(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, at, actor, action, target, detail, ip)| AuditEntry {
-            id,
-            at,
-            actor: actor.unwrap_or_else(|| "—".into()),
-            action,
-            target,
-            detail,
-            ip,
+        .map(|r| AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor.unwrap_or_else(|| "—".into()),
+            action: r.action,
+            target: r.target,
+            detail: r.detail,
+            ip: r.ip,
         })
         .collect())
 }

@@ -105,6 +105,18 @@ fn clauses(filter: &Filter) -> (String, Vec<Arg>) {
     (clauses.join(" AND "), args)
 }
 
+/// An order line whose receipt is checked: its order, supplier and what was received.
+#[derive(sqlx::FromRow)]
+struct ReceivedLine {
+    line_id: i64,
+    line_odoo_id: i64,
+    order_id: i64,
+    order_name: String,
+    supplier_name: String,
+    description: String,
+    qty_received: Quantity,
+}
+
 /// The discrepancies of the lines `scope` (with `args`) keeps, newest order first.
 async fn find_where(
     db: &Db,
@@ -112,16 +124,15 @@ async fn find_where(
     args: &[Arg],
 ) -> Result<Vec<ReceiptDiscrepancy>, sqlx::Error> {
     let lines_sql = format!(
-        "SELECT l.id, l.odoo_id, o.id, o.name, s.name, l.description, l.qty_received
+        "SELECT l.id AS line_id, l.odoo_id AS line_odoo_id, o.id AS order_id, o.name AS order_name, s.name AS supplier_name,
+                l.description, l.qty_received
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
          JOIN suppliers s ON s.id = o.supplier_id
          WHERE {scope} ORDER BY o.id DESC, l.sequence, l.id"
     );
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, i64, String, String, String, Quantity)> =
-        bind_args(sqlx::query_as(&lines_sql), args)
-            .fetch_all(db)
-            .await?;
+    let lines: Vec<ReceivedLine> = bind_args(sqlx::query_as(&lines_sql), args)
+        .fetch_all(db)
+        .await?;
     if lines.is_empty() {
         return Ok(Vec::new());
     }
@@ -154,40 +165,30 @@ async fn find_where(
     }
     Ok(lines
         .into_iter()
-        .filter_map(
-            |(
-                line_id,
-                line_odoo_id,
-                order_id,
-                order_name,
-                supplier_name,
-                description,
-                received,
-            )| {
-                let (quantity, lots) = announced
-                    .get(&line_id)
-                    .map(|(q, l)| (Some(*q), l.as_slice()))
-                    .unwrap_or((None, &[]));
-                let found: Discrepancy = line_discrepancy(
-                    quantity,
-                    received.get(),
-                    lots,
-                    received_lots
-                        .get(&line_odoo_id)
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]),
-                    true,
-                )?;
-                Some(ReceiptDiscrepancy {
-                    order_id,
-                    order_name,
-                    supplier_name,
-                    line_id,
-                    description,
-                    kind: found.code().to_string(),
-                    detail: found.describe(),
-                })
-            },
-        )
+        .filter_map(|line| {
+            let (quantity, lots) = announced
+                .get(&line.line_id)
+                .map(|(q, l)| (Some(*q), l.as_slice()))
+                .unwrap_or((None, &[]));
+            let found: Discrepancy = line_discrepancy(
+                quantity,
+                line.qty_received.get(),
+                lots,
+                received_lots
+                    .get(&line.line_odoo_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                true,
+            )?;
+            Some(ReceiptDiscrepancy {
+                order_id: line.order_id,
+                order_name: line.order_name,
+                supplier_name: line.supplier_name,
+                line_id: line.line_id,
+                description: line.description,
+                kind: found.code().to_string(),
+                detail: found.describe(),
+            })
+        })
         .collect())
 }

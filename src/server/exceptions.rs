@@ -15,7 +15,7 @@ use crate::model::exceptions::{
 };
 use crate::model::sync::DeadLetterView;
 use crate::server::auth::CurrentUser;
-use crate::server::db::typed::Quantity;
+use crate::server::db::typed::{Code, Quantity, UtcTime};
 use crate::server::db::{self, Db, Tx};
 use crate::server::idempotency::Submission;
 use crate::server::order_events::{self, record_event};
@@ -296,6 +296,23 @@ async fn late_acknowledgments(
     pour(rows, |row| Ok(late(row)), out).await
 }
 
+/// A line whose proposal or rejection waits for a buyer, with its order and supplier.
+#[derive(sqlx::FromRow)]
+struct ProposalRow {
+    line_id: i64,
+    order_id: i64,
+    order_name: String,
+    supplier_name: String,
+    description: String,
+    quantity: String,
+    uom: String,
+    date_planned: Option<String>,
+    proposed_date: Option<String>,
+    proposed_quantity: Option<String>,
+    answer_reason: Option<String>,
+    answer: Code<LineAnswerState>,
+}
+
 /// Proposals and rejections waiting for a buyer, in the order they were answered (at most
 /// `shown`).
 async fn pending_proposals(
@@ -305,66 +322,33 @@ async fn pending_proposals(
     out: &mut impl Sink<PendingProposal>,
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "SELECT l.id, o.id, o.name, s.name, l.description, l.quantity, l.uom, l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
+        "SELECT l.id AS line_id, o.id AS order_id, o.name AS order_name, s.name AS supplier_name, l.description, l.quantity, l.uom,
+                l.date_planned, l.proposed_date, l.proposed_quantity, l.answer_reason, l.answer
          {PROPOSALS}{} ORDER BY l.answered_at, l.id{}",
         scope.companies.condition("o.id"),
         limit(shown)
     );
-    #[allow(clippy::type_complexity)] // one row of the query above, read once
-    let rows = sqlx::query_as::<
-        _,
-        (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        ),
-    >(&sql)
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .fetch(db);
+    let rows = sqlx::query_as::<_, ProposalRow>(&sql)
+        .bind(scope.supplier)
+        .bind(&scope.buyer)
+        .fetch(db);
     pour(
         rows,
-        |(
-            line_id,
-            order_id,
-            order_name,
-            supplier_name,
-            description,
-            quantity,
-            uom,
-            date_planned,
-            proposed_date,
-            proposed_quantity,
-            reason,
-            answer,
-        )| {
+        |r| {
             Ok(Some(PendingProposal {
-                line_id,
-                order_id,
-                order_name,
-                supplier_name,
-                description,
-                quantity,
-                uom,
-                date_planned,
-                proposed_date,
-                proposed_quantity,
-                reason: reason.unwrap_or_default(),
+                line_id: r.line_id,
+                order_id: r.order_id,
+                order_name: r.order_name,
+                supplier_name: r.supplier_name,
+                description: r.description,
+                quantity: r.quantity,
+                uom: r.uom,
+                date_planned: r.date_planned,
+                proposed_date: r.proposed_date,
+                proposed_quantity: r.proposed_quantity,
+                reason: r.answer_reason.unwrap_or_default(),
                 // The query reads only these two states.
-                answer: if answer == LineAnswerState::Rejected.code() {
-                    LineAnswerState::Rejected
-                } else {
-                    LineAnswerState::ProposalPending
-                },
+                answer: r.answer.0,
             }))
         },
         out,
@@ -389,6 +373,20 @@ pub async fn sync_problems(db: &Db, scope: &Scope) -> Result<Vec<DeadLetterView>
     Ok(shown.items)
 }
 
+/// A dead write-back, with its order and supplier if the order is known.
+#[derive(sqlx::FromRow)]
+struct DeadLetterRow {
+    id: i64,
+    correlation_id: String,
+    order_name: Option<String>,
+    supplier_name: Option<String>,
+    kind: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    created_at: String,
+}
+
 /// The dead write-backs in `scope`, oldest first (at most `shown`).
 async fn dead_letters(
     db: &Db,
@@ -397,52 +395,29 @@ async fn dead_letters(
     out: &mut impl Sink<DeadLetterView>,
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "SELECT m.id, m.correlation_id, o.name, s.name, m.kind, m.status, m.attempts, m.last_error, m.created_at
+        "SELECT m.id, m.correlation_id, o.name AS order_name, s.name AS supplier_name, m.kind, m.status, m.attempts,
+                m.last_error, m.created_at
          {DEAD}{} ORDER BY m.id{}",
         scope.companies.condition("o.id"),
         limit(shown)
     );
-    #[allow(clippy::type_complexity)] // one row of the query above, read once
-    let rows = sqlx::query_as::<
-        _,
-        (
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            i64,
-            Option<String>,
-            String,
-        ),
-    >(&sql)
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .fetch(db);
+    let rows = sqlx::query_as::<_, DeadLetterRow>(&sql)
+        .bind(scope.supplier)
+        .bind(&scope.buyer)
+        .fetch(db);
     pour(
         rows,
-        |(
-            id,
-            correlation_id,
-            order_name,
-            supplier_name,
-            kind,
-            status,
-            attempts,
-            error,
-            created_at,
-        )| {
+        |r| {
             Ok(Some(DeadLetterView {
-                id,
-                correlation_id,
-                order_name,
-                supplier_name,
-                kind,
-                status,
-                attempts,
-                error,
-                created_at,
+                id: r.id,
+                correlation_id: r.correlation_id,
+                order_name: r.order_name,
+                supplier_name: r.supplier_name,
+                kind: r.kind,
+                status: r.status,
+                attempts: r.attempts,
+                error: r.last_error,
+                created_at: r.created_at,
             }))
         },
         out,
@@ -542,6 +517,20 @@ async fn orders_of_lines(db: &Db, line_ids: &[i64]) -> Result<Vec<db::LockKey>, 
         .collect())
 }
 
+/// A line whose proposal waits for a decision, with its order.
+#[derive(sqlx::FromRow)]
+struct DecisionRow {
+    order_id: i64,
+    order_odoo_id: i64,
+    line_odoo_id: i64,
+    description: String,
+    quantity: Quantity,
+    date_planned: Option<String>,
+    proposed_date: Option<String>,
+    proposed_quantity: Option<Quantity>,
+    order_name: String,
+}
+
 async fn decide_in(
     tx: &mut Tx<'_>,
     user: &CurrentUser,
@@ -549,16 +538,16 @@ async fn decide_in(
     approve: bool,
     reason: &str,
 ) -> Result<Outcome, ActionError> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let row: Option<(i64, i64, i64, String, Quantity, Option<String>, Option<String>, Option<Quantity>, String)> = sqlx::query_as(&format!(
-        "SELECT o.id, o.odoo_id, l.odoo_id, l.description, l.quantity, l.date_planned, l.proposed_date, l.proposed_quantity, o.name
+    let row: Option<DecisionRow> = sqlx::query_as(&format!(
+        "SELECT o.id AS order_id, o.odoo_id AS order_odoo_id, l.odoo_id AS line_odoo_id, l.description, l.quantity, l.date_planned,
+                l.proposed_date, l.proposed_quantity, o.name AS order_name
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE l.id = $1 AND l.answer = 'proposal_pending'{}",
         user.companies.condition("o.id")
     ))
     .bind(line_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((
+    let Some(DecisionRow {
         order_id,
         order_odoo_id,
         line_odoo_id,
@@ -568,7 +557,7 @@ async fn decide_in(
         proposed_date,
         proposed_quantity,
         order_name,
-    )) = row
+    }) = row
     else {
         let decided = if approve {
             LineAnswerState::ProposalAccepted
@@ -745,7 +734,8 @@ async fn at_risk_deliveries(
     out: &mut impl Sink<AtRiskDelivery>,
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "SELECT l.id, o.id, o.name, s.name, l.description, l.uom, l.quantity, l.qty_received, l.date_planned, an.quantity, an.expected_arrival
+        "SELECT l.id AS line_id, o.id AS order_id, o.name AS order_name, s.name AS supplier_name, l.description, l.uom, l.quantity,
+                l.qty_received AS received, l.date_planned, an.quantity AS shipped, an.expected_arrival AS arrival
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id JOIN suppliers s ON s.id = o.supplier_id
          LEFT JOIN (SELECT sl.line_id, sl.quantity, n.expected_arrival FROM shipment_notice_lines sl JOIN shipment_notices n ON n.id = sl.notice_id
                     WHERE n.status <> 'cancelled') an ON an.line_id = l.id
@@ -756,46 +746,22 @@ async fn at_risk_deliveries(
          ORDER BY SUBSTR(l.date_planned, 1, 10), l.id",
         scope.companies.condition("o.id")
     );
-    #[allow(clippy::type_complexity)] // one row of the query above, read once
-    let mut rows = sqlx::query_as::<
-        _,
-        (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ),
-    >(&sql)
-    .bind(scope.supplier)
-    .bind(&scope.buyer)
-    .bind(today.to_string())
-    .fetch(db);
+    let mut rows = sqlx::query_as::<_, CandidateRow>(&sql)
+        .bind(scope.supplier)
+        .bind(&scope.buyer)
+        .bind(today.to_string())
+        .fetch(db);
     // The line being read, and what its notices announced: how much, arriving when.
     let mut current: Option<(CandidateLine, Decimal, Option<NaiveDate>)> = None;
-    while let Some((
-        line_id,
-        order_id,
-        order_name,
-        supplier_name,
-        description,
-        uom,
-        q,
-        r,
-        date_planned,
+    while let Some(CandidateRow {
+        line,
         shipped,
         arrival,
-    )) = futures::TryStreamExt::try_next(&mut rows).await?
+    }) = futures::TryStreamExt::try_next(&mut rows).await?
     {
         if current
             .as_ref()
-            .is_some_and(|(line, ..)| line.line_id != line_id)
+            .is_some_and(|(current, ..)| current.line_id != line.line_id)
         {
             if let Some(risk) = judge(current.take(), today)? {
                 if !out.take(risk).await {
@@ -803,26 +769,12 @@ async fn at_risk_deliveries(
                 }
             }
         }
-        let (_, announced, latest) = current.get_or_insert((
-            CandidateLine {
-                line_id,
-                order_id,
-                order_name,
-                supplier_name,
-                description,
-                uom,
-                quantity: q,
-                received: r,
-                date_planned,
-            },
-            Decimal::ZERO,
-            None,
-        ));
+        let (_, announced, latest) = current.get_or_insert((line, Decimal::ZERO, None));
         if let Some(shipped) = shipped {
-            *announced += db::decimal(&shipped)?;
+            *announced += shipped.get();
         }
         if let Some(arrival) = arrival {
-            *latest = (*latest).max(Some(db::utc_time(&arrival)?.date()));
+            *latest = (*latest).max(Some(arrival.get().date()));
         }
     }
     if let Some(risk) = judge(current, today)? {
@@ -832,6 +784,7 @@ async fn at_risk_deliveries(
 }
 
 /// A line that may be at risk, as [`at_risk_deliveries`] reads it.
+#[derive(sqlx::FromRow)]
 struct CandidateLine {
     line_id: i64,
     order_id: i64,
@@ -839,9 +792,19 @@ struct CandidateLine {
     supplier_name: String,
     description: String,
     uom: String,
-    quantity: String,
-    received: String,
-    date_planned: Option<String>,
+    quantity: Quantity,
+    received: Quantity,
+    date_planned: Option<UtcTime>,
+}
+
+/// A line that may be at risk and one of its notices (none: no notice), as
+/// [`at_risk_deliveries`] reads it.
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    line: CandidateLine,
+    shipped: Option<Quantity>,
+    arrival: Option<UtcTime>,
 }
 
 /// `line` as an at-risk delivery, given what its notices announced, if it is one.
@@ -852,10 +815,10 @@ fn judge(
     let Some((line, shipped, arrival)) = line else {
         return Ok(None);
     };
-    let Some(requested) = db::opt_utc_time(line.date_planned)?.map(|t| t.date()) else {
+    let Some(requested) = line.date_planned.map(|t| t.get().date()) else {
         return Ok(None);
     };
-    let open = (db::decimal(&line.quantity)? - db::decimal(&line.received)?).max(Decimal::ZERO);
+    let open = (line.quantity.get() - line.received.get()).max(Decimal::ZERO);
     Ok(
         delivery_risk(requested, today, open, shipped, arrival).map(|risk| AtRiskDelivery {
             order_id: line.order_id,

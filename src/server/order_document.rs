@@ -216,23 +216,35 @@ pub async fn origins(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx:
     )))
 }
 
+/// Where an order comes from and its goods go, as its header says: the ordering company
+/// and the ship-to.
+#[derive(sqlx::FromRow)]
+struct OriginRow {
+    company_odoo_id: Option<i64>,
+    company_name: Option<String>,
+    ship_to_key: Option<String>,
+    ship_to_name: Option<String>,
+}
+
 /// [`origins`] read from every visible order's header.
 pub async fn origins_counted(db: &Db, user: &CurrentUser) -> Result<OriginOptions, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(Option<i64>, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(&format!(
-            "SELECT DISTINCT h.company_odoo_id, h.company_name, h.ship_to_key, h.ship_to_name
+    let rows: Vec<OriginRow> = sqlx::query_as(&format!(
+        "SELECT DISTINCT h.company_odoo_id, h.company_name, h.ship_to_key, h.ship_to_name
          FROM order_headers h JOIN purchase_orders o ON o.id = h.order_id
          WHERE o.visible = TRUE AND ($1 IS NULL OR o.supplier_id = $1){}",
-            user.companies.condition("o.id")
-        ))
-        .bind(user.supplier_id)
-        .fetch_all(db)
-        .await?;
-    Ok(origin_options(
-        rows.into_iter()
-            .map(|(c, n, k, s)| (c.map(|c| c.to_string()), n, k, s)),
+        user.companies.condition("o.id")
     ))
+    .bind(user.supplier_id)
+    .fetch_all(db)
+    .await?;
+    Ok(origin_options(rows.into_iter().map(|r| {
+        (
+            r.company_odoo_id.map(|c| c.to_string()),
+            r.company_name,
+            r.ship_to_key,
+            r.ship_to_name,
+        )
+    })))
 }
 
 /// The filter options of (company id, company name, ship-to key, ship-to name) rows.
@@ -462,6 +474,15 @@ pub async fn deliver_vendor_reference(
     Ok(Outcome::Delivered)
 }
 
+/// An order and where its goods go (none known: no header).
+#[derive(sqlx::FromRow)]
+struct DestinationRow {
+    id: i64,
+    name: String,
+    #[sqlx(flatten)]
+    origin: OriginRow,
+}
+
 /// The supplier's orders among `order_ids` grouped by where their goods go (ordering
 /// company and ship-to), in the order given. A shipment notice goes to one destination.
 pub async fn destination_groups(
@@ -479,26 +500,25 @@ pub async fn destination_groups(
          WHERE o.supplier_id = $1 AND o.id IN ({})",
         db::placeholders(2, order_ids.len())
     );
-    #[allow(clippy::type_complexity)] // one row of the query above, read once
-    let mut q = sqlx::query_as::<
-        _,
-        (
-            i64,
-            String,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ),
-    >(&sql)
-    .bind(supplier_id);
+    let mut q = sqlx::query_as::<_, DestinationRow>(&sql).bind(supplier_id);
     for id in order_ids {
         q = q.bind(*id);
     }
     let mut rows = q.fetch_all(&mut *conn).await?;
-    rows.sort_by_key(|r| order_ids.iter().position(|i| *i == r.0));
+    rows.sort_by_key(|r| order_ids.iter().position(|i| *i == r.id));
     let mut groups: Vec<(Option<i64>, Option<String>, DestinationGroup)> = Vec::new();
-    for (id, name, company, company_name, key, ship_to) in rows {
+    for DestinationRow {
+        id,
+        name,
+        origin:
+            OriginRow {
+                company_odoo_id: company,
+                company_name,
+                ship_to_key: key,
+                ship_to_name: ship_to,
+            },
+    } in rows
+    {
         match groups.iter_mut().find(|g| g.0 == company && g.1 == key) {
             Some(g) => {
                 g.2.order_ids.push(id);

@@ -17,7 +17,7 @@ use crate::domain::tolerance::{
 use crate::model::exceptions::ReceiptDiscrepancy;
 use crate::model::orders::OrderFilter;
 use crate::server::auth::CurrentUser;
-use crate::server::db::typed::{Code, Flag, Quantity};
+use crate::server::db::typed::{Code, Flag, Quantity, UtcTime};
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 use crate::server::idempotency::{IdempotencyError, Submission};
 use crate::server::order_events::record_event;
@@ -637,6 +637,39 @@ async fn line_rows<'e>(
     .await
 }
 
+/// An event on an order's timeline, with who acted and whether they are staff.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    at: UtcTime,
+    actor: Option<String>,
+    kind: String,
+    detail: String,
+    correlation_id: Option<String>,
+    #[sqlx(try_from = "Flag")]
+    by_staff: bool,
+}
+
+/// A write-back of an order to Odoo and how its delivery went.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    correlation_id: String,
+    kind: String,
+    status: String,
+    attempts: i64,
+    created_at: UtcTime,
+    delivered_at: Option<UtcTime>,
+}
+
+/// A receipt of an order's goods in Odoo.
+#[derive(sqlx::FromRow)]
+struct ReceiptRow {
+    name: String,
+    state: String,
+    scheduled_date: Option<UtcTime>,
+    date_done: Option<UtcTime>,
+    carrier_tracking_ref: String,
+}
+
 pub async fn detail(
     db: &Db,
     user: &CurrentUser,
@@ -648,30 +681,26 @@ pub async fn detail(
     };
     let policy = policy_for(&o, default_policy)?;
     let lines = line_rows(db, id).await?;
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let events: Vec<(String, Option<String>, String, String, Option<String>, i64)> =
-        sqlx::query_as(
-            "SELECT e.at, u.display_name, e.kind, e.detail, e.correlation_id,
-                CASE WHEN u.id IS NOT NULL AND u.supplier_id IS NULL THEN 1 ELSE 0 END
+    let events: Vec<EventRow> = sqlx::query_as(
+        "SELECT e.at, u.display_name AS actor, e.kind, e.detail, e.correlation_id,
+                CASE WHEN u.id IS NOT NULL AND u.supplier_id IS NULL THEN 1 ELSE 0 END AS by_staff
          FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
          WHERE e.order_id = $1 ORDER BY e.id DESC",
-        )
-        .bind(id)
-        .fetch_all(db)
-        .await?;
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
     // A supplier sees its part of the timeline.
     let events = events.into_iter().filter(|e| {
-        user.is_internal() || crate::domain::timeline::visible_to_supplier(&e.2, e.5 == 1)
+        user.is_internal() || crate::domain::timeline::visible_to_supplier(&e.kind, e.by_staff)
     });
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let deliveries: Vec<(String, String, String, i64, String, Option<String>)> = sqlx::query_as(
+    let deliveries: Vec<DeliveryRow> = sqlx::query_as(
         "SELECT correlation_id, kind, status, attempts, created_at, delivered_at FROM outbox_messages WHERE order_odoo_id = $1 ORDER BY id DESC",
     )
     .bind(o.odoo_id)
     .fetch_all(db)
     .await?;
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let receipts: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let receipts: Vec<ReceiptRow> = sqlx::query_as(
         "SELECT name, state, scheduled_date, date_done, carrier_tracking_ref FROM receipts WHERE order_id = $1 ORDER BY odoo_id",
     )
     .bind(id)
@@ -691,43 +720,35 @@ pub async fn detail(
         .collect::<Result<_, sqlx::Error>>()?;
     let receipts = receipts
         .into_iter()
-        .map(|(name, state, scheduled, done, tracking)| {
-            Ok(Receipt {
-                name,
-                state,
-                scheduled_date: db::opt_utc_time(scheduled)?,
-                date_done: db::opt_utc_time(done)?,
-                carrier_tracking_ref: tracking,
-            })
+        .map(|r| Receipt {
+            name: r.name,
+            state: r.state,
+            scheduled_date: r.scheduled_date.map(UtcTime::get),
+            date_done: r.date_done.map(UtcTime::get),
+            carrier_tracking_ref: r.carrier_tracking_ref,
         })
-        .collect::<Result<_, sqlx::Error>>()?;
+        .collect();
     let events = events
-        .map(|(at, actor, kind, detail, correlation_id, _)| {
-            Ok(OrderEvent {
-                at: db::utc_time(&at)?,
-                actor,
-                group: EventGroup::of(&kind),
-                kind,
-                detail,
-                correlation_id,
-            })
+        .map(|e| OrderEvent {
+            at: e.at.get(),
+            actor: e.actor,
+            group: EventGroup::of(&e.kind),
+            kind: e.kind,
+            detail: e.detail,
+            correlation_id: e.correlation_id,
         })
-        .collect::<Result<_, sqlx::Error>>()?;
+        .collect();
     let deliveries = deliveries
         .into_iter()
-        .map(
-            |(correlation_id, kind, status, attempts, created_at, delivered_at)| {
-                Ok(Delivery {
-                    correlation_id,
-                    kind,
-                    status,
-                    attempts,
-                    created_at: db::utc_time(&created_at)?,
-                    delivered_at: db::opt_utc_time(delivered_at)?,
-                })
-            },
-        )
-        .collect::<Result<_, sqlx::Error>>()?;
+        .map(|d| Delivery {
+            correlation_id: d.correlation_id,
+            kind: d.kind,
+            status: d.status,
+            attempts: d.attempts,
+            created_at: d.created_at.get(),
+            delivered_at: d.delivered_at.map(UtcTime::get),
+        })
+        .collect();
     Ok(Some(Order {
         id: o.id,
         name: o.name,

@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::domain::order::LineAnswerState;
 use crate::domain::performance::{LineFacts, OrderFacts};
+use crate::server::db::typed::{Code, Quantity, UtcTime};
 use crate::server::db::{self, arg, bind_args, Arg, Db};
 
 /// A supplier organisation's released orders of the period, by supplier: (id, name, orders),
@@ -34,21 +36,13 @@ pub async fn facts(
     }
     scope.push_str(&companies.condition("o.id"));
     let orders_sql = format!(
-        "SELECT o.id, s.id, s.name, COALESCE(o.date_approve, o.date_order), o.acknowledged_at,
-                (SELECT MAX(r.date_done) FROM receipts r WHERE r.order_id = o.id AND r.state = 'done')
+        "SELECT o.id, s.id AS supplier_id, s.name AS supplier_name, COALESCE(o.date_approve, o.date_order) AS released_at,
+                o.acknowledged_at, (SELECT MAX(r.date_done) FROM receipts r WHERE r.order_id = o.id AND r.state = 'done') AS received_at
          FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
          WHERE o.odoo_state = 'purchase' AND {scope}
          ORDER BY s.name, s.id, o.id"
     );
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let orders: Vec<(
-        i64,
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = bind_args(sqlx::query_as(&orders_sql), &args)
+    let orders: Vec<OrderRow> = bind_args(sqlx::query_as(&orders_sql), &args)
         .fetch_all(db)
         .await?;
     let lines_sql = format!(
@@ -56,11 +50,9 @@ pub async fn facts(
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
          WHERE l.removed_in_odoo = FALSE AND {scope}"
     );
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let lines: Vec<(i64, i64, Option<String>, String, String, Option<String>)> =
-        bind_args(sqlx::query_as(&lines_sql), &args)
-            .fetch_all(db)
-            .await?;
+    let lines: Vec<LineRow> = bind_args(sqlx::query_as(&lines_sql), &args)
+        .fetch_all(db)
+        .await?;
     let announced_sql = format!(
         "SELECT nl.line_id, nl.quantity FROM shipment_notice_lines nl
          JOIN shipment_notices n ON n.id = nl.notice_id
@@ -75,40 +67,54 @@ pub async fn facts(
         *announced.entry(line).or_default() += db::decimal(&q)?;
     }
     let mut lines_of: HashMap<i64, Vec<LineFacts>> = HashMap::new();
-    for (id, order, answer, quantity, received, planned) in lines {
-        lines_of.entry(order).or_default().push(LineFacts {
-            answer,
-            quantity: db::decimal(&quantity)?,
-            received: db::decimal(&received)?,
-            confirmed: planned.as_deref().and_then(day),
-            announced: announced.get(&id).copied(),
+    for line in lines {
+        lines_of.entry(line.order_id).or_default().push(LineFacts {
+            answer: line.answer.map(|a| a.0.code().to_string()),
+            quantity: line.quantity.get(),
+            received: line.qty_received.get(),
+            confirmed: line.date_planned.map(|t| t.get().date()),
+            announced: announced.get(&line.id).copied(),
         });
     }
     let mut out: Vec<(i64, String, Vec<OrderFacts>)> = Vec::new();
-    for (order, supplier_id, name, released, acknowledged, received) in orders {
-        let Some(released) = released.as_deref().and_then(time) else {
+    for order in orders {
+        let Some(released) = order.released_at else {
             continue;
         };
         let facts = OrderFacts {
-            released,
-            acknowledged: acknowledged.as_deref().and_then(time),
-            received_on: received.as_deref().and_then(day),
-            lines: lines_of.remove(&order).unwrap_or_default(),
+            released: released.get(),
+            acknowledged: order.acknowledged_at.map(UtcTime::get),
+            received_on: order.received_at.map(|t| t.get().date()),
+            lines: lines_of.remove(&order.id).unwrap_or_default(),
         };
         match out.last_mut() {
-            Some((id, _, list)) if *id == supplier_id => list.push(facts),
-            _ => out.push((supplier_id, name, vec![facts])),
+            Some((id, _, list)) if *id == order.supplier_id => list.push(facts),
+            _ => out.push((order.supplier_id, order.supplier_name, vec![facts])),
         }
     }
     Ok(out)
 }
 
-fn time(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s.get(..19)?, "%Y-%m-%d %H:%M:%S").ok()
+/// A released order: its supplier, when it was released, acknowledged and last received.
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    supplier_id: i64,
+    supplier_name: String,
+    released_at: Option<UtcTime>,
+    acknowledged_at: Option<UtcTime>,
+    received_at: Option<UtcTime>,
 }
 
-fn day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+/// A line of a released order: the supplier's answer, quantities and the date it is due.
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: i64,
+    order_id: i64,
+    answer: Option<Code<LineAnswerState>>,
+    quantity: Quantity,
+    qty_received: Quantity,
+    date_planned: Option<UtcTime>,
 }
 
 /// Every organisation, by name (the staff's supplier filter).

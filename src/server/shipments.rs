@@ -16,12 +16,28 @@ use crate::model::shipments::{
     DocumentView, OpenLine, ShipmentInput, ShipmentLineView, ShipmentSummary,
 };
 use crate::server::auth::CurrentUser;
-use crate::server::db::typed::Quantity;
+use crate::server::db::typed::{Code, Quantity};
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
 use crate::server::order_events::record_event;
 use crate::server::orders::{self, ActionError};
 use crate::server::sync::outbox::{self, OutboxAction, PrefillLine};
+
+/// A line of one of the supplier's orders that may still be shipped, with its order.
+#[derive(sqlx::FromRow)]
+struct ShippableLine {
+    id: i64,
+    order_id: i64,
+    order_name: String,
+    description: String,
+    product_code: String,
+    tracking: String,
+    quantity: Quantity,
+    qty_received: Quantity,
+    uom: String,
+    date_planned: Option<String>,
+    status: Code<OrderStatus>,
+}
 
 /// Lines of the supplier's orders that may still be shipped.
 pub async fn open_lines(
@@ -40,57 +56,42 @@ pub async fn open_lines(
         format!("o.id IN ({})", db::placeholders(2, order_ids.len()))
     };
     let sql = format!(
-        "SELECT l.id, o.id, o.name, l.description, l.product_code, l.tracking, l.quantity, l.qty_received, l.uom, l.date_planned, o.status
+        "SELECT l.id, o.id AS order_id, o.name AS order_name, l.description, l.product_code, l.tracking, l.quantity, l.qty_received,
+                l.uom, l.date_planned, o.status
          FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
          WHERE o.supplier_id = $1 AND o.visible = TRUE AND l.removed_in_odoo = FALSE AND o.odoo_state = 'purchase'
            AND {order_in}
          ORDER BY o.date_order DESC, o.id DESC, l.sequence, l.id"
     );
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let mut query = sqlx::query_as::<
-        _,
-        (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            Quantity,
-            Quantity,
-            String,
-            Option<String>,
-            String,
-        ),
-    >(&sql)
-    .bind(supplier);
+    let mut query = sqlx::query_as::<_, ShippableLine>(&sql).bind(supplier);
     for id in order_ids {
         query = query.bind(id);
     }
     let rows = query.fetch_all(db).await?;
     let shipped = shipped_for_supplier(db, supplier).await?;
     let mut open_lines = Vec::new();
-    for (
+    for ShippableLine {
         id,
         order_id,
         order_name,
         description,
         product_code,
         tracking,
-        q,
-        r,
+        quantity,
+        qty_received,
         uom,
         date_planned,
-        status,
-    ) in rows
+        status: Code(status),
+    } in rows
     {
-        let Some(status) = OrderStatus::from_code(&status) else {
-            continue;
-        };
         if matches!(status, OrderStatus::Cancelled | OrderStatus::Received) {
             continue;
         }
-        let open = open_quantity(q, r, shipped.get(&id).copied().unwrap_or_default());
+        let open = open_quantity(
+            quantity,
+            qty_received,
+            shipped.get(&id).copied().unwrap_or_default(),
+        );
         if open > Decimal::ZERO {
             open_lines.push(OpenLine {
                 line_id: id,
@@ -144,6 +145,20 @@ fn split_numbers(text: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// A line a notice announces, with its order, as [`submit`] checks it.
+#[derive(sqlx::FromRow)]
+struct AnnouncedLine {
+    line_id: i64,
+    line_odoo_id: i64,
+    order_id: i64,
+    order_name: String,
+    description: String,
+    tracking: String,
+    quantity: Quantity,
+    qty_received: Quantity,
+    status: Code<OrderStatus>,
 }
 
 /// Checks everything, then stores the notice, its lines, the orders' events and one outbox
@@ -233,9 +248,9 @@ pub async fn submit(
     .over_delivery_percent(default_over_delivery);
     let mut checked = Vec::new();
     for l in &wanted {
-        #[allow(clippy::type_complexity)] // one row of the query below, read once
-        let row: Option<(i64, i64, i64, String, String, String, Quantity, Quantity, String)> = sqlx::query_as(
-            "SELECT l.id, l.odoo_id, o.id, o.name, l.description, l.tracking, l.quantity, l.qty_received, o.status
+        let row: Option<AnnouncedLine> = sqlx::query_as(
+            "SELECT l.id AS line_id, l.odoo_id AS line_odoo_id, o.id AS order_id, o.name AS order_name, l.description, l.tracking,
+                    l.quantity, l.qty_received, o.status
              FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
              WHERE l.id = $1 AND o.supplier_id = $2 AND o.visible = TRUE AND l.removed_in_odoo = FALSE AND o.odoo_state = 'purchase'",
         )
@@ -244,17 +259,17 @@ pub async fn submit(
         .fetch_optional(&mut *tx)
         .await?;
         // Another supplier's line, or one that does not exist: the same answer.
-        let Some((
+        let Some(AnnouncedLine {
             line_id,
             line_odoo_id,
             order_id,
             order_name,
             description,
             tracking,
-            q,
-            r,
-            status,
-        )) = row
+            quantity: q,
+            qty_received: r,
+            status: Code(status),
+        }) = row
         else {
             return Err(ActionError::NotFound);
         };
@@ -262,13 +277,10 @@ pub async fn submit(
             return Err(ActionError::NotFound);
         }
         let label = format!("Line “{description}” on {order_name}");
-        if matches!(
-            OrderStatus::from_code(&status),
-            Some(OrderStatus::Cancelled | OrderStatus::Received)
-        ) {
+        if matches!(status, OrderStatus::Cancelled | OrderStatus::Received) {
             problems.push(format!(
                 "{label}: the order is {}; nothing more can be shipped.",
-                status.replace('_', " ")
+                status.code().replace('_', " ")
             ));
             continue;
         }
@@ -476,9 +488,22 @@ async fn enqueue_prefill(
     Ok(())
 }
 
+/// A shipment notice as the list of notices shows it.
+#[derive(sqlx::FromRow)]
+struct NoticeRow {
+    id: i64,
+    number: String,
+    status: String,
+    ship_date: String,
+    expected_arrival: String,
+    carrier: String,
+    tracking_number: String,
+    package_count: i64,
+    created_at: String,
+}
+
 pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let notices: Vec<(i64, String, String, String, String, String, String, i64, String)> = sqlx::query_as(&format!(
+    let notices: Vec<NoticeRow> = sqlx::query_as(&format!(
         "SELECT n.id, n.number, n.status, n.ship_date, n.expected_arrival, n.carrier, n.tracking_number, n.package_count, n.created_at
          FROM shipment_notices n WHERE ($1 IS NULL OR n.supplier_id = $1){} ORDER BY n.id DESC LIMIT 200",
         user.companies.notice_condition("n.id")
@@ -487,7 +512,7 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
     .fetch_all(db)
     .await?;
     let mut out = Vec::new();
-    for (
+    for NoticeRow {
         id,
         number,
         status,
@@ -497,7 +522,7 @@ pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ShipmentSummary>, s
         tracking_number,
         package_count,
         created_at,
-    ) in notices
+    } in notices
     {
         let lines: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
             "SELECT o.id, o.name, l.description, sl.quantity, l.uom, sl.lot_numbers FROM shipment_notice_lines sl

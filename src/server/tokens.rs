@@ -292,6 +292,20 @@ pub async fn create(
     })
 }
 
+/// A token as its list shows it, with who created it (their email).
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created_by: String,
+    created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
 /// The tokens of `org` (None: the staff's), newest first.
 pub async fn list(
     db: &Db,
@@ -299,44 +313,28 @@ pub async fn list(
     org: Option<i64>,
 ) -> Result<Vec<TokenInfo>, ActionError> {
     let org = owner_scope(actor, org)?;
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, String, String, String, String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT t.id, t.name, t.prefix, t.scopes, c.email, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
-             FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN users c ON c.id = t.created_by
-             WHERE (($1 IS NULL AND u.supplier_id IS NULL) OR u.supplier_id = $1)
-             ORDER BY t.id DESC",
-        )
-        .bind(org)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<TokenRow> = sqlx::query_as(
+        "SELECT t.id, t.name, t.prefix, t.scopes, c.email AS created_by, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+         FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN users c ON c.id = t.created_by
+         WHERE (($1 IS NULL AND u.supplier_id IS NULL) OR u.supplier_id = $1)
+         ORDER BY t.id DESC",
+    )
+    .bind(org)
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                id,
-                name,
-                prefix,
-                scopes,
-                created_by,
-                created_at,
-                expires_at,
-                last_used_at,
-                revoked_at,
-            )| {
-                TokenInfo {
-                    id,
-                    name,
-                    prefix,
-                    scopes: scopes.split(' ').filter_map(Scope::from_code).collect(),
-                    created_by,
-                    created_at,
-                    expires_at,
-                    last_used_at,
-                    revoked_at,
-                }
-            },
-        )
+        .map(|r| TokenInfo {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            scopes: r.scopes.split(' ').filter_map(Scope::from_code).collect(),
+            created_by: r.created_by,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        })
         .collect())
 }
 

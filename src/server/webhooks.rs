@@ -90,7 +90,7 @@ pub struct Subscription {
 }
 
 /// One attempt in a subscriber's delivery log.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Attempt {
     pub at: String,
     pub message_id: String,
@@ -576,6 +576,22 @@ pub async fn fan_out(
     Ok(())
 }
 
+/// A subscriber as its list shows it.
+#[derive(sqlx::FromRow)]
+struct SubscriptionRow {
+    id: i64,
+    name: String,
+    url: String,
+    event_types: String,
+    state: String,
+    paused_reason: Option<String>,
+    consecutive_failures: i64,
+    created_at: String,
+    last_success_at: Option<String>,
+    last_failure_at: Option<String>,
+    previous_until: Option<String>,
+}
+
 /// The subscribers of `org` (None: the staff's), newest first.
 pub async fn list(
     db: &Db,
@@ -583,30 +599,28 @@ pub async fn list(
     org: Option<i64>,
 ) -> Result<Vec<Subscription>, ActionError> {
     let org = crate::server::tokens::owner_scope(actor, org)?;
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(i64, String, String, String, String, Option<String>, i64, String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT id, name, url, event_types, state, paused_reason, consecutive_failures, created_at, last_success_at, last_failure_at, previous_until
-             FROM webhook_subscriptions WHERE state <> 'deleted' AND (($1 IS NULL AND supplier_id IS NULL) OR supplier_id = $1) ORDER BY id DESC",
-        )
-        .bind(org)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<SubscriptionRow> = sqlx::query_as(
+        "SELECT id, name, url, event_types, state, paused_reason, consecutive_failures, created_at, last_success_at, last_failure_at, previous_until
+         FROM webhook_subscriptions WHERE state <> 'deleted' AND (($1 IS NULL AND supplier_id IS NULL) OR supplier_id = $1) ORDER BY id DESC",
+    )
+    .bind(org)
+    .fetch_all(db)
+    .await?;
     let now = db::now();
     let mut out = Vec::with_capacity(rows.len());
-    for (
+    for SubscriptionRow {
         id,
         name,
         url,
-        types,
+        event_types: types,
         state,
         paused_reason,
-        failures,
+        consecutive_failures: failures,
         created_at,
-        ok_at,
-        failed_at,
+        last_success_at: ok_at,
+        last_failure_at: failed_at,
         previous_until,
-    ) in rows
+    } in rows
     {
         let counts: Vec<(String, i64)> = sqlx::query_as(
             "SELECT state, COUNT(*) FROM jobs WHERE kind = $1 AND ordering_key LIKE $2 AND state IN ('pending', 'dead') GROUP BY state",
@@ -648,26 +662,13 @@ pub async fn attempts(
 ) -> Result<Vec<Attempt>, ActionError> {
     let mut tx = db.begin().await?;
     owned(&mut tx, actor, id).await?;
-    let rows: Vec<(String, String, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT at, message_id, event_type, status_code, error, duration_ms FROM webhook_attempts WHERE subscription_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(id)
     .bind(limit.clamp(1, 200))
     .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(at, message_id, event_type, status_code, error, duration_ms)| Attempt {
-                at,
-                message_id,
-                event_type,
-                status_code,
-                error,
-                duration_ms,
-            },
-        )
-        .collect())
+    .await?)
 }
 
 /// Subscriber `id`'s dead letters, oldest first.
@@ -746,6 +747,21 @@ pub struct Deliverer {
     pub allow_private: bool,
 }
 
+/// Where a subscriber's deliveries go and the sealed secrets that sign them (the previous
+/// one while a rotation is in progress).
+#[derive(sqlx::FromRow)]
+struct DeliveryTarget {
+    url: String,
+    state: String,
+    secret_key_id: String,
+    secret_nonce: String,
+    secret_sealed: String,
+    previous_key_id: Option<String>,
+    previous_nonce: Option<String>,
+    previous_sealed: Option<String>,
+    previous_until: Option<String>,
+}
+
 impl Deliverer {
     pub fn new(db: Db, settings: &crate::server::settings::Settings) -> Arc<Self> {
         let http = reqwest::Client::builder()
@@ -772,26 +788,24 @@ impl Deliverer {
                 })
             }
         };
-        #[allow(clippy::type_complexity)] // one row of the query below, read once
-        let sub: Option<(String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT url, state, secret_key_id, secret_nonce, secret_sealed, previous_key_id, previous_nonce, previous_sealed, previous_until
-                 FROM webhook_subscriptions WHERE id = $1",
-            )
-            .bind(p.subscription_id)
-            .fetch_optional(&self.db)
-            .await?;
-        let Some((
+        let sub: Option<DeliveryTarget> = sqlx::query_as(
+            "SELECT url, state, secret_key_id, secret_nonce, secret_sealed, previous_key_id, previous_nonce, previous_sealed, previous_until
+             FROM webhook_subscriptions WHERE id = $1",
+        )
+        .bind(p.subscription_id)
+        .fetch_optional(&self.db)
+        .await?;
+        let Some(DeliveryTarget {
             url,
             state,
-            key_id,
-            nonce,
-            sealed,
-            prev_key,
-            prev_nonce,
-            prev_sealed,
-            prev_until,
-        )) = sub
+            secret_key_id: key_id,
+            secret_nonce: nonce,
+            secret_sealed: sealed,
+            previous_key_id: prev_key,
+            previous_nonce: prev_nonce,
+            previous_sealed: prev_sealed,
+            previous_until: prev_until,
+        }) = sub
         else {
             return Ok(jobs::Outcome::Dead {
                 why: "the subscriber no longer exists".into(),

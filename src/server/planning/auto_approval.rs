@@ -4,13 +4,12 @@
 //! with no approved one before it waits for a planner. The limits are set per source, or
 //! for every source as `*`.
 
-use rust_decimal::Decimal;
-
-use super::{approve_as, changed_sql, latest_approved, may_plan, Approver, PlanningError};
+use super::{approve_as, changed_sql, latest_approved, may_plan, Approver, Changed, PlanningError};
 use crate::domain::planning_rules::AutoApproveLimits;
 use crate::model::planning_items::AutoApprovalRule;
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db};
 
 /// The source that stands for every source without limits of its own.
@@ -153,24 +152,17 @@ pub async fn consider(
     let Some((previous, _)) = latest_approved(db, &kind, Some(version)).await? else {
         return Ok(None);
     };
-    #[allow(clippy::type_complexity)] // one row of `changed_sql`
-    let changes: Vec<(
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(&changed_sql(&kind))
+    let changes: Vec<Changed> = sqlx::query_as(&changed_sql(&kind))
         .bind(import_id)
         .bind(previous)
         .fetch_all(db)
         .await?;
-    let number = |s: &Option<String>| s.as_deref().and_then(|q| q.parse::<Decimal>().ok());
-    if !changes
-        .iter()
-        .all(|c| limits.within(number(&c.4), number(&c.5)))
-    {
+    if !changes.iter().all(|c| {
+        limits.within(
+            c.previous_quantity.map(Quantity::get),
+            c.new_quantity.map(Quantity::get),
+        )
+    }) {
         return Ok(None);
     }
     let rule = limits.describe();

@@ -13,6 +13,17 @@ use crate::server::db::Db;
 /// Versions the chart draws at most (the latest ones).
 pub const VERSIONS_SHOWN: usize = 8;
 
+/// A version's quantities by bucket start: (kind rank, quantity) of the kind that speaks.
+type ByBucket = HashMap<String, (u8, String)>;
+
+/// A forecast version that has rows of the item: its import, number and status.
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    id: i64,
+    version: i64,
+    status: String,
+}
+
 /// The item's history at `location` (empty: the first location it has rows at).
 pub async fn item_history(
     db: &Db,
@@ -32,7 +43,7 @@ pub async fn item_history(
         "" => locations.first().cloned().ok_or(PlanningError::NotFound)?,
         l => l.to_string(),
     };
-    let versions: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+    let versions: Vec<VersionRow> = sqlx::query_as(&format!(
         "SELECT i.id, i.version, i.status FROM planning_imports i
          WHERE i.kind = 'forecast' AND i.status IN ('valid', 'approved')
            AND EXISTS (SELECT 1 FROM planning_forecast_rows r WHERE r.import_id = i.id AND r.item_code = $1 AND r.location_code = $2)
@@ -46,19 +57,18 @@ pub async fn item_history(
         return Err(PlanningError::NotFound);
     }
     // (import, version, status, bucket → (kind rank, quantity))
-    #[allow(clippy::type_complexity)]
-    let mut per_version: Vec<(i64, i64, String, HashMap<String, (u8, String)>)> = Vec::new();
+    let mut per_version: Vec<(VersionRow, ByBucket)> = Vec::new();
     let mut buckets: BTreeSet<String> = BTreeSet::new();
-    for (id, version, status) in versions.into_iter().rev() {
+    for version in versions.into_iter().rev() {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT bucket_start, kind, quantity FROM planning_forecast_rows WHERE import_id = $1 AND item_code = $2 AND location_code = $3",
         )
-        .bind(id)
+        .bind(version.id)
         .bind(item)
         .bind(&location)
         .fetch_all(db)
         .await?;
-        let mut by_bucket: HashMap<String, (u8, String)> = HashMap::new();
+        let mut by_bucket: ByBucket = HashMap::new();
         for (bucket, kind, quantity) in rows {
             buckets.insert(bucket.clone());
             let rank = kind_rank(&kind);
@@ -69,7 +79,7 @@ pub async fn item_history(
                 }
             }
         }
-        per_version.push((id, version, status, by_bucket));
+        per_version.push((version, by_bucket));
     }
     let buckets: Vec<String> = buckets.into_iter().collect();
     let active: BTreeMap<String, String> = overrides::list(db, Some((item, &location)))
@@ -82,10 +92,10 @@ pub async fn item_history(
         item: item.to_string(),
         versions: per_version
             .into_iter()
-            .map(|(import_id, version, status, by_bucket)| VersionSeries {
-                import_id,
-                version,
-                status,
+            .map(|(v, by_bucket)| VersionSeries {
+                import_id: v.id,
+                version: v.version,
+                status: v.status,
                 quantities: buckets
                     .iter()
                     .map(|b| by_bucket.get(b).map(|(_, q)| q.clone()))

@@ -35,6 +35,7 @@ use crate::model::planning::{
 };
 use crate::server::auth::users::audit;
 use crate::server::auth::CurrentUser;
+use crate::server::db::typed::Quantity;
 use crate::server::db::{self, Db};
 use crate::server::idempotency::Submission;
 
@@ -165,40 +166,36 @@ pub async fn latest_approved(
     .await
 }
 
-/// One forecast version's rows of an item at a location, by bucket: (bucket start, kind,
-/// bucket, quantity in the product's unit, safety stock, min, max). What a push into Odoo
+/// One bucket of a forecast version's rows of an item at a location: its start, kind and
+/// bucket, the quantity in the product's unit, safety stock, min and max.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ForecastRow {
+    pub bucket_start: String,
+    pub kind: String,
+    pub bucket: String,
+    pub quantity: Quantity,
+    pub safety_stock: Option<String>,
+    pub min_qty: Option<String>,
+    pub max_qty: Option<String>,
+}
+
+/// One forecast version's rows of an item at a location, by bucket. What a push into Odoo
 /// reads for an approved version.
-#[allow(clippy::type_complexity)] // one row of the query below
 pub async fn forecast_rows(
     db: &Db,
     import_id: i64,
     item: &str,
     location: &str,
-) -> Result<
-    Vec<(
-        String,
-        String,
-        String,
-        Decimal,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )>,
-    sqlx::Error,
-> {
-    let rows: Vec<(String, String, String, String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT bucket_start, kind, bucket, quantity, safety_stock, min_qty, max_qty FROM planning_forecast_rows
-             WHERE import_id = $1 AND item_code = $2 AND location_code = $3 ORDER BY bucket_start, kind",
-        )
-        .bind(import_id)
-        .bind(item)
-        .bind(location)
-        .fetch_all(db)
-        .await?;
-    rows.into_iter()
-        .map(|(s, k, b, q, ss, lo, hi)| Ok((s, k, b, db::decimal(&q)?, ss, lo, hi)))
-        .collect()
+) -> Result<Vec<ForecastRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT bucket_start, kind, bucket, quantity, safety_stock, min_qty, max_qty FROM planning_forecast_rows
+         WHERE import_id = $1 AND item_code = $2 AND location_code = $3 ORDER BY bucket_start, kind",
+    )
+    .bind(import_id)
+    .bind(item)
+    .bind(location)
+    .fetch_all(db)
+    .await
 }
 
 /// A snapshot's page: the report if rejected, the changes against the previous approved
@@ -254,45 +251,51 @@ async fn diff(
         .bind(previous)
         .fetch_one(db)
         .await?;
-    #[allow(clippy::type_complexity)] // one row of the query above
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(&format!("{changed} ORDER BY 1, 2, 3, 4 LIMIT {DIFF_SHOWN}"))
-        .bind(now)
-        .bind(previous)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<Changed> =
+        sqlx::query_as(&format!("{changed} ORDER BY 1, 2, 3, 4 LIMIT {DIFF_SHOWN}"))
+            .bind(now)
+            .bind(previous)
+            .fetch_all(db)
+            .await?;
     let rows = rows
         .into_iter()
-        .map(|(item, location, bucket_start, kind, prev, cur)| {
-            let p = prev.as_deref().and_then(|s| s.parse::<Decimal>().ok());
-            let n = cur.as_deref().and_then(|s| s.parse::<Decimal>().ok());
+        .map(|c| {
+            let p = c.previous_quantity.map(Quantity::get);
+            let n = c.new_quantity.map(Quantity::get);
             DiffRow {
                 change_percent: match (p, n) {
                     (Some(p), Some(n)) => change_percent(p, n).map(|c| c.to_string()),
                     _ => None,
                 },
                 large: large_change(p, n, threshold),
-                item,
-                location,
-                bucket_start,
-                kind,
-                previous: prev,
-                now: cur,
+                item: c.item_code,
+                location: c.location_code,
+                bucket_start: c.bucket_start,
+                kind: c.kind,
+                // As stored: a decimal's text keeps its scale.
+                previous: p.map(|p| p.to_string()),
+                now: n.map(|n| n.to_string()),
             }
         })
         .collect();
     Ok((rows, count))
 }
 
+/// A bucket whose quantity changed between two versions, as [`changed_sql`] reads it: none
+/// before (new) or none now (dropped).
+#[derive(sqlx::FromRow)]
+pub(crate) struct Changed {
+    pub item_code: String,
+    pub location_code: String,
+    pub bucket_start: String,
+    pub kind: String,
+    pub previous_quantity: Option<Quantity>,
+    pub new_quantity: Option<Quantity>,
+}
+
 /// The buckets of version `$1` whose quantity differs from version `$2`'s (new and dropped
-/// ones included): item, location, bucket start, kind (the source's id for supply), the
-/// previous and the new quantity.
+/// ones included), one [`Changed`] each: item, location, bucket start, kind (the source's
+/// id for supply), the previous and the new quantity.
 pub(crate) fn changed_sql(kind: &str) -> String {
     // Supply recommendations are keyed by the source's id: item and location stand in for
     // the bucket's place, the need-by date for its start.
@@ -307,7 +310,8 @@ pub(crate) fn changed_sql(kind: &str) -> String {
         "p.item_code = n.item_code AND p.location_code = n.location_code AND p.bucket_start = n.bucket_start AND p.kind = n.kind"
     };
     format!(
-        "SELECT n.item_code, n.location_code, n.{start}, n.{key}, p.quantity, n.quantity FROM {table} n
+        "SELECT n.item_code, n.location_code, n.{start} AS bucket_start, n.{key} AS kind, p.quantity AS previous_quantity,
+                n.quantity AS new_quantity FROM {table} n
            LEFT JOIN {table} p ON p.import_id = $2 AND {same}
            WHERE n.import_id = $1 AND (p.quantity IS NULL OR p.quantity <> n.quantity)
          UNION ALL

@@ -40,34 +40,45 @@ fn age_words(hours: i64) -> String {
     }
 }
 
+/// A source's latest snapshot, with its newest version (valid or approved) if it has one.
+#[derive(sqlx::FromRow)]
+struct SourceRow {
+    kind: String,
+    source: String,
+    id: i64,
+    status: String,
+    file_name: String,
+    error_count: i64,
+    sent_at: String,
+    version: Option<i64>,
+    version_sent_at: Option<String>,
+}
+
 async fn sources(db: &Db) -> Result<Vec<SourceState>, sqlx::Error> {
-    #[allow(clippy::type_complexity)] // one row of the query below, read once
-    let rows: Vec<(String, String, i64, String, String, i64, String, Option<i64>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT i.kind, i.source, i.id, i.status, i.file_name, i.error_count, i.sent_at, v.version, v.sent_at
+    let rows: Vec<SourceRow> = sqlx::query_as(
+        "SELECT i.kind, i.source, i.id, i.status, i.file_name, i.error_count, i.sent_at, v.version,
+                v.sent_at AS version_sent_at
              FROM planning_imports i
              LEFT JOIN planning_imports v ON v.id = (
                  SELECT MAX(x.id) FROM planning_imports x
                  WHERE x.kind = i.kind AND x.source = i.source AND x.status IN ('valid', 'approved'))
              WHERE i.id = (SELECT MAX(y.id) FROM planning_imports y WHERE y.kind = i.kind AND y.source = i.source)
              ORDER BY i.kind, i.source",
-        )
-        .fetch_all(db)
-        .await?;
+    )
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(kind, source, id, status, file, errors, sent_at, version, version_at)| SourceState {
-                kind,
-                source,
-                latest_id: id,
-                latest_status: status,
-                latest_file: file,
-                latest_errors: errors,
-                latest_sent_at: sent_at,
-                version: version.zip(version_at),
-            },
-        )
+        .map(|r| SourceState {
+            kind: r.kind,
+            source: r.source,
+            latest_id: r.id,
+            latest_status: r.status,
+            latest_file: r.file_name,
+            latest_errors: r.error_count,
+            latest_sent_at: r.sent_at,
+            version: r.version.zip(r.version_sent_at),
+        })
         .collect())
 }
 
@@ -97,6 +108,17 @@ async fn unmapped_lines(db: &Db, import_id: i64) -> Result<Vec<String>, sqlx::Er
         ));
     }
     Ok(out)
+}
+
+/// Demand signals of a version that Odoo did not take, of one kind (`signal_conflict` or
+/// `signal_dead`): how many, since when.
+#[derive(sqlx::FromRow)]
+struct SignalProblem {
+    import_id: i64,
+    version: Option<i64>,
+    kind: String,
+    signal_count: i64,
+    since: Option<String>,
 }
 
 /// Planning problems as of `now`: refused or stuck snapshots, unmapped codes, stale data.
@@ -170,8 +192,9 @@ pub async fn problems(
         }
     }
     // Demand signals Odoo did not take: conflicts waiting on a buyer, pushes given up on.
-    let signals: Vec<(i64, Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END, COUNT(*), MIN(s.created_at)
+    let signals: Vec<SignalProblem> = sqlx::query_as(
+        "SELECT s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END AS kind,
+                COUNT(*) AS signal_count, MIN(s.created_at) AS since
          FROM planning_signals s JOIN planning_imports i ON i.id = s.import_id LEFT JOIN jobs j ON j.id = s.job_id
          WHERE s.state = 'conflict' OR (s.state = 'pending' AND j.state = 'dead')
          GROUP BY s.import_id, i.version, CASE WHEN s.state = 'conflict' THEN 'signal_conflict' ELSE 'signal_dead' END
@@ -179,7 +202,14 @@ pub async fn problems(
     )
     .fetch_all(db)
     .await?;
-    for (import_id, version, kind, count, since) in signals {
+    for SignalProblem {
+        import_id,
+        version,
+        kind,
+        signal_count: count,
+        since,
+    } in signals
+    {
         let plural = if count == 1 { "" } else { "s" };
         out.push(PlanningProblem {
             detail: if kind == "signal_conflict" {

@@ -186,6 +186,20 @@ pub async fn list(db: &Db, item: Option<(&str, &str)>) -> Result<Vec<OverrideVie
     Ok(list)
 }
 
+/// A forecast bucket as imported, with the override that applies to it if any.
+#[derive(sqlx::FromRow)]
+struct BucketRow {
+    item_code: String,
+    location_code: String,
+    bucket_start: String,
+    kind: String,
+    imported: String,
+    override_id: Option<i64>,
+    override_quantity: Option<String>,
+    reason: Option<String>,
+    until: Option<String>,
+}
+
 /// One forecast version's buckets with what counts for each: the override while it
 /// applies, else the imported quantity. `item` narrows to one item at one location; only
 /// overridden buckets when `overridden_only`.
@@ -197,7 +211,8 @@ async fn effective(
 ) -> Result<Vec<EffectiveBucket>, sqlx::Error> {
     let join = if overridden_only { "JOIN" } else { "LEFT JOIN" };
     let mut sql = format!(
-        "SELECT r.item_code, r.location_code, r.bucket_start, r.kind, r.quantity, o.id, o.quantity, o.reason, o.until
+        "SELECT r.item_code, r.location_code, r.bucket_start, r.kind, r.quantity AS imported, o.id AS override_id,
+                o.quantity AS override_quantity, o.reason, o.until
          FROM planning_forecast_rows r
          {join} planning_overrides o ON o.item_code = r.item_code AND o.location_code = r.location_code
             AND o.bucket_start = r.bucket_start AND o.until >= $2
@@ -207,44 +222,26 @@ async fn effective(
         sql.push_str(" AND r.item_code = $3 AND r.location_code = $4");
     }
     sql.push_str(" ORDER BY r.item_code, r.location_code, r.bucket_start, r.kind LIMIT 5000");
-    #[allow(clippy::type_complexity)] // one row of the query above
-    let mut q = sqlx::query_as::<
-        _,
-        (
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ),
-    >(&sql)
-    .bind(import_id)
-    .bind(today().to_string());
+    let mut q = sqlx::query_as::<_, BucketRow>(&sql)
+        .bind(import_id)
+        .bind(today().to_string());
     if let Some((i, l)) = item {
         q = q.bind(i).bind(l);
     }
     let rows = q.fetch_all(db).await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(item, location, bucket_start, kind, imported, id, quantity, reason, until)| {
-                EffectiveBucket {
-                    effective: quantity.clone().unwrap_or_else(|| imported.clone()),
-                    item,
-                    location,
-                    bucket_start,
-                    kind,
-                    imported,
-                    override_id: id,
-                    reason,
-                    until,
-                }
-            },
-        )
+        .map(|r| EffectiveBucket {
+            effective: r.override_quantity.unwrap_or_else(|| r.imported.clone()),
+            item: r.item_code,
+            location: r.location_code,
+            bucket_start: r.bucket_start,
+            kind: r.kind,
+            imported: r.imported,
+            override_id: r.override_id,
+            reason: r.reason,
+            until: r.until,
+        })
         .collect())
 }
 

@@ -58,44 +58,46 @@ fn may_manage(user: &CurrentUser) -> Result<(), PlanningError> {
 const COLUMNS: &str = "id, source, kind, url, auth, username, every_hours, window_start, window_end, paused, next_due_at,
     last_attempt_at, last_success_at, last_status, last_message, last_import_id";
 
-#[allow(clippy::type_complexity)] // one row of COLUMNS
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    Flag,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
+/// A scheduled pull as stored, read with [`COLUMNS`] (its secret left out).
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    source: String,
+    kind: String,
+    url: String,
+    auth: String,
+    username: Option<String>,
+    every_hours: i64,
+    window_start: i64,
+    window_end: i64,
+    #[sqlx(try_from = "Flag")]
+    paused: bool,
+    next_due_at: String,
+    last_attempt_at: Option<String>,
+    last_success_at: Option<String>,
+    last_status: Option<String>,
+    last_message: Option<String>,
+    last_import_id: Option<i64>,
+}
 
 fn view(r: Row) -> PullView {
     PullView {
-        id: r.0,
-        source: r.1,
-        kind: r.2,
-        url: r.3,
-        auth: r.4,
-        username: r.5,
-        every_hours: r.6,
-        window_start: r.7,
-        window_end: r.8,
-        paused: r.9 .0,
-        next_due_at: r.10,
-        last_attempt_at: r.11,
-        last_success_at: r.12,
-        last_status: r.13,
-        last_message: r.14,
-        last_import_id: r.15,
+        id: r.id,
+        source: r.source,
+        kind: r.kind,
+        url: r.url,
+        auth: r.auth,
+        username: r.username,
+        every_hours: r.every_hours,
+        window_start: r.window_start,
+        window_end: r.window_end,
+        paused: r.paused,
+        next_due_at: r.next_due_at,
+        last_attempt_at: r.last_attempt_at,
+        last_success_at: r.last_success_at,
+        last_status: r.last_status,
+        last_message: r.last_message,
+        last_import_id: r.last_import_id,
     }
 }
 
@@ -460,18 +462,41 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
     Ok(ran)
 }
 
+/// What a pull fetches, how it signs in (the sealed secret), and for whom it registers.
+#[derive(sqlx::FromRow)]
+struct PullTarget {
+    source: String,
+    kind: String,
+    url: String,
+    auth: String,
+    username: Option<String>,
+    secret_key_id: Option<String>,
+    secret_nonce: Option<String>,
+    secret_sealed: Option<String>,
+    user_id: i64,
+}
+
 /// Downloads one pull's file and hands it to the intake; a failure as a sentence.
 async fn pull(state: &AppState, id: i64) -> Result<intake::Received, String> {
-    #[allow(clippy::type_complexity)] // one row of the query below
-    let row: Option<(String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, i64)> =
-        sqlx::query_as(
-            "SELECT source, kind, url, auth, username, secret_key_id, secret_nonce, secret_sealed, user_id FROM planning_pulls WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await
-        .map_err(|e| format!("database: {e}"))?;
-    let Some((source, kind, url, auth, username, key_id, nonce, sealed, user_id)) = row else {
+    let row: Option<PullTarget> = sqlx::query_as(
+        "SELECT source, kind, url, auth, username, secret_key_id, secret_nonce, secret_sealed, user_id FROM planning_pulls WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await
+    .map_err(|e| format!("database: {e}"))?;
+    let Some(PullTarget {
+        source,
+        kind,
+        url,
+        auth,
+        username,
+        secret_key_id: key_id,
+        secret_nonce: nonce,
+        secret_sealed: sealed,
+        user_id,
+    }) = row
+    else {
         return Err("The pull was removed.".into());
     };
     let secret = match (key_id, nonce, sealed, state.settings.sealing.as_ref()) {

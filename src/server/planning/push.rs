@@ -73,6 +73,33 @@ fn as_odoo_keeps(q: &str) -> String {
         .unwrap_or_else(|_| q.to_string())
 }
 
+/// A bucket of a forecast version as its signals are derived from it.
+#[derive(sqlx::FromRow)]
+struct ForecastBucket {
+    item_code: String,
+    location_code: String,
+    product_odoo_id: i64,
+    warehouse_code: String,
+    quantity: Quantity,
+    safety_stock: Option<Quantity>,
+    min_qty: Option<Quantity>,
+    max_qty: Option<Quantity>,
+    bucket_start: String,
+}
+
+/// A supply recommendation as its request for quotation is derived from it.
+#[derive(sqlx::FromRow)]
+struct SupplyLine {
+    source_id: String,
+    item_code: String,
+    location_code: String,
+    product_odoo_id: i64,
+    warehouse_code: String,
+    quantity: Quantity,
+    need_by: String,
+    vendor: Option<String>,
+}
+
 pub async fn derive(
     tx: &mut Tx<'_>,
     import_id: i64,
@@ -102,8 +129,7 @@ pub async fn derive(
             .map(|(i, l, b, q)| ((i, l, b), q))
             .collect();
         // Streamed: a version of a million rows keeps one row per item-location in memory.
-        #[allow(clippy::type_complexity)] // one row of the query below
-        let mut rows = sqlx::query_as::<_, (String, String, i64, String, String, Option<String>, Option<String>, Option<String>, String)>(
+        let mut rows = sqlx::query_as::<_, ForecastBucket>(
                 "SELECT item_code, location_code, product_odoo_id, warehouse_code, quantity, safety_stock, min_qty, max_qty, bucket_start
                  FROM planning_forecast_rows WHERE import_id = $1
                  ORDER BY item_code, location_code, bucket_start, CASE kind WHEN 'override' THEN 0 WHEN 'consensus' THEN 1 ELSE 2 END",
@@ -114,20 +140,34 @@ pub async fn derive(
         let mut last: Option<(String, String)> = None;
         while let Some(row) = futures::TryStreamExt::try_next(&mut rows).await? {
             // The nearest bucket of each item-location speaks for it.
-            if last.as_ref() == Some(&(row.0.clone(), row.1.clone())) {
+            if last.as_ref() == Some(&(row.item_code.clone(), row.location_code.clone())) {
                 continue;
             }
-            last = Some((row.0.clone(), row.1.clone()));
+            last = Some((row.item_code.clone(), row.location_code.clone()));
             nearest.push(row);
         }
         drop(rows);
-        for (item, location, product, warehouse, quantity, safety, min, max, bucket) in nearest {
+        for ForecastBucket {
+            item_code: item,
+            location_code: location,
+            product_odoo_id: product,
+            warehouse_code: warehouse,
+            quantity,
+            safety_stock: safety,
+            min_qty: min,
+            max_qty: max,
+            bucket_start: bucket,
+        } in nearest
+        {
+            // A decimal's text keeps its scale: these are the stored quantities.
             let quantity = overrides
                 .get(&(item.clone(), location.clone(), bucket))
                 .cloned()
-                .unwrap_or(quantity);
-            let min = safety.or(min).unwrap_or_else(|| "0".into());
-            let max = max.unwrap_or_else(|| min.clone());
+                .unwrap_or_else(|| quantity.get().to_string());
+            let min = safety
+                .or(min)
+                .map_or_else(|| "0".into(), |q| q.get().to_string());
+            let max = max.map_or_else(|| min.clone(), |q| q.get().to_string());
             signals.push(NewSignal {
                 kind: "rule",
                 key: format!("{item}@{location}"),
@@ -144,16 +184,25 @@ pub async fn derive(
             });
         }
     } else if rfqs {
-        #[allow(clippy::type_complexity)] // one row of the query below
-        let rows: Vec<(String, String, String, i64, String, String, String, Option<String>)> =
-            sqlx::query_as(
-                "SELECT source_id, item_code, location_code, product_odoo_id, warehouse_code, quantity, need_by, vendor
-                 FROM planning_supply_rows WHERE import_id = $1 ORDER BY item_code, location_code, need_by, source_id",
-            )
-            .bind(import_id)
-            .fetch_all(&mut **tx)
-            .await?;
-        for (source, item, location, product, warehouse, quantity, need_by, vendor) in rows {
+        let rows: Vec<SupplyLine> = sqlx::query_as(
+            "SELECT source_id, item_code, location_code, product_odoo_id, warehouse_code, quantity, need_by, vendor
+             FROM planning_supply_rows WHERE import_id = $1 ORDER BY item_code, location_code, need_by, source_id",
+        )
+        .bind(import_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for SupplyLine {
+            source_id: source,
+            item_code: item,
+            location_code: location,
+            product_odoo_id: product,
+            warehouse_code: warehouse,
+            quantity,
+            need_by,
+            vendor,
+        } in rows
+        {
+            let quantity = quantity.get().to_string();
             signals.push(NewSignal {
                 kind: "rfq",
                 key: format!("source:{source}"),
@@ -435,6 +484,25 @@ struct Signal {
     decision: Option<String>,
 }
 
+/// A demand signal as stored, as its push reads it.
+#[derive(sqlx::FromRow)]
+struct SignalRow {
+    id: i64,
+    reference: String,
+    kind: String,
+    product_odoo_id: i64,
+    warehouse_code: String,
+    warehouse_odoo_id: Option<i64>,
+    min_qty: Option<Quantity>,
+    max_qty: Option<Quantity>,
+    quantity: Option<Quantity>,
+    need_by: Option<String>,
+    vendor: Option<String>,
+    correlation_id: String,
+    state: String,
+    decision: Option<String>,
+}
+
 async fn load(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Signal>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -444,9 +512,7 @@ async fn load(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Signal>, sqlx::Error>
         .iter()
         .map(|i| db::arg(&mut args, db::Arg::Int(*i)))
         .collect();
-    #[allow(clippy::type_complexity)] // one row of the query below
-    let rows: Vec<(i64, String, String, i64, String, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, String, String, Option<String>)> =
-        db::bind_args(
+    let rows: Vec<SignalRow> = db::bind_args(
             sqlx::query_as(&format!(
                 "SELECT id, reference, kind, product_odoo_id, warehouse_code, warehouse_odoo_id, min_qty, max_qty, quantity, need_by, vendor, correlation_id, state, decision
                  FROM planning_signals WHERE id IN ({})",
@@ -456,31 +522,28 @@ async fn load(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Signal>, sqlx::Error>
         )
         .fetch_all(db)
         .await?;
-    let num = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|v| v.parse::<Decimal>().ok())
-            .unwrap_or_default()
-    };
+    // A quantity not set is a zero; one that does not parse failed the read.
+    let num = |q: Option<Quantity>| q.map(Quantity::get).unwrap_or_default();
     Ok(rows
         .into_iter()
         .map(|r| {
             (
-                r.0,
+                r.id,
                 Signal {
-                    id: r.0,
-                    reference: r.1,
-                    kind: r.2,
-                    product: r.3,
-                    warehouse_code: r.4,
-                    warehouse_odoo_id: r.5,
-                    min: num(&r.6),
-                    max: num(&r.7),
-                    quantity: num(&r.8),
-                    need_by: r.9,
-                    vendor: r.10,
-                    correlation_id: r.11,
-                    state: r.12,
-                    decision: r.13,
+                    id: r.id,
+                    reference: r.reference,
+                    kind: r.kind,
+                    product: r.product_odoo_id,
+                    warehouse_code: r.warehouse_code,
+                    warehouse_odoo_id: r.warehouse_odoo_id,
+                    min: num(r.min_qty),
+                    max: num(r.max_qty),
+                    quantity: num(r.quantity),
+                    need_by: r.need_by,
+                    vendor: r.vendor,
+                    correlation_id: r.correlation_id,
+                    state: r.state,
+                    decision: r.decision,
                 },
             )
         })
@@ -511,6 +574,18 @@ impl RuleValues {
 /// (product, warehouse id) → (rule id, values) the portal last wrote or accepted.
 type Known = HashMap<(i64, i64), (i64, RuleValues)>;
 
+/// A reordering rule the portal last wrote or accepted, with its values.
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    product_odoo_id: i64,
+    warehouse_odoo_id: i64,
+    rule_odoo_id: i64,
+    min_qty: Quantity,
+    max_qty: Quantity,
+    trigger_mode: String,
+    manual_qty: Option<Quantity>,
+}
+
 async fn known_rules(db: &Db, rules: &[(i64, Signal)]) -> Result<Known, sqlx::Error> {
     if rules.is_empty() {
         return Ok(HashMap::new());
@@ -520,8 +595,7 @@ async fn known_rules(db: &Db, rules: &[(i64, Signal)]) -> Result<Known, sqlx::Er
         .iter()
         .map(|(_, s)| db::arg(&mut args, db::Arg::Int(s.product)))
         .collect();
-    #[allow(clippy::type_complexity)] // one row of the query below
-    let rows: Vec<(i64, i64, i64, Quantity, Quantity, String, Option<Quantity>)> = db::bind_args(
+    let rows: Vec<RuleRow> = db::bind_args(
         sqlx::query_as(&format!(
             "SELECT product_odoo_id, warehouse_odoo_id, rule_odoo_id, min_qty, max_qty, trigger_mode, manual_qty FROM planning_rules WHERE product_odoo_id IN ({})",
             list.join(", ")
@@ -532,16 +606,16 @@ async fn known_rules(db: &Db, rules: &[(i64, Signal)]) -> Result<Known, sqlx::Er
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(p, w, r, min, max, trigger, manual)| {
+        .map(|r| {
             (
-                (p, w),
+                (r.product_odoo_id, r.warehouse_odoo_id),
                 (
-                    r,
+                    r.rule_odoo_id,
                     RuleValues {
-                        min: min.get(),
-                        max: max.get(),
-                        trigger,
-                        manual: manual.map(Quantity::get),
+                        min: r.min_qty.get(),
+                        max: r.max_qty.get(),
+                        trigger: r.trigger_mode,
+                        manual: r.manual_qty.map(Quantity::get),
                     },
                 ),
             )
@@ -1603,6 +1677,23 @@ pub async fn signals_page(
     Ok(signals_for_version(db, import_id).await?)
 }
 
+/// A signal a buyer or planner decides on, with the state of its push job.
+#[derive(sqlx::FromRow)]
+struct DecisionRow {
+    import_id: i64,
+    reference: String,
+    state: String,
+    item_code: String,
+    location_code: String,
+    correlation_id: String,
+    job_id: Option<i64>,
+    job_state: Option<String>,
+    odoo_id: Option<i64>,
+    warehouse_odoo_id: Option<i64>,
+    odoo_values: Option<String>,
+    product_odoo_id: i64,
+}
+
 /// A buyer's or planner's answer to a conflict (`apply`: the portal's values over Odoo's;
 /// `keep`: Odoo's stay, and are what later signals compare with), or `retry` of a dead one.
 /// Returns the signal's version id.
@@ -1615,28 +1706,28 @@ pub async fn decide(
 ) -> Result<(i64, String), PlanningError> {
     may_see(user)?;
     let mut tx = db::write(db).await?;
-    #[allow(clippy::type_complexity)] // one row of the query below
-    let row: Option<(i64, String, String, String, String, String, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, i64)> = sqlx::query_as(
-        "SELECT s.import_id, s.reference, s.state, s.item_code, s.location_code, s.correlation_id, s.job_id, j.state, s.odoo_id, s.warehouse_odoo_id, s.odoo_values, s.product_odoo_id
+    let row: Option<DecisionRow> = sqlx::query_as(
+        "SELECT s.import_id, s.reference, s.state, s.item_code, s.location_code, s.correlation_id, s.job_id, j.state AS job_state,
+                s.odoo_id, s.warehouse_odoo_id, s.odoo_values, s.product_odoo_id
          FROM planning_signals s LEFT JOIN jobs j ON j.id = s.job_id WHERE s.id = $1",
     )
     .bind(signal_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((
+    let Some(DecisionRow {
         import_id,
         reference,
         state,
-        item,
-        location,
-        correlation,
-        job,
+        item_code: item,
+        location_code: location,
+        correlation_id: correlation,
+        job_id: job,
         job_state,
-        rule,
-        warehouse,
+        odoo_id: rule,
+        warehouse_odoo_id: warehouse,
         odoo_values,
-        product,
-    )) = row
+        product_odoo_id: product,
+    }) = row
     else {
         return Err(PlanningError::NotFound);
     };

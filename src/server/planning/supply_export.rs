@@ -43,24 +43,26 @@ pub const COLUMNS: [&str; 14] = [
     "lead_time_days",
 ];
 
-#[allow(clippy::type_complexity)] // one row of the query below
-type LineRow = (
-    i64,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    String,
-    String,
-    Quantity,
-    Quantity,
-    Option<String>,
-    Option<Code<LineAnswerState>>,
-    Option<String>,
-    Option<Quantity>,
-    Option<String>,
-    Option<i64>,
-);
+/// An open purchase line as the supply export reads it: its order, supplier, product,
+/// quantities, dates, the supplier's answer, ship-to and lead time.
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: i64,
+    odoo_id: i64,
+    order_name: String,
+    supplier_name: String,
+    product_odoo_id: Option<i64>,
+    product_code: String,
+    uom: String,
+    quantity: Quantity,
+    qty_received: Quantity,
+    date_planned: Option<String>,
+    answer: Option<Code<LineAnswerState>>,
+    proposed_date: Option<String>,
+    proposed_quantity: Option<Quantity>,
+    ship_to_key: Option<String>,
+    lead_time_days: Option<i64>,
+}
 
 fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
@@ -89,7 +91,7 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
         }
     }
     let lines: Vec<LineRow> = sqlx::query_as(
-        "SELECT l.id, l.odoo_id, o.name, s.name, l.product_odoo_id, l.product_code, l.uom,
+        "SELECT l.id, l.odoo_id, o.name AS order_name, s.name AS supplier_name, l.product_odoo_id, l.product_code, l.uom,
                 l.quantity, l.qty_received, l.date_planned, l.answer, l.proposed_date, l.proposed_quantity, h.ship_to_key,
                 vp.lead_time_days
          FROM purchase_order_lines l
@@ -120,23 +122,23 @@ pub async fn rows(db: &Db) -> Result<Vec<SupplyRow>, sqlx::Error> {
     }
     let mut out = Vec::new();
     for l in lines {
-        let (
-            line_id,
-            line_odoo_id,
-            order,
-            supplier,
-            product,
+        let LineRow {
+            id: line_id,
+            odoo_id: line_odoo_id,
+            order_name: order,
+            supplier_name: supplier,
+            product_odoo_id: product,
             product_code,
-            unit,
+            uom: unit,
             quantity,
-            received,
-            planned,
+            qty_received: received,
+            date_planned: planned,
             answer,
             proposed_date,
             proposed_quantity,
-            ship_to,
-            lead_time,
-        ) = l;
+            ship_to_key: ship_to,
+            lead_time_days: lead_time,
+        } = l;
         let answer = answer.map(|a| a.0);
         if answer == Some(LineAnswerState::Rejected) {
             continue;
