@@ -1015,6 +1015,42 @@ async fn a_release_time_that_does_not_parse_fails_the_performance_read() {
     }
 }
 
+/// An order whose stored status is no status fails the inbox and the order page, instead
+/// of showing as new (and answerable).
+#[tokio::test]
+async fn an_unknown_stored_order_status_fails_the_inbox_and_order_reads() {
+    use millrace::model::orders::OrderFilter;
+    use millrace::server::orders;
+    let (databases, _dir) = both().await;
+    for (backend, db) in databases {
+        supplier_one(&db).await;
+        sqlx::query(
+            "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at, amount_total)
+             VALUES (1, 1, 'P1', 1, 'purchase', '', 'new', '', '0')",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let root = admin(&db).await;
+        let filter = OrderFilter {
+            page: 1,
+            ..Default::default()
+        };
+        let inbox = orders::list(&db, &root, &filter).await.unwrap();
+        assert_eq!(inbox.orders.len(), 1, "{backend:?}");
+        let policy = Default::default();
+        assert!(orders::detail(&db, &root, 1, policy).await.unwrap().is_some());
+        sqlx::query("UPDATE purchase_orders SET status = 'emperor' WHERE id = 1")
+            .execute(&db)
+            .await
+            .unwrap();
+        let e = orders::list(&db, &root, &filter).await.unwrap_err();
+        assert!(e.to_string().contains("emperor"), "{backend:?}: {e}");
+        let e = orders::detail(&db, &root, 1, policy).await.unwrap_err();
+        assert!(e.to_string().contains("emperor"), "{backend:?}: {e}");
+    }
+}
+
 /// The portal's flags are booleans where both databases allow it: `BOOLEAN` on PostgreSQL,
 /// `INTEGER` 0/1 on SQLite (migration 90). SQL written once (`WHERE visible`, `SET paused =
 /// TRUE`, a bound `bool`) works on both, a flag reads back through `Flag` on both, and on

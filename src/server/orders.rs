@@ -344,7 +344,7 @@ pub async fn shipped_by_line(
 struct SummaryRow {
     id: i64,
     name: String,
-    status: String,
+    status: Code<OrderStatus>,
     supplier_name: String,
     date_order: Option<String>,
     next_due: Option<String>,
@@ -530,7 +530,7 @@ pub async fn list(db: &Db, user: &CurrentUser, filter: &OrderFilter) -> Result<I
             Ok(InboxEntry {
                 id: r.id,
                 name: r.name,
-                status: OrderStatus::from_code(&r.status).unwrap_or(OrderStatus::New),
+                status: r.status.0,
                 supplier_name: r.supplier_name,
                 date_order: db::opt_utc_time(r.date_order)?,
                 next_due: db::opt_utc_time(r.next_due)?,
@@ -557,7 +557,7 @@ struct OrderRow {
     id: i64,
     odoo_id: i64,
     name: String,
-    status: String,
+    status: Code<OrderStatus>,
     supplier_name: String,
     buyer_name: String,
     date_order: Option<String>,
@@ -752,7 +752,7 @@ pub async fn detail(
     Ok(Some(Order {
         id: o.id,
         name: o.name,
-        status: OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::New),
+        status: o.status.0,
         supplier_name: o.supplier_name,
         buyer_name: o.buyer_name,
         date_order: db::opt_utc_time(o.date_order)?,
@@ -830,8 +830,9 @@ pub async fn snapshot(tx: &mut Tx<'_>, id: i64) -> Result<Option<Order>, sqlx::E
 }
 
 fn answerable(o: &OrderRow) -> Result<(), ActionError> {
-    OrderStatus::from_code(&o.status)
-        .map_or(Ok(()), OrderStatus::answerable)
+    o.status
+        .0
+        .answerable()
         .map_err(|why| ActionError::Closed {
             order: o.name.clone(),
             why,

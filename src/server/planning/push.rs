@@ -55,9 +55,6 @@ const GATHER: Duration = Duration::from_millis(40);
 
 // ---------------------------------------------------------------- deriving signals
 
-/// Derives the signals of the version `import_id` just approved and queues their jobs, in
-/// the approval's transaction. A signal that exists already (a doubled approval) is kept
-/// as it is. Supply versions give signals only when `rfqs` is on. Returns how many were new.
 /// A quantity as Odoo keeps it on a reordering rule: its float fields have the "Product
 /// Unit of Measure" precision (2 decimals by default), so Odoo rounds what it is given. The
 /// signal carries the rounded value, so what the portal writes and remembers is what Odoo
@@ -100,6 +97,9 @@ struct SupplyLine {
     vendor: Option<String>,
 }
 
+/// Derives the signals of the version `import_id` just approved and queues their jobs, in
+/// the approval's transaction. A signal that exists already (a doubled approval) is kept
+/// as it is. Supply versions give signals only when `rfqs` is on. Returns how many were new.
 pub async fn derive(
     tx: &mut Tx<'_>,
     import_id: i64,
