@@ -560,6 +560,33 @@ struct RuleValues {
 }
 
 impl RuleValues {
+    /// Reads back what [`RuleValues::json`] stored (Odoo's values of a conflict): a missing
+    /// or unreadable min, max or trigger is a bad stored value, never a zero.
+    fn from_json(stored: &str) -> Result<RuleValues, String> {
+        let v: Value = serde_json::from_str(stored).map_err(|e| format!("{e} in {stored}"))?;
+        let d = |k: &str| -> Result<Option<Decimal>, String> {
+            match v.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => s
+                    .parse::<Decimal>()
+                    .map(Some)
+                    .map_err(|_| format!("{k} {s:?} is not a number in {stored}")),
+                Some(other) => Err(format!("{k} {other} is not a number in {stored}")),
+            }
+        };
+        let needed = |k: &str| d(k)?.ok_or_else(|| format!("no {k} in {stored}"));
+        Ok(RuleValues {
+            min: needed("min")?,
+            max: needed("max")?,
+            trigger: v
+                .get("trigger")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("no trigger in {stored}"))?
+                .to_string(),
+            manual: d("manual")?,
+        })
+    }
+
     fn json(&self) -> String {
         json!({
             "min": self.min.normalize().to_string(),
@@ -1758,22 +1785,11 @@ pub async fn decide(
             format!("{reference}: the portal's values are written over Odoo's.")
         }
         ("keep", "conflict") => {
-            let v: Value = odoo_values
-                .as_deref()
-                .and_then(|v| serde_json::from_str(v).ok())
-                .unwrap_or(Value::Null);
-            let d = |k: &str| {
-                v.get(k)
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<Decimal>().ok())
-            };
             if let (Some(rule), Some(warehouse)) = (rule, warehouse) {
-                let values = RuleValues {
-                    min: d("min").unwrap_or_default(),
-                    max: d("max").unwrap_or_default(),
-                    trigger: v.get("trigger").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    manual: d("manual"),
-                };
+                // Odoo's values as the conflict stored them; unreadable ones are our fault
+                // (a 500), not a rule of zeros for the next version to compare with.
+                let values = RuleValues::from_json(odoo_values.as_deref().unwrap_or("null"))
+                    .map_err(|e| sqlx::Error::Decode(e.into()))?;
                 remember_rule(&mut tx, product, warehouse, rule, &values).await?;
             }
             sqlx::query("UPDATE planning_signals SET state = 'kept', decision = 'keep', applied_at = $1 WHERE id = $2 AND state = 'conflict'")
@@ -1867,7 +1883,28 @@ pub async fn decide_form(
 
 #[cfg(test)]
 mod tests {
-    use super::as_odoo_keeps;
+    use super::{as_odoo_keeps, RuleValues};
+
+    #[test]
+    fn odoos_values_of_a_conflict_read_back_as_stored_and_bad_ones_fail() {
+        let values = RuleValues {
+            min: "2.5".parse().unwrap(),
+            max: "40".parse().unwrap(),
+            trigger: "auto".into(),
+            manual: None,
+        };
+        assert_eq!(RuleValues::from_json(&values.json()), Ok(values));
+        for bad in [
+            r#"{"min":"x","max":"40","trigger":"auto"}"#,
+            r#"{"max":"40","trigger":"auto"}"#,
+            r#"{"min":"1","max":40,"trigger":"auto"}"#,
+            r#"{"min":"1","max":"40"}"#,
+            "null",
+            "not json",
+        ] {
+            assert!(RuleValues::from_json(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn quantities_are_rounded_as_odoo_keeps_them_on_a_rule() {
