@@ -1051,6 +1051,43 @@ async fn an_unknown_stored_order_status_fails_the_inbox_and_order_reads() {
     }
 }
 
+/// An unacknowledged order whose release time does not parse fails the exceptions read,
+/// instead of silently leaving the late list; a bare date counts as its midnight.
+#[tokio::test]
+async fn a_release_time_that_does_not_parse_fails_the_late_acknowledgments() {
+    use millrace::server::exceptions::{self, Scope, Windows};
+    let (databases, _dir) = both().await;
+    let windows = Windows {
+        ack_hours: 24,
+        planning_refresh_hours: 192,
+    };
+    for (backend, db) in databases {
+        supplier_one(&db).await;
+        sqlx::query(
+            "INSERT INTO purchase_orders (id, odoo_id, name, supplier_id, odoo_state, odoo_write_date, status, synced_at, date_approve, amount_total)
+             VALUES (1, 1, 'P1', 1, 'purchase', '', 'new', '', '2020-01-01', '0')",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let view = exceptions::overview(&db, &Scope::default(), windows).await.unwrap();
+        assert_eq!(view.late_acknowledgments.len(), 1, "{backend:?}");
+        assert_eq!(
+            view.late_acknowledgments[0].released_at,
+            "2020-01-01 00:00:00",
+            "{backend:?}"
+        );
+        sqlx::query("UPDATE purchase_orders SET date_approve = 'last week' WHERE id = 1")
+            .execute(&db)
+            .await
+            .unwrap();
+        let e = exceptions::overview(&db, &Scope::default(), windows)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("last week"), "{backend:?}: {e}");
+    }
+}
+
 /// The portal's flags are booleans where both databases allow it: `BOOLEAN` on PostgreSQL,
 /// `INTEGER` 0/1 on SQLite (migration 90). SQL written once (`WHERE visible`, `SET paused =
 /// TRUE`, a bound `bool`) works on both, a flag reads back through `Flag` on both, and on

@@ -266,7 +266,9 @@ async fn late_acknowledgments(
          ORDER BY COALESCE(o.date_approve, o.date_order), o.id",
         scope.companies.condition("o.id")
     );
-    let rows = sqlx::query_as::<_, (i64, String, String, Option<String>, Option<i64>)>(&sql)
+    // A release time that does not parse fails the read (before, the order was left out
+    // of the late list without a word).
+    let rows = sqlx::query_as::<_, (i64, String, String, Option<UtcTime>, Option<i64>)>(&sql)
         .bind(scope.supplier)
         .bind(&scope.buyer)
         .fetch(db);
@@ -274,12 +276,11 @@ async fn late_acknowledgments(
         i64,
         String,
         String,
-        Option<String>,
+        Option<UtcTime>,
         Option<i64>,
     )| {
-        let released_at = released?;
-        let t = chrono::NaiveDateTime::parse_from_str(released_at.get(..19)?, "%Y-%m-%d %H:%M:%S")
-            .ok()?;
+        let t = released?.get();
+        let released_at = released?.to_string();
         let age_hours = (now - t).num_hours();
         let window = SupplierOverrides {
             ack_window_hours: window,
