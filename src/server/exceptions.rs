@@ -279,9 +279,8 @@ async fn late_acknowledgments(
         Option<UtcTime>,
         Option<i64>,
     )| {
-        let t = released?.get();
-        let released_at = released?.to_string();
-        let age_hours = (now - t).num_hours();
+        let released = released?;
+        let age_hours = (now - released.get()).num_hours();
         let window = SupplierOverrides {
             ack_window_hours: window,
             ..Default::default()
@@ -290,7 +289,7 @@ async fn late_acknowledgments(
             order_id,
             order_name,
             supplier_name,
-            released_at,
+            released_at: released.to_string(),
             age_hours,
         })
     };

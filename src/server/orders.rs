@@ -263,10 +263,23 @@ pub struct Receipt {
 /// The orders `line_ids` belong to, each once: read before a writing transaction to key it
 /// by them (a line never moves to another order, so the keys stay right until commit).
 pub async fn orders_of_lines(db: &Db, line_ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    orders_of_lines_by(db, "id", line_ids).await
+}
+
+/// [`orders_of_lines`] for lines given by their Odoo ids (one not stored yet has none).
+pub async fn orders_of_odoo_lines(db: &Db, odoo_ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    orders_of_lines_by(db, "odoo_id", odoo_ids).await
+}
+
+async fn orders_of_lines_by(
+    db: &Db,
+    column: &'static str,
+    line_ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
     let mut orders = Vec::new();
     for ids in line_ids.chunks(500) {
         let sql = format!(
-            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE id IN ({})",
+            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE {column} IN ({})",
             db::placeholders(1, ids.len())
         );
         let mut query = sqlx::query_as::<_, (i64,)>(&sql);

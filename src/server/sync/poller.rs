@@ -460,18 +460,12 @@ async fn sync_received_lots(
     };
     // Keyed by the orders of the receipts and of the lines they booked (a line never
     // changes order; one not stored yet is not written here).
-    let mut keys: Vec<db::LockKey> = pending.iter().map(|(_, o)| db::LockKey::order(*o)).collect();
-    if !line_ids.is_empty() {
-        let sql = format!(
-            "SELECT DISTINCT order_id FROM purchase_order_lines WHERE odoo_id IN ({})",
-            db::placeholders(1, line_ids.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64,)>(&sql);
-        for id in &line_ids {
-            q = q.bind(*id);
-        }
-        keys.extend(q.fetch_all(db).await?.into_iter().map(|(o,)| db::LockKey::order(o)));
-    }
+    let keys: Vec<db::LockKey> = pending
+        .iter()
+        .map(|(_, o)| *o)
+        .chain(orders::orders_of_odoo_lines(db, &line_ids).await?)
+        .map(db::LockKey::order)
+        .collect();
     let mut tx = db::write_keyed(db, &keys).await?;
     for l in &received {
         sqlx::query("UPDATE purchase_order_lines SET qty_received = $1 WHERE odoo_id = $2")
