@@ -73,8 +73,11 @@ pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
     let pool = match backend {
         Backend::Sqlite => {
             // What SqliteConnectOptions would set, as statements: `Any` cannot carry them.
+            // No ping before each use: a connection to a local file does not go stale, and
+            // each ping is one more round trip to the connection's thread per query.
             AnyPoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(

@@ -23,8 +23,10 @@ impl Sessions {
     pub async fn open(url: &str) -> Result<Sessions, sqlx::Error> {
         let store = match Backend::of(url)? {
             Backend::Sqlite => {
+                // No ping before each use (see `db::open`): one session read per page.
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(4)
+                    .test_before_acquire(false)
                     .connect_with(
                         url.parse::<sqlx::sqlite::SqliteConnectOptions>()?
                             .busy_timeout(std::time::Duration::from_secs(10)),
