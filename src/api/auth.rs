@@ -19,20 +19,24 @@ pub struct Viewer {
 
 #[server(endpoint = "whoami", input = GetUrl)]
 pub async fn whoami() -> Result<Option<Viewer>, AppError> {
-    use super::context;
-    Ok(context::parts()
-        .and_then(|p| {
-            p.extensions
-                .get::<crate::server::auth::CurrentUser>()
-                .cloned()
-        })
-        .map(|u| Viewer {
-            display_name: u.display_name,
-            email: u.email,
-            role: u.role.code().to_string(),
-            supplier_name: u.supplier_name,
-            time_zone: u.time_zone,
-        }))
+    Ok(viewer())
+}
+
+/// The signed-in user of the request being rendered, as the request guard loaded them.
+#[cfg(feature = "ssr")]
+pub fn viewer() -> Option<Viewer> {
+    super::context::with_parts(|p| {
+        p.extensions
+            .get::<crate::server::auth::CurrentUser>()
+            .map(|u| Viewer {
+                display_name: u.display_name.clone(),
+                email: u.email.clone(),
+                role: u.role.code().to_string(),
+                supplier_name: u.supplier_name.clone(),
+                time_zone: u.time_zone.clone(),
+            })
+    })
+    .flatten()
 }
 
 #[server(endpoint = "login")]

@@ -108,19 +108,21 @@ pub(crate) mod context {
         }
     }
 
-    pub fn parts() -> Option<http::request::Parts> {
-        use_context::<http::request::Parts>()
+    /// `f` of the request's head, borrowed: `use_context` would copy every header and
+    /// extension of it for each question asked.
+    pub fn with_parts<R>(f: impl FnOnce(&http::request::Parts) -> R) -> Option<R> {
+        with_context::<http::request::Parts, _>(f)
     }
 
     pub fn client_ip() -> String {
-        parts()
-            .and_then(|p| p.extensions.get::<ClientIp>().map(|c| c.0.clone()))
+        with_parts(|p| p.extensions.get::<ClientIp>().map(|c| c.0.clone()))
+            .flatten()
             .unwrap_or_else(|| "unknown".into())
     }
 
     /// The signed-in user, or 401.
     pub fn user() -> Result<CurrentUser, AppError> {
-        match parts().and_then(|p| p.extensions.get::<CurrentUser>().cloned()) {
+        match with_parts(|p| p.extensions.get::<CurrentUser>().cloned()).flatten() {
             Some(u) => Ok(u),
             None => {
                 status(http::StatusCode::UNAUTHORIZED);

@@ -24,7 +24,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode, StaticSegment};
 
-use crate::api::auth::{whoami, Logout};
+use crate::api::auth::Logout;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -52,13 +52,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn csrf_token() -> String {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>()
-            .and_then(|p| {
-                p.extensions
-                    .get::<crate::server::auth::csrf::CsrfToken>()
-                    .map(|t| t.0.clone())
-            })
-            .unwrap_or_default()
+        with_context::<http::request::Parts, _>(|p| {
+            p.extensions
+                .get::<crate::server::auth::csrf::CsrfToken>()
+                .map(|t| t.0.clone())
+        })
+        .flatten()
+        .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -130,11 +130,13 @@ fn flashed<S: leptos::server_fn::ServerFn>() -> Option<S::Output>
 where
     S::Output: serde::de::DeserializeOwned,
 {
-    let parts = use_context::<http::request::Parts>()?;
-    let flash = parts.extensions.get::<crate::server::flash::Flash>()?;
-    (flash.path == S::PATH)
-        .then(|| serde_json::from_str(&flash.body).ok())
-        .flatten()
+    with_context::<http::request::Parts, _>(|parts| {
+        let flash = parts.extensions.get::<crate::server::flash::Flash>()?;
+        (flash.path == S::PATH)
+            .then(|| serde_json::from_str(&flash.body).ok())
+            .flatten()
+    })
+    .flatten()
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -200,10 +202,24 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The signed-in user of the page being rendered. Pages render on the server only (islands
+/// hydrate, the layout never does), so the request has it: no resource, no suspense.
+fn signed_in() -> Option<crate::api::auth::Viewer> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::api::auth::viewer()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
 /// Header with navigation and the signed-in user; the page below.
 #[component]
 fn Layout(children: Children) -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| whoami());
+    let viewer = signed_in();
+    let role = viewer.as_ref().map(|v| v.role.clone());
     let logout = ServerAction::<Logout>::new();
     view! {
         <header class="topbar">
@@ -212,39 +228,35 @@ fn Layout(children: Children) -> impl IntoView {
                 <a href="/orders">"Orders"</a>
                 <a href="/shipments">"Shipments"</a>
                 <a href="/performance">"Performance"</a>
-                <Suspense fallback=|| ()>
-                    {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| match v.role.as_str() {
-                        "buyer" => view! { <a href="/buyer/exceptions">"Exceptions"</a> }.into_any(),
-                        "planner" => view! {
-                            <a href="/buyer/exceptions">"Exceptions"</a>
-                            <a href="/planning">"Planning"</a>
-                        }.into_any(),
-                        "admin" => view! {
-                            <a href="/buyer/exceptions">"Exceptions"</a>
-                            <a href="/planning">"Planning"</a>
-                            <a href="/admin/suppliers">"Suppliers"</a>
-                            <a href="/admin/staff">"Staff"</a>
-                            <a href="/admin/audit">"Audit log"</a>
-                            <a href="/admin/odoo">"Odoo"</a>
-                            <a href="/webhooks">"Webhooks"</a>
-                        }.into_any(),
-                        "supplier_admin" => view! { <a href="/team">"Team"</a><a href="/webhooks">"Webhooks"</a> }.into_any(),
-                        _ => ().into_any(),
-                    })}
-                </Suspense>
-            </nav>
-            <Suspense fallback=|| ()>
-                {move || viewer.get().and_then(|v| v.ok()).flatten().map(|v| view! {
-                    <div class="who">
-                        <a class="who-name" data-testid="viewer" href="/account">{v.display_name.clone()}</a>
-                        <span class="who-org">{v.supplier_name.clone().unwrap_or_else(|| "Buyer's staff".into())}</span>
-                        <ActionForm action=logout attr:class="inline">
-                            <CsrfField/>
-                            <button type="submit" class="link">"Sign out"</button>
-                        </ActionForm>
-                    </div>
+                {role.map(|role| match role.as_str() {
+                    "buyer" => view! { <a href="/buyer/exceptions">"Exceptions"</a> }.into_any(),
+                    "planner" => view! {
+                        <a href="/buyer/exceptions">"Exceptions"</a>
+                        <a href="/planning">"Planning"</a>
+                    }.into_any(),
+                    "admin" => view! {
+                        <a href="/buyer/exceptions">"Exceptions"</a>
+                        <a href="/planning">"Planning"</a>
+                        <a href="/admin/suppliers">"Suppliers"</a>
+                        <a href="/admin/staff">"Staff"</a>
+                        <a href="/admin/audit">"Audit log"</a>
+                        <a href="/admin/odoo">"Odoo"</a>
+                        <a href="/webhooks">"Webhooks"</a>
+                    }.into_any(),
+                    "supplier_admin" => view! { <a href="/team">"Team"</a><a href="/webhooks">"Webhooks"</a> }.into_any(),
+                    _ => ().into_any(),
                 })}
-            </Suspense>
+            </nav>
+            {viewer.map(|v| view! {
+                <div class="who">
+                    <a class="who-name" data-testid="viewer" href="/account">{v.display_name}</a>
+                    <span class="who-org">{v.supplier_name.unwrap_or_else(|| "Buyer's staff".into())}</span>
+                    <ActionForm action=logout attr:class="inline">
+                        <CsrfField/>
+                        <button type="submit" class="link">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            })}
         </header>
         <main class="page" id="main">{children()}</main>
     }

@@ -5,9 +5,8 @@
 use leptos::prelude::*;
 
 use super::{CsrfField, IdempotencyField};
-use crate::api::order_document::{
-    notice_destinations, order_origins, OrderHeaderView, SetVendorReference,
-};
+use crate::api::order_document::{notice_destinations, OrderHeaderView, SetVendorReference};
+use crate::model::order_document::OriginOptions;
 use crate::api::AppError;
 
 fn not_set(v: Option<String>) -> String {
@@ -125,36 +124,32 @@ fn HeaderFacts(
     }
 }
 
-/// The company and plant selects of the inbox's filter form.
+/// The company and plant selects of the inbox's filter form, when the supplier's orders
+/// come from more than one of either (`origins` is read with the inbox's page).
 #[component]
-pub fn OriginFilters(company: Signal<String>, plant: Signal<String>) -> impl IntoView {
-    let origins = Resource::new(|| (), |_| order_origins());
-    view! {
-        <Transition fallback=|| ()>
-            {move || origins.get().and_then(|r| r.ok()).filter(|o| o.companies.len() > 1 || o.plants.len() > 1).map(|o| view! {
-                <div class="field">
-                    <label for="company">"Company"</label>
-                    <select id="company" name="company">
-                        <option value="" selected=move || company.get().is_empty()>"All"</option>
-                        {o.companies.into_iter().map(|c| {
-                            let v = c.value.clone();
-                            view! { <option value=c.value selected=move || company.get() == v>{c.label}</option> }
-                        }).collect_view()}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="plant">"Ship to"</label>
-                    <select id="plant" name="plant">
-                        <option value="" selected=move || plant.get().is_empty()>"All"</option>
-                        {o.plants.into_iter().map(|p| {
-                            let v = p.value.clone();
-                            view! { <option value=p.value selected=move || plant.get() == v>{p.label}</option> }
-                        }).collect_view()}
-                    </select>
-                </div>
-            })}
-        </Transition>
-    }
+pub fn OriginFilters(origins: Option<OriginOptions>, company: String, plant: String) -> impl IntoView {
+    origins.filter(|o| o.companies.len() > 1 || o.plants.len() > 1).map(|o| view! {
+        <div class="field">
+            <label for="company">"Company"</label>
+            <select id="company" name="company">
+                <option value="" selected=company.is_empty()>"All"</option>
+                {o.companies.into_iter().map(|c| {
+                    let selected = company == c.value;
+                    view! { <option value=c.value selected=selected>{c.label}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+        <div class="field">
+            <label for="plant">"Ship to"</label>
+            <select id="plant" name="plant">
+                <option value="" selected=plant.is_empty()>"All"</option>
+                {o.plants.into_iter().map(|p| {
+                    let selected = plant == p.value;
+                    view! { <option value=p.value selected=selected>{p.label}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    })
 }
 
 /// On the new-notice page: when the chosen orders go to different destinations, says so

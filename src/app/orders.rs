@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::order_document::{OrderHeaderPanel, OriginFilters};
+use crate::api::order_document::order_origins;
 use super::{CsrfField, IdempotencyField};
 use crate::api::order_document::{get_order_header, OrderHeaderView};
 use crate::api::orders::{
@@ -35,7 +36,11 @@ pub fn OrderList() -> impl IntoView {
             plant: q.get("plant").unwrap_or_default(),
         })
     };
-    let page = Resource::new(filter, list_orders);
+    // The page and the filter's options in one resource: one round of rendering.
+    let page = Resource::new(filter, |f| async move {
+        let origins = order_origins().await.ok();
+        (list_orders(f).await, origins)
+    });
     let link = move |status: &str, page_no: i64| {
         let f = filter();
         let mut pairs = vec![];
@@ -68,33 +73,34 @@ pub fn OrderList() -> impl IntoView {
     };
     view! {
         <h1>"Purchase orders"</h1>
-        <form method="get" action="/orders" class="filters" role="search">
-            <div class="field">
-                <label for="q">"Search"</label>
-                <input id="q" name="q" type="search" placeholder="PO number, product or your code" value=move || filter().q/>
-            </div>
-            <div class="field">
-                <label for="status">"Status"</label>
-                <select id="status" name="status">
-                    <option value="" selected=move || filter().status.is_empty()>"All"</option>
-                    <option value="action" selected=move || filter().status == "action">"Needs my action"</option>
-                    {OrderStatus::ALL.into_iter().map(|s| view! {
-                        <option value=s.code() selected=move || filter().status == s.code()>{s.label()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="due_before">"Due by"</label>
-                <input id="due_before" name="due_before" type="date" value=move || filter().due_before/>
-            </div>
-            <OriginFilters company=Signal::derive(move || filter().company) plant=Signal::derive(move || filter().plant)/>
-            <button type="submit">"Apply"</button>
-        </form>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading orders…"</p> }>
-            {move || page.get().map(|r| match r {
+            {move || page.get().map(|(r, origins)| { let f = filter(); view! {
+                <form method="get" action="/orders" class="filters" role="search">
+                    <div class="field">
+                        <label for="q">"Search"</label>
+                        <input id="q" name="q" type="search" placeholder="PO number, product or your code" value=f.q.clone()/>
+                    </div>
+                    <div class="field">
+                        <label for="status">"Status"</label>
+                        <select id="status" name="status">
+                            <option value="" selected=f.status.is_empty()>"All"</option>
+                            <option value="action" selected=f.status == "action">"Needs my action"</option>
+                            {OrderStatus::ALL.into_iter().map(|s| view! {
+                                <option value=s.code() selected=f.status == s.code()>{s.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="due_before">"Due by"</label>
+                        <input id="due_before" name="due_before" type="date" value=f.due_before.clone()/>
+                    </div>
+                    <OriginFilters origins company=f.company.clone() plant=f.plant.clone()/>
+                    <button type="submit">"Apply"</button>
+                </form>
+                {match r {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 Ok(p) => {
-                    let current = filter().status;
+                    let current = f.status.clone();
                     view! {
                         <nav class="chips" aria-label="Filter by status">
                             <a href=link("action", 1) class:active=current == "action" data-testid="needs-action">
@@ -137,7 +143,8 @@ pub fn OrderList() -> impl IntoView {
                         </nav>
                     }.into_any()
                 }
-            })}
+                }}
+            }})}
         </Transition>
     }
 }

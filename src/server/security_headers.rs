@@ -61,9 +61,10 @@ async fn content_security_policy(mut req: Request, next: Next) -> Response {
 /// Makes the inline scripts Leptos writes into a page carry this request's nonce (called in
 /// the context of every page render; Leptos's own per-render nonce is replaced).
 pub fn provide_nonce() {
-    use leptos::prelude::{provide_context, use_context};
+    use leptos::prelude::{provide_context, with_context};
     if let Some(nonce) =
-        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned())
+        with_context::<http::request::Parts, _>(|p| p.extensions.get::<CspNonce>().cloned())
+            .flatten()
     {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
