@@ -58,8 +58,20 @@ use db::Db;
 use odoo::{OdooClient, OdooLink};
 use settings::Settings;
 
+/// What every request and background task shares, behind one `Arc`: a request clones it
+/// several times on its way through the layers and server functions, one count each.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
@@ -93,7 +105,7 @@ impl AppState {
     pub fn new(db: Db, settings: Arc<Settings>, leptos_options: LeptosOptions) -> Self {
         let health = Arc::new(telemetry::Health::default());
         let api_limiter = Arc::new(crate::rest::limiter(settings.api_rate_per_minute));
-        Self {
+        Self(Arc::new(Shared {
             db,
             settings,
             leptos_options,
@@ -111,7 +123,7 @@ impl AppState {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             clock: clock::Clock::default(),
-        }
+        }))
     }
 }
 
@@ -134,7 +146,7 @@ pub async fn router(mut state: AppState) -> Result<Router, sqlx::Error> {
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::hours(12),
         ));
-    let bundle = assets::Bundle::load(&mut state.leptos_options);
+    let bundle = assets::Bundle::load(&mut Arc::make_mut(&mut state.0).leptos_options);
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let ctx_state = state.clone();
