@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use super::{CsrfField, IdempotencyField};
 use crate::api::order_document::{notice_destinations, OrderHeaderView, SetVendorReference};
-use crate::model::order_document::OriginOptions;
 use crate::api::AppError;
+use crate::model::order_document::OriginOptions;
 
 fn not_set(v: Option<String>) -> String {
     v.unwrap_or_else(|| "Not set".to_string())
@@ -127,29 +127,37 @@ fn HeaderFacts(
 /// The company and plant selects of the inbox's filter form, when the supplier's orders
 /// come from more than one of either (`origins` is read with the inbox's page).
 #[component]
-pub fn OriginFilters(origins: Option<OriginOptions>, company: String, plant: String) -> impl IntoView {
-    origins.filter(|o| o.companies.len() > 1 || o.plants.len() > 1).map(|o| view! {
-        <div class="field">
-            <label for="company">"Company"</label>
-            <select id="company" name="company">
-                <option value="" selected=company.is_empty()>"All"</option>
-                {o.companies.into_iter().map(|c| {
-                    let selected = company == c.value;
-                    view! { <option value=c.value selected=selected>{c.label}</option> }
-                }).collect_view()}
-            </select>
-        </div>
-        <div class="field">
-            <label for="plant">"Ship to"</label>
-            <select id="plant" name="plant">
-                <option value="" selected=plant.is_empty()>"All"</option>
-                {o.plants.into_iter().map(|p| {
-                    let selected = plant == p.value;
-                    view! { <option value=p.value selected=selected>{p.label}</option> }
-                }).collect_view()}
-            </select>
-        </div>
-    })
+pub fn OriginFilters(
+    origins: Option<OriginOptions>,
+    company: String,
+    plant: String,
+) -> impl IntoView {
+    origins
+        .filter(|o| o.companies.len() > 1 || o.plants.len() > 1)
+        .map(|o| {
+            view! {
+                <div class="field">
+                    <label for="company">"Company"</label>
+                    <select id="company" name="company">
+                        <option value="" selected=company.is_empty()>"All"</option>
+                        {o.companies.into_iter().map(|c| {
+                            let selected = company == c.value;
+                            view! { <option value=c.value selected=selected>{c.label}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="plant">"Ship to"</label>
+                    <select id="plant" name="plant">
+                        <option value="" selected=plant.is_empty()>"All"</option>
+                        {o.plants.into_iter().map(|p| {
+                            let selected = plant == p.value;
+                            view! { <option value=p.value selected=selected>{p.label}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+            }
+        })
 }
 
 /// On the new-notice page: when the chosen orders go to different destinations, says so

@@ -5,9 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::order_document::{OrderHeaderPanel, OriginFilters};
-use crate::api::order_document::order_origins;
 use super::{CsrfField, IdempotencyField};
-use crate::api::order_document::{get_order_header, OrderHeaderView};
+use crate::api::order_document::{get_order_header, order_origins, OrderHeaderView};
 use crate::api::orders::{
     get_order, list_orders, AcknowledgeOrder, AnswerLine, LineView, OrderDetail,
 };
@@ -21,6 +20,29 @@ use super::day;
 #[component]
 fn StatusBadge(status: OrderStatus) -> impl IntoView {
     view! { <span class=format!("badge status-{}", status.code())>{status.label()}</span> }
+}
+
+/// The inbox's address with the filter `f` in force, another status and page.
+fn inbox_link(f: &OrderFilter, status: &str, page_no: i64) -> String {
+    let page = page_no.to_string();
+    let pairs = [
+        ("q", f.q.as_str()),
+        ("status", status),
+        ("due_before", f.due_before.as_str()),
+        ("company", f.company.as_str()),
+        ("plant", f.plant.as_str()),
+        ("page", if page_no > 1 { page.as_str() } else { "" }),
+    ];
+    let qs: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", super::url_encode(v)))
+        .collect();
+    if qs.is_empty() {
+        "/orders".to_string()
+    } else {
+        format!("/orders?{}", qs.join("&"))
+    }
 }
 
 #[component]
@@ -41,36 +63,6 @@ pub fn OrderList() -> impl IntoView {
         let origins = order_origins().await.ok();
         (list_orders(f).await, origins)
     });
-    let link = move |status: &str, page_no: i64| {
-        let f = filter();
-        let mut pairs = vec![];
-        if !f.q.is_empty() {
-            pairs.push(("q", f.q.clone()));
-        }
-        if !status.is_empty() {
-            pairs.push(("status", status.to_string()));
-        }
-        if !f.due_before.is_empty() {
-            pairs.push(("due_before", f.due_before.clone()));
-        }
-        for (k, v) in [("company", &f.company), ("plant", &f.plant)] {
-            if !v.is_empty() {
-                pairs.push((k, v.clone()));
-            }
-        }
-        if page_no > 1 {
-            pairs.push(("page", page_no.to_string()));
-        }
-        let qs: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", super::url_encode(v)))
-            .collect();
-        if qs.is_empty() {
-            "/orders".to_string()
-        } else {
-            format!("/orders?{}", qs.join("&"))
-        }
-    };
     view! {
         <h1>"Purchase orders"</h1>
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading orders…"</p> }>
@@ -103,11 +95,11 @@ pub fn OrderList() -> impl IntoView {
                     let current = f.status.clone();
                     view! {
                         <nav class="chips" aria-label="Filter by status">
-                            <a href=link("action", 1) class:active=current == "action" data-testid="needs-action">
+                            <a href=inbox_link(&f, "action", 1) class:active=current == "action" data-testid="needs-action">
                                 "Needs action " <strong>{p.needs_action}</strong>
                             </a>
                             {p.counts.iter().map(|(s, n)| view! {
-                                <a href=link(s.code(), 1) class:active=current == s.code()>{s.label()} " " <strong>{*n}</strong></a>
+                                <a href=inbox_link(&f, s.code(), 1) class:active=current == s.code()>{s.label()} " " <strong>{*n}</strong></a>
                             }).collect_view()}
                         </nav>
                         {if p.orders.is_empty() {
@@ -138,8 +130,8 @@ pub fn OrderList() -> impl IntoView {
                         }}
                         <nav class="pager" aria-label="Pages">
                             <span>{format!("Page {} of {} · {} orders", p.page, p.page_count, p.total)}</span>
-                            {(p.page > 1).then(|| view! { <a href=link(&current, p.page - 1) rel="prev">"Previous"</a> })}
-                            {(p.page < p.page_count).then(|| view! { <a href=link(&current, p.page + 1) rel="next">"Next"</a> })}
+                            {(p.page > 1).then(|| view! { <a href=inbox_link(&f, &current, p.page - 1) rel="prev">"Previous"</a> })}
+                            {(p.page < p.page_count).then(|| view! { <a href=inbox_link(&f, &current, p.page + 1) rel="next">"Next"</a> })}
                         </nav>
                     }.into_any()
                 }
