@@ -125,3 +125,50 @@ async fn a_session_in_use_is_kept_alive_and_saved_at_most_once_an_hour() {
         "still signed in"
     );
 }
+
+/// A session cookie kept from before a sign-out (copied, stolen) opens nothing after it, at
+/// once: on SQLite the session was also served from memory, which the sign-out empties too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cookie_kept_from_before_sign_out_opens_nothing_after_it() {
+    use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+    let app = spawn_app().await;
+    let mut ana = Browser::open(&app.url).await;
+    let r = ana.sign_in("ana@gemini.example", "gemini-demo-pass").await;
+    let cookie = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("millrace_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("signing in sets the session cookie")
+        .to_string();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let orders = || {
+        replay
+            .get(format!("{}/orders", app.url))
+            .header(COOKIE, &cookie)
+            .send()
+    };
+    let before = orders().await.unwrap();
+    assert_eq!(before.status(), 200, "the copied cookie is the session");
+    assert!(before.text().await.unwrap().contains("PO"), "Ana's orders");
+
+    let out = ana.post("/api/logout", &[]).await;
+    assert!(
+        out.status().is_success() || out.status().is_redirection(),
+        "sign-out: {}",
+        out.status()
+    );
+    let after = orders().await.unwrap();
+    assert!(
+        after.status().is_redirection(),
+        "the page answered {} to a signed-out session",
+        after.status()
+    );
+    let to = after.headers()[LOCATION].to_str().unwrap();
+    assert!(to.starts_with("/login"), "sent to {to}");
+}
