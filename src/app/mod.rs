@@ -20,7 +20,7 @@ mod shipments;
 mod webhooks;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode, StaticSegment};
 
@@ -36,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="csrf-token" content=csrf_token()/>
                 <AutoReload options=options.clone()/>
                 // The stylesheet under its content-hashed name when the site has one (hash.txt).
-                <HashedStylesheet id="leptos" options=options.clone()/>
+                <link id="leptos" rel="stylesheet" href=stylesheet_href(&options)/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
@@ -44,6 +44,42 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// `/pkg/millrace.<hash>.css` when the site's `hash.txt` names a hash for it (as Leptos's
+/// `HashedStylesheet` would name it), else `/pkg/millrace.css`. Read once per manifest
+/// rather than from the disk on every page.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        type Known = Option<((bool, std::sync::Arc<str>), String)>;
+        static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(None);
+        let manifest = (options.hash_files, options.hash_file.clone());
+        let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, href)) = known.as_ref().filter(|(m, _)| *m == manifest) {
+            return href.clone();
+        }
+        let hash = options
+            .hash_files
+            .then(|| std::fs::read_to_string(manifest.1.as_ref()).ok())
+            .flatten()
+            .and_then(|text| {
+                text.lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(kind, _)| kind.trim() == "css")
+                    .map(|(_, hash)| hash.trim().to_string())
+            });
+        let href = match hash {
+            Some(h) => format!("/{}/{}.{h}.css", options.site_pkg_dir, options.output_name),
+            None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+        };
+        *known = Some((manifest, href.clone()));
+        href
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
     }
 }
 
@@ -98,7 +134,8 @@ pub fn IdempotencyField() -> impl IntoView {
     view! { <input type="hidden" name="idempotency_key" value=new_form_key()/> }
 }
 
-/// 128 random bits as hex, from the OS. Forms render on the server only.
+/// 128 random bits as hex (uuid v4: rand's generator, seeded from the OS). Forms render
+/// on the server only.
 fn new_form_key() -> String {
     #[cfg(feature = "ssr")]
     {
