@@ -2,9 +2,10 @@
 //! PostgreSQL store behind one type, so the session layer does not care.
 //!
 //! On SQLite, one process owns the database (several instances need PostgreSQL), so the
-//! sessions it wrote are also kept in memory for [`RECENT_FOR`] and read from there: a
-//! signed-in user's pages skip one read of the sessions table (a hand-off to SQLite's
-//! connection thread and back, and another when the connection goes back to the pool).
+//! sessions it read or wrote lately are also kept in memory for [`RECENT_FOR`] and read
+//! from there: a signed-in user's pages skip one read of the sessions table (a hand-off to
+//! SQLite's connection thread and back, and another when the connection goes back to the
+//! pool).
 //! Every write goes to the table first, then to memory. On PostgreSQL every page reads
 //! the table: another instance may have written the session since (a sign-out, the
 //! message a form's action left for the page it redirects to).
