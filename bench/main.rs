@@ -33,6 +33,13 @@ fn load_seconds() -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // This executable run as the pages' reference server (see `reference_process`).
+    if let Ok(url) = std::env::var(REFERENCE_DATABASE) {
+        let db = db::open(&url).await.unwrap();
+        let user = ana(&db).await;
+        println!("{}", data_server(db, user).await);
+        std::future::pending::<()>().await;
+    }
     let mut out = Report::default();
     out.line(&format!(
         "# Millrace benchmarks\n\nRun {} on {} ({} cores). `scripts/bench.sh` reruns them.\n",
@@ -273,9 +280,41 @@ struct Load {
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// The machine's CPU time per request, ms (all processes), and this process's part.
+    cpu_ms: f64,
+    own_cpu_ms: f64,
     /// TCP segments the machine retransmitted during the load (all sockets, loopback
     /// included): a lost segment waits at least the 200 ms minimum retransmission timeout.
     retransmits: u64,
+}
+
+/// CPU time used so far, in clock ticks (10 ms): by the whole machine (busy time of all
+/// cores, `/proc/stat`, less idle, waiting and stolen time) and by this process (`/proc/self/stat`).
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let machine = stat
+        .lines()
+        .next()
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .enumerate()
+                .filter(|(i, _)| ![3, 4, 7, 8, 9].contains(i)) // idle, iowait, steal, guests
+                .filter_map(|(_, v)| v.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let own = own
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+            f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        })
+        .unwrap_or(0);
+    (machine, own)
 }
 
 /// The machine's count of retransmitted TCP segments (`RetransSegs` of `/proc/net/snmp`).
@@ -320,6 +359,7 @@ async fn users(
 ) -> Load {
     let urls = Arc::new(urls);
     let retransmits = tcp_retransmits();
+    let cpu = cpu_ticks();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let errors = Arc::new(AtomicUsize::new(0));
@@ -359,19 +399,25 @@ async fn users(
     }
     all.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let retransmits = tcp_retransmits() - retransmits;
+    let (machine, own) = cpu_ticks();
+    let per_request = |ticks: u64| ticks as f64 * 10.0 / all.len().max(1) as f64;
     eprintln!(
-        "load of {} users ({}): {} requests, p99 {:.1} ms, max {:.1} ms, {retransmits} TCP retransmissions",
+        "load of {} users ({}): {} requests, p99 {:.1} ms, max {:.1} ms, {retransmits} TCP retransmissions, CPU ms per request: {:.3} machine, {:.3} this process",
         clients.len(),
         if pace.is_some() { "paced" } else { "back to back" },
         all.len(),
         percentile(&all, 0.99),
         all.last().copied().unwrap_or(0.0),
+        per_request(machine - cpu.0),
+        per_request(own - cpu.1),
     );
     Load {
         rps: all.len() as f64 / seconds as f64,
         p50_ms: percentile(&all, 0.50),
         p99_ms: percentile(&all, 0.99),
         errors: errors.load(Ordering::Relaxed),
+        cpu_ms: per_request(machine - cpu.0),
+        own_cpu_ms: per_request(own - cpu.1),
         retransmits,
     }
 }
@@ -434,7 +480,7 @@ async fn query_costs(out: &mut Report, db: &Db, user: &CurrentUser, order: i64) 
     ));
 }
 
-/// The reference for the portal's pages: a plain axum handler in this process that runs
+/// The reference for the portal's pages: a plain axum handler (served by the process that calls it) that runs
 /// the same queries as the inbox page (`orders::list`, `order_document::origins`) and the
 /// order page (`orders::detail`, `record_view`, `order_document::header`), as one supplier
 /// user with no session, and formats the same rows as HTML by hand, without Leptos.
@@ -586,6 +632,44 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
     url
 }
 
+/// Set to a database's URL, this executable serves [`data_server`] on it and prints its URL.
+const REFERENCE_DATABASE: &str = "MILLRACE_BENCH_REFERENCE_DATABASE";
+
+/// [`data_server`] in a process of its own, as `millrace serve` is: the pages' reference
+/// then pays what a page pays for being in another process than its users (loopback
+/// between two processes, two runtimes and their threads on the same two cores), and the
+/// machine's CPU time less this process's is the server's alone.
+struct ReferenceProcess {
+    url: String,
+    child: std::process::Child,
+}
+
+impl ReferenceProcess {
+    fn start(database_url: &str) -> ReferenceProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(REFERENCE_DATABASE, database_url)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        ReferenceProcess {
+            url: line.trim().to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for ReferenceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 // ------------------------------------------------------------------ 1. inbox, click to Odoo
 
 async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std::path::Path) {
@@ -624,22 +708,29 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
         .collect();
     let trivial = trivial_server().await;
     let user = ana(&db).await;
-    let data = data_server(db.clone(), user).await;
-    let data_pages: Vec<String> = (1..=20)
-        .map(|p| format!("{data}/orders?page={p}"))
-        .collect();
-    let data_details: Vec<String> = ids
-        .iter()
-        .map(|(id, _)| format!("{data}/orders/{id}"))
-        .collect();
+    let here = data_server(db.clone(), user).await;
+    let apart = ReferenceProcess::start(&url);
+    let data_pages = |data: &str| -> Vec<String> {
+        (1..=20)
+            .map(|p| format!("{data}/orders?page={p}"))
+            .collect()
+    };
+    let data_details = |data: &str| -> Vec<String> {
+        ids.iter()
+            .map(|(id, _)| format!("{data}/orders/{id}"))
+            .collect()
+    };
     let seconds = load_seconds();
     query_costs(out, &db, &ana(&db).await, ids[ids.len() / 2].0).await;
 
     let _ = load(&clients, vec![trivial.clone()], 2).await; // warm-up
     let reference = load(&clients, vec![trivial], seconds).await;
-    let _ = load(&clients, data_pages.clone(), 2).await;
-    let data_inbox = load(&clients, data_pages.clone(), seconds).await;
-    let data_detail = load(&clients, data_details.clone(), seconds).await;
+    let _ = load(&clients, data_pages(&here), 2).await;
+    let here_inbox = load(&clients, data_pages(&here), seconds).await;
+    let here_detail = load(&clients, data_details(&here), seconds).await;
+    let _ = load(&clients, data_pages(&apart.url), 2).await;
+    let data_inbox = load(&clients, data_pages(&apart.url), seconds).await;
+    let data_detail = load(&clients, data_details(&apart.url), seconds).await;
     let _ = load(&clients, pages.clone(), 2).await;
     let inbox = load(&clients, pages.clone(), seconds).await;
     let detail = load(&clients, details.clone(), seconds).await;
@@ -647,11 +738,11 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
     let paced_rows = [
         (
             "the inbox's reads as plain HTML (reference)",
-            paced(&clients, data_pages.clone(), seconds).await,
+            paced(&clients, data_pages(&apart.url), seconds).await,
         ),
         (
             "the order page's reads as plain HTML (reference)",
-            paced(&clients, data_details.clone(), seconds).await,
+            paced(&clients, data_details(&apart.url), seconds).await,
         ),
         (
             "`/orders` inbox page (SSR HTML, 20 pages)",
@@ -667,35 +758,62 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
         ids.len(),
         if cfg!(debug_assertions) { "debug" } else { "release" },
     ));
-    out.line("| what | requests/s | p50 ms | p99 ms | errors | ratio to trivial | ratio to the same data as plain HTML | target |");
-    out.line("|---|---|---|---|---|---|---|---|");
-    for (name, l, data) in [
-        ("trivial axum endpoint (reference)", &reference, None),
+    out.line("The plain handlers run the pages' queries and format the same rows as HTML by hand: an axum handler, no Leptos, no session. The reference is the one in a process of its own, as `millrace serve` is; the same handler inside the benchmark's process, beside its users, is shown for comparison. CPU is the machine's busy time per request (all processes) and, for a server in its own process, that server's share.\n");
+    out.line("| what | requests/s | p50 ms | p99 ms | errors | CPU ms per request: machine (server) | ratio to trivial | ratio to the same data as plain HTML (to the handler in this process) | target |");
+    out.line("|---|---|---|---|---|---|---|---|---|");
+    for (name, l, data, apart) in [
         (
-            "the inbox's queries as plain HTML: axum handler, no Leptos, no session (reference)",
-            &data_inbox,
+            "trivial axum endpoint, in this process",
+            &reference,
             None,
+            false,
         ),
         (
-            "the order page's queries as plain HTML (reference)",
+            "the inbox's queries as plain HTML, in this process",
+            &here_inbox,
+            None,
+            false,
+        ),
+        (
+            "the order page's queries as plain HTML, in this process",
+            &here_detail,
+            None,
+            false,
+        ),
+        (
+            "the inbox's queries as plain HTML, own process (reference)",
+            &data_inbox,
+            None,
+            true,
+        ),
+        (
+            "the order page's queries as plain HTML, own process (reference)",
             &data_detail,
             None,
+            true,
         ),
         (
             "`/orders` inbox page (SSR HTML, 20 pages)",
             &inbox,
-            Some(&data_inbox),
+            Some((&data_inbox, &here_inbox)),
+            true,
         ),
         (
             "`/orders/<id>` order detail (SSR HTML)",
             &detail,
-            Some(&data_detail),
+            Some((&data_detail, &here_detail)),
+            true,
         ),
     ] {
+        let cpu = if apart {
+            format!("{:.2} ({:.2})", l.cpu_ms, l.cpu_ms - l.own_cpu_ms)
+        } else {
+            format!("{:.2}", l.cpu_ms)
+        };
         let (ratio, target) = match data {
             None => ("".to_string(), String::new()),
-            Some(d) => (
-                format!("{:.2}x", l.rps / d.rps),
+            Some((d, here)) => (
+                format!("{:.2}x ({:.2}x)", l.rps / d.rps, l.rps / here.rps),
                 format!(
                     "≥ 0.5x the plain HTML: {}; p99 ≤ 50 ms: {}",
                     verdict(l.rps / d.rps >= 0.5),
@@ -704,7 +822,7 @@ async fn inbox_and_click_to_odoo(out: &mut Report, d: &RunningDouble, dir: &std:
             ),
         };
         out.line(&format!(
-            "| {name} | {:.0} | {:.1} | {:.1} | {} | {:.2}x | {ratio} | {target} |",
+            "| {name} | {:.0} | {:.1} | {:.1} | {} | {cpu} | {:.2}x | {ratio} | {target} |",
             l.rps,
             l.p50_ms,
             l.p99_ms,
