@@ -34,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="csrf-token" content=csrf_token()/>
-                <AutoReload options=options.clone()/>
+                // Only while `cargo leptos watch` serves: read once, not on every page.
+                {watching().then(|| view! { <AutoReload options=options.clone()/> })}
                 // The stylesheet under its content-hashed name when the site has one (hash.txt).
                 <link id="leptos" rel="stylesheet" href=stylesheet_href(&options)/>
                 <HydrationScripts options islands=true/>
@@ -45,6 +46,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Whether `cargo leptos watch` started this server (`LEPTOS_WATCH`, as `AutoReload`
+/// reads it): its reload script then goes on every page.
+fn watching() -> bool {
+    static WATCHING: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
+    *WATCHING
 }
 
 /// `/pkg/millrace.<hash>.css` when the site's `hash.txt` names a hash for it (as Leptos's

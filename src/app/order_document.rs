@@ -26,16 +26,9 @@ fn lines(v: Option<String>) -> impl IntoView {
 #[component]
 pub fn OrderHeaderPanel(order_id: i64, header: Result<OrderHeaderView, AppError>) -> impl IntoView {
     let set_reference = ServerAction::<SetVendorReference>::new();
-    let reference_error = move || {
-        super::answered(set_reference)()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
-    let reference_done = move || {
-        super::answered(set_reference)()
-            .and_then(|r| r.ok())
-            .map(|o| o.message)
-    };
+    let answered = super::answered(set_reference);
+    let reference_error = move || answered().and_then(|r| r.err()).map(|e| e.to_string());
+    let reference_done = move || answered().and_then(|r| r.ok()).map(|o| o.message);
     view! {
         <p class="document-actions no-print">
             <a href=format!("/orders/{order_id}/pdf") download data-testid="order-pdf">"Download the order (PDF)"</a>

@@ -47,26 +47,24 @@ fn inbox_link(f: &OrderFilter, status: &str, page_no: i64) -> String {
 
 #[component]
 pub fn OrderList() -> impl IntoView {
-    let query = use_query_map();
-    let filter = move || {
-        query.with(|q| OrderFilter {
-            q: q.get("q").unwrap_or_default(),
-            status: q.get("status").unwrap_or_default(),
-            due_before: q.get("due_before").unwrap_or_default(),
-            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-            company: q.get("company").unwrap_or_default(),
-            plant: q.get("plant").unwrap_or_default(),
-        })
-    };
-    // The page and the filter's options in one resource: one round of rendering.
-    let page = Resource::new(filter, |f| async move {
-        let origins = order_origins().await.ok();
-        (list_orders(f).await, origins)
+    let filter = use_query_map().with_untracked(|q| OrderFilter {
+        q: q.get("q").unwrap_or_default(),
+        status: q.get("status").unwrap_or_default(),
+        due_before: q.get("due_before").unwrap_or_default(),
+        page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        company: q.get("company").unwrap_or_default(),
+        plant: q.get("plant").unwrap_or_default(),
     });
+    // The page and the filter's options, read once while the server renders the page, in
+    // one pass (no resource: nothing here reads again in the browser, as on `OrderPage`).
     view! {
         <h1>"Purchase orders"</h1>
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading orders…"</p> }>
-            {move || page.get().map(|(r, origins)| { let f = filter(); view! {
+        <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading orders…"</p> }>
+            {Suspend::new(async move {
+                let origins = order_origins().await.ok();
+                let r = list_orders(filter.clone()).await;
+                let f = filter;
+                view! {
                 <form method="get" action="/orders" class="filters" role="search">
                     <div class="field">
                         <label for="q">"Search"</label>
@@ -137,37 +135,35 @@ pub fn OrderList() -> impl IntoView {
                 }
                 }}
             }})}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0));
+    let id = use_params_map()
+        .with_untracked(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()))
+        .unwrap_or(0);
     let acknowledge = ServerAction::<AcknowledgeOrder>::new();
     let answer = ServerAction::<AnswerLine>::new();
-    // The order and its header in one resource, one after the other: a second resource
-    // nested in the first would make the page wait for two rounds of rendering.
-    let order = Resource::new(
-        move || (id(), acknowledge.version().get(), answer.version().get()),
-        |(id, _, _)| async move {
-            let order = get_order(id).await?;
-            let header = get_order_header(id).await;
-            Ok::<_, AppError>((order, header))
-        },
-    );
+    // Read once, while the server renders the page: no resource, since nothing on this page
+    // reads again in the browser (only the `Enhance` island hydrates; a form's answer
+    // brings a new page). The order and its header one after the other, in one pass.
     view! {
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading the order…"</p> }>
-            {move || order.get().map(|r| match r {
-                Err(e) => view! {
-                    <h1>"Order not available"</h1>
-                    <p class="error" role="alert">{e.to_string()}</p>
-                    <p><a href="/orders">"Back to your orders"</a></p>
-                }.into_any(),
-                Ok((o, header)) => view! { <OrderView order=o header=header acknowledge=acknowledge answer=answer/> }.into_any(),
+        <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading the order…"</p> }>
+            {Suspend::new(async move {
+                let order = match get_order(id).await {
+                    Ok(o) => o,
+                    Err(e) => return view! {
+                        <h1>"Order not available"</h1>
+                        <p class="error" role="alert">{e.to_string()}</p>
+                        <p><a href="/orders">"Back to your orders"</a></p>
+                    }.into_any(),
+                };
+                let header = get_order_header(id).await;
+                view! { <OrderView order header acknowledge answer/> }.into_any()
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -181,26 +177,13 @@ fn OrderView(
     let can_answer = order.can_answer();
     let needs_ack =
         can_answer && (order.acknowledged_at.is_none() || order.change_summary.is_some());
-    let ack_error = move || {
-        super::answered(acknowledge)()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
-    let ack_done = move || {
-        super::answered(acknowledge)()
-            .and_then(|r| r.ok())
-            .map(|o| o.message)
-    };
-    let answer_done = move || {
-        super::answered(answer)()
-            .and_then(|r| r.ok())
-            .map(|o| o.message)
-    };
-    let answer_error = move || {
-        super::answered(answer)()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
+    // What each action answered, looked up once for the page.
+    let acked = super::answered(acknowledge);
+    let line_answered = super::answered(answer);
+    let ack_error = move || acked().and_then(|r| r.err()).map(|e| e.to_string());
+    let ack_done = move || acked().and_then(|r| r.ok()).map(|o| o.message);
+    let answer_done = move || line_answered().and_then(|r| r.ok()).map(|o| o.message);
+    let answer_error = move || line_answered().and_then(|r| r.err()).map(|e| e.to_string());
     let order_id = order.id;
     // The timeline's thread to show (`?show=odoo`...): plain links, so the filter works
     // before hydration too.
@@ -343,11 +326,6 @@ fn LineCard(line: LineView, order_id: i64, can_answer: bool) -> impl IntoView {
     );
     let open_form = can_answer && !waiting && !line.removed_in_odoo;
     let line_id = line.id;
-    let form_id = format!("line-{line_id}");
-    let back_here = format!(
-        "{}#lines",
-        <AnswerLine as leptos::server_fn::ServerFn>::PATH
-    );
     view! {
         <article class="line" class:removed=line.removed_in_odoo data-line=line.description.clone()>
             <header>
@@ -371,41 +349,60 @@ fn LineCard(line: LineView, order_id: i64, can_answer: bool) -> impl IntoView {
             {line.buyer_reason.clone().filter(|_| line.answer == Some(LineAnswerState::ProposalRejected)).map(|r| view! {
                 <p class="banner warn" data-testid="buyer-reason">"The buyer turned your proposal down: " {r} ". Answer the line again."</p>
             })}
-            {open_form.then(|| view! {
-                <div class="answer">
-                    // Plain forms aimed at `…#lines`: the redirect back keeps the fragment,
-                    // so the browser returns to the lines and their answer's message.
-                    <form method="post" action=back_here.clone() class="inline">
-                        <CsrfField/>
-                        <IdempotencyField/>
-                        <input type="hidden" name="order_id" value=order_id/>
-                        <input type="hidden" name="line_id" value=line_id/>
-                        <input type="hidden" name="answer" value="accept"/>
-                        <button type="submit" data-testid="accept-line">"Accept as ordered"</button>
-                    </form>
-                    <details>
-                        <summary>"Propose a change or reject"</summary>
-                        <form method="post" action=back_here.clone() class="form">
-                            <CsrfField/>
-                            <IdempotencyField/>
-                            <input type="hidden" name="order_id" value=order_id/>
-                            <input type="hidden" name="line_id" value=line_id/>
-                            <fieldset>
-                                <legend>"Your answer"</legend>
-                                <label><input type="radio" name="answer" value="propose" checked/>" Propose a new date and/or quantity"</label>
-                                <label><input type="radio" name="answer" value="reject"/>" Reject the line"</label>
-                            </fieldset>
-                            <label for=format!("{form_id}-date")>"New date"</label>
-                            <input id=format!("{form_id}-date") name="proposed_date" type="date"/>
-                            <label for=format!("{form_id}-qty")>"New quantity"</label>
-                            <input id=format!("{form_id}-qty") name="proposed_quantity" inputmode="decimal"/>
-                            <label for=format!("{form_id}-reason")>"Reason (the buyer reads it)"</label>
-                            <textarea id=format!("{form_id}-reason") name="reason" maxlength="500"></textarea>
-                            <button type="submit" data-testid="send-answer">"Send answer"</button>
-                        </form>
-                    </details>
-                </div>
-            })}
+            {open_form.then(|| view! { <div class="answer" inner_html=answer_forms(order_id, line_id)></div> })}
         </article>
+    }
+}
+
+/// The answer forms of an open line ("Accept as ordered", and "Propose a change or reject"
+/// behind a disclosure), as HTML text. An order page shows them for every open line, and
+/// through the view macro they were most of its elements and of the time it took to render;
+/// as one string each they cost one element. Every value in them is a number, the session's
+/// CSRF token, a fresh idempotency key or a constant path, escaped all the same. Plain forms
+/// aimed at `…#lines`: the redirect back keeps the fragment, so the browser returns to the
+/// lines and their answer's message.
+fn answer_forms(order_id: i64, line_id: i64) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use html_escape::encode_double_quoted_attribute as attr;
+        let action = format!(
+            "{}#lines",
+            <AnswerLine as leptos::server_fn::ServerFn>::PATH
+        );
+        let action = attr(&action);
+        let csrf = super::csrf_token();
+        let csrf = attr(&csrf);
+        let hidden = |key: &str| {
+            format!(
+                "<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"idempotency_key\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"order_id\" value=\"{order_id}\">\
+                 <input type=\"hidden\" name=\"line_id\" value=\"{line_id}\">",
+                attr(key)
+            )
+        };
+        let id = format!("line-{line_id}");
+        format!(
+            "<form method=\"post\" action=\"{action}\" class=\"inline\">{accept}\
+             <input type=\"hidden\" name=\"answer\" value=\"accept\">\
+             <button type=\"submit\" data-testid=\"accept-line\">Accept as ordered</button></form>\
+             <details><summary>Propose a change or reject</summary>\
+             <form method=\"post\" action=\"{action}\" class=\"form\">{change}\
+             <fieldset><legend>Your answer</legend>\
+             <label><input type=\"radio\" name=\"answer\" value=\"propose\" checked> Propose a new date and/or quantity</label>\
+             <label><input type=\"radio\" name=\"answer\" value=\"reject\"> Reject the line</label></fieldset>\
+             <label for=\"{id}-date\">New date</label><input id=\"{id}-date\" name=\"proposed_date\" type=\"date\">\
+             <label for=\"{id}-qty\">New quantity</label><input id=\"{id}-qty\" name=\"proposed_quantity\" inputmode=\"decimal\">\
+             <label for=\"{id}-reason\">Reason (the buyer reads it)</label>\
+             <textarea id=\"{id}-reason\" name=\"reason\" maxlength=\"500\"></textarea>\
+             <button type=\"submit\" data-testid=\"send-answer\">Send answer</button></form></details>",
+            accept = hidden(&super::new_form_key()),
+            change = hidden(&super::new_form_key()),
+        )
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (order_id, line_id);
+        String::new()
     }
 }
