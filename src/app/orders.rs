@@ -355,9 +355,9 @@ fn LineCard(line: LineView, order_id: i64, can_answer: bool) -> impl IntoView {
 }
 
 /// The answer forms of an open line ("Accept as ordered", and "Propose a change or reject"
-/// behind a disclosure), as HTML text. An order page shows them for every open line, and
-/// through the view macro they were most of its elements and of the time it took to render;
-/// as one string each they cost one element. Every value in them is a number, the session's
+/// behind a disclosure), as HTML text. An order page shows them for every open line:
+/// through the view macro, ten lines' forms were some 250 of its 600 elements; as one
+/// string each they cost one element. Every value in them is a number, the session's
 /// CSRF token, a fresh idempotency key or a constant path, escaped all the same. Plain forms
 /// aimed at `…#lines`: the redirect back keeps the fragment, so the browser returns to the
 /// lines and their answer's message.
