@@ -33,7 +33,7 @@ fn load_seconds() -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    // This executable run as the pages' reference server (see `reference_process`).
+    // This executable run as the pages' reference server (see `ReferenceProcess`).
     if let Ok(url) = std::env::var(REFERENCE_DATABASE) {
         let db = db::open(&url).await.unwrap();
         let user = ana(&db).await;
@@ -480,10 +480,11 @@ async fn query_costs(out: &mut Report, db: &Db, user: &CurrentUser, order: i64) 
     ));
 }
 
-/// The reference for the portal's pages: a plain axum handler (served by the process that calls it) that runs
-/// the same queries as the inbox page (`orders::list`, `order_document::origins`) and the
-/// order page (`orders::detail`, `record_view`, `order_document::header`), as one supplier
-/// user with no session, and formats the same rows as HTML by hand, without Leptos.
+/// The reference for the portal's pages: a plain axum handler, served by the process that
+/// calls this, that runs the same queries as the inbox page (`orders::list`,
+/// `order_document::origins`) and the order page (`orders::detail`, `record_view`,
+/// `order_document::header`), as one supplier user with no session, and formats the same
+/// rows as HTML by hand, without Leptos.
 async fn data_server(db: Db, user: CurrentUser) -> String {
     use axum::extract::{Path, Query, State};
     use axum::response::Html;
@@ -495,8 +496,16 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
         page: Option<i64>,
     }
     type Data = State<Arc<(Db, CurrentUser)>>;
+    /// A read that failed: 500, which the load counts as an error (a cheap "error" page
+    /// answered 200 would pass for a fast reference).
+    struct Failed;
+    impl axum::response::IntoResponse for Failed {
+        fn into_response(self) -> axum::response::Response {
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 
-    async fn inbox(State(s): Data, Query(q): Query<PageQuery>) -> Html<String> {
+    async fn inbox(State(s): Data, Query(q): Query<PageQuery>) -> Result<Html<String>, Failed> {
         let (db, user) = &*s;
         let filter = OrderFilter {
             page: q.page.unwrap_or(1),
@@ -506,7 +515,7 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
             orders::list(db, user, &filter).await,
             order_document::origins(db, user).await,
         ) else {
-            return Html("error".into());
+            return Err(Failed);
         };
         let clock = user.clock();
         let mut h = String::from("<!DOCTYPE html><html><head><title>Orders</title></head><body><h1>Orders</h1><form><select name=\"company\">");
@@ -548,19 +557,19 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
             "</tbody></table><p>Page {} of {} ({} orders)</p></body></html>",
             i.page, i.page_count, i.total
         );
-        Html(h)
+        Ok(Html(h))
     }
 
-    async fn order(State(s): Data, Path(id): Path<i64>) -> Html<String> {
+    async fn order(State(s): Data, Path(id): Path<i64>) -> Result<Html<String>, Failed> {
         let (db, user) = &*s;
         let (Ok(Some(o)), Ok(Some(head))) = (
             orders::detail(db, user, id, Default::default()).await,
             order_document::header(db, user, id, false).await,
         ) else {
-            return Html("error".into());
+            return Err(Failed);
         };
         if orders::record_view(db, user, o.id).await.is_err() {
-            return Html("error".into());
+            return Err(Failed);
         }
         let clock = user.clock();
         let mut h = format!(
@@ -612,7 +621,7 @@ async fn data_server(db: Db, user: CurrentUser) -> String {
             h += &format!("<li>{} {}</li>", esc(&r.name), esc(&r.state));
         }
         h += "</ol></body></html>";
-        Html(h)
+        Ok(Html(h))
     }
 
     fn esc(s: &str) -> String {
