@@ -49,42 +49,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// Whether `cargo leptos watch` started this server (`LEPTOS_WATCH`, as `AutoReload`
-/// reads it): its reload script then goes on every page.
-fn watching() -> bool {
+/// reads it): its reload script then goes on every page, and the security policy lets it
+/// connect to its socket. Read once per process.
+pub(crate) fn watching() -> bool {
     static WATCHING: std::sync::LazyLock<bool> =
         std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
     *WATCHING
 }
 
-/// `/pkg/millrace.<hash>.css` when the site's `hash.txt` names a hash for it (as Leptos's
-/// `HashedStylesheet` would name it), else `/pkg/millrace.css`. Read once per manifest
-/// rather than from the disk on every page.
+/// The stylesheet's path, under its content-hashed name when the site has one
+/// (`server::assets::stylesheet_href`).
 fn stylesheet_href(options: &LeptosOptions) -> String {
     #[cfg(feature = "ssr")]
     {
-        type Known = Option<((bool, std::sync::Arc<str>), String)>;
-        static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(None);
-        let manifest = (options.hash_files, options.hash_file.clone());
-        let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, href)) = known.as_ref().filter(|(m, _)| *m == manifest) {
-            return href.clone();
-        }
-        let hash = options
-            .hash_files
-            .then(|| std::fs::read_to_string(manifest.1.as_ref()).ok())
-            .flatten()
-            .and_then(|text| {
-                text.lines()
-                    .filter_map(|l| l.split_once(':'))
-                    .find(|(kind, _)| kind.trim() == "css")
-                    .map(|(_, hash)| hash.trim().to_string())
-            });
-        let href = match hash {
-            Some(h) => format!("/{}/{}.{h}.css", options.site_pkg_dir, options.output_name),
-            None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
-        };
-        *known = Some((manifest, href.clone()));
-        href
+        crate::server::assets::stylesheet_href(options)
     }
     #[cfg(not(feature = "ssr"))]
     {

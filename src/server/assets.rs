@@ -35,7 +35,7 @@ pub struct Bundle {
 
 impl Bundle {
     /// Reads `<site root>/hash.txt` and turns Leptos's file hashing on for it, so
-    /// `HydrationScripts` and `HashedStylesheet` name the hashed files. Without the manifest
+    /// `HydrationScripts` and [`stylesheet_href`] name the hashed files. Without the manifest
     /// (a site built another way, or none) the plain names stay, revalidated on each use.
     pub fn load(options: &mut LeptosOptions) -> Self {
         let site_root = Path::new(options.site_root.as_ref());
@@ -48,11 +48,9 @@ impl Bundle {
         // Leptos joins the name to the executable's folder; an absolute path replaces it.
         options.hash_files = true;
         options.hash_file = manifest.to_string_lossy().as_ref().into();
-        let hashed = text
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .filter(|(kind, _)| ["js", "wasm", "css"].contains(&kind.trim()))
-            .map(|(kind, hash)| format!("{}.{}.{}", options.output_name, hash.trim(), kind.trim()))
+        let hashed = manifest_entries(&text)
+            .filter(|(kind, _)| ["js", "wasm", "css"].contains(kind))
+            .map(|(kind, hash)| format!("{}.{hash}.{kind}", options.output_name))
             .collect();
         Self { hashed }
     }
@@ -63,6 +61,38 @@ impl Bundle {
             .next()
             .is_some_and(|name| self.hashed.contains(name))
     }
+}
+
+/// The `(kind, hash)` pairs of a `hash.txt`, trimmed.
+fn manifest_entries(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(kind, hash)| (kind.trim(), hash.trim()))
+}
+
+/// `/pkg/millrace.<hash>.css` when the manifest `options` name (see [`Bundle::load`]) has
+/// a hash for the stylesheet, as Leptos's `HashedStylesheet` would name it, else
+/// `/pkg/millrace.css`. Read once per manifest rather than from the disk on every page.
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    type Known = Option<((bool, Arc<str>), String)>;
+    static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(None);
+    let manifest = (options.hash_files, options.hash_file.clone());
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, href)) = known.as_ref().filter(|(m, _)| *m == manifest) {
+        return href.clone();
+    }
+    let text = options
+        .hash_files
+        .then(|| std::fs::read_to_string(manifest.1.as_ref()).ok())
+        .flatten()
+        .unwrap_or_default();
+    let hash = manifest_entries(&text).find(|(kind, _)| *kind == "css");
+    let href = match hash {
+        Some((_, h)) => format!("/{}/{}.{h}.css", options.site_pkg_dir, options.output_name),
+        None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+    };
+    *known = Some((manifest, href.clone()));
+    href
 }
 
 /// `/pkg/*` from the site folder, each file as its `.br` or `.gz` copy when the browser
@@ -133,4 +163,22 @@ pub fn compressed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router
                 .gzip(true)
                 .compress_when(predicate),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stylesheet_is_named_by_the_manifests_css_hash_and_plainly_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = LeptosOptions::builder().output_name("millrace").build();
+        options.site_pkg_dir = "pkg".into();
+        assert_eq!(stylesheet_href(&options), "/pkg/millrace.css");
+        let manifest = dir.path().join(HASH_FILE);
+        std::fs::write(&manifest, "js: 1a\nwasm: 2b\n css : 3c \n").unwrap();
+        options.hash_files = true;
+        options.hash_file = manifest.to_string_lossy().as_ref().into();
+        assert_eq!(stylesheet_href(&options), "/pkg/millrace.3c.css");
+    }
 }

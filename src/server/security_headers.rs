@@ -34,11 +34,7 @@ impl CspNonce {
 ///   classes), so inline styles are refused too.
 /// - `connect-src 'self'`, plus `ws:` while `cargo leptos watch` serves (its reload socket).
 fn policy(nonce: &str) -> String {
-    let reload = if std::env::var_os("LEPTOS_WATCH").is_some() {
-        " ws:"
-    } else {
-        ""
-    };
+    let reload = if crate::app::watching() { " ws:" } else { "" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self'; connect-src 'self'{reload}; object-src 'none'; \
