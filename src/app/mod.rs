@@ -38,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 {watching().then(|| view! { <AutoReload options=options.clone()/> })}
                 // The stylesheet under its content-hashed name when the site has one (hash.txt).
                 <link id="leptos" rel="stylesheet" href=stylesheet_href(&options)/>
-                <HydrationScripts options islands=true/>
+                <IslandScripts options/>
                 <MetaTags/>
             </head>
             <body>
@@ -46,6 +46,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Leptos's `HydrationScripts` in islands mode, its text rendered once per site rather than
+/// on every page (`server::assets::island_scripts`), with this page's nonce.
+#[component]
+fn IslandScripts(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        // As `HydrationScripts` does in islands mode: only the islands hydrate, not the page.
+        if let Some(context) = Owner::current_shared_context() {
+            context.set_is_hydrating(false);
+        }
+        let nonce = leptos::nonce::use_nonce();
+        leptos::tachys::html::InertElement::new(crate::server::assets::island_scripts(
+            &options,
+            nonce.as_deref(),
+        ))
+    }
+    #[cfg(not(feature = "ssr"))]
+    view! { <HydrationScripts options islands=true/> }
 }
 
 /// Whether `cargo leptos watch` started this server (`LEPTOS_WATCH`, as `AutoReload`

@@ -95,6 +95,48 @@ pub fn stylesheet_href(options: &LeptosOptions) -> String {
     href
 }
 
+/// What Leptos's `HydrationScripts` renders in islands mode (the bundle's preload links and
+/// its loader script) for a page whose nonce is `nonce`. Leptos reads the manifest, the
+/// executable's path and their metadata on every page to name the files; here its component
+/// renders once per manifest with a marker for the nonce, and each page gets that text with
+/// its own nonce in. Without a nonce (none was provided) it renders as Leptos renders it.
+pub fn island_scripts(options: &LeptosOptions, nonce: Option<&str>) -> String {
+    use leptos::nonce::Nonce;
+    use leptos::prelude::*;
+    /// Stands for the nonce in the rendered text: letters only, so escaping leaves it as is.
+    const MARK: &str = "MillraceNonceMark";
+    let render = |nonce: Option<Nonce>| {
+        Owner::new().with(|| {
+            if let Some(nonce) = nonce {
+                provide_context(nonce);
+            }
+            view! { <HydrationScripts options=options.clone() islands=true/> }.to_html()
+        })
+    };
+    let Some(nonce) = nonce else {
+        return render(None);
+    };
+    type Known = Option<((bool, Arc<str>, Arc<str>, Arc<str>, Arc<str>), String)>;
+    static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(None);
+    let site = (
+        options.hash_files,
+        options.hash_file.clone(),
+        options.output_name.clone(),
+        options.site_root.clone(),
+        options.site_pkg_dir.clone(),
+    );
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    let template = match known.as_ref().filter(|(k, _)| *k == site) {
+        Some((_, t)) => t,
+        None => {
+            &known
+                .insert((site, render(Some(Nonce::from_value(MARK)))))
+                .1
+        }
+    };
+    template.replace(MARK, &html_escape::encode_double_quoted_attribute(nonce))
+}
+
 /// `/pkg/*` from the site folder, each file as its `.br` or `.gz` copy when the browser
 /// accepts it and the copy exists; conditional requests answered 304.
 pub fn bundle_service<S: Clone + Send + Sync + 'static>(
@@ -180,5 +222,42 @@ mod tests {
         options.hash_files = true;
         options.hash_file = manifest.to_string_lossy().as_ref().into();
         assert_eq!(stylesheet_href(&options), "/pkg/millrace.3c.css");
+    }
+
+    /// The scripts rendered once with a marker read as Leptos's component renders them on
+    /// each page, hashed names or not, nonce or not.
+    #[test]
+    fn island_scripts_are_what_hydration_scripts_renders_for_the_page() {
+        use leptos::nonce::Nonce;
+        use leptos::prelude::*;
+        let leptos_renders = |options: &LeptosOptions, nonce: Option<&str>| {
+            Owner::new().with(|| {
+                if let Some(n) = nonce {
+                    provide_context(Nonce::from_value(n));
+                }
+                view! { <HydrationScripts options=options.clone() islands=true/> }.to_html()
+            })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = LeptosOptions::builder().output_name("millrace").build();
+        options.site_pkg_dir = "pkg".into();
+        for nonce in [Some("n0nce+/="), Some("a\"<b&"), None] {
+            let ours = island_scripts(&options, nonce);
+            assert_eq!(ours, leptos_renders(&options, nonce));
+            assert!(ours.contains("/pkg/millrace.js"), "{ours}");
+        }
+        let manifest = dir.path().join(HASH_FILE);
+        std::fs::write(&manifest, "js: 1a\nwasm: 2b\ncss: 3c\n").unwrap();
+        options.hash_files = true;
+        options.hash_file = manifest.to_string_lossy().as_ref().into();
+        for nonce in [Some("n0nce+/="), Some("other"), None] {
+            let ours = island_scripts(&options, nonce);
+            assert_eq!(ours, leptos_renders(&options, nonce));
+            assert!(ours.contains("/pkg/millrace.1a.js"), "{ours}");
+            assert!(ours.contains("millrace.2b.wasm"), "{ours}");
+            if let Some(n) = nonce {
+                assert!(ours.contains(&format!("nonce=\"{n}\"")), "{ours}");
+            }
+        }
     }
 }

@@ -2,9 +2,30 @@
 //! them, and who may give which.
 
 use super::*;
-use millrace::api::orders::LineView;
+use millrace::api::orders::{LineView, OrderDetail};
 use millrace::domain::order::{LineAnswerState, OrderStatus};
 use millrace::model::exceptions::ExceptionsView;
+
+/// A new order of two lines or more among the supplier's synced orders: its id and detail.
+async fn a_new_order_of_two_lines(supplier: &Browser) -> (String, OrderDetail) {
+    let page = synced_orders(supplier, 1).await;
+    let order = page
+        .orders
+        .iter()
+        .find(|o| o.status == OrderStatus::New && o.line_count >= 2)
+        .unwrap();
+    let order_id = order.id.to_string();
+    let detail = supplier.order_detail(&order_id).await;
+    (order_id, detail)
+}
+
+/// A proposed date outside any tolerance: twenty days after the line's requested date.
+fn twenty_days_after_requested(line: &LineView) -> String {
+    (chrono::NaiveDate::parse_from_str(&line.date_planned.as_deref().unwrap()[..10], "%Y-%m-%d")
+        .unwrap()
+        + chrono::Duration::days(20))
+    .to_string()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplier_acknowledges_and_odoo_gets_it_once_with_the_correlation_id() {
@@ -173,21 +194,9 @@ async fn a_proposal_within_tolerance_moves_the_date_in_odoo_and_one_outside_wait
 async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot_decide() {
     let app = spawn_app_with(|s| s.ack_window_hours = 0).await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
-    let page = synced_orders(&ana, 1).await;
-    let order = page
-        .orders
-        .iter()
-        .find(|o| o.status == OrderStatus::New && o.line_count >= 2)
-        .unwrap();
-    let order_id = order.id.to_string();
-    let detail = ana.order_detail(&order_id).await;
+    let (order_id, detail) = a_new_order_of_two_lines(&ana).await;
     let (l1, l2) = (&detail.lines[0], &detail.lines[1]);
-    let far = |l: &LineView| {
-        (chrono::NaiveDate::parse_from_str(&l.date_planned.as_deref().unwrap()[..10], "%Y-%m-%d")
-            .unwrap()
-            + chrono::Duration::days(20))
-        .to_string()
-    };
+    let far = twenty_days_after_requested;
     let (id1, id2) = (l1.id.to_string(), l2.id.to_string());
     let far1 = far(l1);
     for (id, date) in [(&id1, far1.clone()), (&id2, far(l2))] {
@@ -369,14 +378,7 @@ async fn a_buyer_approves_one_proposal_and_rejects_another_and_a_supplier_cannot
 async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
     let app = spawn_app().await;
     let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
-    let page = synced_orders(&ana, 1).await;
-    let order = page
-        .orders
-        .iter()
-        .find(|o| o.status == OrderStatus::New && o.line_count >= 2)
-        .unwrap();
-    let order_id = order.id.to_string();
-    let detail = ana.order_detail(&order_id).await;
+    let (order_id, detail) = a_new_order_of_two_lines(&ana).await;
     let mut ids = Vec::new();
     for l in detail.lines.iter().take(2) {
         let id = l.id.to_string();
@@ -460,4 +462,62 @@ async fn a_buyer_approves_several_proposals_at_once_and_a_supplier_cannot() {
     let d = ana.order_detail(&order_id).await;
     assert!(d.change_summary.is_none(), "{:?}", d.change_summary);
     assert_ne!(d.status, OrderStatus::ChangedInOdoo);
+}
+
+/// What suppliers and buyers type on a line (a proposal's reason, the buyer's reason for
+/// turning it down) reaches the order page as text, never as markup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasons_typed_on_a_line_show_on_the_order_page_as_text() {
+    let app = spawn_app().await;
+    let ana = signed_in(&app, "ana@gemini.example", "gemini-demo-pass").await;
+    let (order_id, detail) = a_new_order_of_two_lines(&ana).await;
+    let supplier_says = "<img src=x onerror=alert(1)> & \"soon\"";
+    for line in &detail.lines[..2] {
+        let later = twenty_days_after_requested(line);
+        let r = ana
+            .post(
+                "/api/orders/answer-line",
+                &[
+                    ("order_id", &order_id),
+                    ("line_id", &line.id.to_string()),
+                    ("answer", "propose"),
+                    ("proposed_date", &later),
+                    ("proposed_quantity", "1"),
+                    ("reason", supplier_says),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let buyer = signed_in(&app, "buyer@millrace.example", "buyer-demo-pass").await;
+    let buyer_says = "</p><script>alert(2)</script>";
+    let r = buyer
+        .post(
+            "/api/buyer/decide",
+            &[
+                ("line_id", &detail.lines[1].id.to_string()),
+                ("decision", "reject"),
+                ("reason", buyer_says),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+
+    let (status, html) = ana.page(&format!("/orders/{order_id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("· “&lt;img src=x onerror=alert(1)&gt; &amp; \"soon\"”"),
+        "the supplier's reason, as text"
+    );
+    assert!(
+        html.contains(
+            "turned your proposal down: &lt;/p&gt;&lt;script&gt;alert(2)&lt;/script&gt;."
+        ),
+        "the buyer's reason, as text"
+    );
+    assert!(!html.contains("<img src=x"), "no markup from a reason");
+    assert!(
+        !html.contains("<script>alert(2)"),
+        "no markup from a reason"
+    );
 }
