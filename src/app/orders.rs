@@ -414,10 +414,9 @@ fn line_cards(lines: &[LineView], order_id: i64, can_answer: bool) -> String {
 /// The answer forms of an open line ("Accept as ordered", and "Propose a change or reject"
 /// behind a disclosure), as HTML text inside the line's card ([`line_cards`]). Through the
 /// view macro, ten lines' forms were some 250 of the page's 600 elements. Every value in
-/// them is a number, the session's
-/// CSRF token, a fresh idempotency key or a constant path, escaped all the same. Plain forms
-/// aimed at `…#lines`: the redirect back keeps the fragment, so the browser returns to the
-/// lines and their answer's message.
+/// them is a number, the session's CSRF token, a fresh idempotency key or a constant path,
+/// escaped all the same. Plain forms aimed at `…#lines`: the redirect back keeps the
+/// fragment, so the browser returns to the lines and their answer's message.
 fn answer_forms(order_id: i64, line_id: i64) -> String {
     #[cfg(feature = "ssr")]
     {
