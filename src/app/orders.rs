@@ -329,6 +329,7 @@ fn line_cards(lines: &[LineView], order_id: i64, can_answer: bool) -> String {
     {
         use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
         use std::fmt::Write as _;
+        let csrf = super::csrf_token();
         let mut h = String::with_capacity(lines.len() * 2048);
         for line in lines {
             let waiting = matches!(
@@ -397,7 +398,7 @@ fn line_cards(lines: &[LineView], order_id: i64, can_answer: bool) -> String {
                 let _ = write!(
                     h,
                     "<div class=\"answer\">{}</div>",
-                    answer_forms(order_id, line.id)
+                    answer_forms(order_id, line.id, &csrf)
                 );
             }
             h.push_str("</article>");
@@ -417,7 +418,7 @@ fn line_cards(lines: &[LineView], order_id: i64, can_answer: bool) -> String {
 /// them is a number, the session's CSRF token, a fresh idempotency key or a constant path,
 /// escaped all the same. Plain forms aimed at `…#lines`: the redirect back keeps the
 /// fragment, so the browser returns to the lines and their answer's message.
-fn answer_forms(order_id: i64, line_id: i64) -> String {
+fn answer_forms(order_id: i64, line_id: i64, csrf: &str) -> String {
     #[cfg(feature = "ssr")]
     {
         use html_escape::encode_double_quoted_attribute as attr;
@@ -426,8 +427,7 @@ fn answer_forms(order_id: i64, line_id: i64) -> String {
             <AnswerLine as leptos::server_fn::ServerFn>::PATH
         );
         let action = attr(&action);
-        let csrf = super::csrf_token();
-        let csrf = attr(&csrf);
+        let csrf = attr(csrf);
         let hidden = |key: &str| {
             format!(
                 "<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
@@ -458,7 +458,7 @@ fn answer_forms(order_id: i64, line_id: i64) -> String {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let _ = (order_id, line_id);
+        let _ = (order_id, line_id, csrf);
         String::new()
     }
 }

@@ -74,25 +74,46 @@ fn manifest_entries(text: &str) -> impl Iterator<Item = (&str, &str)> {
 /// a hash for the stylesheet, as Leptos's `HashedStylesheet` would name it, else
 /// `/pkg/millrace.css`. Read once per manifest rather than from the disk on every page.
 pub fn stylesheet_href(options: &LeptosOptions) -> String {
-    type Known = Option<((bool, Arc<str>), String)>;
-    static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(None);
-    let manifest = (options.hash_files, options.hash_file.clone());
-    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, href)) = known.as_ref().filter(|(m, _)| *m == manifest) {
-        return href.clone();
+    static KNOWN: PerSite = PerSite::new(None);
+    per_site(&KNOWN, options, String::clone, || {
+        let text = options
+            .hash_files
+            .then(|| std::fs::read_to_string(options.hash_file.as_ref()).ok())
+            .flatten()
+            .unwrap_or_default();
+        let hash = manifest_entries(&text).find(|(kind, _)| *kind == "css");
+        match hash {
+            Some((_, h)) => format!("/{}/{}.{h}.css", options.site_pkg_dir, options.output_name),
+            None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+        }
+    })
+}
+
+/// What a site's options name, as far as the pages' asset links go.
+type Site = (bool, Arc<str>, Arc<str>, Arc<str>, Arc<str>);
+/// Text rendered once for a site (see [`per_site`]).
+type PerSite = std::sync::Mutex<Option<(Site, String)>>;
+
+/// `read` of the text `make` renders for the site `options` name, rendered once and kept in
+/// `known` while the site stays the same (tests serve several sites from one process).
+fn per_site<R>(
+    known: &PerSite,
+    options: &LeptosOptions,
+    read: impl FnOnce(&String) -> R,
+    make: impl FnOnce() -> String,
+) -> R {
+    let site = (
+        options.hash_files,
+        options.hash_file.clone(),
+        options.output_name.clone(),
+        options.site_root.clone(),
+        options.site_pkg_dir.clone(),
+    );
+    let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
+    match known.as_ref().filter(|(k, _)| *k == site) {
+        Some((_, text)) => read(text),
+        None => read(&known.insert((site, make())).1),
     }
-    let text = options
-        .hash_files
-        .then(|| std::fs::read_to_string(manifest.1.as_ref()).ok())
-        .flatten()
-        .unwrap_or_default();
-    let hash = manifest_entries(&text).find(|(kind, _)| *kind == "css");
-    let href = match hash {
-        Some((_, h)) => format!("/{}/{}.{h}.css", options.site_pkg_dir, options.output_name),
-        None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
-    };
-    *known = Some((manifest, href.clone()));
-    href
 }
 
 /// What Leptos's `HydrationScripts` renders in islands mode (the bundle's preload links and
@@ -116,25 +137,13 @@ pub fn island_scripts(options: &LeptosOptions, nonce: Option<&str>) -> String {
     let Some(nonce) = nonce else {
         return render(None);
     };
-    type Known = Option<((bool, Arc<str>, Arc<str>, Arc<str>, Arc<str>), String)>;
-    static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(None);
-    let site = (
-        options.hash_files,
-        options.hash_file.clone(),
-        options.output_name.clone(),
-        options.site_root.clone(),
-        options.site_pkg_dir.clone(),
-    );
-    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    let template = match known.as_ref().filter(|(k, _)| *k == site) {
-        Some((_, t)) => t,
-        None => {
-            &known
-                .insert((site, render(Some(Nonce::from_value(MARK)))))
-                .1
-        }
-    };
-    template.replace(MARK, &html_escape::encode_double_quoted_attribute(nonce))
+    static KNOWN: PerSite = PerSite::new(None);
+    per_site(
+        &KNOWN,
+        options,
+        |template| template.replace(MARK, &html_escape::encode_double_quoted_attribute(nonce)),
+        || render(Some(Nonce::from_value(MARK))),
+    )
 }
 
 /// `/pkg/*` from the site folder, each file as its `.br` or `.gz` copy when the browser
